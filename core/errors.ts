@@ -1,0 +1,52 @@
+/**
+ * The one exception family of the API: a status, a stable snake_case code and a
+ * public message. Anything else that escapes a handler becomes a 500 whose
+ * details stay in the logs.
+ */
+export type ErrorDetail = { path: string; message: string };
+
+export type ErrorBody = {
+  error: { code: string; message: string; details?: ErrorDetail[] };
+};
+
+export type ApiErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 503;
+
+export class ApiError extends Error {
+  readonly status: ApiErrorStatus;
+  readonly code: string;
+  readonly details: ErrorDetail[] | undefined;
+  /** Seconds, for 429 and 503. */
+  readonly retryAfter: number | undefined;
+
+  constructor(
+    status: ApiErrorStatus,
+    code: string,
+    message: string,
+    extra: { details?: ErrorDetail[]; retryAfter?: number } = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.details = extra.details;
+    this.retryAfter = extra.retryAfter;
+  }
+
+  toBody(): ErrorBody {
+    return errorBody(this.code, this.message, this.details);
+  }
+}
+
+export function errorBody(code: string, message: string, details?: ErrorDetail[]): ErrorBody {
+  return details?.length ? { error: { code, message, details } } : { error: { code, message } };
+}
+
+export const invalidCode = () =>
+  new ApiError(400, "invalid_code", "This is not a valid receipt code. Check it for typos.");
+export const notFound = (what: string) => new ApiError(404, "not_found", `${what} not found.`);
+export const unauthorized = (message = "Missing or invalid credentials.") =>
+  new ApiError(401, "unauthorized", message);
+export const forbidden = () =>
+  new ApiError(403, "forbidden", "These credentials belong to another tenant.");
+export const unavailable = (message: string, retryAfter = 5) =>
+  new ApiError(503, "unavailable", message, { retryAfter });

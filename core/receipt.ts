@@ -1,0 +1,158 @@
+/**
+ * A sale as a terminal submits it, the rules it must satisfy, and the record the
+ * chain hashes. Pure: no I/O, no clock (callers pass the time in).
+ */
+import { z } from "zod";
+import { ApiError, type ErrorDetail } from "./errors.ts";
+import { containsCardNumber } from "./luhn.ts";
+
+/** Largest amount we accept, in minor units (10 billion units of a currency). */
+export const MAX_AMOUNT = 1_000_000_000_000;
+export const MAX_ITEMS = 500;
+/** A receipt may be issued at most this far in the future (terminal clock skew). */
+export const MAX_CLOCK_SKEW_MS = 60 * 60 * 1000;
+
+const CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const amount = z.number().int().min(0).max(MAX_AMOUNT);
+
+export const itemSchema = z.strictObject({
+  name: text(200),
+  sku: text(64).optional(),
+  quantity: z.number().positive().max(1_000_000),
+  unitPrice: amount,
+  taxRate: z.number().min(0).max(100).optional(),
+  total: amount,
+});
+
+export const paymentSchema = z.strictObject({
+  method: z.enum(["cash", "card", "other"]),
+  amount: z.number().int().positive().max(MAX_AMOUNT),
+});
+
+export const receiptInputSchema = z.strictObject({
+  issuedAt: z.iso.datetime({ offset: true }),
+  currency: z.string().refine((c) => CURRENCIES.has(c), "must be an ISO 4217 currency code"),
+  items: z.array(itemSchema).min(1).max(MAX_ITEMS),
+  total: amount,
+  payments: z.array(paymentSchema).min(1).max(20),
+  cashier: text(100).optional(),
+});
+
+export type ReceiptInput = z.infer<typeof receiptInputSchema>;
+export type Item = z.infer<typeof itemSchema>;
+export type Payment = z.infer<typeof paymentSchema>;
+
+export const idempotencyKeySchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+
+export function zodDetails(error: z.ZodError): ErrorDetail[] {
+  return error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+}
+
+export function validationFailed(details: ErrorDetail[], message = "The request body is not valid.") {
+  return new ApiError(400, "validation_failed", message, { details });
+}
+
+/** The sums a receipt must satisfy, as error details (empty when it adds up). */
+export function arithmeticErrors(r: ReceiptInput, now: number): ErrorDetail[] {
+  const out: ErrorDetail[] = [];
+  let itemSum = 0;
+  r.items.forEach((item, i) => {
+    const expected = Math.round(item.quantity * item.unitPrice);
+    if (item.total !== expected) {
+      out.push({ path: `items.${i}.total`, message: `must be round(quantity × unitPrice) = ${expected}` });
+    }
+    itemSum += item.total;
+  });
+  if (r.total !== itemSum) out.push({ path: "total", message: `must equal the sum of item totals (${itemSum})` });
+  const paid = r.payments.reduce((s, p) => s + p.amount, 0);
+  if (paid !== r.total) out.push({ path: "payments", message: `must add up to total (${r.total}), not ${paid}` });
+  if (Date.parse(r.issuedAt) > now + MAX_CLOCK_SKEW_MS) {
+    out.push({ path: "issuedAt", message: "is more than an hour in the future" });
+  }
+  return out;
+}
+
+/** Paths of the text fields that hold a payment-card number. */
+export function cardNumberPaths(r: ReceiptInput): string[] {
+  const paths: string[] = [];
+  r.items.forEach((item, i) => {
+    if (containsCardNumber(item.name)) paths.push(`items.${i}.name`);
+    if (item.sku && containsCardNumber(item.sku)) paths.push(`items.${i}.sku`);
+  });
+  if (r.cashier && containsCardNumber(r.cashier)) paths.push("cashier");
+  return paths;
+}
+
+/**
+ * Validates an already-parsed JSON body: schema, then card data, then arithmetic.
+ * Throws the ApiError a client should see.
+ */
+export function parseReceipt(body: unknown, now: number): ReceiptInput {
+  const parsed = receiptInputSchema.safeParse(body);
+  if (!parsed.success) throw validationFailed(zodDetails(parsed.error));
+  const cards = cardNumberPaths(parsed.data);
+  if (cards.length) {
+    throw new ApiError(400, "card_data_forbidden", "Payment-card numbers must not be sent to Tillproof.", {
+      details: cards.map((path) => ({ path, message: "looks like a payment-card number" })),
+    });
+  }
+  const sums = arithmeticErrors(parsed.data, now);
+  if (sums.length) throw validationFailed(sums, "The receipt's amounts do not add up.");
+  return parsed.data;
+}
+
+/** The first receipt of every store links to this. */
+export const GENESIS_HASH = "0".repeat(64);
+
+/**
+ * The record the chain hashes: exactly the fields Postgres stores, so anyone can
+ * recompute `hash` from a row. Times are normalized to UTC with milliseconds.
+ */
+export type ChainRecord = {
+  v: 1;
+  code: string;
+  tenantId: string;
+  storeId: string;
+  terminalId: string;
+  seq: number;
+  issuedAt: string;
+  receivedAt: string;
+  currency: string;
+  total: number;
+  items: Item[];
+  payments: Payment[];
+  cashier?: string;
+  prevHash: string;
+};
+
+export function buildRecord(args: {
+  input: ReceiptInput;
+  code: string;
+  tenantId: string;
+  storeId: string;
+  terminalId: string;
+  seq: number;
+  receivedAt: number;
+  prevHash: string;
+}): ChainRecord {
+  const { input } = args;
+  const record: ChainRecord = {
+    v: 1,
+    code: args.code,
+    tenantId: args.tenantId,
+    storeId: args.storeId,
+    terminalId: args.terminalId,
+    seq: args.seq,
+    issuedAt: new Date(input.issuedAt).toISOString(),
+    receivedAt: new Date(args.receivedAt).toISOString(),
+    currency: input.currency,
+    total: input.total,
+    items: input.items,
+    payments: input.payments,
+    prevHash: args.prevHash,
+  };
+  if (input.cashier !== undefined) record.cashier = input.cashier;
+  return record;
+}
