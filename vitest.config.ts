@@ -1,9 +1,39 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+
+/** Secrets for the test Worker only. */
+export const TEST_OPERATOR_TOKEN = "test-operator-token";
 
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: "unit", include: ["core/**/*.test.ts"], environment: "node" } },
+      {
+        test: { name: "unit", include: ["core/**/*.test.ts"], environment: "node" },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                DATABASE_URL: inject("databaseUrl"),
+                NEON_WS_PROXY: inject("wsProxy"),
+                OPERATOR_TOKEN: TEST_OPERATOR_TOKEN,
+                CODE_KEY: "test-code-key",
+                SHARD_COUNT: "4",
+                FLUSH_MS: "20",
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          globalSetup: ["test/global-setup.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { groupForSend, MAX_MESSAGE_BYTES, MAX_SEND_BATCH_BYTES, type OutboxReceipt, packMessages } from "./outbox.ts";
+
+const row = (counter: number, recordBytes: number): OutboxReceipt => ({
+  counter,
+  hash: "a".repeat(64),
+  record: "x".repeat(recordBytes),
+});
+
+describe("outbox packing", () => {
+  it("keeps every message under the byte bound and every receipt in order", () => {
+    const rows = Array.from({ length: 1000 }, (_, i) => row(i + 1, 200 + ((i * 37) % 3000)));
+    const messages = packMessages(3, rows);
+    for (const m of messages) {
+      expect(JSON.stringify(m).length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+      expect(m.shard).toBe(3);
+    }
+    expect(messages.flatMap((m) => m.receipts.map((r) => r.counter))).toEqual(rows.map((r) => r.counter));
+    expect(messages.length).toBeGreaterThan(10);
+  });
+
+  it("puts small receipts many to a message", () => {
+    expect(packMessages(0, Array.from({ length: 50 }, (_, i) => row(i + 1, 800)))).toHaveLength(1);
+  });
+
+  it("groups messages into sendBatch calls within 100 messages and 256 KB", () => {
+    const rows = Array.from({ length: 3000 }, (_, i) => row(i + 1, 900));
+    const groups = groupForSend(packMessages(0, rows));
+    for (const g of groups) {
+      expect(g.length).toBeLessThanOrEqual(100);
+      expect(JSON.stringify(g).length).toBeLessThanOrEqual(MAX_SEND_BATCH_BYTES + 1000);
+    }
+    expect(groups.flat().flatMap((m) => m.receipts)).toHaveLength(3000);
+  });
+});

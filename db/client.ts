@@ -1,0 +1,50 @@
+/**
+ * Postgres from a Worker: drizzle over the Neon serverless driver's WebSocket
+ * Pool. A Pool lives for one request or one queue batch (workerd forbids I/O
+ * objects shared across requests) and is ended with waitUntil.
+ */
+import { neonConfig, Pool } from "@neondatabase/serverless";
+import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
+import * as schema from "./schema.ts";
+
+export type Db = NeonDatabase<typeof schema>;
+export type Pg = { db: Db; pool: Pool; end: () => Promise<void> };
+export type DbEnv = { DATABASE_URL: string; NEON_WS_PROXY?: string };
+
+let configuredProxy: string | undefined;
+
+/** Locally, route the driver through the WebSocket→TCP tunnel; on Neon, leave the defaults. */
+function configure(proxy: string | undefined): void {
+  if (!proxy || proxy === configuredProxy) return;
+  configuredProxy = proxy;
+  neonConfig.wsProxy = (host, port) => `${proxy}/v2?address=${host}:${port}`;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineTLS = false;
+  neonConfig.pipelineConnect = false;
+}
+
+export function openPg(env: DbEnv): Pg {
+  configure(env.NEON_WS_PROXY);
+  const pool = new Pool({ connectionString: env.DATABASE_URL, connectionTimeoutMillis: 5_000, max: 4 });
+  let ended = false;
+  // An idle connection dropping must not surface as an unhandled error; once the
+  // pool is being ended (the request is over) a lost socket is expected.
+  pool.on("error", (e: Error) => {
+    if (!ended) console.error(JSON.stringify({ msg: "postgres pool error", error: e.message }));
+  });
+  const end = () => {
+    ended = true;
+    return pool.end().catch(() => {});
+  };
+  return { db: drizzle({ client: pool, schema }), pool, end };
+}
+
+/** Runs `fn` with a fresh pool and ends the pool after the response. */
+export async function withPg<T>(env: DbEnv, ctx: { waitUntil(p: Promise<unknown>): void }, fn: (pg: Pg) => Promise<T>): Promise<T> {
+  const pg = openPg(env);
+  try {
+    return await fn(pg);
+  } finally {
+    ctx.waitUntil(pg.end());
+  }
+}

@@ -1,0 +1,126 @@
+import { sql } from "drizzle-orm";
+import type { Pool } from "@neondatabase/serverless";
+import type { OutboxReceipt } from "../core/outbox.ts";
+import type { ChainRecord } from "../core/receipt.ts";
+import type { Db } from "./client.ts";
+
+/**
+ * One statement per queue batch. The records travel as the exact JSON the shard
+ * hashed; Postgres unpacks them with jsonb_to_recordset, so the consumer never
+ * re-serializes a receipt. Idempotent: a redelivered receipt hits the primary
+ * key and is skipped.
+ */
+const INSERT_BATCH = `
+INSERT INTO receipts (code, received_at, tenant_id, store_id, terminal_id, seq, issued_at,
+                      currency, total, cashier, items, payments, hash, prev_hash)
+SELECT code, "receivedAt", "tenantId", "storeId", "terminalId", seq, "issuedAt",
+       currency, total, cashier, items, payments, "_hash", "prevHash"
+FROM jsonb_to_recordset($1::jsonb) AS r(
+  code text, "receivedAt" timestamptz, "tenantId" text, "storeId" text, "terminalId" text,
+  seq bigint, "issuedAt" timestamptz, currency text, total bigint, cashier text,
+  items jsonb, payments jsonb, "_hash" text, "prevHash" text)
+ON CONFLICT DO NOTHING`;
+
+/** Inserts receipts; returns how many were new. */
+export async function insertReceipts(pool: Pool, receipts: OutboxReceipt[]): Promise<number> {
+  if (!receipts.length) return 0;
+  // Each record is a JSON object; splice the hash in as one more key.
+  const json = `[${receipts.map((r) => `${r.record.slice(0, -1)},"_hash":"${r.hash}"}`).join(",")}]`;
+  const result = await pool.query(INSERT_BATCH, [json]);
+  return result.rowCount ?? 0;
+}
+
+export type PersistedReceipt = {
+  record: ChainRecord;
+  hash: string;
+  /** Hash of the store's receipt seq − 1 in Postgres, if it is there. */
+  predecessorHash: string | null;
+  storeName: string | null;
+  tenantName: string | null;
+};
+
+type Row = {
+  code: string;
+  received_at: string;
+  tenant_id: string;
+  store_id: string;
+  terminal_id: string;
+  seq: string;
+  issued_at: string;
+  currency: string;
+  total: string;
+  cashier: string | null;
+  items: ChainRecord["items"];
+  payments: ChainRecord["payments"];
+  hash: string;
+  prev_hash: string;
+  pred_hash: string | null;
+  store_name: string | null;
+  tenant_name: string | null;
+};
+
+const iso = (t: string) => new Date(t).toISOString();
+
+/** Rebuilds the hashed record from a row, exactly as the shard built it. */
+export function recordFromRow(r: Row): ChainRecord {
+  const record: ChainRecord = {
+    v: 1,
+    code: r.code,
+    tenantId: r.tenant_id,
+    storeId: r.store_id,
+    terminalId: r.terminal_id,
+    seq: Number(r.seq),
+    issuedAt: iso(r.issued_at),
+    receivedAt: iso(r.received_at),
+    currency: r.currency,
+    total: Number(r.total),
+    items: r.items,
+    payments: r.payments,
+    prevHash: r.prev_hash,
+  };
+  if (r.cashier !== null) record.cashier = r.cashier;
+  return record;
+}
+
+/** The receipt, its predecessor's hash and display names, in one round trip. */
+export async function findReceipt(db: Db, code: string): Promise<PersistedReceipt | null> {
+  const { rows } = await db.execute<Row>(sql`
+    SELECT r.code, r.received_at::text, r.tenant_id, r.store_id, r.terminal_id, r.seq, r.issued_at::text,
+           r.currency, r.total, r.cashier, r.items, r.payments, r.hash, r.prev_hash,
+           (SELECT p.hash FROM receipts p
+             WHERE p.tenant_id = r.tenant_id AND p.store_id = r.store_id AND p.seq = r.seq - 1 LIMIT 1) AS pred_hash,
+           s.name AS store_name, t.name AS tenant_name
+      FROM receipts r
+      LEFT JOIN stores s ON s.tenant_id = r.tenant_id AND s.id = r.store_id
+      LEFT JOIN tenants t ON t.id = r.tenant_id
+     WHERE r.code = ${code}
+     LIMIT 1`);
+  const row = rows[0];
+  if (!row) return null;
+  return {
+    record: recordFromRow(row),
+    hash: row.hash,
+    predecessorHash: row.pred_hash,
+    storeName: row.store_name,
+    tenantName: row.tenant_name,
+  };
+}
+
+/** Display names for a receipt that is not in Postgres yet. */
+export async function findNames(
+  db: Db,
+  tenantId: string,
+  storeId: string,
+): Promise<{ tenantName: string | null; storeName: string | null }> {
+  const { rows } = await db.execute<{ tenant_name: string | null; store_name: string | null }>(sql`
+    SELECT (SELECT name FROM tenants WHERE id = ${tenantId}) AS tenant_name,
+           (SELECT name FROM stores WHERE tenant_id = ${tenantId} AND id = ${storeId}) AS store_name`);
+  return { tenantName: rows[0]?.tenant_name ?? null, storeName: rows[0]?.store_name ?? null };
+}
+
+/** The stored hash of a store's receipt by seq (for a link check). */
+export async function hashAtSeq(db: Db, tenantId: string, storeId: string, seq: number): Promise<string | null> {
+  const { rows } = await db.execute<{ hash: string }>(sql`
+    SELECT hash FROM receipts WHERE tenant_id = ${tenantId} AND store_id = ${storeId} AND seq = ${seq} LIMIT 1`);
+  return rows[0]?.hash ?? null;
+}

@@ -1,0 +1,78 @@
+/**
+ * The Postgres schema, as drizzle sees it. migrations/ is generated from this
+ * (npm run db:generate); hand-written SQL for what drizzle cannot express
+ * (partitioning, the append-only trigger) lives in custom migrations.
+ */
+import { sql } from "drizzle-orm";
+import { bigint, char, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+export const tenants = pgTable("tenants", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  /** SHA-256 of the tenant key; the key itself is shown once and never stored. */
+  apiKeyHash: char("api_key_hash", { length: 64 }).notNull(),
+  createdAt: ts("created_at").notNull().default(sql`now()`),
+});
+
+export const stores = pgTable(
+  "stores",
+  {
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    id: text("id").notNull(),
+    name: text("name").notNull(),
+    address: text("address"),
+    timezone: text("timezone").notNull(),
+    /** Fixed when the store is created: a store never moves shard. */
+    shard: integer("shard").notNull(),
+    createdAt: ts("created_at").notNull().default(sql`now()`),
+    updatedAt: ts("updated_at").notNull().default(sql`now()`),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] })],
+);
+
+export const terminals = pgTable(
+  "terminals",
+  {
+    tenantId: text("tenant_id").notNull(),
+    storeId: text("store_id").notNull(),
+    id: text("id").notNull(),
+    label: text("label"),
+    tokenHash: char("token_hash", { length: 64 }).notNull().unique(),
+    createdAt: ts("created_at").notNull().default(sql`now()`),
+    revokedAt: ts("revoked_at"),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.storeId, t.id] })],
+);
+
+/**
+ * Append-only (a trigger refuses UPDATE and DELETE). Every column is part of the
+ * hashed record, so `hash` can be recomputed from a row. No foreign keys: this is
+ * the hot write path, and the shard has already checked the store and terminal.
+ */
+export const receipts = pgTable(
+  "receipts",
+  {
+    code: char("code", { length: 16 }).notNull(),
+    receivedAt: ts("received_at").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    storeId: text("store_id").notNull(),
+    terminalId: text("terminal_id").notNull(),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+    issuedAt: ts("issued_at").notNull(),
+    currency: char("currency", { length: 3 }).notNull(),
+    total: bigint("total", { mode: "number" }).notNull(),
+    cashier: text("cashier"),
+    items: jsonb("items").notNull(),
+    payments: jsonb("payments").notNull(),
+    hash: char("hash", { length: 64 }).notNull(),
+    prevHash: char("prev_hash", { length: 64 }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.code, t.receivedAt] }),
+    index("receipts_store_seq").on(t.tenantId, t.storeId, t.seq),
+  ],
+);

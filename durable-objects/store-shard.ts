@@ -1,0 +1,396 @@
+/**
+ * StoreShard: one Durable Object per shard of stores. It is the only writer of
+ * its stores' chains, so issuing a code, linking the hash chain and recording
+ * idempotency happen in one synchronous SQLite transaction with no `await`
+ * between reading the chain head and writing the new record. RPC replies leave
+ * only after that write is durable (the output gate; never allowUnconfirmed).
+ *
+ * It also holds its stores' terminal credentials (hashes), so a revocation takes
+ * effect on the very next request, and an outbox it flushes to the queue from an
+ * alarm until Postgres confirms each receipt.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { canonicalJson } from "../core/canonical.ts";
+import { encodeCode, groupCode, MAX_COUNTER } from "../core/code.ts";
+import { sha256Hex } from "../core/crypto.ts";
+import { groupForSend, type OutboxReceipt, packMessages } from "../core/outbox.ts";
+import { buildRecord, GENESIS_HASH, type ReceiptInput } from "../core/receipt.ts";
+import { type Env, intVar } from "../workers/env.ts";
+import { SCHEMA } from "./schema.ts";
+
+/** What a terminal gets back, and what an idempotent retry replays byte for byte. */
+export type IssuedReceipt = {
+  code: string;
+  verifyUrl: string;
+  tenantId: string;
+  storeId: string;
+  terminalId: string;
+  seq: number;
+  issuedAt: string;
+  receivedAt: string;
+  hash: string;
+  prevHash: string;
+};
+
+export type IssueEntry = { idempotencyKey: string; bodyHash: string; receipt: ReceiptInput };
+
+export type IssueOutcome =
+  | { status: 201 | 200; receipt: IssuedReceipt }
+  | { status: 409 | 503; code: "idempotency_conflict" | "unavailable"; message: string };
+
+/** `refused` is set when the whole request is refused (the terminal is unknown or revoked). */
+export type IssueReply = {
+  refused: { status: 401; code: "unauthorized"; message: string } | null;
+  outcomes: IssueOutcome[];
+};
+
+export type StoredReceipt = { record: string; hash: string; storeName: string };
+
+export type ShardStats = {
+  shard: number;
+  issued: number;
+  enqueued: number;
+  persisted: number;
+  unpersisted: number;
+  oldestUnpersistedAgeMs: number | null;
+};
+
+const IDEMPOTENCY_TTL_MS = 25 * 60 * 60 * 1000; // ≥ 24 h, with an hour of slack
+const REDRIVE_AFTER_MS = 10 * 60 * 1000; // enqueued but not confirmed: send again
+const IDLE_CHECK_MS = 60 * 1000; // alarm cadence while anything is unpersisted
+const FLUSH_COUNT = 500; // flush at once when this many are pending
+const FLUSH_READ_LIMIT = 5_000; // rows read per flush round
+
+type Counters = { shard: number; counter: number; enqueued: number; persisted: number };
+
+export class StoreShard extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private readonly meta: Counters;
+  private unpersisted: number;
+  private pending: number;
+  private alarmAt: number | null = null;
+  private sendFailures = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(SCHEMA);
+    const meta = Object.fromEntries(
+      this.sql.exec<{ k: string; v: number }>("SELECT k, v FROM meta").toArray().map((r) => [r.k, r.v]),
+    );
+    this.meta = {
+      shard: meta.shard ?? -1,
+      counter: meta.counter ?? 0,
+      enqueued: meta.enqueued ?? 0,
+      persisted: meta.persisted ?? 0,
+    };
+    this.unpersisted = this.one<{ n: number }>("SELECT count(*) AS n FROM receipts").n;
+    this.pending = this.one<{ n: number }>("SELECT count(*) AS n FROM receipts WHERE enqueued_at IS NULL").n;
+    ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  // ---- administration (called by the tenant API) ----
+
+  upsertStore(shard: number, s: { tenantId: string; storeId: string; name: string; timezone: string }): void {
+    this.claimShard(shard);
+    this.sql.exec(
+      `INSERT INTO stores (tenant_id, store_id, name, timezone, seq, head_hash) VALUES (?, ?, ?, ?, 0, ?)
+       ON CONFLICT (tenant_id, store_id) DO UPDATE SET name = excluded.name, timezone = excluded.timezone`,
+      s.tenantId,
+      s.storeId,
+      s.name,
+      s.timezone,
+      GENESIS_HASH,
+    );
+  }
+
+  /**
+   * Stores a terminal's token hash. Carries the store too, so a store whose own
+   * upsert never reached the shard is created here. "exists": the id is taken.
+   */
+  registerTerminal(
+    shard: number,
+    store: { tenantId: string; storeId: string; name: string; timezone: string },
+    t: { terminalId: string; tokenHash: string },
+  ): "ok" | "exists" {
+    this.claimShard(shard);
+    if (!this.store(store.tenantId, store.storeId)) this.upsertStore(shard, store);
+    const taken = this.sql
+      .exec(
+        "SELECT 1 FROM terminals WHERE tenant_id = ? AND store_id = ? AND terminal_id = ?",
+        store.tenantId,
+        store.storeId,
+        t.terminalId,
+      )
+      .toArray().length;
+    if (taken) return "exists";
+    this.sql.exec(
+      "INSERT INTO terminals (token_hash, tenant_id, store_id, terminal_id) VALUES (?, ?, ?, ?)",
+      t.tokenHash,
+      store.tenantId,
+      store.storeId,
+      t.terminalId,
+    );
+    return "ok";
+  }
+
+  /** Takes effect for the very next request. False when no such terminal. */
+  revokeTerminal(t: { tenantId: string; storeId: string; terminalId: string }): boolean {
+    const cursor = this.sql.exec(
+      "UPDATE terminals SET revoked_at = coalesce(revoked_at, ?) WHERE tenant_id = ? AND store_id = ? AND terminal_id = ?",
+      Date.now(),
+      t.tenantId,
+      t.storeId,
+      t.terminalId,
+    );
+    return cursor.rowsWritten > 0;
+  }
+
+  /** Removes a registration whose Postgres mirror could not be written. */
+  forgetTerminal(tokenHash: string): void {
+    this.sql.exec("DELETE FROM terminals WHERE token_hash = ?", tokenHash);
+  }
+
+  // ---- the hot path ----
+
+  issue(req: { shard: number; tokenHash: string; baseUrl: string; entries: IssueEntry[] }): IssueReply {
+    this.claimShard(req.shard);
+    const terminal = this.sql
+      .exec<{ tenant_id: string; store_id: string; terminal_id: string; revoked_at: number | null }>(
+        "SELECT tenant_id, store_id, terminal_id, revoked_at FROM terminals WHERE token_hash = ?",
+        req.tokenHash,
+      )
+      .toArray()[0];
+    if (!terminal || terminal.revoked_at !== null) {
+      const message = terminal ? "This terminal has been revoked." : "Unknown terminal token.";
+      return { refused: { status: 401, code: "unauthorized", message }, outcomes: [] };
+    }
+    const limit = intVar(this.env.OUTBOX_LIMIT, 200_000);
+    const outcomes: IssueOutcome[] = [];
+    const who = `${terminal.tenant_id}/${terminal.store_id}/${terminal.terminal_id}`;
+    for (const entry of req.entries) {
+      const known = this.sql
+        .exec<{ body_hash: string; response: string }>(
+          "SELECT body_hash, response FROM idempotency WHERE terminal = ? AND key = ?",
+          who,
+          entry.idempotencyKey,
+        )
+        .toArray()[0];
+      if (known) {
+        outcomes.push(
+          known.body_hash === entry.bodyHash
+            ? { status: 200, receipt: JSON.parse(known.response) as IssuedReceipt }
+            : { status: 409, code: "idempotency_conflict", message: "This Idempotency-Key was used with a different body." },
+        );
+        continue;
+      }
+      if (this.unpersisted >= limit || this.meta.counter >= MAX_COUNTER) {
+        outcomes.push({ status: 503, code: "unavailable", message: "This shard is catching up; retry shortly." });
+        continue;
+      }
+      outcomes.push({
+        status: 201,
+        receipt: this.append(terminal.tenant_id, terminal.store_id, terminal.terminal_id, entry, who, req.baseUrl),
+      });
+    }
+    this.scheduleFlush();
+    return { refused: null, outcomes };
+  }
+
+  /** One receipt: code, chain link, record, idempotency entry and outbox row, atomically. */
+  private append(tenantId: string, storeId: string, terminalId: string, entry: IssueEntry, who: string, baseUrl: string): IssuedReceipt {
+    return this.ctx.storage.transactionSync(() => {
+      const head = this.store(tenantId, storeId);
+      if (!head) throw new Error(`store ${tenantId}/${storeId} has a terminal but is not on this shard`);
+      const counter = this.meta.counter + 1;
+      const code = encodeCode(this.env.CODE_KEY, { shard: this.meta.shard, counter });
+      const receivedAt = Date.now();
+      const record = buildRecord({
+        input: entry.receipt,
+        code,
+        tenantId,
+        storeId,
+        terminalId,
+        seq: head.seq + 1,
+        receivedAt,
+        prevHash: head.head_hash,
+      });
+      const json = canonicalJson(record);
+      const hash = sha256Hex(json);
+      const issued: IssuedReceipt = {
+        code: groupCode(code),
+        verifyUrl: `${baseUrl}/r/${groupCode(code)}`,
+        tenantId,
+        storeId,
+        terminalId,
+        seq: record.seq,
+        issuedAt: record.issuedAt,
+        receivedAt: record.receivedAt,
+        hash,
+        prevHash: record.prevHash,
+      };
+      this.sql.exec(
+        "INSERT INTO receipts (counter, code, tenant_id, store_id, seq, hash, record, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        counter, code, tenantId, storeId, record.seq, hash, json, receivedAt,
+      );
+      this.sql.exec("UPDATE stores SET seq = ?, head_hash = ? WHERE tenant_id = ? AND store_id = ?", record.seq, hash, tenantId, storeId);
+      this.sql.exec(
+        "INSERT INTO idempotency (terminal, key, body_hash, response, created_at) VALUES (?, ?, ?, ?, ?)",
+        who, entry.idempotencyKey, entry.bodyHash, JSON.stringify(issued), receivedAt,
+      );
+      this.setMeta("counter", counter);
+      this.meta.counter = counter;
+      this.unpersisted++;
+      this.pending++;
+      return issued;
+    });
+  }
+
+  // ---- reads (verify) ----
+
+  /** A receipt this shard still holds, i.e. not yet confirmed in Postgres. */
+  lookup(counter: number): StoredReceipt | null {
+    const row = this.sql
+      .exec<{ record: string; hash: string; name: string }>(
+        `SELECT r.record, r.hash, s.name FROM receipts r
+         JOIN stores s ON s.tenant_id = r.tenant_id AND s.store_id = r.store_id WHERE r.counter = ?`,
+        counter,
+      )
+      .toArray()[0];
+    return row ? { record: row.record, hash: row.hash, storeName: row.name } : null;
+  }
+
+  /** The hash of a store's receipt by seq, while it is unpersisted. */
+  hashAt(tenantId: string, storeId: string, seq: number): string | null {
+    return (
+      this.sql
+        .exec<{ hash: string }>("SELECT hash FROM receipts WHERE tenant_id = ? AND store_id = ? AND seq = ?", tenantId, storeId, seq)
+        .toArray()[0]?.hash ?? null
+    );
+  }
+
+  // ---- pipeline ----
+
+  /** Postgres has these: drop them from the outbox. Safe to call again. */
+  markPersisted(counters: number[]): number {
+    let removed = 0;
+    for (let i = 0; i < counters.length; i += 99) {
+      const chunk = counters.slice(i, i + 99);
+      removed += this.sql.exec(`DELETE FROM receipts WHERE counter IN (${chunk.map(() => "?").join(",")})`, ...chunk)
+        .rowsWritten;
+    }
+    if (removed) {
+      this.meta.persisted += removed;
+      this.unpersisted -= removed;
+      this.setMeta("persisted", this.meta.persisted);
+    }
+    return removed;
+  }
+
+  stats(): ShardStats {
+    const oldest = this.one<{ t: number | null }>("SELECT min(received_at) AS t FROM receipts").t;
+    return {
+      shard: this.meta.shard,
+      issued: this.meta.counter,
+      enqueued: this.meta.enqueued,
+      persisted: this.meta.persisted,
+      unpersisted: this.unpersisted,
+      oldestUnpersistedAgeMs: oldest === null ? null : Date.now() - oldest,
+    };
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const now = Date.now();
+    try {
+      await this.flush(now);
+      this.sendFailures = 0;
+    } catch (e) {
+      // Nothing is lost: the rows stay in the outbox and the next alarm retries.
+      this.sendFailures++;
+      console.error(JSON.stringify({ msg: "outbox flush failed", shard: this.meta.shard, error: String(e) }));
+    }
+    this.sql.exec("DELETE FROM idempotency WHERE created_at < ?", now - IDEMPOTENCY_TTL_MS);
+    this.scheduleFlush();
+  }
+
+  /** Sends pending rows (and rows Postgres never confirmed) to the queue. */
+  private async flush(now: number): Promise<void> {
+    for (;;) {
+      const rows = this.sql
+        .exec<OutboxReceipt & { enqueued_at: number | null }>(
+          `SELECT counter, hash, record, enqueued_at FROM receipts
+           WHERE enqueued_at IS NULL OR enqueued_at < ? ORDER BY counter LIMIT ?`,
+          now - REDRIVE_AFTER_MS,
+          FLUSH_READ_LIMIT,
+        )
+        .toArray();
+      if (!rows.length) return;
+      const firstSend = new Set(rows.filter((r) => r.enqueued_at === null).map((r) => r.counter));
+      for (const group of groupForSend(packMessages(this.meta.shard, rows))) {
+        await this.env.RECEIPTS_QUEUE.sendBatch(group.map((body) => ({ body, contentType: "json" })));
+        const sent = group.flatMap((m) => m.receipts.map((r) => r.counter));
+        for (let i = 0; i < sent.length; i += 99) {
+          const chunk = sent.slice(i, i + 99);
+          this.sql.exec(`UPDATE receipts SET enqueued_at = ? WHERE counter IN (${chunk.map(() => "?").join(",")})`, Date.now(), ...chunk);
+        }
+        const firstTime = sent.filter((c) => firstSend.has(c)).length;
+        this.meta.enqueued += firstTime;
+        this.pending = Math.max(0, this.pending - firstTime);
+        this.setMeta("enqueued", this.meta.enqueued);
+      }
+      if (rows.length < FLUSH_READ_LIMIT) return;
+    }
+  }
+
+  private scheduleFlush(): void {
+    const now = Date.now();
+    let at: number | null = null;
+    if (this.pending > 0) {
+      const delay = this.sendFailures
+        ? Math.min(30_000, 100 * 2 ** this.sendFailures)
+        : this.pending >= FLUSH_COUNT
+          ? 0
+          : intVar(this.env.FLUSH_MS, 100);
+      at = now + delay;
+    } else if (this.unpersisted > 0) {
+      at = now + IDLE_CHECK_MS; // watches for receipts Postgres never confirmed
+    } else {
+      const oldest = this.one<{ t: number | null }>("SELECT min(created_at) AS t FROM idempotency").t;
+      if (oldest !== null) at = Math.max(now, oldest + IDEMPOTENCY_TTL_MS);
+    }
+    if (at !== null && (this.alarmAt === null || at < this.alarmAt)) {
+      this.alarmAt = at;
+      void this.ctx.storage.setAlarm(at);
+    }
+  }
+
+  // ---- helpers ----
+
+  private store(tenantId: string, storeId: string) {
+    return this.sql
+      .exec<{ seq: number; head_hash: string }>(
+        "SELECT seq, head_hash FROM stores WHERE tenant_id = ? AND store_id = ?",
+        tenantId,
+        storeId,
+      )
+      .toArray()[0];
+  }
+
+  private claimShard(shard: number): void {
+    if (this.meta.shard === shard) return;
+    if (this.meta.shard !== -1) throw new Error(`shard object ${this.meta.shard} was addressed as ${shard}`);
+    this.meta.shard = shard;
+    this.setMeta("shard", shard);
+  }
+
+  private setMeta(k: string, v: number): void {
+    this.sql.exec("INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", k, v);
+  }
+
+  private one<T extends Record<string, SqlStorageValue>>(query: string): T {
+    return this.sql.exec<T>(query).one();
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The local WebSocket→TCP tunnel the Neon serverless driver needs to reach a
+ * plain Postgres: Neon's wsproxy protocol, raw Postgres bytes in binary frames at
+ * `/v2?address=host:port`. It forwards only to the one server it was made for.
+ */
+import { createRequire } from "node:module";
+import { createServer, type Server } from "node:http";
+import { connect } from "node:net";
+import type { WebSocketServer as WSS } from "ws";
+
+// Under the vitest Workers plugin `import "ws"` resolves to its browser stub.
+const { WebSocketServer } = createRequire(import.meta.url)("ws") as { WebSocketServer: typeof WSS };
+
+export type Tunnel = { port: number; close: () => Promise<void> };
+
+export async function startTunnel(opts: { target: string; port: number; host?: string }): Promise<Tunnel> {
+  const http: Server = createServer((_, res) => {
+    res.writeHead(426).end("WebSocket only\n");
+  });
+  const wss = new WebSocketServer({ server: http, path: "/v2" });
+  wss.on("connection", (ws, req) => {
+    const address = new URL(req.url ?? "", "http://x").searchParams.get("address");
+    if (address !== opts.target) {
+      ws.close(1008, "address not allowed");
+      return;
+    }
+    const [host, port] = [address.slice(0, address.lastIndexOf(":")), address.slice(address.lastIndexOf(":") + 1)];
+    const socket = connect(Number(port), host);
+    socket.setNoDelay(true);
+    const pending: Buffer[] = [];
+    let open = false;
+    socket.on("connect", () => {
+      open = true;
+      for (const chunk of pending) socket.write(chunk);
+      pending.length = 0;
+    });
+    socket.on("data", (data) => ws.send(data));
+    socket.on("error", () => ws.close(1011, "upstream error"));
+    socket.on("close", () => ws.close());
+    ws.on("message", (data: Buffer) => (open ? socket.write(data) : pending.push(data)));
+    ws.on("close", () => socket.destroy());
+    ws.on("error", () => socket.destroy());
+  });
+  await new Promise<void>((ok, fail) => {
+    http.once("error", fail);
+    http.listen(opts.port, opts.host ?? "127.0.0.1", () => ok());
+  });
+  const address = http.address();
+  const port = typeof address === "object" && address ? address.port : opts.port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((ok) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        http.close(() => ok());
+        http.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * Node-side setup for the integration tests: a real Postgres (embedded, or
+ * TEST_DATABASE_URL / DATABASE_URL when set), a fresh database migrated for this
+ * run, and the WebSocket tunnel the Neon driver inside workerd talks through.
+ */
+import pg from "pg";
+import type { TestProject } from "vitest/node";
+import { applyMigrations } from "../scripts/lib/migrate.ts";
+import { freePort } from "../scripts/lib/ports.ts";
+import { hostPort, type RunningPostgres, startEmbeddedPostgres } from "../scripts/lib/postgres.ts";
+import { startTunnel } from "../scripts/lib/tunnel.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    wsProxy: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  let server: RunningPostgres | null = null;
+  let adminUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
+  if (!adminUrl) {
+    server = await startEmbeddedPostgres({ dir: ".data/test-pg", port: await freePort(), database: "postgres", ephemeral: true });
+    adminUrl = server.url;
+  }
+  const database = `tillproof_test_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  await applyMigrations(url.toString());
+  const tunnel = await startTunnel({ target: hostPort(url.toString()), port: 0 });
+  project.provide("databaseUrl", url.toString());
+  project.provide("wsProxy", `127.0.0.1:${tunnel.port}`);
+
+  return async () => {
+    await tunnel.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {});
+    await admin.end();
+    await server?.stop();
+  };
+}

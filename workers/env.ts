@@ -1,0 +1,30 @@
+import type { OutboxMessage } from "../core/outbox.ts";
+import type { StoreShard } from "../durable-objects/store-shard.ts";
+
+/** Every binding the Worker script declares (wrangler.toml). */
+export interface Env {
+  SHARDS: DurableObjectNamespace<StoreShard>;
+  RECEIPTS_QUEUE: Queue<OutboxMessage>;
+  BRANDING: KVNamespace;
+  /** Secret. Postgres (Neon in production). */
+  DATABASE_URL: string;
+  /** Secret. The platform operator's bearer token. */
+  OPERATOR_TOKEN: string;
+  /** Secret. HMAC key of the receipt codes' check. Never rotate it: old codes would stop verifying. */
+  CODE_KEY: string;
+  /** Shards new stores are spread over. Raising it never moves an existing store. */
+  SHARD_COUNT: string;
+  /** Local only: host:port of the WebSocket→TCP tunnel to a plain Postgres. Unset for Neon. */
+  NEON_WS_PROXY?: string;
+  /** Base of the printed verify URL, e.g. https://verify.example.com. Defaults to the request's origin. */
+  PUBLIC_BASE_URL?: string;
+  /** Outbox flush interval in ms (default 100). */
+  FLUSH_MS?: string;
+  /** Unpersisted receipts a shard may hold before ingest answers 503 (default 200000). */
+  OUTBOX_LIMIT?: string;
+}
+
+export function intVar(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n > 0 ? n : fallback;
+}

@@ -1,0 +1,109 @@
+/**
+ * What every route shares: the Hono context type, the one error handler, JSON
+ * body reading with the contract's 413/415/400 answers, and a per-request
+ * Postgres pool.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { z } from "zod";
+import { safeEqual } from "../core/crypto.ts";
+import { bearerToken } from "../core/credentials.ts";
+import { ApiError, errorBody, unauthorized } from "../core/errors.ts";
+import { validationFailed, zodDetails } from "../core/receipt.ts";
+import { openPg, type Pg } from "../db/client.ts";
+import type { Env } from "./env.ts";
+
+export type AppEnv = { Bindings: Env; Variables: { pg?: Pg } };
+export type Ctx = Context<AppEnv>;
+
+export const KiB = 1024;
+
+/** The Postgres pool of this request, opened on first use and ended after the response. */
+export function pg(c: Ctx): Pg {
+  let handle = c.get("pg");
+  if (!handle) {
+    handle = openPg(c.env);
+    c.set("pg", handle);
+  }
+  return handle;
+}
+
+export const closePg: MiddlewareHandler<AppEnv> = async (c, next) => {
+  try {
+    await next();
+  } finally {
+    const handle = c.get("pg");
+    if (handle) c.executionCtx.waitUntil(handle.end());
+  }
+};
+
+export function onError(err: Error, c: Ctx): Response {
+  if (err instanceof ApiError) {
+    if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
+    return c.json(err.toBody(), err.status);
+  }
+  if (err instanceof HTTPException && err.status < 500) {
+    return c.json(errorBody("bad_request", err.message || "Bad request."), err.status);
+  }
+  console.error(JSON.stringify({ msg: "unhandled error", path: c.req.path, error: err.stack ?? String(err) }));
+  c.header("Retry-After", "5");
+  return c.json(errorBody("internal_error", "Something went wrong on our side. Please retry."), 500);
+}
+
+export function notFoundHandler(c: Ctx): Response {
+  return c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}.`), 404);
+}
+
+/** 413 past `maxBytes`, whether or not the client sent Content-Length. */
+export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new ApiError(413, "payload_too_large", `The body is larger than ${maxBytes / KiB} KiB.`);
+    },
+  });
+}
+
+/** Reads a JSON body: 415 if it is not JSON, 400 if it does not parse. */
+export async function readJson(c: Ctx): Promise<unknown> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
+    throw new ApiError(415, "unsupported_media_type", "Send the body as application/json.");
+  }
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(400, "invalid_json", "The body is not valid JSON.");
+  }
+}
+
+/** Reads and validates a JSON body against a zod schema. */
+export async function readBody<S extends z.ZodType>(c: Ctx, schema: S): Promise<z.infer<S>> {
+  const parsed = schema.safeParse(await readJson(c));
+  if (!parsed.success) throw validationFailed(zodDetails(parsed.error));
+  return parsed.data;
+}
+
+/** Validates a path parameter (ids are slugs). */
+export function param<S extends z.ZodType>(c: Ctx, name: string, schema: S): z.infer<S> {
+  const parsed = schema.safeParse(c.req.param(name));
+  if (!parsed.success) {
+    throw new ApiError(400, "invalid_id", `The ${name} in the path is not a valid id.`, {
+      details: [{ path: name, message: parsed.error.issues[0]?.message ?? "invalid" }],
+    });
+  }
+  return parsed.data;
+}
+
+export const requireOperator: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const token = bearerToken(c.req.header("authorization"));
+  if (!token || !c.env.OPERATOR_TOKEN || !safeEqual(token, c.env.OPERATOR_TOKEN)) throw unauthorized();
+  await next();
+};
+
+/** Where printed verify links point. */
+export function publicBaseUrl(c: Ctx): string {
+  return (c.env.PUBLIC_BASE_URL || new URL(c.req.url).origin).replace(/\/+$/, "");
+}

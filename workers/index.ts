@@ -1,0 +1,35 @@
+/**
+ * The one deployable Worker: ingest, verify, tenant admin and ops routes, the
+ * queue consumer, the partition cron, and the StoreShard Durable Object class.
+ */
+import { Hono } from "hono";
+import { sql } from "drizzle-orm";
+import type { OutboxMessage } from "../core/outbox.ts";
+import { withPg } from "../db/client.ts";
+import type { Env } from "./env.ts";
+import { closePg, notFoundHandler, onError, type AppEnv } from "./http.ts";
+import { ingest } from "./ingest/index.ts";
+import { ops } from "./ops/index.ts";
+import { consumeReceipts } from "./persist/index.ts";
+import { tenant } from "./tenant/index.ts";
+import { verify } from "./verify/index.ts";
+
+export { StoreShard } from "../durable-objects/store-shard.ts";
+
+export const app = new Hono<AppEnv>();
+app.use("*", closePg);
+app.route("/", ingest);
+app.route("/", verify);
+app.route("/", tenant);
+app.route("/", ops);
+app.notFound(notFoundHandler);
+app.onError(onError);
+
+export default {
+  fetch: app.fetch,
+  queue: (batch: MessageBatch<OutboxMessage>, env: Env, ctx: ExecutionContext) => consumeReceipts(batch, env, ctx),
+  /** Keeps receipt partitions created months ahead. */
+  scheduled: async (_: ScheduledController, env: Env, ctx: ExecutionContext) => {
+    await withPg(env, ctx, (pg) => pg.db.execute(sql`SELECT tillproof_ensure_receipt_partitions(3)`));
+  },
+} satisfies ExportedHandler<Env, OutboxMessage>;

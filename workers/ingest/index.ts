@@ -1,0 +1,92 @@
+/**
+ * Ingest: terminals submit sales. The Worker does everything stateless
+ * (authentication format, validation, arithmetic, card check, body hash) so the
+ * shard's serialized step is only: authenticate, dedupe, number, hash, write.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { canonicalHash } from "../../core/canonical.ts";
+import { MAX_SHARDS } from "../../core/code.ts";
+import { bearerToken, hashSecret, parseTerminalToken } from "../../core/credentials.ts";
+import { ApiError, type ErrorBody, unauthorized } from "../../core/errors.ts";
+import { idempotencyKeySchema, parseReceipt } from "../../core/receipt.ts";
+import type { IssueEntry, IssueOutcome, IssueReply } from "../../durable-objects/store-shard.ts";
+import { type AppEnv, type Ctx, KiB, limitBody, publicBaseUrl, readJson } from "../http.ts";
+import { callShard, shard } from "../shards.ts";
+
+export const ingest = new Hono<AppEnv>();
+
+function terminalCredentials(c: Ctx): { shard: number; tokenHash: string } {
+  const token = bearerToken(c.req.header("authorization"));
+  const parsed = token ? parseTerminalToken(token) : null;
+  if (!token || !parsed || parsed.shard >= MAX_SHARDS) throw unauthorized("Send a terminal token: Authorization: Bearer tpt_…");
+  return { shard: parsed.shard, tokenHash: hashSecret(token) };
+}
+
+async function issue(c: Ctx, creds: { shard: number; tokenHash: string }, entries: IssueEntry[]): Promise<IssueOutcome[]> {
+  const reply: IssueReply = await callShard(creds.shard, () =>
+    shard(c.env, creds.shard).issue({ ...creds, baseUrl: publicBaseUrl(c), entries }),
+  );
+  if (reply.refused) throw new ApiError(reply.refused.status, reply.refused.code, reply.refused.message);
+  return reply.outcomes;
+}
+
+function outcomeError(o: Exclude<IssueOutcome, { status: 200 | 201 }>): ApiError {
+  return new ApiError(o.status, o.code, o.message, o.status === 503 ? { retryAfter: 2 } : {});
+}
+
+ingest.post("/v1/receipts", limitBody(256 * KiB), async (c) => {
+  const creds = terminalCredentials(c);
+  const key = idempotencyKeySchema.safeParse(c.req.header("idempotency-key"));
+  if (!key.success) {
+    throw new ApiError(400, "invalid_idempotency_key", "Send an Idempotency-Key header of 1–64 characters [A-Za-z0-9_-].");
+  }
+  const body = await readJson(c);
+  const receipt = parseReceipt(body, Date.now());
+  const [outcome] = await issue(c, creds, [{ idempotencyKey: key.data, bodyHash: canonicalHash(body), receipt }]);
+  if (!outcome) throw new Error("shard returned no outcome");
+  if ("receipt" in outcome) return c.json(outcome.receipt, outcome.status);
+  throw outcomeError(outcome);
+});
+
+const batchSchema = z.strictObject({ receipts: z.array(z.record(z.string(), z.unknown())).min(1).max(100) });
+
+type BatchResult = { status: number; receipt?: unknown; error?: ErrorBody["error"] };
+
+ingest.post("/v1/receipts/batch", limitBody(2048 * KiB), async (c) => {
+  const creds = terminalCredentials(c);
+  const parsed = batchSchema.safeParse(await readJson(c));
+  if (!parsed.success) {
+    throw new ApiError(400, "validation_failed", "Send { receipts: [...] } with 1–100 receipts.", {
+      details: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+    });
+  }
+  const now = Date.now();
+  const results: BatchResult[] = [];
+  const entries: IssueEntry[] = [];
+  const slots: number[] = [];
+  for (const [i, raw] of parsed.data.receipts.entries()) {
+    const { idempotencyKey, ...body } = raw;
+    try {
+      const key = idempotencyKeySchema.safeParse(idempotencyKey);
+      if (!key.success) {
+        throw new ApiError(400, "invalid_idempotency_key", "Each receipt needs an idempotencyKey of 1–64 characters [A-Za-z0-9_-].");
+      }
+      entries.push({ idempotencyKey: key.data, bodyHash: canonicalHash(body), receipt: parseReceipt(body, now) });
+      slots.push(i);
+      results.push({ status: 0 });
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      results.push({ status: e.status, error: e.toBody().error });
+    }
+  }
+  if (entries.length) {
+    const outcomes = await issue(c, creds, entries);
+    outcomes.forEach((o, j) => {
+      const slot = slots[j] as number;
+      results[slot] =
+        "receipt" in o ? { status: o.status, receipt: o.receipt } : { status: o.status, error: outcomeError(o).toBody().error };
+    });
+  }
+  return c.json({ results }, 200);
+});

@@ -1,0 +1,29 @@
+/** Addressing store shards, and turning a platform failure into a 503 the client can retry. */
+import { MAX_SHARDS } from "../core/code.ts";
+import { ApiError } from "../core/errors.ts";
+import type { StoreShard } from "../durable-objects/store-shard.ts";
+import { type Env, intVar } from "./env.ts";
+
+export function shardCount(env: Env): number {
+  return Math.min(intVar(env.SHARD_COUNT, 16), MAX_SHARDS);
+}
+
+export function shard(env: Env, n: number): DurableObjectStub<StoreShard> {
+  return env.SHARDS.get(env.SHARDS.idFromName(`shard-${n}`));
+}
+
+/**
+ * Runs one RPC to a shard. An overloaded or restarting object becomes a 503
+ * with Retry-After: the terminal retries with the same Idempotency-Key, so a
+ * reply lost after a durable write replays instead of issuing twice.
+ */
+export async function callShard<T>(n: number, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    console.error(JSON.stringify({ msg: "shard call failed", shard: n, error: String(e) }));
+    throw new ApiError(503, "unavailable", "The receipt service is busy; retry with the same Idempotency-Key.", {
+      retryAfter: 2,
+    });
+  }
+}

@@ -1,0 +1,89 @@
+/** Operator and tenant administration: tenants, stores, terminals, keys. */
+import { Hono } from "hono";
+import { hashSecret, newTenantKey, newTerminalToken } from "../../core/credentials.ts";
+import { ApiError, notFound } from "../../core/errors.ts";
+import { shardForStore, slug } from "../../core/ids.ts";
+import { findStore, upsertStore } from "../../db/stores.ts";
+import { deleteTerminal, insertTerminal, markTerminalRevoked } from "../../db/terminals.ts";
+import { insertTenant, setTenantKeyHash } from "../../db/tenants.ts";
+import { type AppEnv, type Ctx, KiB, limitBody, param, pg, readBody, requireOperator } from "../http.ts";
+import { callShard, shard, shardCount } from "../shards.ts";
+import { requireTenant } from "./auth.ts";
+import { createTenantSchema, storeSchema, terminalSchema } from "./schemas.ts";
+
+export const tenant = new Hono<AppEnv>();
+
+tenant.use("*", limitBody(64 * KiB));
+
+tenant.post("/v1/tenants", requireOperator, async (c) => {
+  const input = await readBody(c, createTenantSchema);
+  const apiKey = newTenantKey(input.id);
+  const created = await insertTenant(pg(c).db, { ...input, apiKeyHash: hashSecret(apiKey) });
+  if (!created) throw new ApiError(409, "already_exists", `Tenant ${input.id} already exists.`);
+  return c.json({ tenant: created, apiKey }, 201);
+});
+
+tenant.use("/v1/tenants/:tenantId/*", requireTenant);
+
+function storePath(c: Ctx) {
+  return { tenantId: param(c, "tenantId", slug), storeId: param(c, "storeId", slug) };
+}
+
+tenant.put("/v1/tenants/:tenantId/stores/:storeId", async (c) => {
+  const { tenantId, storeId } = storePath(c);
+  const input = await readBody(c, storeSchema);
+  const { store, shard: n, created } = await upsertStore(pg(c).db, {
+    tenantId,
+    id: storeId,
+    name: input.name,
+    address: input.address ?? null,
+    timezone: input.timezone,
+    shard: shardForStore(tenantId, storeId, shardCount(c.env)),
+  });
+  await callShard(n, () => shard(c.env, n).upsertStore(n, { tenantId, storeId, name: store.name, timezone: store.timezone }));
+  return c.json({ store }, created ? 201 : 200);
+});
+
+tenant.post("/v1/tenants/:tenantId/stores/:storeId/terminals", async (c) => {
+  const { tenantId, storeId } = storePath(c);
+  const input = await readBody(c, terminalSchema);
+  const { db } = pg(c);
+  const store = await findStore(db, tenantId, storeId);
+  if (!store) throw notFound(`Store ${storeId}`);
+  const token = newTerminalToken(store.shard);
+  const tokenHash = hashSecret(token);
+  const key = { tenantId, storeId, id: input.id };
+  const mirrored = await insertTerminal(db, { ...key, label: input.label ?? null, tokenHash });
+  if (!mirrored) throw new ApiError(409, "already_exists", `Terminal ${input.id} already exists in store ${storeId}.`);
+  const n = store.shard;
+  const registered = await callShard(n, () =>
+    shard(c.env, n).registerTerminal(n, { tenantId, storeId, name: store.name, timezone: store.timezone }, { terminalId: input.id, tokenHash }),
+  ).catch(async (e) => {
+    await deleteTerminal(db, key); // the token was never shown: undo the mirror
+    throw e;
+  });
+  if (registered === "exists") throw new ApiError(409, "already_exists", `Terminal ${input.id} already exists in store ${storeId}.`);
+  const terminal = { id: input.id, storeId, ...(input.label ? { label: input.label } : {}), createdAt: mirrored.createdAt };
+  return c.json({ terminal, token }, 201);
+});
+
+tenant.delete("/v1/tenants/:tenantId/stores/:storeId/terminals/:terminalId", async (c) => {
+  const { tenantId, storeId } = storePath(c);
+  const terminalId = param(c, "terminalId", slug);
+  const { db } = pg(c);
+  const store = await findStore(db, tenantId, storeId);
+  if (!store) throw notFound(`Store ${storeId}`);
+  const n = store.shard;
+  // The shard first: that is where the next request is authenticated.
+  const revoked = await callShard(n, () => shard(c.env, n).revokeTerminal({ tenantId, storeId, terminalId }));
+  if (!revoked) throw notFound(`Terminal ${terminalId}`);
+  await markTerminalRevoked(db, { tenantId, storeId, id: terminalId });
+  return c.body(null, 204);
+});
+
+tenant.post("/v1/tenants/:tenantId/keys", async (c) => {
+  const tenantId = param(c, "tenantId", slug);
+  const apiKey = newTenantKey(tenantId);
+  await setTenantKeyHash(pg(c).db, tenantId, hashSecret(apiKey));
+  return c.json({ apiKey }, 201);
+});
