@@ -10,6 +10,7 @@ describe("RFC 8785 canonical JSON", () => {
   });
 
   it("serializes numbers the ECMAScript way", () => {
+    // biome-ignore lint/correctness/noPrecisionLoss: the RFC 8785 example is about exactly this
     expect(canonicalJson([1.0, 0.5, 1e21, -0, 333333333.33333329])).toBe("[1,0.5,1e+21,0,333333333.3333333]");
   });
 

@@ -15,7 +15,16 @@ function chain(n: number) {
   const out = [];
   let prev = GENESIS_HASH;
   for (let seq = 1; seq <= n; seq++) {
-    const record = buildRecord({ input, code: `CODE${seq}`, tenantId: "t", storeId: "s", terminalId: "x", seq, receivedAt: 0, prevHash: prev });
+    const record = buildRecord({
+      input,
+      code: `CODE${seq}`,
+      tenantId: "t",
+      storeId: "s",
+      terminalId: "x",
+      seq,
+      receivedAt: 0,
+      prevHash: prev,
+    });
     prev = canonicalHash(record);
     out.push({ record, hash: prev });
   }

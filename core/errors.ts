@@ -44,9 +44,7 @@ export function errorBody(code: string, message: string, details?: ErrorDetail[]
 export const invalidCode = () =>
   new ApiError(400, "invalid_code", "This is not a valid receipt code. Check it for typos.");
 export const notFound = (what: string) => new ApiError(404, "not_found", `${what} not found.`);
-export const unauthorized = (message = "Missing or invalid credentials.") =>
-  new ApiError(401, "unauthorized", message);
-export const forbidden = () =>
-  new ApiError(403, "forbidden", "These credentials belong to another tenant.");
+export const unauthorized = (message = "Missing or invalid credentials.") => new ApiError(401, "unauthorized", message);
+export const forbidden = () => new ApiError(403, "forbidden", "These credentials belong to another tenant.");
 export const unavailable = (message: string, retryAfter = 5) =>
   new ApiError(503, "unavailable", message, { retryAfter });

@@ -20,7 +20,12 @@ describe("outbox packing", () => {
   });
 
   it("puts small receipts many to a message", () => {
-    expect(packMessages(0, Array.from({ length: 50 }, (_, i) => row(i + 1, 800)))).toHaveLength(1);
+    expect(
+      packMessages(
+        0,
+        Array.from({ length: 50 }, (_, i) => row(i + 1, 800)),
+      ),
+    ).toHaveLength(1);
   });
 
   it("groups messages into sendBatch calls within 100 messages and 256 KB", () => {

@@ -40,7 +40,11 @@ export function openPg(env: DbEnv): Pg {
 }
 
 /** Runs `fn` with a fresh pool and ends the pool after the response. */
-export async function withPg<T>(env: DbEnv, ctx: { waitUntil(p: Promise<unknown>): void }, fn: (pg: Pg) => Promise<T>): Promise<T> {
+export async function withPg<T>(
+  env: DbEnv,
+  ctx: { waitUntil(p: Promise<unknown>): void },
+  fn: (pg: Pg) => Promise<T>,
+): Promise<T> {
   const pg = openPg(env);
   try {
     return await fn(pg);

@@ -1,5 +1,5 @@
-import { sql } from "drizzle-orm";
 import type { Pool } from "@neondatabase/serverless";
+import { sql } from "drizzle-orm";
 import type { OutboxReceipt } from "../core/outbox.ts";
 import type { ChainRecord } from "../core/receipt.ts";
 import type { Db } from "./client.ts";

@@ -12,7 +12,11 @@ export async function insertTerminal(
   db: Db,
   t: Key & { label: string | null; tokenHash: string },
 ): Promise<{ createdAt: string } | null> {
-  const [row] = await db.insert(terminals).values(t).onConflictDoNothing().returning({ createdAt: terminals.createdAt });
+  const [row] = await db
+    .insert(terminals)
+    .values(t)
+    .onConflictDoNothing()
+    .returning({ createdAt: terminals.createdAt });
   return row ? { createdAt: row.createdAt.toISOString() } : null;
 }
 

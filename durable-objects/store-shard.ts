@@ -56,7 +56,7 @@ export type ShardStats = {
 };
 
 const IDEMPOTENCY_TTL_MS = 25 * 60 * 60 * 1000; // ≥ 24 h, with an hour of slack
-const REDRIVE_AFTER_MS = 10 * 60 * 1000; // enqueued but not confirmed: send again
+const REDRIVE_AFTER_MS = 60 * 60 * 1000; // enqueued but never confirmed: send again (after the queue gave up)
 const IDLE_CHECK_MS = 60 * 1000; // alarm cadence while anything is unpersisted
 const FLUSH_COUNT = 500; // flush at once when this many are pending
 const FLUSH_READ_LIMIT = 5_000; // rows read per flush round
@@ -76,7 +76,10 @@ export class StoreShard extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
     const meta = Object.fromEntries(
-      this.sql.exec<{ k: string; v: number }>("SELECT k, v FROM meta").toArray().map((r) => [r.k, r.v]),
+      this.sql
+        .exec<{ k: string; v: number }>("SELECT k, v FROM meta")
+        .toArray()
+        .map((r) => [r.k, r.v]),
     );
     this.meta = {
       shard: meta.shard ?? -1,
@@ -167,7 +170,7 @@ export class StoreShard extends DurableObject<Env> {
       const message = terminal ? "This terminal has been revoked." : "Unknown terminal token.";
       return { refused: { status: 401, code: "unauthorized", message }, outcomes: [] };
     }
-    const limit = intVar(this.env.OUTBOX_LIMIT, 200_000);
+    const limit = intVar(this.env.OUTBOX_LIMIT, 2_000_000);
     const outcomes: IssueOutcome[] = [];
     const who = `${terminal.tenant_id}/${terminal.store_id}/${terminal.terminal_id}`;
     for (const entry of req.entries) {
@@ -182,7 +185,11 @@ export class StoreShard extends DurableObject<Env> {
         outcomes.push(
           known.body_hash === entry.bodyHash
             ? { status: 200, receipt: JSON.parse(known.response) as IssuedReceipt }
-            : { status: 409, code: "idempotency_conflict", message: "This Idempotency-Key was used with a different body." },
+            : {
+                status: 409,
+                code: "idempotency_conflict",
+                message: "This Idempotency-Key was used with a different body.",
+              },
         );
         continue;
       }
@@ -200,7 +207,14 @@ export class StoreShard extends DurableObject<Env> {
   }
 
   /** One receipt: code, chain link, record, idempotency entry and outbox row, atomically. */
-  private append(tenantId: string, storeId: string, terminalId: string, entry: IssueEntry, who: string, baseUrl: string): IssuedReceipt {
+  private append(
+    tenantId: string,
+    storeId: string,
+    terminalId: string,
+    entry: IssueEntry,
+    who: string,
+    baseUrl: string,
+  ): IssuedReceipt {
     return this.ctx.storage.transactionSync(() => {
       const head = this.store(tenantId, storeId);
       if (!head) throw new Error(`store ${tenantId}/${storeId} has a terminal but is not on this shard`);
@@ -233,12 +247,29 @@ export class StoreShard extends DurableObject<Env> {
       };
       this.sql.exec(
         "INSERT INTO receipts (counter, code, tenant_id, store_id, seq, hash, record, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        counter, code, tenantId, storeId, record.seq, hash, json, receivedAt,
+        counter,
+        code,
+        tenantId,
+        storeId,
+        record.seq,
+        hash,
+        json,
+        receivedAt,
       );
-      this.sql.exec("UPDATE stores SET seq = ?, head_hash = ? WHERE tenant_id = ? AND store_id = ?", record.seq, hash, tenantId, storeId);
+      this.sql.exec(
+        "UPDATE stores SET seq = ?, head_hash = ? WHERE tenant_id = ? AND store_id = ?",
+        record.seq,
+        hash,
+        tenantId,
+        storeId,
+      );
       this.sql.exec(
         "INSERT INTO idempotency (terminal, key, body_hash, response, created_at) VALUES (?, ?, ?, ?, ?)",
-        who, entry.idempotencyKey, entry.bodyHash, JSON.stringify(issued), receivedAt,
+        who,
+        entry.idempotencyKey,
+        entry.bodyHash,
+        JSON.stringify(issued),
+        receivedAt,
       );
       this.setMeta("counter", counter);
       this.meta.counter = counter;
@@ -266,7 +297,12 @@ export class StoreShard extends DurableObject<Env> {
   hashAt(tenantId: string, storeId: string, seq: number): string | null {
     return (
       this.sql
-        .exec<{ hash: string }>("SELECT hash FROM receipts WHERE tenant_id = ? AND store_id = ? AND seq = ?", tenantId, storeId, seq)
+        .exec<{ hash: string }>(
+          "SELECT hash FROM receipts WHERE tenant_id = ? AND store_id = ? AND seq = ?",
+          tenantId,
+          storeId,
+          seq,
+        )
         .toArray()[0]?.hash ?? null
     );
   }
@@ -278,8 +314,10 @@ export class StoreShard extends DurableObject<Env> {
     let removed = 0;
     for (let i = 0; i < counters.length; i += 99) {
       const chunk = counters.slice(i, i + 99);
-      removed += this.sql.exec(`DELETE FROM receipts WHERE counter IN (${chunk.map(() => "?").join(",")})`, ...chunk)
-        .rowsWritten;
+      removed += this.sql.exec(
+        `DELETE FROM receipts WHERE counter IN (${chunk.map(() => "?").join(",")})`,
+        ...chunk,
+      ).rowsWritten;
     }
     if (removed) {
       this.meta.persisted += removed;
@@ -334,7 +372,11 @@ export class StoreShard extends DurableObject<Env> {
         const sent = group.flatMap((m) => m.receipts.map((r) => r.counter));
         for (let i = 0; i < sent.length; i += 99) {
           const chunk = sent.slice(i, i + 99);
-          this.sql.exec(`UPDATE receipts SET enqueued_at = ? WHERE counter IN (${chunk.map(() => "?").join(",")})`, Date.now(), ...chunk);
+          this.sql.exec(
+            `UPDATE receipts SET enqueued_at = ? WHERE counter IN (${chunk.map(() => "?").join(",")})`,
+            Date.now(),
+            ...chunk,
+          );
         }
         const firstTime = sent.filter((c) => firstSend.has(c)).length;
         this.meta.enqueued += firstTime;

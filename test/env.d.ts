@@ -1,3 +1,7 @@
-declare namespace Cloudflare {
-  interface Env extends import("../workers/env.ts").Env {}
+import type { Env as WorkerEnv } from "../workers/env.ts";
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends WorkerEnv {}
+  }
 }

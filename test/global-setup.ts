@@ -21,7 +21,12 @@ export default async function setup(project: TestProject) {
   let server: RunningPostgres | null = null;
   let adminUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
   if (!adminUrl) {
-    server = await startEmbeddedPostgres({ dir: ".data/test-pg", port: await freePort(), database: "postgres", ephemeral: true });
+    server = await startEmbeddedPostgres({
+      dir: ".data/test-pg",
+      port: await freePort(),
+      database: "postgres",
+      ephemeral: true,
+    });
     adminUrl = server.url;
   }
   const database = `tillproof_test_${process.pid}_${Date.now()}`;

@@ -20,7 +20,7 @@ export interface Env {
   PUBLIC_BASE_URL?: string;
   /** Outbox flush interval in ms (default 100). */
   FLUSH_MS?: string;
-  /** Unpersisted receipts a shard may hold before ingest answers 503 (default 200000). */
+  /** Unpersisted receipts a shard may hold before ingest answers 503 (default 2000000). */
   OUTBOX_LIMIT?: string;
 }
 

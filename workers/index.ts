@@ -2,12 +2,13 @@
  * The one deployable Worker: ingest, verify, tenant admin and ops routes, the
  * queue consumer, the partition cron, and the StoreShard Durable Object class.
  */
-import { Hono } from "hono";
+
 import { sql } from "drizzle-orm";
+import { Hono } from "hono";
 import type { OutboxMessage } from "../core/outbox.ts";
 import { withPg } from "../db/client.ts";
 import type { Env } from "./env.ts";
-import { closePg, notFoundHandler, onError, type AppEnv } from "./http.ts";
+import { type AppEnv, closePg, notFoundHandler, onError } from "./http.ts";
 import { ingest } from "./ingest/index.ts";
 import { ops } from "./ops/index.ts";
 import { consumeReceipts } from "./persist/index.ts";

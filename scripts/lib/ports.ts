@@ -5,7 +5,11 @@ export function assertPortFree(port: number, variable: string): Promise<void> {
   return new Promise((ok, fail) => {
     const server = createServer();
     server.once("error", (e: NodeJS.ErrnoException) =>
-      fail(new Error(`port ${port} is ${e.code === "EADDRINUSE" ? "already in use" : `unusable (${e.code})`}: set ${variable} to a free port`)),
+      fail(
+        new Error(
+          `port ${port} is ${e.code === "EADDRINUSE" ? "already in use" : `unusable (${e.code})`}: set ${variable} to a free port`,
+        ),
+      ),
     );
     server.listen(port, "127.0.0.1", () => server.close(() => ok()));
   });

@@ -33,9 +33,12 @@ export async function startEmbeddedPostgres(opts: {
     // Loopback only, trust auth: this is a developer's throwaway cluster.
     initdbFlags: ["--auth-host=trust", "--auth-local=trust", "--encoding=UTF8"],
     postgresFlags: [
-      "-c", "listen_addresses=127.0.0.1",
-      "-c", "unix_socket_directories=",
-      "-c", "max_connections=200",
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "unix_socket_directories=",
+      "-c",
+      "max_connections=200",
       ...(opts.ephemeral ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"] : []),
     ],
     onLog: (m) => {

@@ -3,8 +3,9 @@
  * plain Postgres: Neon's wsproxy protocol, raw Postgres bytes in binary frames at
  * `/v2?address=host:port`. It forwards only to the one server it was made for.
  */
-import { createRequire } from "node:module";
+
 import { createServer, type Server } from "node:http";
+import { createRequire } from "node:module";
 import { connect } from "node:net";
 import type { WebSocketServer as WSS } from "ws";
 

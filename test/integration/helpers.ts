@@ -36,7 +36,10 @@ export type Fixture = { tenantId: string; apiKey: string; storeId: string; termi
 /** A tenant with one store and one terminal, made through the API. */
 export async function fixture(): Promise<Fixture> {
   const tenantId = uid("t");
-  const t = await call<{ apiKey: string }>("POST", "/v1/tenants", { token: OPERATOR_TOKEN, body: { id: tenantId, name: `Tenant ${tenantId}` } });
+  const t = await call<{ apiKey: string }>("POST", "/v1/tenants", {
+    token: OPERATOR_TOKEN,
+    body: { id: tenantId, name: `Tenant ${tenantId}` },
+  });
   if (t.status !== 201) throw new Error(`tenant: ${t.status} ${t.text}`);
   const storeId = uid("s");
   const s = await call("PUT", `/v1/tenants/${tenantId}/stores/${storeId}`, {

@@ -19,11 +19,16 @@ export const ingest = new Hono<AppEnv>();
 function terminalCredentials(c: Ctx): { shard: number; tokenHash: string } {
   const token = bearerToken(c.req.header("authorization"));
   const parsed = token ? parseTerminalToken(token) : null;
-  if (!token || !parsed || parsed.shard >= MAX_SHARDS) throw unauthorized("Send a terminal token: Authorization: Bearer tpt_…");
+  if (!token || !parsed || parsed.shard >= MAX_SHARDS)
+    throw unauthorized("Send a terminal token: Authorization: Bearer tpt_…");
   return { shard: parsed.shard, tokenHash: hashSecret(token) };
 }
 
-async function issue(c: Ctx, creds: { shard: number; tokenHash: string }, entries: IssueEntry[]): Promise<IssueOutcome[]> {
+async function issue(
+  c: Ctx,
+  creds: { shard: number; tokenHash: string },
+  entries: IssueEntry[],
+): Promise<IssueOutcome[]> {
   const reply: IssueReply = await callShard(creds.shard, () =>
     shard(c.env, creds.shard).issue({ ...creds, baseUrl: publicBaseUrl(c), entries }),
   );
@@ -39,7 +44,11 @@ ingest.post("/v1/receipts", limitBody(256 * KiB), async (c) => {
   const creds = terminalCredentials(c);
   const key = idempotencyKeySchema.safeParse(c.req.header("idempotency-key"));
   if (!key.success) {
-    throw new ApiError(400, "invalid_idempotency_key", "Send an Idempotency-Key header of 1–64 characters [A-Za-z0-9_-].");
+    throw new ApiError(
+      400,
+      "invalid_idempotency_key",
+      "Send an Idempotency-Key header of 1–64 characters [A-Za-z0-9_-].",
+    );
   }
   const body = await readJson(c);
   const receipt = parseReceipt(body, Date.now());
@@ -70,7 +79,11 @@ ingest.post("/v1/receipts/batch", limitBody(2048 * KiB), async (c) => {
     try {
       const key = idempotencyKeySchema.safeParse(idempotencyKey);
       if (!key.success) {
-        throw new ApiError(400, "invalid_idempotency_key", "Each receipt needs an idempotencyKey of 1–64 characters [A-Za-z0-9_-].");
+        throw new ApiError(
+          400,
+          "invalid_idempotency_key",
+          "Each receipt needs an idempotencyKey of 1–64 characters [A-Za-z0-9_-].",
+        );
       }
       entries.push({ idempotencyKey: key.data, bodyHash: canonicalHash(body), receipt: parseReceipt(body, now) });
       slots.push(i);
@@ -85,7 +98,9 @@ ingest.post("/v1/receipts/batch", limitBody(2048 * KiB), async (c) => {
     outcomes.forEach((o, j) => {
       const slot = slots[j] as number;
       results[slot] =
-        "receipt" in o ? { status: o.status, receipt: o.receipt } : { status: o.status, error: outcomeError(o).toBody().error };
+        "receipt" in o
+          ? { status: o.status, receipt: o.receipt }
+          : { status: o.status, error: outcomeError(o).toBody().error };
     });
   }
   return c.json({ results }, 200);

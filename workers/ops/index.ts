@@ -1,6 +1,7 @@
-/** Health, pipeline progress and the API description. */
+/** Health and pipeline progress. */
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
+import { shardsInUse } from "../../db/shards.ts";
 import { type AppEnv, pg, requireOperator } from "../http.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
 
@@ -17,23 +18,20 @@ ops.get("/healthz", async (c) => {
   }
 });
 
+/** Per shard: issued / enqueued / persisted and the age of the oldest receipt Postgres lacks. */
 ops.get("/v1/ops/pipeline", requireOperator, async (c) => {
-  const n = shardCount(c.env);
-  const shards = await Promise.all(
-    Array.from({ length: n }, (_, i) => callShard(i, () => shard(c.env, i).stats())),
-  );
-  const used = shards.map((s, i) => ({ ...s, shard: i })).filter((s) => s.issued > 0);
-  const sum = (k: "issued" | "enqueued" | "persisted" | "unpersisted") => used.reduce((t, s) => t + s[k], 0);
-  const ages = used.map((s) => s.oldestUnpersistedAgeMs ?? 0);
+  const used = await shardsInUse(pg(c).db);
+  const shards = await Promise.all(used.map((n) => callShard(n, () => shard(c.env, n).stats())));
+  const sum = (k: "issued" | "enqueued" | "persisted" | "unpersisted") => shards.reduce((t, s) => t + s[k], 0);
   return c.json({
-    shardCount: n,
+    shardCount: shardCount(c.env),
     totals: {
       issued: sum("issued"),
       enqueued: sum("enqueued"),
       persisted: sum("persisted"),
       unpersisted: sum("unpersisted"),
-      oldestUnpersistedAgeMs: ages.length ? Math.max(...ages) : 0,
+      oldestUnpersistedAgeMs: Math.max(0, ...shards.map((s) => s.oldestUnpersistedAgeMs ?? 0)),
     },
-    shards: used,
+    shards,
   });
 });

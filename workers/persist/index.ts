@@ -14,7 +14,11 @@ export function retryDelaySeconds(attempts: number): number {
   return Math.min(300, 2 ** Math.max(0, attempts - 1) * 5);
 }
 
-export async function consumeReceipts(batch: MessageBatch<OutboxMessage>, env: Env, ctx: ExecutionContext): Promise<void> {
+export async function consumeReceipts(
+  batch: MessageBatch<OutboxMessage>,
+  env: Env,
+  ctx: ExecutionContext,
+): Promise<void> {
   const receipts: OutboxReceipt[] = [];
   const byShard = new Map<number, number[]>();
   for (const m of batch.messages) {
@@ -34,8 +38,6 @@ export async function consumeReceipts(batch: MessageBatch<OutboxMessage>, env: E
   }
   // Postgres has them: acking is now safe whatever the shards answer. A shard
   // that misses this report re-sends later, and the insert skips duplicates.
-  await Promise.allSettled(
-    [...byShard].map(([n, counters]) => shard(env, n).markPersisted(counters)),
-  );
+  await Promise.allSettled([...byShard].map(([n, counters]) => shard(env, n).markPersisted(counters)));
   for (const m of batch.messages) m.ack();
 }

@@ -4,8 +4,8 @@ import { hashSecret, newTenantKey, newTerminalToken } from "../../core/credentia
 import { ApiError, notFound } from "../../core/errors.ts";
 import { shardForStore, slug } from "../../core/ids.ts";
 import { findStore, upsertStore } from "../../db/stores.ts";
-import { deleteTerminal, insertTerminal, markTerminalRevoked } from "../../db/terminals.ts";
 import { insertTenant, setTenantKeyHash } from "../../db/tenants.ts";
+import { deleteTerminal, insertTerminal, markTerminalRevoked } from "../../db/terminals.ts";
 import { type AppEnv, type Ctx, KiB, limitBody, param, pg, readBody, requireOperator } from "../http.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
 import { requireTenant } from "./auth.ts";
@@ -32,7 +32,11 @@ function storePath(c: Ctx) {
 tenant.put("/v1/tenants/:tenantId/stores/:storeId", async (c) => {
   const { tenantId, storeId } = storePath(c);
   const input = await readBody(c, storeSchema);
-  const { store, shard: n, created } = await upsertStore(pg(c).db, {
+  const {
+    store,
+    shard: n,
+    created,
+  } = await upsertStore(pg(c).db, {
     tenantId,
     id: storeId,
     name: input.name,
@@ -40,7 +44,9 @@ tenant.put("/v1/tenants/:tenantId/stores/:storeId", async (c) => {
     timezone: input.timezone,
     shard: shardForStore(tenantId, storeId, shardCount(c.env)),
   });
-  await callShard(n, () => shard(c.env, n).upsertStore(n, { tenantId, storeId, name: store.name, timezone: store.timezone }));
+  await callShard(n, () =>
+    shard(c.env, n).upsertStore(n, { tenantId, storeId, name: store.name, timezone: store.timezone }),
+  );
   return c.json({ store }, created ? 201 : 200);
 });
 
@@ -57,13 +63,25 @@ tenant.post("/v1/tenants/:tenantId/stores/:storeId/terminals", async (c) => {
   if (!mirrored) throw new ApiError(409, "already_exists", `Terminal ${input.id} already exists in store ${storeId}.`);
   const n = store.shard;
   const registered = await callShard(n, () =>
-    shard(c.env, n).registerTerminal(n, { tenantId, storeId, name: store.name, timezone: store.timezone }, { terminalId: input.id, tokenHash }),
+    shard(c.env, n).registerTerminal(
+      n,
+      { tenantId, storeId, name: store.name, timezone: store.timezone },
+      { terminalId: input.id, tokenHash },
+    ),
   ).catch(async (e) => {
     await deleteTerminal(db, key); // the token was never shown: undo the mirror
     throw e;
   });
-  if (registered === "exists") throw new ApiError(409, "already_exists", `Terminal ${input.id} already exists in store ${storeId}.`);
-  const terminal = { id: input.id, storeId, ...(input.label ? { label: input.label } : {}), createdAt: mirrored.createdAt };
+  if (registered === "exists") {
+    await deleteTerminal(db, key);
+    throw new ApiError(409, "already_exists", `Terminal ${input.id} already exists in store ${storeId}.`);
+  }
+  const terminal = {
+    id: input.id,
+    storeId,
+    ...(input.label ? { label: input.label } : {}),
+    createdAt: mirrored.createdAt,
+  };
   return c.json({ terminal, token }, 201);
 });
 

@@ -2,7 +2,7 @@
  * Verifying a code: the keyed check first (no storage touched for a typo), then
  * Postgres, then the code's own shard while the receipt is not persisted yet.
  */
-import { chainStatus, type ChainStatus } from "../../core/chain.ts";
+import { type ChainStatus, chainStatus } from "../../core/chain.ts";
 import { groupCode, parseCode } from "../../core/code.ts";
 import { invalidCode, notFound, unavailable } from "../../core/errors.ts";
 import type { ChainRecord } from "../../core/receipt.ts";
@@ -46,7 +46,8 @@ export async function verifyCode(c: Ctx, input: string): Promise<VerifiedReceipt
   if (persisted) {
     const { record } = persisted;
     const pred =
-      persisted.predecessorHash ?? (record.seq > 1 ? await owner.hashAt(record.tenantId, record.storeId, record.seq - 1) : null);
+      persisted.predecessorHash ??
+      (record.seq > 1 ? await owner.hashAt(record.tenantId, record.storeId, record.seq - 1) : null);
     return view(record, persisted.hash, chainStatus(record, persisted.hash, pred), true, persisted);
   }
 
@@ -66,7 +67,10 @@ export async function verifyCode(c: Ctx, input: string): Promise<VerifiedReceipt
       : null;
   const names = postgresDown
     ? { tenantName: null, storeName: held.storeName }
-    : await findNames(db, record.tenantId, record.storeId).catch(() => ({ tenantName: null, storeName: held.storeName }));
+    : await findNames(db, record.tenantId, record.storeId).catch(() => ({
+        tenantName: null,
+        storeName: held.storeName,
+      }));
   return view(record, held.hash, chainStatus(record, held.hash, pred), false, {
     tenantName: names.tenantName,
     storeName: names.storeName ?? held.storeName,

@@ -3,7 +3,8 @@ import type { ApiError } from "../../core/errors.ts";
 import type { VerifiedReceipt } from "./lookup.ts";
 
 const money = (minor: number, currency: string) => {
-  const digits = new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  const digits =
+    new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
   return new Intl.NumberFormat("en", { style: "currency", currency }).format(minor / 10 ** digits);
 };
 
@@ -25,7 +26,9 @@ export function receiptPage(r: VerifiedReceipt) {
   return (
     <Layout title={`Receipt ${r.code}`}>
       <h1>{r.tenant.displayName}</h1>
-      <p role="status">{ok ? (r.persisted ? "Verified" : "Verified (storage pending)") : "TAMPERED: this record was changed"}</p>
+      <p role="status">
+        {ok ? (r.persisted ? "Verified" : "Verified (storage pending)") : "TAMPERED: this record was changed"}
+      </p>
       <p>
         {r.store.name} · {r.issuedAt}
       </p>

@@ -1,0 +1,181 @@
+/**
+ * `npm run dev`: the whole gateway on this machine. Postgres (embedded unless
+ * DATABASE_URL is set) → migrations → the Neon WebSocket tunnel → wrangler dev
+ * with every binding → demo tenant, store and terminal. Ctrl-C stops all of it.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { demoSale, ensureDemo } from "./lib/demo.ts";
+import { applyMigrations } from "./lib/migrate.ts";
+import { assertPortFree } from "./lib/ports.ts";
+import { checkReachable, hostPort, type RunningPostgres, startEmbeddedPostgres } from "./lib/postgres.ts";
+import { startTunnel, type Tunnel } from "./lib/tunnel.ts";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const DATA = resolve(ROOT, ".data");
+const PORT = Number(process.env.PORT ?? 8787);
+const PG_PORT = Number(process.env.TILLPROOF_PG_PORT ?? 54329);
+const TUNNEL_PORT = Number(process.env.TILLPROOF_TUNNEL_PORT ?? 8788);
+const OPERATOR_TOKEN = process.env.OPERATOR_TOKEN ?? "dev-operator-token";
+const CODE_KEY = process.env.CODE_KEY ?? "dev-code-key-not-for-production";
+const BASE = `http://127.0.0.1:${PORT}`;
+
+const say = (line: string) => console.log(`[tillproof] ${line}`);
+
+let pgServer: RunningPostgres | null = null;
+let tunnel: Tunnel | null = null;
+let wrangler: ChildProcess | null = null;
+let stopping = false;
+
+async function stopAll(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say("stopping…");
+    if (wrangler?.pid && wrangler.exitCode === null) {
+      const exited = new Promise((ok) => wrangler?.once("exit", ok));
+      try {
+        process.kill(-wrangler.pid, "SIGTERM"); // the whole group: wrangler and its workerd
+      } catch {}
+      await Promise.race([exited, new Promise((ok) => setTimeout(ok, 5000))]);
+      try {
+        process.kill(-wrangler.pid, "SIGKILL");
+      } catch {}
+    }
+    await tunnel?.close();
+    await pgServer?.stop();
+  }
+  process.exit(code);
+}
+
+process.on("SIGINT", () => void stopAll(0));
+process.on("SIGTERM", () => void stopAll(0));
+
+async function waitHealthy(timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let last = "no answer";
+  while (Date.now() < until) {
+    if (wrangler?.exitCode !== null) throw new Error("wrangler dev exited before the gateway became healthy");
+    try {
+      const res = await fetch(`${BASE}/healthz`);
+      if (res.ok) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the gateway did not become healthy in ${timeoutMs / 1000}s (last: ${last})`);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  await assertPortFree(PORT, "PORT");
+  await assertPortFree(TUNNEL_PORT, "TILLPROOF_TUNNEL_PORT");
+
+  let databaseUrl = process.env.DATABASE_URL;
+  if (databaseUrl) {
+    await checkReachable(databaseUrl);
+    say(`using DATABASE_URL (${hostPort(databaseUrl)})`);
+  } else {
+    await assertPortFree(PG_PORT, "TILLPROOF_PG_PORT");
+    say(`starting embedded Postgres on 127.0.0.1:${PG_PORT} (data in .data/pg)`);
+    pgServer = await startEmbeddedPostgres({ dir: resolve(DATA, "pg"), port: PG_PORT, database: "tillproof" });
+    databaseUrl = pgServer.url;
+  }
+  try {
+    await applyMigrations(databaseUrl);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n  (check DATABASE_URL, or the migrations/ folder)`);
+  }
+  say("migrations applied");
+
+  tunnel = await startTunnel({ target: hostPort(databaseUrl), port: TUNNEL_PORT });
+
+  const vars: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    NEON_WS_PROXY: `127.0.0.1:${tunnel.port}`,
+    OPERATOR_TOKEN,
+    CODE_KEY,
+    PUBLIC_BASE_URL: process.env.PUBLIC_BASE_URL ?? BASE,
+    ...(process.env.SHARD_COUNT ? { SHARD_COUNT: process.env.SHARD_COUNT } : {}),
+  };
+  const args = [
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(PORT),
+    // Shard state belongs with its database: one folder per DATABASE_URL.
+    "--persist-to",
+    resolve(
+      DATA,
+      "wrangler",
+      pgServer ? "embedded" : createHash("sha256").update(databaseUrl).digest("hex").slice(0, 12),
+    ),
+    "--show-interactive-dev-session=false",
+    ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+  ];
+  wrangler = spawn(resolve(ROOT, "node_modules/.bin/wrangler"), args, {
+    cwd: ROOT,
+    detached: true, // its own process group, so Ctrl-C here stops workerd too
+    stdio: ["ignore", "inherit", "inherit"],
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      WRANGLER_SEND_ERROR_REPORTS: "false",
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      WRANGLER_LOG: process.env.WRANGLER_LOG ?? "warn",
+    },
+  });
+  wrangler.on("exit", (code) => {
+    if (!stopping) {
+      say(`wrangler dev exited (${code}); stopping`);
+      void stopAll(code ?? 1);
+    }
+  });
+
+  await waitHealthy(90_000);
+  const demoFile = resolve(DATA, pgServer ? "demo.json" : `demo-${hostPort(databaseUrl).replace(":", "-")}.json`);
+  const saved = existsSync(demoFile) ? JSON.parse(readFileSync(demoFile, "utf8")) : null;
+  const demo = await ensureDemo(BASE, OPERATOR_TOKEN, saved);
+  writeFileSync(demoFile, JSON.stringify(demo, null, 2));
+
+  const sample = await fetch(`${BASE}/v1/receipts`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${demo.terminalToken}`,
+      "content-type": "application/json",
+      "idempotency-key": `dev-${Date.now()}`,
+    },
+    body: JSON.stringify(demoSale()),
+  }).then((r) => r.json() as Promise<{ verifyUrl?: string }>);
+
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`
+  Tillproof is up at ${BASE}  (healthy after ${secs}s)
+
+  Operator token:   ${OPERATOR_TOKEN}
+  Demo tenant:      ${demo.tenantId}   key: ${demo.tenantKey}
+  Demo terminal:    ${demo.storeId}/${demo.terminalId}   token: ${demo.terminalToken}
+  A sample receipt: ${sample.verifyUrl ?? "(could not issue one)"}
+
+  Issue a receipt:
+    curl -sS ${BASE}/v1/receipts \\
+      -H 'authorization: Bearer ${demo.terminalToken}' \\
+      -H 'content-type: application/json' \\
+      -H "idempotency-key: demo-$(date +%s%N)" \\
+      -d '${JSON.stringify(demoSale())}'
+
+  Then open the verifyUrl it prints, or: curl ${BASE}/v1/verify/<code>
+  Pipeline: curl -H 'authorization: Bearer ${OPERATOR_TOKEN}' ${BASE}/v1/ops/pipeline
+
+  Ctrl-C stops everything; data stays in .data/ for the next run.
+`);
+}
+
+main().catch(async (e: Error) => {
+  console.error(`\n[tillproof] ${e.message}\n`);
+  await stopAll(1);
+});
