@@ -18,13 +18,16 @@ export async function startTunnel(opts: { target: string; port: number; host?: s
   const http: Server = createServer((_, res) => {
     res.writeHead(426).end("WebSocket only\n");
   });
-  const wss = new WebSocketServer({ server: http, path: "/v2" });
+  const addressOf = (url: string | undefined) => new URL(url ?? "", "http://x").searchParams.get("address");
+  const wss = new WebSocketServer({
+    server: http,
+    path: "/v2",
+    // Refuse before the upgrade: a client sees a failed connection, like an outage.
+    verifyClient: ({ req }: { req: { url?: string } }) => addressOf(req.url) === opts.target,
+  });
   wss.on("connection", (ws, req) => {
-    const address = new URL(req.url ?? "", "http://x").searchParams.get("address");
-    if (address !== opts.target) {
-      ws.close(1008, "address not allowed");
-      return;
-    }
+    const address = opts.target;
+    if (addressOf(req.url) !== address) return ws.close(1008, "address not allowed");
     const [host, port] = [address.slice(0, address.lastIndexOf(":")), address.slice(address.lastIndexOf(":") + 1)];
     const socket = connect(Number(port), host);
     socket.setNoDelay(true);

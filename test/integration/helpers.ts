@@ -1,5 +1,6 @@
 /** Test helpers: talk to the Worker over HTTP as a client would, and read Postgres directly. */
 import { env, SELF } from "cloudflare:test";
+import { shardForStore } from "../../core/ids.ts";
 import { openPg } from "../../db/client.ts";
 
 export const OPERATOR_TOKEN = "test-operator-token";
@@ -31,6 +32,25 @@ export async function call<T = Record<string, unknown>>(
 
 export const uid = (prefix: string) => `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
 
+/**
+ * Each test file gets fresh Durable Object storage but all share one Postgres
+ * database, so two files' shards would reissue the same codes. Each file claims
+ * its own band of shards (shard % 16) and places its stores only there.
+ */
+const SHARD_COUNT = 1024;
+let band: number | null = null;
+export function useShardBand(n: number): void {
+  band = n;
+}
+
+function storeIdInBand(tenantId: string): string {
+  if (band === null) throw new Error("call useShardBand(n) at the top of the test file");
+  for (;;) {
+    const storeId = uid("s");
+    if (shardForStore(tenantId, storeId, SHARD_COUNT) % 16 === band) return storeId;
+  }
+}
+
 export type Fixture = { tenantId: string; apiKey: string; storeId: string; terminalId: string; token: string };
 
 /** A tenant with one store and one terminal, made through the API. */
@@ -41,7 +61,7 @@ export async function fixture(): Promise<Fixture> {
     body: { id: tenantId, name: `Tenant ${tenantId}` },
   });
   if (t.status !== 201) throw new Error(`tenant: ${t.status} ${t.text}`);
-  const storeId = uid("s");
+  const storeId = storeIdInBand(tenantId);
   const s = await call("PUT", `/v1/tenants/${tenantId}/stores/${storeId}`, {
     token: t.body.apiKey,
     body: { name: "Main Street", timezone: "Europe/Berlin" },

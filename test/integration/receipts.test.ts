@@ -1,5 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { compact, eventually, fixture, issue, sale, sqlQuery } from "./helpers.ts";
+import { canonicalHash } from "../../core/canonical.ts";
+import { encodeCode, groupCode } from "../../core/code.ts";
+import { sha256Hex } from "../../core/crypto.ts";
+import { GENESIS_HASH } from "../../core/receipt.ts";
+import { recordFromRow } from "../../db/receipts.ts";
+import {
+  call,
+  compact,
+  eventually,
+  fixture,
+  type Issued,
+  issue,
+  OPERATOR_TOKEN,
+  sale,
+  sqlQuery,
+  useShardBand,
+} from "./helpers.ts";
+
+useShardBand(0);
 
 describe("receipt spine", () => {
   it("issues a code and carries the receipt all the way to a Postgres row", async () => {
@@ -20,5 +38,216 @@ describe("receipt spine", () => {
       return rows.length ? rows : null;
     });
     expect(row).toEqual({ seq: "1", total: "680", hash: res.body.hash });
+  });
+});
+
+describe("idempotency", () => {
+  it("replays the identical response for the same key and body", async () => {
+    const f = await fixture();
+    const first = await issue(f.token, sale(), "retry-1");
+    const again = await issue(f.token, { ...sale(), payments: sale().payments, currency: "EUR" }, "retry-1");
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(200);
+    expect(again.text).toBe(first.text);
+  });
+
+  it("gives 8 concurrent submissions of one key a single code", async () => {
+    const f = await fixture();
+    const replies = await Promise.all(Array.from({ length: 8 }, () => issue(f.token, sale(), "same-key")));
+    expect(replies.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
+    expect(new Set(replies.map((r) => r.body.code)).size).toBe(1);
+    expect(new Set(replies.map((r) => r.text)).size).toBe(1);
+  });
+
+  it("refuses the same key with a different body", async () => {
+    const f = await fixture();
+    await issue(f.token, sale(), "k-409");
+    const other = await issue(f.token, sale({ cashier: "Bob" }), "k-409");
+    expect(other.status).toBe(409);
+    expect(other.body).toMatchObject({ error: { code: "idempotency_conflict" } });
+  });
+
+  it("scopes keys to the terminal", async () => {
+    const f = await fixture();
+    const second = await call<{ token: string }>("POST", `/v1/tenants/${f.tenantId}/stores/${f.storeId}/terminals`, {
+      token: f.apiKey,
+      body: { id: "till-2" },
+    });
+    const a = await issue(f.token, sale(), "shared-key");
+    const b = await issue(second.body.token, sale(), "shared-key");
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(a.body.code).not.toBe(b.body.code);
+    expect(b.body.seq).toBe(2);
+  });
+});
+
+describe("the hash chain", () => {
+  it("numbers 50 concurrent receipts of one store 1..50 with every link intact", async () => {
+    const f = await fixture();
+    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => issue(f.token, sale({ cashier: `c${i}` }))));
+    expect(replies.every((r) => r.status === 201)).toBe(true);
+    const bySeq = replies.map((r) => r.body).sort((a, b) => a.seq - b.seq);
+    expect(bySeq.map((r) => r.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(bySeq[0]?.prevHash).toBe(GENESIS_HASH);
+    for (let i = 1; i < bySeq.length; i++) expect(bySeq[i]?.prevHash).toBe(bySeq[i - 1]?.hash);
+    expect(new Set(bySeq.map((r) => r.code)).size).toBe(50);
+
+    // Postgres ends up with the same chain, and every row re-hashes to its hash.
+    const rows = await eventually(async () => {
+      const got = await sqlQuery<Record<string, unknown>>(
+        "SELECT *, received_at::text AS received_at, issued_at::text AS issued_at FROM receipts WHERE tenant_id = $1 ORDER BY seq",
+        [f.tenantId],
+      );
+      return got.length === 50 ? got : null;
+    });
+    for (const [i, row] of rows.entries()) {
+      const record = recordFromRow(row as Parameters<typeof recordFromRow>[0]);
+      expect(canonicalHash(record)).toBe(row.hash);
+      expect(row.hash).toBe(bySeq[i]?.hash);
+    }
+  });
+});
+
+describe("verify", () => {
+  it("answers valid at once, then persisted, for the code in any form", async () => {
+    const f = await fixture();
+    const { body: issued } = await issue(f.token, sale());
+    const early = await call<Record<string, unknown>>("GET", `/v1/verify/${issued.code}`);
+    expect(early.status).toBe(200);
+    // The consumer waits up to a second for a batch: Postgres cannot have it yet.
+    expect(early.body.persisted).toBe(false);
+    expect(early.headers.get("cache-control")).toBe("no-store");
+    expect(early.body).toMatchObject({
+      code: issued.code,
+      status: "valid",
+      tenant: { id: f.tenantId, displayName: `Tenant ${f.tenantId}` },
+      store: { id: f.storeId, name: "Main Street" },
+      terminalId: "till-1",
+      seq: 1,
+      currency: "EUR",
+      total: 680,
+      hash: issued.hash,
+      prevHash: issued.prevHash,
+    });
+    const later = await eventually(async () => {
+      const r = await call<{ persisted: boolean; status: string }>(
+        "GET",
+        `/v1/verify/${compact(issued.code).toLowerCase()}`,
+      );
+      return r.body.persisted ? r : null;
+    });
+    expect(later.body.status).toBe("valid");
+    expect(later.headers.get("cache-control")).toContain("max-age");
+  });
+
+  it("answers 404 for a well-formed code that was never issued", async () => {
+    const code = groupCode(encodeCode("test-code-key", { shard: 1, counter: 987_654 }));
+    const res = await call("GET", `/v1/verify/${code}`);
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ error: { code: "not_found" } });
+  });
+});
+
+describe("terminals and tenants", () => {
+  it("refuses a revoked terminal on the very next request", async () => {
+    const f = await fixture();
+    expect((await issue(f.token, sale())).status).toBe(201);
+    const del = await call("DELETE", `/v1/tenants/${f.tenantId}/stores/${f.storeId}/terminals/${f.terminalId}`, {
+      token: f.apiKey,
+    });
+    expect(del.status).toBe(204);
+    const after = await issue(f.token, sale());
+    expect(after.status).toBe(401);
+    expect(after.body).toMatchObject({ error: { code: "unauthorized" } });
+    const [row] = await sqlQuery<{ revoked: boolean }>(
+      "SELECT revoked_at IS NOT NULL AS revoked FROM terminals WHERE tenant_id = $1",
+      [f.tenantId],
+    );
+    expect(row?.revoked).toBe(true);
+  });
+
+  it("keeps tenants apart: another tenant's key gets 403 on every admin route", async () => {
+    const a = await fixture();
+    const b = await fixture();
+    const base = `/v1/tenants/${b.tenantId}/stores/${b.storeId}`;
+    const attempts = [
+      call("PUT", base, { token: a.apiKey, body: { name: "Hijacked", timezone: "UTC" } }),
+      call("POST", `${base}/terminals`, { token: a.apiKey, body: { id: "evil" } }),
+      call("DELETE", `${base}/terminals/${b.terminalId}`, { token: a.apiKey }),
+      call("POST", `/v1/tenants/${b.tenantId}/keys`, { token: a.apiKey }),
+    ];
+    for (const res of await Promise.all(attempts)) {
+      expect(res.status).toBe(403);
+      expect(res.body).toMatchObject({ error: { code: "forbidden" } });
+    }
+    // b is untouched: its terminal still issues.
+    expect((await issue(b.token, sale())).status).toBe(201);
+  });
+
+  it("answers 409 for an existing tenant or terminal id, and shows secrets only as hashes", async () => {
+    const f = await fixture();
+    const dupTenant = await call("POST", "/v1/tenants", { token: OPERATOR_TOKEN, body: { id: f.tenantId, name: "x" } });
+    expect(dupTenant.status).toBe(409);
+    const dupTerminal = await call("POST", `/v1/tenants/${f.tenantId}/stores/${f.storeId}/terminals`, {
+      token: f.apiKey,
+      body: { id: f.terminalId },
+    });
+    expect(dupTerminal.status).toBe(409);
+    const [t] = await sqlQuery<{ api_key_hash: string }>("SELECT api_key_hash FROM tenants WHERE id = $1", [
+      f.tenantId,
+    ]);
+    const [term] = await sqlQuery<{ token_hash: string }>("SELECT token_hash FROM terminals WHERE tenant_id = $1", [
+      f.tenantId,
+    ]);
+    expect(t?.api_key_hash).toBe(sha256Hex(f.apiKey));
+    expect(term?.token_hash).toBe(sha256Hex(f.token));
+  });
+
+  it("updates a store with 200 and keeps its shard", async () => {
+    const f = await fixture();
+    const [before] = await sqlQuery<{ shard: number }>("SELECT shard FROM stores WHERE tenant_id = $1", [f.tenantId]);
+    const res = await call("PUT", `/v1/tenants/${f.tenantId}/stores/${f.storeId}`, {
+      token: f.apiKey,
+      body: { name: "Renamed", address: "Somewhere 1", timezone: "Europe/Paris" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ store: { id: f.storeId, name: "Renamed", timezone: "Europe/Paris" } });
+    const [after] = await sqlQuery<{ shard: number }>("SELECT shard FROM stores WHERE tenant_id = $1", [f.tenantId]);
+    expect(after?.shard).toBe(before?.shard);
+  });
+});
+
+describe("offline batches", () => {
+  it("judges each entry alone and answers in input order", async () => {
+    const f = await fixture();
+    const res = await call<{ results: { status: number; receipt?: Issued; error?: { code: string } }[] }>(
+      "POST",
+      "/v1/receipts/batch",
+      {
+        token: f.token,
+        body: {
+          receipts: [
+            { idempotencyKey: "b-1", ...sale() },
+            { idempotencyKey: "b-2", ...sale({ total: 1 }) },
+            { ...sale() },
+            { idempotencyKey: "b-1", ...sale() },
+            { idempotencyKey: "b-3", ...sale({ cashier: "4111111111111111" }) },
+            { idempotencyKey: "b-4", ...sale() },
+          ],
+        },
+      },
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.results.map((r) => r.status)).toEqual([201, 400, 400, 200, 400, 201]);
+    expect(res.body.results.map((r) => r.error?.code ?? null)).toEqual([
+      null,
+      "validation_failed",
+      "invalid_idempotency_key",
+      null,
+      "card_data_forbidden",
+      null,
+    ]);
+    expect(res.body.results[3]?.receipt).toEqual(res.body.results[0]?.receipt);
+    expect(res.body.results[5]?.receipt?.seq).toBe(2);
   });
 });

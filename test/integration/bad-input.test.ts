@@ -1,0 +1,240 @@
+/** Every client mistake gets a clear 4xx with a stable code, never a 5xx. */
+import { beforeAll, describe, expect, it } from "vitest";
+import { call, type Fixture, fixture, OPERATOR_TOKEN, sale, useShardBand } from "./helpers.ts";
+
+useShardBand(1);
+
+let f: Fixture;
+beforeAll(async () => {
+  f = await fixture();
+});
+
+const card = "4111 1111 1111 1111";
+const item = { name: "x", quantity: 1, unitPrice: 100, total: 100 };
+
+type Case = {
+  name: string;
+  status: number;
+  code: string;
+  path?: string;
+  method?: string;
+  token?: (f: Fixture) => string | undefined;
+  headers?: Record<string, string>;
+  body?: unknown;
+  raw?: string;
+  /** Send no Idempotency-Key at all. */
+  noKey?: boolean;
+};
+
+const receipt = (patch: Record<string, unknown>): Partial<Case> => ({ body: sale(patch) });
+
+const cases: Case[] = [
+  { name: "no credentials", status: 401, code: "unauthorized", token: () => undefined, body: sale() },
+  { name: "a malformed token", status: 401, code: "unauthorized", token: () => "not-a-token", body: sale() },
+  { name: "a tenant key as terminal token", status: 401, code: "unauthorized", token: (f) => f.apiKey, body: sale() },
+  {
+    name: "an unknown terminal token",
+    status: 401,
+    code: "unauthorized",
+    token: () => `tpt_0_${"A".repeat(43)}`,
+    body: sale(),
+  },
+  { name: "no Idempotency-Key", status: 400, code: "invalid_idempotency_key", noKey: true, body: sale() },
+  {
+    name: "a 65-character Idempotency-Key",
+    status: 400,
+    code: "invalid_idempotency_key",
+    headers: { "idempotency-key": "k".repeat(65) },
+    body: sale(),
+  },
+  {
+    name: "an Idempotency-Key with a space",
+    status: 400,
+    code: "invalid_idempotency_key",
+    headers: { "idempotency-key": "a b" },
+    body: sale(),
+  },
+  {
+    name: "a text/plain body",
+    status: 415,
+    code: "unsupported_media_type",
+    raw: JSON.stringify(sale()),
+    headers: { "content-type": "text/plain" },
+  },
+  {
+    name: "malformed JSON",
+    status: 400,
+    code: "invalid_json",
+    raw: '{"issuedAt": ',
+    headers: { "content-type": "application/json" },
+  },
+  { name: "a JSON array", status: 400, code: "validation_failed", body: [sale()] },
+  {
+    name: "an item total that is not quantity × unitPrice",
+    status: 400,
+    code: "validation_failed",
+    ...receipt({ items: [{ ...item, total: 99 }], total: 99, payments: [{ method: "cash", amount: 99 }] }),
+  },
+  {
+    name: "a total that is not the sum of items",
+    status: 400,
+    code: "validation_failed",
+    ...receipt({ total: 681, payments: [{ method: "cash", amount: 681 }] }),
+  },
+  {
+    name: "payments that do not add up",
+    status: 400,
+    code: "validation_failed",
+    ...receipt({ payments: [{ method: "cash", amount: 600 }] }),
+  },
+  {
+    name: "a non-integer amount",
+    status: 400,
+    code: "validation_failed",
+    ...receipt({
+      items: [{ ...item, unitPrice: 2.5, total: 2.5 }],
+      total: 2.5,
+      payments: [{ method: "cash", amount: 2.5 }],
+    }),
+  },
+  {
+    name: "a huge amount",
+    status: 400,
+    code: "validation_failed",
+    ...receipt({
+      items: [{ ...item, unitPrice: 1e16, total: 1e16 }],
+      total: 1e16,
+      payments: [{ method: "cash", amount: 1e16 }],
+    }),
+  },
+  {
+    name: "a negative quantity",
+    status: 400,
+    code: "validation_failed",
+    ...receipt({ items: [{ ...item, quantity: -1, total: -100 }], total: -100 }),
+  },
+  { name: "no items", status: 400, code: "validation_failed", ...receipt({ items: [] }) },
+  {
+    name: "501 items",
+    status: 400,
+    code: "validation_failed",
+    ...receipt({ items: Array(501).fill(item), total: 50100, payments: [{ method: "cash", amount: 50100 }] }),
+  },
+  {
+    name: "a body over 256 KiB",
+    status: 413,
+    code: "payload_too_large",
+    ...receipt({ cashier: "x".repeat(300 * 1024) }),
+  },
+  {
+    name: "a card number in an item name",
+    status: 400,
+    code: "card_data_forbidden",
+    ...receipt({
+      items: [{ ...item, name: `Paid with ${card}` }],
+      total: 100,
+      payments: [{ method: "card", amount: 100 }],
+    }),
+  },
+  {
+    name: "a card number in the cashier",
+    status: 400,
+    code: "card_data_forbidden",
+    ...receipt({ cashier: "5500-0000-0000-0004" }),
+  },
+  { name: "an unknown currency", status: 400, code: "validation_failed", ...receipt({ currency: "XXY" }) },
+  {
+    name: "an unknown payment method",
+    status: 400,
+    code: "validation_failed",
+    ...receipt({ payments: [{ method: "iou", amount: 680 }] }),
+  },
+  {
+    name: "a time without offset",
+    status: 400,
+    code: "validation_failed",
+    ...receipt({ issuedAt: "2026-11-21T10:15:00" }),
+  },
+  { name: "an unknown field", status: 400, code: "validation_failed", ...receipt({ discount: 5 }) },
+  {
+    name: "a batch of 101",
+    status: 400,
+    code: "validation_failed",
+    path: "/v1/receipts/batch",
+    body: { receipts: Array(101).fill({ ...sale(), idempotencyKey: "k" }) },
+  },
+  {
+    name: "a batch over 2 MiB",
+    status: 413,
+    code: "payload_too_large",
+    path: "/v1/receipts/batch",
+    body: { receipts: [{ ...sale(), idempotencyKey: "k", cashier: "x".repeat(2100 * 1024) }] },
+  },
+  { name: "a malformed code", status: 400, code: "invalid_code", method: "GET", path: "/v1/verify/hello" },
+  {
+    name: "a random well-formed code",
+    status: 400,
+    code: "invalid_code",
+    method: "GET",
+    path: "/v1/verify/ABCD-EFGH-JKMN-PQRS",
+  },
+  {
+    name: "a bad tenant id",
+    status: 400,
+    code: "validation_failed",
+    path: "/v1/tenants",
+    token: () => OPERATOR_TOKEN,
+    body: { id: "Bad_Id", name: "x" },
+  },
+  {
+    name: "a wrong operator token",
+    status: 401,
+    code: "unauthorized",
+    path: "/v1/tenants",
+    token: () => "nope",
+    body: { id: "whatever", name: "x" },
+  },
+  {
+    name: "a bad time zone",
+    status: 400,
+    code: "validation_failed",
+    method: "PUT",
+    path: "/stores/s-1",
+    body: { name: "x", timezone: "Mars/Olympus" },
+  },
+  {
+    name: "a bad store id in the path",
+    status: 400,
+    code: "invalid_id",
+    method: "PUT",
+    path: "/stores/NO_WAY",
+    body: { name: "x", timezone: "UTC" },
+  },
+  { name: "an unknown route", status: 404, code: "not_found", method: "GET", path: "/v1/nothing" },
+];
+
+describe("bad input", () => {
+  it.each(cases)("$name → $status $code", async (c) => {
+    let path = c.path ?? "/v1/receipts";
+    let token = c.token ? c.token(f) : f.token;
+    if (path.startsWith("/stores/")) {
+      path = `/v1/tenants/${f.tenantId}${path}`;
+      token = f.apiKey;
+    }
+    const headers = { ...(c.noKey ? {} : { "idempotency-key": crypto.randomUUID() }), ...c.headers };
+    const res = await call(c.method ?? "POST", path, { token, headers, body: c.body, raw: c.raw });
+    expect(res.status, res.text).toBe(c.status);
+    expect(res.body).toMatchObject({ error: { code: c.code, message: expect.any(String) } });
+  });
+
+  it("names the offending fields", async () => {
+    const res = await call("POST", "/v1/receipts", {
+      token: f.token,
+      headers: { "idempotency-key": "details-1" },
+      body: sale({ items: [{ ...item, total: 99 }], total: 99, payments: [{ method: "cash", amount: 99 }] }),
+    });
+    expect(res.body).toMatchObject({
+      error: { details: [{ path: "items.0.total", message: expect.stringContaining("100") }] },
+    });
+  });
+});

@@ -1,0 +1,179 @@
+/** Outbox → queue → Postgres: at-least-once delivery, exactly-once rows, nothing lost. */
+import { createExecutionContext, createMessageBatch, env, getQueueResult, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { canonicalJson } from "../../core/canonical.ts";
+import { encodeCode } from "../../core/code.ts";
+import { sha256Hex } from "../../core/crypto.ts";
+import type { OutboxMessage } from "../../core/outbox.ts";
+import { buildRecord, GENESIS_HASH, parseReceipt } from "../../core/receipt.ts";
+import type { StoreShard } from "../../durable-objects/store-shard.ts";
+import worker from "../../workers/index.ts";
+import { shard } from "../../workers/shards.ts";
+import {
+  call,
+  compact,
+  eventually,
+  fixture,
+  issue,
+  OPERATOR_TOKEN,
+  sale,
+  sqlQuery,
+  uid,
+  useShardBand,
+} from "./helpers.ts";
+
+useShardBand(2);
+
+/** A message as a shard would send it, for receipts no shard holds (so only the consumer acts). */
+function syntheticMessage(tenantId: string, count: number, firstCounter: number): OutboxMessage {
+  let prevHash = GENESIS_HASH;
+  const receipts = Array.from({ length: count }, (_, i) => {
+    const counter = firstCounter + i;
+    const record = buildRecord({
+      input: parseReceipt(sale(), Date.now()),
+      code: encodeCode("test-code-key", { shard: 3, counter }),
+      tenantId,
+      storeId: "synthetic",
+      terminalId: "till-1",
+      seq: i + 1,
+      receivedAt: Date.now(),
+      prevHash,
+    });
+    const json = canonicalJson(record);
+    prevHash = sha256Hex(json);
+    return { counter, hash: prevHash, record: json };
+  });
+  return { v: 1, shard: 3, receipts };
+}
+
+async function consume(messages: OutboxMessage[], overrides: Partial<typeof env> = {}) {
+  const batch = createMessageBatch<OutboxMessage>(
+    "tillproof-receipts",
+    messages.map((body, i) => ({ id: `m${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, { ...env, ...overrides }, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+const countRows = async (tenantId: string) =>
+  Number((await sqlQuery<{ n: string }>("SELECT count(*) AS n FROM receipts WHERE tenant_id = $1", [tenantId]))[0]?.n);
+
+describe("queue consumer", () => {
+  it("inserts a redelivered batch only once and acks it both times", async () => {
+    const tenantId = uid("redeliver");
+    const message = syntheticMessage(tenantId, 30, 500_000);
+    const first = await consume([message]);
+    const second = await consume([message, message]);
+    expect(first.explicitAcks).toHaveLength(1);
+    expect(second.explicitAcks).toHaveLength(2);
+    expect(await countRows(tenantId)).toBe(30);
+  });
+
+  it("loses nothing when Postgres is down: retries with backoff, then persists once it is back", async () => {
+    const tenantId = uid("outage");
+    const message = syntheticMessage(tenantId, 10, 600_000);
+    // An address the local tunnel refuses to reach stands in for an outage.
+    const down = await consume([message], { DATABASE_URL: "postgres://postgres@127.0.0.1:1/unreachable" });
+    expect(down.explicitAcks).toEqual([]);
+    expect(down.retryMessages).toHaveLength(1);
+    expect(await countRows(tenantId)).toBe(0);
+
+    const back = await consume([message]);
+    expect(back.explicitAcks).toHaveLength(1);
+    expect(await countRows(tenantId)).toBe(10);
+  });
+});
+
+describe("the shard's outbox", () => {
+  it("holds a receipt until Postgres confirms it, then prunes it", async () => {
+    const f = await fixture();
+    const { body } = await issue(f.token, sale());
+    const n = Number(f.token.split("_")[1]);
+    const stub = shard(env, n);
+    await runInDurableObject(stub, (_: StoreShard, state) => {
+      const held = state.storage.sql
+        .exec("SELECT count(*) AS n FROM receipts WHERE code = ?", compact(body.code))
+        .one();
+      expect(held.n).toBe(1);
+    });
+    await eventually(async () => (await sqlQuery("SELECT 1 FROM receipts WHERE code = $1", [compact(body.code)]))[0]);
+    await eventually(() =>
+      runInDurableObject(stub, (_: StoreShard, state) => {
+        const left = state.storage.sql
+          .exec("SELECT count(*) AS n FROM receipts WHERE code = ?", compact(body.code))
+          .one();
+        return left.n === 0 ? true : null;
+      }),
+    );
+  });
+
+  it("reports issued, enqueued and persisted per shard", async () => {
+    const f = await fixture();
+    await Promise.all(Array.from({ length: 5 }, () => issue(f.token, sale())));
+    const n = Number(f.token.split("_")[1]);
+    const report = await eventually(async () => {
+      const r = await call<{
+        shards: {
+          shard: number;
+          issued: number;
+          persisted: number;
+          enqueued: number;
+          oldestUnpersistedAgeMs: number | null;
+        }[];
+      }>("GET", "/v1/ops/pipeline", { token: OPERATOR_TOKEN });
+      const mine = r.body.shards.find((s) => s.shard === n);
+      return mine && mine.persisted === mine.issued ? mine : null;
+    });
+    expect(report.issued).toBeGreaterThanOrEqual(5);
+    expect(report.enqueued).toBe(report.issued);
+    expect(report.oldestUnpersistedAgeMs).toBeNull();
+    expect((await call("GET", "/v1/ops/pipeline")).status).toBe(401);
+  });
+});
+
+describe("tamper evidence", () => {
+  async function persisted(token: string) {
+    const { body } = await issue(token, sale());
+    await eventually(async () => {
+      const r = await call<{ persisted: boolean }>("GET", `/v1/verify/${body.code}`);
+      return r.body.persisted ? true : null;
+    });
+    return body;
+  }
+
+  it("refuses UPDATE and DELETE on receipts", async () => {
+    const f = await fixture();
+    const r = await persisted(f.token);
+    await expect(sqlQuery("UPDATE receipts SET total = 1 WHERE code = $1", [compact(r.code)])).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(sqlQuery("DELETE FROM receipts WHERE code = $1", [compact(r.code)])).rejects.toThrow(/append-only/);
+  });
+
+  it("says tampered when a superuser edits a row with triggers off, and for the next receipt's broken link", async () => {
+    const f = await fixture();
+    const first = await persisted(f.token);
+    const second = await persisted(f.token);
+    await sqlQuery(
+      `DO $$ BEGIN
+         SET LOCAL session_replication_role = replica;
+         UPDATE receipts SET total = total + 100 WHERE code = '${compact(first.code)}';
+       END $$`,
+    );
+    const edited = await call<{ status: string }>("GET", `/v1/verify/${first.code}`);
+    expect(edited.body.status).toBe("tampered");
+    expect((await call<{ status: string }>("GET", `/v1/verify/${second.code}`)).body.status).toBe("valid");
+
+    // Rewriting the hash too just moves the break to the next link.
+    const [row] = await sqlQuery<{ hash: string }>("SELECT hash FROM receipts WHERE code = $1", [compact(first.code)]);
+    await sqlQuery(
+      `DO $$ BEGIN
+         SET LOCAL session_replication_role = replica;
+         UPDATE receipts SET hash = '${"f".repeat(64)}' WHERE code = '${compact(first.code)}';
+       END $$`,
+    );
+    expect(row?.hash).toBe(first.hash);
+    expect((await call<{ status: string }>("GET", `/v1/verify/${second.code}`)).body.status).toBe("tampered");
+  });
+});
