@@ -49,8 +49,8 @@ export const terminals = pgTable(
 );
 
 /**
- * Append-only (a trigger refuses UPDATE and DELETE). Every column is part of the
- * hashed record, so `hash` can be recomputed from a row. No foreign keys: this is
+ * Append-only (a trigger refuses UPDATE and DELETE). Every column but
+ * persisted_at is part of the hashed record, so `hash` can be recomputed from a row. No foreign keys: this is
  * the hot write path, and the shard has already checked the store and terminal.
  */
 export const receipts = pgTable(
@@ -70,6 +70,10 @@ export const receipts = pgTable(
     payments: jsonb("payments").notNull(),
     hash: char("hash", { length: 64 }).notNull(),
     prevHash: char("prev_hash", { length: 64 }).notNull(),
+    /** When the row landed (not hashed): receivedAt → persistedAt is the pipeline's lag. */
+    persistedAt: ts("persisted_at")
+      .notNull()
+      .default(sql`clock_timestamp()`),
   },
   (t) => [
     primaryKey({ columns: [t.code, t.receivedAt] }),

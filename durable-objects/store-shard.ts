@@ -44,7 +44,7 @@ export type IssueReply = {
   outcomes: IssueOutcome[];
 };
 
-export type StoredReceipt = { record: string; hash: string; storeName: string };
+export type StoredReceipt = { record: string; hash: string; storeName: string; storeTimezone: string };
 
 export type ShardStats = {
   shard: number;
@@ -53,6 +53,8 @@ export type ShardStats = {
   persisted: number;
   unpersisted: number;
   oldestUnpersistedAgeMs: number | null;
+  /** Queue messages sent, counting re-sends (for cost accounting). */
+  messagesSent: number;
 };
 
 const IDEMPOTENCY_TTL_MS = 25 * 60 * 60 * 1000; // ≥ 24 h, with an hour of slack
@@ -61,7 +63,7 @@ const IDLE_CHECK_MS = 60 * 1000; // alarm cadence while anything is unpersisted
 const FLUSH_COUNT = 500; // flush at once when this many are pending
 const FLUSH_READ_LIMIT = 5_000; // rows read per flush round
 
-type Counters = { shard: number; counter: number; enqueued: number; persisted: number };
+type Counters = { shard: number; counter: number; enqueued: number; persisted: number; messages: number };
 
 export class StoreShard extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -86,6 +88,7 @@ export class StoreShard extends DurableObject<Env> {
       counter: meta.counter ?? 0,
       enqueued: meta.enqueued ?? 0,
       persisted: meta.persisted ?? 0,
+      messages: meta.messages ?? 0,
     };
     this.unpersisted = this.one<{ n: number }>("SELECT count(*) AS n FROM receipts").n;
     this.pending = this.one<{ n: number }>("SELECT count(*) AS n FROM receipts WHERE enqueued_at IS NULL").n;
@@ -284,13 +287,13 @@ export class StoreShard extends DurableObject<Env> {
   /** A receipt this shard still holds, i.e. not yet confirmed in Postgres. */
   lookup(counter: number): StoredReceipt | null {
     const row = this.sql
-      .exec<{ record: string; hash: string; name: string }>(
-        `SELECT r.record, r.hash, s.name FROM receipts r
+      .exec<{ record: string; hash: string; name: string; timezone: string }>(
+        `SELECT r.record, r.hash, s.name, s.timezone FROM receipts r
          JOIN stores s ON s.tenant_id = r.tenant_id AND s.store_id = r.store_id WHERE r.counter = ?`,
         counter,
       )
       .toArray()[0];
-    return row ? { record: row.record, hash: row.hash, storeName: row.name } : null;
+    return row ? { record: row.record, hash: row.hash, storeName: row.name, storeTimezone: row.timezone } : null;
   }
 
   /** The hash of a store's receipt by seq, while it is unpersisted. */
@@ -336,6 +339,7 @@ export class StoreShard extends DurableObject<Env> {
       persisted: this.meta.persisted,
       unpersisted: this.unpersisted,
       oldestUnpersistedAgeMs: oldest === null ? null : Date.now() - oldest,
+      messagesSent: this.meta.messages,
     };
   }
 
@@ -380,8 +384,10 @@ export class StoreShard extends DurableObject<Env> {
         }
         const firstTime = sent.filter((c) => firstSend.has(c)).length;
         this.meta.enqueued += firstTime;
+        this.meta.messages += group.length;
         this.pending = Math.max(0, this.pending - firstTime);
         this.setMeta("enqueued", this.meta.enqueued);
+        this.setMeta("messages", this.meta.messages);
       }
       if (rows.length < FLUSH_READ_LIMIT) return;
     }

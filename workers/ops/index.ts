@@ -22,7 +22,7 @@ ops.get("/healthz", async (c) => {
 ops.get("/v1/ops/pipeline", requireOperator, async (c) => {
   const used = await shardsInUse(pg(c).db);
   const shards = await Promise.all(used.map((n) => callShard(n, () => shard(c.env, n).stats())));
-  const sum = (k: "issued" | "enqueued" | "persisted" | "unpersisted") => shards.reduce((t, s) => t + s[k], 0);
+  const sum = (k: "issued" | "enqueued" | "persisted" | "unpersisted" | "messagesSent") => shards.reduce((t, s) => t + s[k], 0);
   return c.json({
     shardCount: shardCount(c.env),
     totals: {
@@ -30,6 +30,7 @@ ops.get("/v1/ops/pipeline", requireOperator, async (c) => {
       enqueued: sum("enqueued"),
       persisted: sum("persisted"),
       unpersisted: sum("unpersisted"),
+      messagesSent: sum("messagesSent"),
       oldestUnpersistedAgeMs: Math.max(0, ...shards.map((s) => s.oldestUnpersistedAgeMs ?? 0)),
     },
     shards,

@@ -1,0 +1,1 @@
+ALTER TABLE "receipts" ADD COLUMN "persisted_at" timestamp with time zone DEFAULT clock_timestamp() NOT NULL;
