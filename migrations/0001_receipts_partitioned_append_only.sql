@@ -1,7 +1,7 @@
 -- Hand-written: drizzle cannot express partitioning or triggers.
 
 -- Receipts are range-partitioned by received_at (the server's clock, so a new
--- receipt always lands in the current month). Recreated here: 0000 made it empty.
+-- receipt always lands in today's partition). Recreated here: 0000 made it empty.
 DROP TABLE "receipts";
 --> statement-breakpoint
 CREATE TABLE "receipts" (
@@ -24,31 +24,32 @@ CREATE TABLE "receipts" (
 --> statement-breakpoint
 CREATE INDEX "receipts_store_seq" ON "receipts" USING btree ("tenant_id","store_id","seq");
 --> statement-breakpoint
--- Catches anything outside the created months, so an insert never fails for want of a partition.
+-- Catches anything outside the created days, so an insert never fails for want of a partition.
 CREATE TABLE "receipts_default" PARTITION OF "receipts" DEFAULT;
 --> statement-breakpoint
--- Creates the monthly partitions from this month to `months_ahead` months on.
--- Run by the Worker's cron trigger; safe to run any number of times.
-CREATE OR REPLACE FUNCTION tillproof_ensure_receipt_partitions(months_ahead integer DEFAULT 3)
+-- Creates daily partitions (docs/scale.md §6: a day at full volume is ~1.5e9
+-- rows; retention drops whole days) from today to `days_ahead` days on.
+-- Run daily by the Worker's cron trigger; safe to run any number of times.
+CREATE OR REPLACE FUNCTION tillproof_ensure_receipt_partitions(days_ahead integer DEFAULT 7)
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
-	month_start timestamptz;
+	day_start timestamptz;
 	part text;
 	created integer := 0;
 BEGIN
-	FOR i IN 0..months_ahead LOOP
-		month_start := (date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => i)) AT TIME ZONE 'UTC';
-		part := 'receipts_' || to_char(month_start AT TIME ZONE 'UTC', 'YYYY_MM');
+	FOR i IN 0..days_ahead LOOP
+		day_start := (date_trunc('day', now() AT TIME ZONE 'UTC') + make_interval(days => i)) AT TIME ZONE 'UTC';
+		part := 'receipts_' || to_char(day_start AT TIME ZONE 'UTC', 'YYYYMMDD');
 		IF to_regclass(part) IS NULL THEN
 			EXECUTE format('CREATE TABLE %I PARTITION OF receipts FOR VALUES FROM (%L) TO (%L)',
-				part, month_start, month_start + interval '1 month');
+				part, day_start, day_start + interval '1 day');
 			created := created + 1;
 		END IF;
 	END LOOP;
 	RETURN created;
 END $$;
 --> statement-breakpoint
-SELECT tillproof_ensure_receipt_partitions(3);
+SELECT tillproof_ensure_receipt_partitions(7);
 --> statement-breakpoint
 -- The ledger is append-only. (A superuser can still disable triggers: that is
 -- what the hash chain is for.)

@@ -29,8 +29,8 @@ app.onError(onError);
 export default {
   fetch: app.fetch,
   queue: (batch: MessageBatch<OutboxMessage>, env: Env, ctx: ExecutionContext) => consumeReceipts(batch, env, ctx),
-  /** Keeps receipt partitions created months ahead. */
+  /** Keeps daily receipt partitions created a week ahead. */
   scheduled: async (_: ScheduledController, env: Env, ctx: ExecutionContext) => {
-    await withPg(env, ctx, (pg) => pg.db.execute(sql`SELECT tillproof_ensure_receipt_partitions(3)`));
+    await withPg(env, ctx, (pg) => pg.db.execute(sql`SELECT tillproof_ensure_receipt_partitions(7)`));
   },
 } satisfies ExportedHandler<Env, OutboxMessage>;
