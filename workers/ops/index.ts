@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { shardsInUse } from "../../db/shards.ts";
 import { type AppEnv, pg, requireOperator } from "../http.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
+import { openApiDocument } from "./openapi.ts";
 
 export const ops = new Hono<AppEnv>();
 
@@ -22,7 +23,8 @@ ops.get("/healthz", async (c) => {
 ops.get("/v1/ops/pipeline", requireOperator, async (c) => {
   const used = await shardsInUse(pg(c).db);
   const shards = await Promise.all(used.map((n) => callShard(n, () => shard(c.env, n).stats())));
-  const sum = (k: "issued" | "enqueued" | "persisted" | "unpersisted" | "messagesSent") => shards.reduce((t, s) => t + s[k], 0);
+  const sum = (k: "issued" | "enqueued" | "persisted" | "unpersisted" | "messagesSent") =>
+    shards.reduce((t, s) => t + s[k], 0);
   return c.json({
     shardCount: shardCount(c.env),
     totals: {
@@ -36,3 +38,5 @@ ops.get("/v1/ops/pipeline", requireOperator, async (c) => {
     shards,
   });
 });
+
+ops.get("/openapi.json", (c) => c.json(openApiDocument()));

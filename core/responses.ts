@@ -1,0 +1,107 @@
+/**
+ * The shapes the API answers with, as zod schemas: the OpenAPI document is
+ * generated from them (and from the request schemas), and the TypeScript types
+ * of the responses are inferred from them.
+ */
+import { z } from "zod";
+import { itemSchema, paymentSchema } from "./receipt.ts";
+
+const hash = z.string().regex(/^[0-9a-f]{64}$/);
+const code = z
+  .string()
+  .regex(/^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/)
+  .meta({ example: "1V00-0002-G2T9-3X5W" });
+const time = z.iso.datetime();
+
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.string().meta({ description: "Stable snake_case code, e.g. validation_failed" }),
+    message: z.string(),
+    details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+});
+
+export const issuedReceiptSchema = z.object({
+  code,
+  verifyUrl: z.url(),
+  tenantId: z.string(),
+  storeId: z.string(),
+  terminalId: z.string(),
+  seq: z.number().int().positive(),
+  issuedAt: time,
+  receivedAt: time,
+  hash,
+  prevHash: hash,
+});
+export type IssuedReceipt = z.infer<typeof issuedReceiptSchema>;
+
+export const verifiedReceiptSchema = z.object({
+  code,
+  status: z.enum(["valid", "tampered"]),
+  persisted: z.boolean(),
+  tenant: z.object({ id: z.string(), displayName: z.string() }),
+  store: z.object({ id: z.string(), name: z.string() }),
+  terminalId: z.string(),
+  seq: z.number().int(),
+  issuedAt: time,
+  receivedAt: time,
+  currency: z.string(),
+  total: z.number().int(),
+  items: z.array(itemSchema),
+  payments: z.array(paymentSchema),
+  cashier: z.string().optional(),
+  hash,
+  prevHash: hash,
+});
+
+export const batchResultSchema = z.object({
+  results: z.array(
+    z.object({
+      status: z.number().int(),
+      receipt: issuedReceiptSchema.optional(),
+      error: errorBodySchema.shape.error.optional(),
+    }),
+  ),
+});
+
+export const tenantCreatedSchema = z.object({
+  tenant: z.object({ id: z.string(), name: z.string(), createdAt: time }),
+  apiKey: z.string().meta({ description: "Shown once; only its hash is stored" }),
+});
+
+export const storeResponseSchema = z.object({
+  store: z.object({
+    tenantId: z.string(),
+    id: z.string(),
+    name: z.string(),
+    address: z.string().nullable(),
+    timezone: z.string(),
+    createdAt: time,
+    updatedAt: time,
+  }),
+});
+
+export const terminalCreatedSchema = z.object({
+  terminal: z.object({ id: z.string(), storeId: z.string(), label: z.string().optional(), createdAt: time }),
+  token: z.string().meta({ description: "Shown once; only its hash is stored" }),
+});
+
+export const apiKeySchema = z.object({ apiKey: z.string() });
+
+export const healthSchema = z.object({ ok: z.boolean(), checks: z.record(z.string(), z.string()) });
+
+const shardStats = z.object({
+  shard: z.number().int(),
+  issued: z.number().int(),
+  enqueued: z.number().int(),
+  persisted: z.number().int(),
+  unpersisted: z.number().int(),
+  oldestUnpersistedAgeMs: z.number().nullable(),
+  messagesSent: z.number().int(),
+});
+
+export const pipelineSchema = z.object({
+  shardCount: z.number().int(),
+  totals: shardStats.omit({ shard: true, oldestUnpersistedAgeMs: true }).extend({ oldestUnpersistedAgeMs: z.number() }),
+  shards: z.array(shardStats),
+});

@@ -1,0 +1,17 @@
+import { z } from "zod";
+import { idempotencyKeySchema, receiptInputSchema } from "../../core/receipt.ts";
+
+/**
+ * An offline batch. Entries are checked one by one (each judged alone), so the
+ * envelope only requires objects; the documented shape is the full receipt.
+ */
+export const batchSchema = z.strictObject({
+  receipts: z
+    .array(z.record(z.string(), z.unknown()))
+    .min(1)
+    .max(100)
+    .meta({
+      description: "1–100 receipts, each with its own idempotencyKey",
+      items: z.toJSONSchema(receiptInputSchema.extend({ idempotencyKey: idempotencyKeySchema }), { io: "input" }),
+    }),
+});
