@@ -71,9 +71,7 @@ export const receipts = pgTable(
     hash: char("hash", { length: 64 }).notNull(),
     prevHash: char("prev_hash", { length: 64 }).notNull(),
     /** When the row landed (not hashed): receivedAt → persistedAt is the pipeline's lag. */
-    persistedAt: ts("persisted_at")
-      .notNull()
-      .default(sql`clock_timestamp()`),
+    persistedAt: ts("persisted_at").notNull().default(sql`clock_timestamp()`),
   },
   (t) => [
     primaryKey({ columns: [t.code, t.receivedAt] }),
