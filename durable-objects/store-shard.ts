@@ -15,22 +15,9 @@ import { encodeCode, groupCode, MAX_COUNTER } from "../core/code.ts";
 import { sha256Hex } from "../core/crypto.ts";
 import { groupForSend, type OutboxReceipt, packMessages } from "../core/outbox.ts";
 import { buildRecord, GENESIS_HASH, type ReceiptInput } from "../core/receipt.ts";
+import type { IssuedReceipt } from "../core/responses.ts";
 import { type Env, intVar } from "../workers/env.ts";
 import { SCHEMA } from "./schema.ts";
-
-/** What a terminal gets back, and what an idempotent retry replays byte for byte. */
-export type IssuedReceipt = {
-  code: string;
-  verifyUrl: string;
-  tenantId: string;
-  storeId: string;
-  terminalId: string;
-  seq: number;
-  issuedAt: string;
-  receivedAt: string;
-  hash: string;
-  prevHash: string;
-};
 
 export type IssueEntry = { idempotencyKey: string; bodyHash: string; receipt: ReceiptInput };
 
@@ -152,11 +139,6 @@ export class StoreShard extends DurableObject<Env> {
       t.terminalId,
     );
     return cursor.rowsWritten > 0;
-  }
-
-  /** Removes a registration whose Postgres mirror could not be written. */
-  forgetTerminal(tokenHash: string): void {
-    this.sql.exec("DELETE FROM terminals WHERE token_hash = ?", tokenHash);
   }
 
   // ---- the hot path ----
