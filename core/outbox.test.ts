@@ -19,6 +19,14 @@ describe("outbox packing", () => {
     expect(messages.length).toBeGreaterThan(10);
   });
 
+  it("sends a record too large for any message as a reference", () => {
+    const messages = packMessages(1, [row(1, 500), row(2, MAX_MESSAGE_BYTES), row(3, 500)]);
+    const entries = messages.flatMap((m) => m.receipts);
+    expect(entries.map((e) => e.counter)).toEqual([1, 2, 3]);
+    expect(entries[1]).toEqual({ counter: 2, hash: "a".repeat(64) });
+    for (const m of messages) expect(JSON.stringify(m).length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+  });
+
   it("puts small receipts many to a message", () => {
     expect(
       packMessages(

@@ -11,7 +11,14 @@ export type OutboxReceipt = {
   record: string;
 };
 
-export type OutboxMessage = { v: 1; shard: number; receipts: OutboxReceipt[] };
+/**
+ * A receipt as it travels. A record too large for a message (the contract allows
+ * 500 items in 256 KiB) travels as a reference, and the consumer reads it from
+ * the shard, which holds it until Postgres confirms it.
+ */
+export type OutboxEntry = OutboxReceipt | { counter: number; hash: string; record?: undefined };
+
+export type OutboxMessage = { v: 1; shard: number; receipts: OutboxEntry[] };
 
 export const MAX_MESSAGE_BYTES = 100_000;
 export const MAX_SEND_BATCH_BYTES = 240_000;
@@ -20,17 +27,19 @@ export const MAX_SEND_BATCH_MESSAGES = 100;
 const ENVELOPE_BYTES = 64;
 const PER_RECEIPT_OVERHEAD = 48;
 
-/** Approximate JSON size of one receipt inside a message (ASCII-heavy, so close). */
-export function receiptBytes(r: OutboxReceipt): number {
-  return r.record.length * 1.1 + r.hash.length + PER_RECEIPT_OVERHEAD;
+/** Approximate JSON size of one entry inside a message (ASCII-heavy, so close). */
+export function receiptBytes(r: OutboxEntry): number {
+  return (r.record?.length ?? 0) * 1.1 + r.hash.length + PER_RECEIPT_OVERHEAD;
 }
 
 /** Packs receipts (in order) into messages of at most `maxBytes`. */
 export function packMessages(shard: number, rows: OutboxReceipt[], maxBytes = MAX_MESSAGE_BYTES): OutboxMessage[] {
   const out: OutboxMessage[] = [];
-  let current: OutboxReceipt[] = [];
+  let current: OutboxEntry[] = [];
   let size = ENVELOPE_BYTES;
-  for (const row of rows) {
+  for (const full of rows) {
+    const row: OutboxEntry =
+      receiptBytes(full) + ENVELOPE_BYTES > maxBytes ? { counter: full.counter, hash: full.hash } : full;
     const bytes = receiptBytes(row);
     if (current.length && size + bytes > maxBytes) {
       out.push({ v: 1, shard, receipts: current });

@@ -278,6 +278,15 @@ export class StoreShard extends DurableObject<Env> {
     return row ? { record: row.record, hash: row.hash, storeName: row.name, storeTimezone: row.timezone } : null;
   }
 
+  /** Records still held here, for entries that travelled by reference (too large for a message). */
+  records(counters: number[]): { counter: number; record: string }[] {
+    return counters.flatMap((c) =>
+      this.sql
+        .exec<{ counter: number; record: string }>("SELECT counter, record FROM receipts WHERE counter = ?", c)
+        .toArray(),
+    );
+  }
+
   /** The hash of a store's receipt by seq, while it is unpersisted. */
   hashAt(tenantId: string, storeId: string, seq: number): string | null {
     return (

@@ -86,6 +86,29 @@ describe("queue consumer", () => {
 });
 
 describe("the shard's outbox", () => {
+  it("carries a receipt too large for a queue message by reference, all the way to Postgres", async () => {
+    const f = await fixture();
+    const items = Array.from({ length: 500 }, (_, i) => ({
+      name: `Item ${i} ${"x".repeat(180)}`,
+      sku: `SKU-${i}`,
+      quantity: 1,
+      unitPrice: 100,
+      total: 100,
+    }));
+    const big = sale({ items, total: 50_000, payments: [{ method: "card", amount: 50_000 }] });
+    expect(JSON.stringify(big).length).toBeGreaterThan(100_000);
+    const { status, body } = await issue(f.token, big);
+    expect(status).toBe(201);
+    const [row] = await eventually(async () => {
+      const rows = await sqlQuery<{ n: number }>("SELECT jsonb_array_length(items) AS n FROM receipts WHERE code = $1", [
+        compact(body.code),
+      ]);
+      return rows.length ? rows : null;
+    });
+    expect(row?.n).toBe(500);
+    expect((await call<{ status: string }>("GET", `/v1/verify/${body.code}`)).body.status).toBe("valid");
+  });
+
   it("holds a receipt until Postgres confirms it, then prunes it", async () => {
     const f = await fixture();
     const { body } = await issue(f.token, sale());

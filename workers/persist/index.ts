@@ -4,7 +4,7 @@
  * receipts are committed; on failure it is retried with backoff and, past
  * max_retries, dead-lettered (the shard re-sends anything never confirmed).
  */
-import type { OutboxMessage, OutboxReceipt } from "../../core/outbox.ts";
+import type { OutboxEntry, OutboxMessage, OutboxReceipt } from "../../core/outbox.ts";
 import { withPg } from "../../db/client.ts";
 import { insertReceipts } from "../../db/receipts.ts";
 import type { Env } from "../env.ts";
@@ -19,25 +19,43 @@ export async function consumeReceipts(
   env: Env,
   ctx: ExecutionContext,
 ): Promise<void> {
-  const receipts: OutboxReceipt[] = [];
-  const byShard = new Map<number, number[]>();
+  const byShard = new Map<number, OutboxEntry[]>();
   for (const m of batch.messages) {
-    for (const r of m.body.receipts) {
-      receipts.push(r);
-      const list = byShard.get(m.body.shard) ?? [];
-      list.push(r.counter);
-      byShard.set(m.body.shard, list);
-    }
+    const list = byShard.get(m.body.shard) ?? [];
+    list.push(...m.body.receipts);
+    byShard.set(m.body.shard, list);
   }
   try {
+    const receipts = await resolveReferences(env, byShard);
     await withPg(env, ctx, (pg) => insertReceipts(pg.pool, receipts));
   } catch (e) {
-    console.error(JSON.stringify({ msg: "persist failed; retrying", receipts: receipts.length, error: String(e) }));
+    console.error(
+      JSON.stringify({ msg: "persist failed; retrying", messages: batch.messages.length, error: String(e) }),
+    );
     for (const m of batch.messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
     return;
   }
   // Postgres has them: acking is now safe whatever the shards answer. A shard
   // that misses this report re-sends later, and the insert skips duplicates.
-  await Promise.allSettled([...byShard].map(([n, counters]) => shard(env, n).markPersisted(counters)));
+  await Promise.allSettled(
+    [...byShard].map(([n, entries]) => shard(env, n).markPersisted(entries.map((e) => e.counter))),
+  );
   for (const m of batch.messages) m.ack();
+}
+
+/**
+ * Entries that travelled by reference are read from their shard. One the shard
+ * no longer holds was confirmed already (it prunes only after Postgres has it).
+ */
+async function resolveReferences(env: Env, byShard: Map<number, OutboxEntry[]>): Promise<OutboxReceipt[]> {
+  const out: OutboxReceipt[] = [];
+  for (const [n, entries] of byShard) {
+    const refs = entries.filter((e) => e.record === undefined).map((e) => e.counter);
+    const fetched = new Map(refs.length ? (await shard(env, n).records(refs)).map((r) => [r.counter, r.record]) : []);
+    for (const e of entries) {
+      const record = e.record ?? fetched.get(e.counter);
+      if (record !== undefined) out.push({ counter: e.counter, hash: e.hash, record });
+    }
+  }
+  return out;
 }
