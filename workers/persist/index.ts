@@ -11,7 +11,8 @@ import type { Env } from "../env.ts";
 import { shard } from "../shards.ts";
 
 export function retryDelaySeconds(attempts: number): number {
-  return Math.min(300, 2 ** Math.max(0, attempts - 1) * 5);
+  // 5 s, 10 s, 20 s … capped at 15 min: ten attempts span ~51 min (docs/scale.md §5).
+  return Math.min(900, 2 ** Math.max(0, attempts - 1) * 5);
 }
 
 export async function consumeReceipts(
