@@ -36,6 +36,8 @@ export type PersistedReceipt = {
   /** Hash of the store's receipt seq − 1 in Postgres, if it is there. */
   predecessorHash: string | null;
   storeName: string | null;
+  /** The store's IANA time zone, for showing times on its own clock. */
+  storeTimezone: string | null;
   tenantName: string | null;
 };
 
@@ -56,6 +58,7 @@ type Row = {
   prev_hash: string;
   pred_hash: string | null;
   store_name: string | null;
+  store_timezone: string | null;
   tenant_name: string | null;
 };
 
@@ -89,7 +92,7 @@ export async function findReceipt(db: Db, code: string): Promise<PersistedReceip
            r.currency, r.total, r.cashier, r.items, r.payments, r.hash, r.prev_hash,
            (SELECT p.hash FROM receipts p
              WHERE p.tenant_id = r.tenant_id AND p.store_id = r.store_id AND p.seq = r.seq - 1 LIMIT 1) AS pred_hash,
-           s.name AS store_name, t.name AS tenant_name
+           s.name AS store_name, s.timezone AS store_timezone, t.name AS tenant_name
       FROM receipts r
       LEFT JOIN stores s ON s.tenant_id = r.tenant_id AND s.id = r.store_id
       LEFT JOIN tenants t ON t.id = r.tenant_id
@@ -102,20 +105,31 @@ export async function findReceipt(db: Db, code: string): Promise<PersistedReceip
     hash: row.hash,
     predecessorHash: row.pred_hash,
     storeName: row.store_name,
+    storeTimezone: row.store_timezone,
     tenantName: row.tenant_name,
   };
 }
 
-/** Display names for a receipt that is not in Postgres yet. */
+/** Display names (and the store's time zone) for a receipt that is not in Postgres yet. */
 export async function findNames(
   db: Db,
   tenantId: string,
   storeId: string,
-): Promise<{ tenantName: string | null; storeName: string | null }> {
-  const { rows } = await db.execute<{ tenant_name: string | null; store_name: string | null }>(sql`
+): Promise<{ tenantName: string | null; storeName: string | null; storeTimezone: string | null }> {
+  const { rows } = await db.execute<{
+    tenant_name: string | null;
+    store_name: string | null;
+    store_timezone: string | null;
+  }>(sql`
     SELECT (SELECT name FROM tenants WHERE id = ${tenantId}) AS tenant_name,
-           (SELECT name FROM stores WHERE tenant_id = ${tenantId} AND id = ${storeId}) AS store_name`);
-  return { tenantName: rows[0]?.tenant_name ?? null, storeName: rows[0]?.store_name ?? null };
+           s.name AS store_name, s.timezone AS store_timezone
+      FROM (SELECT 1) AS one
+      LEFT JOIN stores s ON s.tenant_id = ${tenantId} AND s.id = ${storeId}`);
+  return {
+    tenantName: rows[0]?.tenant_name ?? null,
+    storeName: rows[0]?.store_name ?? null,
+    storeTimezone: rows[0]?.store_timezone ?? null,
+  };
 }
 
 /** The stored hash of a store's receipt by seq (for a link check). */

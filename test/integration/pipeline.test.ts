@@ -100,9 +100,10 @@ describe("the shard's outbox", () => {
     const { status, body } = await issue(f.token, big);
     expect(status).toBe(201);
     const [row] = await eventually(async () => {
-      const rows = await sqlQuery<{ n: number }>("SELECT jsonb_array_length(items) AS n FROM receipts WHERE code = $1", [
-        compact(body.code),
-      ]);
+      const rows = await sqlQuery<{ n: number }>(
+        "SELECT jsonb_array_length(items) AS n FROM receipts WHERE code = $1",
+        [compact(body.code)],
+      );
       return rows.length ? rows : null;
     });
     expect(row?.n).toBe(500);

@@ -9,6 +9,7 @@ import { deleteTerminal, insertTerminal, markTerminalRevoked } from "../../db/te
 import { type AppEnv, type Ctx, KiB, limitBody, param, pg, readBody, requireOperator } from "../http.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
 import { requireTenant } from "./auth.ts";
+import { branding } from "./branding.ts";
 import { createTenantSchema, storeSchema, terminalSchema } from "./schemas.ts";
 
 export const tenant = new Hono<AppEnv>();
@@ -105,3 +106,6 @@ tenant.post("/v1/tenants/:tenantId/keys", async (c) => {
   await setTenantKeyHash(pg(c).db, tenantId, hashSecret(apiKey));
   return c.json({ apiKey }, 201);
 });
+
+// Last, so requireTenant above also guards its /v1/tenants/:tenantId/branding routes.
+tenant.route("/", branding);

@@ -1,9 +1,13 @@
 /** Public verification: JSON for apps, an HTML page for the QR code on the receipt. */
 import { Hono } from "hono";
+import { secureHeaders } from "hono/secure-headers";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError } from "../../core/errors.ts";
-import type { AppEnv, Ctx } from "../http.ts";
+import { pickLocale } from "../../core/format.ts";
+import { type AppEnv, type Ctx, publicBaseUrl } from "../http.ts";
 import { verifyCode } from "./lookup.ts";
-import { errorPage, receiptPage } from "./page.tsx";
+import { errorPage, type Page, receiptPage } from "./page.tsx";
+import { contentSecurityPolicy } from "./page-style.ts";
 
 export const verify = new Hono<AppEnv>();
 
@@ -16,19 +20,36 @@ function cacheFor(c: Ctx, persisted: boolean): void {
 }
 
 verify.get("/v1/verify/:code", async (c) => {
-  const receipt = await verifyCode(c, c.req.param("code"));
+  const { receipt } = await verifyCode(c, c.req.param("code"));
   cacheFor(c, receipt.persisted);
   return c.json(receipt);
 });
 
+/** The pages may not be framed (DENY, plus frame-ancestors in the CSP), sniffed or leak the URL as a referrer. */
+verify.use("/r/*", secureHeaders({ xFrameOptions: "DENY", referrerPolicy: "no-referrer" }));
+
+function sendPage(c: Ctx, page: Page, status: ContentfulStatusCode) {
+  c.header("Content-Security-Policy", contentSecurityPolicy(page.css));
+  return c.html(page.html, status);
+}
+
+/** Errors the page explains itself; anything else is the API's 500. */
+const PAGE_ERRORS = new Set([400, 404, 503]);
+
 verify.get("/r/:code", async (c) => {
   try {
-    const receipt = await verifyCode(c, c.req.param("code"));
-    cacheFor(c, receipt.persisted);
-    return c.html(receiptPage(receipt));
+    const verification = await verifyCode(c, c.req.param("code"));
+    const page = await receiptPage(verification, {
+      pageUrl: `${publicBaseUrl(c)}/r/${verification.receipt.code}`,
+      locale: pickLocale(c.req.header("accept-language")),
+    });
+    cacheFor(c, verification.receipt.persisted);
+    c.header("Vary", "Accept-Language");
+    return sendPage(c, page, 200);
   } catch (e) {
-    if (!(e instanceof ApiError) || e.status >= 500) throw e;
+    if (!(e instanceof ApiError) || !PAGE_ERRORS.has(e.status)) throw e;
     c.header("Cache-Control", "no-store");
-    return c.html(errorPage(e), e.status);
+    if (e.retryAfter !== undefined) c.header("Retry-After", String(e.retryAfter));
+    return sendPage(c, await errorPage(e.status), e.status as 400 | 404 | 503);
   }
 });

@@ -1,7 +1,9 @@
 /**
  * Verifying a code: the keyed check first (no storage touched for a typo), then
- * Postgres, then the code's own shard while the receipt is not persisted yet.
+ * Postgres, then the code's own shard while the receipt is not persisted yet;
+ * then the tenant's branding from KV, whose displayName is the one customers see.
  */
+import type { Branding } from "../../core/branding.ts";
 import { type ChainStatus, chainStatus } from "../../core/chain.ts";
 import { groupCode, parseCode } from "../../core/code.ts";
 import { invalidCode, notFound, unavailable } from "../../core/errors.ts";
@@ -9,6 +11,7 @@ import type { ChainRecord } from "../../core/receipt.ts";
 import { findNames, findReceipt, hashAtSeq, type PersistedReceipt } from "../../db/receipts.ts";
 import { type Ctx, pg } from "../http.ts";
 import { shard } from "../shards.ts";
+import { brandingOrDefault, defaultBranding } from "../tenant/branding-store.ts";
 
 export type VerifiedReceipt = {
   code: string;
@@ -29,7 +32,49 @@ export type VerifiedReceipt = {
   prevHash: string;
 };
 
-export async function verifyCode(c: Ctx, input: string): Promise<VerifiedReceipt> {
+/** The contract's verify answer, plus what only the receipt page shows. */
+export type Verification = {
+  receipt: VerifiedReceipt;
+  branding: Branding;
+  /** The store's IANA time zone (UTC if unknown). */
+  storeTimezone: string;
+};
+
+type Names = { tenantName: string | null; storeName: string | null; storeTimezone: string | null };
+
+export async function verifyCode(c: Ctx, input: string): Promise<Verification> {
+  const found = await lookup(c, input);
+  const fallbackName = found.names.tenantName ?? found.record.tenantId;
+  const branding = await brandingOrDefault(c.env.BRANDING, found.record.tenantId, fallbackName).catch((e) => {
+    // Branding is decoration: a KV hiccup must not hide whether a receipt is genuine.
+    console.error(JSON.stringify({ msg: "verify: branding lookup failed", error: String(e) }));
+    return defaultBranding(fallbackName);
+  });
+  const { record: r, hash, status, persisted, names } = found;
+  const receipt: VerifiedReceipt = {
+    code: groupCode(r.code),
+    status,
+    persisted,
+    tenant: { id: r.tenantId, displayName: branding.displayName },
+    store: { id: r.storeId, name: names.storeName ?? r.storeId },
+    terminalId: r.terminalId,
+    seq: r.seq,
+    issuedAt: r.issuedAt,
+    receivedAt: r.receivedAt,
+    currency: r.currency,
+    total: r.total,
+    items: r.items,
+    payments: r.payments,
+    ...(r.cashier !== undefined ? { cashier: r.cashier } : {}),
+    hash,
+    prevHash: r.prevHash,
+  };
+  return { receipt, branding, storeTimezone: names.storeTimezone ?? "UTC" };
+}
+
+type Found = { record: ChainRecord; hash: string; status: ChainStatus; persisted: boolean; names: Names };
+
+async function lookup(c: Ctx, input: string): Promise<Found> {
   const parts = parseCode(c.env.CODE_KEY, input);
   if (!parts) throw invalidCode();
   const { db } = pg(c);
@@ -48,7 +93,8 @@ export async function verifyCode(c: Ctx, input: string): Promise<VerifiedReceipt
     const pred =
       persisted.predecessorHash ??
       (record.seq > 1 ? await owner.hashAt(record.tenantId, record.storeId, record.seq - 1) : null);
-    return view(record, persisted.hash, chainStatus(record, persisted.hash, pred), true, persisted);
+    const status = chainStatus(record, persisted.hash, pred);
+    return { record, hash: persisted.hash, status, persisted: true, names: persisted };
   }
 
   const held = await owner.lookup(parts.counter);
@@ -57,7 +103,8 @@ export async function verifyCode(c: Ctx, input: string): Promise<VerifiedReceipt
     // It may have been persisted and pruned between the two reads.
     const late = await findReceipt(db, parts.code);
     if (!late) throw notFound("Receipt");
-    return view(late.record, late.hash, chainStatus(late.record, late.hash, late.predecessorHash), true, late);
+    const status = chainStatus(late.record, late.hash, late.predecessorHash);
+    return { record: late.record, hash: late.hash, status, persisted: true, names: late };
   }
   const record = JSON.parse(held.record) as ChainRecord;
   const pred =
@@ -65,41 +112,17 @@ export async function verifyCode(c: Ctx, input: string): Promise<VerifiedReceipt
       ? ((await owner.hashAt(record.tenantId, record.storeId, record.seq - 1)) ??
         (postgresDown ? null : await hashAtSeq(db, record.tenantId, record.storeId, record.seq - 1)))
       : null;
-  const names = postgresDown
-    ? { tenantName: null, storeName: held.storeName }
-    : await findNames(db, record.tenantId, record.storeId).catch(() => ({
-        tenantName: null,
-        storeName: held.storeName,
-      }));
-  return view(record, held.hash, chainStatus(record, held.hash, pred), false, {
-    tenantName: names.tenantName,
-    storeName: names.storeName ?? held.storeName,
-  });
-}
-
-function view(
-  r: ChainRecord,
-  hash: string,
-  status: ChainStatus,
-  persisted: boolean,
-  names: { tenantName: string | null; storeName: string | null },
-): VerifiedReceipt {
+  const fromShard: Names = { tenantName: null, storeName: held.storeName, storeTimezone: held.storeTimezone };
+  const names = postgresDown ? fromShard : await findNames(db, record.tenantId, record.storeId).catch(() => fromShard);
   return {
-    code: groupCode(r.code),
-    status,
-    persisted,
-    tenant: { id: r.tenantId, displayName: names.tenantName ?? r.tenantId },
-    store: { id: r.storeId, name: names.storeName ?? r.storeId },
-    terminalId: r.terminalId,
-    seq: r.seq,
-    issuedAt: r.issuedAt,
-    receivedAt: r.receivedAt,
-    currency: r.currency,
-    total: r.total,
-    items: r.items,
-    payments: r.payments,
-    ...(r.cashier !== undefined ? { cashier: r.cashier } : {}),
-    hash,
-    prevHash: r.prevHash,
+    record,
+    hash: held.hash,
+    status: chainStatus(record, held.hash, pred),
+    persisted: false,
+    names: {
+      tenantName: names.tenantName,
+      storeName: names.storeName ?? held.storeName,
+      storeTimezone: names.storeTimezone ?? held.storeTimezone,
+    },
   };
 }

@@ -1,57 +1,271 @@
-/** The receipt page (server-rendered; hono/jsx escapes every interpolated string). */
-import type { ApiError } from "../../core/errors.ts";
-import type { VerifiedReceipt } from "./lookup.ts";
+/**
+ * The receipt page a customer reaches from the printed QR code: server-rendered,
+ * no scripts, no third-party requests, one inline stylesheet.
+ *
+ * Safety: hono/jsx escapes every interpolated string and attribute, and nothing
+ * tenant-, store-, terminal- or item-supplied is ever passed as raw HTML. The one
+ * raw fragment is the QR code's SVG, which uqr builds from our own page URL.
+ */
+import { raw } from "hono/html";
+import type { Child } from "hono/jsx";
+import type { HtmlEscapedString } from "hono/utils/html";
+import { renderSVG } from "uqr";
+import type { Branding } from "../../core/branding.ts";
+import { formatDateTime, formatMoney, formatQuantity } from "../../core/format.ts";
+import type { Verification } from "./lookup.ts";
+import { NEUTRAL, type Palette, pageCss, palette } from "./page-style.ts";
 
-const money = (minor: number, currency: string) => {
-  const digits =
-    new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  return new Intl.NumberFormat("en", { style: "currency", currency }).format(minor / 10 ** digits);
-};
+/** A rendered page: its markup and the one stylesheet the CSP must allow. */
+export type Page = { html: string; css: string };
 
-const Layout = (props: { title: string; children: unknown }) => (
+/** JSX renders elements only; the doctype keeps browsers out of quirks mode. */
+async function render(node: HtmlEscapedString | Promise<HtmlEscapedString>, css: string): Promise<Page> {
+  return { html: `<!DOCTYPE html>${await node}`, css };
+}
+
+const Document = (props: { title: string; css: string; themeColor: string; children: Child }) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
+      <meta name="robots" content="noindex, nofollow" />
+      <meta name="referrer" content="no-referrer" />
+      <meta name="color-scheme" content="light" />
+      <meta name="theme-color" content={props.themeColor} />
       <title>{props.title}</title>
+      <style>{props.css}</style>
     </head>
     <body>
-      <main>{props.children}</main>
+      <div class="page">{props.children}</div>
     </body>
   </html>
 );
 
-export function receiptPage(r: VerifiedReceipt) {
-  const ok = r.status === "valid";
+const BrandHeader = (props: { branding: Pick<Branding, "displayName" | "logoUrl"> }) => (
+  <header class="brand">
+    {props.branding.logoUrl?.startsWith("https://") ? (
+      // The name is right beside it, so the logo is decorative for screen readers.
+      <img src={props.branding.logoUrl} alt="" decoding="async" referrerpolicy="no-referrer" />
+    ) : null}
+    <p class="brand-name">{props.branding.displayName}</p>
+  </header>
+);
+
+const SupportLink = (props: { url: string | undefined; children: Child }) =>
+  props.url?.startsWith("https://") ? (
+    <a href={props.url} rel="noopener noreferrer">
+      {props.children}
+    </a>
+  ) : null;
+
+type State = "ok" | "pending" | "bad";
+
+const StateBanner = (props: { state: State; branding: Branding }) => {
+  if (props.state === "bad") {
+    return (
+      <section class="state state-bad" role="alert" aria-labelledby="state-title">
+        <span class="icon" aria-hidden="true">
+          ⚠
+        </span>
+        <div>
+          <h1 id="state-title">TAMPERED</h1>
+          <p>
+            <strong>Do not trust this receipt.</strong> Its stored record was changed after it was issued: it no longer
+            matches the fingerprint (hash) it was registered with, or no longer links to the store's previous receipt.
+            The details below are what is stored now and may be false.
+          </p>
+          {props.branding.supportUrl ? (
+            <p>
+              <SupportLink url={props.branding.supportUrl}>Report it to {props.branding.displayName}</SupportLink>
+            </p>
+          ) : null}
+        </div>
+      </section>
+    );
+  }
+  const pending = props.state === "pending";
   return (
-    <Layout title={`Receipt ${r.code}`}>
-      <h1>{r.tenant.displayName}</h1>
-      <p role="status">
-        {ok ? (r.persisted ? "Verified" : "Verified (storage pending)") : "TAMPERED: this record was changed"}
-      </p>
-      <p>
-        {r.store.name} · {r.issuedAt}
-      </p>
-      <ul>
-        {r.items.map((i) => (
-          <li>
-            {i.quantity} × {i.name}: {money(i.total, r.currency)}
-          </li>
-        ))}
-      </ul>
-      <p>Total {money(r.total, r.currency)}</p>
-      <p>
-        Receipt {r.code} · seq {r.seq}
-      </p>
-    </Layout>
+    <section class={`state state-${props.state}`} role="status" aria-labelledby="state-title">
+      <span class="icon" aria-hidden="true">
+        ✓
+      </span>
+      <div>
+        <h1 id="state-title">{pending ? "Verified — storage pending" : "Verified"}</h1>
+        <p>
+          {pending
+            ? "This receipt was registered moments ago and is unchanged. It is still on its way to long-term storage; reload in a minute to see it final."
+            : "This receipt is registered and unchanged since it was issued."}
+        </p>
+      </div>
+    </section>
   );
+};
+
+const PAYMENT_LABELS: Record<string, string> = { cash: "Cash", card: "Card", other: "Other" };
+
+export function receiptPage(v: Verification, opts: { pageUrl: string; locale: string }): Promise<Page> {
+  const { receipt: r, branding, storeTimezone } = v;
+  const { locale } = opts;
+  const money = (minor: number) => formatMoney(minor, r.currency, locale);
+  const state: State = r.status !== "valid" ? "bad" : r.persisted ? "ok" : "pending";
+  const colors: Palette = palette(branding);
+  const css = pageCss(colors);
+  const short = (hash: string) => `${hash.slice(0, 12)}…`;
+  const title = `${state === "bad" ? "TAMPERED receipt" : "Receipt"} ${r.code} · ${branding.displayName}`;
+
+  const page = (
+    <Document title={title} css={css} themeColor={colors.brand}>
+      <BrandHeader branding={branding} />
+      <main>
+        <StateBanner state={state} branding={branding} />
+        <div class={state === "bad" ? "altered" : undefined}>
+          {state === "bad" ? <p class="altered-note">As stored now: may have been altered.</p> : null}
+          <h2 class="store">{r.store.name}</h2>
+          <p class="meta">
+            <time datetime={r.issuedAt}>{formatDateTime(r.issuedAt, storeTimezone, locale)}</time>
+          </p>
+          <p class="meta">
+            Receipt <span class="code">{r.code}</span>
+          </p>
+          <h2>Items</h2>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Item</th>
+                <th scope="col" class="num">
+                  Amount
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {r.items.map((item) => (
+                <tr>
+                  <td>
+                    {formatQuantity(item.quantity, locale)} × {item.name}
+                    <span class="sub">
+                      {money(item.unitPrice)} each
+                      {item.taxRate !== undefined ? ` · tax ${formatQuantity(item.taxRate, locale)}%` : ""}
+                    </span>
+                  </td>
+                  <td class="num">{money(item.total)}</td>
+                </tr>
+              ))}
+            </tbody>
+            <tfoot>
+              <tr class="total">
+                <th scope="row">Total</th>
+                <td class="num total-amount">{money(r.total)}</td>
+              </tr>
+            </tfoot>
+          </table>
+          <h2>Payment</h2>
+          <ul class="payments">
+            {r.payments.map((p) => (
+              <li>
+                <span>{PAYMENT_LABELS[p.method] ?? p.method}</span>
+                <span class="num">{money(p.amount)}</span>
+              </li>
+            ))}
+          </ul>
+        </div>
+        <figure class="qr">
+          <div role="img" aria-label="QR code of this page's address">
+            {raw(renderSVG(opts.pageUrl, { pixelSize: 1, border: 2 }))}
+          </div>
+          <figcaption>Scan to open this page</figcaption>
+        </figure>
+        <details>
+          <summary>Chain record</summary>
+          <dl>
+            <dt>Sequence</dt>
+            <dd>#{r.seq} in this store</dd>
+            <dt>Hash</dt>
+            <dd>
+              <code title={r.hash}>{short(r.hash)}</code>
+            </dd>
+            <dt>Previous</dt>
+            <dd>
+              <code title={r.prevHash}>{short(r.prevHash)}</code>
+            </dd>
+            <dt>Terminal</dt>
+            <dd>{r.terminalId}</dd>
+            <dt>Received</dt>
+            <dd>
+              <time datetime={r.receivedAt}>{formatDateTime(r.receivedAt, storeTimezone, locale)}</time>
+            </dd>
+            <dt>Full hash</dt>
+            <dd>
+              <code>{r.hash}</code>
+            </dd>
+          </dl>
+        </details>
+      </main>
+      <footer>
+        {branding.receiptFooter ? <p class="footer-text">{branding.receiptFooter}</p> : null}
+        {branding.supportUrl ? (
+          <p>
+            <SupportLink url={branding.supportUrl}>Help and support from {branding.displayName}</SupportLink>
+          </p>
+        ) : null}
+        <p>Receipt check by Tillproof</p>
+      </footer>
+    </Document>
+  );
+  return render(page, css);
 }
 
-export function errorPage(e: ApiError) {
-  return (
-    <Layout title="Receipt not found">
-      <h1>{e.status === 404 ? "Receipt not found" : "Not a valid receipt code"}</h1>
-      <p>{e.message}</p>
-    </Layout>
+type ErrorText = { title: string; text: Child };
+
+const SCAN_HINT = "The easiest way to check a receipt is to scan the QR code printed on it.";
+
+const NOT_FOUND: ErrorText = {
+  title: "Receipt not found",
+  text: (
+    <>
+      <p>
+        This code is well-formed, but no receipt with it was ever registered. Check that it matches the printed receipt
+        exactly, or ask the store that issued it.
+      </p>
+      <p>{SCAN_HINT}</p>
+    </>
+  ),
+};
+
+const ERRORS: Record<number, ErrorText> = {
+  404: NOT_FOUND,
+  400: {
+    title: "Not a valid receipt code",
+    text: (
+      <>
+        <p>
+          Receipt codes have 16 letters and digits in groups of four, like <span class="code">7K3M-0QX2-9TBD-4HFA</span>
+          . Check the code for typos against the printed receipt (O and 0, and I, L and 1, count as the same).
+        </p>
+        <p>{SCAN_HINT}</p>
+      </>
+    ),
+  },
+  503: {
+    title: "Temporarily unavailable",
+    text: <p>Receipts cannot be checked right now. Please try again in a few seconds.</p>,
+  },
+};
+
+/** The neutral page for a code that is malformed (400), unknown (404) or cannot be checked now (503). */
+export function errorPage(status: number): Promise<Page> {
+  const { title, text } = ERRORS[status] ?? NOT_FOUND;
+  const css = pageCss(NEUTRAL);
+  const page = (
+    <Document title={title} css={css} themeColor={NEUTRAL.brand}>
+      <BrandHeader branding={{ displayName: "Receipt check" }} />
+      <main class="error">
+        <h1>{title}</h1>
+        {text}
+      </main>
+      <footer>
+        <p>Receipt check by Tillproof</p>
+      </footer>
+    </Document>
   );
+  return render(page, css);
 }

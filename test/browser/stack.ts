@@ -1,0 +1,107 @@
+/**
+ * The whole gateway for the browser tests, in this Node process: a real
+ * Postgres (embedded in its own folder, or TEST_DATABASE_URL / DATABASE_URL) with
+ * a fresh database, the Neon WebSocket tunnel, and the Worker served over HTTP by
+ * wrangler's `unstable_startWorker` (workerd with every binding, the queue
+ * consumer included, storage in memory). Nothing of `npm run dev`'s .data/pg or
+ * .data/wrangler is touched.
+ *
+ * Not wrangler's createTestHarness: it sends the Worker's outbound traffic
+ * through Node's fetch, which cannot open the WebSocket the Neon driver needs.
+ */
+import { resolve } from "node:path";
+import pg from "pg";
+import { type Binding, unstable_startWorker } from "wrangler";
+import { applyMigrations } from "../../scripts/lib/migrate.ts";
+import { freePort } from "../../scripts/lib/ports.ts";
+import { hostPort, type RunningPostgres, startEmbeddedPostgres } from "../../scripts/lib/postgres.ts";
+import { startTunnel, type Tunnel } from "../../scripts/lib/tunnel.ts";
+
+export const OPERATOR_TOKEN = "browser-test-operator-token";
+export const CODE_KEY = "browser-test-code-key";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+
+export type Stack = {
+  /** Where the Worker listens, e.g. http://127.0.0.1:41234 (no trailing slash). */
+  baseUrl: string;
+  /** Runs SQL against the stack's database as the Postgres superuser. */
+  sql: <T = Record<string, unknown>>(text: string, params?: unknown[]) => Promise<T[]>;
+  /** The Worker's console output so far, for diagnosing a failure. */
+  logs: () => string[];
+  stop: () => Promise<void>;
+};
+
+export async function startStack(): Promise<Stack> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => console.error("stack cleanup:", e));
+  };
+  try {
+    let server: RunningPostgres | null = null;
+    let adminUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
+    if (!adminUrl) {
+      // Its own folder: the integration tests' server may be running at the same time.
+      server = await startEmbeddedPostgres({
+        dir: resolve(ROOT, ".data/test-pg-browser"),
+        port: await freePort(),
+        database: "postgres",
+        ephemeral: true,
+      });
+      cleanups.push(() => server?.stop() ?? Promise.resolve());
+      adminUrl = server.url;
+    }
+    const database = `tillproof_browser_${process.pid}_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    cleanups.push(() => admin.end());
+    await admin.query(`CREATE DATABASE ${database}`);
+    cleanups.push(() => admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+    const url = new URL(adminUrl);
+    url.pathname = `/${database}`;
+    const databaseUrl = url.toString();
+    await applyMigrations(databaseUrl);
+
+    const tunnel: Tunnel = await startTunnel({ target: hostPort(databaseUrl), port: 0 });
+    cleanups.push(() => tunnel.close());
+
+    const vars: Record<string, string> = {
+      DATABASE_URL: databaseUrl,
+      NEON_WS_PROXY: `127.0.0.1:${tunnel.port}`,
+      OPERATOR_TOKEN,
+      CODE_KEY,
+      SHARD_COUNT: "4",
+      FLUSH_MS: "20",
+    };
+    const logs: string[] = [];
+    const worker = await unstable_startWorker({
+      config: resolve(ROOT, "wrangler.toml"),
+      bindings: Object.fromEntries(
+        Object.entries(vars).map(([name, value]): [string, Binding] => [name, { type: "plain_text", value }]),
+      ),
+      dev: {
+        server: { hostname: "127.0.0.1", port: 0 },
+        persist: false,
+        inspector: false,
+        watch: false,
+        logLevel: "none",
+        structuredLogsHandler: (log: { level: string; message: string }) => logs.push(`${log.level}: ${log.message}`),
+      },
+    });
+    cleanups.push(() => worker.dispose());
+    await worker.ready;
+    const listening = await worker.url;
+
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+    cleanups.push(() => pool.end());
+    return {
+      baseUrl: listening.origin,
+      logs: () => [...logs],
+      sql: async <T>(text: string, params: unknown[] = []) => (await pool.query(text, params)).rows as T[],
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

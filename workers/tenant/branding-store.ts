@@ -1,0 +1,41 @@
+/**
+ * Branding lives in KV, one JSON value per tenant under `branding:{tenantId}`:
+ * read on every receipt page from the edge, written rarely by the tenant. KV is
+ * eventually consistent: a write is visible at once where it was made and
+ * elsewhere within about 60 s.
+ */
+import { type Branding, type BrandingInput, defaultBranding, storedBrandingSchema } from "../../core/branding.ts";
+
+export { defaultBranding };
+
+export const brandingKey = (tenantId: string) => `branding:${tenantId}`;
+
+/** The tenant's branding, or null if it never set any (or what is stored no longer validates). */
+export async function getBranding(kv: KVNamespace, tenantId: string): Promise<Branding | null> {
+  const stored = await kv.get(brandingKey(tenantId), "json");
+  if (stored === null) return null;
+  const parsed = storedBrandingSchema.safeParse(stored);
+  if (!parsed.success) {
+    // Never render what we cannot vouch for; the tenant's next PUT repairs it.
+    console.error(JSON.stringify({ msg: "branding: stored value does not validate", tenantId }));
+    return null;
+  }
+  return parsed.data;
+}
+
+/** Replaces the tenant's branding; returns what is now stored. */
+export async function putBranding(
+  kv: KVNamespace,
+  tenantId: string,
+  input: BrandingInput,
+  now = new Date(),
+): Promise<Branding> {
+  const branding: Branding = { ...input, updatedAt: now.toISOString() };
+  await kv.put(brandingKey(tenantId), JSON.stringify(branding));
+  return branding;
+}
+
+/** The tenant's branding, else the neutral defaults under `fallbackName`. */
+export async function brandingOrDefault(kv: KVNamespace, tenantId: string, fallbackName: string): Promise<Branding> {
+  return (await getBranding(kv, tenantId)) ?? defaultBranding(fallbackName);
+}
