@@ -4,6 +4,7 @@
  * of the responses are inferred from them.
  */
 import { z } from "zod";
+import { brandingInputSchema } from "./branding.ts";
 import { itemSchema, paymentSchema } from "./receipt.ts";
 
 const hash = z.string().regex(/^[0-9a-f]{64}$/);
@@ -53,6 +54,8 @@ export const verifiedReceiptSchema = z.object({
   hash,
   prevHash: hash,
 });
+
+export type VerifiedReceipt = z.infer<typeof verifiedReceiptSchema>;
 
 export const batchResultSchema = z.object({
   results: z.array(
@@ -104,4 +107,8 @@ export const pipelineSchema = z.object({
   shardCount: z.number().int(),
   totals: shardStats.omit({ shard: true, oldestUnpersistedAgeMs: true }).extend({ oldestUnpersistedAgeMs: z.number() }),
   shards: z.array(shardStats),
+});
+
+export const brandingResponseSchema = z.object({
+  branding: brandingInputSchema.extend({ updatedAt: time.nullable() }),
 });

@@ -21,6 +21,8 @@ describe("GET /openapi.json", () => {
         "/v1/tenants/{tenantId}/stores/{storeId}/terminals",
         "/v1/tenants/{tenantId}/stores/{storeId}/terminals/{terminalId}",
         "/v1/tenants/{tenantId}/keys",
+        "/v1/tenants/{tenantId}/branding",
+        "/v1/branding/{tenantId}",
         "/v1/receipts",
         "/v1/receipts/batch",
         "/v1/verify/{code}",

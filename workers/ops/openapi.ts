@@ -3,6 +3,7 @@
  * validate with (zod's JSON Schema output is OpenAPI 3.1's dialect).
  */
 import { z } from "zod";
+import { brandingInputSchema } from "../../core/branding.ts";
 import { slug } from "../../core/ids.ts";
 import { idempotencyKeySchema, receiptInputSchema } from "../../core/receipt.ts";
 import * as res from "../../core/responses.ts";
@@ -72,6 +73,32 @@ const operations: Operation[] = [
     summary: "Rotate the tenant key; the old key stops working at once",
     auth: "tenant",
     responses: { 201: { description: "New key", schema: res.apiKeySchema }, ...tenantErrors },
+  },
+  {
+    method: "put",
+    path: "/v1/tenants/{tenantId}/branding",
+    summary: "Set the tenant's branding (replaces it whole)",
+    auth: "tenant",
+    body: brandingInputSchema,
+    responses: { 200: { description: "Saved", schema: res.brandingResponseSchema }, ...tenantErrors },
+  },
+  {
+    method: "get",
+    path: "/v1/tenants/{tenantId}/branding",
+    summary: "The tenant's branding (defaults until set)",
+    auth: "tenant",
+    responses: { 200: { description: "Branding", schema: res.brandingResponseSchema }, ...tenantErrors },
+  },
+  {
+    method: "get",
+    path: "/v1/branding/{tenantId}",
+    summary: "Public branding (cacheable, ETag / If-None-Match → 304)",
+    responses: {
+      200: { description: "Branding", schema: res.brandingResponseSchema },
+      304: { description: "Not modified" },
+      400: err("Bad id"),
+      404: err("Unknown tenant"),
+    },
   },
   {
     method: "post",

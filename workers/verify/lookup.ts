@@ -8,29 +8,11 @@ import { type ChainStatus, chainStatus } from "../../core/chain.ts";
 import { groupCode, parseCode } from "../../core/code.ts";
 import { invalidCode, notFound, unavailable } from "../../core/errors.ts";
 import type { ChainRecord } from "../../core/receipt.ts";
+import type { VerifiedReceipt } from "../../core/responses.ts";
 import { findNames, findReceipt, hashAtSeq, type PersistedReceipt } from "../../db/receipts.ts";
 import { type Ctx, pg } from "../http.ts";
 import { shard } from "../shards.ts";
 import { brandingOrDefault, defaultBranding } from "../tenant/branding-store.ts";
-
-export type VerifiedReceipt = {
-  code: string;
-  status: ChainStatus;
-  persisted: boolean;
-  tenant: { id: string; displayName: string };
-  store: { id: string; name: string };
-  terminalId: string;
-  seq: number;
-  issuedAt: string;
-  receivedAt: string;
-  currency: string;
-  total: number;
-  items: ChainRecord["items"];
-  payments: ChainRecord["payments"];
-  cashier?: string;
-  hash: string;
-  prevHash: string;
-};
 
 /** The contract's verify answer, plus what only the receipt page shows. */
 export type Verification = {
