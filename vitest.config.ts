@@ -22,6 +22,8 @@ export default defineConfig({
                 CODE_KEY: "test-code-key",
                 SHARD_COUNT: "1024",
                 FLUSH_MS: "20",
+                // Tests edit rows and expect the next read to see it; the cache has its own test.
+                VERIFY_EDGE_CACHE: "off",
               },
             },
           })),

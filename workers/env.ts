@@ -18,6 +18,8 @@ export interface Env {
   NEON_WS_PROXY?: string;
   /** Base of the printed verify URL, e.g. https://verify.example.com. Defaults to the request's origin. */
   PUBLIC_BASE_URL?: string;
+  /** "on": keep persisted verify answers and pages in the edge cache for their max-age (30 s). */
+  VERIFY_EDGE_CACHE?: string;
   /** Outbox flush interval in ms (default 100). */
   FLUSH_MS?: string;
   /** Unpersisted receipts a shard may hold before ingest answers 503 (default 2000000). */

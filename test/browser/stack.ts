@@ -72,6 +72,7 @@ export async function startStack(): Promise<Stack> {
       CODE_KEY,
       SHARD_COUNT: "4",
       FLUSH_MS: "20",
+      VERIFY_EDGE_CACHE: "off",
     };
     const logs: string[] = [];
     const worker = await unstable_startWorker({

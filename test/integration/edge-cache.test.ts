@@ -1,0 +1,42 @@
+/** The verify edge cache: persisted answers are served from the colo's cache for their max-age. */
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { app } from "../../workers/index.ts";
+import { call, compact, eventually, fixture, issue, sale, sqlQuery, useShardBand } from "./helpers.ts";
+
+useShardBand(4);
+
+/** GET through the app with the cache switched on (the suite runs with it off). */
+async function cachedGet(path: string) {
+  const ctx = createExecutionContext();
+  const res = await app.request(`https://tillproof.test${path}`, {}, { ...env, VERIFY_EDGE_CACHE: "on" }, ctx);
+  const body = (await res.json()) as { status: string; persisted: boolean };
+  await waitOnExecutionContext(ctx);
+  return { res, body };
+}
+
+describe("verify edge cache", () => {
+  it("serves a persisted answer from cache until it expires, and never caches an unpersisted one", async () => {
+    const f = await fixture();
+    const { body: issued } = await issue(f.token, sale());
+
+    const early = await cachedGet(`/v1/verify/${issued.code}`);
+    expect(early.body.persisted).toBe(false);
+    expect(early.res.headers.get("cache-control")).toBe("no-store");
+
+    await eventually(async () => {
+      const r = await call<{ persisted: boolean }>("GET", `/v1/verify/${issued.code}`);
+      return r.body.persisted ? true : null;
+    });
+    const first = await cachedGet(`/v1/verify/${issued.code}`);
+    expect(first.body).toMatchObject({ status: "valid", persisted: true });
+
+    await sqlQuery(
+      `DO $$ BEGIN SET LOCAL session_replication_role = replica;
+         UPDATE receipts SET total = total + 1 WHERE code = '${compact(issued.code)}'; END $$`,
+    );
+    // The cached copy still says valid (the documented 30 s window); the origin already knows.
+    expect((await cachedGet(`/v1/verify/${issued.code}`)).body.status).toBe("valid");
+    expect((await call<{ status: string }>("GET", `/v1/verify/${issued.code}`)).body.status).toBe("tampered");
+  });
+});
