@@ -14,6 +14,7 @@ import { canonicalJson } from "../core/canonical.ts";
 import { encodeCode, groupCode, MAX_COUNTER } from "../core/code.ts";
 import { sha256Hex } from "../core/crypto.ts";
 import { groupForSend, type OutboxReceipt, packMessages } from "../core/outbox.ts";
+import { type Bucket, takeTokens } from "../core/rate-limit.ts";
 import { buildRecord, GENESIS_HASH, type ReceiptInput } from "../core/receipt.ts";
 import type { IssuedReceipt } from "../core/responses.ts";
 import { type Env, intVar } from "../workers/env.ts";
@@ -23,7 +24,8 @@ export type IssueEntry = { idempotencyKey: string; bodyHash: string; receipt: Re
 
 export type IssueOutcome =
   | { status: 201 | 200; receipt: IssuedReceipt }
-  | { status: 409 | 503; code: "idempotency_conflict" | "unavailable"; message: string };
+  | { status: 409; code: "idempotency_conflict"; message: string }
+  | { status: 429 | 503; code: "rate_limited" | "unavailable"; message: string; retryAfter: number };
 
 /** `refused` is set when the whole request is refused (the terminal is unknown or revoked). */
 export type IssueReply = {
@@ -59,6 +61,8 @@ export class StoreShard extends DurableObject<Env> {
   private pending: number;
   private alarmAt: number | null = null;
   private sendFailures = 0;
+  /** Per-store token buckets (in memory: a restart just refills them). */
+  private readonly buckets = new Map<string, Bucket>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -156,6 +160,7 @@ export class StoreShard extends DurableObject<Env> {
       return { refused: { status: 401, code: "unauthorized", message }, outcomes: [] };
     }
     const limit = intVar(this.env.OUTBOX_LIMIT, 2_000_000);
+    const storeRate = intVar(this.env.STORE_MAX_RPS, 200);
     const outcomes: IssueOutcome[] = [];
     const who = `${terminal.tenant_id}/${terminal.store_id}/${terminal.terminal_id}`;
     for (const entry of req.entries) {
@@ -179,7 +184,17 @@ export class StoreShard extends DurableObject<Env> {
         continue;
       }
       if (this.unpersisted >= limit || this.meta.counter >= MAX_COUNTER) {
-        outcomes.push({ status: 503, code: "unavailable", message: "This shard is catching up; retry shortly." });
+        const message = "This shard is catching up; retry shortly.";
+        outcomes.push({ status: 503, code: "unavailable", message, retryAfter: 5 });
+        continue;
+      }
+      // One store cannot starve the others on its shard (docs/scale.md §10).
+      const storeKey = `${terminal.tenant_id}/${terminal.store_id}`;
+      const taken = takeTokens(this.buckets.get(storeKey), Date.now(), { rate: storeRate, burst: storeRate * 2 });
+      this.buckets.set(storeKey, taken.bucket);
+      if (!taken.ok) {
+        const message = `This store is sending more than ${storeRate} receipts a second; slow down.`;
+        outcomes.push({ status: 429, code: "rate_limited", message, retryAfter: taken.retryAfterSeconds });
         continue;
       }
       outcomes.push({

@@ -22,6 +22,8 @@ export interface Env {
   VERIFY_EDGE_CACHE?: string;
   /** Outbox flush interval in ms (default 100). */
   FLUSH_MS?: string;
+  /** Receipts a second one store may issue (burst twice that) before 429 (default 200). */
+  STORE_MAX_RPS?: string;
   /** Unpersisted receipts a shard may hold before ingest answers 503 (default 2000000). */
   OUTBOX_LIMIT?: string;
 }

@@ -251,3 +251,35 @@ describe("offline batches", () => {
     expect(res.body.results[5]?.receipt?.seq).toBe(2);
   });
 });
+
+describe("per-store rate limit", () => {
+  it("answers 429 with Retry-After once a store exceeds its burst, without issuing", async () => {
+    const f = await fixture();
+    const batch = (n: number) =>
+      call<{ results: { status: number; error?: { code: string } }[] }>("POST", "/v1/receipts/batch", {
+        token: f.token,
+        body: { receipts: Array.from({ length: 100 }, (_, i) => ({ idempotencyKey: `rl-${n}-${i}`, ...sale() })) },
+      });
+    const results = (await Promise.all([0, 1, 2, 3, 4, 5].map(batch))).flatMap((r) => r.body.results);
+    const limited = results.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited[0]?.error?.code).toBe("rate_limited");
+    expect(results.filter((r) => r.status === 201).length + limited.length).toBe(600);
+
+    // Single receipts beyond the refill get 429 with a Retry-After header.
+    const singles = await Promise.all(Array.from({ length: 100 }, () => issue(f.token, sale())));
+    const single = singles.find((r) => r.status === 429);
+    expect(single?.body).toMatchObject({ error: { code: "rate_limited" } });
+    expect(Number(single?.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    const issuedCount = results.filter((r) => r.status === 201).length + singles.filter((r) => r.status === 201).length;
+    // Nothing refused took a seq: the store's chain is still gapless.
+    const [row] = await eventually(async () => {
+      const rows = await sqlQuery<{ n: string; max: string }>(
+        "SELECT count(*) AS n, max(seq) AS max FROM receipts WHERE tenant_id = $1",
+        [f.tenantId],
+      );
+      return Number(rows[0]?.n) === issuedCount ? rows : null;
+    });
+    expect(Number(row?.max)).toBe(issuedCount);
+  });
+});

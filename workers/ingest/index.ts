@@ -37,7 +37,7 @@ async function issue(
 }
 
 function outcomeError(o: Exclude<IssueOutcome, { status: 200 | 201 }>): ApiError {
-  return new ApiError(o.status, o.code, o.message, o.status === 503 ? { retryAfter: 2 } : {});
+  return new ApiError(o.status, o.code, o.message, "retryAfter" in o ? { retryAfter: o.retryAfter } : {});
 }
 
 ingest.post("/v1/receipts", limitBody(256 * KiB), async (c) => {
