@@ -3,14 +3,14 @@ import { describe, expect, it } from "vitest";
 import { encodeCode, groupCode } from "../../core/code.ts";
 import {
   call,
-  compact,
   eventually,
   type Fixture,
   fixture,
   issue,
+  issuePersisted,
   OPERATOR_TOKEN,
   sale,
-  sqlQuery,
+  tamper,
   useShardBand,
 } from "./helpers.ts";
 
@@ -23,16 +23,6 @@ const XSS_ITEM = "<img src=x onerror=alert(1)>";
 
 const putBranding = (f: Fixture, body: unknown) =>
   call<BrandingBody>("PUT", `/v1/tenants/${f.tenantId}/branding`, { token: f.apiKey, body });
-
-async function persisted(token: string, body = sale()) {
-  const res = await issue(token, body);
-  expect(res.status).toBe(201);
-  await eventually(async () => {
-    const r = await call<{ persisted: boolean }>("GET", `/v1/verify/${res.body.code}`);
-    return r.body.persisted ? true : null;
-  });
-  return res.body;
-}
 
 async function sha256Base64(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -304,7 +294,7 @@ describe("receipt page", () => {
 
   it("formats for the reader's locale and shows times on the store's current clock", async () => {
     const f = await fixture();
-    const issued = await persisted(f.token);
+    const issued = await issuePersisted(f.token);
     const de = await call("GET", `/r/${issued.code}`, { headers: { "accept-language": "de-DE,de;q=0.9" } });
     expect(de.text.replace(/\u00a0/g, " ")).toContain("6,80 €");
     await call("PUT", `/v1/tenants/${f.tenantId}/stores/${f.storeId}`, {
@@ -326,13 +316,8 @@ describe("receipt page", () => {
   it("shows TAMPERED when the stored row was edited", async () => {
     const f = await fixture();
     await putBranding(f, brand);
-    const issued = await persisted(f.token);
-    await sqlQuery(
-      `DO $$ BEGIN
-         SET LOCAL session_replication_role = replica;
-         UPDATE receipts SET total = total + 100 WHERE code = '${compact(issued.code)}';
-       END $$`,
-    );
+    const issued = await issuePersisted(f.token);
+    await tamper(issued.code, "total = total + 100");
     const page = await call("GET", `/r/${issued.code}`);
     expect(page.status).toBe(200);
     expect(page.text).toContain('role="alert"');

@@ -1,6 +1,7 @@
 /** Test helpers: talk to the Worker over HTTP as a client would, and read Postgres directly. */
 import { env, SELF } from "cloudflare:test";
 import { shardForStore } from "../../core/ids.ts";
+import type { IssuedReceipt } from "../../core/responses.ts";
 import { openPg } from "../../db/client.ts";
 
 export const OPERATOR_TOKEN = "test-operator-token";
@@ -90,18 +91,7 @@ export function sale(overrides: Record<string, unknown> = {}) {
   };
 }
 
-export type Issued = {
-  code: string;
-  verifyUrl: string;
-  tenantId: string;
-  storeId: string;
-  terminalId: string;
-  seq: number;
-  issuedAt: string;
-  receivedAt: string;
-  hash: string;
-  prevHash: string;
-};
+export type Issued = IssuedReceipt;
 
 export function issue(token: string, body: unknown, key = crypto.randomUUID()) {
   return call<Issued>("POST", "/v1/receipts", { token, body, headers: { "idempotency-key": key } });
@@ -130,3 +120,24 @@ export async function eventually<T>(probe: () => Promise<T | null | undefined>, 
 }
 
 export const compact = (code: string) => code.replaceAll("-", "");
+
+/** Issues a receipt and waits until verify reports it persisted. */
+export async function issuePersisted(token: string, body: unknown = sale()): Promise<Issued> {
+  const res = await issue(token, body);
+  if (res.status !== 201) throw new Error(`issue: ${res.status} ${res.text}`);
+  await eventually(async () => {
+    const r = await call<{ persisted: boolean }>("GET", `/v1/verify/${res.body.code}`);
+    return r.body.persisted ? true : null;
+  });
+  return res.body;
+}
+
+/** Edits a stored receipt as a superuser would, with the append-only trigger bypassed. */
+export async function tamper(code: string, set: string): Promise<void> {
+  await sqlQuery(
+    `DO $$ BEGIN
+       SET LOCAL session_replication_role = replica;
+       UPDATE receipts SET ${set} WHERE code = '${compact(code)}';
+     END $$`,
+  );
+}

@@ -15,9 +15,11 @@ import {
   eventually,
   fixture,
   issue,
+  issuePersisted,
   OPERATOR_TOKEN,
   sale,
   sqlQuery,
+  tamper,
   uid,
   useShardBand,
 } from "./helpers.ts";
@@ -157,18 +159,9 @@ describe("the shard's outbox", () => {
 });
 
 describe("tamper evidence", () => {
-  async function persisted(token: string) {
-    const { body } = await issue(token, sale());
-    await eventually(async () => {
-      const r = await call<{ persisted: boolean }>("GET", `/v1/verify/${body.code}`);
-      return r.body.persisted ? true : null;
-    });
-    return body;
-  }
-
   it("refuses UPDATE and DELETE on receipts", async () => {
     const f = await fixture();
-    const r = await persisted(f.token);
+    const r = await issuePersisted(f.token);
     await expect(sqlQuery("UPDATE receipts SET total = 1 WHERE code = $1", [compact(r.code)])).rejects.toThrow(
       /append-only/,
     );
@@ -177,26 +170,16 @@ describe("tamper evidence", () => {
 
   it("says tampered when a superuser edits a row with triggers off, and for the next receipt's broken link", async () => {
     const f = await fixture();
-    const first = await persisted(f.token);
-    const second = await persisted(f.token);
-    await sqlQuery(
-      `DO $$ BEGIN
-         SET LOCAL session_replication_role = replica;
-         UPDATE receipts SET total = total + 100 WHERE code = '${compact(first.code)}';
-       END $$`,
-    );
+    const first = await issuePersisted(f.token);
+    const second = await issuePersisted(f.token);
+    await tamper(first.code, "total = total + 100");
     const edited = await call<{ status: string }>("GET", `/v1/verify/${first.code}`);
     expect(edited.body.status).toBe("tampered");
     expect((await call<{ status: string }>("GET", `/v1/verify/${second.code}`)).body.status).toBe("valid");
 
     // Rewriting the hash too just moves the break to the next link.
     const [row] = await sqlQuery<{ hash: string }>("SELECT hash FROM receipts WHERE code = $1", [compact(first.code)]);
-    await sqlQuery(
-      `DO $$ BEGIN
-         SET LOCAL session_replication_role = replica;
-         UPDATE receipts SET hash = '${"f".repeat(64)}' WHERE code = '${compact(first.code)}';
-       END $$`,
-    );
+    await tamper(first.code, `hash = '${"f".repeat(64)}'`);
     expect(row?.hash).toBe(first.hash);
     expect((await call<{ status: string }>("GET", `/v1/verify/${second.code}`)).body.status).toBe("tampered");
   });
