@@ -1,0 +1,92 @@
+/**
+ * List prices the bench multiplies its counts by. Each carries the page it
+ * comes from and when it was read; [A] marks an assumption of ours, not a
+ * vendor number. Update the numbers here when the vendors change them.
+ */
+export type Price = { usd: number; per: string; source: string; read: string; note?: string };
+
+export const PRICES = {
+  workersRequests: {
+    usd: 0.3,
+    per: "million requests",
+    source:
+      "Cloudflare Workers pricing (developers.cloudflare.com/workers/platform/pricing), Workers Paid, beyond 10 M/month included",
+    read: "2026-11",
+  },
+  workersCpu: {
+    usd: 0.02,
+    per: "million CPU-ms",
+    source: "Cloudflare Workers pricing, Workers Paid standard usage model, beyond 30 M CPU-ms/month included",
+    read: "2026-11",
+  },
+  doRequests: {
+    usd: 0.15,
+    per: "million requests",
+    source:
+      "Cloudflare Durable Objects pricing (developers.cloudflare.com/durable-objects/platform/pricing): HTTP requests, each RPC method call and each alarm invocation",
+    read: "2026-11",
+  },
+  doDuration: {
+    usd: 12.5,
+    per: "million GB-s",
+    source: "Cloudflare Durable Objects pricing, duration (128 MB per active object)",
+    read: "2026-11",
+  },
+  doRowsRead: {
+    usd: 0.001,
+    per: "million rows",
+    source: "Cloudflare Durable Objects pricing, SQLite storage backend: rows read (billed since 2026-01-07)",
+    read: "2026-11",
+  },
+  doRowsWritten: {
+    usd: 1.0,
+    per: "million rows",
+    source:
+      "Cloudflare Durable Objects pricing, SQLite storage backend: rows written (each index a row touches counts as one more)",
+    read: "2026-11",
+  },
+  doStorage: {
+    usd: 0.2,
+    per: "GB-month",
+    source: "Cloudflare Durable Objects pricing, SQLite stored data",
+    read: "2026-11",
+    note: "[A] checked against the pricing page as remembered, not re-read",
+  },
+  queueOps: {
+    usd: 0.4,
+    per: "million operations",
+    source:
+      "Cloudflare Queues pricing (developers.cloudflare.com/queues/platform/pricing): an operation per 64 KB written, read or deleted; ≈ 3 per message",
+    read: "2026-11",
+  },
+  neonCompute: {
+    usd: 0.222,
+    per: "CU-hour",
+    source: "Neon plans (neon.com/docs/introduction/plans), Scale plan; Launch is $0.106",
+    read: "2026-11",
+    note: "[A] 1 CU ≈ 1 vCPU (4 GB RAM); the brief's ~$0.16 is an older list price",
+  },
+  neonStorage: {
+    usd: 0.35,
+    per: "GB-month",
+    source: "Neon plans (neon.com/docs/introduction/plans), Launch and Scale",
+    read: "2026-11",
+  },
+} satisfies Record<string, Price>;
+
+/** Our own assumptions in the cost model, printed with the result. */
+export const ASSUMPTIONS = {
+  /** Postgres CPU is bought as always-on compute; a production primary runs at about this utilization. */
+  neonUtilization: 0.5,
+  /** Hot rows stay in Neon this long before export (docs/scale.md §6: 35 days). */
+  neonRetentionMonths: 35 / 30.4,
+  /** Idempotency entries live ≤ 25 h in the shard (store-shard.ts IDEMPOTENCY_TTL_MS). */
+  idempotencyRetentionMonths: 25 / 730,
+  /**
+   * Rows a later idempotency expiry writes per receipt. workerd counted a DELETE as one row written per
+   * row deleted (indexes not counted) in our runs of markPersisted, so 1.
+   */
+  deferredIdempotencyRowsWritten: 1,
+  /** Duration: a shard is billed while an event runs; we charge each DO event the 50 %-load p50 latency. */
+  doMemoryGb: 0.128,
+};
