@@ -1,5 +1,14 @@
-/** The shard's own SQLite schema. Idempotent: run on every start. */
-export const SCHEMA = `
+/**
+ * The shard's own SQLite schema, as numbered steps. Live objects keep their
+ * storage across deploys, so a step never changes once shipped: add a new one.
+ * `meta.schema` records how many have run.
+ *
+ * Rows written are what a shard pays for, so receipts carry no secondary
+ * index: the outbox is a counter watermark over the primary key, and the
+ * predecessor is found by `prev_counter`.
+ */
+export const SCHEMA_STEPS: string[] = [
+  `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
 
 CREATE TABLE IF NOT EXISTS stores (
@@ -21,7 +30,6 @@ CREATE TABLE IF NOT EXISTS terminals (
   UNIQUE (tenant_id, store_id, terminal_id)
 );
 
--- Receipts not yet confirmed in Postgres. Rows with enqueued_at NULL are the outbox.
 CREATE TABLE IF NOT EXISTS receipts (
   counter INTEGER PRIMARY KEY,
   code TEXT NOT NULL,
@@ -33,7 +41,6 @@ CREATE TABLE IF NOT EXISTS receipts (
   received_at INTEGER NOT NULL,
   enqueued_at INTEGER
 );
-CREATE INDEX IF NOT EXISTS receipts_store_seq ON receipts (tenant_id, store_id, seq);
 
 CREATE TABLE IF NOT EXISTS idempotency (
   terminal TEXT NOT NULL,
@@ -43,5 +50,31 @@ CREATE TABLE IF NOT EXISTS idempotency (
   created_at INTEGER NOT NULL,
   PRIMARY KEY (terminal, key)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (created_at);
-`;
+`,
+  // 2: the outbox becomes a watermark (meta.sent_up_to); enqueued_at now only
+  // marks a re-send. Each store remembers its head's counter so a receipt can
+  // point at its predecessor. The secondary indexes go: each cost a row written
+  // per receipt.
+  `
+ALTER TABLE receipts ADD COLUMN prev_counter INTEGER;
+ALTER TABLE stores ADD COLUMN head_counter INTEGER;
+DROP INDEX IF EXISTS receipts_outbox;
+DROP INDEX IF EXISTS receipts_store_seq;
+DROP INDEX IF EXISTS idempotency_age;
+INSERT INTO meta (k, v) SELECT 'sent_up_to', v FROM meta WHERE k = 'enqueued'
+  ON CONFLICT (k) DO NOTHING;
+INSERT INTO meta (k, v) SELECT 'counter_floor', v FROM meta WHERE k = 'counter'
+  ON CONFLICT (k) DO NOTHING;
+DELETE FROM meta WHERE k IN ('enqueued', 'counter');
+`,
+];
+
+/** Runs the steps this object has not run yet. */
+export function migrate(sql: SqlStorage): void {
+  sql.exec("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)");
+  const done = sql.exec<{ v: number }>("SELECT v FROM meta WHERE k = 'schema'").toArray()[0]?.v ?? 0;
+  for (let step = done; step < SCHEMA_STEPS.length; step++) {
+    sql.exec(SCHEMA_STEPS[step] as string);
+    sql.exec("INSERT INTO meta (k, v) VALUES ('schema', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", step + 1);
+  }
+}

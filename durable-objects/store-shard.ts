@@ -18,7 +18,7 @@ import { type Bucket, takeTokens } from "../core/rate-limit.ts";
 import { buildRecord, GENESIS_HASH, type ReceiptInput } from "../core/receipt.ts";
 import type { IssuedReceipt } from "../core/responses.ts";
 import { type Env, intVar } from "../workers/env.ts";
-import { SCHEMA } from "./schema.ts";
+import { migrate } from "./schema.ts";
 
 export type IssueEntry = { idempotencyKey: string; bodyHash: string; receipt: ReceiptInput };
 
@@ -33,7 +33,14 @@ export type IssueReply = {
   outcomes: IssueOutcome[];
 };
 
-export type StoredReceipt = { record: string; hash: string; storeName: string; storeTimezone: string };
+export type StoredReceipt = {
+  record: string;
+  hash: string;
+  /** Null once the predecessor is pruned (Postgres has it) or for a store's first receipt. */
+  predecessorHash: string | null;
+  storeName: string;
+  storeTimezone: string;
+};
 
 export type ShardStats = {
   shard: number;
@@ -47,18 +54,27 @@ export type ShardStats = {
 };
 
 const IDEMPOTENCY_TTL_MS = 25 * 60 * 60 * 1000; // ≥ 24 h, with an hour of slack
-const REDRIVE_AFTER_MS = 60 * 60 * 1000; // enqueued but never confirmed: send again (after the queue gave up)
+const IDEMPOTENCY_SWEEP_MS = 60 * 60 * 1000; // expired keys are swept hourly (no index to keep)
+const REDRIVE_AFTER_MS = 60 * 60 * 1000; // sent but never confirmed: send again (after the queue gave up)
 const IDLE_CHECK_MS = 60 * 1000; // alarm cadence while anything is unpersisted
 const FLUSH_COUNT = 500; // flush at once when this many are pending
 const FLUSH_READ_LIMIT = 5_000; // rows read per flush round
 
-type Counters = { shard: number; counter: number; enqueued: number; persisted: number; messages: number };
+type Meta = {
+  shard: number;
+  /** The last counter issued. */
+  counter: number;
+  /** Every receipt up to this counter has been sent to the queue at least once. */
+  sentUpTo: number;
+  persisted: number;
+  messages: number;
+  /** When expired idempotency keys were last swept. */
+  sweptAt: number;
+};
 
 export class StoreShard extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private readonly meta: Counters;
-  private unpersisted: number;
-  private pending: number;
+  private readonly meta: Meta;
   private alarmAt: number | null = null;
   private sendFailures = 0;
   /** Per-store token buckets (in memory: a restart just refills them). */
@@ -67,25 +83,35 @@ export class StoreShard extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(SCHEMA);
-    const meta = Object.fromEntries(
+    migrate(this.sql);
+    const m = Object.fromEntries(
       this.sql
         .exec<{ k: string; v: number }>("SELECT k, v FROM meta")
         .toArray()
         .map((r) => [r.k, r.v]),
     );
+    // The counter is never stored per receipt: it is the highest counter still
+    // held, or, once everything is pruned, the floor markPersisted keeps.
+    const held = this.one<{ c: number | null }>("SELECT max(counter) AS c FROM receipts").c ?? 0;
     this.meta = {
-      shard: meta.shard ?? -1,
-      counter: meta.counter ?? 0,
-      enqueued: meta.enqueued ?? 0,
-      persisted: meta.persisted ?? 0,
-      messages: meta.messages ?? 0,
+      shard: m.shard ?? -1,
+      counter: Math.max(held, m.counter_floor ?? 0),
+      sentUpTo: m.sent_up_to ?? 0,
+      persisted: m.persisted ?? 0,
+      messages: m.messages ?? 0,
+      sweptAt: m.swept_at ?? 0,
     };
-    this.unpersisted = this.one<{ n: number }>("SELECT count(*) AS n FROM receipts").n;
-    this.pending = this.one<{ n: number }>("SELECT count(*) AS n FROM receipts WHERE enqueued_at IS NULL").n;
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
+  }
+
+  private get unpersisted(): number {
+    return this.meta.counter - this.meta.persisted;
+  }
+
+  private get pending(): number {
+    return this.meta.counter - this.meta.sentUpTo;
   }
 
   // ---- administration (called by the tenant API) ----
@@ -202,11 +228,15 @@ export class StoreShard extends DurableObject<Env> {
         receipt: this.append(terminal.tenant_id, terminal.store_id, terminal.terminal_id, entry, who, req.baseUrl),
       });
     }
-    this.scheduleFlush();
+    this.scheduleAlarm();
     return { refused: null, outcomes };
   }
 
-  /** One receipt: code, chain link, record, idempotency entry and outbox row, atomically. */
+  /**
+   * One receipt: code, chain link, record, idempotency entry, atomically. Three
+   * rows written: the receipt (which is also the outbox entry), the store's
+   * head, the idempotency key.
+   */
   private append(
     tenantId: string,
     storeId: string,
@@ -233,9 +263,10 @@ export class StoreShard extends DurableObject<Env> {
       });
       const json = canonicalJson(record);
       const hash = sha256Hex(json);
+      const printed = groupCode(code);
       const issued: IssuedReceipt = {
-        code: groupCode(code),
-        verifyUrl: `${baseUrl}/r/${groupCode(code)}`,
+        code: printed,
+        verifyUrl: `${baseUrl}/r/${printed}`,
         tenantId,
         storeId,
         terminalId,
@@ -246,8 +277,10 @@ export class StoreShard extends DurableObject<Env> {
         prevHash: record.prevHash,
       };
       this.sql.exec(
-        "INSERT INTO receipts (counter, code, tenant_id, store_id, seq, hash, record, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        `INSERT INTO receipts (counter, prev_counter, code, tenant_id, store_id, seq, hash, record, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         counter,
+        head.head_counter,
         code,
         tenantId,
         storeId,
@@ -257,9 +290,10 @@ export class StoreShard extends DurableObject<Env> {
         receivedAt,
       );
       this.sql.exec(
-        "UPDATE stores SET seq = ?, head_hash = ? WHERE tenant_id = ? AND store_id = ?",
+        "UPDATE stores SET seq = ?, head_hash = ?, head_counter = ? WHERE tenant_id = ? AND store_id = ?",
         record.seq,
         hash,
+        counter,
         tenantId,
         storeId,
       );
@@ -271,26 +305,36 @@ export class StoreShard extends DurableObject<Env> {
         JSON.stringify(issued),
         receivedAt,
       );
-      this.setMeta("counter", counter);
       this.meta.counter = counter;
-      this.unpersisted++;
-      this.pending++;
       return issued;
     });
   }
 
   // ---- reads (verify) ----
 
-  /** A receipt this shard still holds, i.e. not yet confirmed in Postgres. */
+  /**
+   * A receipt this shard still holds, i.e. not yet confirmed in Postgres, with
+   * its predecessor's hash if that is still held too.
+   */
   lookup(counter: number): StoredReceipt | null {
     const row = this.sql
-      .exec<{ record: string; hash: string; name: string; timezone: string }>(
-        `SELECT r.record, r.hash, s.name, s.timezone FROM receipts r
-         JOIN stores s ON s.tenant_id = r.tenant_id AND s.store_id = r.store_id WHERE r.counter = ?`,
+      .exec<{ record: string; hash: string; pred_hash: string | null; name: string; timezone: string }>(
+        `SELECT r.record, r.hash, p.hash AS pred_hash, s.name, s.timezone FROM receipts r
+         JOIN stores s ON s.tenant_id = r.tenant_id AND s.store_id = r.store_id
+         LEFT JOIN receipts p ON p.counter = r.prev_counter
+         WHERE r.counter = ?`,
         counter,
       )
       .toArray()[0];
-    return row ? { record: row.record, hash: row.hash, storeName: row.name, storeTimezone: row.timezone } : null;
+    return row
+      ? {
+          record: row.record,
+          hash: row.hash,
+          predecessorHash: row.pred_hash,
+          storeName: row.name,
+          storeTimezone: row.timezone,
+        }
+      : null;
   }
 
   /** Records still held here, for entries that travelled by reference (too large for a message). */
@@ -302,12 +346,16 @@ export class StoreShard extends DurableObject<Env> {
     );
   }
 
-  /** The hash of a store's receipt by seq, while it is unpersisted. */
+  /**
+   * The hash of a store's receipt by seq while it is unpersisted: for a receipt
+   * Postgres has whose predecessor it does not have yet (rare: out-of-order
+   * delivery), so a scan of the held rows is fine.
+   */
   hashAt(tenantId: string, storeId: string, seq: number): string | null {
     return (
       this.sql
         .exec<{ hash: string }>(
-          "SELECT hash FROM receipts WHERE tenant_id = ? AND store_id = ? AND seq = ?",
+          "SELECT hash FROM receipts WHERE tenant_id = ? AND store_id = ? AND seq = ? LIMIT 1",
           tenantId,
           storeId,
           seq,
@@ -330,21 +378,24 @@ export class StoreShard extends DurableObject<Env> {
     }
     if (removed) {
       this.meta.persisted += removed;
-      this.unpersisted -= removed;
       this.setMeta("persisted", this.meta.persisted);
+      // Once pruned, a counter survives only here: never issue it again.
+      this.setMeta("counter_floor", this.meta.counter);
     }
     return removed;
   }
 
   stats(): ShardStats {
-    const oldest = this.one<{ t: number | null }>("SELECT min(received_at) AS t FROM receipts").t;
+    const oldest = this.sql
+      .exec<{ t: number }>("SELECT received_at AS t FROM receipts ORDER BY counter LIMIT 1")
+      .toArray()[0]?.t;
     return {
       shard: this.meta.shard,
       issued: this.meta.counter,
-      enqueued: this.meta.enqueued,
+      enqueued: this.meta.sentUpTo,
       persisted: this.meta.persisted,
       unpersisted: this.unpersisted,
-      oldestUnpersistedAgeMs: oldest === null ? null : Date.now() - oldest,
+      oldestUnpersistedAgeMs: oldest === undefined ? null : Date.now() - oldest,
       messagesSent: this.meta.messages,
     };
   }
@@ -353,55 +404,85 @@ export class StoreShard extends DurableObject<Env> {
     this.alarmAt = null;
     const now = Date.now();
     try {
-      await this.flush(now);
+      await this.flush();
+      await this.redrive(now);
       this.sendFailures = 0;
     } catch (e) {
       // Nothing is lost: the rows stay in the outbox and the next alarm retries.
       this.sendFailures++;
       console.error(JSON.stringify({ msg: "outbox flush failed", shard: this.meta.shard, error: String(e) }));
     }
-    this.sql.exec("DELETE FROM idempotency WHERE created_at < ?", now - IDEMPOTENCY_TTL_MS);
-    this.scheduleFlush();
+    if (now - this.meta.sweptAt >= IDEMPOTENCY_SWEEP_MS) {
+      this.sql.exec("DELETE FROM idempotency WHERE created_at < ?", now - IDEMPOTENCY_TTL_MS);
+      this.meta.sweptAt = now;
+      this.setMeta("swept_at", now);
+    }
+    this.scheduleAlarm();
   }
 
-  /** Sends pending rows (and rows Postgres never confirmed) to the queue. */
-  private async flush(now: number): Promise<void> {
-    for (;;) {
+  /** Sends everything past the watermark, in counter order. */
+  private async flush(): Promise<void> {
+    while (this.pending > 0) {
       const rows = this.sql
-        .exec<OutboxReceipt & { enqueued_at: number | null }>(
-          `SELECT counter, hash, record, enqueued_at FROM receipts
-           WHERE enqueued_at IS NULL OR enqueued_at < ? ORDER BY counter LIMIT ?`,
-          now - REDRIVE_AFTER_MS,
+        .exec<OutboxReceipt>(
+          "SELECT counter, hash, record FROM receipts WHERE counter > ? ORDER BY counter LIMIT ?",
+          this.meta.sentUpTo,
           FLUSH_READ_LIMIT,
         )
         .toArray();
-      if (!rows.length) return;
-      const firstSend = new Set(rows.filter((r) => r.enqueued_at === null).map((r) => r.counter));
-      for (const group of groupForSend(packMessages(this.meta.shard, rows))) {
-        await this.env.RECEIPTS_QUEUE.sendBatch(group.map((body) => ({ body, contentType: "json" })));
-        const sent = group.flatMap((m) => m.receipts.map((r) => r.counter));
-        for (let i = 0; i < sent.length; i += 99) {
-          const chunk = sent.slice(i, i + 99);
-          this.sql.exec(
-            `UPDATE receipts SET enqueued_at = ? WHERE counter IN (${chunk.map(() => "?").join(",")})`,
-            Date.now(),
-            ...chunk,
-          );
-        }
-        const firstTime = sent.filter((c) => firstSend.has(c)).length;
-        this.meta.enqueued += firstTime;
-        this.meta.messages += group.length;
-        this.pending = Math.max(0, this.pending - firstTime);
-        this.setMeta("enqueued", this.meta.enqueued);
-        this.setMeta("messages", this.meta.messages);
-      }
-      if (rows.length < FLUSH_READ_LIMIT) return;
+      if (!rows.length) break;
+      await this.send(rows);
+      const last = rows.at(-1)?.counter ?? this.meta.sentUpTo;
+      this.meta.sentUpTo = Math.max(this.meta.sentUpTo, last);
+      this.setMeta("sent_up_to", this.meta.sentUpTo);
     }
   }
 
-  private scheduleFlush(): void {
+  /**
+   * Sends again what Postgres never confirmed long after it was sent (the queue
+   * gave up, or a message was lost). The oldest held row tells in one read
+   * whether there is anything to do.
+   */
+  private async redrive(now: number): Promise<void> {
+    const cutoff = now - REDRIVE_AFTER_MS;
+    const oldest = this.sql
+      .exec<{ t: number }>("SELECT coalesce(enqueued_at, received_at) AS t FROM receipts ORDER BY counter LIMIT 1")
+      .toArray()[0]?.t;
+    if (oldest === undefined || oldest >= cutoff) return;
+    const rows = this.sql
+      .exec<OutboxReceipt>(
+        `SELECT counter, hash, record FROM receipts
+         WHERE counter <= ? AND coalesce(enqueued_at, received_at) < ? ORDER BY counter LIMIT ?`,
+        this.meta.sentUpTo,
+        cutoff,
+        FLUSH_READ_LIMIT,
+      )
+      .toArray();
+    if (!rows.length) return;
+    await this.send(rows);
+    const sent = rows.map((r) => r.counter);
+    for (let i = 0; i < sent.length; i += 98) {
+      const chunk = sent.slice(i, i + 98);
+      this.sql.exec(
+        `UPDATE receipts SET enqueued_at = ? WHERE counter IN (${chunk.map(() => "?").join(",")})`,
+        now,
+        ...chunk,
+      );
+    }
+    console.warn(JSON.stringify({ msg: "outbox redrive", shard: this.meta.shard, receipts: rows.length }));
+  }
+
+  private async send(rows: OutboxReceipt[]): Promise<void> {
+    for (const group of groupForSend(packMessages(this.meta.shard, rows))) {
+      await this.env.RECEIPTS_QUEUE.sendBatch(group.map((body) => ({ body, contentType: "json" })));
+      this.meta.messages += group.length;
+    }
+    this.setMeta("messages", this.meta.messages);
+  }
+
+  private scheduleAlarm(): void {
     const now = Date.now();
-    let at: number | null = null;
+    let at: number;
     if (this.pending > 0) {
       const delay = this.sendFailures
         ? Math.min(30_000, 100 * 2 ** this.sendFailures)
@@ -412,10 +493,9 @@ export class StoreShard extends DurableObject<Env> {
     } else if (this.unpersisted > 0) {
       at = now + IDLE_CHECK_MS; // watches for receipts Postgres never confirmed
     } else {
-      const oldest = this.one<{ t: number | null }>("SELECT min(created_at) AS t FROM idempotency").t;
-      if (oldest !== null) at = Math.max(now, oldest + IDEMPOTENCY_TTL_MS);
+      at = Math.max(now, this.meta.sweptAt + IDEMPOTENCY_SWEEP_MS);
     }
-    if (at !== null && (this.alarmAt === null || at < this.alarmAt)) {
+    if (this.alarmAt === null || at < this.alarmAt) {
       this.alarmAt = at;
       void this.ctx.storage.setAlarm(at);
     }
@@ -425,8 +505,8 @@ export class StoreShard extends DurableObject<Env> {
 
   private store(tenantId: string, storeId: string) {
     return this.sql
-      .exec<{ seq: number; head_hash: string }>(
-        "SELECT seq, head_hash FROM stores WHERE tenant_id = ? AND store_id = ?",
+      .exec<{ seq: number; head_hash: string; head_counter: number | null }>(
+        "SELECT seq, head_hash, head_counter FROM stores WHERE tenant_id = ? AND store_id = ?",
         tenantId,
         storeId,
       )

@@ -1,5 +1,13 @@
 /** Outbox → queue → Postgres: at-least-once delivery, exactly-once rows, nothing lost. */
-import { createExecutionContext, createMessageBatch, env, getQueueResult, runInDurableObject } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  env,
+  evictDurableObject,
+  getQueueResult,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../core/canonical.ts";
 import { encodeCode } from "../../core/code.ts";
@@ -132,6 +140,55 @@ describe("the shard's outbox", () => {
         return left.n === 0 ? true : null;
       }),
     );
+  });
+
+  it("sends again, after an hour, a receipt whose queue message was lost", async () => {
+    const f = await fixture();
+    const first = await issuePersisted(f.token);
+    const n = Number(f.token.split("_")[1]);
+    const stub = shard(env, n);
+    // Plant a receipt the shard holds and believes sent an hour ago, as if its message vanished.
+    const code = await runInDurableObject(stub, (_: StoreShard, state) => {
+      const sql = state.storage.sql;
+      const counter = Number(sql.exec("SELECT v FROM meta WHERE k = 'counter_floor'").one().v) + 1;
+      const receivedAt = Date.now() - 2 * 60 * 60 * 1000;
+      const record = buildRecord({
+        input: parseReceipt(sale(), Date.now()),
+        code: encodeCode("test-code-key", { shard: n, counter }),
+        tenantId: f.tenantId,
+        storeId: f.storeId,
+        terminalId: f.terminalId,
+        seq: 2,
+        receivedAt,
+        prevHash: first.hash,
+      });
+      const json = canonicalJson(record);
+      sql.exec(
+        "INSERT INTO receipts (counter, code, tenant_id, store_id, seq, hash, record, received_at) VALUES (?, ?, ?, ?, 2, ?, ?, ?)",
+        counter,
+        record.code,
+        f.tenantId,
+        f.storeId,
+        sha256Hex(json),
+        json,
+        receivedAt,
+      );
+      sql.exec("UPDATE meta SET v = ? WHERE k = 'sent_up_to'", counter);
+      return record.code;
+    });
+    await evictDurableObject(stub); // reload state from storage, as after a deploy
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const [row] = await eventually(async () => {
+      const rows = await sqlQuery<{ seq: string }>("SELECT seq FROM receipts WHERE code = $1", [code]);
+      return rows.length ? rows : null;
+    });
+    expect(row?.seq).toBe("2");
+    const held = await eventually(() =>
+      runInDurableObject(stub, (_: StoreShard, state) =>
+        state.storage.sql.exec("SELECT count(*) AS n FROM receipts").one().n === 0 ? true : null,
+      ),
+    );
+    expect(held).toBe(true);
   });
 
   it("reports issued, enqueued and persisted per shard", async () => {

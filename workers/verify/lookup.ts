@@ -89,11 +89,10 @@ async function lookup(c: Ctx, input: string): Promise<Found> {
     return { record: late.record, hash: late.hash, status, persisted: true, names: late };
   }
   const record = JSON.parse(held.record) as ChainRecord;
+  // The shard links to the predecessor it still holds; once pruned, Postgres has it.
   const pred =
-    record.seq > 1
-      ? ((await owner.hashAt(record.tenantId, record.storeId, record.seq - 1)) ??
-        (postgresDown ? null : await hashAtSeq(db, record.tenantId, record.storeId, record.seq - 1)))
-      : null;
+    held.predecessorHash ??
+    (record.seq > 1 && !postgresDown ? await hashAtSeq(db, record.tenantId, record.storeId, record.seq - 1) : null);
   const fromShard: Names = { tenantName: null, storeName: held.storeName, storeTimezone: held.storeTimezone };
   const names = postgresDown ? fromShard : await findNames(db, record.tenantId, record.storeId).catch(() => fromShard);
   return {
