@@ -63,9 +63,7 @@ DROP INDEX IF EXISTS receipts_store_seq;
 DROP INDEX IF EXISTS idempotency_age;
 INSERT INTO meta (k, v) SELECT 'sent_up_to', v FROM meta WHERE k = 'enqueued'
   ON CONFLICT (k) DO NOTHING;
-INSERT INTO meta (k, v) SELECT 'counter_floor', v FROM meta WHERE k = 'counter'
-  ON CONFLICT (k) DO NOTHING;
-DELETE FROM meta WHERE k IN ('enqueued', 'counter');
+DELETE FROM meta WHERE k IN ('enqueued', 'counter', 'persisted', 'messages');
 `,
 ];
 

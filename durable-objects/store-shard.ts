@@ -49,7 +49,7 @@ export type ShardStats = {
   persisted: number;
   unpersisted: number;
   oldestUnpersistedAgeMs: number | null;
-  /** Queue messages sent, counting re-sends (for cost accounting). */
+  /** Queue messages sent since the object started, counting re-sends (cost accounting). */
   messagesSent: number;
 };
 
@@ -60,13 +60,21 @@ const IDLE_CHECK_MS = 60 * 1000; // alarm cadence while anything is unpersisted
 const FLUSH_COUNT = 500; // flush at once when this many are pending
 const FLUSH_READ_LIMIT = 5_000; // rows read per flush round
 
+/**
+ * Rows written are billed, so only what cannot be derived is stored: the shard
+ * number, the outbox watermark and the last sweep. Everything else follows:
+ * counters are dense and sent in order, so every counter up to `sentUpTo` was
+ * issued and every later one is still held.
+ */
 type Meta = {
   shard: number;
-  /** The last counter issued. */
+  /** The last counter issued: max(highest held, sentUpTo). */
   counter: number;
   /** Every receipt up to this counter has been sent to the queue at least once. */
   sentUpTo: number;
-  persisted: number;
+  /** Receipts held (not yet confirmed in Postgres); persisted = counter − held. */
+  held: number;
+  /** Queue messages sent since this object started (cost accounting). */
   messages: number;
   /** When expired idempotency keys were last swept. */
   sweptAt: number;
@@ -90,15 +98,14 @@ export class StoreShard extends DurableObject<Env> {
         .toArray()
         .map((r) => [r.k, r.v]),
     );
-    // The counter is never stored per receipt: it is the highest counter still
-    // held, or, once everything is pruned, the floor markPersisted keeps.
-    const held = this.one<{ c: number | null }>("SELECT max(counter) AS c FROM receipts").c ?? 0;
+    const held = this.one<{ n: number; c: number | null }>("SELECT count(*) AS n, max(counter) AS c FROM receipts");
+    const sentUpTo = m.sent_up_to ?? 0;
     this.meta = {
       shard: m.shard ?? -1,
-      counter: Math.max(held, m.counter_floor ?? 0),
-      sentUpTo: m.sent_up_to ?? 0,
-      persisted: m.persisted ?? 0,
-      messages: m.messages ?? 0,
+      counter: Math.max(held.c ?? 0, sentUpTo),
+      sentUpTo,
+      held: held.n,
+      messages: 0,
       sweptAt: m.swept_at ?? 0,
     };
     ctx.blockConcurrencyWhile(async () => {
@@ -107,7 +114,7 @@ export class StoreShard extends DurableObject<Env> {
   }
 
   private get unpersisted(): number {
-    return this.meta.counter - this.meta.persisted;
+    return this.meta.held;
   }
 
   private get pending(): number {
@@ -306,6 +313,7 @@ export class StoreShard extends DurableObject<Env> {
         receivedAt,
       );
       this.meta.counter = counter;
+      this.meta.held++;
       return issued;
     });
   }
@@ -376,12 +384,7 @@ export class StoreShard extends DurableObject<Env> {
         ...chunk,
       ).rowsWritten;
     }
-    if (removed) {
-      this.meta.persisted += removed;
-      this.setMeta("persisted", this.meta.persisted);
-      // Once pruned, a counter survives only here: never issue it again.
-      this.setMeta("counter_floor", this.meta.counter);
-    }
+    this.meta.held -= removed;
     return removed;
   }
 
@@ -393,8 +396,8 @@ export class StoreShard extends DurableObject<Env> {
       shard: this.meta.shard,
       issued: this.meta.counter,
       enqueued: this.meta.sentUpTo,
-      persisted: this.meta.persisted,
-      unpersisted: this.unpersisted,
+      persisted: this.meta.counter - this.meta.held,
+      unpersisted: this.meta.held,
       oldestUnpersistedAgeMs: oldest === undefined ? null : Date.now() - oldest,
       messagesSent: this.meta.messages,
     };
@@ -431,10 +434,19 @@ export class StoreShard extends DurableObject<Env> {
         )
         .toArray();
       if (!rows.length) break;
-      await this.send(rows);
-      const last = rows.at(-1)?.counter ?? this.meta.sentUpTo;
-      this.meta.sentUpTo = Math.max(this.meta.sentUpTo, last);
+      // The watermark moves before the send: markPersisted may prune these rows
+      // while the send is in flight, and the counter must never fall below a
+      // pruned one. A crash mid-send leaves them to the redrive, so nothing is lost.
+      const previous = this.meta.sentUpTo;
+      this.meta.sentUpTo = Math.max(previous, rows.at(-1)?.counter ?? previous);
       this.setMeta("sent_up_to", this.meta.sentUpTo);
+      try {
+        await this.send(rows);
+      } catch (e) {
+        this.meta.sentUpTo = previous;
+        this.setMeta("sent_up_to", previous);
+        throw e;
+      }
     }
   }
 
@@ -477,7 +489,6 @@ export class StoreShard extends DurableObject<Env> {
       await this.env.RECEIPTS_QUEUE.sendBatch(group.map((body) => ({ body, contentType: "json" })));
       this.meta.messages += group.length;
     }
-    this.setMeta("messages", this.meta.messages);
   }
 
   private scheduleAlarm(): void {

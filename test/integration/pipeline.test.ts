@@ -10,7 +10,7 @@ import {
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../core/canonical.ts";
-import { encodeCode } from "../../core/code.ts";
+import { encodeCode, parseCode } from "../../core/code.ts";
 import { sha256Hex } from "../../core/crypto.ts";
 import type { OutboxMessage } from "../../core/outbox.ts";
 import { buildRecord, GENESIS_HASH, parseReceipt } from "../../core/receipt.ts";
@@ -140,6 +140,13 @@ describe("the shard's outbox", () => {
         return left.n === 0 ? true : null;
       }),
     );
+    // With nothing held, a restarted shard still continues its counter: codes are never reused.
+    await evictDurableObject(stub);
+    const next = await issue(f.token, sale());
+    expect(next.body.seq).toBe(2);
+    expect(parseCode("test-code-key", next.body.code)?.counter).toBe(
+      (parseCode("test-code-key", body.code)?.counter ?? 0) + 1,
+    );
   });
 
   it("sends again, after an hour, a receipt whose queue message was lost", async () => {
@@ -150,7 +157,7 @@ describe("the shard's outbox", () => {
     // Plant a receipt the shard holds and believes sent an hour ago, as if its message vanished.
     const code = await runInDurableObject(stub, (_: StoreShard, state) => {
       const sql = state.storage.sql;
-      const counter = Number(sql.exec("SELECT v FROM meta WHERE k = 'counter_floor'").one().v) + 1;
+      const counter = Number(sql.exec("SELECT v FROM meta WHERE k = 'sent_up_to'").one().v) + 1;
       const receivedAt = Date.now() - 2 * 60 * 60 * 1000;
       const record = buildRecord({
         input: parseReceipt(sale(), Date.now()),
