@@ -127,17 +127,18 @@ async function main(): Promise<void> {
   );
   const stateDir = args["state-tmpfs"] ? `/dev/shm/tillproof-bench-${process.pid}` : resolve(runDir, "workerd");
   if (args["state-tmpfs"]) cleanup.add("tmpfs state", () => removeDir(stateDir));
+  const workerVars = {
+    DATABASE_URL: db.url,
+    NEON_WS_PROXY: `127.0.0.1:${tunnel.port}`,
+    OPERATOR_TOKEN,
+    CODE_KEY: "bench-code-key",
+    STORE_MAX_RPS: String(Number(args["store-max-rps"]) || 1_000_000),
+  };
   const tm = Date.now();
   const workers = await startWorkers({
     script,
     instrumented: !args.exact,
-    vars: {
-      DATABASE_URL: db.url,
-      NEON_WS_PROXY: `127.0.0.1:${tunnel.port}`,
-      OPERATOR_TOKEN,
-      CODE_KEY: "bench-code-key",
-      STORE_MAX_RPS: String(Number(args["store-max-rps"]) || 1_000_000),
-    },
+    vars: workerVars,
     persistDir: stateDir,
     // The profile runs on the second workerd (no inspector here) unless there is none.
     inspector: !args["no-profile"] && args["no-compare"],
@@ -636,13 +637,7 @@ async function main(): Promise<void> {
     const w2 = await startWorkers({
       script,
       instrumented: !args.exact,
-      vars: {
-        DATABASE_URL: db.url,
-        NEON_WS_PROXY: `127.0.0.1:${tunnel.port}`,
-        OPERATOR_TOKEN,
-        CODE_KEY: "bench-code-key",
-        STORE_MAX_RPS: String(Number(args["store-max-rps"]) || 1_000_000),
-      },
+      vars: workerVars,
       persistDir: dir2,
       inspector: !args["no-profile"],
       cleanup,
