@@ -70,8 +70,19 @@ type Meta = {
   shard: number;
   /** The last counter issued: max(highest held, sentUpTo). */
   counter: number;
-  /** Every receipt up to this counter has been sent to the queue at least once. */
+  /**
+   * Every receipt up to this counter has been handed to the queue at least once
+   * (or was being handed when the object stopped). It never moves back, so it is
+   * also the floor under which no counter is ever issued again.
+   */
   sentUpTo: number;
+  /** Sent successfully up to here, in this object's life: the next flush starts after it. */
+  cursor: number;
+  /** Every receipt up to here was sent at least REDRIVE_AFTER_MS ago (see redrive). */
+  redriveHorizon: number;
+  /** sentUpTo as of `checkpointAt`; becomes the horizon REDRIVE_AFTER_MS later. */
+  checkpoint: number;
+  checkpointAt: number;
   /** Receipts held (not yet confirmed in Postgres); persisted = counter − held. */
   held: number;
   /** Queue messages sent since this object started (cost accounting). */
@@ -104,6 +115,11 @@ export class StoreShard extends DurableObject<Env> {
       shard: m.shard ?? -1,
       counter: Math.max(held.c ?? 0, sentUpTo),
       sentUpTo,
+      // After a restart, rows that were in flight are left to the redrive.
+      cursor: sentUpTo,
+      redriveHorizon: m.redrive_horizon ?? 0,
+      checkpoint: m.checkpoint ?? 0,
+      checkpointAt: m.checkpoint_at ?? 0,
       held: held.n,
       messages: 0,
       sweptAt: m.swept_at ?? 0,
@@ -118,7 +134,7 @@ export class StoreShard extends DurableObject<Env> {
   }
 
   private get pending(): number {
-    return this.meta.counter - this.meta.sentUpTo;
+    return this.meta.counter - this.meta.cursor;
   }
 
   // ---- administration (called by the tenant API) ----
@@ -423,49 +439,58 @@ export class StoreShard extends DurableObject<Env> {
     this.scheduleAlarm();
   }
 
-  /** Sends everything past the watermark, in counter order. */
+  /** Sends everything past the cursor, in counter order. */
   private async flush(): Promise<void> {
     while (this.pending > 0) {
       const rows = this.sql
         .exec<OutboxReceipt>(
           "SELECT counter, hash, record FROM receipts WHERE counter > ? ORDER BY counter LIMIT ?",
-          this.meta.sentUpTo,
+          this.meta.cursor,
           FLUSH_READ_LIMIT,
         )
         .toArray();
-      if (!rows.length) break;
-      // The watermark moves before the send: markPersisted may prune these rows
-      // while the send is in flight, and the counter must never fall below a
-      // pruned one. A crash mid-send leaves them to the redrive, so nothing is lost.
-      const previous = this.meta.sentUpTo;
-      this.meta.sentUpTo = Math.max(previous, rows.at(-1)?.counter ?? previous);
-      this.setMeta("sent_up_to", this.meta.sentUpTo);
-      try {
-        await this.send(rows);
-      } catch (e) {
-        this.meta.sentUpTo = previous;
-        this.setMeta("sent_up_to", previous);
-        throw e;
+      const last = rows.at(-1)?.counter ?? this.meta.counter; // none left: all were pruned
+      // The watermark moves before the send and never back: the consumer may
+      // persist (and the shard prune) these rows even if sendBatch then throws,
+      // and a counter must never be issued twice. Rows that really failed are
+      // retried from the in-memory cursor, or after a restart by the redrive.
+      if (last > this.meta.sentUpTo) {
+        this.meta.sentUpTo = last;
+        this.setMeta("sent_up_to", last);
       }
+      if (rows.length) await this.send(rows);
+      this.meta.cursor = last;
     }
   }
 
   /**
-   * Sends again what Postgres never confirmed long after it was sent (the queue
-   * gave up, or a message was lost). The oldest held row tells in one read
-   * whether there is anything to do.
+   * Sends again what Postgres never confirmed an hour after it was sent (the
+   * queue gave up, a message was lost, or the object restarted mid-send). Only
+   * counters at or below the horizon qualify: those were all sent at least
+   * REDRIVE_AFTER_MS ago, so a receipt whose first send was late is not sent twice.
    */
   private async redrive(now: number): Promise<void> {
+    if (now - this.meta.checkpointAt >= REDRIVE_AFTER_MS) {
+      this.meta.redriveHorizon = this.meta.checkpoint;
+      this.meta.checkpoint = this.meta.sentUpTo;
+      this.meta.checkpointAt = now;
+      this.setMeta("redrive_horizon", this.meta.redriveHorizon);
+      this.setMeta("checkpoint", this.meta.checkpoint);
+      this.setMeta("checkpoint_at", now);
+    }
     const cutoff = now - REDRIVE_AFTER_MS;
+    // Oldest first: one read tells whether anything qualifies.
     const oldest = this.sql
-      .exec<{ t: number }>("SELECT coalesce(enqueued_at, received_at) AS t FROM receipts ORDER BY counter LIMIT 1")
-      .toArray()[0]?.t;
-    if (oldest === undefined || oldest >= cutoff) return;
+      .exec<{ counter: number; t: number }>(
+        "SELECT counter, coalesce(enqueued_at, 0) AS t FROM receipts ORDER BY counter LIMIT 1",
+      )
+      .toArray()[0];
+    if (!oldest || oldest.counter > this.meta.redriveHorizon || oldest.t >= cutoff) return;
     const rows = this.sql
       .exec<OutboxReceipt>(
         `SELECT counter, hash, record FROM receipts
-         WHERE counter <= ? AND coalesce(enqueued_at, received_at) < ? ORDER BY counter LIMIT ?`,
-        this.meta.sentUpTo,
+         WHERE counter <= ? AND coalesce(enqueued_at, 0) < ? ORDER BY counter LIMIT ?`,
+        this.meta.redriveHorizon,
         cutoff,
         FLUSH_READ_LIMIT,
       )

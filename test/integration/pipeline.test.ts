@@ -180,7 +180,15 @@ describe("the shard's outbox", () => {
         json,
         receivedAt,
       );
-      sql.exec("UPDATE meta SET v = ? WHERE k = 'sent_up_to'", counter);
+      // Sent more than an hour ago: at or below the redrive horizon.
+      for (const [k, v] of [
+        ["sent_up_to", counter],
+        ["redrive_horizon", counter],
+        ["checkpoint", counter],
+        ["checkpoint_at", Date.now()],
+      ] as const) {
+        sql.exec("INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", k, v);
+      }
       return record.code;
     });
     await evictDurableObject(stub); // reload state from storage, as after a deploy
@@ -196,6 +204,42 @@ describe("the shard's outbox", () => {
       ),
     );
     expect(held).toBe(true);
+  });
+
+  it("never issues a code twice when a send delivered but reported failure, even across a restart", async () => {
+    const f = await fixture();
+    const n = Number(f.token.split("_")[1]);
+    const stub = shard(env, n);
+    // The queue accepts the batch but the reply is lost: sendBatch throws after delivering.
+    await runInDurableObject(stub, (instance: StoreShard) => {
+      const self = instance as unknown as { env: typeof env };
+      const queue = self.env.RECEIPTS_QUEUE;
+      self.env = {
+        ...self.env,
+        RECEIPTS_QUEUE: {
+          send: (body, opts) => queue.send(body, opts),
+          sendBatch: async (batch, opts) => {
+            await queue.sendBatch(batch, opts);
+            throw new Error("reply lost");
+          },
+          metrics: () => queue.metrics(),
+        } as typeof queue,
+      };
+    });
+    const first = await issue(f.token, sale());
+    await eventually(
+      async () => (await sqlQuery("SELECT 1 FROM receipts WHERE code = $1", [compact(first.body.code)]))[0],
+    );
+    await eventually(() =>
+      runInDurableObject(stub, (_: StoreShard, state) =>
+        state.storage.sql.exec("SELECT count(*) AS n FROM receipts").one().n === 0 ? true : null,
+      ),
+    );
+    await evictDurableObject(stub); // restart: the patched queue is gone, the storage stays
+    const second = await issue(f.token, sale());
+    expect(second.status).toBe(201);
+    expect(second.body.code).not.toBe(first.body.code);
+    expect(second.body.seq).toBe(2);
   });
 
   it("reports issued, enqueued and persisted per shard", async () => {
