@@ -4,16 +4,9 @@
  * hex and links are https only (no javascript:, data: or mixed content).
  */
 import { z } from "zod";
+import { textField } from "./text.ts";
 
 export const MAX_URL_LENGTH = 2048;
-
-/** Length in characters as a person counts them (code points), not UTF-16 units. */
-const chars = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1)
-    .refine((s) => [...s].length <= max, `must be at most ${max} characters`);
 
 const hexColor = z
   .string()
@@ -46,12 +39,12 @@ const httpsUrl = z
 
 /** PUT /v1/tenants/{t}/branding. A PUT replaces the whole branding: omitted fields are cleared. */
 export const brandingInputSchema = z.strictObject({
-  displayName: chars(100),
+  displayName: textField(100),
   primaryColor: hexColor,
   accentColor: hexColor.optional(),
   logoUrl: httpsUrl.optional(),
   supportUrl: httpsUrl.optional(),
-  receiptFooter: chars(280).optional(),
+  receiptFooter: textField(280, { multiline: true }).optional(),
 });
 
 export type BrandingInput = z.output<typeof brandingInputSchema>;

@@ -27,6 +27,21 @@ describe("outbox packing", () => {
     for (const m of messages) expect(JSON.stringify(m).length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
   });
 
+  it("measures bytes, not characters: non-Latin text takes more room", () => {
+    const cjk = (counter: number): OutboxReceipt => ({ counter, hash: "a".repeat(64), record: "商品".repeat(4000) });
+    const messages = packMessages(
+      0,
+      Array.from({ length: 40 }, (_, i) => cjk(i + 1)),
+    );
+    for (const m of messages)
+      expect(new TextEncoder().encode(JSON.stringify(m)).length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+    for (const g of groupForSend(messages)) {
+      expect(new TextEncoder().encode(JSON.stringify(g)).length).toBeLessThanOrEqual(MAX_SEND_BATCH_BYTES);
+    }
+    const quoted: OutboxReceipt = { counter: 1, hash: "a".repeat(64), record: '"'.repeat(60_000) };
+    expect(packMessages(0, [quoted])[0]?.receipts[0]).toEqual({ counter: 1, hash: "a".repeat(64) });
+  });
+
   it("puts small receipts many to a message", () => {
     expect(
       packMessages(

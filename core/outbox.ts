@@ -24,12 +24,16 @@ export const MAX_MESSAGE_BYTES = 100_000;
 export const MAX_SEND_BATCH_BYTES = 240_000;
 export const MAX_SEND_BATCH_MESSAGES = 100;
 
-const ENVELOPE_BYTES = 64;
-const PER_RECEIPT_OVERHEAD = 48;
+/** `{"v":1,"shard":1023,"receipts":[]}` plus slack for the queue's own metadata. */
+const ENVELOPE_BYTES = 160;
+const utf8 = new TextEncoder();
 
-/** Approximate JSON size of one entry inside a message (ASCII-heavy, so close). */
+/**
+ * The exact UTF-8 size of one entry as the message carries it (the record is
+ * JSON inside JSON, so its quotes are escaped, and non-ASCII text takes 2–4 bytes).
+ */
 export function receiptBytes(r: OutboxEntry): number {
-  return (r.record?.length ?? 0) * 1.1 + r.hash.length + PER_RECEIPT_OVERHEAD;
+  return utf8.encode(JSON.stringify(r)).length + 1; // + the comma between entries
 }
 
 /** Packs receipts (in order) into messages of at most `maxBytes`. */
@@ -38,9 +42,9 @@ export function packMessages(shard: number, rows: OutboxReceipt[], maxBytes = MA
   let current: OutboxEntry[] = [];
   let size = ENVELOPE_BYTES;
   for (const full of rows) {
-    const row: OutboxEntry =
-      receiptBytes(full) + ENVELOPE_BYTES > maxBytes ? { counter: full.counter, hash: full.hash } : full;
-    const bytes = receiptBytes(row);
+    const fullBytes = receiptBytes(full);
+    const row: OutboxEntry = fullBytes + ENVELOPE_BYTES > maxBytes ? { counter: full.counter, hash: full.hash } : full;
+    const bytes = row === full ? fullBytes : receiptBytes(row);
     if (current.length && size + bytes > maxBytes) {
       out.push({ v: 1, shard, receipts: current });
       current = [];

@@ -5,21 +5,23 @@
 import { z } from "zod";
 import { ApiError, type ErrorDetail } from "./errors.ts";
 import { containsCardNumber } from "./luhn.ts";
+import { textField } from "./text.ts";
 
 /** Largest amount we accept, in minor units (10 billion units of a currency). */
 export const MAX_AMOUNT = 1_000_000_000_000;
 export const MAX_ITEMS = 500;
+/** No receipt predates this; an earlier date is a terminal clock that was never set. */
+export const EARLIEST_ISSUED_AT = Date.parse("2000-01-01T00:00:00Z");
 /** A receipt may be issued at most this far in the future (terminal clock skew). */
 export const MAX_CLOCK_SKEW_MS = 60 * 60 * 1000;
 
 const CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
 
-const text = (max: number) => z.string().trim().min(1).max(max);
 const amount = z.number().int().min(0).max(MAX_AMOUNT);
 
 export const itemSchema = z.strictObject({
-  name: text(200),
-  sku: text(64).optional(),
+  name: textField(200),
+  sku: textField(64).optional(),
   quantity: z.number().positive().max(1_000_000),
   unitPrice: amount,
   taxRate: z.number().min(0).max(100).optional(),
@@ -32,12 +34,14 @@ export const paymentSchema = z.strictObject({
 });
 
 export const receiptInputSchema = z.strictObject({
-  issuedAt: z.iso.datetime({ offset: true }),
+  issuedAt: z.iso
+    .datetime({ offset: true })
+    .refine((t) => Date.parse(t) >= EARLIEST_ISSUED_AT, "must not be before 2000-01-01"),
   currency: z.string().refine((c) => CURRENCIES.has(c), "must be an ISO 4217 currency code"),
   items: z.array(itemSchema).min(1).max(MAX_ITEMS),
   total: amount,
   payments: z.array(paymentSchema).min(1).max(20),
-  cashier: text(100).optional(),
+  cashier: textField(100).optional(),
 });
 
 export type ReceiptInput = z.infer<typeof receiptInputSchema>;

@@ -156,6 +156,19 @@ const cases: Case[] = [
     ...receipt({ issuedAt: "2026-11-21T10:15:00" }),
   },
   { name: "an unknown field", status: 400, code: "validation_failed", ...receipt({ discount: 5 }) },
+  { name: "a NUL byte in the cashier", status: 400, code: "validation_failed", ...receipt({ cashier: "Ann\u0000" }) },
+  {
+    name: "an unpaired surrogate in an item name",
+    status: 400,
+    code: "validation_failed",
+    ...receipt({ items: [{ ...item, name: "Tea \ud800" }], total: 100, payments: [{ method: "cash", amount: 100 }] }),
+  },
+  {
+    name: "a date in year 50",
+    status: 400,
+    code: "validation_failed",
+    ...receipt({ issuedAt: "0050-06-01T00:00:00Z" }),
+  },
   {
     name: "a batch of 101",
     status: 400,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { slug } from "../../core/ids.ts";
+import { textField } from "../../core/text.ts";
 
 const isTimeZone = (tz: string) => {
   try {
@@ -10,12 +11,12 @@ const isTimeZone = (tz: string) => {
   }
 };
 
-export const createTenantSchema = z.strictObject({ id: slug, name: z.string().trim().min(1).max(200) });
+export const createTenantSchema = z.strictObject({ id: slug, name: textField(200) });
 
 export const storeSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  address: z.string().trim().min(1).max(500).optional(),
+  name: textField(200),
+  address: textField(500, { multiline: true }).optional(),
   timezone: z.string().refine(isTimeZone, "must be an IANA time zone such as Europe/Berlin"),
 });
 
-export const terminalSchema = z.strictObject({ id: slug, label: z.string().trim().min(1).max(100).optional() });
+export const terminalSchema = z.strictObject({ id: slug, label: textField(100).optional() });

@@ -1,0 +1,24 @@
+/**
+ * Free text a client may send (names, addresses, labels, footers). It ends up in
+ * Postgres and on a public page, so it must be text Postgres accepts and a person
+ * can read: no control characters (Postgres refuses \u0000 outright) and no
+ * unpaired surrogates. Lengths count characters as a person does (code points).
+ */
+import { z } from "zod";
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the same, line breaks allowed
+const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f]/;
+
+/** `multiline` allows line breaks (\n; \r\n is normalized to it), e.g. a receipt footer. */
+export function textField(max: number, opts: { multiline?: boolean } = {}) {
+  const control = opts.multiline ? CONTROL_BUT_NEWLINE : CONTROL;
+  return z
+    .string()
+    .transform((s) => (opts.multiline ? s.replaceAll("\r\n", "\n") : s))
+    .pipe(z.string().trim().min(1))
+    .refine((s) => !control.test(s), "must not contain control characters")
+    .refine((s) => s.isWellFormed(), "must be valid Unicode text")
+    .refine((s) => [...s].length <= max, `must be at most ${max} characters`);
+}
