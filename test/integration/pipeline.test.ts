@@ -95,6 +95,24 @@ describe("queue consumer", () => {
   });
 });
 
+describe("a record Postgres refuses", () => {
+  it("holds back only its own message; the rest of the batch is persisted and acked", async () => {
+    const tenantId = uid("poison");
+    const good = syntheticMessage(tenantId, 5, 700_000);
+    const bad = syntheticMessage(tenantId, 1, 800_000);
+    const [entry] = bad.receipts;
+    if (!entry?.record) throw new Error("no record");
+    // A NUL in text passes JSON but not Postgres (validation refuses it at ingest; this is defence in depth).
+    bad.receipts = [
+      { ...entry, record: entry.record.replace('"currency":"EUR"', '"cashier":"A\\u0000","currency":"EUR"') },
+    ];
+    const result = await consume([good, bad]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(result.retryMessages).toHaveLength(1);
+    expect(await countRows(tenantId)).toBe(5);
+  });
+});
+
 describe("the shard's outbox", () => {
   it("carries a receipt too large for a queue message by reference, all the way to Postgres", async () => {
     const f = await fixture();

@@ -2,10 +2,12 @@
  * The queue consumer: one INSERT per batch into Postgres, then tell each shard
  * what Postgres now holds so it can prune. A message is acked only after its
  * receipts are committed; on failure it is retried with backoff and, past
- * max_retries, dead-lettered (the shard re-sends anything never confirmed).
+ * max_retries, dead-lettered (the shard re-sends anything never confirmed). If
+ * Postgres refuses a value, the batch is split per message so one bad record
+ * cannot hold back the rest.
  */
 import type { OutboxEntry, OutboxMessage, OutboxReceipt } from "../../core/outbox.ts";
-import { withPg } from "../../db/client.ts";
+import { type Pg, withPg } from "../../db/client.ts";
 import { insertReceipts } from "../../db/receipts.ts";
 import type { Env } from "../env.ts";
 import { shard } from "../shards.ts";
@@ -20,28 +22,63 @@ export async function consumeReceipts(
   env: Env,
   ctx: ExecutionContext,
 ): Promise<void> {
+  await withPg(env, ctx, async (pg) => {
+    let stored: readonly Message<OutboxMessage>[] = [];
+    try {
+      await persist(env, pg, batch.messages);
+      stored = batch.messages;
+    } catch (e) {
+      if (!rejectsData(e) || batch.messages.length === 1) {
+        console.error(
+          JSON.stringify({ msg: "persist failed; retrying", messages: batch.messages.length, error: String(e) }),
+        );
+        for (const m of batch.messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
+        return;
+      }
+      // Postgres refused a value: one message at a time, so a bad record holds back only its own.
+      stored = await persistEach(env, pg, batch.messages);
+    }
+    // Postgres has them: acking is now safe whatever the shards answer. A shard
+    // that misses this report re-sends later, and the insert skips duplicates.
+    await Promise.allSettled(
+      [...groupByShard(stored)].map(([n, entries]) => shard(env, n).markPersisted(entries.map((e) => e.counter))),
+    );
+    for (const m of stored) m.ack();
+  });
+}
+
+async function persist(env: Env, pg: Pg, messages: readonly Message<OutboxMessage>[]): Promise<void> {
+  await insertReceipts(pg.pool, await resolveReferences(env, groupByShard(messages)));
+}
+
+async function persistEach(env: Env, pg: Pg, messages: readonly Message<OutboxMessage>[]) {
+  const stored: Message<OutboxMessage>[] = [];
+  for (const m of messages) {
+    try {
+      await persist(env, pg, [m]);
+      stored.push(m);
+    } catch (e) {
+      console.error(JSON.stringify({ msg: "persist refused a message", shard: m.body.shard, error: String(e) }));
+      m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
+    }
+  }
+  return stored;
+}
+
+/** A data or constraint error (SQLSTATE class 22 or 23): this input, not the connection, is the problem. */
+function rejectsData(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === "string" && (code.startsWith("22") || code.startsWith("23"));
+}
+
+function groupByShard(messages: readonly Message<OutboxMessage>[]): Map<number, OutboxEntry[]> {
   const byShard = new Map<number, OutboxEntry[]>();
-  for (const m of batch.messages) {
+  for (const m of messages) {
     const list = byShard.get(m.body.shard) ?? [];
     list.push(...m.body.receipts);
     byShard.set(m.body.shard, list);
   }
-  try {
-    const receipts = await resolveReferences(env, byShard);
-    await withPg(env, ctx, (pg) => insertReceipts(pg.pool, receipts));
-  } catch (e) {
-    console.error(
-      JSON.stringify({ msg: "persist failed; retrying", messages: batch.messages.length, error: String(e) }),
-    );
-    for (const m of batch.messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
-    return;
-  }
-  // Postgres has them: acking is now safe whatever the shards answer. A shard
-  // that misses this report re-sends later, and the insert skips duplicates.
-  await Promise.allSettled(
-    [...byShard].map(([n, entries]) => shard(env, n).markPersisted(entries.map((e) => e.counter))),
-  );
-  for (const m of batch.messages) m.ack();
+  return byShard;
 }
 
 /**
