@@ -48,6 +48,12 @@ describe("chainStatus", () => {
     expect(chainStatus(forged, canonicalHash(forged), a.hash)).toBe("tampered");
   });
 
+  it("flags a record rewritten with its own hash when the next link disagrees", () => {
+    const forged = { ...a.record, total: 999 };
+    expect(chainStatus(forged, canonicalHash(forged), null, b.record.prevHash)).toBe("tampered");
+    expect(chainStatus(a.record, a.hash, null, b.record.prevHash)).toBe("valid");
+  });
+
   it("flags a missing predecessor and a first record not linked to genesis", () => {
     expect(chainStatus(b.record, b.hash, null)).toBe("tampered");
     const first = { ...a.record, prevHash: "1".repeat(64) };

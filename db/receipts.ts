@@ -35,6 +35,8 @@ export type PersistedReceipt = {
   hash: string;
   /** Hash of the store's receipt seq − 1 in Postgres, if it is there. */
   predecessorHash: string | null;
+  /** prevHash of the store's receipt seq + 1 in Postgres, if it is there. */
+  successorLink: string | null;
   storeName: string | null;
   /** The store's IANA time zone, for showing times on its own clock. */
   storeTimezone: string | null;
@@ -43,12 +45,13 @@ export type PersistedReceipt = {
 
 type Row = {
   code: string;
-  received_at: string;
+  /** Epoch milliseconds (as text: bigint), so no date parsing is involved. */
+  received_ms: string;
   tenant_id: string;
   store_id: string;
   terminal_id: string;
   seq: string;
-  issued_at: string;
+  issued_ms: string;
   currency: string;
   total: string;
   cashier: string | null;
@@ -57,12 +60,16 @@ type Row = {
   hash: string;
   prev_hash: string;
   pred_hash: string | null;
+  succ_prev_hash: string | null;
   store_name: string | null;
   store_timezone: string | null;
   tenant_name: string | null;
 };
 
-const iso = (t: string) => new Date(t).toISOString();
+const iso = (ms: string) => new Date(Number(ms)).toISOString();
+
+/** A timestamptz as exact epoch milliseconds (the record's times have millisecond precision). */
+const EPOCH_MS = (column: string) => sql.raw(`(extract(epoch from ${column}) * 1000)::bigint`);
 
 /** Rebuilds the hashed record from a row, exactly as the shard built it. */
 export function recordFromRow(r: Row): ChainRecord {
@@ -73,8 +80,8 @@ export function recordFromRow(r: Row): ChainRecord {
     storeId: r.store_id,
     terminalId: r.terminal_id,
     seq: Number(r.seq),
-    issuedAt: iso(r.issued_at),
-    receivedAt: iso(r.received_at),
+    issuedAt: iso(r.issued_ms),
+    receivedAt: iso(r.received_ms),
     currency: r.currency,
     total: Number(r.total),
     items: r.items,
@@ -88,10 +95,13 @@ export function recordFromRow(r: Row): ChainRecord {
 /** The receipt, its predecessor's hash and display names, in one round trip. */
 export async function findReceipt(db: Db, code: string): Promise<PersistedReceipt | null> {
   const { rows } = await db.execute<Row>(sql`
-    SELECT r.code, r.received_at::text, r.tenant_id, r.store_id, r.terminal_id, r.seq, r.issued_at::text,
+    SELECT r.code, ${EPOCH_MS("r.received_at")} AS received_ms, r.tenant_id, r.store_id, r.terminal_id, r.seq,
+           ${EPOCH_MS("r.issued_at")} AS issued_ms,
            r.currency, r.total, r.cashier, r.items, r.payments, r.hash, r.prev_hash,
            (SELECT p.hash FROM receipts p
              WHERE p.tenant_id = r.tenant_id AND p.store_id = r.store_id AND p.seq = r.seq - 1 LIMIT 1) AS pred_hash,
+           (SELECT n.prev_hash FROM receipts n
+             WHERE n.tenant_id = r.tenant_id AND n.store_id = r.store_id AND n.seq = r.seq + 1 LIMIT 1) AS succ_prev_hash,
            s.name AS store_name, s.timezone AS store_timezone, t.name AS tenant_name
       FROM receipts r
       LEFT JOIN stores s ON s.tenant_id = r.tenant_id AND s.id = r.store_id
@@ -104,6 +114,7 @@ export async function findReceipt(db: Db, code: string): Promise<PersistedReceip
     record: recordFromRow(row),
     hash: row.hash,
     predecessorHash: row.pred_hash,
+    successorLink: row.succ_prev_hash,
     storeName: row.store_name,
     storeTimezone: row.store_timezone,
     tenantName: row.tenant_name,

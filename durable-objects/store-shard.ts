@@ -38,6 +38,8 @@ export type StoredReceipt = {
   hash: string;
   /** Null once the predecessor is pruned (Postgres has it) or for a store's first receipt. */
   predecessorHash: string | null;
+  /** What the chain after it says its hash is (see chainLink). */
+  successorLink: string | null;
   storeName: string;
   storeTimezone: string;
 };
@@ -342,23 +344,53 @@ export class StoreShard extends DurableObject<Env> {
    */
   lookup(counter: number): StoredReceipt | null {
     const row = this.sql
-      .exec<{ record: string; hash: string; pred_hash: string | null; name: string; timezone: string }>(
-        `SELECT r.record, r.hash, p.hash AS pred_hash, s.name, s.timezone FROM receipts r
+      .exec<{
+        record: string;
+        hash: string;
+        pred_hash: string | null;
+        name: string;
+        timezone: string;
+        tenant_id: string;
+        store_id: string;
+        seq: number;
+      }>(
+        `SELECT r.record, r.hash, p.hash AS pred_hash, s.name, s.timezone, r.tenant_id, r.store_id, r.seq
+         FROM receipts r
          JOIN stores s ON s.tenant_id = r.tenant_id AND s.store_id = r.store_id
          LEFT JOIN receipts p ON p.counter = r.prev_counter
          WHERE r.counter = ?`,
         counter,
       )
       .toArray()[0];
-    return row
-      ? {
-          record: row.record,
-          hash: row.hash,
-          predecessorHash: row.pred_hash,
-          storeName: row.name,
-          storeTimezone: row.timezone,
-        }
-      : null;
+    if (!row) return null;
+    return {
+      record: row.record,
+      hash: row.hash,
+      predecessorHash: row.pred_hash,
+      successorLink: this.chainLink(row.tenant_id, row.store_id, row.seq),
+      storeName: row.name,
+      storeTimezone: row.timezone,
+    };
+  }
+
+  /**
+   * What the chain after a store's receipt `seq` says its hash is: the chain
+   * head if it is the latest, else the prevHash of the next receipt if this
+   * shard still holds it; null when only Postgres knows.
+   */
+  chainLink(tenantId: string, storeId: string, seq: number): string | null {
+    const head = this.store(tenantId, storeId);
+    if (!head) return null;
+    if (head.seq === seq) return head.head_hash;
+    const next = this.sql
+      .exec<{ record: string }>(
+        "SELECT record FROM receipts WHERE tenant_id = ? AND store_id = ? AND seq = ? LIMIT 1",
+        tenantId,
+        storeId,
+        seq + 1,
+      )
+      .toArray()[0];
+    return next ? (JSON.parse(next.record) as { prevHash: string }).prevHash : null;
   }
 
   /** Records still held here, for entries that travelled by reference (too large for a message). */

@@ -4,6 +4,10 @@ import { encodeCode, groupCode } from "../../core/code.ts";
 import { sha256Hex } from "../../core/crypto.ts";
 import { GENESIS_HASH } from "../../core/receipt.ts";
 import { recordFromRow } from "../../db/receipts.ts";
+
+const RECEIVED_MS = "(extract(epoch from received_at) * 1000)::bigint AS received_ms";
+const ISSUED_MS = "(extract(epoch from issued_at) * 1000)::bigint AS issued_ms";
+
 import {
   call,
   compact,
@@ -95,7 +99,7 @@ describe("the hash chain", () => {
     // Postgres ends up with the same chain, and every row re-hashes to its hash.
     const rows = await eventually(async () => {
       const got = await sqlQuery<Record<string, unknown>>(
-        "SELECT *, received_at::text AS received_at, issued_at::text AS issued_at FROM receipts WHERE tenant_id = $1 ORDER BY seq",
+        `SELECT *, ${RECEIVED_MS}, ${ISSUED_MS} FROM receipts WHERE tenant_id = $1 ORDER BY seq`,
         [f.tenantId],
       );
       return got.length === 50 ? got : null;

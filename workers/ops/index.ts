@@ -1,6 +1,7 @@
 /** Health and pipeline progress. */
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
+import { unavailable } from "../../core/errors.ts";
 import { shardsInUse } from "../../db/shards.ts";
 import { type AppEnv, pg, requireOperator } from "../http.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
@@ -21,7 +22,10 @@ ops.get("/healthz", async (c) => {
 
 /** Per shard: issued / enqueued / persisted and the age of the oldest receipt Postgres lacks. */
 ops.get("/v1/ops/pipeline", requireOperator, async (c) => {
-  const used = await shardsInUse(pg(c).db);
+  const used = await shardsInUse(pg(c).db).catch((e) => {
+    console.error(JSON.stringify({ msg: "pipeline: postgres failed", error: String(e) }));
+    throw unavailable("The pipeline report needs Postgres, which is unreachable right now.");
+  });
   const shards = await Promise.all(used.map((n) => callShard(n, () => shard(c.env, n).stats())));
   const sum = (k: "issued" | "enqueued" | "persisted" | "unpersisted" | "messagesSent") =>
     shards.reduce((t, s) => t + s[k], 0);

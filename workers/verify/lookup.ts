@@ -10,8 +10,9 @@ import { invalidCode, notFound, unavailable } from "../../core/errors.ts";
 import type { ChainRecord } from "../../core/receipt.ts";
 import type { VerifiedReceipt } from "../../core/responses.ts";
 import { findNames, findReceipt, hashAtSeq, type PersistedReceipt } from "../../db/receipts.ts";
+import type { StoredReceipt } from "../../durable-objects/store-shard.ts";
 import { type Ctx, pg } from "../http.ts";
-import { shard } from "../shards.ts";
+import { callShard, shard } from "../shards.ts";
 import { brandingOrDefault, defaultBranding } from "../tenant/branding-store.ts";
 
 /** The contract's verify answer, plus what only the receipt page shows. */
@@ -61,6 +62,7 @@ async function lookup(c: Ctx, input: string): Promise<Found> {
   if (!parts) throw invalidCode();
   const { db } = pg(c);
   const owner = shard(c.env, parts.shard);
+  const ask = <T>(fn: () => Promise<T>) => callShard(parts.shard, fn);
 
   let persisted: PersistedReceipt | null = null;
   let postgresDown = false;
@@ -70,35 +72,48 @@ async function lookup(c: Ctx, input: string): Promise<Found> {
     postgresDown = true;
     console.error(JSON.stringify({ msg: "verify: postgres lookup failed", error: String(e) }));
   }
-  if (persisted) {
-    const { record } = persisted;
-    const pred =
-      persisted.predecessorHash ??
-      (record.seq > 1 ? await owner.hashAt(record.tenantId, record.storeId, record.seq - 1) : null);
-    const status = chainStatus(record, persisted.hash, pred);
-    return { record, hash: persisted.hash, status, persisted: true, names: persisted };
-  }
 
-  const held = await owner.lookup(parts.counter);
-  if (!held) {
+  if (!persisted) {
+    const held = await ask(() => owner.lookup(parts.counter));
+    if (held) return fromShard(c, held, postgresDown);
     if (postgresDown) throw unavailable("Receipt lookup is temporarily unavailable.");
     // It may have been persisted and pruned between the two reads.
-    const late = await findReceipt(db, parts.code);
-    if (!late) throw notFound("Receipt");
-    const status = chainStatus(late.record, late.hash, late.predecessorHash);
-    return { record: late.record, hash: late.hash, status, persisted: true, names: late };
+    persisted = await findReceipt(db, parts.code);
+    if (!persisted) throw notFound("Receipt");
   }
-  const record = JSON.parse(held.record) as ChainRecord;
-  // The shard links to the predecessor it still holds; once pruned, Postgres has it.
+
+  const { record, hash } = persisted;
+  const { tenantId, storeId, seq } = record;
+  // Delivery can be out of order: a link Postgres lacks is still in the shard,
+  // or reached Postgres while we asked (so ask Postgres once more).
   const pred =
-    held.predecessorHash ??
-    (record.seq > 1 && !postgresDown ? await hashAtSeq(db, record.tenantId, record.storeId, record.seq - 1) : null);
-  const fromShard: Names = { tenantName: null, storeName: held.storeName, storeTimezone: held.storeTimezone };
-  const names = postgresDown ? fromShard : await findNames(db, record.tenantId, record.storeId).catch(() => fromShard);
+    persisted.predecessorHash ??
+    (seq > 1
+      ? ((await ask(() => owner.hashAt(tenantId, storeId, seq - 1))) ??
+        (await hashAtSeq(db, tenantId, storeId, seq - 1)))
+      : null);
+  const next = persisted.successorLink ?? (await ask(() => owner.chainLink(tenantId, storeId, seq)));
+  return { record, hash, status: chainStatus(record, hash, pred, next), persisted: true, names: persisted };
+}
+
+/** A receipt only its shard holds yet. */
+async function fromShard(c: Ctx, held: StoredReceipt, postgresDown: boolean): Promise<Found> {
+  const { db } = pg(c);
+  const record = JSON.parse(held.record) as ChainRecord;
+  let pred = held.predecessorHash;
+  if (pred === null && record.seq > 1) {
+    // The predecessor was pruned, so only Postgres can vouch for the link.
+    if (postgresDown) throw unavailable("Receipt verification is temporarily unavailable.");
+    pred = await hashAtSeq(db, record.tenantId, record.storeId, record.seq - 1);
+  }
+  const shardNames: Names = { tenantName: null, storeName: held.storeName, storeTimezone: held.storeTimezone };
+  const names = postgresDown
+    ? shardNames
+    : await findNames(db, record.tenantId, record.storeId).catch(() => shardNames);
   return {
     record,
     hash: held.hash,
-    status: chainStatus(record, held.hash, pred),
+    status: chainStatus(record, held.hash, pred, held.successorLink),
     persisted: false,
     names: {
       tenantName: names.tenantName,
