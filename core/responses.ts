@@ -50,7 +50,6 @@ export const verifiedReceiptSchema = z.object({
   total: z.number().int(),
   items: z.array(itemSchema),
   payments: z.array(paymentSchema),
-  cashier: z.string().optional(),
   hash,
   prevHash: hash,
 });

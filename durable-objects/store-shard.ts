@@ -25,11 +25,17 @@ export type IssueEntry = { idempotencyKey: string; bodyHash: string; receipt: Re
 export type IssueOutcome =
   | { status: 201 | 200; receipt: IssuedReceipt }
   | { status: 409; code: "idempotency_conflict"; message: string }
-  | { status: 429 | 503; code: "rate_limited" | "unavailable"; message: string; retryAfter: number };
+  | { status: 429; code: "rate_limited"; message: string; retryAfter: number };
 
-/** `refused` is set when the whole request is refused (the terminal is unknown or revoked). */
+/**
+ * `refused` is set when the whole request is refused: the terminal is unknown
+ * or revoked (401), or the shard cannot take receipts right now (503).
+ */
 export type IssueReply = {
-  refused: { status: 401; code: "unauthorized"; message: string } | null;
+  refused:
+    | { status: 401; code: "unauthorized"; message: string }
+    | { status: 503; code: "unavailable"; message: string; retryAfter: number }
+    | null;
   outcomes: IssueOutcome[];
 };
 
@@ -155,33 +161,29 @@ export class StoreShard extends DurableObject<Env> {
   }
 
   /**
-   * Stores a terminal's token hash. Carries the store too, so a store whose own
-   * upsert never reached the shard is created here. "exists": the id is taken.
+   * Stores a terminal's token hash. Postgres decides whether the id is new (the
+   * tenant API inserts there first), so this replaces whatever the shard had for
+   * that id: a retry after a lost reply, or a registration whose Postgres row was
+   * rolled back, must not leave the id unusable. The old token stops working.
+   * Carries the store too, so a store whose own upsert never reached the shard
+   * is created here.
    */
   registerTerminal(
     shard: number,
     store: { tenantId: string; storeId: string; name: string; timezone: string },
     t: { terminalId: string; tokenHash: string },
-  ): "ok" | "exists" {
+  ): void {
     this.claimShard(shard);
     if (!this.store(store.tenantId, store.storeId)) this.upsertStore(shard, store);
-    const taken = this.sql
-      .exec(
-        "SELECT 1 FROM terminals WHERE tenant_id = ? AND store_id = ? AND terminal_id = ?",
-        store.tenantId,
-        store.storeId,
-        t.terminalId,
-      )
-      .toArray().length;
-    if (taken) return "exists";
     this.sql.exec(
-      "INSERT INTO terminals (token_hash, tenant_id, store_id, terminal_id) VALUES (?, ?, ?, ?)",
+      `INSERT INTO terminals (token_hash, tenant_id, store_id, terminal_id) VALUES (?, ?, ?, ?)
+       ON CONFLICT (tenant_id, store_id, terminal_id)
+       DO UPDATE SET token_hash = excluded.token_hash, revoked_at = NULL`,
       t.tokenHash,
       store.tenantId,
       store.storeId,
       t.terminalId,
     );
-    return "ok";
   }
 
   /** Takes effect for the very next request. False when no such terminal. */
@@ -210,7 +212,12 @@ export class StoreShard extends DurableObject<Env> {
       const message = terminal ? "This terminal has been revoked." : "Unknown terminal token.";
       return { refused: { status: 401, code: "unauthorized", message }, outcomes: [] };
     }
-    const limit = intVar(this.env.OUTBOX_LIMIT, 2_000_000);
+    // Shard-wide, so the whole request: Postgres is far behind, or the code space is spent.
+    const remaining = MAX_COUNTER - this.meta.counter;
+    if (this.unpersisted >= intVar(this.env.OUTBOX_LIMIT, 2_000_000) || remaining < req.entries.length) {
+      const message = "This shard is catching up; retry shortly with the same Idempotency-Key.";
+      return { refused: { status: 503, code: "unavailable", message, retryAfter: 5 }, outcomes: [] };
+    }
     const storeRate = intVar(this.env.STORE_MAX_RPS, 200);
     const outcomes: IssueOutcome[] = [];
     const who = `${terminal.tenant_id}/${terminal.store_id}/${terminal.terminal_id}`;
@@ -232,11 +239,6 @@ export class StoreShard extends DurableObject<Env> {
                 message: "This Idempotency-Key was used with a different body.",
               },
         );
-        continue;
-      }
-      if (this.unpersisted >= limit || this.meta.counter >= MAX_COUNTER) {
-        const message = "This shard is catching up; retry shortly.";
-        outcomes.push({ status: 503, code: "unavailable", message, retryAfter: 5 });
         continue;
       }
       // One store cannot starve the others on its shard (docs/scale.md §10).

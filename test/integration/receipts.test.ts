@@ -207,6 +207,19 @@ describe("terminals and tenants", () => {
     expect(term?.token_hash).toBe(sha256Hex(f.token));
   });
 
+  it("can register a terminal id again when its Postgres row was rolled back; the old token stops", async () => {
+    const f = await fixture();
+    // As after a registration whose reply was lost: the shard has the id, Postgres does not.
+    await sqlQuery("DELETE FROM terminals WHERE tenant_id = $1", [f.tenantId]);
+    const again = await call<{ token: string }>("POST", `/v1/tenants/${f.tenantId}/stores/${f.storeId}/terminals`, {
+      token: f.apiKey,
+      body: { id: f.terminalId },
+    });
+    expect(again.status).toBe(201);
+    expect((await issue(f.token, sale())).status).toBe(401);
+    expect((await issue(again.body.token, sale())).status).toBe(201);
+  });
+
   it("updates a store with 200 and keeps its shard", async () => {
     const f = await fixture();
     const [before] = await sqlQuery<{ shard: number }>("SELECT shard FROM stores WHERE tenant_id = $1", [f.tenantId]);

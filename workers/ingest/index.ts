@@ -32,7 +32,15 @@ async function issue(
   const reply: IssueReply = await callShard(creds.shard, () =>
     shard(c.env, creds.shard).issue({ ...creds, baseUrl: publicBaseUrl(c), entries }),
   );
-  if (reply.refused) throw new ApiError(reply.refused.status, reply.refused.code, reply.refused.message);
+  if (reply.refused) {
+    const { status, code, message } = reply.refused;
+    throw new ApiError(
+      status,
+      code,
+      message,
+      "retryAfter" in reply.refused ? { retryAfter: reply.refused.retryAfter } : {},
+    );
+  }
   return reply.outcomes;
 }
 

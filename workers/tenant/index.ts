@@ -63,20 +63,17 @@ tenant.post("/v1/tenants/:tenantId/stores/:storeId/terminals", async (c) => {
   const mirrored = await insertTerminal(db, { ...key, label: input.label ?? null, tokenHash });
   if (!mirrored) throw new ApiError(409, "already_exists", `Terminal ${input.id} already exists in store ${storeId}.`);
   const n = store.shard;
-  const registered = await callShard(n, () =>
+  await callShard(n, () =>
     shard(c.env, n).registerTerminal(
       n,
       { tenantId, storeId, name: store.name, timezone: store.timezone },
       { terminalId: input.id, tokenHash },
     ),
   ).catch(async (e) => {
-    await deleteTerminal(db, key); // the token was never shown: undo the mirror
+    // The token was never shown: undo the Postgres row so a retry can register the id.
+    await deleteTerminal(db, key);
     throw e;
   });
-  if (registered === "exists") {
-    await deleteTerminal(db, key);
-    throw new ApiError(409, "already_exists", `Terminal ${input.id} already exists in store ${storeId}.`);
-  }
   const terminal = {
     id: input.id,
     storeId,

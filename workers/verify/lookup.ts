@@ -48,7 +48,6 @@ export async function verifyCode(c: Ctx, input: string): Promise<Verification> {
     total: r.total,
     items: r.items,
     payments: r.payments,
-    ...(r.cashier !== undefined ? { cashier: r.cashier } : {}),
     hash,
     prevHash: r.prevHash,
   };
