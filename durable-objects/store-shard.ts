@@ -63,6 +63,7 @@ export type ShardStats = {
 
 const IDEMPOTENCY_TTL_MS = 25 * 60 * 60 * 1000; // ≥ 24 h, with an hour of slack
 const IDEMPOTENCY_SWEEP_MS = 60 * 60 * 1000; // expired keys are swept hourly (no index to keep)
+const SWEEP_CHUNK = 5_000; // keys deleted per alarm while sweeping
 const REDRIVE_AFTER_MS = 60 * 60 * 1000; // sent but never confirmed: send again (after the queue gave up)
 const IDLE_CHECK_MS = 60 * 1000; // alarm cadence while anything is unpersisted
 const FLUSH_COUNT = 500; // flush at once when this many are pending
@@ -104,6 +105,8 @@ export class StoreShard extends DurableObject<Env> {
   private readonly meta: Meta;
   private alarmAt: number | null = null;
   private sendFailures = 0;
+  /** An idempotency sweep is part way through (see sweepIdempotency). */
+  private sweeping = false;
   /** Per-store token buckets (in memory: a restart just refills them). */
   private readonly buckets = new Map<string, Bucket>();
 
@@ -465,12 +468,27 @@ export class StoreShard extends DurableObject<Env> {
       this.sendFailures++;
       console.error(JSON.stringify({ msg: "outbox flush failed", shard: this.meta.shard, error: String(e) }));
     }
-    if (now - this.meta.sweptAt >= IDEMPOTENCY_SWEEP_MS) {
-      this.sql.exec("DELETE FROM idempotency WHERE created_at < ?", now - IDEMPOTENCY_TTL_MS);
+    if (now - this.meta.sweptAt >= IDEMPOTENCY_SWEEP_MS) this.sweepIdempotency(now);
+    this.scheduleAlarm();
+  }
+
+  /**
+   * Deletes expired idempotency keys, a chunk per alarm so a large shard never
+   * stalls for long (the table has no index on age: that index would cost a
+   * row written per receipt). The sweep is done when a chunk comes back short.
+   */
+  private sweepIdempotency(now: number): void {
+    const deleted = this.sql.exec(
+      `DELETE FROM idempotency WHERE (terminal, key) IN
+         (SELECT terminal, key FROM idempotency WHERE created_at < ? LIMIT ?)`,
+      now - IDEMPOTENCY_TTL_MS,
+      SWEEP_CHUNK,
+    ).rowsWritten;
+    this.sweeping = deleted >= SWEEP_CHUNK;
+    if (!this.sweeping) {
       this.meta.sweptAt = now;
       this.setMeta("swept_at", now);
     }
-    this.scheduleAlarm();
   }
 
   /** Sends everything past the cursor, in counter order. */
@@ -560,6 +578,8 @@ export class StoreShard extends DurableObject<Env> {
           ? 0
           : intVar(this.env.FLUSH_MS, 100);
       at = now + delay;
+    } else if (this.sweeping) {
+      at = now + 1_000;
     } else if (this.unpersisted > 0) {
       at = now + IDLE_CHECK_MS; // watches for receipts Postgres never confirmed
     } else {

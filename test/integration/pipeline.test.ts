@@ -261,6 +261,23 @@ describe("the shard's outbox", () => {
     expect(second.body.seq).toBe(2);
   });
 
+  it("remembers idempotency keys for 24 hours, then sweeps them", async () => {
+    const f = await fixture();
+    const n = Number(f.token.split("_")[1]);
+    const stub = shard(env, n);
+    const first = await issue(f.token, sale(), "day-old-key");
+    expect((await issue(f.token, sale(), "day-old-key")).status).toBe(200);
+    await runInDurableObject(stub, (_: StoreShard, state) => {
+      state.storage.sql.exec("UPDATE idempotency SET created_at = created_at - 26 * 3600 * 1000");
+      state.storage.sql.exec("UPDATE meta SET v = 0 WHERE k = 'swept_at'");
+    });
+    await evictDurableObject(stub);
+    await runDurableObjectAlarm(stub);
+    const later = await issue(f.token, sale(), "day-old-key");
+    expect(later.status).toBe(201);
+    expect(later.body.code).not.toBe(first.body.code);
+  });
+
   it("reports issued, enqueued and persisted per shard", async () => {
     const f = await fixture();
     await Promise.all(Array.from({ length: 5 }, () => issue(f.token, sale())));
