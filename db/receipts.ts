@@ -68,11 +68,41 @@ type Row = {
 
 const iso = (ms: string) => new Date(Number(ms)).toISOString();
 
-/** A timestamptz as exact epoch milliseconds (the record's times have millisecond precision). */
-const EPOCH_MS = (column: string) => sql.raw(`(extract(epoch from ${column}) * 1000)::bigint`);
+/**
+ * The select list recordFromRow reads (with a table alias, e.g. "r."). Times
+ * come as exact epoch milliseconds, so no date string is ever parsed.
+ */
+export function recordColumns(alias = ""): string {
+  const a = alias;
+  return [
+    `${a}code`,
+    `(extract(epoch from ${a}received_at) * 1000)::bigint AS received_ms`,
+    `${a}tenant_id, ${a}store_id, ${a}terminal_id, ${a}seq`,
+    `(extract(epoch from ${a}issued_at) * 1000)::bigint AS issued_ms`,
+    `${a}currency, ${a}total, ${a}cashier, ${a}items, ${a}payments, ${a}hash, ${a}prev_hash`,
+  ].join(", ");
+}
+
+export type RecordRow = Pick<
+  Row,
+  | "code"
+  | "received_ms"
+  | "tenant_id"
+  | "store_id"
+  | "terminal_id"
+  | "seq"
+  | "issued_ms"
+  | "currency"
+  | "total"
+  | "cashier"
+  | "items"
+  | "payments"
+  | "hash"
+  | "prev_hash"
+>;
 
 /** Rebuilds the hashed record from a row, exactly as the shard built it. */
-export function recordFromRow(r: Row): ChainRecord {
+export function recordFromRow(r: RecordRow): ChainRecord {
   const record: ChainRecord = {
     v: 1,
     code: r.code,
@@ -95,9 +125,7 @@ export function recordFromRow(r: Row): ChainRecord {
 /** The receipt, its predecessor's hash and display names, in one round trip. */
 export async function findReceipt(db: Db, code: string): Promise<PersistedReceipt | null> {
   const { rows } = await db.execute<Row>(sql`
-    SELECT r.code, ${EPOCH_MS("r.received_at")} AS received_ms, r.tenant_id, r.store_id, r.terminal_id, r.seq,
-           ${EPOCH_MS("r.issued_at")} AS issued_ms,
-           r.currency, r.total, r.cashier, r.items, r.payments, r.hash, r.prev_hash,
+    SELECT ${sql.raw(recordColumns("r."))},
            (SELECT p.hash FROM receipts p
              WHERE p.tenant_id = r.tenant_id AND p.store_id = r.store_id AND p.seq = r.seq - 1 LIMIT 1) AS pred_hash,
            (SELECT n.prev_hash FROM receipts n

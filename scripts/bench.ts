@@ -16,7 +16,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { canonicalJson } from "../core/canonical.ts";
-import { insertReceipts, recordFromRow } from "../db/receipts.ts";
+import { insertReceipts, type RecordRow, recordColumns, recordFromRow } from "../db/receipts.ts";
 import { copyFrom, copyText } from "./lib/bench/copy.ts";
 import { type CpuSplit, startCpu } from "./lib/bench/cpu.ts";
 import type { Tally } from "./lib/bench/entry.ts";
@@ -522,15 +522,13 @@ async function main(): Promise<void> {
   // The product's own INSERT (db/receipts.ts insertReceipts, jsonb_to_recordset) straight from
   // Node, with the consumer's batch size: the SQL's cost without the queue, Worker and tunnel.
   say("the product's INSERT statement from Node, same rows, same batch size");
-  const recordRows = await q<Record<string, unknown>>(
-    `SELECT code, received_at::text, tenant_id, store_id, terminal_id, seq, issued_at::text, currency, total,
-            cashier, items, payments, hash, prev_hash FROM receipts WHERE code = ANY($1)`,
-    [backlogCodes.map((c) => c.replaceAll("-", ""))],
-  );
+  const recordRows = await q<Record<string, unknown>>(`SELECT ${recordColumns()} FROM receipts WHERE code = ANY($1)`, [
+    backlogCodes.map((c) => c.replaceAll("-", "")),
+  ]);
   const outbox = recordRows.map((row, i) => ({
     counter: i + 1,
     hash: String(row.hash),
-    record: canonicalJson(recordFromRow(row as Parameters<typeof recordFromRow>[0])),
+    record: canonicalJson(recordFromRow(row as RecordRow)),
   }));
   await q("DROP TABLE IF EXISTS bench_insert_scratch");
   await q(

@@ -14,7 +14,7 @@ import { encodeCode, parseCode } from "../../core/code.ts";
 import { sha256Hex } from "../../core/crypto.ts";
 import type { OutboxMessage } from "../../core/outbox.ts";
 import { buildRecord, GENESIS_HASH, parseReceipt } from "../../core/receipt.ts";
-import { recordFromRow } from "../../db/receipts.ts";
+import { type RecordRow, recordColumns, recordFromRow } from "../../db/receipts.ts";
 import type { StoreShard } from "../../durable-objects/store-shard.ts";
 import worker from "../../workers/index.ts";
 import { shard } from "../../workers/shards.ts";
@@ -306,12 +306,10 @@ describe("tamper evidence", () => {
   it("says tampered when a store's latest receipt is rewritten together with its hash", async () => {
     const f = await fixture();
     const latest = await issuePersisted(f.token);
-    const [row] = await sqlQuery<Record<string, unknown>>(
-      `SELECT *, (extract(epoch from received_at) * 1000)::bigint AS received_ms,
-              (extract(epoch from issued_at) * 1000)::bigint AS issued_ms FROM receipts WHERE code = $1`,
-      [compact(latest.code)],
-    );
-    const forged = { ...recordFromRow(row as Parameters<typeof recordFromRow>[0]), total: 1 };
+    const [row] = await sqlQuery<Record<string, unknown>>(`SELECT ${recordColumns()} FROM receipts WHERE code = $1`, [
+      compact(latest.code),
+    ]);
+    const forged = { ...recordFromRow(row as RecordRow), total: 1 };
     await tamper(latest.code, `total = 1, hash = '${canonicalHash(forged)}'`);
     // The row hashes cleanly now; only the shard's chain head knows better.
     const res = await call<{ status: string; total: number }>("GET", `/v1/verify/${latest.code}`);

@@ -3,10 +3,7 @@ import { canonicalHash } from "../../core/canonical.ts";
 import { encodeCode, groupCode } from "../../core/code.ts";
 import { sha256Hex } from "../../core/crypto.ts";
 import { GENESIS_HASH } from "../../core/receipt.ts";
-import { recordFromRow } from "../../db/receipts.ts";
-
-const RECEIVED_MS = "(extract(epoch from received_at) * 1000)::bigint AS received_ms";
-const ISSUED_MS = "(extract(epoch from issued_at) * 1000)::bigint AS issued_ms";
+import { type RecordRow, recordColumns, recordFromRow } from "../../db/receipts.ts";
 
 import {
   call,
@@ -99,13 +96,13 @@ describe("the hash chain", () => {
     // Postgres ends up with the same chain, and every row re-hashes to its hash.
     const rows = await eventually(async () => {
       const got = await sqlQuery<Record<string, unknown>>(
-        `SELECT *, ${RECEIVED_MS}, ${ISSUED_MS} FROM receipts WHERE tenant_id = $1 ORDER BY seq`,
+        `SELECT ${recordColumns()} FROM receipts WHERE tenant_id = $1 ORDER BY seq`,
         [f.tenantId],
       );
       return got.length === 50 ? got : null;
     });
     for (const [i, row] of rows.entries()) {
-      const record = recordFromRow(row as Parameters<typeof recordFromRow>[0]);
+      const record = recordFromRow(row as RecordRow);
       expect(canonicalHash(record)).toBe(row.hash);
       expect(row.hash).toBe(bySeq[i]?.hash);
     }
