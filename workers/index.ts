@@ -5,6 +5,7 @@
 
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import type { OutboxMessage } from "../core/outbox.ts";
 import { withPg } from "../db/client.ts";
 import type { Env } from "./env.ts";
@@ -19,6 +20,10 @@ export { StoreShard } from "../durable-objects/store-shard.ts";
 
 export const app = new Hono<AppEnv>();
 app.use("*", closePg);
+// The public reads may be called from a tenant's own site (no credentials involved).
+const publicRead = cors({ origin: "*", allowMethods: ["GET", "HEAD"], maxAge: 86_400 });
+app.use("/v1/verify/*", publicRead);
+app.use("/v1/branding/*", publicRead);
 app.route("/", ingest);
 app.route("/", verify);
 app.route("/", tenant);

@@ -1,3 +1,4 @@
+/** The public surface: the API description, and cross-origin reads. */
 import { describe, expect, it } from "vitest";
 import { call } from "./helpers.ts";
 
@@ -33,5 +34,19 @@ describe("GET /openapi.json", () => {
     );
     const receipt = res.body.paths["/v1/receipts"]?.post?.requestBody?.content["application/json"]?.schema;
     expect(receipt?.required).toEqual(expect.arrayContaining(["issuedAt", "currency", "items", "total", "payments"]));
+  });
+});
+
+describe("CORS on the public reads", () => {
+  it("lets any site read verify and branding, and nothing else", async () => {
+    const preflight = await call("OPTIONS", "/v1/verify/ABCD-EFGH-JKMN-PQRS", {
+      headers: { origin: "https://shop.example", "access-control-request-method": "GET" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    const branding = await call("GET", "/v1/branding/no-such-tenant", { headers: { origin: "https://shop.example" } });
+    expect(branding.headers.get("access-control-allow-origin")).toBe("*");
+    const admin = await call("POST", "/v1/tenants", { headers: { origin: "https://shop.example" }, body: {} });
+    expect(admin.headers.get("access-control-allow-origin")).toBeNull();
   });
 });
