@@ -105,8 +105,10 @@ export class StoreShard extends DurableObject<Env> {
   private readonly meta: Meta;
   private alarmAt: number | null = null;
   private sendFailures = 0;
-  /** An idempotency sweep is part way through (see sweepIdempotency). */
-  private sweeping = false;
+  /** Where an idempotency sweep part way through continues (see sweepIdempotency). */
+  private sweepFrom: { terminal: string; key: string } | null = null;
+  /** Where a redrive part way through continues (see redrive). */
+  private redriveFrom = 0;
   /** Per-store token buckets (in memory: a restart just refills them). */
   private readonly buckets = new Map<string, Bucket>();
 
@@ -215,12 +217,7 @@ export class StoreShard extends DurableObject<Env> {
       const message = terminal ? "This terminal has been revoked." : "Unknown terminal token.";
       return { refused: { status: 401, code: "unauthorized", message }, outcomes: [] };
     }
-    // Shard-wide, so the whole request: Postgres is far behind, or the code space is spent.
-    const remaining = MAX_COUNTER - this.meta.counter;
-    if (this.unpersisted >= intVar(this.env.OUTBOX_LIMIT, 2_000_000) || remaining < req.entries.length) {
-      const message = "This shard is catching up; retry shortly with the same Idempotency-Key.";
-      return { refused: { status: 503, code: "unavailable", message, retryAfter: 5 }, outcomes: [] };
-    }
+    const outboxLimit = intVar(this.env.OUTBOX_LIMIT, 2_000_000);
     const storeRate = intVar(this.env.STORE_MAX_RPS, 200);
     const outcomes: IssueOutcome[] = [];
     const who = `${terminal.tenant_id}/${terminal.store_id}/${terminal.terminal_id}`;
@@ -243,6 +240,14 @@ export class StoreShard extends DurableObject<Env> {
               },
         );
         continue;
+      }
+      // Shard-wide, so the whole request (replays above still answer): Postgres is
+      // far behind, or the code space is spent. Entries issued before this point
+      // are durable and replay on the retry.
+      if (this.unpersisted >= outboxLimit || this.meta.counter >= MAX_COUNTER) {
+        const message = "This shard is catching up; retry shortly with the same Idempotency-Key.";
+        this.scheduleAlarm();
+        return { refused: { status: 503, code: "unavailable", message, retryAfter: 5 }, outcomes: [] };
       }
       // One store cannot starve the others on its shard (docs/scale.md §10).
       const storeKey = `${terminal.tenant_id}/${terminal.store_id}`;
@@ -372,27 +377,28 @@ export class StoreShard extends DurableObject<Env> {
       record: row.record,
       hash: row.hash,
       predecessorHash: row.pred_hash,
-      successorLink: this.chainLink(row.tenant_id, row.store_id, row.seq),
+      successorLink: this.chainLink(row.tenant_id, row.store_id, row.seq, counter),
       storeName: row.name,
       storeTimezone: row.timezone,
     };
   }
 
   /**
-   * What the chain after a store's receipt `seq` says its hash is: the chain
-   * head if it is the latest, else the prevHash of the next receipt if this
-   * shard still holds it; null when only Postgres knows.
+   * What the chain after a store's receipt says its hash is: the chain head if
+   * it is the latest, else the prevHash of the next receipt if this shard still
+   * holds it (found from `counter` forward: its prev_counter is `counter`);
+   * null when only Postgres knows.
    */
-  chainLink(tenantId: string, storeId: string, seq: number): string | null {
+  chainLink(tenantId: string, storeId: string, seq: number, counter: number): string | null {
     const head = this.store(tenantId, storeId);
     if (!head) return null;
     if (head.seq === seq) return head.head_hash;
     const next = this.sql
       .exec<{ record: string }>(
-        "SELECT record FROM receipts WHERE tenant_id = ? AND store_id = ? AND seq = ? LIMIT 1",
-        tenantId,
-        storeId,
-        seq + 1,
+        "SELECT record FROM receipts WHERE counter > ? AND counter <= ? AND prev_counter = ? ORDER BY counter LIMIT 1",
+        counter,
+        head.head_counter ?? this.meta.counter,
+        counter,
       )
       .toArray()[0];
     return next ? (JSON.parse(next.record) as { prevHash: string }).prevHash : null;
@@ -408,15 +414,17 @@ export class StoreShard extends DurableObject<Env> {
   }
 
   /**
-   * The hash of a store's receipt by seq while it is unpersisted: for a receipt
-   * Postgres has whose predecessor it does not have yet (rare: out-of-order
-   * delivery), so a scan of the held rows is fine.
+   * The hash of a store's receipt by seq while it is still held, searched
+   * backwards from `below` (the counter of the receipt that follows it): for a
+   * receipt Postgres has whose predecessor it does not have yet.
    */
-  hashAt(tenantId: string, storeId: string, seq: number): string | null {
+  hashAt(tenantId: string, storeId: string, seq: number, below: number): string | null {
     return (
       this.sql
         .exec<{ hash: string }>(
-          "SELECT hash FROM receipts WHERE tenant_id = ? AND store_id = ? AND seq = ? LIMIT 1",
+          `SELECT hash FROM receipts WHERE counter < ? AND tenant_id = ? AND store_id = ? AND seq = ?
+           ORDER BY counter DESC LIMIT 1`,
+          below,
           tenantId,
           storeId,
           seq,
@@ -468,24 +476,37 @@ export class StoreShard extends DurableObject<Env> {
       this.sendFailures++;
       console.error(JSON.stringify({ msg: "outbox flush failed", shard: this.meta.shard, error: String(e) }));
     }
-    if (now - this.meta.sweptAt >= IDEMPOTENCY_SWEEP_MS) this.sweepIdempotency(now);
+    if (this.sweepFrom || now - this.meta.sweptAt >= IDEMPOTENCY_SWEEP_MS) this.sweepIdempotency(now);
     this.scheduleAlarm();
   }
 
   /**
-   * Deletes expired idempotency keys, a chunk per alarm so a large shard never
-   * stalls for long (the table has no index on age: that index would cost a
-   * row written per receipt). The sweep is done when a chunk comes back short.
+   * Deletes expired idempotency keys one page of the primary key per alarm, so
+   * a sweep reads the table once and a large shard never stalls for long (an
+   * index on age would cost a row written per receipt).
    */
   private sweepIdempotency(now: number): void {
-    const deleted = this.sql.exec(
-      `DELETE FROM idempotency WHERE (terminal, key) IN
-         (SELECT terminal, key FROM idempotency WHERE created_at < ? LIMIT ?)`,
+    const from = this.sweepFrom ?? { terminal: "", key: "" };
+    const page = "(terminal, key) > (?, ?) ORDER BY terminal, key LIMIT ?";
+    const last = this.sql
+      .exec<{ terminal: string; key: string }>(
+        `SELECT terminal, key FROM idempotency WHERE ${page} OFFSET ?`,
+        from.terminal,
+        from.key,
+        1,
+        SWEEP_CHUNK - 1,
+      )
+      .toArray()[0];
+    this.sql.exec(
+      `DELETE FROM idempotency WHERE created_at < ? AND (terminal, key) IN
+         (SELECT terminal, key FROM idempotency WHERE ${page})`,
       now - IDEMPOTENCY_TTL_MS,
+      from.terminal,
+      from.key,
       SWEEP_CHUNK,
-    ).rowsWritten;
-    this.sweeping = deleted >= SWEEP_CHUNK;
-    if (!this.sweeping) {
+    );
+    this.sweepFrom = last ?? null;
+    if (!last) {
       this.meta.sweptAt = now;
       this.setMeta("swept_at", now);
     }
@@ -493,15 +514,19 @@ export class StoreShard extends DurableObject<Env> {
 
   /** Sends everything past the cursor, in counter order. */
   private async flush(): Promise<void> {
-    while (this.pending > 0) {
+    // What was issued before this flush began: receipts issued while it awaits
+    // the queue go with the next tick, so one alarm never runs for ever.
+    const target = this.meta.counter;
+    while (this.meta.cursor < target) {
       const rows = this.sql
         .exec<OutboxReceipt>(
-          "SELECT counter, hash, record FROM receipts WHERE counter > ? ORDER BY counter LIMIT ?",
+          "SELECT counter, hash, record FROM receipts WHERE counter > ? AND counter <= ? ORDER BY counter LIMIT ?",
           this.meta.cursor,
+          target,
           FLUSH_READ_LIMIT,
         )
         .toArray();
-      const last = rows.at(-1)?.counter ?? this.meta.counter; // none left: all were pruned
+      const last = rows.at(-1)?.counter ?? target; // none left: all were pruned
       // The watermark moves before the send and never back: the consumer may
       // persist (and the shard prune) these rows even if sendBatch then throws,
       // and a counter must never be issued twice. Rows that really failed are
@@ -531,22 +556,18 @@ export class StoreShard extends DurableObject<Env> {
       this.setMeta("checkpoint_at", now);
     }
     const cutoff = now - REDRIVE_AFTER_MS;
-    // Oldest first: one read tells whether anything qualifies.
-    const oldest = this.sql
-      .exec<{ counter: number; t: number }>(
-        "SELECT counter, coalesce(enqueued_at, 0) AS t FROM receipts ORDER BY counter LIMIT 1",
-      )
-      .toArray()[0];
-    if (!oldest || oldest.counter > this.meta.redriveHorizon || oldest.t >= cutoff) return;
+    // A page per alarm, continuing where the last one stopped, until a short page.
     const rows = this.sql
       .exec<OutboxReceipt>(
         `SELECT counter, hash, record FROM receipts
-         WHERE counter <= ? AND coalesce(enqueued_at, 0) < ? ORDER BY counter LIMIT ?`,
+         WHERE counter > ? AND counter <= ? AND coalesce(enqueued_at, 0) < ? ORDER BY counter LIMIT ?`,
+        this.redriveFrom,
         this.meta.redriveHorizon,
         cutoff,
         FLUSH_READ_LIMIT,
       )
       .toArray();
+    this.redriveFrom = rows.length === FLUSH_READ_LIMIT ? (rows.at(-1)?.counter ?? 0) : 0;
     if (!rows.length) return;
     await this.send(rows);
     const sent = rows.map((r) => r.counter);
@@ -578,8 +599,8 @@ export class StoreShard extends DurableObject<Env> {
           ? 0
           : intVar(this.env.FLUSH_MS, 100);
       at = now + delay;
-    } else if (this.sweeping) {
-      at = now + 1_000;
+    } else if (this.sweepFrom || this.redriveFrom) {
+      at = now + 1_000; // a sweep or redrive is part way through
     } else if (this.unpersisted > 0) {
       at = now + IDLE_CHECK_MS; // watches for receipts Postgres never confirmed
     } else {

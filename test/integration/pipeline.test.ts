@@ -111,6 +111,20 @@ describe("a record Postgres refuses", () => {
     expect(result.explicitAcks).toHaveLength(1);
     expect(result.retryMessages).toHaveLength(1);
     expect(await countRows(tenantId)).toBe(5);
+
+    // Within one message too: the others land, the message is retried for the one left.
+    const mixedTenant = uid("poison-mixed");
+    const mixed = syntheticMessage(mixedTenant, 4, 900_000);
+    const [, second] = mixed.receipts;
+    if (!second?.record) throw new Error("no record");
+    mixed.receipts[1] = {
+      ...second,
+      record: second.record.replace('"currency":"EUR"', '"cashier":"B\\u0000","currency":"EUR"'),
+    };
+    const partial = await consume([mixed]);
+    expect(partial.explicitAcks).toEqual([]);
+    expect(partial.retryMessages).toHaveLength(1);
+    expect(await countRows(mixedTenant)).toBe(3);
   });
 });
 

@@ -3,8 +3,8 @@
  * what Postgres now holds so it can prune. A message is acked only after its
  * receipts are committed; on failure it is retried with backoff and, past
  * max_retries, dead-lettered (the shard re-sends anything never confirmed). If
- * Postgres refuses a value, the batch is split per message so one bad record
- * cannot hold back the rest.
+ * Postgres refuses a value, the work is split down to that one receipt, so a bad
+ * record cannot hold back the rest.
  */
 import type { OutboxEntry, OutboxMessage, OutboxReceipt } from "../../core/outbox.ts";
 import { type Pg, withPg } from "../../db/client.ts";
@@ -23,46 +23,64 @@ export async function consumeReceipts(
   ctx: ExecutionContext,
 ): Promise<void> {
   await withPg(env, ctx, async (pg) => {
-    let stored: readonly Message<OutboxMessage>[] = [];
+    let landed: OutboxMessage[];
     try {
-      await persist(env, pg, batch.messages);
-      stored = batch.messages;
+      landed = await persistSplitting(
+        env,
+        pg,
+        batch.messages.map((m) => m.body),
+      );
     } catch (e) {
-      if (!rejectsData(e) || batch.messages.length === 1) {
-        console.error(
-          JSON.stringify({ msg: "persist failed; retrying", messages: batch.messages.length, error: String(e) }),
-        );
-        for (const m of batch.messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
-        return;
-      }
-      // Postgres refused a value: one message at a time, so a bad record holds back only its own.
-      stored = await persistEach(env, pg, batch.messages);
+      console.error(
+        JSON.stringify({ msg: "persist failed; retrying", messages: batch.messages.length, error: String(e) }),
+      );
+      for (const m of batch.messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
+      return;
     }
     // Postgres has them: acking is now safe whatever the shards answer. A shard
     // that misses this report re-sends later, and the insert skips duplicates.
+    const byShard = groupByShard(landed);
     await Promise.allSettled(
-      [...groupByShard(stored)].map(([n, entries]) => shard(env, n).markPersisted(entries.map((e) => e.counter))),
+      [...byShard].map(([n, entries]) => shard(env, n).markPersisted(entries.map((e) => e.counter))),
     );
-    for (const m of stored) m.ack();
+    const done = new Set([...byShard].flatMap(([n, entries]) => entries.map((e) => `${n}:${e.counter}`)));
+    for (const m of batch.messages) {
+      if (m.body.receipts.every((r) => done.has(`${m.body.shard}:${r.counter}`))) m.ack();
+      else m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
+    }
   });
 }
 
-async function persist(env: Env, pg: Pg, messages: readonly Message<OutboxMessage>[]): Promise<void> {
-  await insertReceipts(pg.pool, await resolveReferences(env, groupByShard(messages)));
+async function persist(env: Env, pg: Pg, bodies: OutboxMessage[]): Promise<void> {
+  await insertReceipts(pg.pool, await resolveReferences(env, groupByShard(bodies)));
 }
 
-async function persistEach(env: Env, pg: Pg, messages: readonly Message<OutboxMessage>[]) {
-  const stored: Message<OutboxMessage>[] = [];
-  for (const m of messages) {
-    try {
-      await persist(env, pg, [m]);
-      stored.push(m);
-    } catch (e) {
-      console.error(JSON.stringify({ msg: "persist refused a message", shard: m.body.shard, error: String(e) }));
-      m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
+/**
+ * Persists `bodies` in one statement. If Postgres refuses a value, splits the
+ * work (batch → messages → receipts) so that only the refused receipt is left
+ * out; its message is retried and, in the end, dead-lettered, while its shard
+ * keeps it. Returns what landed. A failure that is not about the data throws.
+ */
+async function persistSplitting(env: Env, pg: Pg, bodies: OutboxMessage[]): Promise<OutboxMessage[]> {
+  try {
+    await persist(env, pg, bodies);
+    return bodies;
+  } catch (e) {
+    if (!rejectsData(e)) throw e;
+    const [only] = bodies;
+    if (bodies.length === 1 && only && only.receipts.length === 1) {
+      const counter = only.receipts[0]?.counter;
+      console.error(
+        JSON.stringify({ msg: "postgres refused a receipt", shard: only.shard, counter, error: String(e) }),
+      );
+      return [];
     }
+    const pieces: OutboxMessage[][] =
+      bodies.length > 1 || !only ? bodies.map((b) => [b]) : only.receipts.map((r) => [{ ...only, receipts: [r] }]);
+    const landed: OutboxMessage[] = [];
+    for (const piece of pieces) landed.push(...(await persistSplitting(env, pg, piece)));
+    return landed;
   }
-  return stored;
 }
 
 /** A data or constraint error (SQLSTATE class 22 or 23): this input, not the connection, is the problem. */
@@ -71,12 +89,12 @@ function rejectsData(e: unknown): boolean {
   return typeof code === "string" && (code.startsWith("22") || code.startsWith("23"));
 }
 
-function groupByShard(messages: readonly Message<OutboxMessage>[]): Map<number, OutboxEntry[]> {
+function groupByShard(bodies: readonly OutboxMessage[]): Map<number, OutboxEntry[]> {
   const byShard = new Map<number, OutboxEntry[]>();
-  for (const m of messages) {
-    const list = byShard.get(m.body.shard) ?? [];
-    list.push(...m.body.receipts);
-    byShard.set(m.body.shard, list);
+  for (const b of bodies) {
+    const list = byShard.get(b.shard) ?? [];
+    list.push(...b.receipts);
+    byShard.set(b.shard, list);
   }
   return byShard;
 }
