@@ -15,15 +15,29 @@ export function assertPortFree(port: number, variable: string): Promise<void> {
   });
 }
 
-/** A port the OS says is free right now. */
-export function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => ok(port));
-    });
+/** `n` distinct ports the OS says are free right now (all held open together while chosen). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((ok, fail) => {
+          const server = createServer();
+          server.once("error", fail);
+          server.listen(0, "127.0.0.1", () => ok(server));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => {
+    const address = s.address();
+    return typeof address === "object" && address ? address.port : 0;
   });
+  await Promise.all(servers.map((s) => new Promise<void>((ok) => s.close(() => ok()))));
+  return ports;
+}
+
+/** A port the OS says is free right now. */
+export async function freePort(): Promise<number> {
+  const [port] = await freePorts(1);
+  return port ?? 0;
 }

@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import pg from "pg";
 import { applyMigrations } from "../migrate.ts";
-import { freePort } from "../ports.ts";
+import { freePort, freePorts } from "../ports.ts";
 import { type RunningPostgres, startEmbeddedPostgres } from "../postgres.ts";
 import type { ShardTally } from "./entry.ts";
 
@@ -220,8 +220,8 @@ export async function startWorkers(opts: {
   // The bindings exactly as wrangler reads them from wrangler.toml (DO, queue
   // producer + consumer with its DLQ, KV, vars), then this run's secrets.
   const fromToml = wrangler.unstable_getMiniflareWorkerOptions(resolve(ROOT, "wrangler.toml")).workerOptions;
-  const [productPort, baselinePort] = [await freePort(), await freePort()];
-  const inspectorPort = opts.inspector ? await freePort() : null;
+  const [productPort, baselinePort, spare] = await freePorts(3);
+  const inspectorPort = opts.inspector ? (spare ?? null) : null;
   const logs: WorkerLog[] = [];
   const product = {
     ...fromToml,
