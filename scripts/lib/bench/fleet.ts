@@ -3,6 +3,7 @@
  * operator and tenant admins would: POST /v1/tenants (operator token), PUT
  * store, POST terminal (tenant key), PUT branding.
  */
+import { apiCall } from "../api.ts";
 
 export type Terminal = {
   tenantId: string;
@@ -15,22 +16,6 @@ export type Terminal = {
 export type Fleet = { tenants: { id: string; key: string }[]; terminals: Terminal[]; shards: number[] };
 
 const TIMEZONES = ["Europe/Berlin", "Europe/Vienna", "Europe/Zurich", "Europe/London", "Europe/Stockholm"];
-
-async function call(base: string, method: string, path: string, token: string, body?: unknown) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = text;
-  }
-  return { status: res.status, body: json as Record<string, unknown> | null };
-}
 
 function must(ok: boolean, what: string, r: { status: number; body: unknown }): void {
   if (!ok) throw new Error(`${what}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
@@ -69,10 +54,10 @@ export async function setupFleet(opts: {
   const limit = opts.concurrency ?? 8;
   const tenantIds = Array.from({ length: opts.tenants }, (_, i) => `${prefix}-t${i + 1}`);
   const tenants = await pool(tenantIds, limit, async (id, i) => {
-    const r = await call(base, "POST", "/v1/tenants", opts.operatorToken, { id, name: `Retail Group ${i + 1}` });
+    const r = await apiCall(base, "POST", "/v1/tenants", opts.operatorToken, { id, name: `Retail Group ${i + 1}` });
     must(r.status === 201, `create tenant ${id}`, r);
     const key = String(r.body?.apiKey);
-    const b = await call(base, "PUT", `/v1/tenants/${id}/branding`, key, {
+    const b = await apiCall(base, "PUT", `/v1/tenants/${id}/branding`, key, {
       displayName: `Retail Group ${i + 1}`,
       primaryColor: "#0a7cff",
       receiptFooter: "Thank you for shopping with us!",
@@ -85,7 +70,7 @@ export async function setupFleet(opts: {
     return { tenant, storeId: `s${j + 1}` };
   });
   await pool(stores, limit, async ({ tenant, storeId }, j) => {
-    const r = await call(base, "PUT", `/v1/tenants/${tenant.id}/stores/${storeId}`, tenant.key, {
+    const r = await apiCall(base, "PUT", `/v1/tenants/${tenant.id}/stores/${storeId}`, tenant.key, {
       name: `Store ${j + 1}`,
       address: `Hauptstraße ${j + 1}, Berlin`,
       timezone: TIMEZONES[j % TIMEZONES.length],
@@ -98,7 +83,7 @@ export async function setupFleet(opts: {
   });
   const terminals = await pool(slots, limit, async ({ store, terminalId }) => {
     const path = `/v1/tenants/${store.tenant.id}/stores/${store.storeId}/terminals`;
-    const r = await call(base, "POST", path, store.tenant.key, { id: terminalId, label: "Checkout" });
+    const r = await apiCall(base, "POST", path, store.tenant.key, { id: terminalId, label: "Checkout" });
     must(r.status === 201, `terminal ${path}/${terminalId}`, r);
     const token = String(r.body?.token);
     const shard = Number(/^tpt_(\d+)_/.exec(token)?.[1] ?? -1);
