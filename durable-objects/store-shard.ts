@@ -71,7 +71,8 @@ const FLUSH_READ_LIMIT = 5_000; // rows read per flush round
 
 /**
  * Rows written are billed, so only what cannot be derived is stored: the shard
- * number, the outbox watermark and the last sweep. Everything else follows:
+ * number, the outbox watermark, the redrive checkpoint and the last sweep, each
+ * written at most once per alarm. Everything else follows:
  * counters are dense and sent in order, so every counter up to `sentUpTo` was
  * issued and every later one is still held.
  */
