@@ -1,5 +1,7 @@
 /** The public surface: the API description, and cross-origin reads. */
+import { createExecutionContext, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { app } from "../../workers/index.ts";
 import { call } from "./helpers.ts";
 
 type Doc = {
@@ -48,5 +50,23 @@ describe("CORS on the public reads", () => {
     expect(branding.headers.get("access-control-allow-origin")).toBe("*");
     const admin = await call("POST", "/v1/tenants", { headers: { origin: "https://shop.example" }, body: {} });
     expect(admin.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});
+
+describe("GET /healthz", () => {
+  it("makes a real round trip to Postgres, and names what failed when it cannot", async () => {
+    const ok = await call("GET", "/healthz");
+    expect(ok.status).toBe(200);
+    expect(ok.body).toEqual({ ok: true, checks: { postgres: "ok" } });
+
+    const down = await app.request(
+      "https://tillproof.test/healthz",
+      {},
+      { ...env, DATABASE_URL: "postgres://postgres@127.0.0.1:1/unreachable" },
+      createExecutionContext(),
+    );
+    expect(down.status).toBe(503);
+    expect(down.headers.get("retry-after")).toBeTruthy();
+    expect(await down.json()).toEqual({ ok: false, checks: { postgres: "unreachable" } });
   });
 });
