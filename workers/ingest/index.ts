@@ -8,7 +8,7 @@ import { canonicalHash } from "../../core/canonical.ts";
 import { MAX_SHARDS } from "../../core/code.ts";
 import { bearerToken, hashSecret, parseTerminalToken } from "../../core/credentials.ts";
 import { ApiError, type ErrorBody, unauthorized } from "../../core/errors.ts";
-import { idempotencyKeySchema, parseReceipt } from "../../core/receipt.ts";
+import { idempotencyKeySchema, parseReceipt, validationFailed, zodDetails } from "../../core/receipt.ts";
 import type { IssueEntry, IssueOutcome, IssueReply } from "../../durable-objects/store-shard.ts";
 import { type AppEnv, type Ctx, KiB, limitBody, publicBaseUrl, readJson } from "../http.ts";
 import { callShard, shard } from "../shards.ts";
@@ -32,20 +32,13 @@ async function issue(
   const reply: IssueReply = await callShard(creds.shard, () =>
     shard(c.env, creds.shard).issue({ ...creds, baseUrl: publicBaseUrl(c), entries }),
   );
-  if (reply.refused) {
-    const { status, code, message } = reply.refused;
-    throw new ApiError(
-      status,
-      code,
-      message,
-      "retryAfter" in reply.refused ? { retryAfter: reply.refused.retryAfter } : {},
-    );
-  }
+  if (reply.refused) throw shardError(reply.refused);
   return reply.outcomes;
 }
 
-function outcomeError(o: Exclude<IssueOutcome, { status: 200 | 201 }>): ApiError {
-  return new ApiError(o.status, o.code, o.message, "retryAfter" in o ? { retryAfter: o.retryAfter } : {});
+/** A refusal or an entry's outcome from the shard, as the API error a client sees. */
+function shardError(e: NonNullable<IssueReply["refused"]> | Exclude<IssueOutcome, { status: 200 | 201 }>): ApiError {
+  return new ApiError(e.status, e.code, e.message, "retryAfter" in e ? { retryAfter: e.retryAfter } : {});
 }
 
 ingest.post("/v1/receipts", limitBody(256 * KiB), async (c) => {
@@ -63,7 +56,7 @@ ingest.post("/v1/receipts", limitBody(256 * KiB), async (c) => {
   const [outcome] = await issue(c, creds, [{ idempotencyKey: key.data, bodyHash: canonicalHash(body), receipt }]);
   if (!outcome) throw new Error("shard returned no outcome");
   if ("receipt" in outcome) return c.json(outcome.receipt, outcome.status);
-  throw outcomeError(outcome);
+  throw shardError(outcome);
 });
 
 type BatchResult = { status: number; receipt?: unknown; error?: ErrorBody["error"] };
@@ -72,9 +65,7 @@ ingest.post("/v1/receipts/batch", limitBody(2048 * KiB), async (c) => {
   const creds = terminalCredentials(c);
   const parsed = batchSchema.safeParse(await readJson(c));
   if (!parsed.success) {
-    throw new ApiError(400, "validation_failed", "Send { receipts: [...] } with 1–100 receipts.", {
-      details: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-    });
+    throw validationFailed(zodDetails(parsed.error), "Send { receipts: [...] } with 1–100 receipts.");
   }
   const now = Date.now();
   const results: BatchResult[] = [];
@@ -106,7 +97,7 @@ ingest.post("/v1/receipts/batch", limitBody(2048 * KiB), async (c) => {
       results[slot] =
         "receipt" in o
           ? { status: o.status, receipt: o.receipt }
-          : { status: o.status, error: outcomeError(o).toBody().error };
+          : { status: o.status, error: shardError(o).toBody().error };
     });
   }
   return c.json({ results }, 200);
