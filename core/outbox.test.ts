@@ -10,7 +10,10 @@ const row = (counter: number, recordBytes: number): OutboxReceipt => ({
 describe("outbox packing", () => {
   it("keeps every message under the byte bound and every receipt in order", () => {
     const rows = Array.from({ length: 1000 }, (_, i) => row(i + 1, 200 + ((i * 37) % 3000)));
-    const messages = packMessages(3, rows);
+    const packed = packMessages(3, rows);
+    const messages = packed.map((p) => p.body);
+    for (const { body, bytes } of packed)
+      expect(bytes).toBeGreaterThanOrEqual(new TextEncoder().encode(JSON.stringify(body)).length);
     for (const m of messages) {
       expect(JSON.stringify(m).length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
       expect(m.shard).toBe(3);
@@ -20,7 +23,7 @@ describe("outbox packing", () => {
   });
 
   it("sends a record too large for any message as a reference", () => {
-    const messages = packMessages(1, [row(1, 500), row(2, MAX_MESSAGE_BYTES), row(3, 500)]);
+    const messages = packMessages(1, [row(1, 500), row(2, MAX_MESSAGE_BYTES), row(3, 500)]).map((p) => p.body);
     const entries = messages.flatMap((m) => m.receipts);
     expect(entries.map((e) => e.counter)).toEqual([1, 2, 3]);
     expect(entries[1]).toEqual({ counter: 2, hash: "a".repeat(64) });
@@ -29,17 +32,17 @@ describe("outbox packing", () => {
 
   it("measures bytes, not characters: non-Latin text takes more room", () => {
     const cjk = (counter: number): OutboxReceipt => ({ counter, hash: "a".repeat(64), record: "商品".repeat(4000) });
-    const messages = packMessages(
+    const packed = packMessages(
       0,
       Array.from({ length: 40 }, (_, i) => cjk(i + 1)),
     );
-    for (const m of messages)
-      expect(new TextEncoder().encode(JSON.stringify(m)).length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
-    for (const g of groupForSend(messages)) {
+    for (const { body } of packed)
+      expect(new TextEncoder().encode(JSON.stringify(body)).length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+    for (const g of groupForSend(packed)) {
       expect(new TextEncoder().encode(JSON.stringify(g)).length).toBeLessThanOrEqual(MAX_SEND_BATCH_BYTES);
     }
     const quoted: OutboxReceipt = { counter: 1, hash: "a".repeat(64), record: '"'.repeat(60_000) };
-    expect(packMessages(0, [quoted])[0]?.receipts[0]).toEqual({ counter: 1, hash: "a".repeat(64) });
+    expect(packMessages(0, [quoted])[0]?.body.receipts[0]).toEqual({ counter: 1, hash: "a".repeat(64) });
   });
 
   it("puts small receipts many to a message", () => {

@@ -36,9 +36,12 @@ export function receiptBytes(r: OutboxEntry): number {
   return utf8.encode(JSON.stringify(r)).length + 1; // + the comma between entries
 }
 
+/** A message and its size, measured once while packing. */
+export type Packed = { body: OutboxMessage; bytes: number };
+
 /** Packs receipts (in order) into messages of at most `maxBytes`. */
-export function packMessages(shard: number, rows: OutboxReceipt[], maxBytes = MAX_MESSAGE_BYTES): OutboxMessage[] {
-  const out: OutboxMessage[] = [];
+export function packMessages(shard: number, rows: OutboxReceipt[], maxBytes = MAX_MESSAGE_BYTES): Packed[] {
+  const out: Packed[] = [];
   let current: OutboxEntry[] = [];
   let size = ENVELOPE_BYTES;
   for (const full of rows) {
@@ -46,24 +49,23 @@ export function packMessages(shard: number, rows: OutboxReceipt[], maxBytes = MA
     const row: OutboxEntry = fullBytes + ENVELOPE_BYTES > maxBytes ? { counter: full.counter, hash: full.hash } : full;
     const bytes = row === full ? fullBytes : receiptBytes(row);
     if (current.length && size + bytes > maxBytes) {
-      out.push({ v: 1, shard, receipts: current });
+      out.push({ body: { v: 1, shard, receipts: current }, bytes: size });
       current = [];
       size = ENVELOPE_BYTES;
     }
     current.push(row);
     size += bytes;
   }
-  if (current.length) out.push({ v: 1, shard, receipts: current });
+  if (current.length) out.push({ body: { v: 1, shard, receipts: current }, bytes: size });
   return out;
 }
 
 /** Groups messages into sendBatch calls within the count and byte limits. */
-export function groupForSend(messages: OutboxMessage[]): OutboxMessage[][] {
+export function groupForSend(messages: Packed[]): OutboxMessage[][] {
   const groups: OutboxMessage[][] = [];
   let group: OutboxMessage[] = [];
   let size = 0;
-  for (const m of messages) {
-    const bytes = m.receipts.reduce((s, r) => s + receiptBytes(r), ENVELOPE_BYTES);
+  for (const { body: m, bytes } of messages) {
     if (group.length && (group.length >= MAX_SEND_BATCH_MESSAGES || size + bytes > MAX_SEND_BATCH_BYTES)) {
       groups.push(group);
       group = [];
