@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 
 /** Secrets for the test Worker only. */
 export const TEST_OPERATOR_TOKEN = "test-operator-token";
+/** A log key for tests only (its verifier key: test/integration/helpers.ts TEST_LOG_VKEY). */
+const TEST_LOG_SIGNING_KEY = "PRIVATE+KEY+tillproof.test/log+8010e9c6+AQr7A8WYnP3+2bwt64M6YYO2g4MVCWK94P4bcm3puhbY";
 
 export default defineConfig({
   test: {
@@ -22,6 +24,9 @@ export default defineConfig({
                 CODE_KEY: "test-code-key",
                 SHARD_COUNT: "1024",
                 FLUSH_MS: "20",
+                CHECKPOINT_MS: "50",
+                LOG_ORIGIN: "tillproof.test/log",
+                LOG_SIGNING_KEY: TEST_LOG_SIGNING_KEY,
                 // Tests edit rows and expect the next read to see it; the cache has its own test.
                 VERIFY_EDGE_CACHE: "off",
               },

@@ -34,29 +34,30 @@ function chain(n: number) {
 describe("chainStatus", () => {
   const [a, b] = chain(2) as [ReturnType<typeof chain>[0], ReturnType<typeof chain>[0]];
 
-  it("accepts an intact chain", () => {
-    expect(chainStatus(a.record, a.hash, null)).toBe("valid");
-    expect(chainStatus(b.record, b.hash, a.hash)).toBe("valid");
+  it("accepts an intact chain whose hashes are the log's leaves", () => {
+    expect(chainStatus(a.record, a.hash, a.hash, null)).toBe("valid");
+    expect(chainStatus(b.record, b.hash, b.hash, a.hash)).toBe("valid");
   });
 
   it("flags a changed field", () => {
-    expect(chainStatus({ ...b.record, total: 301 }, b.hash, a.hash)).toBe("tampered");
+    expect(chainStatus({ ...b.record, total: 301 }, b.hash, b.hash, a.hash)).toBe("tampered");
+  });
+
+  it("flags a record rewritten with its own hash: the log's leaf disagrees", () => {
+    const forged = { ...a.record, total: 999 };
+    expect(chainStatus(forged, canonicalHash(forged), a.hash, null)).toBe("tampered");
+    // Without the log at hand, only the link can tell (here it cannot: seq 1 links to genesis).
+    expect(chainStatus(forged, canonicalHash(forged), null, null)).toBe("valid");
   });
 
   it("flags a record rewritten with a matching hash but a broken link", () => {
     const forged = { ...b.record, prevHash: "f".repeat(64) };
-    expect(chainStatus(forged, canonicalHash(forged), a.hash)).toBe("tampered");
+    expect(chainStatus(forged, canonicalHash(forged), null, a.hash)).toBe("tampered");
   });
 
-  it("flags a record rewritten with its own hash when the next link disagrees", () => {
-    const forged = { ...a.record, total: 999 };
-    expect(chainStatus(forged, canonicalHash(forged), null, b.record.prevHash)).toBe("tampered");
-    expect(chainStatus(a.record, a.hash, null, b.record.prevHash)).toBe("valid");
-  });
-
-  it("flags a missing predecessor and a first record not linked to genesis", () => {
-    expect(chainStatus(b.record, b.hash, null)).toBe("tampered");
+  it("judges a record whose predecessor is not at hand by itself and the log", () => {
+    expect(chainStatus(b.record, b.hash, b.hash, null)).toBe("valid");
     const first = { ...a.record, prevHash: "1".repeat(64) };
-    expect(chainStatus(first, canonicalHash(first), null)).toBe("tampered");
+    expect(chainStatus(first, canonicalHash(first), null, null)).toBe("tampered");
   });
 });

@@ -1,24 +1,27 @@
-/** Tamper evidence: does a stored record still hash to its hash and link to its predecessor? */
+/**
+ * Tamper evidence for one stored record: does it still hash to its hash, is
+ * that hash the leaf the signed log holds at its index, and does it link to
+ * its predecessor? Pure: the caller reads the leaf and the predecessor.
+ */
 import { canonicalHash } from "./canonical.ts";
 import { type ChainRecord, GENESIS_HASH } from "./receipt.ts";
 
 export type ChainStatus = "valid" | "tampered";
 
 /**
- * `predecessorHash` is the stored hash of the store's receipt seq − 1 (null if it
- * cannot be found anywhere, which for seq > 1 means it was removed).
- * `successorLink` is what the chain after this record says its hash is: the next
- * receipt's prevHash, or the shard's chain head for the latest one; null when
- * unknown. It catches a record rewritten together with its own hash.
+ * `logLeaf`: the receipt hash the log holds at the record's index (null when the
+ * log cannot be read now; then the record's own hash decides). `predecessorHash`:
+ * the stored hash of the store's receipt seq − 1, null when it is not at hand
+ * (not persisted yet, or gone: the audit reports gaps).
  */
 export function chainStatus(
   record: ChainRecord,
   storedHash: string,
+  logLeaf: string | null,
   predecessorHash: string | null,
-  successorLink: string | null = null,
 ): ChainStatus {
   if (canonicalHash(record) !== storedHash) return "tampered";
-  if (successorLink !== null && successorLink !== storedHash) return "tampered";
-  const expectedPrev = record.seq === 1 ? GENESIS_HASH : predecessorHash;
-  return record.prevHash === expectedPrev ? "valid" : "tampered";
+  if (logLeaf !== null && logLeaf !== storedHash) return "tampered";
+  if (record.seq === 1) return record.prevHash === GENESIS_HASH ? "valid" : "tampered";
+  return predecessorHash === null || record.prevHash === predecessorHash ? "valid" : "tampered";
 }

@@ -10,7 +10,7 @@
  */
 const ED25519 = 0x01;
 const enc = new TextEncoder();
-const subtle = globalThis.crypto.subtle;
+const subtle = crypto.subtle;
 
 /** What makes a valid key name in signed notes: no spaces or plus signs. */
 const KEY_NAME = /^[\x21-\x2a\x2c-\x7e]+$/;
@@ -37,17 +37,17 @@ const PKCS8_PREFIX = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b
 /** Reads a signing key in Go's note format; throws with a message naming what is wrong. */
 export async function parseSigningKey(text: string): Promise<Signer> {
   const parts = splitKey(text.trim(), 5);
-  if (!parts || parts[0] !== "PRIVATE" || parts[1] !== "KEY") {
+  if (parts?.[0] !== "PRIVATE" || parts[1] !== "KEY") {
     throw new Error("LOG_SIGNING_KEY must look like PRIVATE+KEY+<name>+<key id>+<base64 key>");
   }
   const [, , name = "", id = "", body = ""] = parts;
   const raw = unb64(body);
   if (!KEY_NAME.test(name)) throw new Error("LOG_SIGNING_KEY has an invalid key name");
-  if (!raw || raw.length !== 33 || raw[0] !== ED25519) throw new Error("LOG_SIGNING_KEY is not an Ed25519 key");
+  if (raw?.length !== 33 || raw[0] !== ED25519) throw new Error("LOG_SIGNING_KEY is not an Ed25519 key");
   const key = await subtle.importKey("pkcs8", new Uint8Array([...PKCS8_PREFIX, ...raw.slice(1)]), "Ed25519", true, [
     "sign",
   ]);
-  const jwk = await subtle.exportKey("jwk", key);
+  const jwk = (await subtle.exportKey("jwk", key)) as JsonWebKey;
   const publicKey = unb64url(jwk.x ?? "");
   const keyId = await keyIdOf(name, publicKey);
   if (hex(keyId) !== id.toLowerCase()) throw new Error("LOG_SIGNING_KEY's key id does not match its key");
@@ -80,7 +80,7 @@ function unb64url(s: string): Uint8Array {
 export async function generateSigningKey(name: string): Promise<{ privateKey: string; verifierKey: string }> {
   if (!KEY_NAME.test(name)) throw new Error(`invalid key name: ${name}`);
   const pair = (await subtle.generateKey("Ed25519", true, ["sign", "verify"])) as CryptoKeyPair;
-  const jwk = await subtle.exportKey("jwk", pair.privateKey);
+  const jwk = (await subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey;
   const seed = unb64url(jwk.d ?? "");
   const publicKey = unb64url(jwk.x ?? "");
   const id = hex(await keyIdOf(name, publicKey));

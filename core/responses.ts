@@ -36,10 +36,24 @@ export const issuedReceiptSchema = z.object({
 });
 export type IssuedReceipt = z.infer<typeof issuedReceiptSchema>;
 
+/** An inclusion proof of the receipt's hash in its shard's log, for the checkpoint it carries. */
+export const proofSchema = z
+  .object({
+    shard: z.number().int(),
+    leafIndex: z.number().int(),
+    treeSize: z.number().int(),
+    inclusion: z.array(hash),
+    checkpoint: z.string().meta({ description: "The C2SP signed checkpoint (signed-note text)" }),
+  })
+  .nullable()
+  .meta({ description: "null until a signed checkpoint covers the receipt (at most CHECKPOINT_MS)" });
+export type Proof = z.infer<typeof proofSchema>;
+
 export const verifiedReceiptSchema = z.object({
   code,
   status: z.enum(["valid", "tampered"]),
   persisted: z.boolean(),
+  proof: proofSchema,
   tenant: z.object({ id: z.string(), displayName: z.string() }),
   store: z.object({ id: z.string(), name: z.string() }),
   terminalId: z.string(),
@@ -55,6 +69,17 @@ export const verifiedReceiptSchema = z.object({
 });
 
 export type VerifiedReceipt = z.infer<typeof verifiedReceiptSchema>;
+
+/** A code that was issued (its counter is within its shard's log) whose record is gone. */
+export const missingReceiptSchema = z.object({
+  code,
+  status: z.literal("missing"),
+  persisted: z.literal(false),
+  proof: proofSchema,
+});
+export type MissingReceipt = z.infer<typeof missingReceiptSchema>;
+
+export const verifyAnswerSchema = z.union([verifiedReceiptSchema, missingReceiptSchema]);
 
 export const batchResultSchema = z.object({
   results: z.array(

@@ -92,7 +92,7 @@ export function parseTilePath(path: string): { index: number; width: number } | 
 
 export function packHashes(hashes: Hash[]): Uint8Array {
   const out = new Uint8Array(hashes.length * HASH_SIZE);
-  hashes.forEach((h, i) => out.set(h, i * HASH_SIZE));
+  for (const [i, h] of hashes.entries()) out.set(h, i * HASH_SIZE);
   return out;
 }
 
@@ -101,4 +101,9 @@ export function unpackHashes(bytes: Uint8Array): Hash[] {
   const out: Hash[] = [];
   for (let i = 0; i < bytes.length; i += HASH_SIZE) out.push(bytes.slice(i, i + HASH_SIZE));
   return out;
+}
+
+/** Where a full tile lives in the log's bucket: <shard>/tile/<L>/<N path>, as the public URL names it. */
+export function tileObjectKey(shard: number, level: number, index: number): string {
+  return `${shard}/tile/${level}/${tileIndexPath(index)}`;
 }

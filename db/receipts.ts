@@ -35,8 +35,6 @@ export type PersistedReceipt = {
   hash: string;
   /** Hash of the store's receipt seq − 1 in Postgres, if it is there. */
   predecessorHash: string | null;
-  /** prevHash of the store's receipt seq + 1 in Postgres, if it is there. */
-  successorLink: string | null;
   storeName: string | null;
   /** The store's IANA time zone, for showing times on its own clock. */
   storeTimezone: string | null;
@@ -60,7 +58,6 @@ type Row = {
   hash: string;
   prev_hash: string;
   pred_hash: string | null;
-  succ_prev_hash: string | null;
   store_name: string | null;
   store_timezone: string | null;
   tenant_name: string | null;
@@ -128,8 +125,6 @@ export async function findReceipt(db: Db, code: string): Promise<PersistedReceip
     SELECT ${sql.raw(recordColumns("r."))},
            (SELECT p.hash FROM receipts p
              WHERE p.tenant_id = r.tenant_id AND p.store_id = r.store_id AND p.seq = r.seq - 1 LIMIT 1) AS pred_hash,
-           (SELECT n.prev_hash FROM receipts n
-             WHERE n.tenant_id = r.tenant_id AND n.store_id = r.store_id AND n.seq = r.seq + 1 LIMIT 1) AS succ_prev_hash,
            s.name AS store_name, s.timezone AS store_timezone, t.name AS tenant_name
       FROM receipts r
       LEFT JOIN stores s ON s.tenant_id = r.tenant_id AND s.id = r.store_id
@@ -142,7 +137,6 @@ export async function findReceipt(db: Db, code: string): Promise<PersistedReceip
     record: recordFromRow(row),
     hash: row.hash,
     predecessorHash: row.pred_hash,
-    successorLink: row.succ_prev_hash,
     storeName: row.store_name,
     storeTimezone: row.store_timezone,
     tenantName: row.tenant_name,

@@ -65,6 +65,31 @@ INSERT INTO meta (k, v) SELECT 'sent_up_to', v FROM meta WHERE k = 'enqueued'
   ON CONFLICT (k) DO NOTHING;
 DELETE FROM meta WHERE k IN ('enqueued', 'counter', 'persisted', 'messages');
 `,
+  // 3: the transparency log. log_head is the one row every receipt rewrites:
+  // size, right edge and the unfilled bottom tile. Upper unfilled tiles change
+  // once per 256 leaves; full tiles wait in log_pending until R2 has them.
+  `
+CREATE TABLE IF NOT EXISTS log_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  size INTEGER NOT NULL,
+  edge BLOB NOT NULL,
+  tail BLOB NOT NULL,
+  last_received_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS log_partial (level INTEGER PRIMARY KEY, hashes BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS log_pending (
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hashes BLOB NOT NULL,
+  PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log_checkpoint (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  size INTEGER NOT NULL,
+  note TEXT NOT NULL,
+  signed_at INTEGER NOT NULL
+);
+`,
 ];
 
 /** Runs the steps this object has not run yet. */

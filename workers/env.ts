@@ -6,6 +6,8 @@ export interface Env {
   SHARDS: DurableObjectNamespace<StoreShard>;
   RECEIPTS_QUEUE: Queue<OutboxMessage>;
   BRANDING: KVNamespace;
+  /** R2: the transparency log's full hash tiles (C2SP tlog-tiles), written by the shards. */
+  LOG_TILES: R2Bucket;
   /** Secret. Postgres (Neon in production). */
   DATABASE_URL: string;
   /** Secret. The platform operator's bearer token. */
@@ -20,7 +22,13 @@ export interface Env {
   PUBLIC_BASE_URL?: string;
   /** "on": keep persisted verify answers and pages in the edge cache for their max-age (30 s). */
   VERIFY_EDGE_CACHE?: string;
-  /** Outbox flush interval in ms (default 100). */
+  /** Secret. The log's Ed25519 signing key in signed-note form (PRIVATE+KEY+<name>+<id>+<key>). */
+  LOG_SIGNING_KEY?: string;
+  /** Checkpoint origin prefix: each shard's origin is `<LOG_ORIGIN>/<shard>`. */
+  LOG_ORIGIN?: string;
+  /** A checkpoint is signed at most this many ms after a receipt is issued (default 1000). */
+  CHECKPOINT_MS?: string;
+  /** Outbox flush interval in ms (default 250). */
   FLUSH_MS?: string;
   /** Receipts a second one store may issue (burst twice that) before 429 (default 200). */
   STORE_MAX_RPS?: string;

@@ -5,6 +5,7 @@ import type { IssuedReceipt } from "../../core/responses.ts";
 import { openPg } from "../../db/client.ts";
 
 export const OPERATOR_TOKEN = "test-operator-token";
+export const TEST_LOG_VKEY = "tillproof.test/log+8010e9c6+AaVIVQC/EMa0zUPWDVIdUwsIQuERO7/rAA896xP8ueb0";
 
 export type Reply<T = Record<string, unknown>> = { status: number; headers: Headers; body: T; text: string };
 

@@ -32,6 +32,7 @@ import {
   uid,
   useShardBand,
 } from "./helpers.ts";
+import { deliversThenThrows, dropsMessages, oneSale, openShard } from "./shard-ports.ts";
 
 useShardBand(2);
 
@@ -184,47 +185,26 @@ describe("the shard's outbox", () => {
 
   it("sends again, after an hour, a receipt whose queue message was lost", async () => {
     const f = await fixture();
-    const first = await issuePersisted(f.token);
+    await issuePersisted(f.token);
     const n = Number(f.token.split("_")[1]);
     const stub = shard(env, n);
-    // Plant a receipt the shard holds and believes sent an hour ago, as if its message vanished.
-    const code = await runInDurableObject(stub, (_: StoreShard, state) => {
-      const sql = state.storage.sql;
-      const counter = Number(sql.exec("SELECT v FROM meta WHERE k = 'sent_up_to'").one().v) + 1;
-      const receivedAt = Date.now() - 2 * 60 * 60 * 1000;
-      const record = buildRecord({
-        input: parseReceipt(sale(), Date.now()),
-        code: encodeCode("test-code-key", { shard: n, counter }),
-        tenantId: f.tenantId,
-        storeId: f.storeId,
-        terminalId: f.terminalId,
-        seq: 2,
-        receivedAt,
-        prevHash: first.hash,
-      });
-      const json = canonicalJson(record);
-      sql.exec(
-        "INSERT INTO receipts (counter, code, tenant_id, store_id, seq, hash, record, received_at) VALUES (?, ?, ?, ?, 2, ?, ?, ?)",
-        counter,
-        record.code,
-        f.tenantId,
-        f.storeId,
-        sha256Hex(json),
-        json,
-        receivedAt,
-      );
-      // Sent more than an hour ago: at or below the redrive horizon.
+    // The queue says yes and loses the message; then an hour passes.
+    const code = await runInDurableObject(stub, async (_: StoreShard, state) => {
+      const lossy = openShard(state.storage, { queue: dropsMessages });
+      const [outcome] = lossy.issue(oneSale(n, f.token, sale())).outcomes;
+      await lossy.pump.flush(n, lossy.log.size);
+      const sent = lossy.pump.sentUpTo;
       for (const [k, v] of [
-        ["sent_up_to", counter],
-        ["redrive_horizon", counter],
-        ["checkpoint", counter],
+        ["redrive_horizon", sent],
+        ["checkpoint", sent],
         ["checkpoint_at", Date.now()],
       ] as const) {
-        sql.exec("INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", k, v);
+        lossy.tables.setMeta(k, v);
       }
-      return record.code;
+      return outcome && "receipt" in outcome ? compact(outcome.receipt.code) : "";
     });
     await evictDurableObject(stub); // reload state from storage, as after a deploy
+    expect((await sqlQuery("SELECT 1 FROM receipts WHERE code = $1", [code])).length).toBe(0);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const [row] = await eventually(async () => {
       const rows = await sqlQuery<{ seq: string }>("SELECT seq FROM receipts WHERE code = $1", [code]);
@@ -244,34 +224,24 @@ describe("the shard's outbox", () => {
     const n = Number(f.token.split("_")[1]);
     const stub = shard(env, n);
     // The queue accepts the batch but the reply is lost: sendBatch throws after delivering.
-    await runInDurableObject(stub, (instance: StoreShard) => {
-      const self = instance as unknown as { env: typeof env };
-      const queue = self.env.RECEIPTS_QUEUE;
-      self.env = {
-        ...self.env,
-        RECEIPTS_QUEUE: {
-          send: (body, opts) => queue.send(body, opts),
-          sendBatch: async (batch, opts) => {
-            await queue.sendBatch(batch, opts);
-            throw new Error("reply lost");
-          },
-          metrics: () => queue.metrics(),
-        } as typeof queue,
-      };
+    const first = await runInDurableObject(stub, async (_: StoreShard, state) => {
+      const flaky = openShard(state.storage, { queue: deliversThenThrows });
+      const [outcome] = flaky.issue(oneSale(n, f.token, sale())).outcomes;
+      await expect(flaky.pump.flush(n, flaky.log.size)).rejects.toThrow(/reply lost/);
+      return outcome && "receipt" in outcome ? outcome.receipt : null;
     });
-    const first = await issue(f.token, sale());
-    await eventually(
-      async () => (await sqlQuery("SELECT 1 FROM receipts WHERE code = $1", [compact(first.body.code)]))[0],
-    );
+    if (!first) throw new Error("not issued");
+    await evictDurableObject(stub); // restart: the flaky queue is gone, the storage stays
+    await eventually(async () => (await sqlQuery("SELECT 1 FROM receipts WHERE code = $1", [compact(first.code)]))[0]);
     await eventually(() =>
       runInDurableObject(stub, (_: StoreShard, state) =>
         state.storage.sql.exec("SELECT count(*) AS n FROM receipts").one().n === 0 ? true : null,
       ),
     );
-    await evictDurableObject(stub); // restart: the patched queue is gone, the storage stays
+    await evictDurableObject(stub);
     const second = await issue(f.token, sale());
     expect(second.status).toBe(201);
-    expect(second.body.code).not.toBe(first.body.code);
+    expect(second.body.code).not.toBe(first.code);
     expect(second.body.seq).toBe(2);
   });
 
@@ -325,7 +295,7 @@ describe("tamper evidence", () => {
     ]);
     const forged = { ...recordFromRow(row as RecordRow), total: 1 };
     await tamper(latest.code, `total = 1, hash = '${canonicalHash(forged)}'`);
-    // The row hashes cleanly now; only the shard's chain head knows better.
+    // The row hashes cleanly now; only the signed log knows better.
     const res = await call<{ status: string; total: number }>("GET", `/v1/verify/${latest.code}`);
     expect(res.body.total).toBe(1);
     expect(res.body.status).toBe("tampered");
@@ -349,7 +319,7 @@ describe("tamper evidence", () => {
     expect(edited.body.status).toBe("tampered");
     expect((await call<{ status: string }>("GET", `/v1/verify/${second.code}`)).body.status).toBe("valid");
 
-    // Rewriting the hash too: the next receipt's prevHash no longer matches, so both show it.
+    // Rewriting the hash too: the log's leaf and the next receipt's prevHash both disagree.
     await tamper(first.code, `hash = '${"f".repeat(64)}'`);
     expect((await call<{ status: string }>("GET", `/v1/verify/${first.code}`)).body.status).toBe("tampered");
     expect((await call<{ status: string }>("GET", `/v1/verify/${second.code}`)).body.status).toBe("tampered");

@@ -9,7 +9,7 @@ import { MAX_SHARDS } from "../../core/code.ts";
 import { bearerToken, hashSecret, parseTerminalToken } from "../../core/credentials.ts";
 import { ApiError, type ErrorBody, unauthorized } from "../../core/errors.ts";
 import { idempotencyKeySchema, parseReceipt, validationFailed, zodDetails } from "../../core/receipt.ts";
-import type { IssueEntry, IssueOutcome, IssueReply } from "../../durable-objects/store-shard.ts";
+import type { IssueEntry, IssueOutcome, Refusal } from "../../durable-objects/issuer.ts";
 import { type AppEnv, type Ctx, KiB, limitBody, publicBaseUrl, readJson } from "../http.ts";
 import { callShard, shard } from "../shards.ts";
 import { batchSchema } from "./schemas.ts";
@@ -29,17 +29,44 @@ async function issue(
   creds: { shard: number; tokenHash: string },
   entries: IssueEntry[],
 ): Promise<IssueOutcome[]> {
-  const reply: IssueReply = await callShard(creds.shard, () =>
+  const reply = await callShard(creds.shard, () =>
     shard(c.env, creds.shard).issue({ ...creds, baseUrl: publicBaseUrl(c), entries }),
   );
   if (reply.refused) throw shardError(reply.refused);
   return reply.outcomes;
 }
 
-/** A refusal or an entry's outcome from the shard, as the API error a client sees. */
-function shardError(e: NonNullable<IssueReply["refused"]> | Exclude<IssueOutcome, { status: 200 | 201 }>): ApiError {
-  return new ApiError(e.status, e.code, e.message, "retryAfter" in e ? { retryAfter: e.retryAfter } : {});
+/** The one mapping from the shard's domain words to the API's statuses. */
+function shardError(e: Refusal | Exclude<IssueOutcome, { receipt: unknown }>): ApiError {
+  switch (e.kind) {
+    case "unknown_terminal":
+      return unauthorized("Unknown terminal token.");
+    case "revoked":
+      return unauthorized("This terminal has been revoked.");
+    case "busy":
+      return new ApiError(
+        503,
+        "unavailable",
+        "This shard is catching up; retry shortly with the same Idempotency-Key.",
+        {
+          retryAfter: e.retryAfter,
+        },
+      );
+    case "conflict":
+      return new ApiError(409, "idempotency_conflict", "This Idempotency-Key was used with a different body.");
+    case "rate_limited":
+      return new ApiError(
+        429,
+        "rate_limited",
+        `This store is sending more than ${e.limit} receipts a second; slow down.`,
+        {
+          retryAfter: e.retryAfter,
+        },
+      );
+  }
 }
+
+const statusOf = (o: { kind: "issued" | "replayed" }) => (o.kind === "issued" ? 201 : 200);
 
 ingest.post("/v1/receipts", limitBody(256 * KiB), async (c) => {
   const creds = terminalCredentials(c);
@@ -55,7 +82,7 @@ ingest.post("/v1/receipts", limitBody(256 * KiB), async (c) => {
   const receipt = parseReceipt(body, Date.now());
   const [outcome] = await issue(c, creds, [{ idempotencyKey: key.data, bodyHash: canonicalHash(body), receipt }]);
   if (!outcome) throw new Error("shard returned no outcome");
-  if ("receipt" in outcome) return c.json(outcome.receipt, outcome.status);
+  if ("receipt" in outcome) return c.json(outcome.receipt, statusOf(outcome));
   throw shardError(outcome);
 });
 
@@ -96,8 +123,8 @@ ingest.post("/v1/receipts/batch", limitBody(2048 * KiB), async (c) => {
       const slot = slots[j] as number;
       results[slot] =
         "receipt" in o
-          ? { status: o.status, receipt: o.receipt }
-          : { status: o.status, error: shardError(o).toBody().error };
+          ? { status: statusOf(o), receipt: o.receipt }
+          : { status: shardError(o).status, error: shardError(o).toBody().error };
     });
   }
   return c.json({ results }, 200);

@@ -5,6 +5,8 @@ import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError } from "../../core/errors.ts";
 import { pickLocale } from "../../core/format.ts";
+import { verifierKeyOf } from "../../core/note.ts";
+import { signerFor } from "../../durable-objects/config.ts";
 import { type AppEnv, type Ctx, publicBaseUrl } from "../http.ts";
 import { verifyCode } from "./lookup.ts";
 import { errorPage, type Page, receiptPage } from "./page.tsx";
@@ -13,11 +15,13 @@ import { contentSecurityPolicy } from "./page-style.ts";
 export const verify = new Hono<AppEnv>();
 
 /**
- * Persisted receipts may be cached briefly at the edge (they can still turn
- * "tampered", so not for long); receipts still in flight are not cached at all.
+ * Persisted receipts with their proof may be cached briefly at the edge (they
+ * can still turn "tampered", so not for long); receipts still in flight, or
+ * not yet in a signed checkpoint, are not cached at all.
  */
-function cacheFor(c: Ctx, persisted: boolean): void {
-  c.header("Cache-Control", persisted ? "public, max-age=30, stale-while-revalidate=30" : "no-store");
+function cacheFor(c: Ctx, r: { persisted: boolean; proof: unknown }): void {
+  const stable = r.persisted && r.proof !== null;
+  c.header("Cache-Control", stable ? "public, max-age=30, stale-while-revalidate=30" : "no-store");
 }
 
 /**
@@ -33,7 +37,7 @@ verify.get("/r/:code", maybeEdgeCache);
 
 verify.get("/v1/verify/:code", async (c) => {
   const { receipt } = await verifyCode(c, c.req.param("code"));
-  cacheFor(c, receipt.persisted);
+  cacheFor(c, receipt);
   return c.json(receipt);
 });
 
@@ -41,7 +45,7 @@ verify.get("/v1/verify/:code", async (c) => {
 verify.use("/r/*", secureHeaders({ xFrameOptions: "DENY", referrerPolicy: "no-referrer" }));
 
 function sendPage(c: Ctx, page: Page, status: ContentfulStatusCode) {
-  c.header("Content-Security-Policy", contentSecurityPolicy(page.css));
+  c.header("Content-Security-Policy", contentSecurityPolicy(page.css, page.scriptHash));
   return c.html(page.html, status);
 }
 
@@ -51,11 +55,13 @@ const PAGE_ERRORS = new Set([400, 404, 503]);
 verify.get("/r/:code", async (c) => {
   try {
     const verification = await verifyCode(c, c.req.param("code"));
+    const signer = await signerFor(c.env.LOG_SIGNING_KEY).catch(() => null);
     const page = await receiptPage(verification, {
       pageUrl: `${publicBaseUrl(c)}/r/${verification.receipt.code}`,
       locale: pickLocale(c.req.header("accept-language")),
+      verifierKey: signer ? verifierKeyOf(signer) : null,
     });
-    cacheFor(c, verification.receipt.persisted);
+    cacheFor(c, verification.receipt);
     c.header("Vary", "Accept-Language");
     return sendPage(c, page, 200);
   } catch (e) {

@@ -1,43 +1,72 @@
 /**
- * Verifying a code: the keyed check first (no storage touched for a typo), then
- * Postgres, then the code's own shard while the receipt is not persisted yet;
- * then the tenant's branding from KV, whose displayName is the one customers see.
+ * Verifying a code, in one pass: the keyed check first (no storage touched for
+ * a typo); then, at the same time, Postgres and the code's shard (which holds
+ * the receipt until Postgres has it, and the log). The record comes from one
+ * ReceiptSource; its status from one comparison with the log: a record that no
+ * longer hashes to its hash, or whose hash is not the leaf the log holds at its
+ * index, is `tampered`. A code the log has but no store has is `missing`.
  */
 import type { Branding } from "../../core/branding.ts";
-import { type ChainStatus, chainStatus } from "../../core/chain.ts";
+import { canonicalJson } from "../../core/canonical.ts";
+import { chainStatus } from "../../core/chain.ts";
 import { groupCode, parseCode } from "../../core/code.ts";
 import { invalidCode, notFound, unavailable } from "../../core/errors.ts";
+import { hexList, inclusionProof, leafAt } from "../../core/log-proofs.ts";
+import { fromHex, leafHash, toHex } from "../../core/merkle.ts";
 import type { ChainRecord } from "../../core/receipt.ts";
-import type { VerifiedReceipt } from "../../core/responses.ts";
-import { findNames, findReceipt, hashAtSeq, type PersistedReceipt } from "../../db/receipts.ts";
-import type { StoredReceipt } from "../../durable-objects/store-shard.ts";
+import type { MissingReceipt, Proof, VerifiedReceipt } from "../../core/responses.ts";
+import { findNames, findReceipt, type PersistedReceipt } from "../../db/receipts.ts";
+import type { LogView } from "../../durable-objects/log.ts";
+import type { ShardView } from "../../durable-objects/shard.ts";
 import { type Ctx, pg } from "../http.ts";
+import { tileReader } from "../log/tiles.ts";
 import { callShard, shard } from "../shards.ts";
 import { brandingOrDefault, defaultBranding } from "../tenant/branding-store.ts";
 
 /** The contract's verify answer, plus what only the receipt page shows. */
-export type Verification = {
-  receipt: VerifiedReceipt;
-  branding: Branding;
-  /** The store's IANA time zone (UTC if unknown). */
-  storeTimezone: string;
-};
+export type Verification =
+  | {
+      receipt: VerifiedReceipt;
+      branding: Branding;
+      /** The store's IANA time zone (UTC if unknown). */
+      storeTimezone: string;
+      /** The record exactly as hashed, so the page's script can hash it itself. */
+      canonical: string;
+    }
+  | { receipt: MissingReceipt; branding: null; storeTimezone: "UTC"; canonical: null };
 
 type Names = { tenantName: string | null; storeName: string | null; storeTimezone: string | null };
 
+/** One place a record was read from (Postgres, or the shard until Postgres has it). */
+type ReceiptSource = {
+  record: ChainRecord;
+  hash: string;
+  persisted: boolean;
+  names: Names;
+  /** The stored hash of the store's previous receipt, when the same read found it. */
+  predecessorHash: string | null;
+};
+
 export async function verifyCode(c: Ctx, input: string): Promise<Verification> {
-  const found = await lookup(c, input);
-  const fallbackName = found.names.tenantName ?? found.record.tenantId;
-  const branding = await brandingOrDefault(c.env.BRANDING, found.record.tenantId, fallbackName).catch((e) => {
-    // Branding is decoration: a KV hiccup must not hide whether a receipt is genuine.
-    console.error(JSON.stringify({ msg: "verify: branding lookup failed", error: String(e) }));
-    return defaultBranding(fallbackName);
-  });
-  const { record: r, hash, status, persisted, names } = found;
+  const parts = parseCode(c.env.CODE_KEY, input);
+  if (!parts) throw invalidCode();
+  const { source, view } = await read(c, parts);
+  const index = parts.counter - 1;
+  if (!source) {
+    const proof = view ? await proofFor(c, parts.shard, index, view.log).catch(logFailure(null)) : null;
+    const receipt: MissingReceipt = { code: groupCode(parts.code), status: "missing", persisted: false, proof };
+    return { receipt, branding: null, storeTimezone: "UTC", canonical: null };
+  }
+  const { record: r, hash, persisted, names } = source;
+  const [branding, checked] = await Promise.all([
+    brandingFor(c, r.tenantId, names.tenantName ?? r.tenantId),
+    view ? checkLog(c, parts.shard, index, hash, view.log).catch(logFailure(null)) : null,
+  ]);
   const receipt: VerifiedReceipt = {
     code: groupCode(r.code),
-    status,
+    status: chainStatus(r, hash, checked?.leaf ?? null, source.predecessorHash),
     persisted,
+    proof: checked?.proof ?? null,
     tenant: { id: r.tenantId, displayName: branding.displayName },
     store: { id: r.storeId, name: names.storeName ?? r.storeId },
     terminalId: r.terminalId,
@@ -51,79 +80,101 @@ export async function verifyCode(c: Ctx, input: string): Promise<Verification> {
     hash,
     prevHash: r.prevHash,
   };
-  return { receipt, branding, storeTimezone: names.storeTimezone ?? "UTC" };
+  return { receipt, branding, storeTimezone: names.storeTimezone ?? "UTC", canonical: canonicalJson(r) };
 }
 
-type Found = { record: ChainRecord; hash: string; status: ChainStatus; persisted: boolean; names: Names };
-
-async function lookup(c: Ctx, input: string): Promise<Found> {
-  const parts = parseCode(c.env.CODE_KEY, input);
-  if (!parts) throw invalidCode();
-  const { db } = pg(c);
-  const owner = shard(c.env, parts.shard);
-  const ask = <T>(fn: () => Promise<T>) => callShard(parts.shard, fn);
-
-  let persisted: PersistedReceipt | null = null;
-  let postgresDown = false;
-  try {
-    persisted = await findReceipt(db, parts.code);
-  } catch (e) {
-    postgresDown = true;
-    console.error(JSON.stringify({ msg: "verify: postgres lookup failed", error: String(e) }));
-  }
-
-  if (!persisted) {
-    const held = await ask(() => owner.lookup(parts.counter));
-    if (held) return fromShard(c, held, postgresDown);
-    if (postgresDown) throw unavailable("Receipt lookup is temporarily unavailable.");
-    // It may have been persisted and pruned between the two reads.
-    persisted = await findReceipt(db, parts.code);
-    if (!persisted) throw notFound("Receipt");
-  }
-
-  const { record, hash } = persisted;
-  const { tenantId, storeId, seq } = record;
-  // Delivery can be out of order: a link Postgres lacks is still in the shard,
-  // or reached Postgres while we asked (so ask Postgres once more).
-  const pred =
-    persisted.predecessorHash ??
-    (seq > 1
-      ? ((await ask(() => owner.hashAt(tenantId, storeId, seq - 1, parts.counter))) ??
-        (await hashAtSeq(db, tenantId, storeId, seq - 1)))
-      : null);
-  // Only a cross-check: if the shard cannot answer, judge by the other checks.
-  const next =
-    persisted.successorLink ??
-    (await owner.chainLink(tenantId, storeId, seq, parts.counter).catch((e: unknown) => {
-      console.error(JSON.stringify({ msg: "verify: chain link unavailable", shard: parts.shard, error: String(e) }));
-      return null;
-    }));
-  return { record, hash, status: chainStatus(record, hash, pred, next), persisted: true, names: persisted };
-}
-
-/** A receipt only its shard holds yet. */
-async function fromShard(c: Ctx, held: StoredReceipt, postgresDown: boolean): Promise<Found> {
-  const { db } = pg(c);
-  const record = JSON.parse(held.record) as ChainRecord;
-  let pred = held.predecessorHash;
-  if (pred === null && record.seq > 1) {
-    // The predecessor was pruned, so only Postgres can vouch for the link.
-    if (postgresDown) throw unavailable("Receipt verification is temporarily unavailable.");
-    pred = await hashAtSeq(db, record.tenantId, record.storeId, record.seq - 1);
-  }
-  const shardNames: Names = { tenantName: null, storeName: held.storeName, storeTimezone: held.storeTimezone };
-  const names = postgresDown
-    ? shardNames
-    : await findNames(db, record.tenantId, record.storeId).catch(() => shardNames);
-  return {
-    record,
-    hash: held.hash,
-    status: chainStatus(record, held.hash, pred, held.successorLink),
-    persisted: false,
-    names: {
-      tenantName: names.tenantName,
-      storeName: names.storeName ?? held.storeName,
-      storeTimezone: names.storeTimezone ?? held.storeTimezone,
-    },
+const logFailure =
+  <T>(fallback: T) =>
+  (e: unknown): T => {
+    console.error(JSON.stringify({ msg: "verify: log unavailable", error: String(e) }));
+    return fallback;
   };
+
+/**
+ * Postgres and the shard at once. Null source: neither has the record. Null
+ * view: the shard could not answer (then Postgres alone decides, unchecked).
+ */
+async function read(
+  c: Ctx,
+  parts: { shard: number; counter: number; code: string },
+): Promise<{ source: ReceiptSource | null; view: ShardView | null }> {
+  const { db } = pg(c);
+  const fromPostgres = () =>
+    findReceipt(db, parts.code).then(
+      (row) => ({ row, down: false }),
+      (e: unknown) => ({ row: null, down: true, error: String(e) }),
+    );
+  const [found, view] = await Promise.all([
+    fromPostgres(),
+    callShard(parts.shard, () => shard(c.env, parts.shard).view(parts.counter)).catch(() => null),
+  ]);
+  if (found.row) return { source: persistedSource(found.row), view };
+  if (view?.held) {
+    const record = JSON.parse(view.held.record) as ChainRecord;
+    const fromShard: Names = {
+      tenantName: null,
+      storeName: view.held.storeName,
+      storeTimezone: view.held.storeTimezone,
+    };
+    const names = found.down
+      ? fromShard
+      : await findNames(db, record.tenantId, record.storeId).then(
+          (n) => ({
+            tenantName: n.tenantName,
+            storeName: n.storeName ?? fromShard.storeName,
+            storeTimezone: n.storeTimezone ?? fromShard.storeTimezone,
+          }),
+          () => fromShard,
+        );
+    return { source: { record, hash: view.held.hash, persisted: false, names, predecessorHash: null }, view };
+  }
+  if (found.down || !view) {
+    console.error(JSON.stringify({ msg: "verify: lookup failed", postgresDown: found.down, shardDown: !view }));
+    throw unavailable("Receipt lookup is temporarily unavailable.");
+  }
+  // Persisted and pruned between the two reads: Postgres has it now.
+  const again = await findReceipt(db, parts.code);
+  if (again) return { source: persistedSource(again), view };
+  if (parts.counter <= view.log.size) return { source: null, view };
+  throw notFound("Receipt");
+}
+
+function persistedSource(row: PersistedReceipt): ReceiptSource {
+  return { record: row.record, hash: row.hash, persisted: true, names: row, predecessorHash: row.predecessorHash };
+}
+
+async function brandingFor(c: Ctx, tenantId: string, fallbackName: string): Promise<Branding> {
+  return brandingOrDefault(c.env.BRANDING, tenantId, fallbackName).catch((e) => {
+    // Branding is decoration: a KV hiccup must not hide whether a receipt is genuine.
+    console.error(JSON.stringify({ msg: "verify: branding lookup failed", error: String(e) }));
+    return defaultBranding(fallbackName);
+  });
+}
+
+/** The inclusion proof of leaf `index` for the shard's latest checkpoint, if it covers the leaf. */
+async function proofFor(c: Ctx, n: number, index: number, log: LogView): Promise<Proof> {
+  const signed = log.checkpoint;
+  if (!signed || index >= signed.size) return null;
+  const inclusion = hexList(await inclusionProof(index, signed.size, tileReader(c.env, n, log)));
+  return { shard: n, leafIndex: index, treeSize: signed.size, inclusion, checkpoint: signed.note };
+}
+
+/**
+ * The receipt hash the log holds at `index` (as `hash` if its leaf matches,
+ * else a marker that cannot equal any hash), and the inclusion proof for the
+ * latest checkpoint. The proof is given even when the leaf does not match, so
+ * a client (the receipt page's script) can see for itself that it fails.
+ */
+async function checkLog(
+  c: Ctx,
+  n: number,
+  index: number,
+  hash: string,
+  log: LogView,
+): Promise<{ leaf: string; proof: Proof }> {
+  // A record claiming a counter the log never reached was never issued by this shard.
+  if (index >= log.size) return { leaf: "not in the log", proof: null };
+  const leaf = await leafAt(index, log.size, tileReader(c.env, n, log));
+  const matches = toHex(leaf) === toHex(leafHash(fromHex(hash)));
+  return { leaf: matches ? hash : `leaf ${toHex(leaf)}`, proof: await proofFor(c, n, index, log) };
 }

@@ -88,6 +88,12 @@ footer{padding:1.25rem;color:#374151;font-size:.875rem;text-align:center;backgro
 footer p{margin:.25rem 0}
 .footer-text{white-space:pre-line;overflow-wrap:anywhere;color:#111827;font-size:1rem}
 .error h1{margin-top:0;font-size:1.5rem}
+.log-check{margin:0 0 1.25rem;padding:.75rem 1rem;border-radius:.5rem;border:2px solid #d1d5db;background:#f9fafb}
+.log-check p{margin:0}
+.log-check details{margin-top:.5rem;border:0;padding:0}
+.log-check pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8125rem;margin:.5rem 0}
+.log-ok{border-color:#15803d;background:#f0fdf4;color:#14532d}
+.log-failed{border:4px solid #b91c1c;background:#fef2f2;color:#7f1d1d;font-weight:700}
 @media (min-width:36rem){body{padding:2rem 1rem}.page{border-radius:.75rem;overflow:hidden;box-shadow:0 1px 4px rgba(0,0,0,.12)}}`;
 
 export function pageCss(p: Palette): string {
@@ -96,13 +102,14 @@ export function pageCss(p: Palette): string {
   return css;
 }
 
-/** The policy for a page whose one stylesheet is `css`. */
-export function contentSecurityPolicy(css: string): string {
+/** The policy for a page whose one stylesheet is `css`, and whose one script (if any) has this hash. */
+export function contentSecurityPolicy(css: string, scriptHash: string | null = null): string {
   const hash = createHash("sha256").update(css).digest("base64");
   return [
     "default-src 'none'",
     "img-src https: data:",
     `style-src 'sha256-${hash}'`,
+    ...(scriptHash ? [`script-src 'sha256-${scriptHash}'`] : []),
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",

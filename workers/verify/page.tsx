@@ -12,15 +12,21 @@ import type { HtmlEscapedString } from "hono/utils/html";
 import { renderSVG } from "uqr";
 import type { Branding } from "../../core/branding.ts";
 import { formatDateTime, formatMoney, formatQuantity } from "../../core/format.ts";
+import type { MissingReceipt, Proof } from "../../core/responses.ts";
+import { inlineJson, LOG_CHECK_SCRIPT, LOG_CHECK_SCRIPT_HASH } from "./log-check.ts";
 import type { Verification } from "./lookup.ts";
 import { NEUTRAL, type Palette, pageCss, palette } from "./page-style.ts";
 
-/** A rendered page: its markup and the one stylesheet the CSP must allow. */
-export type Page = { html: string; css: string };
+/** A rendered page: its markup, and the one stylesheet and (hash of the) one script the CSP must allow. */
+export type Page = { html: string; css: string; scriptHash: string | null };
 
 /** JSX renders elements only; the doctype keeps browsers out of quirks mode. */
-async function render(node: HtmlEscapedString | Promise<HtmlEscapedString>, css: string): Promise<Page> {
-  return { html: `<!DOCTYPE html>${await node}`, css };
+async function render(
+  node: HtmlEscapedString | Promise<HtmlEscapedString>,
+  css: string,
+  scriptHash: string | null = null,
+): Promise<Page> {
+  return { html: `<!DOCTYPE html>${await node}`, css, scriptHash };
 }
 
 const Document = (props: { title: string; css: string; themeColor: string; children: Child }) => (
@@ -103,8 +109,57 @@ const StateBanner = (props: { state: State; branding: Branding }) => {
 
 const PAYMENT_LABELS: Record<string, string> = { cash: "Cash", card: "Card", other: "Other" };
 
-export function receiptPage(v: Verification, opts: { pageUrl: string; locale: string }): Promise<Page> {
+/** What the browser needs to check the receipt against the signed log itself. */
+type LogCheckInput = { record: string; hash: string; proof: NonNullable<Proof>; verifierKey: string };
+
+/**
+ * The in-browser check. Without JavaScript it says so, and the server's answer
+ * above it still stands; with it, the script replaces the message.
+ */
+const LogCheck = (props: { input: LogCheckInput | null }) => {
+  const input = props.input;
+  if (!input) {
+    return (
+      <section class="log-check" id="log-check" data-result="unsigned">
+        <p data-message>
+          This receipt will be in the signed public log within a few seconds. Reload then to have your browser check it.
+        </p>
+      </section>
+    );
+  }
+  const { proof, record, hash, verifierKey } = input;
+  const data = { record, hash, verifierKey, ...proof };
+  return (
+    <section class="log-check" id="log-check" data-result="nojs" aria-live="polite">
+      <p data-message>Your browser can check this receipt against the signed public log if JavaScript is on.</p>
+      <details>
+        <summary>Checkpoint and key</summary>
+        <p>
+          Entry {proof.leafIndex + 1} of {proof.treeSize} in the log of shard {proof.shard}, signed as:
+        </p>
+        <pre>{proof.checkpoint}</pre>
+        <p>
+          by the log key <code>{verifierKey}</code> (the same as at <code>/v1/log/key</code>).
+        </p>
+      </details>
+      <script type="application/json" id="log-proof">
+        {raw(inlineJson(data))}
+      </script>
+      <script>{raw(LOG_CHECK_SCRIPT)}</script>
+    </section>
+  );
+};
+
+export function receiptPage(
+  v: Verification,
+  opts: { pageUrl: string; locale: string; verifierKey: string | null },
+): Promise<Page> {
+  if (v.branding === null) return missingPage(v.receipt);
   const { receipt: r, branding, storeTimezone } = v;
+  const checkInput =
+    r.proof && opts.verifierKey
+      ? { record: v.canonical, hash: r.hash, proof: r.proof, verifierKey: opts.verifierKey }
+      : null;
   const { locale } = opts;
   const money = (minor: number) => formatMoney(minor, r.currency, locale);
   const state: State = r.status !== "valid" ? "bad" : r.persisted ? "ok" : "pending";
@@ -118,6 +173,7 @@ export function receiptPage(v: Verification, opts: { pageUrl: string; locale: st
       <BrandHeader branding={branding} />
       <main>
         <StateBanner state={state} branding={branding} />
+        <LogCheck input={checkInput} />
         <div class={state === "bad" ? "altered" : undefined}>
           {state === "bad" ? <p class="altered-note">As stored now: may have been altered.</p> : null}
           <h2 class="store">{r.store.name}</h2>
@@ -207,6 +263,40 @@ export function receiptPage(v: Verification, opts: { pageUrl: string; locale: st
             <SupportLink url={branding.supportUrl}>Help and support from {branding.displayName}</SupportLink>
           </p>
         ) : null}
+        <p>Receipt check by Tillproof</p>
+      </footer>
+    </Document>
+  );
+  return render(page, css, checkInput ? LOG_CHECK_SCRIPT_HASH : null);
+}
+
+/** A code the signed log says was issued, whose record is gone. */
+function missingPage(r: MissingReceipt): Promise<Page> {
+  const css = pageCss(NEUTRAL);
+  const title = `Receipt record missing · ${r.code}`;
+  const page = (
+    <Document title={title} css={css} themeColor={NEUTRAL.brand}>
+      <BrandHeader branding={{ displayName: "Receipt check" }} />
+      <main>
+        <section class="state state-bad" role="alert" aria-labelledby="state-title">
+          <span class="icon" aria-hidden="true">
+            ⚠
+          </span>
+          <div>
+            <h1 id="state-title">MISSING</h1>
+            <p>
+              <strong>This receipt was registered, but its record is gone.</strong> The code{" "}
+              <span class="code">{r.code}</span> is genuine: the public log shows the sale was recorded
+              {r.proof
+                ? ` (entry ${r.proof.leafIndex + 1} of ${r.proof.treeSize} in the log of shard ${r.proof.shard})`
+                : ""}
+              . Its details have since been deleted or lost, which should never happen.
+            </p>
+            <p>Keep your paper receipt, and report this to the store that issued it.</p>
+          </div>
+        </section>
+      </main>
+      <footer>
         <p>Receipt check by Tillproof</p>
       </footer>
     </Document>

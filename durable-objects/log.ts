@@ -1,0 +1,142 @@
+/**
+ * The shard's transparency log: an RFC 6962 tree over the hashes of the
+ * receipts it issued, in issuance order (leaf i is counter i + 1).
+ *
+ * `append` runs inside the issuing transaction and writes the log's one head
+ * row there; the in-memory tree moves only once that transaction committed, so
+ * a rolled-back receipt never reaches a checkpoint. `sign` waits for storage to
+ * be durable before it signs, and full tiles wait in SQLite until R2 has them.
+ */
+import { edgeRoot, type Hash } from "../core/merkle.ts";
+import { formatCheckpoint, type Signer, signNote } from "../core/note.ts";
+import {
+  appendLeaves,
+  emptyLog,
+  type LogState,
+  packHashes,
+  TILE_WIDTH,
+  tileObjectKey,
+  unpackHashes,
+} from "../core/tiles.ts";
+import type { ShardTables } from "./tables.ts";
+
+export type SignedCheckpoint = { size: number; note: string; signedAt: number };
+export type TileBytes = { level: number; index: number; hashes: Uint8Array };
+
+/** What a reader needs of the log: sizes, the latest checkpoint, and the unfilled tiles. */
+export type LogView = { size: number; checkpoint: SignedCheckpoint | null; tiles: TileBytes[] };
+
+const UPLOADS_PER_ALARM = 32;
+
+export class ShardLog {
+  private state: LogState;
+  private lastReceivedAt: number;
+  private signed: SignedCheckpoint | null;
+  /** Full tiles still waiting in SQLite for R2. */
+  private waiting: number;
+
+  private readonly tables: ShardTables;
+
+  constructor(tables: ShardTables) {
+    this.tables = tables;
+    const head = tables.logHead();
+    const partial: Hash[][] = [];
+    for (const p of tables.logPartials()) partial[p.level] = unpackHashes(p.hashes);
+    if (head) partial[0] = unpackHashes(new Uint8Array(head.tail));
+    this.state = head ? { size: head.size, edge: unpackHashes(new Uint8Array(head.edge)), partial } : emptyLog();
+    this.lastReceivedAt = head?.last_received_at ?? 0;
+    const cp = tables.checkpoint();
+    this.signed = cp ? { size: cp.size, note: cp.note, signedAt: cp.signed_at } : null;
+    this.waiting = tables.pendingTileCount();
+  }
+
+  get tilesWaiting(): boolean {
+    return this.waiting > 0;
+  }
+
+  get size(): number {
+    return this.state.size;
+  }
+
+  get signedSize(): number {
+    return this.signed?.size ?? 0;
+  }
+
+  get signedAt(): number | null {
+    return this.signed?.signedAt ?? null;
+  }
+
+  /** The time to stamp on the next receipt: never earlier than the last one, whatever the clock does. */
+  clock(now: number): number {
+    return Math.max(now, this.lastReceivedAt);
+  }
+
+  /**
+   * Appends receipt hashes (32 bytes each) inside the caller's transaction.
+   * Returns what to run once the transaction has committed.
+   */
+  append(entries: Uint8Array[], receivedAt: number): () => void {
+    const { state, full } = appendLeaves(this.state, entries);
+    this.tables.putLogHead({
+      size: state.size,
+      edge: packHashes(state.edge),
+      tail: packHashes(state.partial[0] ?? []),
+      lastReceivedAt: receivedAt,
+    });
+    for (const t of full) {
+      this.tables.putPendingTile(t.level, t.index, packHashes(t.hashes));
+      this.tables.putLogPartial(t.level + 1, packHashes(state.partial[t.level + 1] ?? []));
+    }
+    return () => {
+      this.state = state;
+      this.lastReceivedAt = receivedAt;
+      this.waiting += full.length;
+    };
+  }
+
+  /** True when the tree has leaves no checkpoint covers yet. */
+  get unsigned(): boolean {
+    return this.state.size > this.signedSize;
+  }
+
+  /**
+   * Signs a checkpoint of the tree as it is now, once storage confirms it is
+   * durable. Returns the size signed, or null if there was nothing new.
+   */
+  async sign(signer: Signer, origin: string, sync: () => Promise<void>, now: number): Promise<number | null> {
+    const { size, edge } = this.state;
+    if (size <= this.signedSize) return null;
+    await sync();
+    const note = await signNote(formatCheckpoint({ origin, size, root: edgeRoot(edge) }), signer);
+    if (size <= this.signedSize) return null; // a concurrent signer got further
+    const signed = { size, note, signedAt: now };
+    this.tables.putCheckpoint(signed);
+    this.signed = signed;
+    return size;
+  }
+
+  /** Moves full tiles to R2 (idempotent puts), oldest first. */
+  async upload(bucket: Pick<R2Bucket, "put">, shard: number): Promise<void> {
+    if (!this.waiting) return;
+    for (const t of this.tables.pendingTiles(UPLOADS_PER_ALARM)) {
+      await bucket.put(tileObjectKey(shard, t.level, t.index), t.hashes);
+      this.tables.deletePendingTile(t.level, t.index);
+    }
+    this.waiting = this.tables.pendingTileCount();
+  }
+
+  view(): LogView {
+    const tiles: TileBytes[] = [];
+    this.state.partial.forEach((hashes, level) => {
+      if (!hashes.length) return;
+      const index = Math.floor(Math.floor(this.state.size / TILE_WIDTH ** level) / TILE_WIDTH);
+      tiles.push({ level, index, hashes: packHashes(hashes) });
+    });
+    return { size: this.state.size, checkpoint: this.signed, tiles };
+  }
+
+  /** A full tile not yet in R2. */
+  pendingTile(level: number, index: number): Uint8Array | null {
+    return this.tables.pendingTile(level, index);
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * What the shard's logic needs from the platform, as narrow interfaces. The
+ * Durable Object passes its real storage, queue and bucket; tests pass
+ * wrappers that fail on purpose ("failed but persisted", lost replies).
+ */
+import type { Signer } from "../core/note.ts";
+import type { OutboxMessage } from "../core/outbox.ts";
+
+export type ShardStorage = Pick<DurableObjectStorage, "sql" | "transactionSync" | "sync" | "getAlarm" | "setAlarm">;
+
+export type ShardConfig = {
+  codeKey: string;
+  /** Unpersisted receipts a shard may hold before it refuses new ones (503). */
+  outboxLimit: number;
+  /** Receipts a second per store (burst twice that). */
+  storeRate: number;
+  flushMs: number;
+  /** A checkpoint is signed at most this long after a receipt is issued. */
+  checkpointMs: number;
+  /** Checkpoint origins are `<logOrigin>/<shard>`. */
+  logOrigin: string;
+  /** The log's signing key, or null when none is configured (then no checkpoints are signed). */
+  signer: () => Promise<Signer | null>;
+};
+
+export type ShardDeps = {
+  storage: ShardStorage;
+  queue: { sendBatch(messages: Iterable<MessageSendRequest<OutboxMessage>>): Promise<unknown> };
+  tiles: Pick<R2Bucket, "put">;
+  config: ShardConfig;
+};

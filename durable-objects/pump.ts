@@ -1,0 +1,173 @@
+/**
+ * The outbox pump: every issued receipt is held (in `receipts`) until Postgres
+ * confirms it, and sent to the queue in counter order from a watermark, many
+ * receipts per message. Anything never confirmed is sent again after an hour.
+ */
+import { groupForSend, type OutboxReceipt, packMessages } from "../core/outbox.ts";
+import type { ShardDeps } from "./ports.ts";
+import type { ShardTables } from "./tables.ts";
+
+export type ShardStats = {
+  shard: number;
+  issued: number;
+  enqueued: number;
+  persisted: number;
+  unpersisted: number;
+  oldestUnpersistedAgeMs: number | null;
+  /** Queue messages sent since the object started, counting re-sends (cost accounting). */
+  messagesSent: number;
+};
+
+const REDRIVE_AFTER_MS = 60 * 60 * 1000; // sent but never confirmed: send again (after the queue gave up)
+const IDLE_CHECK_MS = 60 * 1000; // alarm cadence while anything is unpersisted
+const FLUSH_COUNT = 500; // flush at once when this many are pending
+const FLUSH_READ_LIMIT = 5_000; // rows read per flush round
+
+/**
+ * Rows written are billed, so the pump stores only what cannot be derived:
+ * the watermark and the redrive marks, each written at most once per alarm.
+ * Counters are dense and sent in order, so every counter up to `sentUpTo` was
+ * handed to the queue and every later one is still held.
+ */
+export class OutboxPump {
+  /**
+   * Every receipt up to this counter has been handed to the queue at least once
+   * (or was being handed when the object stopped). It never moves back.
+   */
+  sentUpTo: number;
+  /** Sent successfully up to here, in this object's life: the next flush starts after it. */
+  private cursor: number;
+  /** Every receipt up to here was sent at least REDRIVE_AFTER_MS ago (see redrive). */
+  private redriveHorizon: number;
+  /** sentUpTo as of `markAt`; becomes the horizon REDRIVE_AFTER_MS later. */
+  private mark: number;
+  private markAt: number;
+  /** Receipts held (not yet confirmed in Postgres). */
+  held: number;
+  private messages = 0;
+  private failures = 0;
+  /** Where a redrive part way through continues. */
+  private redriveFrom = 0;
+
+  private readonly tables: ShardTables;
+  private readonly deps: Pick<ShardDeps, "queue" | "config">;
+
+  constructor(tables: ShardTables, deps: Pick<ShardDeps, "queue" | "config">, meta: Record<string, number>) {
+    this.tables = tables;
+    this.deps = deps;
+    this.sentUpTo = meta.sent_up_to ?? 0;
+    // After a restart, rows that were in flight are left to the redrive.
+    this.cursor = this.sentUpTo;
+    this.redriveHorizon = meta.redrive_horizon ?? 0;
+    this.mark = meta.checkpoint ?? 0;
+    this.markAt = meta.checkpoint_at ?? 0;
+    this.held = tables.heldSummary().count;
+  }
+
+  /** Receipts issued but not yet sent: counters (cursor, issued]. */
+  pending(issued: number): number {
+    return issued - this.cursor;
+  }
+
+  /** Postgres has these: drop them from the outbox. Safe to call again. */
+  markPersisted(counters: number[]): number {
+    const removed = this.tables.deleteReceipts(counters);
+    this.held -= removed;
+    return removed;
+  }
+
+  /** Sends everything issued before this call, in counter order. */
+  async flush(shard: number, issued: number): Promise<void> {
+    // Receipts issued while this awaits the queue go with the next tick, so one alarm never runs for ever.
+    const target = issued;
+    while (this.cursor < target) {
+      const rows = this.tables.outboxPage(this.cursor, target, FLUSH_READ_LIMIT);
+      const last = rows.at(-1)?.counter ?? target; // none left: all were pruned
+      // The watermark moves before the send and never back: the consumer may
+      // persist (and the shard prune) these rows even if sendBatch then throws,
+      // and a counter must never be issued twice. Rows that really failed are
+      // retried from the in-memory cursor, or after a restart by the redrive.
+      if (last > this.sentUpTo) {
+        this.sentUpTo = last;
+        this.tables.setMeta("sent_up_to", last);
+      }
+      if (rows.length) await this.send(shard, rows);
+      this.cursor = last;
+    }
+  }
+
+  /**
+   * Sends again what Postgres never confirmed an hour after it was sent. Only
+   * counters at or below the horizon qualify: those were all sent at least
+   * REDRIVE_AFTER_MS ago, so a receipt whose first send was late is not sent twice.
+   */
+  async redrive(shard: number, now: number): Promise<void> {
+    if (now - this.markAt >= REDRIVE_AFTER_MS) {
+      this.redriveHorizon = this.mark;
+      this.mark = this.sentUpTo;
+      this.markAt = now;
+      this.tables.setMeta("redrive_horizon", this.redriveHorizon);
+      this.tables.setMeta("checkpoint", this.mark);
+      this.tables.setMeta("checkpoint_at", now);
+    }
+    // A page per alarm, continuing where the last one stopped, until a short page.
+    const rows = this.tables.redrivePage(
+      this.redriveFrom,
+      this.redriveHorizon,
+      now - REDRIVE_AFTER_MS,
+      FLUSH_READ_LIMIT,
+    );
+    this.redriveFrom = rows.length === FLUSH_READ_LIMIT ? (rows.at(-1)?.counter ?? 0) : 0;
+    if (!rows.length) return;
+    await this.send(shard, rows);
+    this.tables.markResent(
+      rows.map((r) => r.counter),
+      now,
+    );
+    console.warn(JSON.stringify({ msg: "outbox redrive", shard, receipts: rows.length }));
+  }
+
+  /** Runs flush and redrive; a failure leaves everything held for the next alarm. */
+  async run(shard: number, issued: number, now: number): Promise<void> {
+    try {
+      await this.flush(shard, issued);
+      await this.redrive(shard, now);
+      this.failures = 0;
+    } catch (e) {
+      this.failures++;
+      console.error(JSON.stringify({ msg: "outbox flush failed", shard, error: String(e) }));
+    }
+  }
+
+  private async send(shard: number, rows: OutboxReceipt[]): Promise<void> {
+    for (const group of groupForSend(packMessages(shard, rows))) {
+      await this.deps.queue.sendBatch(group.map((body) => ({ body, contentType: "json" })));
+      this.messages += group.length;
+    }
+  }
+
+  /** When the pump next needs the alarm, or null. */
+  nextAt(now: number, issued: number): number | null {
+    const pending = this.pending(issued);
+    if (pending > 0) {
+      if (this.failures) return now + Math.min(30_000, 100 * 2 ** this.failures);
+      return pending >= FLUSH_COUNT ? now : now + this.deps.config.flushMs;
+    }
+    if (this.redriveFrom) return now + 1_000; // a redrive is part way through
+    if (this.held > 0) return now + IDLE_CHECK_MS; // watches for receipts Postgres never confirmed
+    return null;
+  }
+
+  stats(shard: number, issued: number, now: number): ShardStats {
+    const oldest = this.tables.oldestHeldAt();
+    return {
+      shard,
+      issued,
+      enqueued: this.sentUpTo,
+      persisted: issued - this.held,
+      unpersisted: this.held,
+      oldestUnpersistedAgeMs: oldest === undefined ? null : now - oldest,
+      messagesSent: this.messages,
+    };
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * One shard's logic, composed from its parts over the storage seam (ports.ts):
+ * issuing, the transparency log, the outbox pump and administration. The
+ * Durable Object (store-shard.ts) is a thin shell around this, and tests can
+ * open a second instance over the same storage with faulty ports.
+ */
+import { ShardAdmin } from "./admin.ts";
+import { type IssueReply, type IssueRequest, Issuer } from "./issuer.ts";
+import { type LogView, ShardLog } from "./log.ts";
+import type { ShardDeps } from "./ports.ts";
+import { OutboxPump, type ShardStats } from "./pump.ts";
+import { migrate } from "./schema.ts";
+import { ShardTables, type StoreInfo } from "./tables.ts";
+
+/** A receipt the shard still holds (not confirmed in Postgres yet), with its store's names. */
+export type HeldReceipt = { record: string; hash: string; storeName: string; storeTimezone: string };
+
+/** What verify needs from the shard in one call. */
+export type ShardView = { held: HeldReceipt | null; log: LogView };
+
+export class Shard {
+  readonly tables: ShardTables;
+  readonly log: ShardLog;
+  readonly pump: OutboxPump;
+  readonly issuer: Issuer;
+  readonly admin: ShardAdmin;
+  private number: number;
+  private alarmAt: number | null = null;
+
+  private readonly deps: ShardDeps;
+
+  constructor(deps: ShardDeps) {
+    this.deps = deps;
+    migrate(deps.storage.sql);
+    this.tables = new ShardTables(deps.storage.sql);
+    const meta = this.tables.meta();
+    this.number = meta.shard ?? -1;
+    this.log = new ShardLog(this.tables);
+    this.pump = new OutboxPump(this.tables, deps, meta);
+    this.issuer = new Issuer(this.tables, this.log, this.pump, deps, meta);
+    this.admin = new ShardAdmin(this.tables);
+    // Counters are leaf indexes, so the log's size is the last counter issued.
+    // A shard whose outbox ran ahead of its log would reissue codes: refuse loudly.
+    const held = this.tables.heldSummary().maxCounter ?? 0;
+    if (Math.max(held, this.pump.sentUpTo) > this.log.size) {
+      throw new Error(`shard ${this.number}: outbox is ahead of the log; it predates the log and needs a backfill`);
+    }
+  }
+
+  /** Loads the alarm the platform already has, so scheduling never pushes it later. */
+  async start(): Promise<void> {
+    this.alarmAt = await this.deps.storage.getAlarm();
+    // An idle shard whose last alarm was lost still signs and sends what it holds.
+    if (this.alarmAt === null && (this.log.unsigned || this.pump.held > 0)) this.schedule();
+  }
+
+  get shard(): number {
+    return this.number;
+  }
+
+  /** Binds this object to its shard number on first use; a mismatch is a routing bug. */
+  claim(shard: number): void {
+    if (this.number === shard) return;
+    if (this.number !== -1) throw new Error(`shard object ${this.number} was addressed as ${shard}`);
+    this.number = shard;
+    this.tables.setMeta("shard", shard);
+  }
+
+  issue(req: IssueRequest): IssueReply {
+    this.claim(req.shard);
+    const reply = this.issuer.issue(req.shard, req);
+    this.schedule();
+    return reply;
+  }
+
+  upsertStore(shard: number, store: StoreInfo): void {
+    this.claim(shard);
+    this.admin.upsertStore(store);
+  }
+
+  registerTerminal(shard: number, store: StoreInfo, t: { terminalId: string; tokenHash: string }): void {
+    this.claim(shard);
+    this.admin.registerTerminal(store, t);
+  }
+
+  view(counter: number): ShardView {
+    const row = this.tables.heldReceipt(counter);
+    const held = row ? { record: row.record, hash: row.hash, storeName: row.name, storeTimezone: row.timezone } : null;
+    return { held, log: this.log.view() };
+  }
+
+  stats(): ShardStats {
+    return this.pump.stats(this.number, this.log.size, Date.now());
+  }
+
+  markPersisted(counters: number[]): number {
+    return this.pump.markPersisted(counters);
+  }
+
+  /** Sends the outbox, moves full tiles to R2, signs a checkpoint when due, sweeps old keys. */
+  async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const now = Date.now();
+    if (this.number >= 0) {
+      await this.pump.run(this.number, this.log.size, now);
+      await this.logWork(now);
+    }
+    this.issuer.sweep(now);
+    this.schedule();
+  }
+
+  private async logWork(now: number): Promise<void> {
+    const { config, storage, tiles } = this.deps;
+    try {
+      await this.log.upload(tiles, this.number);
+    } catch (e) {
+      console.error(JSON.stringify({ msg: "log tile upload failed", shard: this.number, error: String(e) }));
+    }
+    if (!this.checkpointDue(now)) return;
+    try {
+      const signer = await config.signer();
+      if (!signer) return;
+      await this.log.sign(signer, `${config.logOrigin}/${this.number}`, () => storage.sync(), now);
+    } catch (e) {
+      console.error(JSON.stringify({ msg: "checkpoint signing failed", shard: this.number, error: String(e) }));
+    }
+  }
+
+  private checkpointDue(now: number): boolean {
+    return this.log.unsigned && now >= (this.log.signedAt ?? 0) + this.deps.config.checkpointMs;
+  }
+
+  /** Sets the alarm to the earliest time any part needs it (never later than one already set). */
+  schedule(): void {
+    const now = Date.now();
+    const times = [this.pump.nextAt(now, this.log.size), this.issuer.nextAt(now)];
+    if (this.log.unsigned) times.push(Math.max(now, (this.log.signedAt ?? 0) + this.deps.config.checkpointMs));
+    if (this.log.tilesWaiting) times.push(now + 1_000);
+    const at = Math.min(...times.filter((t): t is number => t !== null));
+    if (this.alarmAt === null || at < this.alarmAt) {
+      this.alarmAt = at;
+      void this.deps.storage.setAlarm(at);
+    }
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The public transparency log (contract: "Transparency log"): the verifier
+ * key, each shard's latest signed checkpoint, inclusion and consistency proofs
+ * up to that checkpoint, and C2SP tlog-tiles so standard clients can read it.
+ * Only hashes are served, never receipt contents.
+ */
+import { Hono } from "hono";
+import type { z } from "zod";
+import { ApiError, notFound } from "../../core/errors.ts";
+import { consistencyProof, hexList, inclusionProof } from "../../core/log-proofs.ts";
+import { verifierKeyOf } from "../../core/note.ts";
+import { validationFailed, zodDetails } from "../../core/receipt.ts";
+import { packHashes, parseTilePath, TILE_WIDTH, tileWidth } from "../../core/tiles.ts";
+import { signerFor } from "../../durable-objects/config.ts";
+import type { LogView } from "../../durable-objects/log.ts";
+import { type AppEnv, type Ctx, param } from "../http.ts";
+import { callShard, shard } from "../shards.ts";
+import { consistencyQuery, inclusionQuery, shardParam, tileLevel } from "./schemas.ts";
+import { tileReader } from "./tiles.ts";
+
+export const log = new Hono<AppEnv>();
+
+function query<S extends z.ZodType>(c: Ctx, schema: S): z.infer<S> {
+  const parsed = schema.safeParse(c.req.query());
+  if (!parsed.success) throw validationFailed(zodDetails(parsed.error), "Bad query parameters.");
+  return parsed.data;
+}
+
+const badRange = (message: string) => new ApiError(400, "invalid_range", message);
+
+/** The shard's log head; 404 when it has signed nothing yet. */
+async function signedView(c: Ctx): Promise<{ n: number; view: LogView; signed: number }> {
+  const n = param(c, "shard", shardParam);
+  const view = await callShard(n, () => shard(c.env, n).logView());
+  if (!view.checkpoint) throw notFound("Checkpoint");
+  return { n, view, signed: view.checkpoint.size };
+}
+
+log.get("/v1/log/key", async (c) => {
+  const signer = await signerFor(c.env.LOG_SIGNING_KEY);
+  if (!signer) throw new ApiError(503, "unavailable", "The log has no signing key configured.", { retryAfter: 60 });
+  c.header("Cache-Control", "public, max-age=300");
+  return c.text(`${verifierKeyOf(signer)}\n`);
+});
+
+log.get("/v1/log/:shard/checkpoint", async (c) => {
+  const { view } = await signedView(c);
+  c.header("Cache-Control", "no-cache");
+  return c.text(view.checkpoint?.note ?? "");
+});
+
+log.get("/v1/log/:shard/proof/inclusion", async (c) => {
+  const { index, size } = query(c, inclusionQuery);
+  const { n, view, signed } = await signedView(c);
+  if (size > signed) throw badRange(`size is past the latest signed checkpoint (${signed}).`);
+  if (index >= size) throw badRange("index must be below size.");
+  const inclusion = hexList(await inclusionProof(index, size, tileReader(c.env, n, view)));
+  return c.json({ index, size, inclusion });
+});
+
+log.get("/v1/log/:shard/proof/consistency", async (c) => {
+  const { from, to } = query(c, consistencyQuery);
+  const { n, view, signed } = await signedView(c);
+  if (from === 0) throw badRange("from must be at least 1.");
+  if (from > to) throw badRange("from must not be past to.");
+  if (to > signed) throw badRange(`to is past the latest signed checkpoint (${signed}).`);
+  const consistency = from === to ? [] : hexList(await consistencyProof(from, to, tileReader(c.env, n, view)));
+  return c.json({ from, to, consistency });
+});
+
+/** C2SP tlog-tiles: /tile/<L>/<N>[.p/<W>], for trees up to the latest signed checkpoint. */
+log.get("/v1/log/:shard/tile/:level/*", async (c) => {
+  const level = param(c, "level", tileLevel);
+  const rest = c.req.path.split(`/tile/${c.req.param("level")}/`)[1] ?? "";
+  const tile = parseTilePath(rest);
+  if (!tile) throw new ApiError(400, "invalid_tile", "Not a tile path: <N> as x001/234, optionally .p/<width>.");
+  const { n, view, signed } = await signedView(c);
+  if (tile.width > tileWidth(level, tile.index, signed)) throw notFound("Tile");
+  const hashes = await tileReader(c.env, n, view)(level, tile.index, tile.width);
+  c.header("Cache-Control", tile.width === TILE_WIDTH ? "public, max-age=31536000, immutable" : "public, max-age=60");
+  c.header("content-type", "application/octet-stream");
+  return c.body(packHashes(hashes).buffer as ArrayBuffer);
+});

@@ -1,0 +1,46 @@
+/**
+ * Reading a shard's log from the Worker: full tiles from R2 (immutable, so
+ * each isolate keeps the ones it read), the unfilled ones from the shard's
+ * view, and a full tile the shard has not uploaded yet from the shard itself.
+ */
+import type { TileReader } from "../../core/log-proofs.ts";
+import type { Hash } from "../../core/merkle.ts";
+import { TILE_WIDTH, tileObjectKey, unpackHashes } from "../../core/tiles.ts";
+import type { LogView } from "../../durable-objects/log.ts";
+import type { Env } from "../env.ts";
+import { shard } from "../shards.ts";
+
+const CACHE_MAX = 512; // 512 × 8 KiB = 4 MiB per isolate
+const fullTiles = new Map<string, Hash[]>();
+
+async function fullTile(env: Env, n: number, level: number, index: number): Promise<Hash[] | null> {
+  const key = tileObjectKey(n, level, index);
+  const cached = fullTiles.get(key);
+  if (cached) return cached;
+  const fromR2 = async () => {
+    const object = await env.LOG_TILES.get(key);
+    return object ? new Uint8Array(await object.arrayBuffer()) : null;
+  };
+  const stored = await fromR2();
+  // Not uploaded yet: the shard still has it. Or it was uploaded just now: R2 again.
+  const pending = stored ? null : await shard(env, n).pendingTile(level, index);
+  const late = stored || pending ? null : await fromR2();
+  const bytes = stored ?? pending ?? late;
+  if (!bytes) return null;
+  const hashes = unpackHashes(bytes);
+  if (!pending) {
+    if (fullTiles.size >= CACHE_MAX) fullTiles.delete(fullTiles.keys().next().value as string);
+    fullTiles.set(key, hashes);
+  }
+  return hashes;
+}
+
+export function tileReader(env: Env, n: number, view: LogView): TileReader {
+  return async (level, index, width) => {
+    const partial = view.tiles.find((t) => t.level === level && t.index === index);
+    if (partial && partial.hashes.length >= width * 32) return unpackHashes(partial.hashes.subarray(0, width * 32));
+    const full = width <= TILE_WIDTH ? await fullTile(env, n, level, index) : null;
+    if (!full) throw new Error(`log tile ${n}/${level}/${index} is not available`);
+    return full.slice(0, width);
+  };
+}
