@@ -43,6 +43,16 @@ export default defineConfig({
         },
       },
       {
+        // Node tools (the audit) against a whole stack the test starts itself.
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         // The receipt page in Debian's Chromium; the test starts Postgres and the Worker itself.
         test: {
           name: "browser",

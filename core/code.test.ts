@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodeCode, groupCode, MAX_COUNTER, MAX_SHARDS, parseCode } from "./code.ts";
+import { codeRoute, encodeCode, groupCode, MAX_COUNTER, MAX_SHARDS, parseCode, shardCodePrefix } from "./code.ts";
 
 const KEY = "unit-test-code-key";
 
@@ -59,5 +59,16 @@ describe("receipt codes", () => {
     expect(() => encodeCode(KEY, { shard: MAX_SHARDS, counter: 1 })).toThrow(RangeError);
     expect(() => encodeCode(KEY, { shard: 0, counter: 0 })).toThrow(RangeError);
     expect(() => encodeCode(KEY, { shard: 0, counter: MAX_COUNTER + 1 })).toThrow(RangeError);
+  });
+
+  it("routes a stored code to its shard and counter without the key, in code order", () => {
+    const a = encodeCode("k", { shard: 517, counter: 42 });
+    const b = encodeCode("k", { shard: 517, counter: 43 });
+    const c = encodeCode("k", { shard: 518, counter: 1 });
+    expect(codeRoute(a)).toEqual({ shard: 517, counter: 42 });
+    expect(a < b && b < c).toBe(true);
+    expect(a.startsWith(shardCodePrefix(517))).toBe(true);
+    expect(c >= shardCodePrefix(518) && b < shardCodePrefix(518)).toBe(true);
+    expect(codeRoute("not-a-code")).toBeNull();
   });
 });

@@ -72,6 +72,25 @@ export function groupCode(compact: string): string {
 }
 
 /**
+ * Shard and counter of a stored compact code, without checking its keyed check
+ * (for tools that do not hold CODE_KEY, such as the audit: the log vouches for
+ * the record, not the code's check).
+ */
+export function codeRoute(compact: string): CodeParts | null {
+  if (!/^[0-9A-HJKMNP-TV-Z]{16}$/.test(compact)) return null;
+  let value = 0;
+  for (const ch of compact.slice(0, 8)) value = value * 32 + (DECODE[ch] as number);
+  return { shard: Math.floor(value / 2 ** COUNTER_BITS), counter: value % 2 ** COUNTER_BITS };
+}
+
+/** The first compact code of a shard's range, for scans in code order (= counter order within a shard). */
+export function shardCodePrefix(shard: number): string {
+  let out = "";
+  for (let i = 1; i >= 0; i--) out += ALPHABET[(shard >> (i * 5)) & 31];
+  return out;
+}
+
+/**
  * Normalizes user input (any case, dashes or spaces, O/I/L read-alikes) and
  * checks the keyed check. Returns null for anything that is not a code we issued
  * with this key, without touching storage.

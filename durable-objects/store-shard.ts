@@ -8,6 +8,7 @@ import type { Env } from "../workers/env.ts";
 import { shardConfig } from "./config.ts";
 import type { IssueReply, IssueRequest } from "./issuer.ts";
 import type { LogView } from "./log.ts";
+import type { ShardStorage } from "./ports.ts";
 import type { ShardStats } from "./pump.ts";
 import { type Shard as Logic, Shard, type ShardView } from "./shard.ts";
 import type { StoreInfo } from "./tables.ts";
@@ -18,12 +19,17 @@ export class StoreShard extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.shard = new Shard({
-      storage: ctx.storage,
+      storage: this.storageFor(ctx),
       queue: env.RECEIPTS_QUEUE,
       tiles: env.LOG_TILES,
       config: shardConfig(env),
     });
     ctx.blockConcurrencyWhile(() => this.shard.start());
+  }
+
+  /** The storage seam: the bench wraps it to count the rows each call writes. */
+  protected storageFor(ctx: DurableObjectState): ShardStorage {
+    return ctx.storage;
   }
 
   issue(req: IssueRequest): IssueReply {

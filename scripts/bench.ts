@@ -11,11 +11,13 @@
  *   npm run bench -- --state-tmpfs   # Durable Object / queue state in /dev/shm instead of on disk
  *   npm run bench -- --phase 8       # seconds per load phase (default 10)
  */
+
 import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { canonicalJson } from "../core/canonical.ts";
+import { generateSigningKey } from "../core/note.ts";
 import { insertReceipts, type RecordRow, recordColumns, recordFromRow } from "../db/receipts.ts";
 import { copyFrom, copyText } from "./lib/bench/copy.ts";
 import { type CpuSplit, startCpu } from "./lib/bench/cpu.ts";
@@ -132,6 +134,8 @@ async function main(): Promise<void> {
     NEON_WS_PROXY: `127.0.0.1:${tunnel.port}`,
     OPERATOR_TOKEN,
     CODE_KEY: "bench-code-key",
+    // The log signs as in production (one checkpoint a second at most per shard).
+    LOG_SIGNING_KEY: (await generateSigningKey("bench.localhost")).privateKey,
     STORE_MAX_RPS: String(Number(args["store-max-rps"]) || 1_000_000),
   };
   const tm = Date.now();

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { demoSale, ensureDemo } from "./lib/demo.ts";
+import { localLogKey } from "./lib/log-key.ts";
 import { applyMigrations } from "./lib/migrate.ts";
 import { assertPortFree } from "./lib/ports.ts";
 import { checkReachable, hostPort, type RunningPostgres, startEmbeddedPostgres } from "./lib/postgres.ts";
@@ -93,13 +94,26 @@ async function main(): Promise<void> {
 
   tunnel = await startTunnel({ target: hostPort(databaseUrl), port: TUNNEL_PORT });
 
+  const logOrigin = process.env.LOG_ORIGIN ?? `localhost:${PORT}/log`;
+  const logKey = await localLogKey(resolve(DATA, "log-signing-key"), logOrigin.split("/")[0] ?? "tillproof");
+  // Every documented setting is read from the environment (contract v1.1), so any local stack can be started.
+  const passThrough = [
+    "SHARD_COUNT",
+    "FLUSH_MS",
+    "OUTBOX_LIMIT",
+    "STORE_MAX_RPS",
+    "CHECKPOINT_MS",
+    "VERIFY_EDGE_CACHE",
+  ];
   const vars: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     NEON_WS_PROXY: `127.0.0.1:${tunnel.port}`,
     OPERATOR_TOKEN,
     CODE_KEY,
     PUBLIC_BASE_URL: process.env.PUBLIC_BASE_URL ?? BASE,
-    ...(process.env.SHARD_COUNT ? { SHARD_COUNT: process.env.SHARD_COUNT } : {}),
+    LOG_SIGNING_KEY: logKey.privateKey,
+    LOG_ORIGIN: logOrigin,
+    ...Object.fromEntries(passThrough.flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : []))),
   };
   const args = [
     "dev",
@@ -160,6 +174,8 @@ async function main(): Promise<void> {
   Demo tenant:      ${demo.tenantId}   key: ${demo.tenantKey}
   Demo terminal:    ${demo.storeId}/${demo.terminalId}   token: ${demo.terminalToken}
   A sample receipt: ${sample.verifyUrl ?? "(could not issue one)"}
+  Log verifier key: ${logKey.verifierKey}
+                    (also at ${BASE}/v1/log/key; the private key is in .data/log-signing-key)
 
   Issue a receipt:
     curl -sS ${BASE}/v1/receipts \\
@@ -170,6 +186,7 @@ async function main(): Promise<void> {
 
   Then open the verifyUrl it prints, or: curl ${BASE}/v1/verify/<code>
   Pipeline: curl -H 'authorization: Bearer ${OPERATOR_TOKEN}' ${BASE}/v1/ops/pipeline
+  Audit:    npm run audit -- --database-url '${databaseUrl}' --url ${BASE} --code-key '${CODE_KEY}'
 
   Ctrl-C stops everything; data stays in .data/ for the next run.
 `);

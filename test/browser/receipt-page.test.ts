@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contrastRatio, toHex } from "../../core/contrast.ts";
-import { OPERATOR_TOKEN, type Stack, startStack } from "./stack.ts";
+import { OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = resolve(import.meta.dirname, "../../test-artifacts");

@@ -7,6 +7,7 @@
  * so the bench can price a receipt's Durable Object work. It changes no
  * behaviour; `npm run bench -- --exact` runs the product bundle without it.
  */
+import type { ShardStorage } from "../../../durable-objects/ports.ts";
 import type { Env } from "../../../workers/env.ts";
 import worker, { StoreShard as ProductShard } from "../../../workers/index.ts";
 
@@ -21,9 +22,10 @@ type Cursor = { rowsRead: number; rowsWritten: number };
 const RPC_METHODS = [
   "issue",
   "markPersisted",
-  "lookup",
+  "view",
+  "logView",
+  "pendingTile",
   "records",
-  "hashAt",
   "stats",
   "upsertStore",
   "registerTerminal",
@@ -32,36 +34,42 @@ const RPC_METHODS = [
 
 export class StoreShard extends ProductShard {
   private readonly tally: ShardTally = {};
-  private readonly open: Cursor[] = [];
+  // No initializer: the product's constructor already runs statements through storageFor.
+  private open?: Cursor[];
 
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    const real = ctx.storage.sql;
-    const open = this.open;
+  /** The product's storage seam, with every statement's cursor kept for the tally. */
+  protected override storageFor(ctx: DurableObjectState): ShardStorage {
+    const real = ctx.storage;
     const counting = {
       exec: (query: string, ...bindings: unknown[]) => {
-        const cursor = real.exec(query, ...bindings);
-        open.push(cursor);
+        const cursor = real.sql.exec(query, ...bindings);
+        this.open ??= [];
+        this.open.push(cursor);
         return cursor;
       },
       get databaseSize() {
-        return real.databaseSize;
+        return real.sql.databaseSize;
       },
+    } as SqlStorage;
+    return {
+      sql: counting,
+      transactionSync: (fn) => real.transactionSync(fn),
+      sync: () => real.sync(),
+      getAlarm: () => real.getAlarm(),
+      setAlarm: (at) => real.setAlarm(at),
     };
-    // The product reads `this.sql` (a plain property) for every statement after construction.
-    (this as unknown as { sql: unknown }).sql = counting;
   }
 
   /** Attributes the statements run since the last sweep to `method`. */
   sweep(method: string, call: boolean): void {
     const t = this.tally[method] ?? { calls: 0, rowsRead: 0, rowsWritten: 0, statements: 0 };
     if (call) t.calls++;
-    for (const c of this.open) {
+    for (const c of this.open ?? []) {
       t.rowsRead += c.rowsRead;
       t.rowsWritten += c.rowsWritten;
       t.statements++;
     }
-    this.open.length = 0;
+    this.open = [];
     this.tally[method] = t;
   }
 
@@ -88,7 +96,7 @@ for (const name of RPC_METHODS) {
     writable: true,
     value: function (this: StoreShard, ...args: unknown[]) {
       // Statements still open belong to an alarm paused at an await.
-      if ((this as unknown as { open: Cursor[] }).open.length) this.sweep("alarm", false);
+      if ((this as unknown as { open?: Cursor[] }).open?.length) this.sweep("alarm", false);
       let result: unknown;
       try {
         result = original.apply(this, args);

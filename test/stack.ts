@@ -12,19 +12,22 @@
 import { resolve } from "node:path";
 import pg from "pg";
 import { type Binding, unstable_startWorker } from "wrangler";
-import { applyMigrations } from "../../scripts/lib/migrate.ts";
-import { freePort } from "../../scripts/lib/ports.ts";
-import { hostPort, type RunningPostgres, startEmbeddedPostgres } from "../../scripts/lib/postgres.ts";
-import { startTunnel, type Tunnel } from "../../scripts/lib/tunnel.ts";
+import { generateSigningKey } from "../core/note.ts";
+import { applyMigrations } from "../scripts/lib/migrate.ts";
+import { freePort } from "../scripts/lib/ports.ts";
+import { hostPort, type RunningPostgres, startEmbeddedPostgres } from "../scripts/lib/postgres.ts";
+import { startTunnel, type Tunnel } from "../scripts/lib/tunnel.ts";
 
 export const OPERATOR_TOKEN = "browser-test-operator-token";
 export const CODE_KEY = "browser-test-code-key";
 
-const ROOT = resolve(import.meta.dirname, "../..");
+const ROOT = resolve(import.meta.dirname, "..");
 
 export type Stack = {
   /** Where the Worker listens, e.g. http://127.0.0.1:41234 (no trailing slash). */
   baseUrl: string;
+  /** The stack's database (superuser), for tools such as the audit. */
+  databaseUrl: string;
   /** Runs SQL against the stack's database as the Postgres superuser. */
   sql: <T = Record<string, unknown>>(text: string, params?: unknown[]) => Promise<T[]>;
   /** The Worker's console output so far, for diagnosing a failure. */
@@ -73,6 +76,9 @@ export async function startStack(): Promise<Stack> {
       SHARD_COUNT: "4",
       FLUSH_MS: "20",
       VERIFY_EDGE_CACHE: "off",
+      CHECKPOINT_MS: "50",
+      LOG_ORIGIN: "browser.test/log",
+      LOG_SIGNING_KEY: (await generateSigningKey("browser.test")).privateKey,
     };
     const logs: string[] = [];
     const worker = await unstable_startWorker({
@@ -97,6 +103,7 @@ export async function startStack(): Promise<Stack> {
     cleanups.push(() => pool.end());
     return {
       baseUrl: listening.origin,
+      databaseUrl,
       logs: () => [...logs],
       sql: async <T>(text: string, params: unknown[] = []) => (await pool.query(text, params)).rows as T[],
       stop,

@@ -1,0 +1,126 @@
+/**
+ * `npm run audit` against a real stack: receipts issued through the API,
+ * persisted and signed, then tampered with as an insider with database access
+ * would (edit, delete, truncate a day's partition). The audit must list each
+ * one by code and exit 1; on an intact database it exits 0.
+ */
+import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runAudit } from "../../scripts/audit.ts";
+import { CODE_KEY, OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
+
+let stack: Stack;
+
+async function api<T>(method: string, path: string, token: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${stack.baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+const sale = {
+  issuedAt: "2026-11-21T10:15:00+01:00",
+  currency: "EUR",
+  items: [{ name: "Bread", quantity: 1, unitPrice: 300, total: 300 }],
+  total: 300,
+  payments: [{ method: "cash", amount: 300 }],
+};
+
+const codes: string[] = [];
+
+async function until(probe: () => Promise<boolean>, what: string): Promise<void> {
+  const end = Date.now() + 30_000;
+  while (Date.now() < end) {
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out: ${what}`);
+}
+
+beforeAll(async () => {
+  stack = await startStack();
+  const { apiKey } = await api<{ apiKey: string }>("POST", "/v1/tenants", OPERATOR_TOKEN, {
+    id: "audit",
+    name: "Audit",
+  });
+  for (const store of ["north", "south"]) {
+    await api("PUT", `/v1/tenants/audit/stores/${store}`, apiKey, { name: store, timezone: "UTC" });
+    const { token } = await api<{ token: string }>("POST", `/v1/tenants/audit/stores/${store}/terminals`, apiKey, {
+      id: "till",
+    });
+    const { results } = await api<{ results: { receipt: { code: string } }[] }>("POST", "/v1/receipts/batch", token, {
+      receipts: Array.from({ length: 20 }, (_, i) => ({ idempotencyKey: `${store}-${i}`, ...sale })),
+    });
+    codes.push(...results.map((r) => r.receipt.code.replaceAll("-", "")));
+  }
+  await until(async () => {
+    const [row] = await stack.sql<{ n: string }>("SELECT count(*) AS n FROM receipts");
+    return Number(row?.n) === codes.length;
+  }, "receipts persisted");
+  await until(async () => {
+    const checks = await Promise.all(
+      codes.map((c) => fetch(`${stack.baseUrl}/v1/verify/${c}`).then((r) => r.json() as Promise<{ proof: unknown }>)),
+    );
+    return checks.every((c) => c.proof !== null);
+  }, "checkpoints covering every receipt");
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const audit = () => runAudit({ databaseUrl: stack.databaseUrl, url: stack.baseUrl, codeKey: CODE_KEY });
+
+/** Runs SQL as a superuser with the append-only triggers off (what the audit exists to catch). */
+const asInsider = (statement: string) =>
+  stack.sql(`DO $$ BEGIN SET LOCAL session_replication_role = replica; ${statement}; END $$`);
+
+describe("npm run audit", () => {
+  it("passes an intact database", async () => {
+    const report = await audit();
+    expect(report.checked).toBe(codes.length);
+    expect(report.problems).toBe(0);
+  });
+
+  it("lists an edited, a re-hashed and a deleted receipt by code", async () => {
+    const [edited, rehashed, deleted] = [codes[3], codes[25], codes[30]];
+    await asInsider(`UPDATE receipts SET total = 1 WHERE code = '${edited}'`);
+    await asInsider(`UPDATE receipts SET hash = repeat('a', 64) WHERE code = '${rehashed}'`);
+    await asInsider(`DELETE FROM receipts WHERE code = '${deleted}'`);
+    const report = await audit();
+    const found = report.shards.flatMap((s) => s.problems);
+    expect(found).toContainEqual(expect.objectContaining({ kind: "altered", code: edited }));
+    expect(found).toContainEqual(expect.objectContaining({ kind: "altered", code: rehashed }));
+    expect(found).toContainEqual(expect.objectContaining({ kind: "missing", code: deleted }));
+    expect(found.filter((p) => p.kind === "altered" || p.kind === "missing")).toHaveLength(3);
+  });
+
+  it("finds a truncated day's partition, and the command exits 1 listing every code", async () => {
+    const day = new Date().toISOString().slice(0, 10).replaceAll("-", "");
+    await asInsider(`TRUNCATE receipts_${day}`);
+    const report = await audit();
+    const missing = report.shards.flatMap((s) => s.problems).filter((p) => p.kind === "missing");
+    expect(missing.map((p) => p.code).sort()).toEqual([...codes].sort());
+    const cli = spawnSync(
+      resolve(import.meta.dirname, "../../node_modules/.bin/node"),
+      [
+        "scripts/audit.ts",
+        "--database-url",
+        stack.databaseUrl,
+        "--url",
+        stack.baseUrl,
+        "--code-key",
+        CODE_KEY,
+        "--quiet",
+      ],
+      { cwd: resolve(import.meta.dirname, "../.."), encoding: "utf8" },
+    );
+    expect(cli.status).toBe(1);
+    for (const code of codes) expect(cli.stdout).toContain(code);
+    expect(cli.stdout).toMatch(/problem\(s\) — FAILED/);
+  });
+});
