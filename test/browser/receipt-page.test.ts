@@ -4,6 +4,7 @@
  * API, then the page as a customer's phone renders it. Screenshots go to
  * test-artifacts/.
  */
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
@@ -108,11 +109,12 @@ async function issue(t: Tenant, body = sale()): Promise<Issued> {
   );
 }
 
+/** Until Postgres has the receipt and a signed checkpoint covers it. */
 async function untilPersisted(code: string): Promise<void> {
   const until = Date.now() + 20_000;
   while (Date.now() < until) {
-    const r = await api<{ persisted: boolean }>("GET", `/v1/verify/${code}`);
-    if (r.body.persisted) return;
+    const r = await api<{ persisted: boolean; proof: unknown }>("GET", `/v1/verify/${code}`);
+    if (r.body.persisted && r.body.proof) return;
     await new Promise((ok) => setTimeout(ok, 100));
   }
   throw new Error(`receipt ${code} was not persisted in time`);
@@ -223,7 +225,7 @@ describe("receipt page in Chromium", () => {
     // The QR code is there and the chain facts are folded away until asked for.
     expect(await page.locator(".qr svg").isVisible()).toBe(true);
     expect(await page.locator("details dl").isVisible()).toBe(false);
-    await page.locator("summary").click();
+    await page.getByText("Chain record").click();
     expect(await page.locator("details dl").isVisible()).toBe(true);
 
     expect(foreign).toEqual([]);
@@ -276,7 +278,73 @@ describe("receipt page in Chromium", () => {
     expect(bg).toBe("rgb(185, 28, 28)");
     expect(await page.title()).toMatch(/^TAMPERED receipt/);
     expect(await page.getByText("Verified", { exact: true }).count()).toBe(0);
+    // The browser's own check fails too, visibly: the stored record is not what the log signed.
+    const check = page.locator('#log-check[data-result="failed"]');
+    await check.waitFor();
+    expect(await check.textContent()).toContain("could NOT confirm this receipt");
     await page.screenshot({ path: resolve(ARTIFACTS, "receipt-page-tampered.png"), fullPage: true });
+    await context.close();
+  });
+
+  it("checks the receipt against the signed log in the browser, and shows the checkpoint and key", async () => {
+    const t = await tenant({ displayName: "Log Shop", primaryColor: "#0a7cff" });
+    const issued = await issue(t);
+    await untilPersisted(issued.code);
+    const { context, page, cspErrors, foreign } = await phone();
+    await page.goto(issued.verifyUrl);
+    const check = page.locator('#log-check[data-result="ok"]');
+    await check.waitFor();
+    expect(await check.textContent()).toContain("Checked by your browser against the signed log");
+    await page.getByText("Checkpoint and key").click();
+    const vkey = (await (await fetch(`${stack?.baseUrl}/v1/log/key`)).text()).trim();
+    expect(await check.locator("pre").textContent()).toMatch(/^browser\.test\/log\/\d+\n\d+\n/);
+    expect(await check.locator("code").first().textContent()).toBe(vkey);
+    expect(cspErrors).toEqual([]);
+    expect(foreign).toEqual([]);
+    await page.screenshot({ path: resolve(ARTIFACTS, "receipt-page-log-checked.png"), fullPage: true });
+    await context.close();
+  });
+
+  it("fails the in-browser check visibly when the page's record was swapped in transit", async () => {
+    const t = await tenant({ displayName: "Log Shop", primaryColor: "#0a7cff" });
+    const issued = await issue(t);
+    await untilPersisted(issued.code);
+    const { context, page } = await phone();
+    // A lying server (or a proxy): a different total, with a hash that matches it, under a "Verified" banner.
+    await page.route(issued.verifyUrl, async (route) => {
+      const res = await route.fetch();
+      const html = await res.text();
+      const forged = html.replace(
+        /(<script type="application\/json" id="log-proof">)(.*?)(<\/script>)/s,
+        (_, open: string, json: string, close: string) => {
+          const data = JSON.parse(json) as { record: string; hash: string };
+          data.record = data.record.replace('"total":680', '"total":1');
+          data.hash = createHash("sha256").update(data.record).digest("hex");
+          return `${open}${JSON.stringify(data).replaceAll("<", "\\u003c")}${close}`;
+        },
+      );
+      expect(forged).not.toBe(html);
+      await route.fulfill({ response: res, body: forged });
+    });
+    await page.goto(issued.verifyUrl);
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Verified");
+    const check = page.locator('#log-check[data-result="failed"]');
+    await check.waitFor();
+    expect(await check.textContent()).toContain("is not in the signed tree");
+    await context.close();
+  });
+
+  it("still shows the server's answer with JavaScript off", async () => {
+    const t = await tenant({ displayName: "Log Shop", primaryColor: "#0a7cff" });
+    const issued = await issue(t);
+    await untilPersisted(issued.code);
+    if (!browser) throw new Error("browser not started");
+    const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
+    const page = await context.newPage();
+    await page.goto(issued.verifyUrl);
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Verified");
+    expect(await page.locator("#log-check").getAttribute("data-result")).toBe("nojs");
+    expect(await page.locator("#log-check p").first().textContent()).toContain("if JavaScript is on");
     await context.close();
   });
 

@@ -8,7 +8,6 @@
  * behaviour; `npm run bench -- --exact` runs the product bundle without it.
  */
 import type { ShardStorage } from "../../../durable-objects/ports.ts";
-import type { Env } from "../../../workers/env.ts";
 import worker, { StoreShard as ProductShard } from "../../../workers/index.ts";
 
 export default worker;
