@@ -63,6 +63,15 @@ describe("signed notes and checkpoints (C2SP)", () => {
     expect(await openNote(cosigned, (await parseVerifierKey(a.verifierKey))!)).toBe(text);
   });
 
+  it("co-signs with two keys during a rotation, so a client pinned to either key accepts it", async () => {
+    const [old, next] = [await generateSigningKey("log"), await generateSigningKey("log-2027")];
+    const text = "log/0\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+    const note = await signNote(text, [await parseSigningKey(old.privateKey), await parseSigningKey(next.privateKey)]);
+    expect(note.split("\n— ")).toHaveLength(3);
+    expect(await openNote(note, (await parseVerifierKey(old.verifierKey))!)).toBe(text);
+    expect(await openNote(note, (await parseVerifierKey(next.verifierKey))!)).toBe(text);
+  });
+
   it("rejects malformed keys and checkpoints with a clear message", async () => {
     await expect(parseSigningKey("nonsense")).rejects.toThrow(/LOG_SIGNING_KEY/);
     const { privateKey } = await generateSigningKey("log");

@@ -108,10 +108,17 @@ export async function parseVerifierKey(vkey: string): Promise<Verifier | null> {
   return { name, keyId, key };
 }
 
-export async function signNote(text: string, signer: Signer): Promise<string> {
+/** Signs a note's text with one or more keys (several during a key rotation: one signature line each). */
+export async function signNote(text: string, signers: Signer | Signer[]): Promise<string> {
   if (!text.endsWith("\n")) throw new Error("a note's text ends with a newline");
-  const sig = new Uint8Array(await subtle.sign("Ed25519", signer.key, enc.encode(text)));
-  return `${text}\n— ${signer.name} ${b64(new Uint8Array([...signer.keyId, ...sig]))}\n`;
+  const lines = await Promise.all(
+    (Array.isArray(signers) ? signers : [signers]).map(async (signer) => {
+      const sig = new Uint8Array(await subtle.sign("Ed25519", signer.key, enc.encode(text)));
+      return `— ${signer.name} ${b64(new Uint8Array([...signer.keyId, ...sig]))}\n`;
+    }),
+  );
+  if (!lines.length) throw new Error("no signing key");
+  return `${text}\n${lines.join("")}`;
 }
 
 /**

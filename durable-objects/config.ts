@@ -3,18 +3,27 @@ import { parseSigningKey, type Signer } from "../core/note.ts";
 import { type Env, intVar } from "../workers/env.ts";
 import type { ShardConfig } from "./ports.ts";
 
-const signers = new Map<string, Promise<Signer>>();
+const parsed = new Map<string, Promise<Signer[]>>();
 
-/** The parsed signing key, once per isolate (importing it is async WebCrypto work). */
-export function signerFor(key: string | undefined): Promise<Signer | null> {
-  if (!key) return Promise.resolve(null);
-  let signer = signers.get(key);
-  if (!signer) {
-    signer = parseSigningKey(key);
-    signers.set(key, signer);
+/**
+ * The log's signing keys, parsed once per isolate (importing is async WebCrypto
+ * work). LOG_SIGNING_KEY holds one key, or several separated by spaces during a
+ * rotation: each signs every checkpoint, and the first is the one /v1/log/key
+ * publishes. Empty when none is configured.
+ */
+export function signersFor(keys: string | undefined): Promise<Signer[]> {
+  const text = keys?.trim() ?? "";
+  let signers = parsed.get(text);
+  if (!signers) {
+    signers = Promise.all(text.split(/[\s,]+/).filter(Boolean).map(parseSigningKey));
+    parsed.set(text, signers);
   }
-  return signer;
+  return signers;
 }
+
+/** The key /v1/log/key publishes, or null when the log has none. */
+export const primarySigner = async (keys: string | undefined): Promise<Signer | null> =>
+  (await signersFor(keys))[0] ?? null;
 
 export const DEFAULT_LOG_ORIGIN = "tillproof.localhost/log";
 
@@ -26,6 +35,6 @@ export function shardConfig(env: Env): ShardConfig {
     flushMs: intVar(env.FLUSH_MS, 250),
     checkpointMs: intVar(env.CHECKPOINT_MS, 1_000),
     logOrigin: env.LOG_ORIGIN || DEFAULT_LOG_ORIGIN,
-    signer: () => signerFor(env.LOG_SIGNING_KEY),
+    signers: () => signersFor(env.LOG_SIGNING_KEY),
   };
 }

@@ -103,11 +103,11 @@ export class ShardLog {
    * Signs a checkpoint of the tree as it is now, once storage confirms it is
    * durable. Returns the size signed, or null if there was nothing new.
    */
-  async sign(signer: Signer, origin: string, sync: () => Promise<void>, now: number): Promise<number | null> {
+  async sign(signers: Signer[], origin: string, sync: () => Promise<void>, now: number): Promise<number | null> {
     const { size, edge } = this.state;
     if (size <= this.signedSize) return null;
     await sync();
-    const note = await signNote(formatCheckpoint({ origin, size, root: edgeRoot(edge) }), signer);
+    const note = await signNote(formatCheckpoint({ origin, size, root: edgeRoot(edge) }), signers);
     if (size <= this.signedSize) return null; // a concurrent signer got further
     const signed = { size, note, signedAt: now };
     this.tables.putCheckpoint(signed);

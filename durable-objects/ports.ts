@@ -19,8 +19,8 @@ export type ShardConfig = {
   checkpointMs: number;
   /** Checkpoint origins are `<logOrigin>/<shard>`. */
   logOrigin: string;
-  /** The log's signing key, or null when none is configured (then no checkpoints are signed). */
-  signer: () => Promise<Signer | null>;
+  /** The log's signing keys, first the published one (none: no checkpoints are signed). */
+  signers: () => Promise<Signer[]>;
 };
 
 export type ShardDeps = {

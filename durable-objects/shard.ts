@@ -118,9 +118,9 @@ export class Shard {
     }
     if (!this.checkpointDue(now)) return;
     try {
-      const signer = await config.signer();
-      if (!signer) return;
-      await this.log.sign(signer, `${config.logOrigin}/${this.number}`, () => storage.sync(), now);
+      const signers = await config.signers();
+      if (!signers.length) return;
+      await this.log.sign(signers, `${config.logOrigin}/${this.number}`, () => storage.sync(), now);
     } catch (e) {
       console.error(JSON.stringify({ msg: "checkpoint signing failed", shard: this.number, error: String(e) }));
     }

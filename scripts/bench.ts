@@ -810,6 +810,17 @@ async function main(): Promise<void> {
       basis: "≈ 600 B idempotency entry kept 25 h",
     },
     {
+      // A full tile (256 hashes) is one PUT; upper levels add 1/256 of that again.
+      component: "R2 log tiles: writes",
+      perMillion: ((1e6 / 256) * (1 + 1 / 256) * PRICES.r2ClassA.usd) / 1e6,
+      basis: "one PUT per 256 receipts (a full level-0 tile), + 1/256 for upper levels",
+    },
+    {
+      component: "R2 log tiles: storage [A]",
+      perMillion: ((1e6 * 32 * (1 + 1 / 256)) / 1e9) * ASSUMPTIONS.logRetentionMonths * PRICES.r2Storage.usd,
+      basis: `32 B per receipt kept ${ASSUMPTIONS.logRetentionMonths} months (tiles are kept for ever)`,
+    },
+    {
       component: "Queue operations",
       perMillion: ((per(messages) * opsPerMessage) / 1e6) * PRICES.queueOps.usd,
       basis: `${messages} messages (${round(receiptsPerMessage, 2)} receipts each, ≈ ${round(messageBytes / 1024, 1)} KB) × ${opsPerMessage} ops`,

@@ -11,7 +11,7 @@ import { consistencyProof, hexList, inclusionProof } from "../../core/log-proofs
 import { verifierKeyOf } from "../../core/note.ts";
 import { validationFailed, zodDetails } from "../../core/receipt.ts";
 import { packHashes, parseTilePath, TILE_WIDTH, tileWidth } from "../../core/tiles.ts";
-import { signerFor } from "../../durable-objects/config.ts";
+import { primarySigner } from "../../durable-objects/config.ts";
 import type { LogView } from "../../durable-objects/log.ts";
 import { type AppEnv, type Ctx, param } from "../http.ts";
 import { callShard, shard } from "../shards.ts";
@@ -37,7 +37,7 @@ async function signedView(c: Ctx): Promise<{ n: number; view: LogView; signed: n
 }
 
 log.get("/v1/log/key", async (c) => {
-  const signer = await signerFor(c.env.LOG_SIGNING_KEY);
+  const signer = await primarySigner(c.env.LOG_SIGNING_KEY);
   if (!signer) throw new ApiError(503, "unavailable", "The log has no signing key configured.", { retryAfter: 60 });
   c.header("Cache-Control", "public, max-age=300");
   return c.text(`${verifierKeyOf(signer)}\n`);

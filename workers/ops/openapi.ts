@@ -8,10 +8,11 @@ import { slug } from "../../core/ids.ts";
 import { idempotencyKeySchema, receiptInputSchema } from "../../core/receipt.ts";
 import * as res from "../../core/responses.ts";
 import { batchSchema } from "../ingest/schemas.ts";
+import { consistencySchema, inclusionSchema } from "../log/schemas.ts";
 import { createTenantSchema, storeSchema, terminalSchema } from "../tenant/schemas.ts";
 
 type Auth = "operator" | "tenant" | "terminal";
-type Reply = { description: string; schema?: z.ZodType; html?: true };
+type Reply = { description: string; schema?: z.ZodType; html?: true; text?: true; binary?: true };
 type Operation = {
   method: "get" | "post" | "put" | "delete";
   path: string;
@@ -135,7 +136,10 @@ const operations: Operation[] = [
     path: "/v1/verify/{code}",
     summary: "Verify a receipt code (public)",
     responses: {
-      200: { description: "The receipt and its chain status", schema: res.verifiedReceiptSchema },
+      200: {
+        description: "The receipt, its status (valid, tampered, or missing when the log has it and no store does) and its inclusion proof",
+        schema: res.verifyAnswerSchema,
+      },
       400: err("Not a valid code (checked without a lookup)"),
       404: err("No such receipt"),
     },
@@ -148,6 +152,48 @@ const operations: Operation[] = [
       200: { description: "Page", html: true },
       400: { description: "Invalid code page", html: true },
       404: { description: "Not found page", html: true },
+    },
+  },
+  {
+    method: "get",
+    path: "/v1/log/key",
+    summary: "The log's verifier key, in signed-note form (public, text)",
+    responses: { 200: { description: "<name>+<key id>+<base64 key>", text: true }, 503: err("No key configured") },
+  },
+  {
+    method: "get",
+    path: "/v1/log/{shard}/checkpoint",
+    summary: "The shard's latest signed C2SP checkpoint (public, text)",
+    responses: { 200: { description: "Signed note", text: true }, 400: err("Bad shard"), 404: err("Nothing signed yet") },
+  },
+  {
+    method: "get",
+    path: "/v1/log/{shard}/proof/inclusion",
+    summary: "RFC 6962 inclusion proof of leaf `index` in the tree of `size` (public; query: index, size)",
+    responses: {
+      200: { description: "Audit path, leaf side first", schema: inclusionSchema },
+      400: err("size past the latest checkpoint, index ≥ size, or malformed"),
+      404: err("Nothing signed yet"),
+    },
+  },
+  {
+    method: "get",
+    path: "/v1/log/{shard}/proof/consistency",
+    summary: "RFC 6962 consistency proof between tree sizes `from` and `to` (public; query: from, to)",
+    responses: {
+      200: { description: "Consistency proof", schema: consistencySchema },
+      400: err("to past the latest checkpoint, from > to, from = 0, or malformed"),
+      404: err("Nothing signed yet"),
+    },
+  },
+  {
+    method: "get",
+    path: "/v1/log/{shard}/tile/{level}/{index}",
+    summary: "A C2SP tlog-tiles hash tile; {index} is the tile path (x001/234, optionally .p/<width>)",
+    responses: {
+      200: { description: "width × 32 bytes of hashes", binary: true },
+      400: err("Malformed tile path"),
+      404: err("Past the latest checkpoint"),
     },
   },
   {
@@ -178,7 +224,11 @@ const pathParams = (path: string) =>
     schema:
       name === "code"
         ? { type: "string", description: "16 Crockford base32 characters, dashes optional" }
-        : jsonSchema(slug),
+        : name === "shard" || name === "level"
+          ? { type: "integer", minimum: 0 }
+          : name === "index"
+            ? { type: "string", description: "C2SP tile index path" }
+            : jsonSchema(slug),
   }));
 
 function build(): Record<string, unknown> {
@@ -205,6 +255,8 @@ function build(): Record<string, unknown> {
             description: r.description,
             ...(r.schema ? { content: { "application/json": { schema: jsonSchema(r.schema) } } } : {}),
             ...(r.html ? { content: { "text/html": { schema: { type: "string" } } } } : {}),
+            ...(r.text ? { content: { "text/plain": { schema: { type: "string" } } } } : {}),
+            ...(r.binary ? { content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } } : {}),
           },
         ]),
       ),

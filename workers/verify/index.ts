@@ -6,7 +6,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError } from "../../core/errors.ts";
 import { pickLocale } from "../../core/format.ts";
 import { verifierKeyOf } from "../../core/note.ts";
-import { signerFor } from "../../durable-objects/config.ts";
+import { primarySigner } from "../../durable-objects/config.ts";
 import { type AppEnv, type Ctx, publicBaseUrl } from "../http.ts";
 import { verifyCode } from "./lookup.ts";
 import { errorPage, type Page, receiptPage } from "./page.tsx";
@@ -55,7 +55,7 @@ const PAGE_ERRORS = new Set([400, 404, 503]);
 verify.get("/r/:code", async (c) => {
   try {
     const verification = await verifyCode(c, c.req.param("code"));
-    const signer = await signerFor(c.env.LOG_SIGNING_KEY).catch(() => null);
+    const signer = await primarySigner(c.env.LOG_SIGNING_KEY).catch(() => null);
     const page = await receiptPage(verification, {
       pageUrl: `${publicBaseUrl(c)}/r/${verification.receipt.code}`,
       locale: pickLocale(c.req.header("accept-language")),

@@ -59,6 +59,18 @@ export const PRICES = {
       "Cloudflare Queues pricing (developers.cloudflare.com/queues/platform/pricing): an operation per 64 KB written, read or deleted; ≈ 3 per message",
     read: "2026-11",
   },
+  r2ClassA: {
+    usd: 4.5,
+    per: "million operations",
+    source: "Cloudflare R2 pricing (developers.cloudflare.com/r2/pricing): Class A (PutObject), Standard storage",
+    read: "2026-11",
+  },
+  r2Storage: {
+    usd: 0.015,
+    per: "GB-month",
+    source: "Cloudflare R2 pricing, Standard storage; no egress fee",
+    read: "2026-11",
+  },
   neonCompute: {
     usd: 0.222,
     per: "CU-hour",
@@ -87,6 +99,11 @@ export const ASSUMPTIONS = {
    * row deleted (indexes not counted) in our runs of markPersisted, so 1.
    */
   deferredIdempotencyRowsWritten: 1,
+  /**
+   * The log keeps hashes for ever (32 B a receipt in full tiles, plus upper
+   * levels' 1/256). Priced here for one year of keeping; each further year adds as much.
+   */
+  logRetentionMonths: 12,
   /** Duration: a shard is billed while an event runs; we charge each DO event the 50 %-load p50 latency. */
   doMemoryGb: 0.128,
 };
