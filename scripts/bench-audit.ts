@@ -41,12 +41,13 @@ const server = await startEmbeddedPostgres({
 try {
   await applyMigrations(server.url);
   const client = new pg.Client({ connectionString: server.url });
+  client.on("error", () => {}); // the server stops under it at the end
   await client.connect();
   await client.query("INSERT INTO tenants (id, name, api_key_hash) VALUES ('bench', 'Bench', repeat('0', 64))");
   for (let s = 0; s < SHARDS; s++) {
     await client.query(
       `INSERT INTO stores (tenant_id, id, name, timezone, shard)
-       SELECT 'bench', 's' || $1 || '-' || g, 'Store', 'UTC', $1 FROM generate_series(1, ${STORES}) g`,
+       SELECT 'bench', 's' || $1::int || '-' || g, 'Store', 'UTC', $1::int FROM generate_series(1, ${STORES}) g`,
       [s],
     );
   }
@@ -166,6 +167,9 @@ try {
   const rss = Math.round(process.memoryUsage().rss / 2 ** 20);
   say(`peak resident memory of this process: ${rss} MiB (the generator's logs included)`);
   if (report.problems) process.exitCode = 1;
+} catch (e) {
+  console.error(`[bench:audit] failed: ${(e as Error).stack ?? e}`);
+  process.exitCode = 1;
 } finally {
   await server.stop();
 }
