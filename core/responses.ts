@@ -10,8 +10,11 @@ import { itemSchema, paymentSchema } from "./receipt.ts";
 const hash = z.string().regex(/^[0-9a-f]{64}$/);
 const code = z
   .string()
-  .regex(/^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/)
-  .meta({ example: "1V00-0002-G2T9-3X5W" });
+  .regex(/^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3,4}$/)
+  .meta({
+    description: "20 characters (16 on receipts issued before v1.1), grouped by 4",
+    example: "0000-0000-0K00-2TCG-9NAW",
+  });
 const time = z.iso.datetime();
 
 export const errorBodySchema = z.object({

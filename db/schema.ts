@@ -4,7 +4,18 @@
  * (partitioning, the append-only trigger) lives in custom migrations.
  */
 import { sql } from "drizzle-orm";
-import { bigint, char, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  char,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  varchar,
+} from "drizzle-orm/pg-core";
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -56,7 +67,8 @@ export const terminals = pgTable(
 export const receipts = pgTable(
   "receipts",
   {
-    code: char("code", { length: 16 }).notNull(),
+    /** 20 characters, or 16 for codes issued before v1.1 (told apart by length). */
+    code: varchar("code", { length: 20 }).notNull(),
     receivedAt: ts("received_at").notNull(),
     tenantId: text("tenant_id").notNull(),
     storeId: text("store_id").notNull(),

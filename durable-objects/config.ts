@@ -1,4 +1,5 @@
 /** The shard's settings, read from the Worker's env once per object. */
+import { V1_MAX_COUNTER } from "../core/code.ts";
 import { parseSigningKey, type Signer } from "../core/note.ts";
 import { type Env, intVar } from "../workers/env.ts";
 import type { ShardConfig } from "./ports.ts";
@@ -15,7 +16,12 @@ export function signersFor(keys: string | undefined): Promise<Signer[]> {
   const text = keys?.trim() ?? "";
   let signers = parsed.get(text);
   if (!signers) {
-    signers = Promise.all(text.split(/[\s,]+/).filter(Boolean).map(parseSigningKey));
+    signers = Promise.all(
+      text
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .map(parseSigningKey),
+    );
     parsed.set(text, signers);
   }
   return signers;
@@ -30,6 +36,8 @@ export const DEFAULT_LOG_ORIGIN = "tillproof.localhost/log";
 export function shardConfig(env: Env): ShardConfig {
   return {
     codeKey: env.CODE_KEY,
+    codeFormat: env.CODE_FORMAT === "v1" ? 1 : 2,
+    v1MaxCounter: V1_MAX_COUNTER,
     outboxLimit: intVar(env.OUTBOX_LIMIT, 2_000_000),
     storeRate: intVar(env.STORE_MAX_RPS, 200),
     flushMs: intVar(env.FLUSH_MS, 250),

@@ -7,7 +7,7 @@
  * Outcomes are domain words; workers/ingest maps them to HTTP.
  */
 import { canonicalJson } from "../core/canonical.ts";
-import { encodeCode, groupCode, MAX_COUNTER } from "../core/code.ts";
+import { type CodeFormat, encodeCode, groupCode, MAX_COUNTER, V1_MAX_SHARDS } from "../core/code.ts";
 import { sha256Hex } from "../core/crypto.ts";
 import { fromHex } from "../core/merkle.ts";
 import { type Bucket, takeTokens } from "../core/rate-limit.ts";
@@ -42,6 +42,8 @@ export class Issuer {
   /** Where an idempotency sweep part way through continues. */
   private sweepFrom: { terminal: string; key: string } | null = null;
   private sweptAt: number;
+  /** The first counter issued as a v2 (20-character) code; null while the shard still issues v1. */
+  private v2From: number | null;
 
   private readonly tables: ShardTables;
   private readonly log: ShardLog;
@@ -60,6 +62,18 @@ export class Issuer {
     this.pump = pump;
     this.deps = deps;
     this.sweptAt = meta.swept_at ?? 0;
+    this.v2From = meta.code_v2_from ?? null;
+  }
+
+  /** The layout of the code for `counter` (issued or next), and whether issuing it switches the shard to v2. */
+  formatOf(shard: number, counter: number): { format: CodeFormat; switches: boolean } {
+    if (this.v2From !== null && counter >= this.v2From) return { format: 2, switches: false };
+    if (counter <= this.log.size) return { format: 1, switches: false };
+    // The switch, recorded with the first v2 code: configured (the default), or v1 cannot carry
+    // this code (its space ran out) — a shard moves on for good rather than refuse.
+    const switches =
+      this.deps.config.codeFormat === 2 || shard >= V1_MAX_SHARDS || counter > this.deps.config.v1MaxCounter;
+    return { format: switches ? 2 : 1, switches };
   }
 
   issue(shard: number, req: IssueRequest): IssueReply {
@@ -109,7 +123,9 @@ export class Issuer {
       const head = this.tables.storeHead(tenantId, storeId);
       if (!head) throw new Error(`store ${tenantId}/${storeId} has a terminal but is not on this shard`);
       const counter = this.log.size + 1;
-      const code = encodeCode(this.deps.config.codeKey, { shard, counter });
+      const { format, switches } = this.formatOf(shard, counter);
+      if (switches) this.tables.setMeta("code_v2_from", counter);
+      const code = encodeCode(this.deps.config.codeKey, { shard, counter }, format);
       const receivedAt = this.log.clock(Date.now());
       const record = buildRecord({
         input: entry.receipt,
@@ -149,7 +165,12 @@ export class Issuer {
       });
       this.tables.setStoreHead(tenantId, storeId, { seq: record.seq, hash, counter });
       this.tables.putIdempotency(who, entry.idempotencyKey, entry.bodyHash, JSON.stringify(issued), receivedAt);
-      return { issued, commit: this.log.append([fromHex(hash)], receivedAt) };
+      const commitLog = this.log.append([fromHex(hash)], receivedAt);
+      const commit = () => {
+        commitLog();
+        if (switches) this.v2From = counter;
+      };
+      return { issued, commit };
     });
     commit();
     this.pump.held++;

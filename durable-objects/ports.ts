@@ -3,6 +3,7 @@
  * Durable Object passes its real storage, queue and bucket; tests pass
  * wrappers that fail on purpose ("failed but persisted", lost replies).
  */
+import type { CodeFormat } from "../core/code.ts";
 import type { Signer } from "../core/note.ts";
 import type { OutboxMessage } from "../core/outbox.ts";
 
@@ -10,6 +11,10 @@ export type ShardStorage = Pick<DurableObjectStorage, "sql" | "transactionSync" 
 
 export type ShardConfig = {
   codeKey: string;
+  /** The layout new codes get: 2 (20 characters, default) or 1 (16, for a staged rollout: CODE_FORMAT=v1). */
+  codeFormat: CodeFormat;
+  /** The last counter a shard may spend on v1 codes before it switches to v2 by itself (the v1 limit; lower in tests). */
+  v1MaxCounter: number;
   /** Unpersisted receipts a shard may hold before it refuses new ones (503). */
   outboxLimit: number;
   /** Receipts a second per store (burst twice that). */

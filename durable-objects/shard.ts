@@ -4,6 +4,7 @@
  * Durable Object (store-shard.ts) is a thin shell around this, and tests can
  * open a second instance over the same storage with faulty ports.
  */
+import type { CodeFormat } from "../core/code.ts";
 import { ShardAdmin } from "./admin.ts";
 import { type IssueReply, type IssueRequest, Issuer } from "./issuer.ts";
 import { type LogView, ShardLog } from "./log.ts";
@@ -15,8 +16,11 @@ import { ShardTables, type StoreInfo } from "./tables.ts";
 /** A receipt the shard still holds (not confirmed in Postgres yet), with its store's names. */
 export type HeldReceipt = { record: string; hash: string; storeName: string; storeTimezone: string };
 
-/** What verify needs from the shard in one call. */
-export type ShardView = { held: HeldReceipt | null; log: LogView };
+/**
+ * What verify needs from the shard in one call: the receipt if still held, the
+ * log's head, and the layout the code for that counter has (each counter has one code).
+ */
+export type ShardView = { held: HeldReceipt | null; log: LogView; codeFormat: CodeFormat };
 
 export class Shard {
   readonly tables: ShardTables;
@@ -86,7 +90,7 @@ export class Shard {
   view(counter: number): ShardView {
     const row = this.tables.heldReceipt(counter);
     const held = row ? { record: row.record, hash: row.hash, storeName: row.name, storeTimezone: row.timezone } : null;
-    return { held, log: this.log.view() };
+    return { held, log: this.log.view(), codeFormat: this.issuer.formatOf(this.number, counter).format };
   }
 
   stats(): ShardStats {

@@ -19,8 +19,8 @@ import { formatCheckpoint, generateSigningKey, parseSigningKey, signNote } from 
 import { buildRecord, GENESIS_HASH, parseReceipt } from "../core/receipt.ts";
 import { appendLeaves, emptyLog, type LogState, packHashes, parseTilePath } from "../core/tiles.ts";
 import { runAudit } from "./audit.ts";
-import { copyFrom, copyText } from "./lib/bench/copy.ts";
 import { shardRows } from "./lib/audit/sources.ts";
+import { copyFrom, copyText } from "./lib/bench/copy.ts";
 import { applyMigrations } from "./lib/migrate.ts";
 import { freePort } from "./lib/ports.ts";
 import { startEmbeddedPostgres } from "./lib/postgres.ts";
@@ -123,14 +123,20 @@ try {
     await flush();
     logs.set(s, log);
   }
-  say(`${N.toLocaleString("en")} receipts over ${SHARDS} shards written and logged in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  say(
+    `${N.toLocaleString("en")} receipts over ${SHARDS} shards written and logged in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
 
   // The public log API's formats, served from memory on loopback.
   const key = await generateSigningKey("bench-audit.localhost");
   const signer = await parseSigningKey(key.privateKey);
   const notes = new Map<number, string>();
   for (const [s, log] of logs) {
-    const text = formatCheckpoint({ origin: `bench-audit.localhost/log/${s}`, size: log.state.size, root: edgeRoot(log.state.edge) });
+    const text = formatCheckpoint({
+      origin: `bench-audit.localhost/log/${s}`,
+      size: log.state.size,
+      root: edgeRoot(log.state.edge),
+    });
     notes.set(s, await signNote(text, signer));
   }
   const http = createServer((req, res) => {

@@ -14,6 +14,8 @@ export interface Env {
   OPERATOR_TOKEN: string;
   /** Secret. HMAC key of the receipt codes' check. Never rotate it: old codes would stop verifying. */
   CODE_KEY: string;
+  /** "v1": keep issuing 16-character codes (staged rollout). Default: 20-character codes. */
+  CODE_FORMAT?: string;
   /** Shards new stores are spread over. Raising it never moves an existing store. */
   SHARD_COUNT: string;
   /** Local only: host:port of the WebSocket→TCP tunnel to a plain Postgres. Unset for Neon. */

@@ -137,7 +137,8 @@ const operations: Operation[] = [
     summary: "Verify a receipt code (public)",
     responses: {
       200: {
-        description: "The receipt, its status (valid, tampered, or missing when the log has it and no store does) and its inclusion proof",
+        description:
+          "The receipt, its status (valid, tampered, or missing when the log has it and no store does) and its inclusion proof",
         schema: res.verifyAnswerSchema,
       },
       400: err("Not a valid code (checked without a lookup)"),
@@ -164,7 +165,11 @@ const operations: Operation[] = [
     method: "get",
     path: "/v1/log/{shard}/checkpoint",
     summary: "The shard's latest signed C2SP checkpoint (public, text)",
-    responses: { 200: { description: "Signed note", text: true }, 400: err("Bad shard"), 404: err("Nothing signed yet") },
+    responses: {
+      200: { description: "Signed note", text: true },
+      400: err("Bad shard"),
+      404: err("Nothing signed yet"),
+    },
   },
   {
     method: "get",
@@ -223,7 +228,11 @@ const pathParams = (path: string) =>
     required: true,
     schema:
       name === "code"
-        ? { type: "string", description: "16 Crockford base32 characters, dashes optional" }
+        ? {
+            type: "string",
+            description:
+              "20 Crockford base32 characters (16 on receipts issued before v1.1), any case, dashes optional",
+          }
         : name === "shard" || name === "level"
           ? { type: "integer", minimum: 0 }
           : name === "index"
@@ -256,7 +265,9 @@ function build(): Record<string, unknown> {
             ...(r.schema ? { content: { "application/json": { schema: jsonSchema(r.schema) } } } : {}),
             ...(r.html ? { content: { "text/html": { schema: { type: "string" } } } } : {}),
             ...(r.text ? { content: { "text/plain": { schema: { type: "string" } } } } : {}),
-            ...(r.binary ? { content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } } : {}),
+            ...(r.binary
+              ? { content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } }
+              : {}),
           },
         ]),
       ),

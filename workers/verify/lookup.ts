@@ -9,7 +9,7 @@
 import type { Branding } from "../../core/branding.ts";
 import { canonicalJson } from "../../core/canonical.ts";
 import { chainStatus } from "../../core/chain.ts";
-import { groupCode, parseCode } from "../../core/code.ts";
+import { type CodeFormat, groupCode, parseCode } from "../../core/code.ts";
 import { invalidCode, notFound, unavailable } from "../../core/errors.ts";
 import { hexList, inclusionProof, leafAt } from "../../core/log-proofs.ts";
 import { fromHex, leafHash, toHex } from "../../core/merkle.ts";
@@ -96,7 +96,7 @@ const logFailure =
  */
 async function read(
   c: Ctx,
-  parts: { shard: number; counter: number; code: string },
+  parts: { shard: number; counter: number; code: string; format: CodeFormat },
 ): Promise<{ source: ReceiptSource | null; view: ShardView | null }> {
   const { db } = pg(c);
   const fromPostgres = () =>
@@ -135,7 +135,8 @@ async function read(
   // Persisted and pruned between the two reads: Postgres has it now.
   const again = await findReceipt(db, parts.code);
   if (again) return { source: persistedSource(again), view };
-  if (parts.counter <= view.log.size) return { source: null, view };
+  // Issued (within the log, in the layout the shard used for that counter) but gone: missing.
+  if (parts.counter <= view.log.size && parts.format === view.codeFormat) return { source: null, view };
   throw notFound("Receipt");
 }
 

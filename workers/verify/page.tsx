@@ -328,8 +328,9 @@ const ERRORS: Record<number, ErrorText> = {
     text: (
       <>
         <p>
-          Receipt codes have 16 letters and digits in groups of four, like <span class="code">7K3M-0QX2-9TBD-4HFA</span>
-          . Check the code for typos against the printed receipt (O and 0, and I, L and 1, count as the same).
+          Receipt codes have 20 letters and digits in groups of four, like{" "}
+          <span class="code">7K3M-0QX2-9TBD-4HFA-2C8N</span> (older receipts have 16). Check the code for typos against
+          the printed receipt (O and 0, and I, L and 1, count as the same).
         </p>
         <p>{SCAN_HINT}</p>
       </>

@@ -1,6 +1,6 @@
 /** Where the audit reads from: Postgres (rows in counter order, a page at a time) and the public log API. */
 import type pg from "pg";
-import { shardCodePrefix } from "../../../core/code.ts";
+import { shardCodeRange, V1_MAX_SHARDS } from "../../../core/code.ts";
 import type { TileReader } from "../../../core/log-proofs.ts";
 import { HASH_SIZE, type Hash } from "../../../core/merkle.ts";
 import { openNote, parseCheckpoint, parseVerifierKey } from "../../../core/note.ts";
@@ -9,19 +9,28 @@ import { type RecordRow, recordColumns } from "../../../db/receipts.ts";
 
 const PAGE = 5_000;
 
-/** A shard's rows in code order, which within one shard is counter order. Keyset pages: no OFFSET, no cursor held open. */
+/**
+ * A shard's rows in counter order: its 16-character codes, then its
+ * 20-character ones (a shard switches layout once, so every v1 counter comes
+ * before every v2 counter), each in code order, which within one shard and
+ * layout is counter order. Keyset pages: no OFFSET, no cursor held open.
+ */
 export async function* shardRows(pool: pg.Pool, shard: number): AsyncGenerator<RecordRow> {
-  const lo = shardCodePrefix(shard);
-  const hi = shard + 1 < 1024 ? shardCodePrefix(shard + 1) : "~";
-  let after = "";
-  for (;;) {
-    const { rows } = await pool.query<RecordRow>(
-      `SELECT ${recordColumns()} FROM receipts WHERE code >= $1 AND code < $2 AND code > $3 ORDER BY code, received_at LIMIT ${PAGE}`,
-      [lo, hi, after],
-    );
-    yield* rows;
-    if (rows.length < PAGE) return;
-    after = rows.at(-1)?.code ?? after;
+  for (const format of [1, 2] as const) {
+    if (format === 1 && shard >= V1_MAX_SHARDS) continue;
+    const { lo, hi } = shardCodeRange(shard, format);
+    let after = "";
+    for (;;) {
+      const { rows } = await pool.query<RecordRow>(
+        `SELECT ${recordColumns()} FROM receipts
+          WHERE code >= $1 AND code < $2 AND code > $3 AND length(code) = $4
+          ORDER BY code, received_at LIMIT ${PAGE}`,
+        [lo, hi, after, format === 1 ? 16 : 20],
+      );
+      yield* rows;
+      if (rows.length < PAGE) break;
+      after = rows.at(-1)?.code ?? after;
+    }
   }
 }
 
