@@ -22,6 +22,9 @@ export type HeldReceipt = { record: string; hash: string; storeName: string; sto
  */
 export type ShardView = { held: HeldReceipt | null; log: LogView; codeFormat: CodeFormat };
 
+/** With no signing key configured, look again this often (a deploy that adds one restarts the object anyway). */
+const NO_KEY_RECHECK_MS = 10 * 60 * 1000;
+
 export class Shard {
   readonly tables: ShardTables;
   readonly log: ShardLog;
@@ -30,6 +33,13 @@ export class Shard {
   readonly admin: ShardAdmin;
   private number: number;
   private alarmAt: number | null = null;
+  /**
+   * When signing may next be tried: pushed back after a failure (bad key,
+   * storage error), and far out when no key is configured, so an unsigned
+   * tree never makes the alarm spin.
+   */
+  private signNotBefore = 0;
+  private signFailures = 0;
 
   private readonly deps: ShardDeps;
 
@@ -120,25 +130,35 @@ export class Shard {
     } catch (e) {
       console.error(JSON.stringify({ msg: "log tile upload failed", shard: this.number, error: String(e) }));
     }
-    if (!this.checkpointDue(now)) return;
+    if (this.checkpointAt(now) === null || (this.checkpointAt(now) ?? 0) > now) return;
     try {
       const signers = await config.signers();
-      if (!signers.length) return;
+      if (!signers.length) {
+        this.signNotBefore = now + NO_KEY_RECHECK_MS;
+        return;
+      }
       await this.log.sign(signers, `${config.logOrigin}/${this.number}`, () => storage.sync(), now);
+      this.signFailures = 0;
+      this.signNotBefore = 0;
     } catch (e) {
+      this.signFailures++;
+      this.signNotBefore = now + Math.min(60_000, 1_000 * 2 ** (this.signFailures - 1));
       console.error(JSON.stringify({ msg: "checkpoint signing failed", shard: this.number, error: String(e) }));
     }
   }
 
-  private checkpointDue(now: number): boolean {
-    return this.log.unsigned && now >= (this.log.signedAt ?? 0) + this.deps.config.checkpointMs;
+  /** When the next checkpoint is due (null: nothing to sign). */
+  private checkpointAt(now: number): number | null {
+    if (!this.log.unsigned) return null;
+    return Math.max(now, (this.log.signedAt ?? 0) + this.deps.config.checkpointMs, this.signNotBefore);
   }
 
   /** Sets the alarm to the earliest time any part needs it (never later than one already set). */
   schedule(): void {
     const now = Date.now();
     const times = [this.pump.nextAt(now, this.log.size), this.issuer.nextAt(now)];
-    if (this.log.unsigned) times.push(Math.max(now, (this.log.signedAt ?? 0) + this.deps.config.checkpointMs));
+    const checkpoint = this.checkpointAt(now);
+    if (checkpoint !== null) times.push(checkpoint);
     if (this.log.tilesWaiting) times.push(now + 1_000);
     const at = Math.min(...times.filter((t): t is number => t !== null));
     if (this.alarmAt === null || at < this.alarmAt) {

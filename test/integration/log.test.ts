@@ -13,6 +13,7 @@ import { openNote, parseCheckpoint, parseVerifierKey } from "../../core/note.ts"
 import type { Proof } from "../../core/responses.ts";
 import { tileIndexPath, tileObjectKey, tileWidth, unpackHashes } from "../../core/tiles.ts";
 import { type RecordRow, recordColumns, recordFromRow } from "../../db/receipts.ts";
+import { shardConfig } from "../../durable-objects/config.ts";
 import type { StoreShard } from "../../durable-objects/store-shard.ts";
 import { shard } from "../../workers/shards.ts";
 import {
@@ -240,5 +241,25 @@ describe("transparency log", () => {
     const signed = await checkpointCovering(n, counter + 1);
     const v = await call<{ hash: string; proof: Proof }>("GET", `/v1/verify/${b.body.code}`);
     expect(checkProof(b.body.hash, v.body.proof, await checkpointCovering(n, signed.size))).toBe(true);
+  });
+
+  it("never spins its alarm when it cannot sign (no key configured, or a key that fails)", async () => {
+    const f = await fixture();
+    const n = shardOf(f.token);
+    const stub = shard(env, n);
+    await runInDurableObject(stub, async (_: StoreShard, state) => {
+      const failing = async () => {
+        throw new Error("LOG_SIGNING_KEY is not an Ed25519 key");
+      };
+      for (const signers of [async () => [], failing]) {
+        const s = openShard(state.storage, { config: { ...shardConfig(env), signers } });
+        s.issue(oneSale(n, f.token, sale()));
+        await s.alarm();
+        expect(s.log.unsigned).toBe(true);
+        const next = (await state.storage.getAlarm()) ?? 0;
+        expect(next - Date.now()).toBeGreaterThan(500);
+      }
+    });
+    await evictDurableObject(stub);
   });
 });

@@ -37,8 +37,11 @@ async function signedView(c: Ctx): Promise<{ n: number; view: LogView; signed: n
 }
 
 log.get("/v1/log/key", async (c) => {
-  const signer = await primarySigner(c.env.LOG_SIGNING_KEY);
-  if (!signer) throw new ApiError(503, "unavailable", "The log has no signing key configured.", { retryAfter: 60 });
+  const signer = await primarySigner(c.env.LOG_SIGNING_KEY).catch((e: Error) => {
+    console.error(JSON.stringify({ msg: "LOG_SIGNING_KEY is invalid", error: e.message }));
+    return null;
+  });
+  if (!signer) throw new ApiError(503, "unavailable", "The log's signing key is not configured.", { retryAfter: 60 });
   c.header("Cache-Control", "public, max-age=300");
   return c.text(`${verifierKeyOf(signer)}\n`);
 });
