@@ -224,6 +224,27 @@ const cases: Case[] = [
     body: { name: "x", timezone: "UTC" },
   },
   { name: "an unknown route", status: 404, code: "not_found", method: "GET", path: "/v1/nothing" },
+  {
+    name: "a total of 1e999",
+    status: 400,
+    code: "validation_failed",
+    raw: JSON.stringify(sale()).replace('"total":680', '"total":1e999'),
+    headers: { "content-type": "application/json" },
+  },
+  {
+    name: "a lone surrogate in a field",
+    status: 400,
+    code: "validation_failed",
+    raw: JSON.stringify(sale()).replace('"card"', '"\\ud800"'),
+    headers: { "content-type": "application/json" },
+  },
+  {
+    name: "a lone surrogate in an unknown key",
+    status: 400,
+    code: "validation_failed",
+    raw: `{"\\ud800":1,${JSON.stringify(sale()).slice(1)}`,
+    headers: { "content-type": "application/json" },
+  },
 ];
 
 describe("bad input", () => {
@@ -238,6 +259,30 @@ describe("bad input", () => {
     const res = await call(c.method ?? "POST", path, { token, headers, body: c.body, raw: c.raw });
     expect(res.status, res.text).toBe(c.status);
     expect(res.body).toMatchObject({ error: { code: c.code, message: expect.any(String) } });
+  });
+
+  it("judges each batch entry alone, even one JSON canonicalization refuses (1e999, lone surrogates)", async () => {
+    const good = { idempotencyKey: crypto.randomUUID(), ...sale() };
+    const entries = [
+      JSON.stringify(good),
+      JSON.stringify({ idempotencyKey: "inf-1", ...sale() }).replace('"total":680', '"total":1e999'),
+      JSON.stringify({ idempotencyKey: "sur-1", ...sale() }).replace('"card"', '"\\ud800"'),
+      `{"\\udfff":0,${JSON.stringify({ idempotencyKey: "sur-2", ...sale() }).slice(1)}`,
+    ];
+    for (const token of [f.token, `tpt_0_${"A".repeat(43)}`]) {
+      const res = await call<{ results: { status: number; error?: { code: string } }[] }>(
+        "POST",
+        "/v1/receipts/batch",
+        { token, raw: `{"receipts":[${entries.join(",")}]}`, headers: { "content-type": "application/json" } },
+      );
+      if (token !== f.token) {
+        expect(res.status).toBe(401); // a fake token gets 401, not a 500
+        continue;
+      }
+      expect(res.status, res.text).toBe(200);
+      expect(res.body.results.map((r) => r.status)).toEqual([201, 400, 400, 400]);
+      for (const r of res.body.results.slice(1)) expect(r.error?.code).toBe("validation_failed");
+    }
   });
 
   it("names the offending fields", async () => {

@@ -66,6 +66,22 @@ function shardError(e: Refusal | Exclude<IssueOutcome, { receipt: unknown }>): A
   }
 }
 
+/**
+ * The body's canonical hash, for idempotency. Called only after the receipt
+ * validated, and still guarded: JSON that RFC 8785 cannot canonicalize (a
+ * lone surrogate, 1e999) is the client's mistake, a 400, never a 500.
+ */
+function bodyHash(body: unknown): string {
+  try {
+    return canonicalHash(body);
+  } catch (e) {
+    throw validationFailed(
+      [{ path: "", message: (e as Error).message }],
+      "The body has values JSON cannot carry exactly.",
+    );
+  }
+}
+
 const statusOf = (o: { kind: "issued" | "replayed" }) => (o.kind === "issued" ? 201 : 200);
 
 ingest.post("/v1/receipts", limitBody(256 * KiB), async (c) => {
@@ -80,7 +96,7 @@ ingest.post("/v1/receipts", limitBody(256 * KiB), async (c) => {
   }
   const body = await readJson(c);
   const receipt = parseReceipt(body, Date.now());
-  const [outcome] = await issue(c, creds, [{ idempotencyKey: key.data, bodyHash: canonicalHash(body), receipt }]);
+  const [outcome] = await issue(c, creds, [{ idempotencyKey: key.data, bodyHash: bodyHash(body), receipt }]);
   if (!outcome) throw new Error("shard returned no outcome");
   if ("receipt" in outcome) return c.json(outcome.receipt, statusOf(outcome));
   throw shardError(outcome);
@@ -109,7 +125,8 @@ ingest.post("/v1/receipts/batch", limitBody(2048 * KiB), async (c) => {
           "Each receipt needs an idempotencyKey of 1–64 characters [A-Za-z0-9_-].",
         );
       }
-      entries.push({ idempotencyKey: key.data, bodyHash: canonicalHash(body), receipt: parseReceipt(body, now) });
+      const receipt = parseReceipt(body, now);
+      entries.push({ idempotencyKey: key.data, bodyHash: bodyHash(body), receipt });
       slots.push(i);
       results.push({ status: 0 });
     } catch (e) {
