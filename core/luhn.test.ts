@@ -16,7 +16,13 @@ describe("Luhn and card detection", () => {
     ["6011111111111117", true],
     ["4111111111111112", false], // fails Luhn
     ["411111111111", false], // 12 digits
-    ["41111111111111111111", false], // 20 digits
+    ["41111111111111111111", true], // a Visa number inside 20 digits
+    ["ref 0000000004111111111111111190 ok", true], // hidden in a longer run
+    ["4111.1111.1111.1111", true], // split by dots
+    ["4111/1111/1111/1111", true], // split by slashes
+    ["378282246310005-7", true], // Amex followed by more digits
+    ["00000000000000000000000000", false], // a long run of zeros: no network prefix
+    ["2026/11/21 10.15", false],
     ["Espresso 2x 250", false],
     ["SKU 0000000000000", true], // 13 zeros pass Luhn: still a card-shaped number
     ["", false],

@@ -20,6 +20,10 @@ describe("textField", () => {
     ["a NUL byte", "a\u0000b"],
     ["a newline", "a\nb"],
     ["an unpaired surrogate", "a\ud800b"],
+    ["a right-to-left override", "1\u202e00"],
+    ["a left-to-right isolate", "\u2066ab"],
+    ["a pop directional isolate", "ab\u2069"],
+    ["a right-to-left mark", "a\u200fb"],
   ])("rejects %s", (_, value) => {
     expect(field.safeParse(value).success).toBe(false);
   });

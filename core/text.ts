@@ -11,6 +11,13 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the same, line breaks allowed
 const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f]/;
 
+/**
+ * Bidirectional embedding, override and isolate controls (and the implicit
+ * marks): they can make a page show "€1.00" for a record holding "€100", so
+ * text that is hashed and shown must not carry them.
+ */
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
 /** `multiline` allows line breaks (\n; \r\n is normalized to it), e.g. a receipt footer. */
 export function textField(max: number, opts: { multiline?: boolean } = {}) {
   const control = opts.multiline ? CONTROL_BUT_NEWLINE : CONTROL;
@@ -19,6 +26,7 @@ export function textField(max: number, opts: { multiline?: boolean } = {}) {
     .transform((s) => (opts.multiline ? s.replaceAll("\r\n", "\n") : s))
     .pipe(z.string().trim().min(1))
     .refine((s) => !control.test(s), "must not contain control characters")
+    .refine((s) => !BIDI.test(s), "must not contain bidirectional control characters")
     .refine((s) => s.isWellFormed(), "must be valid Unicode text")
     .refine((s) => [...s].length <= max, `must be at most ${max} characters`);
 }
