@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { tenants } from "./schema.ts";
 
@@ -20,6 +20,15 @@ export async function findTenant(db: Db, id: string): Promise<(Tenant & { apiKey
     : null;
 }
 
-export async function setTenantKeyHash(db: Db, id: string, apiKeyHash: string): Promise<void> {
-  await db.update(tenants).set({ apiKeyHash }).where(eq(tenants.id, id));
+/**
+ * Replaces the key hash only if it is still `expected` (compare and swap), so
+ * of two concurrent rotations with the same key exactly one wins. False if it lost.
+ */
+export async function swapTenantKeyHash(db: Db, id: string, expected: string, apiKeyHash: string): Promise<boolean> {
+  const rows = await db
+    .update(tenants)
+    .set({ apiKeyHash })
+    .where(and(eq(tenants.id, id), eq(tenants.apiKeyHash, expected)))
+    .returning({ id: tenants.id });
+  return rows.length === 1;
 }

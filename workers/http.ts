@@ -14,7 +14,11 @@ import { validationFailed, zodDetails } from "../core/receipt.ts";
 import { openPg, type Pg } from "../db/client.ts";
 import type { Env } from "./env.ts";
 
-export type AppEnv = { Bindings: Env; Variables: { pg?: Pg } };
+export type AppEnv = {
+  Bindings: Env;
+  /** `tenantKeyHash`: the hash of the tenant key this request authenticated with (see requireTenant). */
+  Variables: { pg?: Pg; tenantKeyHash?: string };
+};
 export type Ctx = Context<AppEnv>;
 
 export const KiB = 1024;

@@ -206,6 +206,18 @@ describe("tenant key rotation", () => {
     // Terminals are not tied to the tenant key.
     expect((await issue(f.token, sale())).status).toBe(201);
   });
+
+  it("lets exactly one of two concurrent rotations with the same key win (compare and swap)", async () => {
+    const f = await fixture();
+    const rotate = () => call<{ apiKey?: string }>("POST", `/v1/tenants/${f.tenantId}/keys`, { token: f.apiKey });
+    const results = await Promise.all([rotate(), rotate(), rotate()]);
+    const won = results.filter((r) => r.status === 201);
+    expect(won).toHaveLength(1);
+    for (const r of results.filter((r) => r.status !== 201)) expect([401, 409]).toContain(r.status);
+    // The key the winner was given is the one that works.
+    const path = `/v1/tenants/${f.tenantId}/branding`;
+    expect((await call("GET", path, { token: won[0]?.body.apiKey })).status).toBe(200);
+  });
 });
 
 describe("receipt page", () => {

@@ -19,5 +19,6 @@ export const requireTenant: MiddlewareHandler<AppEnv> = async (c, next) => {
   const tenant = await findTenant(pg(c).db, claimed.tenantId);
   if (!tenant || !safeEqual(hashSecret(key), tenant.apiKeyHash)) throw unauthorized();
   if (claimed.tenantId !== tenantId) throw forbidden();
+  c.set("tenantKeyHash", tenant.apiKeyHash);
   await next();
 };

@@ -4,7 +4,7 @@ import { hashSecret, newTenantKey, newTerminalToken } from "../../core/credentia
 import { ApiError, notFound } from "../../core/errors.ts";
 import { shardForStore, slug } from "../../core/ids.ts";
 import { findStore, upsertStore } from "../../db/stores.ts";
-import { insertTenant, setTenantKeyHash } from "../../db/tenants.ts";
+import { insertTenant, swapTenantKeyHash } from "../../db/tenants.ts";
 import { deleteTerminal, insertTerminal, markTerminalRevoked } from "../../db/terminals.ts";
 import { type AppEnv, type Ctx, KiB, limitBody, param, pg, readBody, requireOperator } from "../http.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
@@ -100,7 +100,10 @@ tenant.delete("/v1/tenants/:tenantId/stores/:storeId/terminals/:terminalId", asy
 tenant.post("/v1/tenants/:tenantId/keys", async (c) => {
   const tenantId = param(c, "tenantId", slug);
   const apiKey = newTenantKey(tenantId);
-  await setTenantKeyHash(pg(c).db, tenantId, hashSecret(apiKey));
+  const current = c.get("tenantKeyHash");
+  if (!current || !(await swapTenantKeyHash(pg(c).db, tenantId, current, hashSecret(apiKey)))) {
+    throw new ApiError(409, "key_rotated", "The key was rotated by another request meanwhile; use the newest key.");
+  }
   return c.json({ apiKey }, 201);
 });
 
