@@ -10,6 +10,7 @@ import { resolve } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contrastRatio, toHex } from "../../core/contrast.ts";
+import { insiderSql } from "../insider.ts";
 import { OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -263,10 +264,7 @@ describe("receipt page in Chromium", () => {
     const issued = await issue(t);
     await untilPersisted(issued.code);
     await stack?.sql(
-      `DO $$ BEGIN
-         SET LOCAL session_replication_role = replica;
-         UPDATE receipts SET total = total + 1000 WHERE code = '${issued.code.replaceAll("-", "")}';
-       END $$`,
+      insiderSql(`UPDATE receipts SET total = total + 1000 WHERE code = '${issued.code.replaceAll("-", "")}'`),
     );
     const { context, page } = await phone();
     await page.goto(issued.verifyUrl);

@@ -3,6 +3,7 @@ import { env, SELF } from "cloudflare:test";
 import { shardForStore } from "../../core/ids.ts";
 import type { IssuedReceipt } from "../../core/responses.ts";
 import { openPg } from "../../db/client.ts";
+import { insiderSql } from "../insider.ts";
 
 export const OPERATOR_TOKEN = "test-operator-token";
 export const TEST_LOG_VKEY = "tillproof.test/log+8010e9c6+AaVIVQC/EMa0zUPWDVIdUwsIQuERO7/rAA896xP8ueb0";
@@ -133,12 +134,7 @@ export async function issuePersisted(token: string, body: unknown = sale()): Pro
   return res.body;
 }
 
-/** Edits a stored receipt as a superuser would, with the append-only trigger bypassed. */
+/** Edits a stored receipt as a superuser would, with the append-only trigger turned off. */
 export async function tamper(code: string, set: string): Promise<void> {
-  await sqlQuery(
-    `DO $$ BEGIN
-       SET LOCAL session_replication_role = replica;
-       UPDATE receipts SET ${set} WHERE code = '${compact(code)}';
-     END $$`,
-  );
+  await sqlQuery(insiderSql(`UPDATE receipts SET ${set} WHERE code = '${compact(code)}'`));
 }

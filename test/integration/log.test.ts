@@ -16,6 +16,7 @@ import { type RecordRow, recordColumns, recordFromRow } from "../../db/receipts.
 import { shardConfig } from "../../durable-objects/config.ts";
 import type { StoreShard } from "../../durable-objects/store-shard.ts";
 import { shard } from "../../workers/shards.ts";
+import { insiderSql } from "../insider.ts";
 import {
   call,
   compact,
@@ -183,10 +184,7 @@ describe("transparency log", () => {
   it("says missing, not unknown, for an issued receipt whose record was deleted", async () => {
     const f = await fixture();
     const r = await issuePersisted(f.token);
-    await sqlQuery(
-      `DO $$ BEGIN SET LOCAL session_replication_role = replica;
-         DELETE FROM receipts WHERE code = '${compact(r.code)}'; END $$`,
-    );
+    await sqlQuery(insiderSql(`DELETE FROM receipts WHERE code = '${compact(r.code)}'`));
     const res = await call<{ status: string; persisted: boolean }>("GET", `/v1/verify/${r.code}`);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ code: r.code, status: "missing", persisted: false });

@@ -310,6 +310,36 @@ describe("tamper evidence", () => {
     await expect(sqlQuery("DELETE FROM receipts WHERE code = $1", [compact(r.code)])).rejects.toThrow(/append-only/);
   });
 
+  it("fires its guards ALWAYS (replica mode does not bypass them) and refuses TRUNCATE on every partition", async () => {
+    const f = await fixture();
+    const r = await issuePersisted(f.token);
+    await expect(
+      sqlQuery(`DO $$ BEGIN SET LOCAL session_replication_role = replica;
+                  DELETE FROM receipts WHERE code = '${compact(r.code)}'; END $$`),
+    ).rejects.toThrow(/append-only/);
+    const partitions = await sqlQuery<{ name: string }>(
+      "SELECT inhrelid::regclass::text AS name FROM pg_inherits WHERE inhparent = 'receipts'::regclass",
+    );
+    expect(partitions.length).toBeGreaterThanOrEqual(8); // today, a week ahead, and DEFAULT
+    for (const { name } of partitions) {
+      await expect(sqlQuery(`TRUNCATE ${name}`), name).rejects.toThrow(/append-only/);
+      await expect(
+        sqlQuery(`DO $$ BEGIN SET LOCAL session_replication_role = replica; TRUNCATE ${name}; END $$`),
+      ).rejects.toThrow(/append-only/);
+    }
+    // A partition the cron creates later gets the same guard.
+    await sqlQuery("SELECT tillproof_ensure_receipt_partitions(9)");
+    const [late] = await sqlQuery<{ name: string }>(
+      `SELECT inhrelid::regclass::text AS name FROM pg_inherits
+        WHERE inhparent = 'receipts'::regclass AND inhrelid::regclass::text <> 'receipts_default' ORDER BY 1 DESC LIMIT 1`,
+    );
+    expect(late?.name).toBe(
+      `receipts_${new Date(Date.now() + 9 * 86_400_000).toISOString().slice(0, 10).replaceAll("-", "")}`,
+    );
+    await expect(sqlQuery(`TRUNCATE ${late?.name}`)).rejects.toThrow(/append-only/);
+    expect((await sqlQuery("SELECT 1 FROM receipts WHERE code = $1", [compact(r.code)])).length).toBe(1);
+  });
+
   it("says tampered when a superuser edits a row with triggers off, and for the next receipt's broken link", async () => {
     const f = await fixture();
     const first = await issuePersisted(f.token);
