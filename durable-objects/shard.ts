@@ -116,8 +116,9 @@ export class Shard {
     this.alarmAt = null;
     const now = Date.now();
     if (this.number >= 0) {
-      await this.pump.run(this.number, this.log.size, now);
+      // The log first: a long outbox catch-up must not push a checkpoint past CHECKPOINT_MS.
       await this.logWork(now);
+      await this.pump.run(this.number, this.log.size, now);
     }
     this.issuer.sweep(now);
     this.schedule();

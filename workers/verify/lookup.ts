@@ -62,9 +62,13 @@ export async function verifyCode(c: Ctx, input: string): Promise<Verification> {
     brandingFor(c, r.tenantId, names.tenantName ?? r.tenantId),
     view ? checkLog(c, parts.shard, index, hash, view.log).catch(logFailure(null)) : null,
   ]);
+  const status = chainStatus(r, hash, checked?.leaf ?? null, source.predecessorHash);
+  // Fail closed: "valid" means checked against the log. A record that fails on its own is
+  // "tampered" whatever the log says; anything else waits until the log can be read.
+  if (!checked && status === "valid") throw unavailable("The receipt cannot be checked against its log right now.");
   const receipt: VerifiedReceipt = {
     code: groupCode(r.code),
-    status: chainStatus(r, hash, checked?.leaf ?? null, source.predecessorHash),
+    status,
     persisted,
     proof: checked?.proof ?? null,
     tenant: { id: r.tenantId, displayName: branding.displayName },
@@ -164,7 +168,8 @@ async function proofFor(c: Ctx, n: number, index: number, log: LogView): Promise
  * The receipt hash the log holds at `index` (as `hash` if its leaf matches,
  * else a marker that cannot equal any hash), and the inclusion proof for the
  * latest checkpoint. The proof is given even when the leaf does not match, so
- * a client (the receipt page's script) can see for itself that it fails.
+ * a client (the receipt page's script) can see for itself that it fails. The
+ * comparison stands even if the proof cannot be built (then the proof is null).
  */
 async function checkLog(
   c: Ctx,
@@ -177,5 +182,6 @@ async function checkLog(
   if (index >= log.size) return { leaf: "not in the log", proof: null };
   const leaf = await leafAt(index, log.size, tileReader(c.env, n, log));
   const matches = toHex(leaf) === toHex(leafHash(fromHex(hash)));
-  return { leaf: matches ? hash : `leaf ${toHex(leaf)}`, proof: await proofFor(c, n, index, log) };
+  const proof = await proofFor(c, n, index, log).catch(logFailure(null));
+  return { leaf: matches ? hash : `leaf ${toHex(leaf)}`, proof };
 }
