@@ -141,6 +141,23 @@ export async function openNote(note: string, verifier: Verifier): Promise<string
   return null;
 }
 
+/** The keys (name and 8-hex key ID) whose signature lines a note carries, unverified. */
+export function noteSignatures(note: string): string[] {
+  const split = note.lastIndexOf("\n\n");
+  if (split < 0) return [];
+  return note
+    .slice(split + 2)
+    .split("\n")
+    .flatMap((line) => {
+      const m = /^— (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
+      const raw = m ? unb64(m[2] as string) : null;
+      return m && raw && raw.length >= 4 ? [`${m[1]}+${hex(raw.slice(0, 4))}`] : [];
+    });
+}
+
+/** The same "name+keyid" label for a signer. */
+export const signerLabel = (s: Signer): string => `${s.name}+${hex(s.keyId)}`;
+
 export function formatCheckpoint(c: Checkpoint): string {
   return `${c.origin}\n${c.size}\n${b64(c.root)}\n`;
 }

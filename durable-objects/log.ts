@@ -8,7 +8,7 @@
  * be durable before it signs, and full tiles wait in SQLite until R2 has them.
  */
 import { edgeRoot, type Hash } from "../core/merkle.ts";
-import { formatCheckpoint, type Signer, signNote } from "../core/note.ts";
+import { formatCheckpoint, noteSignatures, type Signer, signerLabel, signNote } from "../core/note.ts";
 import {
   appendLeaves,
   emptyLog,
@@ -100,15 +100,28 @@ export class ShardLog {
   }
 
   /**
+   * Whether the latest checkpoint carries exactly the configured keys'
+   * signatures. After a key rotation an idle shard re-signs its tree at the same
+   * size, so clients pinned to the new key (and none still trusting a dropped
+   * one) can check it.
+   */
+  signedByAll(signers: Signer[]): boolean {
+    if (!this.signed) return true;
+    const want = signers.map(signerLabel).sort().join(" ");
+    return noteSignatures(this.signed.note).sort().join(" ") === want;
+  }
+
+  /**
    * Signs a checkpoint of the tree as it is now, once storage confirms it is
    * durable. Returns the size signed, or null if there was nothing new.
    */
   async sign(signers: Signer[], origin: string, sync: () => Promise<void>, now: number): Promise<number | null> {
     const { size, edge } = this.state;
-    if (size <= this.signedSize) return null;
+    const resign = size > 0 && size === this.signedSize && !this.signedByAll(signers);
+    if (size <= this.signedSize && !resign) return null;
     await sync();
     const note = await signNote(formatCheckpoint({ origin, size, root: edgeRoot(edge) }), signers);
-    if (size <= this.signedSize) return null; // a concurrent signer got further
+    if (size < this.signedSize || (size === this.signedSize && !resign)) return null; // a concurrent signer got further
     const signed = { size, note, signedAt: now };
     this.tables.putCheckpoint(signed);
     this.signed = signed;

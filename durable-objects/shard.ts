@@ -40,6 +40,8 @@ export class Shard {
    */
   private signNotBefore = 0;
   private signFailures = 0;
+  /** The latest checkpoint lacks a configured key's signature (or has a dropped key's). */
+  private resign = false;
 
   private readonly deps: ShardDeps;
 
@@ -64,8 +66,11 @@ export class Shard {
   /** Loads the alarm the platform already has, so scheduling never pushes it later. */
   async start(): Promise<void> {
     this.alarmAt = await this.deps.storage.getAlarm();
+    // The signing keys changed since the last checkpoint (a rotation): re-sign it now, even idle.
+    const signers = await this.deps.config.signers().catch(() => []);
+    this.resign = signers.length > 0 && !this.log.signedByAll(signers);
     // An idle shard whose last alarm was lost still signs and sends what it holds.
-    if (this.alarmAt === null && (this.log.unsigned || this.pump.held > 0)) this.schedule();
+    if (this.alarmAt === null && (this.log.unsigned || this.resign || this.pump.held > 0)) this.schedule();
   }
 
   get shard(): number {
@@ -139,6 +144,7 @@ export class Shard {
         return;
       }
       await this.log.sign(signers, `${config.logOrigin}/${this.number}`, () => storage.sync(), now);
+      this.resign = false;
       this.signFailures = 0;
       this.signNotBefore = 0;
     } catch (e) {
@@ -150,6 +156,7 @@ export class Shard {
 
   /** When the next checkpoint is due (null: nothing to sign). */
   private checkpointAt(now: number): number | null {
+    if (this.resign) return Math.max(now, this.signNotBefore);
     if (!this.log.unsigned) return null;
     return Math.max(now, (this.log.signedAt ?? 0) + this.deps.config.checkpointMs, this.signNotBefore);
   }

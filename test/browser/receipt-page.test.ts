@@ -332,6 +332,27 @@ describe("receipt page in Chromium", () => {
     await context.close();
   });
 
+  it("fails the in-browser check when the page carries another receipt's genuine proof", async () => {
+    const t = await tenant({ displayName: "Log Shop", primaryColor: "#0a7cff" });
+    const mine = await issue(t);
+    const other = await issue(t, sale("Tea"));
+    await untilPersisted(mine.code);
+    await untilPersisted(other.code);
+    const block = /<script type="application\/json" id="log-proof">.*?<\/script>/s;
+    const otherBlock = (await (await fetch(other.verifyUrl)).text()).match(block)?.[0] ?? "";
+    expect(otherBlock).not.toBe("");
+    const { context, page } = await phone();
+    await page.route(mine.verifyUrl, async (route) => {
+      const res = await route.fetch();
+      await route.fulfill({ response: res, body: (await res.text()).replace(block, otherBlock) });
+    });
+    await page.goto(mine.verifyUrl);
+    const check = page.locator('#log-check[data-result="failed"]');
+    await check.waitFor();
+    expect(await check.textContent()).toContain("for another code");
+    await context.close();
+  });
+
   it("still shows the server's answer with JavaScript off", async () => {
     const t = await tenant({ displayName: "Log Shop", primaryColor: "#0a7cff" });
     const issued = await issue(t);

@@ -9,7 +9,7 @@ import { canonicalHash } from "../../core/canonical.ts";
 import { encodeCode, parseCode } from "../../core/code.ts";
 import { rootAt, type TileReader } from "../../core/log-proofs.ts";
 import { fromHex, leafHash, toHex, verifyConsistency, verifyInclusion } from "../../core/merkle.ts";
-import { openNote, parseCheckpoint, parseVerifierKey } from "../../core/note.ts";
+import { generateSigningKey, openNote, parseCheckpoint, parseSigningKey, parseVerifierKey } from "../../core/note.ts";
 import type { Proof } from "../../core/responses.ts";
 import { tileIndexPath, tileObjectKey, tileWidth, unpackHashes } from "../../core/tiles.ts";
 import { type RecordRow, recordColumns, recordFromRow } from "../../db/receipts.ts";
@@ -256,6 +256,35 @@ describe("transparency log", () => {
         expect(s.log.unsigned).toBe(true);
         const next = (await state.storage.getAlarm()) ?? 0;
         expect(next - Date.now()).toBeGreaterThan(500);
+      }
+    });
+    await evictDurableObject(stub);
+  });
+
+  it("re-signs an idle shard's checkpoint when the keys rotate, so pinned clients of the new key can check it", async () => {
+    const f = await fixture();
+    const n = shardOf(f.token);
+    const a = await issue(f.token, sale());
+    const before = await checkpointCovering(n, parseCode("test-code-key", a.body.code)?.counter ?? 1);
+    const next = await generateSigningKey("tillproof.test/log-2027");
+    const oldKey = await parseSigningKey(env.LOG_SIGNING_KEY ?? "");
+    const newKey = await parseSigningKey(next.privateKey);
+    const stub = shard(env, n);
+    await runInDurableObject(stub, async (_: StoreShard, state) => {
+      for (const [keys, expected] of [
+        [[oldKey, newKey], 3], // step 1: both keys sign
+        [[newKey], 2], // step 3: the old key dropped
+      ] as const) {
+        const s = openShard(state.storage, { config: { ...shardConfig(env), signers: async () => [...keys] } });
+        await s.start();
+        await s.alarm();
+        const note = s.log.view().checkpoint?.note ?? "";
+        expect(note.split("\n— ")).toHaveLength(expected);
+        expect(parseCheckpoint((await openNote(note, (await parseVerifierKey(next.verifierKey))!)) ?? "")?.size).toBe(
+          before.size,
+        );
+        const old = await openNote(note, (await parseVerifierKey(TEST_LOG_VKEY))!);
+        expect(old !== null).toBe(expected === 3);
       }
     });
     await evictDurableObject(stub);

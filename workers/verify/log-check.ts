@@ -28,8 +28,27 @@ export const LOG_CHECK_SCRIPT = `(async () => {
   const unhex = (h) => new Uint8Array((h.match(/../g) || []).map((x) => parseInt(x, 16)));
   const unb64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
   const node = (l, r) => sha(new Uint8Array([1]), l, r);
+  // The code names its shard and log entry (its layout by its length): the proof must be for exactly those.
+  const route = (code) => {
+    const wide = code.length === 20;
+    let v = 0n;
+    for (const ch of code) v = v * 32n + BigInt("0123456789ABCDEFGHJKMNPQRSTVWXYZ".indexOf(ch));
+    const payload = v >> 40n;
+    const counterBits = wide ? 47n : 30n;
+    return { shard: Number(payload >> counterBits), counter: Number(payload & ((1n << counterBits) - 1n)) };
+  };
+  if (!(globalThis.crypto && crypto.subtle)) {
+    say("unsupported", "Your browser cannot check signatures itself; the server's answer above stands.");
+    return;
+  }
   try {
     say("checking", "Checking in your browser…");
+    // The code is the one in this page's address (what the customer scanned or typed), not the server's word.
+    const typed = decodeURIComponent(location.pathname.slice(location.pathname.lastIndexOf("/") + 1))
+      .replace(/[-\\s]/g, "").toUpperCase().replace(/O/g, "0").replace(/[IL]/g, "1");
+    if (JSON.parse(data.record).code !== typed) throw new Error("the record shown is for another code");
+    const own = route(typed);
+    if (own.shard !== data.shard || own.counter !== data.leafIndex + 1) throw new Error("the proof is for another receipt");
     if (hex(await sha(enc.encode(data.record))) !== data.hash) throw new Error("the record does not hash to its hash");
     const vkey = data.verifierKey.match(/^([^+]+)\\+([0-9a-f]{8})\\+(.+)$/);
     if (!vkey) throw new Error("bad verifier key");
@@ -37,7 +56,13 @@ export const LOG_CHECK_SCRIPT = `(async () => {
     if (raw.length !== 33 || raw[0] !== 1) throw new Error("not an Ed25519 key");
     const keyId = (await sha(enc.encode(vkey[1] + "\\n"), raw)).slice(0, 4);
     if (hex(keyId) !== vkey[2]) throw new Error("key id mismatch");
-    const key = await crypto.subtle.importKey("raw", raw.slice(1), { name: "Ed25519" }, false, ["verify"]);
+    let key;
+    try {
+      key = await crypto.subtle.importKey("raw", raw.slice(1), { name: "Ed25519" }, false, ["verify"]);
+    } catch {
+      say("unsupported", "Your browser cannot check Ed25519 signatures itself; the server's answer above stands.");
+      return;
+    }
     const note = data.checkpoint;
     const split = note.lastIndexOf("\\n\\n");
     const text = note.slice(0, split + 1);
@@ -51,6 +76,7 @@ export const LOG_CHECK_SCRIPT = `(async () => {
     }
     if (!signed) throw new Error("the checkpoint's signature does not verify");
     const [origin, sizeLine, rootLine] = text.split("\\n");
+    if (!origin.endsWith("/" + data.shard)) throw new Error("the checkpoint is another shard's");
     if (Number(sizeLine) !== data.treeSize) throw new Error("the proof is for another tree size");
     let fn = data.leafIndex, sn = data.treeSize - 1;
     let r = await sha(new Uint8Array([0]), unhex(data.hash));
