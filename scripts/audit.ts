@@ -6,9 +6,9 @@
  */
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { encodeCode } from "../core/code.ts";
+import { encodeCode, MAX_SHARDS, parseCode } from "../core/code.ts";
 import { auditShard, type ShardAudit } from "./lib/audit/shard-audit.ts";
-import { logApi, shardRows, shardsInUse } from "./lib/audit/sources.ts";
+import { logApi, shardFacts, shardRows } from "./lib/audit/sources.ts";
 
 const HELP = `npm run audit -- [options]
   --database-url URL  Postgres to audit (default $AUDIT_DATABASE_URL or $DATABASE_URL)
@@ -16,6 +16,8 @@ const HELP = `npm run audit -- [options]
   --key VKEY          the log's verifier key to trust (default $LOG_VERIFIER_KEY, else the service's /v1/log/key)
   --code-key KEY      CODE_KEY, to name missing receipts by code (default $CODE_KEY; else by shard and entry)
   --shard N           audit only this shard (repeatable)
+  --shard-count N     shards to look for (default $SHARD_COUNT or 1024; up to 8192)
+  --grace-ms MS       rows received this long before the audit must be in the signed log (default 60000)
   --quiet             no progress bar`;
 
 export type AuditOptions = {
@@ -23,39 +25,78 @@ export type AuditOptions = {
   url: string;
   key?: string;
   codeKey?: string;
+  /** Only these shards; default: every shard below `shardCount` that has a log or rows. */
   shards?: number[];
+  shardCount?: number;
+  /** Rows received this long before the audit started must be in the signed log (default 60 s). */
+  graceMs?: number;
   progress?: (line: string) => void;
 };
 
 export type AuditReport = { shards: ShardAudit[]; checked: number; problems: number; unsigned: number };
 
+type Signed = { size: number; root: Uint8Array; origin: string };
+
 export async function runAudit(o: AuditOptions): Promise<AuditReport> {
   const api = logApi(o.url.replace(/\/+$/, ""));
   const vkey = o.key ?? (await api.verifierKey());
+  const signedBefore = Date.now() - (o.graceMs ?? 60_000);
   const pool = new pg.Pool({ connectionString: o.databaseUrl, max: 2 });
   try {
-    const shards = o.shards ?? (await shardsInUse(pool));
-    const signed = new Map<number, { size: number; root: Uint8Array }>();
-    for (const n of shards) {
-      const cp = await api.checkpoint(n, vkey);
-      signed.set(n, cp ?? { size: 0, root: new Uint8Array(32) });
+    // Which shards exist comes from the log service and from the rows themselves, never from a
+    // table an insider could edit (stores.shard).
+    const candidates = o.shards ?? Array.from({ length: o.shardCount ?? 1024 }, (_, i) => i);
+    const plan: {
+      n: number;
+      signed: Signed | null;
+      error: string | null;
+      facts: Awaited<ReturnType<typeof shardFacts>>;
+    }[] = [];
+    for (const n of candidates) {
+      const [cp, facts] = await Promise.all([
+        api.checkpoint(n, vkey).then(
+          (signed) => ({ signed, error: null }),
+          (e: Error) => ({ signed: null, error: e.message }),
+        ),
+        shardFacts(pool, n),
+      ]);
+      if (cp.signed || cp.error || facts.hasRows) plan.push({ n, ...cp, facts });
     }
-    const total = [...signed.values()].reduce((sum, s) => sum + s.size, 0);
+    const total = plan.reduce((sum, p) => sum + (p.signed?.size ?? 0), 0);
+    const prefixes = new Set(plan.flatMap((p) => (p.signed ? [p.signed.origin.slice(0, -`/${p.n}`.length)] : [])));
     const started = Date.now();
     let before = 0;
     const results: ShardAudit[] = [];
-    for (const n of shards) {
-      const s = signed.get(n) ?? { size: 0, root: new Uint8Array(32) };
+    for (const { n, signed, error, facts } of plan) {
+      const format = (counter: number) =>
+        facts.v2From !== null ? (counter >= facts.v2From ? 2 : 1) : facts.hasV1 ? 1 : 2;
       const result = await auditShard({
         shard: n,
-        signed: s,
+        signed: signed ?? { size: 0, root: new Uint8Array(32) },
         rows: shardRows(pool, n),
         tiles: api.tiles(n),
-        codeOf: (counter) => (o.codeKey ? encodeCode(o.codeKey, { shard: n, counter }) : null),
+        codeOf: (counter) => (o.codeKey ? encodeCode(o.codeKey, { shard: n, counter }, format(counter)) : null),
+        codeIsGenuine: (code) => !o.codeKey || parseCode(o.codeKey, code)?.code === code,
+        signedBefore,
         progress: (done) => o.progress?.(bar(before + done, total, started, n)),
       });
-      before += s.size;
+      if (error) result.problems.unshift({ kind: "checkpoint", code: `shard ${n}`, detail: error });
+      else if (!signed) {
+        result.problems.unshift({
+          kind: "checkpoint",
+          code: `shard ${n}`,
+          detail: "rows in Postgres, but no signed log",
+        });
+      }
+      before += signed?.size ?? 0;
       results.push(result);
+    }
+    if (prefixes.size > 1) {
+      results[0]?.problems.push({
+        kind: "checkpoint",
+        code: "all shards",
+        detail: `checkpoints name more than one log: ${[...prefixes].join(", ")}`,
+      });
     }
     return {
       shards: results,
@@ -83,6 +124,8 @@ async function main(): Promise<number> {
       key: { type: "string" },
       "code-key": { type: "string" },
       shard: { type: "string", multiple: true },
+      "shard-count": { type: "string" },
+      "grace-ms": { type: "string" },
       quiet: { type: "boolean" },
       help: { type: "boolean" },
     },
@@ -97,8 +140,14 @@ async function main(): Promise<number> {
     return 2;
   }
   const shards = values.shard?.map(Number);
-  if (shards?.some((n) => !Number.isInteger(n) || n < 0 || n > 1023)) {
-    console.error("audit: --shard takes a shard number 0–1023");
+  if (shards?.some((n) => !Number.isInteger(n) || n < 0 || n >= MAX_SHARDS)) {
+    console.error(`audit: --shard takes a shard number 0–${MAX_SHARDS - 1}`);
+    return 2;
+  }
+  const shardCount = Number(values["shard-count"] ?? process.env.SHARD_COUNT ?? 1024);
+  const graceMs = Number(values["grace-ms"] ?? 60_000);
+  if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > MAX_SHARDS || !(graceMs >= 0)) {
+    console.error(`audit: --shard-count takes 1–${MAX_SHARDS}, --grace-ms a number of milliseconds`);
     return 2;
   }
   const tty = process.stderr.isTTY;
@@ -109,6 +158,8 @@ async function main(): Promise<number> {
     key: values.key ?? process.env.LOG_VERIFIER_KEY,
     codeKey: values["code-key"] ?? process.env.CODE_KEY,
     shards,
+    shardCount,
+    graceMs,
     progress: values.quiet
       ? undefined
       : (line) => {

@@ -162,7 +162,13 @@ try {
   say(`baseline: reading the ${read.toLocaleString("en")} rows in the audit's pages took ${baseline.toFixed(1)} s`);
 
   const ta = Date.now();
-  const report = await runAudit({ databaseUrl: server.url, url, key: key.verifierKey, codeKey: CODE_KEY });
+  const report = await runAudit({
+    databaseUrl: server.url,
+    url,
+    key: key.verifierKey,
+    codeKey: CODE_KEY,
+    shardCount: SHARDS,
+  });
   const audit = (Date.now() - ta) / 1000;
   http.close();
   await client.end();

@@ -4,9 +4,10 @@
  * would (edit, delete, truncate a day's partition). The audit must list each
  * one by code and exit 1; on an intact database it exits 0.
  */
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { codeRoute, encodeCode } from "../../core/code.ts";
 import { runAudit } from "../../scripts/audit.ts";
 import { insiderSql, insiderTruncateSql } from "../insider.ts";
 import { CODE_KEY, OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
@@ -74,7 +75,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const audit = () => runAudit({ databaseUrl: stack.databaseUrl, url: stack.baseUrl, codeKey: CODE_KEY });
+const audit = () =>
+  runAudit({ databaseUrl: stack.databaseUrl, url: stack.baseUrl, codeKey: CODE_KEY, shardCount: 4, graceMs: 1_000 });
 
 /** Runs SQL as a superuser with the append-only trigger off (what the audit exists to catch). */
 const asInsider = (statement: string) => stack.sql(insiderSql(statement));
@@ -99,6 +101,27 @@ describe("npm run audit", () => {
     expect(found.filter((p) => p.kind === "altered" || p.kind === "missing")).toHaveLength(3);
   });
 
+  it("flags rows an insider inserted: a genuine-looking code far past the log, and a code never issued", async () => {
+    const route = codeRoute(codes[0] ?? "");
+    if (!route) throw new Error("no route");
+    const ahead = encodeCode(CODE_KEY, { shard: route.shard, counter: 2 ** 46 });
+    const fake = encodeCode("not-the-code-key", { shard: route.shard, counter: 2 ** 45 });
+    for (const code of [ahead, fake]) {
+      await stack.sql(
+        `INSERT INTO receipts (code, received_at, tenant_id, store_id, terminal_id, seq, issued_at, currency, total,
+                               items, payments, hash, prev_hash)
+         SELECT $1, now() - interval '5 minutes', tenant_id, store_id, terminal_id, seq + 1000, issued_at, currency,
+                total, items, payments, hash, prev_hash FROM receipts WHERE code = $2`,
+        [code, codes[0]],
+      );
+    }
+    const started = Date.now();
+    const found = (await audit()).shards.flatMap((s) => s.problems);
+    expect(Date.now() - started).toBeLessThan(20_000); // a counter of 2^46 does not make it walk 2^46 entries
+    expect(found).toContainEqual(expect.objectContaining({ kind: "not_in_log", code: ahead }));
+    expect(found).toContainEqual(expect.objectContaining({ kind: "bad_code", code: fake }));
+  });
+
   it("finds a truncated day's partition, and the command exits 1 listing every code", async () => {
     const day = new Date().toISOString().slice(0, 10).replaceAll("-", "");
     // The Worker's own role cannot; a superuser turns the partition's trigger off first.
@@ -107,20 +130,19 @@ describe("npm run audit", () => {
     const report = await audit();
     const missing = report.shards.flatMap((s) => s.problems).filter((p) => p.kind === "missing");
     expect(missing.map((p) => p.code).sort()).toEqual([...codes].sort());
-    const cli = spawnSync(
-      resolve(import.meta.dirname, "../../node_modules/.bin/node"),
-      [
-        "scripts/audit.ts",
-        "--database-url",
-        stack.databaseUrl,
-        "--url",
-        stack.baseUrl,
-        "--code-key",
-        CODE_KEY,
-        "--quiet",
-      ],
-      { cwd: resolve(import.meta.dirname, "../.."), encoding: "utf8" },
-    );
+    // Async: this process also serves the stack's Postgres tunnel, so it must not block while the CLI runs.
+    const cli = await new Promise<{ status: number | null; stdout: string }>((done) => {
+      execFile(
+        resolve(import.meta.dirname, "../../node_modules/.bin/node"),
+        [
+          "scripts/audit.ts",
+          ...["--database-url", stack.databaseUrl, "--url", stack.baseUrl, "--code-key", CODE_KEY],
+          ...["--shard-count", "4", "--quiet"],
+        ],
+        { cwd: resolve(import.meta.dirname, "../..") },
+        (error, stdout) => done({ status: error ? ((error as { code?: number }).code ?? null) : 0, stdout }),
+      );
+    });
     expect(cli.status).toBe(1);
     for (const code of codes) expect(cli.stdout).toContain(code);
     expect(cli.stdout).toMatch(/problem\(s\) — FAILED/);

@@ -17,7 +17,17 @@ import { TILE_WIDTH, tileWidth } from "../../../core/tiles.ts";
 import { type RecordRow, recordFromRow } from "../../../db/receipts.ts";
 
 export type Problem = {
-  kind: "altered" | "missing" | "not_in_log" | "broken_link" | "seq_gap" | "out_of_order" | "duplicate" | "log_root";
+  kind:
+    | "altered"
+    | "missing"
+    | "not_in_log"
+    | "bad_code"
+    | "broken_link"
+    | "seq_gap"
+    | "out_of_order"
+    | "duplicate"
+    | "log_root"
+    | "checkpoint";
   /** The receipt's compact code, or `shard S entry I` when only the log knows it. */
   code: string;
   detail: string;
@@ -33,6 +43,10 @@ export type ShardAuditInput = {
   tiles: TileReader;
   /** The code of a leaf whose row is gone (null without CODE_KEY). */
   codeOf: (counter: number) => string | null;
+  /** False for a code whose keyed check fails (given CODE_KEY); without it, every code passes. */
+  codeIsGenuine: (code: string) => boolean;
+  /** Rows received before this (epoch ms) must be in the signed log; later ones may be newer than it. */
+  signedBefore: number;
   progress?: (leavesDone: number) => void;
 };
 
@@ -79,7 +93,15 @@ export async function auditShard(input: ShardAuditInput): Promise<ShardAudit> {
 
   const checkRow = (row: RecordRow, leaf: Hash | null) => {
     checked++;
-    if (!leaf) unsigned++;
+    if (!input.codeIsGenuine(row.code)) {
+      problems.push({ kind: "bad_code", code: row.code, detail: "its code fails the keyed check: never issued" });
+    }
+    if (!leaf) {
+      unsigned++;
+      if (Number(row.received_ms) < input.signedBefore) {
+        problems.push({ kind: "not_in_log", code: row.code, detail: "past the signed log, though received before it" });
+      }
+    }
     const recomputed = canonicalHash(recordFromRow(row));
     if (recomputed !== row.hash) {
       problems.push({ kind: "altered", code: row.code, detail: "the record no longer hashes to its hash" });
@@ -98,10 +120,13 @@ export async function auditShard(input: ShardAuditInput): Promise<ShardAudit> {
       if (route.counter > counter) return;
       if (route.counter === lastCounter) {
         problems.push({ kind: "duplicate", code: row.code, detail: "stored more than once" });
+      } else if (route.counter < lastCounter) {
+        // Counters only grow along a shard (its codes of one layout come in counter order).
+        problems.push({ kind: "out_of_order", code: row.code, detail: `counter ${route.counter} after ${lastCounter}` });
       } else {
-        for (let c = lastCounter + 1; c < route.counter; c++) {
-          if (c <= signed.size)
-            problems.push({ kind: "missing", code: nameOf(c), detail: "in the signed log, not in Postgres" });
+        // Bounded by the signed size: a forged row far ahead must not make this loop run for ever.
+        for (let c = lastCounter + 1; c <= Math.min(route.counter - 1, signed.size); c++) {
+          problems.push({ kind: "missing", code: nameOf(c), detail: "in the signed log, not in Postgres" });
         }
         checkRow(row, leafAt(route.counter));
         lastCounter = route.counter;

@@ -1,6 +1,6 @@
 /** Where the audit reads from: Postgres (rows in counter order, a page at a time) and the public log API. */
 import type pg from "pg";
-import { shardCodeRange, V1_MAX_SHARDS } from "../../../core/code.ts";
+import { type CodeFormat, codeRoute, shardCodeRange, V1_MAX_SHARDS } from "../../../core/code.ts";
 import type { TileReader } from "../../../core/log-proofs.ts";
 import { HASH_SIZE, type Hash } from "../../../core/merkle.ts";
 import { openNote, parseCheckpoint, parseVerifierKey } from "../../../core/note.ts";
@@ -18,26 +18,54 @@ const PAGE = 5_000;
 export async function* shardRows(pool: pg.Pool, shard: number): AsyncGenerator<RecordRow> {
   for (const format of [1, 2] as const) {
     if (format === 1 && shard >= V1_MAX_SHARDS) continue;
-    const { lo, hi } = shardCodeRange(shard, format);
-    let after = "";
+    const range = rangeSql(shard, format);
+    // Keyset on the whole primary key, so a second row with the same code is never skipped at a page boundary.
+    let after: [string, string] = ["", "-infinity"];
     for (;;) {
-      const { rows } = await pool.query<RecordRow>(
-        `SELECT ${recordColumns()} FROM receipts
-          WHERE code >= $1 AND code < $2 AND code > $3 AND length(code) = $4
+      const { rows } = await pool.query<RecordRow & { received_at: string }>(
+        `SELECT ${recordColumns()}, received_at::text AS received_at FROM receipts
+          WHERE ${range.where} AND (code, received_at) > ($${range.params.length + 1}, $${range.params.length + 2}::timestamptz)
           ORDER BY code, received_at LIMIT ${PAGE}`,
-        [lo, hi, after, format === 1 ? 16 : 20],
+        [...range.params, ...after],
       );
       yield* rows;
       if (rows.length < PAGE) break;
-      after = rows.at(-1)?.code ?? after;
+      const last = rows.at(-1);
+      if (last) after = [last.code, last.received_at];
     }
   }
 }
 
-/** Shards that have stores (and so may have receipts). */
-export async function shardsInUse(pool: pg.Pool): Promise<number[]> {
-  const { rows } = await pool.query<{ shard: number }>("SELECT DISTINCT shard FROM stores ORDER BY shard");
-  return rows.map((r) => r.shard);
+/**
+ * The SQL for one shard's codes of one layout. The last shard of a layout has
+ * no upper bound: a sentinel such as "~" sorts before digits in some collations.
+ */
+function rangeSql(shard: number, format: CodeFormat): { where: string; params: unknown[] } {
+  const { lo, hi } = shardCodeRange(shard, format);
+  const length = format === 1 ? 16 : 20;
+  return hi === "~"
+    ? { where: "code >= $1 AND length(code) = $2", params: [lo, length] }
+    : { where: "code >= $1 AND code < $2 AND length(code) = $3", params: [lo, hi, length] };
+}
+
+/** Whether Postgres has any row of the shard, and the counter of its first 20-character code (its switch). */
+export async function shardFacts(
+  pool: pg.Pool,
+  shard: number,
+): Promise<{ hasRows: boolean; hasV1: boolean; v2From: number | null }> {
+  let hasV1 = false;
+  let v2From: number | null = null;
+  for (const format of [1, 2] as const) {
+    if (format === 1 && shard >= V1_MAX_SHARDS) continue;
+    const range = rangeSql(shard, format);
+    const { rows } = await pool.query<{ code: string }>(
+      `SELECT code FROM receipts WHERE ${range.where} ORDER BY code LIMIT 1`,
+      range.params,
+    );
+    if (rows[0] && format === 1) hasV1 = true;
+    if (rows[0] && format === 2) v2From = codeRoute(rows[0].code)?.counter ?? null;
+  }
+  return { hasRows: hasV1 || v2From !== null, hasV1, v2From };
 }
 
 async function get(url: string): Promise<Response> {
@@ -50,8 +78,12 @@ export function logApi(base: string) {
   return {
     verifierKey: async () => (await (await get(`${base}/v1/log/key`)).text()).trim(),
 
-    /** The shard's latest checkpoint, its signature checked; null if it has none. */
-    async checkpoint(shard: number, vkey: string): Promise<{ size: number; root: Hash } | null> {
+    /**
+     * The shard's latest checkpoint, its signature and origin checked; null if
+     * it has none. Throws (and the audit reports it) for anything not signed
+     * by the key or naming another shard.
+     */
+    async checkpoint(shard: number, vkey: string): Promise<{ size: number; root: Hash; origin: string } | null> {
       const res = await get(`${base}/v1/log/${shard}/checkpoint`);
       if (res.status === 404) return null;
       const note = await res.text();
@@ -59,7 +91,8 @@ export function logApi(base: string) {
       if (!verifier) throw new Error(`not a verifier key: ${vkey}`);
       const text = await openNote(note, verifier);
       const cp = text ? parseCheckpoint(text) : null;
-      if (!cp) throw new Error(`shard ${shard}: the checkpoint is not signed by ${verifier.name}`);
+      if (!cp) throw new Error(`the checkpoint is not signed by ${verifier.name}`);
+      if (!cp.origin.endsWith(`/${shard}`)) throw new Error(`the checkpoint names another log: ${cp.origin}`);
       return cp;
     },
 
