@@ -16,7 +16,7 @@ import type { LogView } from "../../durable-objects/log.ts";
 import { type AppEnv, type Ctx, param } from "../http.ts";
 import { callShard, shard } from "../shards.ts";
 import { consistencyQuery, inclusionQuery, shardParam, tileLevel } from "./schemas.ts";
-import { tileReader } from "./tiles.ts";
+import { storedFullTile, tileReader } from "./tiles.ts";
 
 export const log = new Hono<AppEnv>();
 
@@ -77,10 +77,18 @@ log.get("/v1/log/:shard/tile/:level/*", async (c) => {
   const rest = c.req.path.split(`/tile/${c.req.param("level")}/`)[1] ?? "";
   const tile = parseTilePath(rest);
   if (!tile) throw new ApiError(400, "invalid_tile", "Not a tile path: <N> as x001/234, optionally .p/<width>.");
+  c.header("content-type", "application/octet-stream");
+  // A full tile is immutable: straight from R2, without waking the shard (anonymous reads stay off it).
+  if (tile.width === TILE_WIDTH) {
+    const stored = await storedFullTile(c.env, param(c, "shard", shardParam), level, tile.index);
+    if (stored) {
+      c.header("Cache-Control", "public, max-age=31536000, immutable");
+      return c.body(packHashes(stored).buffer as ArrayBuffer);
+    }
+  }
   const { n, view, signed } = await signedView(c);
   if (tile.width > tileWidth(level, tile.index, signed)) throw notFound("Tile");
   const hashes = await tileReader(c.env, n, view)(level, tile.index, tile.width);
   c.header("Cache-Control", tile.width === TILE_WIDTH ? "public, max-age=31536000, immutable" : "public, max-age=60");
-  c.header("content-type", "application/octet-stream");
   return c.body(packHashes(hashes).buffer as ArrayBuffer);
 });

@@ -13,26 +13,25 @@ import { shard } from "../shards.ts";
 const CACHE_MAX = 512; // 512 × 8 KiB = 4 MiB per isolate
 const fullTiles = new Map<string, Hash[]>();
 
-async function fullTile(env: Env, n: number, level: number, index: number): Promise<Hash[] | null> {
+/** A full tile from R2 (or this isolate's copy of it); null if R2 does not have it (yet). */
+export async function storedFullTile(env: Env, n: number, level: number, index: number): Promise<Hash[] | null> {
   const key = tileObjectKey(n, level, index);
   const cached = fullTiles.get(key);
   if (cached) return cached;
-  const fromR2 = async () => {
-    const object = await env.LOG_TILES.get(key);
-    return object ? new Uint8Array(await object.arrayBuffer()) : null;
-  };
-  const stored = await fromR2();
-  // Not uploaded yet: the shard still has it. Or it was uploaded just now: R2 again.
-  const pending = stored ? null : await shard(env, n).pendingTile(level, index);
-  const late = stored || pending ? null : await fromR2();
-  const bytes = stored ?? pending ?? late;
-  if (!bytes) return null;
-  const hashes = unpackHashes(bytes);
-  if (!pending) {
-    if (fullTiles.size >= CACHE_MAX) fullTiles.delete(fullTiles.keys().next().value as string);
-    fullTiles.set(key, hashes);
-  }
+  const object = await env.LOG_TILES.get(key);
+  if (!object) return null;
+  const hashes = unpackHashes(new Uint8Array(await object.arrayBuffer()));
+  if (fullTiles.size >= CACHE_MAX) fullTiles.delete(fullTiles.keys().next().value as string);
+  fullTiles.set(key, hashes);
   return hashes;
+}
+
+async function fullTile(env: Env, n: number, level: number, index: number): Promise<Hash[] | null> {
+  const stored = await storedFullTile(env, n, level, index);
+  if (stored) return stored;
+  // Not uploaded yet: the shard still has it. Or it was uploaded just now: R2 again.
+  const pending = await shard(env, n).pendingTile(level, index);
+  return pending ? unpackHashes(pending) : storedFullTile(env, n, level, index);
 }
 
 export function tileReader(env: Env, n: number, view: LogView): TileReader {
