@@ -122,7 +122,11 @@ export async function auditShard(input: ShardAuditInput): Promise<ShardAudit> {
         problems.push({ kind: "duplicate", code: row.code, detail: "stored more than once" });
       } else if (route.counter < lastCounter) {
         // Counters only grow along a shard (its codes of one layout come in counter order).
-        problems.push({ kind: "out_of_order", code: row.code, detail: `counter ${route.counter} after ${lastCounter}` });
+        problems.push({
+          kind: "out_of_order",
+          code: row.code,
+          detail: `counter ${route.counter} after ${lastCounter}`,
+        });
       } else {
         // Bounded by the signed size: a forged row far ahead must not make this loop run for ever.
         for (let c = lastCounter + 1; c <= Math.min(route.counter - 1, signed.size); c++) {
