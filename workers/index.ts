@@ -3,11 +3,11 @@
  * queue consumer, the partition cron, and the StoreShard Durable Object class.
  */
 
-import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { OutboxMessage } from "../core/outbox.ts";
 import { withPg } from "../db/client.ts";
+import { ensurePartitions } from "../db/partitions.ts";
 import type { Env } from "./env.ts";
 import { type AppEnv, closePg, notFoundHandler, onError } from "./http.ts";
 import { ingest } from "./ingest/index.ts";
@@ -37,8 +37,12 @@ app.onError(onError);
 export default {
   fetch: app.fetch,
   queue: (batch: MessageBatch<OutboxMessage>, env: Env, ctx: ExecutionContext) => consumeReceipts(batch, env, ctx),
-  /** Keeps daily receipt partitions created a week ahead. */
+  /** Keeps daily receipt partitions created a week ahead; a day that fails is logged, the others still made. */
   scheduled: async (_: ScheduledController, env: Env, ctx: ExecutionContext) => {
-    await withPg(env, ctx, (pg) => pg.db.execute(sql`SELECT tillproof_ensure_receipt_partitions(7)`));
+    const outcomes = await withPg(env, ctx, (pg) => ensurePartitions(pg.db, 7));
+    for (const o of outcomes) {
+      const failed = o.outcome.startsWith("failed");
+      (failed ? console.error : console.log)(JSON.stringify({ msg: "receipt partition", ...o }));
+    }
   },
 } satisfies ExportedHandler<Env, OutboxMessage>;

@@ -7,6 +7,7 @@ import {
   getQueueResult,
   runDurableObjectAlarm,
   runInDurableObject,
+  waitOnExecutionContext,
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { canonicalHash, canonicalJson } from "../../core/canonical.ts";
@@ -18,6 +19,7 @@ import { type RecordRow, recordColumns, recordFromRow } from "../../db/receipts.
 import type { StoreShard } from "../../durable-objects/store-shard.ts";
 import worker from "../../workers/index.ts";
 import { shard } from "../../workers/shards.ts";
+import { insiderSql } from "../insider.ts";
 import {
   call,
   compact,
@@ -310,6 +312,38 @@ describe("tamper evidence", () => {
     await expect(sqlQuery("DELETE FROM receipts WHERE code = $1", [compact(r.code)])).rejects.toThrow(/append-only/);
   });
 
+  it("creates each day's partition on its own, moving that day's rows out of DEFAULT first", async () => {
+    const f = await fixture();
+    const r = await issuePersisted(f.token);
+    const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+    // A row dated 11 days ahead lands in DEFAULT (no partition yet); before, it made every later creation fail.
+    await sqlQuery(
+      `INSERT INTO receipts (code, received_at, tenant_id, store_id, terminal_id, seq, issued_at, currency, total,
+                             items, payments, hash, prev_hash)
+       SELECT 'FUTURE' || substr(code, 7), $2::date + time '12:00', tenant_id, store_id, terminal_id, seq, issued_at,
+              currency, total, items, payments, hash, prev_hash FROM receipts WHERE code = $1`,
+      [compact(r.code), day(11)],
+    );
+    const [before] = await sqlQuery<{ part: string }>(
+      "SELECT tableoid::regclass::text AS part FROM receipts WHERE code LIKE 'FUTURE%'",
+    );
+    expect(before?.part).toBe("receipts_default");
+    // The cron as the Worker runs it.
+    const ctx = createExecutionContext();
+    await worker.scheduled({} as ScheduledController, env, ctx);
+    await waitOnExecutionContext(ctx);
+    const outcomes = await sqlQuery<{ day: string; outcome: string }>(
+      "SELECT day::text AS day, outcome FROM tillproof_ensure_receipt_partitions(12)",
+    );
+    expect(outcomes.find((o) => o.day === day(11))?.outcome).toBe("created, 1 rows moved out of DEFAULT");
+    expect(outcomes.find((o) => o.day === day(12))?.outcome).toBe("created");
+    const [after] = await sqlQuery<{ part: string }>(
+      "SELECT tableoid::regclass::text AS part FROM receipts WHERE code LIKE 'FUTURE%'",
+    );
+    expect(after?.part).toBe(`receipts_${day(11).replaceAll("-", "")}`);
+    await sqlQuery(insiderSql("DELETE FROM receipts WHERE code LIKE 'FUTURE%'"));
+  });
+
   it("fires its guards ALWAYS (replica mode does not bypass them) and refuses TRUNCATE on every partition", async () => {
     const f = await fixture();
     const r = await issuePersisted(f.token);
@@ -328,15 +362,10 @@ describe("tamper evidence", () => {
       ).rejects.toThrow(/append-only/);
     }
     // A partition the cron creates later gets the same guard.
-    await sqlQuery("SELECT tillproof_ensure_receipt_partitions(9)");
-    const [late] = await sqlQuery<{ name: string }>(
-      `SELECT inhrelid::regclass::text AS name FROM pg_inherits
-        WHERE inhparent = 'receipts'::regclass AND inhrelid::regclass::text <> 'receipts_default' ORDER BY 1 DESC LIMIT 1`,
-    );
-    expect(late?.name).toBe(
-      `receipts_${new Date(Date.now() + 9 * 86_400_000).toISOString().slice(0, 10).replaceAll("-", "")}`,
-    );
-    await expect(sqlQuery(`TRUNCATE ${late?.name}`)).rejects.toThrow(/append-only/);
+    await sqlQuery("SELECT * FROM tillproof_ensure_receipt_partitions(9)");
+    const late = `receipts_${new Date(Date.now() + 9 * 86_400_000).toISOString().slice(0, 10).replaceAll("-", "")}`;
+    expect((await sqlQuery<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [late]))[0]?.t).toBe(late);
+    await expect(sqlQuery(`TRUNCATE ${late}`)).rejects.toThrow(/append-only/);
     expect((await sqlQuery("SELECT 1 FROM receipts WHERE code = $1", [compact(r.code)])).length).toBe(1);
   });
 
