@@ -57,7 +57,7 @@ describe("GET /healthz", () => {
   it("makes a real round trip to Postgres, and names what failed when it cannot", async () => {
     const ok = await call("GET", "/healthz");
     expect(ok.status).toBe(200);
-    expect(ok.body).toEqual({ ok: true, checks: { postgres: "ok" } });
+    expect(ok.body).toEqual({ ok: true, checks: { postgres: "ok", codeKey: "ok", logKey: "ok" } });
 
     const down = await app.request(
       "https://tillproof.test/healthz",
@@ -67,6 +67,28 @@ describe("GET /healthz", () => {
     );
     expect(down.status).toBe(503);
     expect(down.headers.get("retry-after")).toBeTruthy();
-    expect(await down.json()).toEqual({ ok: false, checks: { postgres: "unreachable" } });
+    expect(await down.json()).toMatchObject({ ok: false, checks: { postgres: "unreachable" } });
+  });
+
+  it("names a missing or short CODE_KEY and a bad LOG_SIGNING_KEY, and refuses to issue or verify without a CODE_KEY", async () => {
+    const bad = { ...env, CODE_KEY: "short", LOG_SIGNING_KEY: "PRIVATE+KEY+x+00000000+AAAA" };
+    const health = await app.request("https://tillproof.test/healthz", {}, bad, createExecutionContext());
+    expect(health.status).toBe(503);
+    const body = (await health.json()) as { checks: Record<string, string> };
+    expect(body.checks.codeKey).toMatch(/CODE_KEY is missing or shorter than 12/);
+    expect(body.checks.logKey).toMatch(/LOG_SIGNING_KEY is invalid/);
+    for (const [method, path] of [
+      ["POST", "/v1/receipts"],
+      ["POST", "/v1/receipts/batch"],
+      ["GET", "/v1/verify/0000-0000-0000-0000"],
+      ["GET", "/r/0000-0000-0000-0000"],
+    ] as const) {
+      const res = await app.request(`https://tillproof.test${path}`, { method }, bad, createExecutionContext());
+      expect(res.status, path).toBe(503);
+      expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+        code: "misconfigured",
+        message: expect.stringContaining("CODE_KEY"),
+      });
+    }
   });
 });

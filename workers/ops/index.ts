@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { unavailable } from "../../core/errors.ts";
 import { shardsInUse } from "../../db/shards.ts";
+import { checkSecrets } from "../config-check.ts";
 import { type AppEnv, pg, requireOperator } from "../http.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -10,14 +11,20 @@ import { openApiDocument } from "./openapi.ts";
 export const ops = new Hono<AppEnv>();
 
 ops.get("/healthz", async (c) => {
-  try {
-    await pg(c).db.execute(sql`SELECT 1`);
-    return c.json({ ok: true, checks: { postgres: "ok" } });
-  } catch (e) {
-    console.error(JSON.stringify({ msg: "healthz: postgres failed", error: String(e) }));
-    c.header("Retry-After", "5");
-    return c.json({ ok: false, checks: { postgres: "unreachable" } }, 503);
-  }
+  const postgres = await pg(c)
+    .db.execute(sql`SELECT 1`)
+    .then(
+      () => "ok",
+      (e: unknown) => {
+        console.error(JSON.stringify({ msg: "healthz: postgres failed", error: String(e) }));
+        return "unreachable";
+      },
+    );
+  const { codeKey, logKey } = await checkSecrets(c.env);
+  const checks = { postgres, codeKey, logKey };
+  const ok = Object.values(checks).every((v) => v === "ok");
+  if (!ok) c.header("Retry-After", "5");
+  return c.json({ ok, checks }, ok ? 200 : 503);
 });
 
 /** Per shard: issued / enqueued / persisted and the age of the oldest receipt Postgres lacks. */
