@@ -66,27 +66,34 @@ const SupportLink = (props: { url: string | undefined; children: Child }) =>
 
 type State = "ok" | "pending" | "bad";
 
+/** The unmistakable red banner: a tampered receipt, or one whose record is gone. */
+const AlarmBanner = (props: { title: string; children: Child }) => (
+  <section class="state state-bad" role="alert" aria-labelledby="state-title">
+    <span class="icon" aria-hidden="true">
+      ⚠
+    </span>
+    <div>
+      <h1 id="state-title">{props.title}</h1>
+      {props.children}
+    </div>
+  </section>
+);
+
 const StateBanner = (props: { state: State; branding: Branding }) => {
   if (props.state === "bad") {
     return (
-      <section class="state state-bad" role="alert" aria-labelledby="state-title">
-        <span class="icon" aria-hidden="true">
-          ⚠
-        </span>
-        <div>
-          <h1 id="state-title">TAMPERED</h1>
+      <AlarmBanner title="TAMPERED">
+        <p>
+          <strong>Do not trust this receipt.</strong> Its stored record was changed after it was issued: it no longer
+          matches the fingerprint (hash) it was registered with, or no longer links to the store's previous receipt. The
+          details below are what is stored now and may be false.
+        </p>
+        {props.branding.supportUrl ? (
           <p>
-            <strong>Do not trust this receipt.</strong> Its stored record was changed after it was issued: it no longer
-            matches the fingerprint (hash) it was registered with, or no longer links to the store's previous receipt.
-            The details below are what is stored now and may be false.
+            <SupportLink url={props.branding.supportUrl}>Report it to {props.branding.displayName}</SupportLink>
           </p>
-          {props.branding.supportUrl ? (
-            <p>
-              <SupportLink url={props.branding.supportUrl}>Report it to {props.branding.displayName}</SupportLink>
-            </p>
-          ) : null}
-        </div>
-      </section>
+        ) : null}
+      </AlarmBanner>
     );
   }
   const pending = props.state === "pending";
@@ -278,23 +285,17 @@ function missingPage(r: MissingReceipt): Promise<Page> {
     <Document title={title} css={css} themeColor={NEUTRAL.brand}>
       <BrandHeader branding={{ displayName: "Receipt check" }} />
       <main>
-        <section class="state state-bad" role="alert" aria-labelledby="state-title">
-          <span class="icon" aria-hidden="true">
-            ⚠
-          </span>
-          <div>
-            <h1 id="state-title">MISSING</h1>
-            <p>
-              <strong>This receipt was registered, but its record is gone.</strong> The code{" "}
-              <span class="code">{r.code}</span> is genuine: the public log shows the sale was recorded
-              {r.proof
-                ? ` (entry ${r.proof.leafIndex + 1} of ${r.proof.treeSize} in the log of shard ${r.proof.shard})`
-                : ""}
-              . Its details have since been deleted or lost, which should never happen.
-            </p>
-            <p>Keep your paper receipt, and report this to the store that issued it.</p>
-          </div>
-        </section>
+        <AlarmBanner title="MISSING">
+          <p>
+            <strong>This receipt was registered, but its record is gone.</strong> The code{" "}
+            <span class="code">{r.code}</span> is genuine: the public log shows the sale was recorded
+            {r.proof
+              ? ` (entry ${r.proof.leafIndex + 1} of ${r.proof.treeSize} in the log of shard ${r.proof.shard})`
+              : ""}
+            . Its details have since been deleted or lost, which should never happen.
+          </p>
+          <p>Keep your paper receipt, and report this to the store that issued it.</p>
+        </AlarmBanner>
       </main>
       <footer>
         <p>Receipt check by Tillproof</p>
