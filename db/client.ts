@@ -5,6 +5,7 @@
  */
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
+import { describeError } from "../core/log.ts";
 import * as schema from "./schema.ts";
 
 export type Db = NeonDatabase<typeof schema>;
@@ -30,7 +31,7 @@ export function openPg(env: DbEnv): Pg {
   // An idle connection dropping must not surface as an unhandled error; once the
   // pool is being ended (the request is over) a lost socket is expected.
   pool.on("error", (e: Error) => {
-    if (!ended) console.error(JSON.stringify({ msg: "postgres pool error", error: e.message }));
+    if (!ended) console.error(JSON.stringify({ msg: "postgres pool error", error: describeError(e) }));
   });
   const end = () => {
     ended = true;

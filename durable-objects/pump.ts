@@ -3,6 +3,8 @@
  * confirms it, and sent to the queue in counter order from a watermark, many
  * receipts per message. Anything never confirmed is sent again after an hour.
  */
+
+import { describeError } from "../core/log.ts";
 import { groupForSend, type OutboxReceipt, packMessages } from "../core/outbox.ts";
 import type { ShardDeps } from "./ports.ts";
 import type { ShardTables } from "./tables.ts";
@@ -135,7 +137,7 @@ export class OutboxPump {
       this.failures = 0;
     } catch (e) {
       this.failures++;
-      console.error(JSON.stringify({ msg: "outbox flush failed", shard, error: String(e) }));
+      console.error(JSON.stringify({ msg: "outbox flush failed", shard, error: describeError(e) }));
     }
   }
 

@@ -5,6 +5,7 @@
  * open a second instance over the same storage with faulty ports.
  */
 import type { CodeFormat } from "../core/code.ts";
+import { describeError } from "../core/log.ts";
 import { ShardAdmin } from "./admin.ts";
 import { type IssueReply, type IssueRequest, Issuer } from "./issuer.ts";
 import { type LogView, ShardLog } from "./log.ts";
@@ -134,7 +135,7 @@ export class Shard {
     try {
       await this.log.upload(tiles, this.number);
     } catch (e) {
-      console.error(JSON.stringify({ msg: "log tile upload failed", shard: this.number, error: String(e) }));
+      console.error(JSON.stringify({ msg: "log tile upload failed", shard: this.number, error: describeError(e) }));
     }
     if (this.checkpointAt(now) === null || (this.checkpointAt(now) ?? 0) > now) return;
     try {
@@ -150,7 +151,7 @@ export class Shard {
     } catch (e) {
       this.signFailures++;
       this.signNotBefore = now + Math.min(60_000, 1_000 * 2 ** (this.signFailures - 1));
-      console.error(JSON.stringify({ msg: "checkpoint signing failed", shard: this.number, error: String(e) }));
+      console.error(JSON.stringify({ msg: "checkpoint signing failed", shard: this.number, error: describeError(e) }));
     }
   }
 

@@ -10,6 +10,7 @@ import type { z } from "zod";
 import { bearerToken } from "../core/credentials.ts";
 import { safeEqual } from "../core/crypto.ts";
 import { ApiError, errorBody, unauthorized } from "../core/errors.ts";
+import { describeError, stackFrames } from "../core/log.ts";
 import { validationFailed, zodDetails } from "../core/receipt.ts";
 import { openPg, type Pg } from "../db/client.ts";
 import type { Env } from "./env.ts";
@@ -50,7 +51,9 @@ export function onError(err: Error, c: Ctx): Response {
   if (err instanceof HTTPException && err.status < 500) {
     return c.json(errorBody("bad_request", err.message || "Bad request."), err.status);
   }
-  console.error(JSON.stringify({ msg: "unhandled error", path: c.req.path, error: err.stack ?? String(err) }));
+  console.error(
+    JSON.stringify({ msg: "unhandled error", path: c.req.path, error: describeError(err), at: stackFrames(err) }),
+  );
   c.header("Retry-After", "5");
   return c.json(errorBody("internal_error", "Something went wrong on our side. Please retry."), 500);
 }

@@ -1,6 +1,7 @@
 /** Addressing store shards, and turning a platform failure into a 503 the client can retry. */
 import { MAX_SHARDS } from "../core/code.ts";
 import { ApiError } from "../core/errors.ts";
+import { describeError } from "../core/log.ts";
 import type { StoreShard } from "../durable-objects/store-shard.ts";
 import { type Env, intVar } from "./env.ts";
 
@@ -21,7 +22,7 @@ export async function callShard<T>(n: number, fn: () => Promise<T>): Promise<T> 
   try {
     return await fn();
   } catch (e) {
-    console.error(JSON.stringify({ msg: "shard call failed", shard: n, error: String(e) }));
+    console.error(JSON.stringify({ msg: "shard call failed", shard: n, error: describeError(e) }));
     throw new ApiError(503, "unavailable", "The receipt service is busy; retry with the same Idempotency-Key.", {
       retryAfter: 2,
     });

@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import type { z } from "zod";
 import { ApiError, notFound } from "../../core/errors.ts";
+import { describeError } from "../../core/log.ts";
 import { consistencyProof, hexList, inclusionProof } from "../../core/log-proofs.ts";
 import { verifierKeyOf } from "../../core/note.ts";
 import { validationFailed, zodDetails } from "../../core/receipt.ts";
@@ -38,7 +39,7 @@ async function signedView(c: Ctx): Promise<{ n: number; view: LogView; signed: n
 
 log.get("/v1/log/key", async (c) => {
   const signer = await primarySigner(c.env.LOG_SIGNING_KEY).catch((e: Error) => {
-    console.error(JSON.stringify({ msg: "LOG_SIGNING_KEY is invalid", error: e.message }));
+    console.error(JSON.stringify({ msg: "LOG_SIGNING_KEY is invalid", error: describeError(e) }));
     return null;
   });
   if (!signer) throw new ApiError(503, "unavailable", "The log's signing key is not configured.", { retryAfter: 60 });

@@ -2,6 +2,7 @@
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { unavailable } from "../../core/errors.ts";
+import { describeError } from "../../core/log.ts";
 import { shardsInUse } from "../../db/shards.ts";
 import { checkSecrets } from "../config-check.ts";
 import { type AppEnv, pg, requireOperator } from "../http.ts";
@@ -16,7 +17,7 @@ ops.get("/healthz", async (c) => {
     .then(
       () => "ok",
       (e: unknown) => {
-        console.error(JSON.stringify({ msg: "healthz: postgres failed", error: String(e) }));
+        console.error(JSON.stringify({ msg: "healthz: postgres failed", error: describeError(e) }));
         return "unreachable";
       },
     );
@@ -30,7 +31,7 @@ ops.get("/healthz", async (c) => {
 /** Per shard: issued / enqueued / persisted and the age of the oldest receipt Postgres lacks. */
 ops.get("/v1/ops/pipeline", requireOperator, async (c) => {
   const used = await shardsInUse(pg(c).db).catch((e) => {
-    console.error(JSON.stringify({ msg: "pipeline: postgres failed", error: String(e) }));
+    console.error(JSON.stringify({ msg: "pipeline: postgres failed", error: describeError(e) }));
     throw unavailable("The pipeline report needs Postgres, which is unreachable right now.");
   });
   const shards = await Promise.all(used.map((n) => callShard(n, () => shard(c.env, n).stats())));

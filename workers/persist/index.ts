@@ -6,6 +6,8 @@
  * Postgres refuses a value, the work is split down to that one receipt, so a bad
  * record cannot hold back the rest.
  */
+
+import { describeError } from "../../core/log.ts";
 import type { OutboxEntry, OutboxMessage, OutboxReceipt } from "../../core/outbox.ts";
 import { type Pg, withPg } from "../../db/client.ts";
 import { insertReceipts } from "../../db/receipts.ts";
@@ -32,7 +34,7 @@ export async function consumeReceipts(
       );
     } catch (e) {
       console.error(
-        JSON.stringify({ msg: "persist failed; retrying", messages: batch.messages.length, error: String(e) }),
+        JSON.stringify({ msg: "persist failed; retrying", messages: batch.messages.length, error: describeError(e) }),
       );
       for (const m of batch.messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
       return;
@@ -71,7 +73,7 @@ async function persistSplitting(env: Env, pg: Pg, bodies: OutboxMessage[]): Prom
     if (bodies.length === 1 && only && only.receipts.length === 1) {
       const counter = only.receipts[0]?.counter;
       console.error(
-        JSON.stringify({ msg: "postgres refused a receipt", shard: only.shard, counter, error: String(e) }),
+        JSON.stringify({ msg: "postgres refused a receipt", shard: only.shard, counter, error: describeError(e) }),
       );
       return [];
     }

@@ -11,6 +11,7 @@ import { canonicalJson } from "../../core/canonical.ts";
 import { chainStatus } from "../../core/chain.ts";
 import { type CodeFormat, groupCode, parseCode } from "../../core/code.ts";
 import { invalidCode, notFound, unavailable } from "../../core/errors.ts";
+import { describeError } from "../../core/log.ts";
 import { hexList, inclusionProof, leafAt } from "../../core/log-proofs.ts";
 import { fromHex, leafHash, toHex } from "../../core/merkle.ts";
 import type { ChainRecord } from "../../core/receipt.ts";
@@ -90,7 +91,7 @@ export async function verifyCode(c: Ctx, input: string): Promise<Verification> {
 const logFailure =
   <T>(fallback: T) =>
   (e: unknown): T => {
-    console.error(JSON.stringify({ msg: "verify: log unavailable", error: String(e) }));
+    console.error(JSON.stringify({ msg: "verify: log unavailable", error: describeError(e) }));
     return fallback;
   };
 
@@ -106,7 +107,7 @@ async function read(
   const fromPostgres = () =>
     findReceipt(db, parts.code).then(
       (row) => ({ row, down: false }),
-      (e: unknown) => ({ row: null, down: true, error: String(e) }),
+      (e: unknown) => ({ row: null, down: true, error: describeError(e) }),
     );
   const [found, view] = await Promise.all([
     fromPostgres(),
@@ -151,7 +152,7 @@ function persistedSource(row: PersistedReceipt): ReceiptSource {
 async function brandingFor(c: Ctx, tenantId: string, fallbackName: string): Promise<Branding> {
   return brandingOrDefault(c.env.BRANDING, tenantId, fallbackName).catch((e) => {
     // Branding is decoration: a KV hiccup must not hide whether a receipt is genuine.
-    console.error(JSON.stringify({ msg: "verify: branding lookup failed", error: String(e) }));
+    console.error(JSON.stringify({ msg: "verify: branding lookup failed", error: describeError(e) }));
     return defaultBranding(fallbackName);
   });
 }
