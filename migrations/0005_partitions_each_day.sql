@@ -18,15 +18,18 @@ BEGIN
 		day := (day_start AT TIME ZONE 'UTC')::date;
 		CONTINUE WHEN to_regclass(part) IS NOT NULL;
 		BEGIN
-			CREATE TEMP TABLE tillproof_moving ON COMMIT DROP AS
-				SELECT * FROM receipts_default WHERE received_at >= day_start AND received_at < day_start + interval '1 day';
+			-- Disabling the trigger locks DEFAULT against inserts (SHARE ROW EXCLUSIVE, held to the end
+			-- of the transaction), so no row can arrive between the move and the new partition.
+			ALTER TABLE receipts_default DISABLE TRIGGER receipts_append_only;
+			CREATE TEMP TABLE tillproof_moving ON COMMIT DROP AS SELECT * FROM receipts_default WITH NO DATA;
+			WITH gone AS (
+				DELETE FROM receipts_default
+				WHERE received_at >= day_start AND received_at < day_start + interval '1 day'
+				RETURNING *
+			)
+			INSERT INTO tillproof_moving SELECT * FROM gone;
 			GET DIAGNOSTICS moved = ROW_COUNT;
-			IF moved > 0 THEN
-				-- The owner lifts the append-only guard for this one move, in this subtransaction.
-				ALTER TABLE receipts_default DISABLE TRIGGER receipts_append_only;
-				DELETE FROM receipts_default WHERE received_at >= day_start AND received_at < day_start + interval '1 day';
-				ALTER TABLE receipts_default ENABLE ALWAYS TRIGGER receipts_append_only;
-			END IF;
+			ALTER TABLE receipts_default ENABLE ALWAYS TRIGGER receipts_append_only;
 			EXECUTE format('CREATE TABLE %I PARTITION OF receipts FOR VALUES FROM (%L) TO (%L)',
 				part, day_start, day_start + interval '1 day');
 			PERFORM tillproof_guard_partition(part::regclass);
