@@ -106,7 +106,9 @@ describe("npm run audit", () => {
     if (!route) throw new Error("no route");
     const ahead = encodeCode(CODE_KEY, { shard: route.shard, counter: 2 ** 46 });
     const fake = encodeCode("not-the-code-key", { shard: route.shard, counter: 2 ** 45 });
-    for (const code of [ahead, fake]) {
+    // A 16-character code for a counter the shard issued as 20 characters: it must not derail the walk.
+    const oldLayout = encodeCode("not-the-code-key", { shard: route.shard, counter: 3 }, 1);
+    for (const code of [ahead, fake, oldLayout]) {
       await stack.sql(
         `INSERT INTO receipts (code, received_at, tenant_id, store_id, terminal_id, seq, issued_at, currency, total,
                                items, payments, hash, prev_hash)
@@ -120,6 +122,10 @@ describe("npm run audit", () => {
     expect(Date.now() - started).toBeLessThan(20_000); // a counter of 2^46 does not make it walk 2^46 entries
     expect(found).toContainEqual(expect.objectContaining({ kind: "not_in_log", code: ahead }));
     expect(found).toContainEqual(expect.objectContaining({ kind: "bad_code", code: fake }));
+    expect(found).toContainEqual(expect.objectContaining({ kind: "bad_code", code: oldLayout }));
+    // Still exactly the one receipt deleted above is missing, and the edited ones still show.
+    expect(found.filter((p) => p.kind === "missing")).toHaveLength(1);
+    expect(found.filter((p) => p.kind === "altered" && codes.includes(p.code))).toHaveLength(2);
   });
 
   it("finds a truncated day's partition, and the command exits 1 listing every code", async () => {

@@ -10,29 +10,45 @@ import { type RecordRow, recordColumns } from "../../../db/receipts.ts";
 const PAGE = 5_000;
 
 /**
- * A shard's rows in counter order: its 16-character codes, then its
- * 20-character ones (a shard switches layout once, so every v1 counter comes
- * before every v2 counter), each in code order, which within one shard and
- * layout is counter order. Keyset pages: no OFFSET, no cursor held open.
+ * A shard's rows in counter order: its 16-character and its 20-character codes
+ * merged by counter (each layout's rows come in code order, which within one
+ * shard and layout is counter order). A shard switches layout once, so an
+ * honest database has every v1 counter before every v2 one; merging keeps the
+ * walk in order even when an inserted row breaks that.
  */
 export async function* shardRows(pool: pg.Pool, shard: number): AsyncGenerator<RecordRow> {
-  for (const format of [1, 2] as const) {
-    if (format === 1 && shard >= V1_MAX_SHARDS) continue;
-    const range = rangeSql(shard, format);
-    // Keyset on the whole primary key, so a second row with the same code is never skipped at a page boundary.
-    let after: [string, string] = ["", "-infinity"];
-    for (;;) {
-      const { rows } = await pool.query<RecordRow & { received_at: string }>(
-        `SELECT ${recordColumns()}, received_at::text AS received_at FROM receipts
-          WHERE ${range.where} AND (code, received_at) > ($${range.params.length + 1}, $${range.params.length + 2}::timestamptz)
-          ORDER BY code, received_at LIMIT ${PAGE}`,
-        [...range.params, ...after],
-      );
-      yield* rows;
-      if (rows.length < PAGE) break;
-      const last = rows.at(-1);
-      if (last) after = [last.code, last.received_at];
+  const layouts = ([1, 2] as const)
+    .filter((format) => format === 2 || shard < V1_MAX_SHARDS)
+    .map((format) => layoutRows(pool, shard, format));
+  const heads = await Promise.all(layouts.map((it) => it.next()));
+  const counterOf = (r: IteratorResult<RecordRow>) => (r.done ? Infinity : (codeRoute(r.value.code)?.counter ?? 0));
+  for (;;) {
+    let pick = -1;
+    for (const [i, head] of heads.entries()) {
+      if (!head.done && (pick < 0 || counterOf(head) < counterOf(heads[pick] as IteratorResult<RecordRow>))) pick = i;
     }
+    if (pick < 0) return;
+    const head = heads[pick] as IteratorYieldResult<RecordRow>;
+    yield head.value;
+    heads[pick] = await (layouts[pick] as AsyncGenerator<RecordRow>).next();
+  }
+}
+
+/** One layout's rows of a shard in code order. Keyset pages on the whole primary key: no OFFSET, no row skipped. */
+async function* layoutRows(pool: pg.Pool, shard: number, format: CodeFormat): AsyncGenerator<RecordRow> {
+  const range = rangeSql(shard, format);
+  let after: [string, string] = ["", "-infinity"];
+  for (;;) {
+    const { rows } = await pool.query<RecordRow & { received_at: string }>(
+      `SELECT ${recordColumns()}, received_at::text AS received_at FROM receipts
+        WHERE ${range.where} AND (code, received_at) > ($${range.params.length + 1}, $${range.params.length + 2}::timestamptz)
+        ORDER BY code, received_at LIMIT ${PAGE}`,
+      [...range.params, ...after],
+    );
+    yield* rows;
+    if (rows.length < PAGE) return;
+    const last = rows.at(-1);
+    if (last) after = [last.code, last.received_at];
   }
 }
 
