@@ -4,11 +4,9 @@
  * LOG_SIGNING_KEY leaves the log unsigned. Routes that need them answer 503
  * naming the variable; /healthz reports each.
  */
-import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../core/errors.ts";
 import { signersFor } from "../durable-objects/config.ts";
 import type { Env } from "./env.ts";
-import type { AppEnv } from "./http.ts";
 
 export const MIN_CODE_KEY_LENGTH = 12;
 
@@ -37,9 +35,22 @@ export function checkSecrets(env: Pick<Env, "CODE_KEY" | "LOG_SIGNING_KEY">): Pr
   return result;
 }
 
-/** For routes that issue or check codes: refuse (503, naming the variable) rather than run without a sound CODE_KEY. */
-export const requireCodeKey: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const { codeKey } = await checkSecrets(c.env);
-  if (codeKey !== "ok") throw new ApiError(503, "misconfigured", `${codeKey}.`, { retryAfter: 60 });
-  await next();
-};
+/**
+ * For the code paths that issue or check codes: refuse (503) rather than run
+ * without a sound CODE_KEY. The public message names no setting; the log and
+ * /healthz do. Called inside the handlers, so the receipt page answers with
+ * its own 503 page and CORS headers still apply.
+ */
+export async function assertCodeKey(env: Pick<Env, "CODE_KEY" | "LOG_SIGNING_KEY">): Promise<void> {
+  const { codeKey } = await checkSecrets(env);
+  if (codeKey !== "ok") {
+    throw new ApiError(
+      503,
+      "misconfigured",
+      "The receipt service is not configured correctly; its operator is alerted.",
+      {
+        retryAfter: 60,
+      },
+    );
+  }
+}

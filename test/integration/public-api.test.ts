@@ -81,14 +81,23 @@ describe("GET /healthz", () => {
       ["POST", "/v1/receipts"],
       ["POST", "/v1/receipts/batch"],
       ["GET", "/v1/verify/0000-0000-0000-0000"],
-      ["GET", "/r/0000-0000-0000-0000"],
     ] as const) {
-      const res = await app.request(`https://tillproof.test${path}`, { method }, bad, createExecutionContext());
+      const res = await app.request(
+        `https://tillproof.test${path}`,
+        { method, headers: { origin: "https://shop.example" } },
+        bad,
+        createExecutionContext(),
+      );
       expect(res.status, path).toBe(503);
-      expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({
-        code: "misconfigured",
-        message: expect.stringContaining("CODE_KEY"),
-      });
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe("misconfigured");
+      expect(error.message).not.toContain("CODE_KEY"); // the public is not told how the service is set up
+      if (path.startsWith("/v1/verify")) expect(res.headers.get("access-control-allow-origin")).toBe("*");
     }
+    // The receipt page answers with its own 503 page and its security headers.
+    const page = await app.request("https://tillproof.test/r/0000-0000-0000-0000", {}, bad, createExecutionContext());
+    expect(page.status).toBe(503);
+    expect(page.headers.get("content-type")).toMatch(/text\/html/);
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
   });
 });

@@ -10,13 +10,15 @@ import { bearerToken, hashSecret, parseTerminalToken } from "../../core/credenti
 import { ApiError, type ErrorBody, unauthorized } from "../../core/errors.ts";
 import { idempotencyKeySchema, parseReceipt, validationFailed, zodDetails } from "../../core/receipt.ts";
 import type { IssueEntry, IssueOutcome, Refusal } from "../../durable-objects/issuer.ts";
+import { assertCodeKey } from "../config-check.ts";
 import { type AppEnv, type Ctx, KiB, limitBody, publicBaseUrl, readJson } from "../http.ts";
 import { callShard, shard } from "../shards.ts";
 import { batchSchema } from "./schemas.ts";
 
 export const ingest = new Hono<AppEnv>();
 
-function terminalCredentials(c: Ctx): { shard: number; tokenHash: string } {
+async function terminalCredentials(c: Ctx): Promise<{ shard: number; tokenHash: string }> {
+  await assertCodeKey(c.env);
   const token = bearerToken(c.req.header("authorization"));
   const parsed = token ? parseTerminalToken(token) : null;
   if (!token || !parsed || parsed.shard >= MAX_SHARDS)
@@ -85,7 +87,7 @@ function bodyHash(body: unknown): string {
 const statusOf = (o: { kind: "issued" | "replayed" }) => (o.kind === "issued" ? 201 : 200);
 
 ingest.post("/v1/receipts", limitBody(256 * KiB), async (c) => {
-  const creds = terminalCredentials(c);
+  const creds = await terminalCredentials(c);
   const key = idempotencyKeySchema.safeParse(c.req.header("idempotency-key"));
   if (!key.success) {
     throw new ApiError(
@@ -105,7 +107,7 @@ ingest.post("/v1/receipts", limitBody(256 * KiB), async (c) => {
 type BatchResult = { status: number; receipt?: unknown; error?: ErrorBody["error"] };
 
 ingest.post("/v1/receipts/batch", limitBody(2048 * KiB), async (c) => {
-  const creds = terminalCredentials(c);
+  const creds = await terminalCredentials(c);
   const parsed = batchSchema.safeParse(await readJson(c));
   if (!parsed.success) {
     throw validationFailed(zodDetails(parsed.error), "Send { receipts: [...] } with 1–100 receipts.");

@@ -19,6 +19,7 @@ import type { MissingReceipt, Proof, VerifiedReceipt } from "../../core/response
 import { findNames, findReceipt, type PersistedReceipt } from "../../db/receipts.ts";
 import type { LogView } from "../../durable-objects/log.ts";
 import type { ShardView } from "../../durable-objects/shard.ts";
+import { assertCodeKey } from "../config-check.ts";
 import { type Ctx, pg } from "../http.ts";
 import { tileReader } from "../log/tiles.ts";
 import { callShard, shard } from "../shards.ts";
@@ -49,6 +50,7 @@ type ReceiptSource = {
 };
 
 export async function verifyCode(c: Ctx, input: string): Promise<Verification> {
+  await assertCodeKey(c.env);
   const parts = parseCode(c.env.CODE_KEY, input);
   if (!parts) throw invalidCode();
   const { source, view } = await read(c, parts);
