@@ -128,6 +128,17 @@ export function shardCodeRange(shard: number, format: CodeFormat): { lo: string;
   return { lo: at(shard), hi: last ? "~" : at(shard + 1) };
 }
 
+/** The code range [lo, hi) of one (shard, counter) in one layout: its code, whatever its check. */
+export function counterCodeRange(parts: CodeParts, format: CodeFormat): { lo: string; hi: string } {
+  const layout = LAYOUTS[format];
+  const at = (counter: number) =>
+    toBase32(
+      ((BigInt(parts.shard) << BigInt(layout.counterBits)) | BigInt(counter)) << BigInt(CHECK_BITS),
+      layout.chars,
+    );
+  return { lo: at(parts.counter), hi: at(parts.counter + 1) };
+}
+
 /**
  * Normalizes user input (any case, dashes or spaces, O/I/L read-alikes) and
  * checks the keyed check. Returns null for anything that is not a code issued

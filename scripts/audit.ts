@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { encodeCode, MAX_SHARDS, parseCode } from "../core/code.ts";
 import { auditShard, type ShardAudit } from "./lib/audit/shard-audit.ts";
-import { logApi, shardFacts, shardRows } from "./lib/audit/sources.ts";
+import { countersPresent, logApi, shardFacts, shardRows } from "./lib/audit/sources.ts";
 
 const HELP = `npm run audit -- [options]
   --database-url URL  Postgres to audit (default $AUDIT_DATABASE_URL or $DATABASE_URL)
@@ -40,7 +40,8 @@ type Signed = { size: number; root: Uint8Array; origin: string };
 export async function runAudit(o: AuditOptions): Promise<AuditReport> {
   const api = logApi(o.url.replace(/\/+$/, ""));
   const vkey = o.key ?? (await api.verifierKey());
-  const signedBefore = Date.now() - (o.graceMs ?? 60_000);
+  const graceMs = o.graceMs ?? 60_000;
+  const signedBefore = Date.now() - graceMs;
   const pool = new pg.Pool({ connectionString: o.databaseUrl, max: 2 });
   try {
     // Which shards exist comes from the log service and from the rows themselves, never from a
@@ -78,6 +79,11 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
         codeOf: (counter) => (o.codeKey ? encodeCode(o.codeKey, { shard: n, counter }, format(counter)) : null),
         codeIsGenuine: (code) => !o.codeKey || parseCode(o.codeKey, code)?.code === code,
         signedBefore,
+        recheck: async (counters) => {
+          // Give receipts that were on their way a moment to land before the second look.
+          await new Promise((ok) => setTimeout(ok, Math.max(0, started + Math.min(graceMs, 5_000) - Date.now())));
+          return countersPresent(pool, n, counters);
+        },
         progress: (done) => o.progress?.(bar(before + done, total, started, n)),
       });
       if (error) result.problems.unshift({ kind: "checkpoint", code: `shard ${n}`, detail: error });

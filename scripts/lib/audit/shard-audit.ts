@@ -47,10 +47,18 @@ export type ShardAuditInput = {
   codeIsGenuine: (code: string) => boolean;
   /** Rows received before this (epoch ms) must be in the signed log; later ones may be newer than it. */
   signedBefore: number;
+  /**
+   * Of the leaves found without a row, those that have one now: receipts that
+   * were signed but still on their way to Postgres when the walk passed them.
+   */
+  recheck: (counters: number[]) => Promise<Set<number>>;
   progress?: (leavesDone: number) => void;
 };
 
 type Head = { seq: number; hash: string };
+
+/** How many of a shard's newest missing leaves get a second look. */
+const RECHECK_MAX = 10_000;
 
 export async function auditShard(input: ShardAuditInput): Promise<ShardAudit> {
   const { shard, signed } = input;
@@ -64,7 +72,13 @@ export async function auditShard(input: ShardAuditInput): Promise<ShardAudit> {
   let unsigned = 0;
   let lastCounter = 0;
 
-  const nameOf = (counter: number) => input.codeOf(counter) ?? `shard ${shard} entry ${counter - 1}`;
+  const nameOf = (counter: number) => {
+    const where = `shard ${shard} entry ${counter - 1}`;
+    const code = input.codeOf(counter);
+    return code ? `${code} (${where})` : where;
+  };
+  /** Leaves without a row, reported after a second look (see recheck). */
+  const missing: number[] = [];
 
   const checkChain = (row: RecordRow, hash: string) => {
     const key = `${row.tenant_id}/${row.store_id}`;
@@ -130,7 +144,7 @@ export async function auditShard(input: ShardAuditInput): Promise<ShardAudit> {
       } else {
         // Bounded by the signed size: a forged row far ahead must not make this loop run for ever.
         for (let c = lastCounter + 1; c <= Math.min(route.counter - 1, signed.size); c++) {
-          problems.push({ kind: "missing", code: nameOf(c), detail: "in the signed log, not in Postgres" });
+          missing.push(c);
         }
         checkRow(row, leafAt(route.counter));
         lastCounter = route.counter;
@@ -148,7 +162,7 @@ export async function auditShard(input: ShardAuditInput): Promise<ShardAudit> {
     await consumeUpTo(first + width, (counter) => leaves[counter - 1 - first] ?? null);
     if (lastCounter < first + width) {
       for (let c = lastCounter + 1; c <= first + width; c++) {
-        problems.push({ kind: "missing", code: nameOf(c), detail: "in the signed log, not in Postgres" });
+        missing.push(c);
       }
       lastCounter = first + width;
     }
@@ -163,5 +177,12 @@ export async function auditShard(input: ShardAuditInput): Promise<ShardAudit> {
   }
   // Rows past the signed size: issued after the checkpoint, checked for content and chain only.
   await consumeUpTo(Number.MAX_SAFE_INTEGER, () => null);
+  // The newest leaves may have been in flight (signed, not persisted yet): look at those once more.
+  const tail = missing.slice(-RECHECK_MAX);
+  const arrived = tail.length ? await input.recheck(tail) : new Set<number>();
+  for (const c of missing) {
+    if (!arrived.has(c))
+      problems.push({ kind: "missing", code: nameOf(c), detail: "in the signed log, not in Postgres" });
+  }
   return { shard, signedSize: signed.size, checked, unsigned, problems };
 }

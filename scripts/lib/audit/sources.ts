@@ -1,6 +1,6 @@
 /** Where the audit reads from: Postgres (rows in counter order, a page at a time) and the public log API. */
 import type pg from "pg";
-import { type CodeFormat, codeRoute, shardCodeRange, V1_MAX_SHARDS } from "../../../core/code.ts";
+import { type CodeFormat, codeRoute, counterCodeRange, shardCodeRange, V1_MAX_SHARDS } from "../../../core/code.ts";
 import type { TileReader } from "../../../core/log-proofs.ts";
 import { HASH_SIZE, type Hash } from "../../../core/merkle.ts";
 import { openNote, parseCheckpoint, parseVerifierKey } from "../../../core/note.ts";
@@ -62,6 +62,29 @@ function rangeSql(shard: number, format: CodeFormat): { where: string; params: u
   return hi === "~"
     ? { where: "code >= $1 AND length(code) = $2", params: [lo, length] }
     : { where: "code >= $1 AND code < $2 AND length(code) = $3", params: [lo, hi, length] };
+}
+
+/**
+ * Of these counters of a shard, the ones Postgres has a row for now, in
+ * either layout (for receipts that were still on their way when first looked for).
+ */
+export async function countersPresent(pool: pg.Pool, shard: number, counters: number[]): Promise<Set<number>> {
+  const found = new Set<number>();
+  for (let i = 0; i < counters.length; i += 1_000) {
+    const chunk = counters.slice(i, i + 1_000);
+    const ranges = chunk.flatMap((counter) =>
+      ([1, 2] as const)
+        .filter((f) => f === 2 || shard < V1_MAX_SHARDS)
+        .map((f) => ({ counter, ...counterCodeRange({ shard, counter }, f), length: f === 1 ? 16 : 20 })),
+    );
+    const { rows } = await pool.query<{ counter: number }>(
+      `SELECT r.counter FROM unnest($1::int8[], $2::text[], $3::text[], $4::int[]) AS r(counter, lo, hi, len)
+        WHERE EXISTS (SELECT 1 FROM receipts WHERE code >= r.lo AND code < r.hi AND length(code) = r.len)`,
+      [ranges.map((r) => r.counter), ranges.map((r) => r.lo), ranges.map((r) => r.hi), ranges.map((r) => r.length)],
+    );
+    for (const r of rows) found.add(Number(r.counter));
+  }
+  return found;
 }
 
 /** Whether Postgres has any row of the shard, and the counter of its first 20-character code (its switch). */
