@@ -6,9 +6,9 @@
  */
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { encodeCode, MAX_SHARDS, parseCode } from "../core/code.ts";
+import { codeRoute, encodeCode, MAX_SHARDS, parseCode } from "../core/code.ts";
 import { auditShard, type ShardAudit } from "./lib/audit/shard-audit.ts";
-import { countersPresent, logApi, shardFacts, shardRows } from "./lib/audit/sources.ts";
+import { codesPastShards, countersPresent, logApi, shardFacts, shardRows } from "./lib/audit/sources.ts";
 
 const HELP = `npm run audit -- [options]
   --database-url URL  Postgres to audit (default $AUDIT_DATABASE_URL or $DATABASE_URL)
@@ -96,6 +96,17 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
       }
       before += signed?.size ?? 0;
       results.push(result);
+    }
+    if (!o.shards) {
+      const beyond = await codesPastShards(pool, candidates.length);
+      const problems = beyond.map((code) => ({
+        kind: "not_in_log" as const,
+        code,
+        detail: `names shard ${codeRoute(code)?.shard}, past the ${candidates.length} shards there are`,
+      }));
+      if (problems.length) {
+        results.push({ shard: -1, signedSize: 0, checked: problems.length, unsigned: 0, problems });
+      }
     }
     if (prefixes.size > 1) {
       results[0]?.problems.push({

@@ -113,7 +113,9 @@ describe("npm run audit", () => {
     const fake = encodeCode("not-the-code-key", { shard: route.shard, counter: 2 ** 45 });
     // A 16-character code for a counter the shard issued as 20 characters: it must not derail the walk.
     const oldLayout = encodeCode("not-the-code-key", { shard: route.shard, counter: 3 }, 1);
-    for (const code of [ahead, fake, oldLayout]) {
+    // A genuine-looking code on a shard past SHARD_COUNT (4 here), where no log is looked for.
+    const elsewhere = encodeCode(CODE_KEY, { shard: 6, counter: 1 });
+    for (const code of [ahead, fake, oldLayout, elsewhere]) {
       await stack.sql(
         `INSERT INTO receipts (code, received_at, tenant_id, store_id, terminal_id, seq, issued_at, currency, total,
                                items, payments, hash, prev_hash)
@@ -128,6 +130,7 @@ describe("npm run audit", () => {
     expect(found).toContainEqual(expect.objectContaining({ kind: "not_in_log", code: ahead }));
     expect(found).toContainEqual(expect.objectContaining({ kind: "bad_code", code: fake }));
     expect(found).toContainEqual(expect.objectContaining({ kind: "bad_code", code: oldLayout }));
+    expect(found).toContainEqual(expect.objectContaining({ kind: "not_in_log", code: elsewhere }));
     // Still exactly the one receipt deleted above is missing, and the edited ones still show.
     expect(found.filter((p) => p.kind === "missing")).toHaveLength(1);
     expect(found.filter((p) => p.kind === "altered" && codes.includes(p.code))).toHaveLength(2);

@@ -153,6 +153,7 @@ describe("transparency log", () => {
       consistency: [],
     });
     expect((await call("GET", "/v1/log/8192/checkpoint")).status).toBe(400);
+    expect((await call("GET", "/v1/log/5000/checkpoint")).status).toBe(404); // past SHARD_COUNT: no log, no object woken
     expect((await call("GET", "/v1/log/1023/checkpoint")).status).toBe(404);
   });
 

@@ -15,7 +15,7 @@ import { packHashes, parseTilePath, TILE_WIDTH, tileWidth } from "../../core/til
 import { primarySigner } from "../../durable-objects/config.ts";
 import type { LogView } from "../../durable-objects/log.ts";
 import { type AppEnv, type Ctx, param } from "../http.ts";
-import { callShard, shard } from "../shards.ts";
+import { callShard, shard, shardCount } from "../shards.ts";
 import { consistencyQuery, inclusionQuery, shardParam, tileLevel } from "./schemas.ts";
 import { storedFullTile, tileReader } from "./tiles.ts";
 
@@ -29,9 +29,16 @@ function query<S extends z.ZodType>(c: Ctx, schema: S): z.infer<S> {
 
 const badRange = (message: string) => new ApiError(400, "invalid_range", message);
 
+/** A shard number from the path; shards past SHARD_COUNT have no log (and are not woken to say so). */
+function shardOf(c: Ctx): number {
+  const n = param(c, "shard", shardParam);
+  if (n >= shardCount(c.env)) throw notFound("Checkpoint");
+  return n;
+}
+
 /** The shard's log head; 404 when it has signed nothing yet. */
 async function signedView(c: Ctx): Promise<{ n: number; view: LogView; signed: number }> {
-  const n = param(c, "shard", shardParam);
+  const n = shardOf(c);
   const view = await callShard(n, () => shard(c.env, n).logView());
   if (!view.checkpoint) throw notFound("Checkpoint");
   return { n, view, signed: view.checkpoint.size };
@@ -72,7 +79,11 @@ log.get("/v1/log/:shard/proof/consistency", async (c) => {
   return c.json({ from, to, consistency });
 });
 
-/** C2SP tlog-tiles: /tile/<L>/<N>[.p/<W>], for trees up to the latest signed checkpoint. */
+/**
+ * C2SP tlog-tiles: /tile/<L>/<N>[.p/<W>]. Partial tiles up to the latest
+ * signed checkpoint; a full tile as soon as R2 has it (immutable, and signed
+ * within CHECKPOINT_MS of the receipts it holds).
+ */
 log.get("/v1/log/:shard/tile/:level/*", async (c) => {
   const level = param(c, "level", tileLevel);
   const rest = c.req.path.split(`/tile/${c.req.param("level")}/`)[1] ?? "";
@@ -81,7 +92,7 @@ log.get("/v1/log/:shard/tile/:level/*", async (c) => {
   c.header("content-type", "application/octet-stream");
   // A full tile is immutable: straight from R2, without waking the shard (anonymous reads stay off it).
   if (tile.width === TILE_WIDTH) {
-    const stored = await storedFullTile(c.env, param(c, "shard", shardParam), level, tile.index);
+    const stored = await storedFullTile(c.env, shardOf(c), level, tile.index);
     if (stored) {
       c.header("Cache-Control", "public, max-age=31536000, immutable");
       return c.body(packHashes(stored).buffer as ArrayBuffer);

@@ -87,6 +87,21 @@ export async function countersPresent(pool: pg.Pool, shard: number, counters: nu
   return found;
 }
 
+/** Up to `limit` codes in Postgres that name a shard at or past `shardCount` (no log is looked for there). */
+export async function codesPastShards(pool: pg.Pool, shardCount: number, limit = 100): Promise<string[]> {
+  const out: string[] = [];
+  for (const format of [1, 2] as const) {
+    if (format === 1 && shardCount >= V1_MAX_SHARDS) continue;
+    const { lo } = shardCodeRange(shardCount, format);
+    const { rows } = await pool.query<{ code: string }>(
+      "SELECT code FROM receipts WHERE code >= $1 AND length(code) = $2 ORDER BY code LIMIT $3",
+      [lo, format === 1 ? 16 : 20, limit],
+    );
+    out.push(...rows.map((r) => r.code));
+  }
+  return out;
+}
+
 /** Whether Postgres has any row of the shard, and the counter of its first 20-character code (its switch). */
 export async function shardFacts(
   pool: pg.Pool,
