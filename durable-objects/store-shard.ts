@@ -10,11 +10,11 @@ import type { IssueReply, IssueRequest } from "./issuer.ts";
 import type { LogView } from "./log.ts";
 import type { ShardStorage } from "./ports.ts";
 import type { ShardStats } from "./pump.ts";
-import { type Shard as Logic, Shard, type ShardView } from "./shard.ts";
+import { Shard, type ShardView } from "./shard.ts";
 import type { StoreInfo } from "./tables.ts";
 
 export class StoreShard extends DurableObject<Env> {
-  private readonly shard: Logic;
+  private readonly shard: Shard;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
