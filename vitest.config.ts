@@ -25,6 +25,8 @@ export default defineConfig({
                 SHARD_COUNT: "1024",
                 FLUSH_MS: "20",
                 CHECKPOINT_MS: "50",
+                // Tests read verify in tight loops from one address; the limit has its own test.
+                PUBLIC_RPS: "0",
                 LOG_ORIGIN: "tillproof.test/log",
                 LOG_SIGNING_KEY: TEST_LOG_SIGNING_KEY,
                 // Tests edit rows and expect the next read to see it; the cache has its own test.

@@ -134,6 +134,8 @@ async function main(): Promise<void> {
     NEON_WS_PROXY: `127.0.0.1:${tunnel.port}`,
     OPERATOR_TOKEN,
     CODE_KEY: "bench-code-key",
+    // The load generator is one address: no per-client limit on the public reads it measures.
+    PUBLIC_RPS: "0",
     // The log signs as in production (one checkpoint a second at most per shard).
     LOG_SIGNING_KEY: (await generateSigningKey("bench.localhost")).privateKey,
     STORE_MAX_RPS: String(Number(args["store-max-rps"]) || 1_000_000),

@@ -77,6 +77,7 @@ export async function startStack(): Promise<Stack> {
       FLUSH_MS: "20",
       VERIFY_EDGE_CACHE: "off",
       CHECKPOINT_MS: "50",
+      PUBLIC_RPS: "0", // the tests poll verify from one address
       LOG_ORIGIN: "browser.test/log",
       LOG_SIGNING_KEY: (await generateSigningKey("browser.test")).privateKey,
     };

@@ -6,6 +6,10 @@ export interface Env {
   SHARDS: DurableObjectNamespace<StoreShard>;
   RECEIPTS_QUEUE: Queue<OutboxMessage>;
   BRANDING: KVNamespace;
+  /** Rate limiting binding for the public reads, per client IP (wrangler.toml [[ratelimits]]). */
+  PUBLIC_READS?: RateLimit;
+  /** Public reads a second per client IP before 429 (default 20; 0 turns the limit off). */
+  PUBLIC_RPS?: string;
   /** R2: the transparency log's full hash tiles (C2SP tlog-tiles), written by the shards. */
   LOG_TILES: R2Bucket;
   /** Secret. Postgres (Neon in production). */

@@ -14,6 +14,7 @@ import { ingest } from "./ingest/index.ts";
 import { log } from "./log/index.ts";
 import { ops } from "./ops/index.ts";
 import { consumeReceipts } from "./persist/index.ts";
+import { publicReadLimit } from "./public-limit.ts";
 import { tenant } from "./tenant/index.ts";
 import { verify } from "./verify/index.ts";
 
@@ -26,6 +27,7 @@ const publicRead = cors({ origin: "*", allowMethods: ["GET", "HEAD"], maxAge: 86
 app.use("/v1/verify/*", publicRead);
 app.use("/v1/branding/*", publicRead);
 app.use("/v1/log/*", publicRead);
+for (const path of ["/v1/verify/*", "/r/*", "/v1/branding/*", "/v1/log/*"]) app.use(path, publicReadLimit);
 app.route("/", ingest);
 app.route("/", verify);
 app.route("/", log);

@@ -101,3 +101,52 @@ describe("GET /healthz", () => {
     expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
   });
 });
+
+describe("rate limit on the public reads", () => {
+  const from = (ip: string) => ({ headers: { "cf-connecting-ip": ip, origin: "https://shop.example" } });
+
+  it("answers 429 with Retry-After past PUBLIC_RPS per client address, for each public read", async () => {
+    const limited = { ...env, PUBLIC_RPS: "5" }; // burst 10
+    for (const path of ["/v1/log/key", "/v1/verify/0000-0000-0000-0000", "/v1/branding/nobody"]) {
+      const ip = `203.0.113.${path.length}`;
+      const statuses: number[] = [];
+      for (let i = 0; i < 11; i++) {
+        statuses.push(
+          (await app.request(`https://tillproof.test${path}`, from(ip), limited, createExecutionContext())).status,
+        );
+      }
+      expect(
+        statuses.slice(0, 10).every((s) => s !== 429),
+        `${path}: ${statuses}`,
+      ).toBe(true);
+      const res = await app.request(`https://tillproof.test${path}`, from(ip), limited, createExecutionContext());
+      expect(res.status).toBe(429);
+      expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(res.headers.get("access-control-allow-origin")).toBe("*");
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
+      // Another address is not affected.
+      const other = await app.request(
+        `https://tillproof.test${path}`,
+        from("198.51.100.1"),
+        limited,
+        createExecutionContext(),
+      );
+      expect(other.status).not.toBe(429);
+    }
+  });
+
+  it("counts across isolates with Cloudflare's rate-limiting binding (200 per 10 s)", async () => {
+    const generous = { ...env, PUBLIC_RPS: "100000" };
+    let first429 = 0;
+    for (let i = 1; i <= 205 && !first429; i++) {
+      const res = await app.request(
+        "https://tillproof.test/v1/log/key",
+        from("192.0.2.9"),
+        generous,
+        createExecutionContext(),
+      );
+      if (res.status === 429) first429 = i;
+    }
+    expect(first429).toBe(201);
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * Per-client-IP rate limit on the public reads (contract v1.1): past
+ * PUBLIC_RPS a second (default 20, burst twice that) they answer 429 with
+ * Retry-After. Two layers: a token bucket in this isolate, which applies
+ * PUBLIC_RPS exactly, and Cloudflare's rate-limiting binding, which counts
+ * across the isolates of a location (its limit is fixed in wrangler.toml:
+ * 200 per 10 s, i.e. 20/s). PUBLIC_RPS=0 turns both off (benchmarks, tests).
+ */
+import type { MiddlewareHandler } from "hono";
+import { ApiError } from "../core/errors.ts";
+import { type Bucket, takeTokens } from "../core/rate-limit.ts";
+import type { AppEnv } from "./http.ts";
+
+const DEFAULT_RPS = 20;
+const MAX_TRACKED = 10_000; // client buckets kept per isolate (oldest dropped first)
+const buckets = new Map<string, Bucket>();
+
+const tooMany = (retryAfter: number) =>
+  new ApiError(429, "rate_limited", "Too many requests from this address; slow down.", { retryAfter });
+
+export const publicReadLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const configured = Number(c.env.PUBLIC_RPS ?? DEFAULT_RPS);
+  const rps = Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_RPS;
+  if (rps === 0 || c.req.method === "OPTIONS") return next();
+  const client = c.req.header("cf-connecting-ip") ?? "unknown";
+  const taken = takeTokens(buckets.get(client), Date.now(), { rate: rps, burst: rps * 2 });
+  buckets.delete(client); // re-inserted last: the map stays in least-recently-seen order
+  buckets.set(client, taken.bucket);
+  if (buckets.size > MAX_TRACKED) buckets.delete(buckets.keys().next().value as string);
+  if (!taken.ok) throw tooMany(taken.retryAfterSeconds);
+  if (c.env.PUBLIC_READS && !(await c.env.PUBLIC_READS.limit({ key: client })).success) throw tooMany(10);
+  await next();
+};
