@@ -4,25 +4,62 @@
  *
  *   tenant key:      tpk_<tenantId>_<secret>
  *   terminal token:  tpt_<shard>_<secret>
+ *
+ * The secret is 24 random bytes and an 8-byte keyed tag over the prefix, the
+ * routing part and those bytes (HMAC-SHA256 with the server's CODE_KEY, in its
+ * own domain), base64url: 43 characters. A forged or mistyped credential fails
+ * the tag in the Worker, before any body is parsed, any shard is woken or any
+ * Postgres connection is opened; a genuine one is then checked against its hash.
  */
-import { randomSecret, sha256Hex } from "./crypto.ts";
+import { randomBytes } from "node:crypto";
+import { constantTimeEqualBytes, hmacSha256, sha256Hex } from "./crypto.ts";
 
-export function newTenantKey(tenantId: string): string {
-  return `tpk_${tenantId}_${randomSecret()}`;
+const RANDOM_BYTES = 24;
+const TAG_BYTES = 8;
+const DOMAIN = "tillproof/credential/v1:";
+
+function tag(key: string, kind: "tpk" | "tpt", routing: string, random: Uint8Array): Uint8Array {
+  const label = new TextEncoder().encode(`${DOMAIN}${kind}_${routing}_`);
+  const data = new Uint8Array(label.length + random.length);
+  data.set(label);
+  data.set(random, label.length);
+  return hmacSha256(key, data).subarray(0, TAG_BYTES);
 }
 
-export function newTerminalToken(shard: number): string {
-  return `tpt_${shard}_${randomSecret()}`;
+function mint(key: string, kind: "tpk" | "tpt", routing: string): string {
+  const random = new Uint8Array(randomBytes(RANDOM_BYTES));
+  const secret = Buffer.concat([random, tag(key, kind, routing, random)]).toString("base64url");
+  return `${kind}_${routing}_${secret}`;
 }
 
-export function parseTenantKey(key: string): { tenantId: string } | null {
-  const m = /^tpk_([a-z0-9][a-z0-9-]{1,62})_[A-Za-z0-9_-]{43}$/.exec(key);
-  return m?.[1] ? { tenantId: m[1] } : null;
+/** True when the secret carries its tag for this kind and routing part. */
+function tagged(key: string, kind: "tpk" | "tpt", routing: string, secret: string): boolean {
+  const bytes = new Uint8Array(Buffer.from(secret, "base64url"));
+  if (bytes.length !== RANDOM_BYTES + TAG_BYTES) return false;
+  const random = bytes.subarray(0, RANDOM_BYTES);
+  return constantTimeEqualBytes(tag(key, kind, routing, random), bytes.subarray(RANDOM_BYTES));
 }
 
-export function parseTerminalToken(token: string): { shard: number } | null {
-  const m = /^tpt_(\d{1,4})_[A-Za-z0-9_-]{43}$/.exec(token);
-  return m?.[1] ? { shard: Number(m[1]) } : null;
+export function newTenantKey(key: string, tenantId: string): string {
+  return mint(key, "tpk", tenantId);
+}
+
+export function newTerminalToken(key: string, shard: number): string {
+  return mint(key, "tpt", String(shard));
+}
+
+/** The tenant a key names, if it is well-formed and carries its tag (its hash is checked elsewhere). */
+export function parseTenantKey(key: string, credential: string): { tenantId: string } | null {
+  const m = /^tpk_([a-z0-9][a-z0-9-]{1,62})_([A-Za-z0-9_-]{43})$/.exec(credential);
+  if (!m?.[1] || !m[2] || !tagged(key, "tpk", m[1], m[2])) return null;
+  return { tenantId: m[1] };
+}
+
+/** The shard a terminal token names, if it is well-formed and carries its tag. */
+export function parseTerminalToken(key: string, credential: string): { shard: number } | null {
+  const m = /^tpt_(0|[1-9]\d{0,3})_([A-Za-z0-9_-]{43})$/.exec(credential);
+  if (!m?.[1] || !m[2] || !tagged(key, "tpt", m[1], m[2])) return null;
+  return { shard: Number(m[1]) };
 }
 
 export function hashSecret(secret: string): string {

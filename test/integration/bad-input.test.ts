@@ -1,5 +1,9 @@
 /** Every client mistake gets a clear 4xx with a stable code, never a 5xx. */
+import { createExecutionContext, env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { StoreShard } from "../../durable-objects/store-shard.ts";
+import { app } from "../../workers/index.ts";
+import { shard } from "../../workers/shards.ts";
 import { call, type Fixture, fixture, OPERATOR_TOKEN, sale, useShardBand } from "./helpers.ts";
 
 useShardBand(1);
@@ -294,5 +298,31 @@ describe("bad input", () => {
     expect(res.body).toMatchObject({
       error: { details: [{ path: "items.0.total", message: expect.stringContaining("100") }] },
     });
+  });
+
+  it("refuses a forged terminal token before parsing and without waking its shard", async () => {
+    const forged = `tpt_1000_${"A".repeat(43)}`;
+    const res = await call("POST", "/v1/receipts", {
+      token: forged,
+      headers: { "idempotency-key": "forged-1" },
+      raw: "{ not even json",
+    });
+    expect(res.status).toBe(401); // not 400: the credential is judged before the body
+    // Shard 1000 was never asked: it never bound itself to its number.
+    const claimed = await runInDurableObject(shard(env, 1000), (_: StoreShard, state) =>
+      state.storage.sql.exec("SELECT v FROM meta WHERE k = 'shard'").toArray(),
+    );
+    expect(claimed).toEqual([]);
+  });
+
+  it("refuses a forged tenant key without a Postgres connection (401 even with Postgres unreachable)", async () => {
+    const down = { ...env, DATABASE_URL: "postgres://postgres@127.0.0.1:1/unreachable" };
+    const forged = await app.request(
+      `https://tillproof.test/v1/tenants/${f.tenantId}/branding`,
+      { headers: { authorization: `Bearer tpk_${f.tenantId}_${"A".repeat(43)}` } },
+      down,
+      createExecutionContext(),
+    );
+    expect(forged.status).toBe(401);
   });
 });

@@ -18,7 +18,7 @@ tenant.use("*", limitBody(64 * KiB));
 
 tenant.post("/v1/tenants", requireOperator, async (c) => {
   const input = await readBody(c, createTenantSchema);
-  const apiKey = newTenantKey(input.id);
+  const apiKey = newTenantKey(c.env.CODE_KEY, input.id);
   const created = await insertTenant(pg(c).db, { ...input, apiKeyHash: hashSecret(apiKey) });
   if (!created) throw new ApiError(409, "already_exists", `Tenant ${input.id} already exists.`);
   return c.json({ tenant: created, apiKey }, 201);
@@ -57,7 +57,7 @@ tenant.post("/v1/tenants/:tenantId/stores/:storeId/terminals", async (c) => {
   const { db } = pg(c);
   const store = await findStore(db, tenantId, storeId);
   if (!store) throw notFound(`Store ${storeId}`);
-  const token = newTerminalToken(store.shard);
+  const token = newTerminalToken(c.env.CODE_KEY, store.shard);
   const tokenHash = hashSecret(token);
   const key = { tenantId, storeId, id: input.id };
   const mirrored = await insertTerminal(db, { ...key, label: input.label ?? null, tokenHash });
@@ -99,7 +99,7 @@ tenant.delete("/v1/tenants/:tenantId/stores/:storeId/terminals/:terminalId", asy
 
 tenant.post("/v1/tenants/:tenantId/keys", async (c) => {
   const tenantId = param(c, "tenantId", slug);
-  const apiKey = newTenantKey(tenantId);
+  const apiKey = newTenantKey(c.env.CODE_KEY, tenantId);
   const current = c.get("tenantKeyHash");
   if (!current || !(await swapTenantKeyHash(pg(c).db, tenantId, current, hashSecret(apiKey)))) {
     throw new ApiError(409, "key_rotated", "The key was rotated by another request meanwhile; use the newest key.");
