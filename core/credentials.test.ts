@@ -23,6 +23,6 @@ describe("credentials", () => {
     const key = newTenantKey(KEY, "acme");
     expect(parseTenantKey(KEY, key.replace("tpk_acme_", "tpk_other_"))).toBeNull();
     expect(parseTenantKey(KEY, newTerminalToken(KEY, 1))).toBeNull();
-    expect(parseTerminalToken(KEY, "tpt_05_" + token.slice(-43))).toBeNull();
+    expect(parseTerminalToken(KEY, `tpt_05_${token.slice(-43)}`)).toBeNull();
   });
 });
