@@ -34,6 +34,9 @@ describe("verify edge cache", () => {
     await tamper(issued.code, "total = total + 1");
     // The cached copy still says valid (the documented 30 s window); the origin already knows.
     expect((await cachedGet(`/v1/verify/${issued.code}`)).body.status).toBe("valid");
+    // One entry per receipt: another spelling of the code or a query string does not reach the origin.
+    const variant = `/v1/verify/${issued.code.replaceAll("-", "").toLowerCase().replaceAll("0", "o")}?nocache=${Date.now()}`;
+    expect((await cachedGet(variant)).body.status).toBe("valid");
     expect((await call<{ status: string }>("GET", `/v1/verify/${issued.code}`)).body.status).toBe("tampered");
   });
 });

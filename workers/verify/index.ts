@@ -29,7 +29,28 @@ function cacheFor(c: Ctx, r: { persisted: boolean; proof: unknown }): void {
  * cacheFor marks public — persisted answers — so a code is answered from the
  * colo for up to 30 s without touching Postgres.
  */
-const edgeCache = cache({ cacheName: "tillproof-verify", vary: ["accept-language"], onCacheNotAvailable: false });
+const edgeCache = cache({
+  cacheName: "tillproof-verify",
+  vary: ["accept-language"],
+  onCacheNotAvailable: false,
+  keyGenerator: cacheKey,
+});
+
+/**
+ * One cache entry per receipt (and, for the page, per language): the code in
+ * its compact form, whatever its case, dashes or read-alikes, and no query
+ * string, so varying them cannot bypass the cache to load the origin.
+ */
+function cacheKey(c: Ctx): string {
+  const url = new URL(c.req.url);
+  const code = decodeURIComponent(c.req.param("code") ?? "")
+    .replace(/[-\s]/g, "")
+    .toUpperCase()
+    .replace(/O/g, "0")
+    .replace(/[IL]/g, "1");
+  const page = url.pathname.startsWith("/r/");
+  return `${url.origin}/${page ? `r/${pickLocale(c.req.header("accept-language"))}` : "v1/verify"}/${code}`;
+}
 const maybeEdgeCache: MiddlewareHandler<AppEnv> = (c, next) =>
   c.env.VERIFY_EDGE_CACHE === "on" ? edgeCache(c, next) : next();
 verify.get("/v1/verify/:code", maybeEdgeCache);
