@@ -19,6 +19,7 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 DATABASE_URL: inject("databaseUrl"),
+                TEST_ADMIN_DATABASE_URL: inject("adminDatabaseUrl"),
                 NEON_WS_PROXY: inject("wsProxy"),
                 OPERATOR_TOKEN: TEST_OPERATOR_TOKEN,
                 CODE_KEY: "test-code-key",

@@ -15,6 +15,7 @@ const HELP = `npm run audit -- [options]
   --url URL           the Tillproof service, for checkpoints and tiles (default $TILLPROOF_URL or http://127.0.0.1:8787)
   --key VKEY          the log's verifier key to trust (default $LOG_VERIFIER_KEY, else the service's /v1/log/key)
   --code-key KEY      CODE_KEY, to name missing receipts by code (default $CODE_KEY; else by shard and entry)
+  --operator-token T  read the log without the public rate limit (default $OPERATOR_TOKEN; else 429s are waited out)
   --shard N           audit only this shard (repeatable)
   --shard-count N     shards to look for (default $SHARD_COUNT or 1024; up to 8192)
   --grace-ms MS       rows received this long before the audit must be in the signed log (default 60000)
@@ -25,6 +26,8 @@ export type AuditOptions = {
   url: string;
   key?: string;
   codeKey?: string;
+  /** Sent with the log reads so the service does not rate-limit the audit. */
+  operatorToken?: string;
   /** Only these shards; default: every shard below `shardCount` that has a log or rows. */
   shards?: number[];
   shardCount?: number;
@@ -38,7 +41,7 @@ export type AuditReport = { shards: ShardAudit[]; checked: number; problems: num
 type Signed = { size: number; root: Uint8Array; origin: string };
 
 export async function runAudit(o: AuditOptions): Promise<AuditReport> {
-  const api = logApi(o.url.replace(/\/+$/, ""));
+  const api = logApi(o.url.replace(/\/+$/, ""), o.operatorToken);
   const vkey = o.key ?? (await api.verifierKey());
   const graceMs = o.graceMs ?? 60_000;
   const signedBefore = Date.now() - graceMs;
@@ -140,6 +143,7 @@ async function main(): Promise<number> {
       url: { type: "string" },
       key: { type: "string" },
       "code-key": { type: "string" },
+      "operator-token": { type: "string" },
       shard: { type: "string", multiple: true },
       "shard-count": { type: "string" },
       "grace-ms": { type: "string" },
@@ -174,6 +178,7 @@ async function main(): Promise<number> {
     url: values.url ?? process.env.TILLPROOF_URL ?? "http://127.0.0.1:8787",
     key: values.key ?? process.env.LOG_VERIFIER_KEY,
     codeKey: values["code-key"] ?? process.env.CODE_KEY,
+    operatorToken: values["operator-token"] ?? process.env.OPERATOR_TOKEN,
     shards,
     shardCount,
     graceMs,

@@ -12,6 +12,7 @@ import { localLogKey } from "./lib/log-key.ts";
 import { applyMigrations } from "./lib/migrate.ts";
 import { assertPortFree } from "./lib/ports.ts";
 import { checkReachable, hostPort, type RunningPostgres, startEmbeddedPostgres } from "./lib/postgres.ts";
+import { runtimeUrl } from "./lib/roles.ts";
 import { startTunnel, type Tunnel } from "./lib/tunnel.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -85,12 +86,18 @@ async function main(): Promise<void> {
     pgServer = await startEmbeddedPostgres({ dir: resolve(DATA, "pg"), port: PG_PORT, database: "tillproof" });
     databaseUrl = pgServer.url;
   }
+  // Two roles (README: Security): migrations as the owner (MIGRATION_DATABASE_URL, in local dev
+  // DATABASE_URL by default), the Worker as tillproof_app unless MIGRATION_DATABASE_URL is given.
+  const migrationUrl = process.env.MIGRATION_DATABASE_URL ?? databaseUrl;
   try {
-    await applyMigrations(databaseUrl);
+    await applyMigrations(migrationUrl);
   } catch (e) {
-    throw new Error(`${(e as Error).message}\n  (check DATABASE_URL, or the migrations/ folder)`);
+    throw new Error(
+      `${(e as Error).message}\n  (check MIGRATION_DATABASE_URL / DATABASE_URL, or the migrations/ folder)`,
+    );
   }
-  say("migrations applied");
+  const workerUrl = process.env.MIGRATION_DATABASE_URL ? databaseUrl : await runtimeUrl(migrationUrl);
+  say(`migrations applied; the Worker connects as ${new URL(workerUrl).username}`);
 
   tunnel = await startTunnel({ target: hostPort(databaseUrl), port: TUNNEL_PORT });
 
@@ -106,7 +113,7 @@ async function main(): Promise<void> {
     "VERIFY_EDGE_CACHE",
   ];
   const vars: Record<string, string> = {
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: workerUrl,
     NEON_WS_PROXY: `127.0.0.1:${tunnel.port}`,
     OPERATOR_TOKEN,
     CODE_KEY,
@@ -186,7 +193,7 @@ async function main(): Promise<void> {
 
   Then open the verifyUrl it prints, or: curl ${BASE}/v1/verify/<code>
   Pipeline: curl -H 'authorization: Bearer ${OPERATOR_TOKEN}' ${BASE}/v1/ops/pipeline
-  Audit:    npm run audit -- --database-url '${databaseUrl}' --url ${BASE} --code-key '${CODE_KEY}'
+  Audit:    npm run audit -- --database-url '${databaseUrl}' --url ${BASE} --code-key '${CODE_KEY}' --operator-token '${OPERATOR_TOKEN}'
 
   Ctrl-C stops everything; data stays in .data/ for the next run.
 `);

@@ -8,11 +8,15 @@ import type { TestProject } from "vitest/node";
 import { applyMigrations } from "../scripts/lib/migrate.ts";
 import { freePort } from "../scripts/lib/ports.ts";
 import { hostPort, type RunningPostgres, startEmbeddedPostgres } from "../scripts/lib/postgres.ts";
+import { runtimeUrl } from "../scripts/lib/roles.ts";
 import { startTunnel } from "../scripts/lib/tunnel.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
+    /** The Worker's: the runtime role (INSERT and SELECT on receipts only). */
     databaseUrl: string;
+    /** The tests' own: the owner, to tamper as an insider would. */
+    adminDatabaseUrl: string;
     wsProxy: string;
   }
 }
@@ -39,8 +43,10 @@ export default async function setup(project: TestProject) {
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
   await applyMigrations(url.toString());
+  const workerUrl = await runtimeUrl(url.toString());
   const tunnel = await startTunnel({ target: hostPort(url.toString()), port: 0 });
-  project.provide("databaseUrl", url.toString());
+  project.provide("databaseUrl", workerUrl);
+  project.provide("adminDatabaseUrl", url.toString());
   project.provide("wsProxy", `127.0.0.1:${tunnel.port}`);
 
   return async () => {

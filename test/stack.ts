@@ -16,6 +16,7 @@ import { generateSigningKey } from "../core/note.ts";
 import { applyMigrations } from "../scripts/lib/migrate.ts";
 import { freePort } from "../scripts/lib/ports.ts";
 import { hostPort, type RunningPostgres, startEmbeddedPostgres } from "../scripts/lib/postgres.ts";
+import { runtimeUrl } from "../scripts/lib/roles.ts";
 import { startTunnel, type Tunnel } from "../scripts/lib/tunnel.ts";
 
 export const OPERATOR_TOKEN = "browser-test-operator-token";
@@ -26,7 +27,7 @@ const ROOT = resolve(import.meta.dirname, "..");
 export type Stack = {
   /** Where the Worker listens, e.g. http://127.0.0.1:41234 (no trailing slash). */
   baseUrl: string;
-  /** The stack's database (superuser), for tools such as the audit. */
+  /** The stack's database as its owner (the Worker runs as the runtime role), for tools such as the audit. */
   databaseUrl: string;
   /** Runs SQL against the stack's database as the Postgres superuser. */
   sql: <T = Record<string, unknown>>(text: string, params?: unknown[]) => Promise<T[]>;
@@ -64,12 +65,13 @@ export async function startStack(): Promise<Stack> {
     url.pathname = `/${database}`;
     const databaseUrl = url.toString();
     await applyMigrations(databaseUrl);
+    const workerUrl = await runtimeUrl(databaseUrl);
 
     const tunnel: Tunnel = await startTunnel({ target: hostPort(databaseUrl), port: 0 });
     cleanups.push(() => tunnel.close());
 
     const vars: Record<string, string> = {
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: workerUrl,
       NEON_WS_PROXY: `127.0.0.1:${tunnel.port}`,
       OPERATOR_TOKEN,
       CODE_KEY,

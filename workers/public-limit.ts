@@ -7,6 +7,8 @@
  * 200 per 10 s, i.e. 20/s). PUBLIC_RPS=0 turns both off (benchmarks, tests).
  */
 import type { MiddlewareHandler } from "hono";
+import { bearerToken } from "../core/credentials.ts";
+import { safeEqual } from "../core/crypto.ts";
 import { ApiError } from "../core/errors.ts";
 import { type Bucket, takeTokens } from "../core/rate-limit.ts";
 import type { AppEnv } from "./http.ts";
@@ -15,13 +17,21 @@ const DEFAULT_RPS = 20;
 const MAX_TRACKED = 10_000; // client buckets kept per isolate (oldest dropped first)
 const buckets = new Map<string, Bucket>();
 
+/** The operator's own tools (the audit) read the log in bulk: they are not rate limited. */
+function isOperator(header: string | undefined, operatorToken: string | undefined): boolean {
+  const token = bearerToken(header);
+  return !!token && !!operatorToken && safeEqual(token, operatorToken);
+}
+
 const tooMany = (retryAfter: number) =>
   new ApiError(429, "rate_limited", "Too many requests from this address; slow down.", { retryAfter });
 
 export const publicReadLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   const configured = Number(c.env.PUBLIC_RPS ?? DEFAULT_RPS);
   const rps = Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_RPS;
-  if (rps === 0 || c.req.method === "OPTIONS") return next();
+  if (rps === 0 || c.req.method === "OPTIONS" || isOperator(c.req.header("authorization"), c.env.OPERATOR_TOKEN)) {
+    return next();
+  }
   const client = c.req.header("cf-connecting-ip") ?? "unknown";
   const taken = takeTokens(buckets.get(client), Date.now(), { rate: rps, burst: rps * 2 });
   buckets.delete(client); // re-inserted last: the map stays in least-recently-seen order

@@ -99,9 +99,9 @@ export function issue(token: string, body: unknown, key = crypto.randomUUID()) {
   return call<Issued>("POST", "/v1/receipts", { token, body, headers: { "idempotency-key": key } });
 }
 
-/** Runs SQL against the test database (as psql would). */
+/** Runs SQL against the test database as its owner (as psql would). */
 export async function sqlQuery<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
-  const pg = openPg(env);
+  const pg = openPg({ DATABASE_URL: env.TEST_ADMIN_DATABASE_URL, NEON_WS_PROXY: env.NEON_WS_PROXY });
   try {
     const res = await pg.pool.query(text, params);
     return res.rows as T[];

@@ -15,6 +15,7 @@ import { encodeCode, parseCode } from "../../core/code.ts";
 import { sha256Hex } from "../../core/crypto.ts";
 import type { OutboxMessage } from "../../core/outbox.ts";
 import { buildRecord, GENESIS_HASH, parseReceipt } from "../../core/receipt.ts";
+import { openPg } from "../../db/client.ts";
 import { type RecordRow, recordColumns, recordFromRow } from "../../db/receipts.ts";
 import type { StoreShard } from "../../durable-objects/store-shard.ts";
 import worker from "../../workers/index.ts";
@@ -342,6 +343,34 @@ describe("tamper evidence", () => {
     );
     expect(after?.part).toBe(`receipts_${day(11).replaceAll("-", "")}`);
     await sqlQuery(insiderSql("DELETE FROM receipts WHERE code LIKE 'FUTURE%'"));
+  });
+
+  it("lets the Worker's own role only INSERT and SELECT receipts: no UPDATE, DELETE, TRUNCATE or trigger switch", async () => {
+    const f = await fixture();
+    const r = await issuePersisted(f.token);
+    const asWorker = async (text: string) => {
+      const pg = openPg(env);
+      try {
+        return (await pg.pool.query(text)).rows as Record<string, unknown>[];
+      } finally {
+        await pg.end();
+      }
+    };
+    expect((await asWorker("SELECT current_user AS u"))[0]?.u).toBe("tillproof_app");
+    expect(await asWorker(`SELECT 1 AS one FROM receipts WHERE code = '${compact(r.code)}'`)).toHaveLength(1);
+    const day = `receipts_${new Date().toISOString().slice(0, 10).replaceAll("-", "")}`;
+    for (const statement of [
+      `UPDATE receipts SET total = 1 WHERE code = '${compact(r.code)}'`,
+      `DELETE FROM receipts WHERE code = '${compact(r.code)}'`,
+      "TRUNCATE receipts",
+      `TRUNCATE ${day}`,
+      "ALTER TABLE receipts DISABLE TRIGGER receipts_append_only",
+      `ALTER TABLE ${day} DISABLE TRIGGER receipts_no_truncate`,
+      "DROP TABLE receipts_default",
+    ]) {
+      await expect(asWorker(statement), statement).rejects.toThrow(/permission denied|must be (the )?owner/);
+    }
+    expect(await asWorker(`SELECT 1 AS one FROM receipts WHERE code = '${compact(r.code)}'`)).toHaveLength(1);
   });
 
   it("fires its guards ALWAYS (replica mode does not bypass them) and refuses TRUNCATE on every partition", async () => {

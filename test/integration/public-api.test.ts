@@ -2,7 +2,7 @@
 import { createExecutionContext, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../../workers/index.ts";
-import { call } from "./helpers.ts";
+import { call, OPERATOR_TOKEN } from "./helpers.ts";
 
 type Doc = {
   openapi: string;
@@ -124,6 +124,14 @@ describe("rate limit on the public reads", () => {
       expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
       expect(res.headers.get("access-control-allow-origin")).toBe("*");
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
+      // The operator's own tools (the audit) are not limited.
+      const operator = await app.request(
+        `https://tillproof.test${path}`,
+        { headers: { ...from(ip).headers, authorization: `Bearer ${OPERATOR_TOKEN}` } },
+        limited,
+        createExecutionContext(),
+      );
+      expect(operator.status).not.toBe(429);
       // Another address is not affected.
       const other = await app.request(
         `https://tillproof.test${path}`,

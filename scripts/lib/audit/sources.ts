@@ -122,13 +122,27 @@ export async function shardFacts(
   return { hasRows: hasV1 || v2From !== null, hasV1, v2From };
 }
 
-async function get(url: string): Promise<Response> {
-  const res = await fetch(url);
-  if (!res.ok && res.status !== 404) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
-  return res;
+/**
+ * GETs a public log URL: with the operator's token when given (the service does
+ * not rate-limit it), and otherwise waiting out 429s and 503s as Retry-After says.
+ */
+async function getWith(url: string, operatorToken: string | undefined): Promise<Response> {
+  const headers: Record<string, string> = operatorToken ? { authorization: `Bearer ${operatorToken}` } : {};
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(url, { headers });
+    if ((res.status === 429 || res.status === 503) && attempt < 8) {
+      const wait = Math.min(30, Number(res.headers.get("retry-after")) || 1);
+      await res.body?.cancel();
+      await new Promise((ok) => setTimeout(ok, wait * 1000));
+      continue;
+    }
+    if (!res.ok && res.status !== 404) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
+    return res;
+  }
 }
 
-export function logApi(base: string) {
+export function logApi(base: string, operatorToken?: string) {
+  const get = (url: string) => getWith(url, operatorToken);
   return {
     verifierKey: async () => (await (await get(`${base}/v1/log/key`)).text()).trim(),
 
