@@ -25,6 +25,8 @@ export const tenants = pgTable("tenants", {
   /** SHA-256 of the tenant key; the key itself is shown once and never stored. */
   apiKeyHash: char("api_key_hash", { length: 64 }).notNull(),
   createdAt: ts("created_at").notNull().default(sql`now()`),
+  /** Set by the operator: every key and terminal of the tenant is refused until it is cleared. */
+  disabledAt: ts("disabled_at"),
 });
 
 export const stores = pgTable(

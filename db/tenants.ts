@@ -1,6 +1,6 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { tenants } from "./schema.ts";
+import { stores, tenants } from "./schema.ts";
 
 export type Tenant = { id: string; name: string; createdAt: string };
 
@@ -13,11 +13,38 @@ export async function insertTenant(
   return row ? { id: row.id, name: row.name, createdAt: row.createdAt.toISOString() } : null;
 }
 
-export async function findTenant(db: Db, id: string): Promise<(Tenant & { apiKeyHash: string }) | null> {
+export async function findTenant(
+  db: Db,
+  id: string,
+): Promise<(Tenant & { apiKeyHash: string; disabled: boolean }) | null> {
   const [row] = await db.select().from(tenants).where(eq(tenants.id, id));
   return row
-    ? { id: row.id, name: row.name, createdAt: row.createdAt.toISOString(), apiKeyHash: row.apiKeyHash }
+    ? {
+        id: row.id,
+        name: row.name,
+        createdAt: row.createdAt.toISOString(),
+        apiKeyHash: row.apiKeyHash,
+        disabled: row.disabledAt !== null,
+      }
     : null;
+}
+
+/** Disables or re-enables a tenant; the shards its stores live on, or null if there is no such tenant. */
+export async function setTenantDisabled(db: Db, id: string, disabled: boolean): Promise<number[] | null> {
+  const rows = await db
+    .update(tenants)
+    .set({ disabledAt: disabled ? sql`coalesce(${tenants.disabledAt}, now())` : null })
+    .where(eq(tenants.id, id))
+    .returning({ id: tenants.id });
+  if (!rows.length) return null;
+  const shards = await db.selectDistinct({ shard: stores.shard }).from(stores).where(eq(stores.tenantId, id));
+  return shards.map((s) => s.shard);
+}
+
+/** The operator's reset: a new key hash, whatever the old key was. False if there is no such tenant. */
+export async function resetTenantKeyHash(db: Db, id: string, apiKeyHash: string): Promise<boolean> {
+  const rows = await db.update(tenants).set({ apiKeyHash }).where(eq(tenants.id, id)).returning({ id: tenants.id });
+  return rows.length === 1;
 }
 
 /**

@@ -7,9 +7,19 @@ import type { ShardTables, StoreInfo } from "./tables.ts";
 
 export class ShardAdmin {
   private readonly tables: ShardTables;
+  /** Tenants the operator disabled: read on every issue, so kept in memory (a handful of rows). */
+  readonly disabled: Set<string>;
 
   constructor(tables: ShardTables) {
     this.tables = tables;
+    this.disabled = new Set(tables.disabledTenants());
+  }
+
+  /** Takes effect for the very next request. */
+  setTenantDisabled(tenantId: string, disabled: boolean): void {
+    this.tables.setTenantDisabled(tenantId, disabled);
+    if (disabled) this.disabled.add(tenantId);
+    else this.disabled.delete(tenantId);
   }
 
   upsertStore(store: StoreInfo): void {

@@ -26,7 +26,9 @@ export type IssueOutcome =
   | { kind: "rate_limited"; retryAfter: number; limit: number };
 
 /** Set when the whole request is refused. */
-export type Refusal = { kind: "unknown_terminal" | "revoked" } | { kind: "busy"; retryAfter: number };
+export type Refusal =
+  | { kind: "unknown_terminal" | "revoked" | "tenant_disabled" }
+  | { kind: "busy"; retryAfter: number };
 
 export type IssueReply = { refused: Refusal | null; outcomes: IssueOutcome[] };
 
@@ -49,6 +51,7 @@ export class Issuer {
   private readonly log: ShardLog;
   private readonly pump: OutboxPump;
   private readonly deps: Pick<ShardDeps, "storage" | "config">;
+  private readonly disabledTenants: ReadonlySet<string>;
 
   constructor(
     tables: ShardTables,
@@ -56,7 +59,9 @@ export class Issuer {
     pump: OutboxPump,
     deps: Pick<ShardDeps, "storage" | "config">,
     meta: Record<string, number>,
+    disabledTenants: ReadonlySet<string>,
   ) {
+    this.disabledTenants = disabledTenants;
     this.tables = tables;
     this.log = log;
     this.pump = pump;
@@ -80,6 +85,7 @@ export class Issuer {
     const terminal = this.tables.terminalByToken(req.tokenHash);
     if (!terminal) return { refused: { kind: "unknown_terminal" }, outcomes: [] };
     if (terminal.revoked_at !== null) return { refused: { kind: "revoked" }, outcomes: [] };
+    if (this.disabledTenants.has(terminal.tenant_id)) return { refused: { kind: "tenant_disabled" }, outcomes: [] };
     const { storeRate, outboxLimit } = this.deps.config;
     const who = `${terminal.tenant_id}/${terminal.store_id}/${terminal.terminal_id}`;
     const outcomes: IssueOutcome[] = [];

@@ -90,6 +90,10 @@ CREATE TABLE IF NOT EXISTS log_checkpoint (
   signed_at INTEGER NOT NULL
 );
 `,
+  // 4: tenants the operator disabled (their terminals are refused until re-enabled).
+  `
+CREATE TABLE IF NOT EXISTS disabled_tenants (tenant_id TEXT PRIMARY KEY) WITHOUT ROWID;
+`,
 ];
 
 /** Runs the steps this object has not run yet. */

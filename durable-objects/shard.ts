@@ -54,8 +54,8 @@ export class Shard {
     this.number = meta.shard ?? -1;
     this.log = new ShardLog(this.tables);
     this.pump = new OutboxPump(this.tables, deps, meta);
-    this.issuer = new Issuer(this.tables, this.log, this.pump, deps, meta);
     this.admin = new ShardAdmin(this.tables);
+    this.issuer = new Issuer(this.tables, this.log, this.pump, deps, meta, this.admin.disabled);
     // Counters are leaf indexes, so the log's size is the last counter issued.
     // A shard whose outbox ran ahead of its log would reissue codes: refuse loudly.
     const held = this.tables.heldSummary().maxCounter ?? 0;

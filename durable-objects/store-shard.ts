@@ -44,6 +44,11 @@ export class StoreShard extends DurableObject<Env> {
     this.shard.registerTerminal(shard, store, t);
   }
 
+  /** The operator disabled or re-enabled a tenant: its terminals on this shard follow at once. */
+  setTenantDisabled(tenantId: string, disabled: boolean): void {
+    this.shard.admin.setTenantDisabled(tenantId, disabled);
+  }
+
   revokeTerminal(t: { tenantId: string; storeId: string; terminalId: string }): boolean {
     return this.shard.admin.revokeTerminal(t, Date.now());
   }

@@ -104,6 +104,18 @@ export class ShardTables {
     );
   }
 
+  disabledTenants(): string[] {
+    return this.sql
+      .exec<{ tenant_id: string }>("SELECT tenant_id FROM disabled_tenants")
+      .toArray()
+      .map((r) => r.tenant_id);
+  }
+
+  setTenantDisabled(tenantId: string, disabled: boolean): void {
+    if (disabled) this.sql.exec("INSERT OR IGNORE INTO disabled_tenants (tenant_id) VALUES (?)", tenantId);
+    else this.sql.exec("DELETE FROM disabled_tenants WHERE tenant_id = ?", tenantId);
+  }
+
   // ---- idempotency ----
 
   idempotency(terminal: string, key: string): { body_hash: string; response: string } | undefined {

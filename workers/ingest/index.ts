@@ -45,6 +45,8 @@ function shardError(e: Refusal | Exclude<IssueOutcome, { receipt: unknown }>): A
       return unauthorized("Unknown terminal token.");
     case "revoked":
       return unauthorized("This terminal has been revoked.");
+    case "tenant_disabled":
+      return unauthorized("This terminal's tenant is disabled.");
     case "busy":
       return new ApiError(
         503,

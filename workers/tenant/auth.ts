@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { bearerToken, hashSecret, parseTenantKey } from "../../core/credentials.ts";
 import { safeEqual } from "../../core/crypto.ts";
-import { forbidden, unauthorized } from "../../core/errors.ts";
+import { ApiError, forbidden, unauthorized } from "../../core/errors.ts";
 import { slug } from "../../core/ids.ts";
 import { findTenant } from "../../db/tenants.ts";
 import { type AppEnv, param, pg } from "../http.ts";
@@ -19,6 +19,7 @@ export const requireTenant: MiddlewareHandler<AppEnv> = async (c, next) => {
   const tenant = await findTenant(pg(c).db, claimed.tenantId);
   if (!tenant || !safeEqual(hashSecret(key), tenant.apiKeyHash)) throw unauthorized();
   if (claimed.tenantId !== tenantId) throw forbidden();
+  if (tenant.disabled) throw new ApiError(403, "tenant_disabled", "This tenant is disabled; contact the operator.");
   c.set("tenantKeyHash", tenant.apiKeyHash);
   await next();
 };

@@ -4,7 +4,7 @@ import { hashSecret, newTenantKey, newTerminalToken } from "../../core/credentia
 import { ApiError, notFound } from "../../core/errors.ts";
 import { shardForStore, slug } from "../../core/ids.ts";
 import { findStore, upsertStore } from "../../db/stores.ts";
-import { insertTenant, swapTenantKeyHash } from "../../db/tenants.ts";
+import { insertTenant, resetTenantKeyHash, setTenantDisabled, swapTenantKeyHash } from "../../db/tenants.ts";
 import { deleteTerminal, insertTerminal, markTerminalRevoked } from "../../db/terminals.ts";
 import { type AppEnv, type Ctx, KiB, limitBody, param, pg, readBody, requireOperator } from "../http.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
@@ -22,6 +22,28 @@ tenant.post("/v1/tenants", requireOperator, async (c) => {
   const created = await insertTenant(pg(c).db, { ...input, apiKeyHash: hashSecret(apiKey) });
   if (!created) throw new ApiError(409, "already_exists", `Tenant ${input.id} already exists.`);
   return c.json({ tenant: created, apiKey }, 201);
+});
+
+/** The operator disables or re-enables a tenant: its keys (Postgres) and terminals (its shards) are refused at once. */
+for (const [action, disabled] of [
+  ["disable", true],
+  ["enable", false],
+] as const) {
+  tenant.post(`/v1/ops/tenants/:tenantId/${action}`, requireOperator, async (c) => {
+    const tenantId = param(c, "tenantId", slug);
+    const shards = await setTenantDisabled(pg(c).db, tenantId, disabled);
+    if (!shards) throw notFound("Tenant");
+    await Promise.all(shards.map((n) => callShard(n, () => shard(c.env, n).setTenantDisabled(tenantId, disabled))));
+    return c.json({ tenant: { id: tenantId, disabled } }, 200);
+  });
+}
+
+/** The operator's key reset, for a tenant that lost its key: the new key is shown once, the old one stops at once. */
+tenant.post("/v1/ops/tenants/:tenantId/key", requireOperator, async (c) => {
+  const tenantId = param(c, "tenantId", slug);
+  const apiKey = newTenantKey(c.env.CODE_KEY, tenantId);
+  if (!(await resetTenantKeyHash(pg(c).db, tenantId, hashSecret(apiKey)))) throw notFound("Tenant");
+  return c.json({ apiKey }, 201);
 });
 
 tenant.use("/v1/tenants/:tenantId/*", requireTenant);
