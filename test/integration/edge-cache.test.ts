@@ -7,9 +7,9 @@ import { call, eventually, fixture, issue, sale, tamper, useShardBand } from "./
 useShardBand(4);
 
 /** GET through the app with the cache switched on (the suite runs with it off). */
-async function cachedGet(path: string) {
+async function cachedGet(path: string, headers: Record<string, string> = {}) {
   const ctx = createExecutionContext();
-  const res = await app.request(`https://tillproof.test${path}`, {}, { ...env, VERIFY_EDGE_CACHE: "on" }, ctx);
+  const res = await app.request(`https://tillproof.test${path}`, { headers }, { ...env, VERIFY_EDGE_CACHE: "on" }, ctx);
   const body = (await res.json()) as { status: string; persisted: boolean };
   await waitOnExecutionContext(ctx);
   return { res, body };
@@ -37,6 +37,17 @@ describe("verify edge cache", () => {
     // One entry per receipt: another spelling of the code or a query string does not reach the origin.
     const variant = `/v1/verify/${issued.code.replaceAll("-", "").toLowerCase().replaceAll("0", "o")}?nocache=${Date.now()}`;
     expect((await cachedGet(variant)).body.status).toBe("valid");
+    // Nor does a header: another language, or any Authorization.
+    for (const headers of [{ "accept-language": "de;q=0.7" }, { authorization: "Bearer anything" }] as Record<
+      string,
+      string
+    >[]) {
+      expect((await cachedGet(`/v1/verify/${issued.code}`, headers)).body.status).toBe("valid");
+    }
+    // A malformed code is the client's mistake, cache or not.
+    const ctx = createExecutionContext();
+    const bad = await app.request("https://tillproof.test/v1/verify/%25", {}, { ...env, VERIFY_EDGE_CACHE: "on" }, ctx);
+    expect(bad.status).toBe(400);
     expect((await call<{ status: string }>("GET", `/v1/verify/${issued.code}`)).body.status).toBe("tampered");
   });
 });

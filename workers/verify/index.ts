@@ -1,6 +1,5 @@
 /** Public verification: JSON for apps, an HTML page for the QR code on the receipt. */
 import { Hono, type MiddlewareHandler } from "hono";
-import { cache } from "hono/cache";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError } from "../../core/errors.ts";
@@ -27,29 +26,30 @@ function cacheFor(c: Ctx, r: { persisted: boolean; proof: unknown }): void {
 /**
  * The edge cache (Cache API) in front of both reads. It stores only what
  * cacheFor marks public — persisted answers — so a code is answered from the
- * colo for up to 30 s without touching Postgres.
+ * colo for up to 30 s without touching Postgres. Its key is cacheKey alone:
+ * no request header or query string can make a second entry or skip it.
  */
-const edgeCache = cache({
-  cacheName: "tillproof-verify",
-  vary: ["accept-language"],
-  onCacheNotAvailable: false,
-  keyGenerator: cacheKey,
-});
+const edgeCache: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const store = await caches.open("tillproof-verify");
+  const key = new Request(cacheKey(c));
+  const hit = await store.match(key);
+  if (hit) return new Response(hit.body, hit);
+  await next();
+  if (c.res.status === 200 && c.res.headers.get("cache-control")?.startsWith("public")) {
+    c.executionCtx.waitUntil(store.put(key, c.res.clone()));
+  }
+};
 
 /**
  * One cache entry per receipt (and, for the page, per language): the code in
- * its compact form, whatever its case, dashes or read-alikes, and no query
- * string, so varying them cannot bypass the cache to load the origin.
+ * its compact form, whatever its case, dashes or read-alikes (the path
+ * parameter arrives decoded), and no query string.
  */
 function cacheKey(c: Ctx): string {
   const url = new URL(c.req.url);
-  const code = decodeURIComponent(c.req.param("code") ?? "")
-    .replace(/[-\s]/g, "")
-    .toUpperCase()
-    .replace(/O/g, "0")
-    .replace(/[IL]/g, "1");
+  const code = (c.req.param("code") ?? "").replace(/[-\s]/g, "").toUpperCase().replace(/O/g, "0").replace(/[IL]/g, "1");
   const page = url.pathname.startsWith("/r/");
-  return `${url.origin}/${page ? `r/${pickLocale(c.req.header("accept-language"))}` : "v1/verify"}/${code}`;
+  return `${url.origin}/${page ? `r/${pickLocale(c.req.header("accept-language"))}` : "v1/verify"}/${encodeURIComponent(code)}`;
 }
 const maybeEdgeCache: MiddlewareHandler<AppEnv> = (c, next) =>
   c.env.VERIFY_EDGE_CACHE === "on" ? edgeCache(c, next) : next();
