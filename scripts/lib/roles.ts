@@ -8,9 +8,20 @@ import pg from "pg";
 
 export const RUNTIME_ROLE = "tillproof_app";
 
-/** Enables the runtime role's login and returns the URL the Worker should use. */
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+
+/**
+ * Enables the runtime role's login and returns the URL the Worker should use.
+ * Only on a server on this machine: roles are cluster-wide, and changing the
+ * role's password on a shared server would lock out the Worker deployed there.
+ */
 export async function runtimeUrl(ownerUrl: string): Promise<string> {
   const url = new URL(ownerUrl);
+  if (!LOOPBACK.has(url.hostname)) {
+    throw new Error(
+      `${url.hostname} is not on this machine: set MIGRATION_DATABASE_URL to its owner's URL and DATABASE_URL to ${RUNTIME_ROLE}'s (see README: Deploying)`,
+    );
+  }
   const client = new pg.Client({ connectionString: ownerUrl });
   await client.connect();
   try {

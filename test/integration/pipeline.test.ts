@@ -371,6 +371,17 @@ describe("tamper evidence", () => {
       await expect(asWorker(statement), statement).rejects.toThrow(/permission denied|must be (the )?owner/);
     }
     expect(await asWorker(`SELECT 1 AS one FROM receipts WHERE code = '${compact(r.code)}'`)).toHaveLength(1);
+    // Nor tenants or stores deleted, nor objects of its own next to the tables.
+    for (const statement of [
+      `DELETE FROM stores WHERE tenant_id = '${f.tenantId}'`,
+      `DELETE FROM tenants WHERE id = '${f.tenantId}'`,
+      "CREATE TABLE public.tillproof_moving (x int)",
+    ]) {
+      await expect(asWorker(statement), statement).rejects.toThrow(/permission denied/);
+    }
+    // The cron it may run is bounded: asking for a year creates at most a month ahead.
+    const made = await asWorker("SELECT * FROM tillproof_ensure_receipt_partitions(365)");
+    expect(made.length).toBeLessThanOrEqual(32);
   });
 
   it("fires its guards ALWAYS (replica mode does not bypass them) and refuses TRUNCATE on every partition", async () => {
