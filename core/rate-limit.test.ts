@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Bucket, takeTokens } from "./rate-limit.ts";
+import { type Bucket, clientKey, takeTokens } from "./rate-limit.ts";
 
 const opts = { rate: 10, burst: 20 };
 
@@ -28,5 +28,15 @@ describe("token bucket", () => {
     expect(r.ok).toBe(false);
     expect(r.retryAfterSeconds).toBe(1);
     expect(takeTokens(undefined, 0, { ...opts, cost: 15 }).bucket.tokens).toBe(5);
+  });
+});
+
+describe("clientKey", () => {
+  it("counts an IPv4 address alone and an IPv6 address by its /64", () => {
+    expect(clientKey("203.0.113.7")).toBe("203.0.113.7");
+    expect(clientKey("2001:db8:1:2:aaaa::1")).toBe("2001:db8:1:2::/64");
+    expect(clientKey("2001:0db8:0001:0002:bbbb:cccc:dddd:eeee")).toBe("2001:db8:1:2::/64");
+    expect(clientKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(clientKey(undefined)).toBe("unknown");
   });
 });

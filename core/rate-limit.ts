@@ -19,3 +19,20 @@ export function takeTokens(
     retryAfterSeconds: Math.max(1, Math.ceil((cost - tokens) / opts.rate)),
   };
 }
+
+/**
+ * Whose bucket a request counts against: the IPv4 address, or the IPv6 /64
+ * (one subscriber gets a whole /64, so per-address buckets would be unlimited).
+ */
+export function clientKey(ip: string | undefined): string {
+  if (!ip) return "unknown";
+  if (!ip.includes(":")) return ip;
+  const [head = "", tail = ""] = ip.toLowerCase().split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = ip.includes("::") ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right] : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
+}

@@ -15,7 +15,7 @@ const HELP = `npm run audit -- [options]
   --url URL           the Tillproof service, for checkpoints and tiles (default $TILLPROOF_URL or http://127.0.0.1:8787)
   --key VKEY          the log's verifier key to trust (default $LOG_VERIFIER_KEY, else the service's /v1/log/key)
   --code-key KEY      CODE_KEY, to name missing receipts by code (default $CODE_KEY; else by shard and entry)
-  --operator-token T  read the log without the public rate limit (default $OPERATOR_TOKEN; else 429s are waited out)
+  --operator-token T  read the log without the public rate limit (only over https or to this machine; else 429s are waited out)
   --shard N           audit only this shard (repeatable)
   --shard-count N     shards to look for (default $SHARD_COUNT or 1024; up to 8192)
   --grace-ms MS       rows received this long before the audit must be in the signed log (default 60000)
@@ -41,6 +41,10 @@ export type AuditReport = { shards: ShardAudit[]; checked: number; problems: num
 type Signed = { size: number; root: Uint8Array; origin: string };
 
 export async function runAudit(o: AuditOptions): Promise<AuditReport> {
+  const base = new URL(o.url);
+  if (o.operatorToken && base.protocol !== "https:" && !["127.0.0.1", "localhost", "[::1]"].includes(base.hostname)) {
+    throw new Error("refusing to send the operator token over plain http to another machine; use https");
+  }
   const api = logApi(o.url.replace(/\/+$/, ""), o.operatorToken);
   const vkey = o.key ?? (await api.verifierKey());
   const graceMs = o.graceMs ?? 60_000;
@@ -178,7 +182,7 @@ async function main(): Promise<number> {
     url: values.url ?? process.env.TILLPROOF_URL ?? "http://127.0.0.1:8787",
     key: values.key ?? process.env.LOG_VERIFIER_KEY,
     codeKey: values["code-key"] ?? process.env.CODE_KEY,
-    operatorToken: values["operator-token"] ?? process.env.OPERATOR_TOKEN,
+    operatorToken: values["operator-token"],
     shards,
     shardCount,
     graceMs,

@@ -10,14 +10,14 @@ import type { MiddlewareHandler } from "hono";
 import { bearerToken } from "../core/credentials.ts";
 import { safeEqual } from "../core/crypto.ts";
 import { ApiError } from "../core/errors.ts";
-import { type Bucket, takeTokens } from "../core/rate-limit.ts";
+import { type Bucket, clientKey, takeTokens } from "../core/rate-limit.ts";
 import type { AppEnv } from "./http.ts";
 
 const DEFAULT_RPS = 20;
 const MAX_TRACKED = 10_000; // client buckets kept per isolate (oldest dropped first)
 const buckets = new Map<string, Bucket>();
 
-/** The operator's own tools (the audit) read the log in bulk: they are not rate limited. */
+/** The operator's own tools (the audit) read the log in bulk. */
 function isOperator(header: string | undefined, operatorToken: string | undefined): boolean {
   const token = bearerToken(header);
   return !!token && !!operatorToken && safeEqual(token, operatorToken);
@@ -29,10 +29,11 @@ const tooMany = (retryAfter: number) =>
 export const publicReadLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   const configured = Number(c.env.PUBLIC_RPS ?? DEFAULT_RPS);
   const rps = Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_RPS;
-  if (rps === 0 || c.req.method === "OPTIONS" || isOperator(c.req.header("authorization"), c.env.OPERATOR_TOKEN)) {
-    return next();
-  }
-  const client = c.req.header("cf-connecting-ip") ?? "unknown";
+  // The operator's audit reads the whole log; only there does its token lift the limit.
+  const operatorLogRead =
+    c.req.path.startsWith("/v1/log/") && isOperator(c.req.header("authorization"), c.env.OPERATOR_TOKEN);
+  if (rps === 0 || c.req.method === "OPTIONS" || operatorLogRead) return next();
+  const client = clientKey(c.req.header("cf-connecting-ip"));
   const taken = takeTokens(buckets.get(client), Date.now(), { rate: rps, burst: rps * 2 });
   buckets.delete(client); // re-inserted last: the map stays in least-recently-seen order
   buckets.set(client, taken.bucket);
