@@ -41,6 +41,12 @@ export async function setTenantDisabled(db: Db, id: string, disabled: boolean): 
   return shards.map((s) => s.shard);
 }
 
+/** Read after a store or terminal write commits, so a disable racing it cannot miss the shard it lands on. */
+export async function isTenantDisabled(db: Db, id: string): Promise<boolean> {
+  const [row] = await db.select({ disabledAt: tenants.disabledAt }).from(tenants).where(eq(tenants.id, id));
+  return row?.disabledAt != null;
+}
+
 /** The operator's reset: a new key hash, whatever the old key was. False if there is no such tenant. */
 export async function resetTenantKeyHash(db: Db, id: string, apiKeyHash: string): Promise<boolean> {
   const rows = await db.update(tenants).set({ apiKeyHash }).where(eq(tenants.id, id)).returning({ id: tenants.id });

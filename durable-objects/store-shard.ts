@@ -36,12 +36,20 @@ export class StoreShard extends DurableObject<Env> {
     return this.shard.issue(req);
   }
 
-  upsertStore(shard: number, store: StoreInfo): void {
+  /** `tenantDisabled`: Postgres says the tenant is disabled (read after the write), so this shard must refuse it too. */
+  upsertStore(shard: number, store: StoreInfo, tenantDisabled = false): void {
     this.shard.upsertStore(shard, store);
+    if (tenantDisabled) this.shard.admin.setTenantDisabled(store.tenantId, true);
   }
 
-  registerTerminal(shard: number, store: StoreInfo, t: { terminalId: string; tokenHash: string }): void {
+  registerTerminal(
+    shard: number,
+    store: StoreInfo,
+    t: { terminalId: string; tokenHash: string },
+    tenantDisabled = false,
+  ): void {
     this.shard.registerTerminal(shard, store, t);
+    if (tenantDisabled) this.shard.admin.setTenantDisabled(store.tenantId, true);
   }
 
   /** The operator disabled or re-enabled a tenant: its terminals on this shard follow at once. */

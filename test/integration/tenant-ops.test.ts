@@ -1,5 +1,9 @@
 /** The operator's hold on a tenant: disable and re-enable (keys and terminals), and a key reset. */
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { hashSecret, newTerminalToken } from "../../core/credentials.ts";
+import type { StoreShard } from "../../durable-objects/store-shard.ts";
+import { shard } from "../../workers/shards.ts";
 import { call, fixture, issue, OPERATOR_TOKEN, sale, useShardBand } from "./helpers.ts";
 
 useShardBand(9);
@@ -49,5 +53,24 @@ describe("operator: tenants", () => {
     }
     expect((await call("POST", "/v1/ops/tenants/no-such-tenant/disable", { token: OPERATOR_TOKEN })).status).toBe(404);
     expect((await call("POST", "/v1/ops/tenants/no-such-tenant/key", { token: OPERATOR_TOKEN })).status).toBe(404);
+  });
+
+  it("tells a shard the tenant is disabled when a store or terminal lands on it after the disable's fan-out", async () => {
+    const f = await fixture();
+    const n = Number(f.token.split("_")[1]);
+    // As the terminal route does when its read-after-write finds the tenant disabled.
+    const token = newTerminalToken(env.CODE_KEY, n);
+    await runInDurableObject(shard(env, n), (instance: StoreShard) =>
+      instance.registerTerminal(
+        n,
+        { tenantId: f.tenantId, storeId: f.storeId, name: "Main Street", timezone: "Europe/Berlin" },
+        { terminalId: "till-late", tokenHash: hashSecret(token) },
+        true,
+      ),
+    );
+    expect((await issue(token, sale())).status).toBe(401);
+    expect((await issue(f.token, sale())).status).toBe(401); // the whole tenant, on this shard
+    await call("POST", `/v1/ops/tenants/${f.tenantId}/enable`, { token: OPERATOR_TOKEN });
+    expect((await issue(token, sale())).status).toBe(201);
   });
 });

@@ -4,7 +4,13 @@ import { hashSecret, newTenantKey, newTerminalToken } from "../../core/credentia
 import { ApiError, notFound } from "../../core/errors.ts";
 import { shardForStore, slug } from "../../core/ids.ts";
 import { findStore, upsertStore } from "../../db/stores.ts";
-import { insertTenant, resetTenantKeyHash, setTenantDisabled, swapTenantKeyHash } from "../../db/tenants.ts";
+import {
+  insertTenant,
+  isTenantDisabled,
+  resetTenantKeyHash,
+  setTenantDisabled,
+  swapTenantKeyHash,
+} from "../../db/tenants.ts";
 import { deleteTerminal, insertTerminal, markTerminalRevoked } from "../../db/terminals.ts";
 import { type AppEnv, type Ctx, KiB, limitBody, param, pg, readBody, requireOperator } from "../http.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
@@ -67,8 +73,9 @@ tenant.put("/v1/tenants/:tenantId/stores/:storeId", async (c) => {
     timezone: input.timezone,
     shard: shardForStore(tenantId, storeId, shardCount(c.env)),
   });
+  const disabled = await isTenantDisabled(pg(c).db, tenantId);
   await callShard(n, () =>
-    shard(c.env, n).upsertStore(n, { tenantId, storeId, name: store.name, timezone: store.timezone }),
+    shard(c.env, n).upsertStore(n, { tenantId, storeId, name: store.name, timezone: store.timezone }, disabled),
   );
   return c.json({ store }, created ? 201 : 200);
 });
@@ -85,11 +92,14 @@ tenant.post("/v1/tenants/:tenantId/stores/:storeId/terminals", async (c) => {
   const mirrored = await insertTerminal(db, { ...key, label: input.label ?? null, tokenHash });
   if (!mirrored) throw new ApiError(409, "already_exists", `Terminal ${input.id} already exists in store ${storeId}.`);
   const n = store.shard;
+  // Read after the write: a disable that raced this request finds the store, or this finds the disable.
+  const disabled = await isTenantDisabled(db, tenantId);
   await callShard(n, () =>
     shard(c.env, n).registerTerminal(
       n,
       { tenantId, storeId, name: store.name, timezone: store.timezone },
       { terminalId: input.id, tokenHash },
+      disabled,
     ),
   ).catch(async (e) => {
     // The token was never shown: undo the Postgres row so a retry can register the id.
