@@ -25,4 +25,11 @@ describe("credentials", () => {
     expect(parseTenantKey(KEY, newTerminalToken(KEY, 1))).toBeNull();
     expect(parseTerminalToken(KEY, `tpt_05_${token.slice(-43)}`)).toBeNull();
   });
+
+  it("accepts untagged credentials from before tags only when asked to (a migration)", () => {
+    const old = `tpt_5_${"A".repeat(43)}`;
+    expect(parseTerminalToken(KEY, old)).toBeNull();
+    expect(parseTerminalToken(KEY, old, { legacy: true })).toEqual({ shard: 5 });
+    expect(parseTenantKey(KEY, `tpk_acme_${"B".repeat(43)}`, { legacy: true })).toEqual({ tenantId: "acme" });
+  });
 });

@@ -48,17 +48,24 @@ export function newTerminalToken(key: string, shard: number): string {
   return mint(key, "tpt", String(shard));
 }
 
+/**
+ * `legacy`: also accept a well-formed secret without its tag (credentials
+ * minted before tags existed) and leave it to the hash check, during a
+ * migration only (LEGACY_CREDENTIALS=on): forged ones then cost a lookup again.
+ */
+export type ParseOptions = { legacy?: boolean };
+
 /** The tenant a key names, if it is well-formed and carries its tag (its hash is checked elsewhere). */
-export function parseTenantKey(key: string, credential: string): { tenantId: string } | null {
+export function parseTenantKey(key: string, credential: string, opts: ParseOptions = {}): { tenantId: string } | null {
   const m = /^tpk_([a-z0-9][a-z0-9-]{1,62})_([A-Za-z0-9_-]{43})$/.exec(credential);
-  if (!m?.[1] || !m[2] || !tagged(key, "tpk", m[1], m[2])) return null;
+  if (!m?.[1] || !m[2] || !(opts.legacy || tagged(key, "tpk", m[1], m[2]))) return null;
   return { tenantId: m[1] };
 }
 
 /** The shard a terminal token names, if it is well-formed and carries its tag. */
-export function parseTerminalToken(key: string, credential: string): { shard: number } | null {
+export function parseTerminalToken(key: string, credential: string, opts: ParseOptions = {}): { shard: number } | null {
   const m = /^tpt_(0|[1-9]\d{0,3})_([A-Za-z0-9_-]{43})$/.exec(credential);
-  if (!m?.[1] || !m[2] || !tagged(key, "tpt", m[1], m[2])) return null;
+  if (!m?.[1] || !m[2] || !(opts.legacy || tagged(key, "tpt", m[1], m[2]))) return null;
   return { shard: Number(m[1]) };
 }
 

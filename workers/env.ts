@@ -20,6 +20,8 @@ export interface Env {
   CODE_KEY: string;
   /** "v1": keep issuing 16-character codes (staged rollout). Default: 20-character codes. */
   CODE_FORMAT?: string;
+  /** "on": also accept tenant keys and terminal tokens minted before they carried a tag (a migration only). */
+  LEGACY_CREDENTIALS?: string;
   /** Shards new stores are spread over. Raising it never moves an existing store. */
   SHARD_COUNT: string;
   /** Local only: host:port of the WebSocket→TCP tunnel to a plain Postgres. Unset for Neon. */

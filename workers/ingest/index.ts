@@ -20,7 +20,9 @@ export const ingest = new Hono<AppEnv>();
 async function terminalCredentials(c: Ctx): Promise<{ shard: number; tokenHash: string }> {
   await assertCodeKey(c.env);
   const token = bearerToken(c.req.header("authorization"));
-  const parsed = token ? parseTerminalToken(c.env.CODE_KEY, token) : null;
+  const parsed = token
+    ? parseTerminalToken(c.env.CODE_KEY, token, { legacy: c.env.LEGACY_CREDENTIALS === "on" })
+    : null;
   if (!token || !parsed || parsed.shard >= MAX_SHARDS)
     throw unauthorized("Send a terminal token: Authorization: Bearer tpt_…");
   return { shard: parsed.shard, tokenHash: hashSecret(token) };
