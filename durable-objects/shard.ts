@@ -137,7 +137,8 @@ export class Shard {
     } catch (e) {
       console.error(JSON.stringify({ msg: "log tile upload failed", shard: this.number, error: describeError(e) }));
     }
-    if (this.checkpointAt(now) === null || (this.checkpointAt(now) ?? 0) > now) return;
+    const due = this.checkpointAt(now);
+    if (due === null || due > now) return;
     try {
       const signers = await config.signers();
       if (!signers.length) {

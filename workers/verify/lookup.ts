@@ -99,7 +99,8 @@ const logFailure =
 
 /**
  * Postgres and the shard at once. Null source: neither has the record. Null
- * view: the shard could not answer (then Postgres alone decides, unchecked).
+ * view: the shard could not answer (then the record cannot be checked against
+ * its log, and only a record that fails its own hash gets an answer).
  */
 async function read(
   c: Ctx,
@@ -109,7 +110,10 @@ async function read(
   const fromPostgres = () =>
     findReceipt(db, parts.code).then(
       (row) => ({ row, down: false }),
-      (e: unknown) => ({ row: null, down: true, error: describeError(e) }),
+      (e: unknown) => {
+        console.error(JSON.stringify({ msg: "verify: postgres lookup failed", error: describeError(e) }));
+        return { row: null, down: true };
+      },
     );
   const [found, view] = await Promise.all([
     fromPostgres(),
