@@ -3,8 +3,10 @@
  * chain hashes. Pure: no I/O, no clock (callers pass the time in).
  */
 import { z } from "zod";
+import { groupCode } from "./code.ts";
 import { ApiError, type ErrorDetail } from "./errors.ts";
 import { containsCardNumber } from "./luhn.ts";
+import type { IssuedReceipt } from "./responses.ts";
 import { textField } from "./text.ts";
 
 /** Largest amount we accept, in minor units (10 billion units of a currency). */
@@ -159,4 +161,25 @@ export function buildRecord(args: {
   };
   if (input.cashier !== undefined) record.cashier = input.cashier;
   return record;
+}
+
+/**
+ * What the terminal hears for a record: built the same way when it is issued
+ * and when a retry replays it (from the shard's ring or from Postgres), so a
+ * replay is byte-for-byte the original body.
+ */
+export function issuedReceipt(record: ChainRecord, hash: string, baseUrl: string): IssuedReceipt {
+  const printed = groupCode(record.code);
+  return {
+    code: printed,
+    verifyUrl: `${baseUrl}/r/${printed}`,
+    tenantId: record.tenantId,
+    storeId: record.storeId,
+    terminalId: record.terminalId,
+    seq: record.seq,
+    issuedAt: record.issuedAt,
+    receivedAt: record.receivedAt,
+    hash,
+    prevHash: record.prevHash,
+  };
 }

@@ -1,27 +1,34 @@
 /**
- * Issuing: authenticate the terminal, dedupe by Idempotency-Key, and for each
- * new sale one synchronous transaction that takes the next counter, links the
- * store's chain, appends the hash to the log and records the idempotency
- * entry. The reply leaves only after the output gate (never allowUnconfirmed).
+ * Issuing: authenticate the terminal, dedupe by Idempotency-Key, and hand new
+ * sales to the group commit (group-commit.ts). A commit numbers its sales,
+ * links each store's chain, appends their hashes to the log and writes the
+ * whole batch, with its idempotency keys and the log's head, as one ring row.
+ * Replies leave only once storage confirmed that row.
  *
  * Outcomes are domain words; workers/ingest maps them to HTTP.
  */
 import { canonicalJson } from "../core/canonical.ts";
-import { type CodeFormat, encodeCode, groupCode, MAX_COUNTER, V1_MAX_SHARDS } from "../core/code.ts";
+import { type CodeFormat, encodeCode, MAX_COUNTER, V1_MAX_SHARDS } from "../core/code.ts";
 import { sha256Hex } from "../core/crypto.ts";
+import { GroupCommit } from "../core/group-commit.ts";
+import { keyHash } from "../core/idem-run.ts";
 import { fromHex } from "../core/merkle.ts";
 import { type Bucket, takeTokens } from "../core/rate-limit.ts";
-import { buildRecord, type ReceiptInput } from "../core/receipt.ts";
+import { buildRecord, type ChainRecord, issuedReceipt, type ReceiptInput } from "../core/receipt.ts";
 import type { IssuedReceipt } from "../core/responses.ts";
+import type { Head, StoreHeads } from "./heads.ts";
+import type { IdempotencyIndex, KnownKey } from "./idempotency.ts";
 import type { ShardLog } from "./log.ts";
 import type { ShardDeps } from "./ports.ts";
-import type { OutboxPump } from "./pump.ts";
+import type { BatchRing, RingEntry } from "./ring.ts";
 import type { ShardTables, Terminal } from "./tables.ts";
 
 export type IssueEntry = { idempotencyKey: string; bodyHash: string; receipt: ReceiptInput };
 
 export type IssueOutcome =
   | { kind: "issued" | "replayed"; receipt: IssuedReceipt }
+  /** A retry of a receipt the shard no longer holds: Postgres has it, under this code. */
+  | { kind: "replayed_persisted"; code: string }
   | { kind: "conflict" }
   | { kind: "rate_limited"; retryAfter: number; limit: number };
 
@@ -34,174 +41,215 @@ export type IssueReply = { refused: Refusal | null; outcomes: IssueOutcome[] };
 
 export type IssueRequest = { shard: number; tokenHash: string; baseUrl: string; entries: IssueEntry[] };
 
-const IDEMPOTENCY_TTL_MS = 25 * 60 * 60 * 1000; // ≥ 24 h, with an hour of slack
-const IDEMPOTENCY_SWEEP_MS = 60 * 60 * 1000; // expired keys are swept hourly (no index to keep)
-const SWEEP_CHUNK = 5_000; // keys looked at per alarm while sweeping
+/** One sale waiting for a commit. */
+type Sale = { shard: number; terminal: Terminal; entry: IssueEntry; f: string; baseUrl: string };
+
+/** A ring row stays under SQLite's 2 MB: a commit takes sales up to this many bytes of records. */
+const MAX_BATCH_BYTES = 1_500_000;
+
+export type IssuerParts = {
+  tables: ShardTables;
+  log: ShardLog;
+  ring: BatchRing;
+  idem: IdempotencyIndex;
+  heads: StoreHeads;
+  deps: Pick<ShardDeps, "storage" | "config">;
+  meta: Record<string, number>;
+  disabledTenants: ReadonlySet<string>;
+  /** Writes out idempotency keys and store heads now, to free ring slots. */
+  mark: () => void;
+};
 
 export class Issuer {
   /** Per-store token buckets (in memory: a restart just refills them). */
   private readonly buckets = new Map<string, Bucket>();
-  /** Where an idempotency sweep part way through continues. */
-  private sweepFrom: { terminal: string; key: string } | null = null;
-  private sweptAt: number;
+  /** Keys whose sale is waiting for its commit: a retry that arrives meanwhile waits for the same answer. */
+  private readonly inflight = new Map<string, Promise<{ bodyHash: string; receipt: IssuedReceipt }>>();
   /** The first counter issued as a v2 (20-character) code; null while the shard still issues v1. */
   private v2From: number | null;
+  private readonly group: GroupCommit<Sale, IssuedReceipt>;
+  private readonly p: IssuerParts;
 
-  private readonly tables: ShardTables;
-  private readonly log: ShardLog;
-  private readonly pump: OutboxPump;
-  private readonly deps: Pick<ShardDeps, "storage" | "config">;
-  private readonly disabledTenants: ReadonlySet<string>;
-
-  constructor(
-    tables: ShardTables,
-    log: ShardLog,
-    pump: OutboxPump,
-    deps: Pick<ShardDeps, "storage" | "config">,
-    meta: Record<string, number>,
-    disabledTenants: ReadonlySet<string>,
-  ) {
-    this.disabledTenants = disabledTenants;
-    this.tables = tables;
-    this.log = log;
-    this.pump = pump;
-    this.deps = deps;
-    this.sweptAt = meta.swept_at ?? 0;
-    this.v2From = meta.code_v2_from ?? null;
+  constructor(p: IssuerParts) {
+    this.p = p;
+    this.v2From = p.meta.code_v2_from ?? null;
+    this.group = new GroupCommit({
+      commit: (sales) => this.commit(sales),
+      durable: () => p.deps.storage.sync(),
+      windowMs: p.deps.config.commitWindowMs,
+    });
   }
 
   /** The layout of the code for `counter` (issued or next), and whether issuing it switches the shard to v2. */
   formatOf(shard: number, counter: number): { format: CodeFormat; switches: boolean } {
     if (this.v2From !== null && counter >= this.v2From) return { format: 2, switches: false };
-    if (counter <= this.log.size) return { format: 1, switches: false };
+    if (counter <= this.p.log.size) return { format: 1, switches: false };
     // The switch, recorded with the first v2 code: configured (the default), or v1 cannot carry
     // this code (its space ran out) — a shard moves on for good rather than refuse.
     const switches =
-      this.deps.config.codeFormat === 2 || shard >= V1_MAX_SHARDS || counter > this.deps.config.v1MaxCounter;
+      this.p.deps.config.codeFormat === 2 || shard >= V1_MAX_SHARDS || counter > this.p.deps.config.v1MaxCounter;
     return { format: switches ? 2 : 1, switches };
   }
 
-  issue(shard: number, req: IssueRequest): IssueReply {
-    const terminal = this.tables.terminalByToken(req.tokenHash);
+  async issue(shard: number, req: IssueRequest): Promise<IssueReply> {
+    const { tables, log, ring, idem, heads, deps } = this.p;
+    const terminal = tables.terminalByToken(req.tokenHash);
     if (!terminal) return { refused: { kind: "unknown_terminal" }, outcomes: [] };
     if (terminal.revoked_at !== null) return { refused: { kind: "revoked" }, outcomes: [] };
-    if (this.disabledTenants.has(terminal.tenant_id)) return { refused: { kind: "tenant_disabled" }, outcomes: [] };
-    const { storeRate, outboxLimit } = this.deps.config;
+    if (this.p.disabledTenants.has(terminal.tenant_id)) return { refused: { kind: "tenant_disabled" }, outcomes: [] };
+    const { storeRate, outboxLimit } = deps.config;
     const who = `${terminal.tenant_id}/${terminal.store_id}/${terminal.terminal_id}`;
-    const outcomes: IssueOutcome[] = [];
+    if (!heads.get(terminal.tenant_id, terminal.store_id)) {
+      throw new Error(`store ${terminal.tenant_id}/${terminal.store_id} has a terminal but is not on this shard`);
+    }
+    const now = Date.now();
+    const answers: ((committed: Promise<IssuedReceipt>[]) => Promise<IssueOutcome>)[] = [];
+    const sales: Sale[] = [];
+    const inRequest = new Map<string, number>();
     for (const entry of req.entries) {
-      const known = this.tables.idempotency(who, entry.idempotencyKey);
-      if (known) {
-        outcomes.push(
-          known.body_hash === entry.bodyHash
-            ? { kind: "replayed", receipt: JSON.parse(known.response) as IssuedReceipt }
-            : { kind: "conflict" },
-        );
+      const f = keyHash(who, entry.idempotencyKey);
+      const { bodyHash } = entry;
+      const same = inRequest.get(f);
+      if (same !== undefined) {
+        answers.push((c) => (c[same] as Promise<IssuedReceipt>).then((r) => replayOf(sales[same]?.entry, bodyHash, r)));
         continue;
       }
-      // Shard-wide, so the whole request (replays above still answer): Postgres is
-      // far behind, or the code space is spent. Entries issued before this point
-      // are durable and replay on the retry.
-      if (this.pump.held >= outboxLimit || this.log.size >= MAX_COUNTER) {
+      const waiting = this.inflight.get(f);
+      if (waiting) {
+        answers.push(() => waiting.then((w) => (w.bodyHash === bodyHash ? replayed(w.receipt) : { kind: "conflict" })));
+        continue;
+      }
+      const known = idem.find(f, now);
+      if (known) {
+        const outcome = this.replay(shard, known, bodyHash, req.baseUrl);
+        answers.push(async () => outcome);
+        continue;
+      }
+      const legacy = idem.findLegacy(who, entry.idempotencyKey);
+      if (legacy) {
+        const outcome: IssueOutcome =
+          legacy.bodyHash === bodyHash ? replayed(JSON.parse(legacy.response) as IssuedReceipt) : { kind: "conflict" };
+        answers.push(async () => outcome);
+        continue;
+      }
+      // Shard-wide, so the whole request (nothing of it was written): Postgres is
+      // far behind, or the code space or the ring is spent.
+      const waitingSales = this.group.queued + sales.length;
+      if (!ring.hasRoom() && ring.waitsForMark) this.p.mark();
+      if (ring.held + waitingSales >= outboxLimit || log.size + waitingSales >= MAX_COUNTER || !ring.hasRoom()) {
         return { refused: { kind: "busy", retryAfter: 5 }, outcomes: [] };
       }
       // One store cannot starve the others on its shard (docs/scale.md §10).
       const storeKey = `${terminal.tenant_id}/${terminal.store_id}`;
-      const taken = takeTokens(this.buckets.get(storeKey), Date.now(), { rate: storeRate, burst: storeRate * 2 });
+      const taken = takeTokens(this.buckets.get(storeKey), now, { rate: storeRate, burst: storeRate * 2 });
       this.buckets.set(storeKey, taken.bucket);
       if (!taken.ok) {
-        outcomes.push({ kind: "rate_limited", retryAfter: taken.retryAfterSeconds, limit: storeRate });
+        const outcome: IssueOutcome = { kind: "rate_limited", retryAfter: taken.retryAfterSeconds, limit: storeRate };
+        answers.push(async () => outcome);
         continue;
       }
-      outcomes.push({ kind: "issued", receipt: this.append(shard, terminal, entry, who, req.baseUrl) });
+      const at = sales.length;
+      inRequest.set(f, at);
+      sales.push({ shard, terminal, entry, f, baseUrl: req.baseUrl });
+      answers.push((c) => (c[at] as Promise<IssuedReceipt>).then((receipt) => ({ kind: "issued", receipt })));
     }
-    return { refused: null, outcomes };
-  }
-
-  /**
-   * One receipt, atomically: the receipt row (also its outbox entry), the
-   * store's chain head, the idempotency entry and the log's head row. Memory
-   * (log, held count) moves only after the transaction committed.
-   */
-  private append(shard: number, terminal: Terminal, entry: IssueEntry, who: string, baseUrl: string): IssuedReceipt {
-    const { tenant_id: tenantId, store_id: storeId, terminal_id: terminalId } = terminal;
-    const { issued, commit } = this.deps.storage.transactionSync(() => {
-      const head = this.tables.storeHead(tenantId, storeId);
-      if (!head) throw new Error(`store ${tenantId}/${storeId} has a terminal but is not on this shard`);
-      const counter = this.log.size + 1;
-      const { format, switches } = this.formatOf(shard, counter);
-      if (switches) this.tables.setMeta("code_v2_from", counter);
-      const code = encodeCode(this.deps.config.codeKey, { shard, counter }, format);
-      const receivedAt = this.log.clock(Date.now());
-      const record = buildRecord({
-        input: entry.receipt,
-        code,
-        tenantId,
-        storeId,
-        terminalId,
-        seq: head.seq + 1,
-        receivedAt,
-        prevHash: head.head_hash,
-      });
-      const json = canonicalJson(record);
-      const hash = sha256Hex(json);
-      const printed = groupCode(code);
-      const issued: IssuedReceipt = {
-        code: printed,
-        verifyUrl: `${baseUrl}/r/${printed}`,
-        tenantId,
-        storeId,
-        terminalId,
-        seq: record.seq,
-        issuedAt: record.issuedAt,
-        receivedAt: record.receivedAt,
-        hash,
-        prevHash: record.prevHash,
+    const committed = this.group.submit(sales);
+    sales.forEach((s, i) => {
+      const done = (committed[i] as Promise<IssuedReceipt>).then((receipt) => ({
+        bodyHash: s.entry.bodyHash,
+        receipt,
+      }));
+      this.inflight.set(s.f, done);
+      const forget = () => {
+        if (this.inflight.get(s.f) === done) this.inflight.delete(s.f);
       };
-      this.tables.insertReceipt({
-        counter,
-        prevCounter: head.head_counter,
-        code,
-        tenantId,
-        storeId,
-        seq: record.seq,
-        hash,
-        record: json,
-        receivedAt,
-      });
-      this.tables.setStoreHead(tenantId, storeId, { seq: record.seq, hash, counter });
-      this.tables.putIdempotency(who, entry.idempotencyKey, entry.bodyHash, JSON.stringify(issued), receivedAt);
-      const commitLog = this.log.append([fromHex(hash)], receivedAt);
-      const commit = () => {
-        commitLog();
-        if (switches) this.v2From = counter;
-      };
-      return { issued, commit };
+      done.then(forget, forget);
     });
-    commit();
-    this.pump.held++;
-    return issued;
+    return { refused: null, outcomes: await Promise.all(answers.map((a) => a(committed))) };
+  }
+
+  /** A retry of a key this shard remembers: the original reply, from the ring or (by code) from Postgres. */
+  private replay(shard: number, known: KnownKey, bodyHash: string, baseUrl: string): IssueOutcome {
+    if (known.bodyHash !== bodyHash) return { kind: "conflict" };
+    const held = this.p.ring.receipt(known.counter);
+    if (held) return replayed(issuedReceipt(JSON.parse(held.r) as ChainRecord, held.h, baseUrl));
+    const format = this.formatOf(shard, known.counter).format;
+    return {
+      kind: "replayed_persisted",
+      code: encodeCode(this.p.deps.config.codeKey, { shard, counter: known.counter }, format),
+    };
   }
 
   /**
-   * Deletes expired idempotency keys one page of the primary key per alarm, so
-   * a sweep reads the table once and a large shard never stalls for long (an
-   * index on age would cost a row written per receipt).
+   * One group commit, atomically: numbers the sales, links each store's
+   * chain, appends to the log and writes the ring row. Memory (log, heads,
+   * keys, ring) moves only after the transaction committed.
    */
-  sweep(now: number): void {
-    if (!this.sweepFrom && now - this.sweptAt < IDEMPOTENCY_SWEEP_MS) return;
-    this.sweepFrom = this.tables.sweepIdempotency(
-      this.sweepFrom ?? { terminal: "", key: "" },
-      SWEEP_CHUNK,
-      now - IDEMPOTENCY_TTL_MS,
-    );
-    if (!this.sweepFrom) {
-      this.sweptAt = now;
-      this.tables.setMeta("swept_at", now);
-    }
+  private commit(sales: Sale[]): IssuedReceipt[] {
+    const { log, ring, idem, heads, tables, deps } = this.p;
+    const { out, after } = deps.storage.transactionSync(() => {
+      const receivedAt = log.clock(Date.now());
+      const moved = new Map<string, { tenantId: string; storeId: string; head: Head }>();
+      const entries: RingEntry[] = [];
+      const out: IssuedReceipt[] = [];
+      let switchedAt: number | null = null;
+      let bytes = 0;
+      for (const s of sales) {
+        const { tenant_id: tenantId, store_id: storeId, terminal_id: terminalId } = s.terminal;
+        const storeKey = `${tenantId}\n${storeId}`;
+        const head = moved.get(storeKey)?.head ?? heads.get(tenantId, storeId);
+        if (!head) throw new Error(`store ${tenantId}/${storeId} is not on this shard`);
+        const counter = log.size + entries.length + 1;
+        const { format, switches } =
+          switchedAt !== null ? { format: 2 as const, switches: false } : this.formatOf(s.shard, counter);
+        const code = encodeCode(deps.config.codeKey, { shard: s.shard, counter }, format);
+        const record = buildRecord({
+          input: s.entry.receipt,
+          code,
+          tenantId,
+          storeId,
+          terminalId,
+          seq: head.seq + 1,
+          receivedAt,
+          prevHash: head.hash,
+        });
+        const json = canonicalJson(record);
+        if (entries.length && bytes + json.length > MAX_BATCH_BYTES) break; // the rest go in the next commit
+        bytes += json.length;
+        if (switches) switchedAt = counter;
+        const hash = sha256Hex(json);
+        moved.set(storeKey, { tenantId, storeId, head: { seq: record.seq, hash, counter } });
+        entries.push({ c: counter, h: hash, r: json, f: s.f, b: s.entry.bodyHash });
+        out.push(issuedReceipt(record, hash, s.baseUrl));
+      }
+      if (switchedAt !== null) tables.setMeta("code_v2_from", switchedAt);
+      const appended = log.append(
+        entries.map((e) => fromHex(e.h)),
+        receivedAt,
+      );
+      const placed = ring.put(entries, appended.head);
+      const after = () => {
+        appended.commit();
+        placed();
+        for (const m of moved.values()) heads.move(m.tenantId, m.storeId, m.head);
+        for (const e of entries) if (e.f && e.b) idem.remember(e.f, { bodyHash: e.b, counter: e.c });
+        if (switchedAt !== null) this.v2From = switchedAt;
+      };
+      return { out, after };
+    });
+    after();
+    return out;
   }
 
-  nextAt(now: number): number {
-    return this.sweepFrom ? now + 1_000 : Math.max(now, this.sweptAt + IDEMPOTENCY_SWEEP_MS);
+  /** Sales waiting for a commit. */
+  get queued(): number {
+    return this.group.queued;
   }
+}
+
+const replayed = (receipt: IssuedReceipt): IssueOutcome => ({ kind: "replayed", receipt });
+
+/** The same key twice in one request: the second is a replay of the first (or a conflict). */
+function replayOf(first: IssueEntry | undefined, bodyHash: string, receipt: IssuedReceipt): IssueOutcome {
+  return first?.bodyHash === bodyHash ? replayed(receipt) : { kind: "conflict" };
 }

@@ -2,8 +2,8 @@
  * The shard's transparency log: an RFC 6962 tree over the hashes of the
  * receipts it issued, in issuance order (leaf i is counter i + 1).
  *
- * `append` runs inside the issuing transaction and writes the log's one head
- * row there; the in-memory tree moves only once that transaction committed, so
+ * `append` runs inside the group commit's transaction, whose ring row carries
+ * the log's head; the in-memory tree moves only once that transaction committed, so
  * a rolled-back receipt never reaches a checkpoint. `sign` waits for storage to
  * be durable before it signs, and full tiles wait in SQLite until R2 has them.
  */
@@ -18,7 +18,7 @@ import {
   tileObjectKey,
   unpackHashes,
 } from "../core/tiles.ts";
-import type { ShardTables } from "./tables.ts";
+import type { LogHead, ShardTables } from "./tables.ts";
 
 export type SignedCheckpoint = { size: number; note: string; signedAt: number };
 export type TileBytes = { level: number; index: number; hashes: Uint8Array };
@@ -39,7 +39,10 @@ export class ShardLog {
 
   constructor(tables: ShardTables) {
     this.tables = tables;
-    const head = tables.logHead();
+    // The newest batch holds the head; a shard from before the ring kept it in log_head.
+    const fromRing = tables.newestBatchHead();
+    const legacy = tables.logHead();
+    const head = fromRing && (!legacy || fromRing.size >= legacy.size) ? fromRing : legacy;
     const partial: Hash[][] = [];
     for (const p of tables.logPartials()) partial[p.level] = unpackHashes(p.hashes);
     if (head) partial[0] = unpackHashes(new Uint8Array(head.tail));
@@ -72,26 +75,28 @@ export class ShardLog {
   }
 
   /**
-   * Appends receipt hashes (32 bytes each) inside the caller's transaction.
-   * Returns what to run once the transaction has committed.
+   * Appends receipt hashes (32 bytes each) inside the caller's transaction,
+   * writing only what fills up (tiles). Returns the new head, for the caller
+   * to store in the same transaction, and what to run once it committed.
    */
-  append(entries: Uint8Array[], receivedAt: number): () => void {
+  append(entries: Uint8Array[], receivedAt: number): { head: LogHead; commit: () => void } {
     const { state, full } = appendLeaves(this.state, entries);
-    this.tables.putLogHead({
-      size: state.size,
-      edge: packHashes(state.edge),
-      tail: packHashes(state.partial[0] ?? []),
-      lastReceivedAt: receivedAt,
-    });
     for (const t of full) {
       this.tables.putPendingTile(t.level, t.index, packHashes(t.hashes));
       this.tables.putLogPartial(t.level + 1, packHashes(state.partial[t.level + 1] ?? []));
     }
-    return () => {
+    const head = {
+      size: state.size,
+      edge: packHashes(state.edge),
+      tail: packHashes(state.partial[0] ?? []),
+      lastReceivedAt: receivedAt,
+    };
+    const commit = () => {
       this.state = state;
       this.lastReceivedAt = receivedAt;
       this.waiting += full.length;
     };
+    return { head, commit };
   }
 
   /** True when the tree has leaves no checkpoint covers yet. */

@@ -20,6 +20,11 @@ export type ShardConfig = {
   /** Receipts a second per store (burst twice that). */
   storeRate: number;
   flushMs: number;
+  /**
+   * Group commit: a busy shard commits at most this often, so receipts that
+   * arrive meanwhile share one row written. Idle shards commit at once.
+   */
+  commitWindowMs: number;
   /** A checkpoint is signed at most this long after a receipt is issued. */
   checkpointMs: number;
   /** Checkpoint origins are `<logOrigin>/<shard>`. */

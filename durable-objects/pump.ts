@@ -1,12 +1,14 @@
 /**
- * The outbox pump: every issued receipt is held (in `receipts`) until Postgres
- * confirms it, and sent to the queue in counter order from a watermark, many
- * receipts per message. Anything never confirmed is sent again after an hour.
+ * The outbox pump: every issued receipt is held (in the batch ring) until
+ * Postgres confirms it, and sent to the queue in counter order from a
+ * watermark, many receipts per message. Anything never confirmed is sent
+ * again an hour after it was sent.
  */
 
 import { describeError } from "../core/log.ts";
 import { groupForSend, type OutboxReceipt, packMessages } from "../core/outbox.ts";
 import type { ShardDeps } from "./ports.ts";
+import type { BatchRing, BatchStats } from "./ring.ts";
 import type { ShardTables } from "./tables.ts";
 
 export type ShardStats = {
@@ -18,6 +20,8 @@ export type ShardStats = {
   oldestUnpersistedAgeMs: number | null;
   /** Queue messages sent since the object started, counting re-sends (cost accounting). */
   messagesSent: number;
+  /** Group commits since the object started: how many, how many receipts, and their sizes. */
+  commits: BatchStats;
 };
 
 const REDRIVE_AFTER_MS = 60 * 60 * 1000; // sent but never confirmed: send again (after the queue gave up)
@@ -27,7 +31,8 @@ const FLUSH_READ_LIMIT = 5_000; // rows read per flush round
 
 /**
  * Rows written are billed, so the pump stores only what cannot be derived:
- * the watermark and the redrive marks, each written at most once per alarm.
+ * the watermark and the redrive marks, each written at most once per alarm;
+ * what Postgres confirmed is kept in memory by the ring (ring.ts).
  * Counters are dense and sent in order, so every counter up to `sentUpTo` was
  * handed to the queue and every later one is still held.
  */
@@ -44,18 +49,23 @@ export class OutboxPump {
   /** sentUpTo as of `markAt`; becomes the horizon REDRIVE_AFTER_MS later. */
   private mark: number;
   private markAt: number;
-  /** Receipts held (not yet confirmed in Postgres). */
-  held: number;
   private messages = 0;
   private failures = 0;
-  /** Where a redrive part way through continues. */
-  private redriveFrom = 0;
+  /** Where a redrive pass part way through continues (null: no pass under way). */
+  private redriveFrom: number | null;
 
   private readonly tables: ShardTables;
+  private readonly ring: BatchRing;
   private readonly deps: Pick<ShardDeps, "queue" | "config">;
 
-  constructor(tables: ShardTables, deps: Pick<ShardDeps, "queue" | "config">, meta: Record<string, number>) {
+  constructor(
+    tables: ShardTables,
+    ring: BatchRing,
+    deps: Pick<ShardDeps, "queue" | "config">,
+    meta: Record<string, number>,
+  ) {
     this.tables = tables;
+    this.ring = ring;
     this.deps = deps;
     this.sentUpTo = meta.sent_up_to ?? 0;
     // After a restart, rows that were in flight are left to the redrive.
@@ -63,7 +73,13 @@ export class OutboxPump {
     this.redriveHorizon = meta.redrive_horizon ?? 0;
     this.mark = meta.checkpoint ?? 0;
     this.markAt = meta.checkpoint_at ?? 0;
-    this.held = tables.heldSummary().count;
+    // What was confirmed before a restart is not known in memory: one pass re-sends what is under the horizon.
+    this.redriveFrom = 0;
+  }
+
+  /** Receipts held (not yet confirmed in Postgres). */
+  get held(): number {
+    return this.ring.held;
   }
 
   /** Receipts issued but not yet sent: counters (cursor, issued]. */
@@ -73,9 +89,7 @@ export class OutboxPump {
 
   /** Postgres has these: drop them from the outbox. Safe to call again. */
   markPersisted(counters: number[]): number {
-    const removed = this.tables.deleteReceipts(counters);
-    this.held -= removed;
-    return removed;
+    return this.ring.markPersisted(counters);
   }
 
   /** Sends everything issued before this call, in counter order. */
@@ -83,7 +97,7 @@ export class OutboxPump {
     // Receipts issued while this awaits the queue go with the next tick, so one alarm never runs for ever.
     const target = issued;
     while (this.cursor < target) {
-      const rows = this.tables.outboxPage(this.cursor, target, FLUSH_READ_LIMIT);
+      const rows = this.ring.page(this.cursor, target, FLUSH_READ_LIMIT);
       const last = rows.at(-1)?.counter ?? target; // none left: all were pruned
       // The watermark moves before the send and never back: the consumer may
       // persist (and the shard prune) these rows even if sendBatch then throws,
@@ -99,9 +113,9 @@ export class OutboxPump {
   }
 
   /**
-   * Sends again what Postgres never confirmed an hour after it was sent. Only
-   * counters at or below the horizon qualify: those were all sent at least
-   * REDRIVE_AFTER_MS ago, so a receipt whose first send was late is not sent twice.
+   * Sends again what Postgres never confirmed, an hour after it was sent.
+   * Every hour the horizon moves to what had been sent by the hour before, and
+   * one pass (a page per alarm) re-sends the unconfirmed receipts under it.
    */
   async redrive(shard: number, now: number): Promise<void> {
     if (now - this.markAt >= REDRIVE_AFTER_MS) {
@@ -111,21 +125,13 @@ export class OutboxPump {
       this.tables.setMeta("redrive_horizon", this.redriveHorizon);
       this.tables.setMeta("checkpoint", this.mark);
       this.tables.setMeta("checkpoint_at", now);
+      this.redriveFrom = 0;
     }
-    // A page per alarm, continuing where the last one stopped, until a short page.
-    const rows = this.tables.redrivePage(
-      this.redriveFrom,
-      this.redriveHorizon,
-      now - REDRIVE_AFTER_MS,
-      FLUSH_READ_LIMIT,
-    );
-    this.redriveFrom = rows.length === FLUSH_READ_LIMIT ? (rows.at(-1)?.counter ?? 0) : 0;
+    if (this.redriveFrom === null) return;
+    const rows = this.ring.page(this.redriveFrom, this.redriveHorizon, FLUSH_READ_LIMIT);
+    this.redriveFrom = rows.length === FLUSH_READ_LIMIT ? (rows.at(-1)?.counter ?? null) : null;
     if (!rows.length) return;
     await this.send(shard, rows);
-    this.tables.markResent(
-      rows.map((r) => r.counter),
-      now,
-    );
     console.warn(JSON.stringify({ msg: "outbox redrive", shard, receipts: rows.length }));
   }
 
@@ -155,13 +161,16 @@ export class OutboxPump {
       if (this.failures) return now + Math.min(30_000, 100 * 2 ** this.failures);
       return pending >= FLUSH_COUNT ? now : now + this.deps.config.flushMs;
     }
-    if (this.redriveFrom) return now + 1_000; // a redrive is part way through
+    if (this.redriveFrom !== null && this.held > 0) return now + 1_000; // a redrive pass is under way
     if (this.held > 0) return now + IDLE_CHECK_MS; // watches for receipts Postgres never confirmed
     return null;
   }
 
   stats(shard: number, issued: number, now: number): ShardStats {
-    const oldest = this.tables.oldestHeldAt();
+    const oldestEntry = this.ring.oldestUnconfirmed();
+    const oldest = oldestEntry
+      ? Date.parse((JSON.parse(oldestEntry.r) as { receivedAt: string }).receivedAt)
+      : undefined;
     return {
       shard,
       issued,
@@ -170,6 +179,7 @@ export class OutboxPump {
       unpersisted: this.held,
       oldestUnpersistedAgeMs: oldest === undefined ? null : now - oldest,
       messagesSent: this.messages,
+      commits: this.ring.stats(),
     };
   }
 }

@@ -94,6 +94,32 @@ CREATE TABLE IF NOT EXISTS log_checkpoint (
   `
 CREATE TABLE IF NOT EXISTS disabled_tenants (tenant_id TEXT PRIMARY KEY) WITHOUT ROWID;
 `,
+  // 5: group commit (docs/scale.md §12). A commit writes one row, a slot of a
+  // ring of batches, holding its receipts, their idempotency keys and the
+  // log's head; slots are overwritten, never deleted. Idempotency keys go to
+  // sorted runs of pages every few minutes; store heads go back to \`stores\`
+  // then. \`receipts\`, \`idempotency\` and \`log_head\` are only read, to carry
+  // over what a shard held before this step.
+  `
+CREATE TABLE IF NOT EXISTS batches (
+  slot INTEGER PRIMARY KEY,
+  batch_no INTEGER NOT NULL,
+  first_counter INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  log_size INTEGER NOT NULL,
+  log_edge BLOB NOT NULL,
+  log_tail BLOB NOT NULL,
+  last_received_at INTEGER NOT NULL,
+  entries TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS idem_runs (run INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, fps BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS idem_pages (
+  run INTEGER NOT NULL,
+  first INTEGER NOT NULL,
+  entries TEXT NOT NULL,
+  PRIMARY KEY (run, first)
+) WITHOUT ROWID;
+`,
 ];
 
 /** Runs the steps this object has not run yet. */

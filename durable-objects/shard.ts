@@ -1,16 +1,21 @@
 /**
  * One shard's logic, composed from its parts over the storage seam (ports.ts):
- * issuing, the transparency log, the outbox pump and administration. The
+ * issuing with group commit, the batch ring, idempotency runs, store heads,
+ * the transparency log, the outbox pump and administration. The
  * Durable Object (store-shard.ts) is a thin shell around this, and tests can
  * open a second instance over the same storage with faulty ports.
  */
 import type { CodeFormat } from "../core/code.ts";
 import { describeError } from "../core/log.ts";
+import type { ChainRecord } from "../core/receipt.ts";
 import { ShardAdmin } from "./admin.ts";
+import { StoreHeads } from "./heads.ts";
+import { IdempotencyIndex } from "./idempotency.ts";
 import { type IssueReply, type IssueRequest, Issuer } from "./issuer.ts";
 import { type LogView, ShardLog } from "./log.ts";
 import type { ShardDeps } from "./ports.ts";
 import { OutboxPump, type ShardStats } from "./pump.ts";
+import { adoptLegacyHeld, BatchRing } from "./ring.ts";
 import { migrate } from "./schema.ts";
 import { ShardTables, type StoreInfo } from "./tables.ts";
 
@@ -25,15 +30,25 @@ export type ShardView = { held: HeldReceipt | null; log: LogView; codeFormat: Co
 
 /** With no signing key configured, look again this often (a deploy that adds one restarts the object anyway). */
 const NO_KEY_RECHECK_MS = 10 * 60 * 1000;
+/**
+ * Idempotency keys and store heads are written out this often (a mark), or
+ * sooner once this many keys wait in memory or the ring needs the slots.
+ */
+const MARK_MS = 10 * 60 * 1000;
+const MARK_KEYS = 100_000;
 
 export class Shard {
   readonly tables: ShardTables;
+  readonly ring: BatchRing;
+  readonly idem: IdempotencyIndex;
+  readonly heads: StoreHeads;
   readonly log: ShardLog;
   readonly pump: OutboxPump;
   readonly issuer: Issuer;
   readonly admin: ShardAdmin;
   private number: number;
   private alarmAt: number | null = null;
+  private markedAt = Date.now();
   /**
    * When signing may next be tried: pushed back after a failure (bad key,
    * storage error), and far out when no key is configured, so an unsigned
@@ -50,16 +65,35 @@ export class Shard {
     this.deps = deps;
     migrate(deps.storage.sql);
     this.tables = new ShardTables(deps.storage.sql);
+    if (this.tables.hasLegacyHeld()) deps.storage.transactionSync(() => adoptLegacyHeld(this.tables));
     const meta = this.tables.meta();
     this.number = meta.shard ?? -1;
+    this.ring = new BatchRing(this.tables, meta);
     this.log = new ShardLog(this.tables);
-    this.pump = new OutboxPump(this.tables, deps, meta);
+    this.idem = new IdempotencyIndex(this.tables);
+    this.heads = new StoreHeads(this.tables);
+    // What the batches after the last mark changed, and only memory held: heads and keys.
+    for (const e of this.ring.entriesAfter(this.ring.markedBatch)) {
+      const r = JSON.parse(e.r) as ChainRecord;
+      this.heads.move(r.tenantId, r.storeId, { seq: r.seq, hash: e.h, counter: e.c });
+      if (e.f && e.b) this.idem.remember(e.f, { bodyHash: e.b, counter: e.c });
+    }
+    this.pump = new OutboxPump(this.tables, this.ring, deps, meta);
     this.admin = new ShardAdmin(this.tables);
-    this.issuer = new Issuer(this.tables, this.log, this.pump, deps, meta, this.admin.disabled);
+    this.issuer = new Issuer({
+      tables: this.tables,
+      log: this.log,
+      ring: this.ring,
+      idem: this.idem,
+      heads: this.heads,
+      deps,
+      meta,
+      disabledTenants: this.admin.disabled,
+      mark: () => this.mark(Date.now()),
+    });
     // Counters are leaf indexes, so the log's size is the last counter issued.
     // A shard whose outbox ran ahead of its log would reissue codes: refuse loudly.
-    const held = this.tables.heldSummary().maxCounter ?? 0;
-    if (Math.max(held, this.pump.sentUpTo) > this.log.size) {
+    if (this.pump.sentUpTo > this.log.size) {
       throw new Error(`shard ${this.number}: outbox is ahead of the log; it predates the log and needs a backfill`);
     }
   }
@@ -67,11 +101,14 @@ export class Shard {
   /** Loads the alarm the platform already has, so scheduling never pushes it later. */
   async start(): Promise<void> {
     this.alarmAt = await this.deps.storage.getAlarm();
+    // An overdue alarm is armed again: one set by an instance that is gone may never fire.
+    if (this.alarmAt !== null && this.alarmAt <= Date.now()) this.alarmAt = null;
     // The signing keys changed since the last checkpoint (a rotation): re-sign it now, even idle.
     const signers = await this.deps.config.signers().catch(() => []);
     this.resign = signers.length > 0 && !this.log.signedByAll(signers);
     // An idle shard whose last alarm was lost still signs and sends what it holds.
-    if (this.alarmAt === null && (this.log.unsigned || this.resign || this.pump.held > 0)) this.schedule();
+    const unmarked = this.ring.lastBatch > this.ring.markedBatch;
+    if (this.alarmAt === null && (this.log.unsigned || this.resign || this.pump.held > 0 || unmarked)) this.schedule();
   }
 
   get shard(): number {
@@ -86,11 +123,32 @@ export class Shard {
     this.tables.setMeta("shard", shard);
   }
 
-  issue(req: IssueRequest): IssueReply {
+  async issue(req: IssueRequest): Promise<IssueReply> {
     this.claim(req.shard);
-    const reply = this.issuer.issue(req.shard, req);
+    const reply = await this.issuer.issue(req.shard, req);
     this.schedule();
     return reply;
+  }
+
+  /**
+   * Writes out the idempotency keys and store heads of every batch so far, in
+   * one transaction, so their ring slots can be reused once Postgres has them.
+   */
+  mark(now: number): void {
+    const upTo = this.ring.lastBatch;
+    if (upTo <= this.ring.markedBatch) return;
+    const after = this.deps.storage.transactionSync(() => {
+      const keys = this.idem.flush(upTo, now);
+      const heads = this.heads.writeBack();
+      this.tables.setMeta("marked_batch", upTo);
+      return () => {
+        keys();
+        heads();
+        this.ring.marked(upTo);
+      };
+    });
+    after();
+    this.markedAt = now;
   }
 
   upsertStore(shard: number, store: StoreInfo): void {
@@ -104,8 +162,13 @@ export class Shard {
   }
 
   view(counter: number): ShardView {
-    const row = this.tables.heldReceipt(counter);
-    const held = row ? { record: row.record, hash: row.hash, storeName: row.name, storeTimezone: row.timezone } : null;
+    const e = this.ring.receipt(counter, { unconfirmedOnly: true });
+    let held: HeldReceipt | null = null;
+    if (e) {
+      const r = JSON.parse(e.r) as ChainRecord;
+      const names = this.tables.storeNames(r.tenantId, r.storeId);
+      held = { record: e.r, hash: e.h, storeName: names?.name ?? r.storeId, storeTimezone: names?.timezone ?? "UTC" };
+    }
     return { held, log: this.log.view(), codeFormat: this.issuer.formatOf(this.number, counter).format };
   }
 
@@ -114,7 +177,10 @@ export class Shard {
   }
 
   markPersisted(counters: number[]): number {
-    return this.pump.markPersisted(counters);
+    const n = this.pump.markPersisted(counters);
+    this.ring.storeWatermark(Date.now());
+    this.schedule();
+    return n;
   }
 
   /** Sends the outbox, moves full tiles to R2, signs a checkpoint when due, sweeps old keys. */
@@ -126,7 +192,9 @@ export class Shard {
       await this.logWork(now);
       await this.pump.run(this.number, this.log.size, now);
     }
-    this.issuer.sweep(now);
+    if (now - this.markedAt >= MARK_MS || this.idem.pending >= MARK_KEYS) this.mark(now);
+    this.ring.storeWatermark(now, true);
+    this.idem.sweep(now);
     this.schedule();
   }
 
@@ -166,11 +234,14 @@ export class Shard {
   /** Sets the alarm to the earliest time any part needs it (never later than one already set). */
   schedule(): void {
     const now = Date.now();
-    const times = [this.pump.nextAt(now, this.log.size), this.issuer.nextAt(now)];
+    const times = [this.pump.nextAt(now, this.log.size), this.idem.nextAt(now), this.ring.watermarkAt()];
+    if (this.ring.lastBatch > this.ring.markedBatch) times.push(this.markedAt + MARK_MS);
     const checkpoint = this.checkpointAt(now);
     if (checkpoint !== null) times.push(checkpoint);
     if (this.log.tilesWaiting) times.push(now + 1_000);
-    const at = Math.min(...times.filter((t): t is number => t !== null));
+    const due = times.filter((t): t is number => t !== null);
+    if (!due.length) return;
+    const at = Math.min(...due);
     if (this.alarmAt === null || at < this.alarmAt) {
       this.alarmAt = at;
       void this.deps.storage.setAlarm(at);

@@ -32,7 +32,7 @@ export class StoreShard extends DurableObject<Env> {
     return ctx.storage;
   }
 
-  issue(req: IssueRequest): IssueReply {
+  issue(req: IssueRequest): Promise<IssueReply> {
     return this.shard.issue(req);
   }
 
@@ -78,7 +78,7 @@ export class StoreShard extends DurableObject<Env> {
 
   /** Records still held, for entries that travelled by reference (too large for a message). */
   records(counters: number[]): { counter: number; record: string }[] {
-    return this.shard.tables.records(counters);
+    return this.shard.ring.records(counters);
   }
 
   markPersisted(counters: number[]): number {

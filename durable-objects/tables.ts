@@ -2,15 +2,15 @@
  * Typed SQL over the shard's own tables (schema.ts). Every statement the shard
  * runs is here, so what a receipt costs in rows written can be read in one file.
  */
-import type { OutboxReceipt } from "../core/outbox.ts";
 import { GENESIS_HASH } from "../core/receipt.ts";
 
 export type Terminal = { tenant_id: string; store_id: string; terminal_id: string; revoked_at: number | null };
 export type StoreHead = { seq: number; head_hash: string; head_counter: number | null };
 export type StoreInfo = { tenantId: string; storeId: string; name: string; timezone: string };
-export type HeldReceipt = { record: string; hash: string; name: string; timezone: string };
 export type LogHeadRow = { size: number; edge: ArrayBuffer; tail: ArrayBuffer; last_received_at: number };
 export type CheckpointRow = { size: number; note: string; signed_at: number };
+export type LogHead = { size: number; edge: Uint8Array; tail: Uint8Array; lastReceivedAt: number };
+export type BatchRow = { slot: number; batchNo: number; first: number; count: number; log: LogHead; entries: string };
 
 const bytes = (b: ArrayBuffer | Uint8Array) => (b instanceof Uint8Array ? b : new Uint8Array(b));
 
@@ -60,7 +60,7 @@ export class ShardTables {
       .toArray()[0];
   }
 
-  setStoreHead(tenantId: string, storeId: string, head: { seq: number; hash: string; counter: number }): void {
+  setStoreHead(tenantId: string, storeId: string, head: { seq: number; hash: string; counter: number | null }): void {
     this.sql.exec(
       "UPDATE stores SET seq = ?, head_hash = ?, head_counter = ? WHERE tenant_id = ? AND store_id = ?",
       head.seq,
@@ -116,9 +116,44 @@ export class ShardTables {
     else this.sql.exec("DELETE FROM disabled_tenants WHERE tenant_id = ?", tenantId);
   }
 
-  // ---- idempotency ----
+  // ---- idempotency: runs of pages (idempotency.ts), and the table older shards kept a row a key in ----
 
-  idempotency(terminal: string, key: string): { body_hash: string; response: string } | undefined {
+  idemRuns(): { run: number; created_at: number; fps: ArrayBuffer }[] {
+    return this.sql
+      .exec<{ run: number; created_at: number; fps: ArrayBuffer }>(
+        "SELECT run, created_at, fps FROM idem_runs ORDER BY run",
+      )
+      .toArray();
+  }
+
+  putIdemRun(run: number, createdAt: number, fps: Uint8Array, pages: { first: number; entries: string }[]): void {
+    this.sql.exec("INSERT INTO idem_runs (run, created_at, fps) VALUES (?, ?, ?)", run, createdAt, fps);
+    for (const p of pages) {
+      this.sql.exec("INSERT INTO idem_pages (run, first, entries) VALUES (?, ?, ?)", run, p.first, p.entries);
+    }
+  }
+
+  /** The page of `run` that holds fingerprint `fp`, if any does. */
+  idemPage(run: number, fp: number): string | undefined {
+    return this.sql
+      .exec<{ entries: string }>(
+        "SELECT entries FROM idem_pages WHERE run = ? AND first <= ? ORDER BY first DESC LIMIT 1",
+        run,
+        fp,
+      )
+      .toArray()[0]?.entries;
+  }
+
+  deleteIdemRun(run: number): void {
+    this.sql.exec("DELETE FROM idem_pages WHERE run = ?", run);
+    this.sql.exec("DELETE FROM idem_runs WHERE run = ?", run);
+  }
+
+  hasLegacyIdempotency(): boolean {
+    return this.sql.exec("SELECT 1 FROM idempotency LIMIT 1").toArray().length > 0;
+  }
+
+  legacyIdempotency(terminal: string, key: string): { body_hash: string; response: string } | undefined {
     return this.sql
       .exec<{ body_hash: string; response: string }>(
         "SELECT body_hash, response FROM idempotency WHERE terminal = ? AND key = ?",
@@ -128,22 +163,11 @@ export class ShardTables {
       .toArray()[0];
   }
 
-  putIdempotency(terminal: string, key: string, bodyHash: string, response: string, at: number): void {
-    this.sql.exec(
-      "INSERT INTO idempotency (terminal, key, body_hash, response, created_at) VALUES (?, ?, ?, ?, ?)",
-      terminal,
-      key,
-      bodyHash,
-      response,
-      at,
-    );
-  }
-
   /**
    * Deletes expired keys in one page of the primary key after `from`; returns
    * where the next page starts (null when the table has been walked).
    */
-  sweepIdempotency(
+  sweepLegacyIdempotency(
     from: { terminal: string; key: string },
     pageSize: number,
     expiredBefore: number,
@@ -169,112 +193,80 @@ export class ShardTables {
     return last ?? null;
   }
 
-  // ---- receipts held until Postgres confirms them (the outbox) ----
+  // ---- the batch ring: one row per group commit (ring.ts) ----
 
-  insertReceipt(r: {
-    counter: number;
-    prevCounter: number | null;
-    code: string;
-    tenantId: string;
-    storeId: string;
-    seq: number;
-    hash: string;
-    record: string;
-    receivedAt: number;
-  }): void {
+  /** Writes batch `batchNo` into its slot, over whatever batch was there: one row written. */
+  putBatch(b: BatchRow): void {
     this.sql.exec(
-      `INSERT INTO receipts (counter, prev_counter, code, tenant_id, store_id, seq, hash, record, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      r.counter,
-      r.prevCounter,
-      r.code,
-      r.tenantId,
-      r.storeId,
-      r.seq,
-      r.hash,
-      r.record,
-      r.receivedAt,
+      `INSERT INTO batches (slot, batch_no, first_counter, count, log_size, log_edge, log_tail, last_received_at, entries)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (slot) DO UPDATE SET batch_no = excluded.batch_no, first_counter = excluded.first_counter,
+         count = excluded.count, log_size = excluded.log_size, log_edge = excluded.log_edge,
+         log_tail = excluded.log_tail, last_received_at = excluded.last_received_at, entries = excluded.entries`,
+      b.slot,
+      b.batchNo,
+      b.first,
+      b.count,
+      b.log.size,
+      b.log.edge,
+      b.log.tail,
+      b.log.lastReceivedAt,
+      b.entries,
     );
   }
 
-  heldReceipt(counter: number): HeldReceipt | undefined {
+  /** Every batch still in the ring after `afterBatch`, without their entries. */
+  batchesAfter(afterBatch: number): { slot: number; batch_no: number; first_counter: number; count: number }[] {
     return this.sql
-      .exec<HeldReceipt>(
-        `SELECT r.record, r.hash, s.name, s.timezone FROM receipts r
-         JOIN stores s ON s.tenant_id = r.tenant_id AND s.store_id = r.store_id
-         WHERE r.counter = ?`,
-        counter,
+      .exec<{ slot: number; batch_no: number; first_counter: number; count: number }>(
+        "SELECT slot, batch_no, first_counter, count FROM batches WHERE batch_no > ? ORDER BY batch_no",
+        afterBatch,
+      )
+      .toArray();
+  }
+
+  batchEntries(slot: number, batchNo: number): string | undefined {
+    return this.sql
+      .exec<{ entries: string }>("SELECT entries FROM batches WHERE slot = ? AND batch_no = ?", slot, batchNo)
+      .toArray()[0]?.entries;
+  }
+
+  /** The log's head as the newest batch left it. */
+  newestBatchHead(): LogHeadRow | undefined {
+    return this.sql
+      .exec<LogHeadRow>(
+        `SELECT log_size AS size, log_edge AS edge, log_tail AS tail, last_received_at FROM batches
+         ORDER BY batch_no DESC LIMIT 1`,
       )
       .toArray()[0];
   }
 
-  records(counters: number[]): { counter: number; record: string }[] {
-    return counters.flatMap((c) =>
-      this.sql
-        .exec<{ counter: number; record: string }>("SELECT counter, record FROM receipts WHERE counter = ?", c)
-        .toArray(),
-    );
+  storeNames(tenantId: string, storeId: string): { name: string; timezone: string } | undefined {
+    return this.sql
+      .exec<{ name: string; timezone: string }>(
+        "SELECT name, timezone FROM stores WHERE tenant_id = ? AND store_id = ?",
+        tenantId,
+        storeId,
+      )
+      .toArray()[0];
   }
 
-  /** Held receipts with counter in (after, upTo], in order. */
-  outboxPage(after: number, upTo: number, limit: number): OutboxReceipt[] {
+  // ---- receipts held one row each by shards before the batch ring (read once, by the migration) ----
+
+  hasLegacyHeld(): boolean {
+    return this.sql.exec("SELECT 1 FROM receipts LIMIT 1").toArray().length > 0;
+  }
+
+  legacyHeld(): { counter: number; hash: string; record: string; received_at: number }[] {
     return this.sql
-      .exec<OutboxReceipt>(
-        "SELECT counter, hash, record FROM receipts WHERE counter > ? AND counter <= ? ORDER BY counter LIMIT ?",
-        after,
-        upTo,
-        limit,
+      .exec<{ counter: number; hash: string; record: string; received_at: number }>(
+        "SELECT counter, hash, record, received_at FROM receipts ORDER BY counter",
       )
       .toArray();
   }
 
-  /** Like outboxPage, but only those not re-sent since `sentBefore`. */
-  redrivePage(after: number, upTo: number, sentBefore: number, limit: number): OutboxReceipt[] {
-    return this.sql
-      .exec<OutboxReceipt>(
-        `SELECT counter, hash, record FROM receipts
-         WHERE counter > ? AND counter <= ? AND coalesce(enqueued_at, 0) < ? ORDER BY counter LIMIT ?`,
-        after,
-        upTo,
-        sentBefore,
-        limit,
-      )
-      .toArray();
-  }
-
-  markResent(counters: number[], at: number): void {
-    for (let i = 0; i < counters.length; i += 98) {
-      const chunk = counters.slice(i, i + 98);
-      this.sql.exec(
-        `UPDATE receipts SET enqueued_at = ? WHERE counter IN (${chunk.map(() => "?").join(",")})`,
-        at,
-        ...chunk,
-      );
-    }
-  }
-
-  deleteReceipts(counters: number[]): number {
-    let removed = 0;
-    for (let i = 0; i < counters.length; i += 99) {
-      const chunk = counters.slice(i, i + 99);
-      removed += this.sql.exec(
-        `DELETE FROM receipts WHERE counter IN (${chunk.map(() => "?").join(",")})`,
-        ...chunk,
-      ).rowsWritten;
-    }
-    return removed;
-  }
-
-  heldSummary(): { count: number; maxCounter: number | null } {
-    const r = this.sql
-      .exec<{ n: number; c: number | null }>("SELECT count(*) AS n, max(counter) AS c FROM receipts")
-      .one();
-    return { count: r.n, maxCounter: r.c };
-  }
-
-  oldestHeldAt(): number | undefined {
-    return this.sql.exec<{ t: number }>("SELECT received_at AS t FROM receipts ORDER BY counter LIMIT 1").toArray()[0]
-      ?.t;
+  dropLegacyHeld(): void {
+    this.sql.exec("DELETE FROM receipts");
   }
 
   // ---- the transparency log ----
@@ -283,18 +275,6 @@ export class ShardTables {
     return this.sql
       .exec<LogHeadRow>("SELECT size, edge, tail, last_received_at FROM log_head WHERE id = 1")
       .toArray()[0];
-  }
-
-  putLogHead(h: { size: number; edge: Uint8Array; tail: Uint8Array; lastReceivedAt: number }): void {
-    this.sql.exec(
-      `INSERT INTO log_head (id, size, edge, tail, last_received_at) VALUES (1, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET size = excluded.size, edge = excluded.edge, tail = excluded.tail,
-         last_received_at = excluded.last_received_at`,
-      h.size,
-      h.edge,
-      h.tail,
-      h.lastReceivedAt,
-    );
   }
 
   logPartials(): { level: number; hashes: Uint8Array }[] {

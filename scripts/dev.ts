@@ -107,6 +107,7 @@ async function main(): Promise<void> {
   const passThrough = [
     "SHARD_COUNT",
     "FLUSH_MS",
+    "COMMIT_WINDOW_MS",
     "OUTBOX_LIMIT",
     "STORE_MAX_RPS",
     "CHECKPOINT_MS",

@@ -38,6 +38,7 @@ export interface Env {
   CHECKPOINT_MS?: string;
   /** Outbox flush interval in ms (default 250). */
   FLUSH_MS?: string;
+  COMMIT_WINDOW_MS?: string;
   /** Receipts a second one store may issue (burst twice that) before 429 (default 200). */
   STORE_MAX_RPS?: string;
   /** Unpersisted receipts a shard may hold before ingest answers 503 (default 2000000). */

@@ -26,6 +26,7 @@ import {
   compact,
   eventually,
   fixture,
+  type Issued,
   issue,
   issuePersisted,
   OPERATOR_TOKEN,
@@ -35,7 +36,7 @@ import {
   uid,
   useShardBand,
 } from "./helpers.ts";
-import { deliversThenThrows, dropsMessages, oneSale, openShard } from "./shard-ports.ts";
+import { deliversThenThrows, dropsMessages, oneSale, openShard, syncFails } from "./shard-ports.ts";
 
 useShardBand(2);
 
@@ -157,33 +158,22 @@ describe("the shard's outbox", () => {
     expect((await call<{ status: string }>("GET", `/v1/verify/${body.code}`)).body.status).toBe("valid");
   });
 
-  it("holds a receipt until Postgres confirms it, then prunes it", async () => {
+  it("holds a receipt in its ring until Postgres confirms it", async () => {
     const f = await fixture();
     const { body } = await issue(f.token, sale());
     const n = Number(f.token.split("_")[1]);
     const stub = shard(env, n);
-    await runInDurableObject(stub, (_: StoreShard, state) => {
-      const held = state.storage.sql
-        .exec("SELECT count(*) AS n FROM receipts WHERE code = ?", compact(body.code))
-        .one();
-      expect(held.n).toBe(1);
-    });
+    const counter = parseCode("test-code-key", body.code)?.counter ?? 0;
+    const held = await stub.view(counter);
+    expect(held.held?.hash).toBe(body.hash);
     await eventually(async () => (await sqlQuery("SELECT 1 FROM receipts WHERE code = $1", [compact(body.code)]))[0]);
-    await eventually(() =>
-      runInDurableObject(stub, (_: StoreShard, state) => {
-        const left = state.storage.sql
-          .exec("SELECT count(*) AS n FROM receipts WHERE code = ?", compact(body.code))
-          .one();
-        return left.n === 0 ? true : null;
-      }),
-    );
-    // With nothing held, a restarted shard still continues its counter: codes are never reused.
+    await eventually(async () => ((await stub.stats()).unpersisted === 0 ? true : null));
+    // A restarted shard continues its counter and its store's chain: codes are never reused.
     await evictDurableObject(stub);
     const next = await issue(f.token, sale());
     expect(next.body.seq).toBe(2);
-    expect(parseCode("test-code-key", next.body.code)?.counter).toBe(
-      (parseCode("test-code-key", body.code)?.counter ?? 0) + 1,
-    );
+    expect(next.body.prevHash).toBe(body.hash);
+    expect(parseCode("test-code-key", next.body.code)?.counter).toBe(counter + 1);
   });
 
   it("sends again, after an hour, a receipt whose queue message was lost", async () => {
@@ -194,7 +184,7 @@ describe("the shard's outbox", () => {
     // The queue says yes and loses the message; then an hour passes.
     const code = await runInDurableObject(stub, async (_: StoreShard, state) => {
       const lossy = openShard(state.storage, { queue: dropsMessages });
-      const [outcome] = lossy.issue(oneSale(n, f.token, sale())).outcomes;
+      const [outcome] = (await lossy.issue(oneSale(n, f.token, sale()))).outcomes;
       await lossy.pump.flush(n, lossy.log.size);
       const sent = lossy.pump.sentUpTo;
       for (const [k, v] of [
@@ -214,12 +204,7 @@ describe("the shard's outbox", () => {
       return rows.length ? rows : null;
     });
     expect(row?.seq).toBe("2");
-    const held = await eventually(() =>
-      runInDurableObject(stub, (_: StoreShard, state) =>
-        state.storage.sql.exec("SELECT count(*) AS n FROM receipts").one().n === 0 ? true : null,
-      ),
-    );
-    expect(held).toBe(true);
+    await eventually(async () => ((await stub.stats()).unpersisted === 0 ? true : null));
   });
 
   it("never issues a code twice when a send delivered but reported failure, even across a restart", async () => {
@@ -229,18 +214,13 @@ describe("the shard's outbox", () => {
     // The queue accepts the batch but the reply is lost: sendBatch throws after delivering.
     const first = await runInDurableObject(stub, async (_: StoreShard, state) => {
       const flaky = openShard(state.storage, { queue: deliversThenThrows });
-      const [outcome] = flaky.issue(oneSale(n, f.token, sale())).outcomes;
+      const [outcome] = (await flaky.issue(oneSale(n, f.token, sale()))).outcomes;
       await expect(flaky.pump.flush(n, flaky.log.size)).rejects.toThrow(/reply lost/);
       return outcome && "receipt" in outcome ? outcome.receipt : null;
     });
     if (!first) throw new Error("not issued");
     await evictDurableObject(stub); // restart: the flaky queue is gone, the storage stays
     await eventually(async () => (await sqlQuery("SELECT 1 FROM receipts WHERE code = $1", [compact(first.code)]))[0]);
-    await eventually(() =>
-      runInDurableObject(stub, (_: StoreShard, state) =>
-        state.storage.sql.exec("SELECT count(*) AS n FROM receipts").one().n === 0 ? true : null,
-      ),
-    );
     await evictDurableObject(stub);
     const second = await issue(f.token, sale());
     expect(second.status).toBe(201);
@@ -248,22 +228,138 @@ describe("the shard's outbox", () => {
     expect(second.body.seq).toBe(2);
   });
 
-  it("remembers idempotency keys for 24 hours, then sweeps them", async () => {
+  it("answers a retry of a 20-hour-old key after a restart with the identical body, and forgets it after 25 hours", async () => {
     const f = await fixture();
     const n = Number(f.token.split("_")[1]);
     const stub = shard(env, n);
     const first = await issue(f.token, sale(), "day-old-key");
-    expect((await issue(f.token, sale(), "day-old-key")).status).toBe(200);
+    expect(first.status).toBe(201);
+    await eventually(
+      async () => (await sqlQuery("SELECT 1 FROM receipts WHERE code = $1", [compact(first.body.code)]))[0],
+    );
+    await eventually(async () => ((await stub.stats()).unpersisted === 0 ? true : null));
+    // The key is written out to a run and the receipt leaves the ring (Postgres has it); then 20 hours pass.
     await runInDurableObject(stub, (_: StoreShard, state) => {
-      state.storage.sql.exec("UPDATE idempotency SET created_at = created_at - 26 * 3600 * 1000");
-      state.storage.sql.exec("UPDATE meta SET v = 0 WHERE k = 'swept_at'");
+      openShard(state.storage).mark(Date.now());
+      state.storage.sql.exec("UPDATE idem_runs SET created_at = created_at - 20 * 3600 * 1000");
+    });
+    await evictDurableObject(stub);
+    const counter = parseCode("test-code-key", first.body.code)?.counter ?? 0;
+    expect((await stub.view(counter)).held).toBeNull(); // not in the ring: the replay comes from Postgres
+    const retry = await issue(f.token, sale(), "day-old-key");
+    expect(retry.status).toBe(200);
+    expect(retry.text).toBe(first.text);
+    const otherBody = sale({ payments: [{ method: "cash", amount: 680 }] });
+    expect((await issue(f.token, otherBody, "day-old-key")).status).toBe(409);
+
+    // Six hours later (26 in all) the key is forgotten: the sweep drops its run, and the key is new again.
+    await runInDurableObject(stub, (_: StoreShard, state) => {
+      state.storage.sql.exec("UPDATE idem_runs SET created_at = created_at - 6 * 3600 * 1000");
     });
     await evictDurableObject(stub);
     await runDurableObjectAlarm(stub);
+    await runInDurableObject(stub, (_: StoreShard, state) => {
+      expect(state.storage.sql.exec("SELECT count(*) AS n FROM idem_pages").one().n).toBe(0);
+    });
     const later = await issue(f.token, sale(), "day-old-key");
     expect(later.status).toBe(201);
     expect(later.body.code).not.toBe(first.body.code);
   });
+
+  it("replays a key from the ring after a restart, before Postgres has the receipt", async () => {
+    const f = await fixture();
+    const n = Number(f.token.split("_")[1]);
+    const stub = shard(env, n);
+    const code = await runInDurableObject(stub, async (_: StoreShard, state) => {
+      const lossy = openShard(state.storage, { queue: dropsMessages });
+      const [o] = (await lossy.issue(oneSale(n, f.token, sale(), "ring-key"))).outcomes;
+      await lossy.pump.flush(n, lossy.log.size);
+      return o && "receipt" in o ? o.receipt.code : "";
+    });
+    await evictDurableObject(stub);
+    const retry = await issue(f.token, sale(), "ring-key");
+    expect(retry.status).toBe(200);
+    expect(retry.body.code).toBe(code);
+    expect((await sqlQuery("SELECT 1 FROM receipts WHERE code = $1", [compact(code)])).length).toBe(0);
+  });
+
+  it("loses nothing and reissues nothing when a restart comes mid-commit", async () => {
+    const f = await fixture();
+    const n = Number(f.token.split("_")[1]);
+    const stub = shard(env, n);
+    const before = await issue(f.token, sale());
+    const counter = parseCode("test-code-key", before.body.code)?.counter ?? 0;
+    // The commit is written, then confirming it fails and the object restarts: the terminal heard an error.
+    await runInDurableObject(stub, async (_: StoreShard, state) => {
+      const crashing = openShard(state.storage, { storage: syncFails(state.storage) });
+      await expect(crashing.issue(oneSale(n, f.token, sale(), "mid-commit"))).rejects.toThrow(/sync failed/);
+    });
+    await evictDurableObject(stub);
+    // Its retry gets the receipt that was written (not a second code), and it reaches Postgres.
+    const retry = await issue(f.token, sale(), "mid-commit");
+    expect(retry.status).toBe(200);
+    expect(parseCode("test-code-key", retry.body.code)?.counter).toBe(counter + 1);
+    expect(retry.body.seq).toBe(2);
+    expect(retry.body.prevHash).toBe(before.body.hash);
+    await eventually(
+      async () => (await sqlQuery("SELECT 1 FROM receipts WHERE code = $1", [compact(retry.body.code)]))[0],
+    );
+    const next = await issue(f.token, sale());
+    expect(parseCode("test-code-key", next.body.code)?.counter).toBe(counter + 2);
+    expect(next.body.seq).toBe(3);
+  });
+
+  it("keeps 10,000 concurrent receipts across 40 stores gapless, in the shard and in Postgres", async () => {
+    const stores = await Promise.all(Array.from({ length: 40 }, () => fixture()));
+    const perStore = 250;
+    const requests = stores.flatMap((f) =>
+      [100, 100, 50].map((size, r) => ({
+        f,
+        body: {
+          receipts: Array.from({ length: size }, (_, i) => ({ idempotencyKey: `g${r}-${i}`, ...sale() })),
+        },
+      })),
+    );
+    const replies = await Promise.all(
+      requests.map((q) =>
+        call<{ results: { status: number; receipt: Issued }[] }>("POST", "/v1/receipts/batch", {
+          token: q.f.token,
+          body: q.body,
+        }),
+      ),
+    );
+    const issued = replies.flatMap((r) => r.body.results);
+    expect(issued.filter((r) => r.status === 201)).toHaveLength(stores.length * perStore);
+    expect(new Set(issued.map((r) => r.receipt.code)).size).toBe(issued.length);
+    // Per store: seq 1..250, each linked to the one before.
+    for (const f of stores) {
+      const mine = issued.map((r) => r.receipt).filter((r) => r.tenantId === f.tenantId);
+      mine.sort((a, b) => a.seq - b.seq);
+      expect(mine.map((r) => r.seq)).toEqual(Array.from({ length: perStore }, (_, i) => i + 1));
+      expect(mine.map((r) => r.prevHash)).toEqual([GENESIS_HASH, ...mine.slice(0, -1).map((r) => r.hash)]);
+    }
+    // Per shard: the counters this test was given are one unbroken run.
+    const byShard = new Map<number, number[]>();
+    for (const r of issued) {
+      const p = parseCode("test-code-key", r.receipt.code);
+      if (p) byShard.set(p.shard, [...(byShard.get(p.shard) ?? []), p.counter]);
+    }
+    for (const counters of byShard.values()) {
+      counters.sort((a, b) => a - b);
+      expect((counters.at(-1) ?? 0) - (counters[0] ?? 0) + 1).toBe(counters.length);
+    }
+    // And Postgres holds all of them, gapless per store.
+    const tenants = stores.map((f) => f.tenantId);
+    const rows = await eventually(async () => {
+      const r = await sqlQuery<{ tenant_id: string; n: string; lo: string; hi: string }>(
+        `SELECT tenant_id, count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM receipts
+          WHERE tenant_id = ANY($1) GROUP BY tenant_id`,
+        [tenants],
+      );
+      return r.reduce((t, x) => t + Number(x.n), 0) === stores.length * perStore ? r : null;
+    }, 60_000);
+    for (const r of rows) expect([Number(r.n), Number(r.lo), Number(r.hi)]).toEqual([perStore, 1, perStore]);
+  }, 120_000);
 
   it("reports issued, enqueued and persisted per shard", async () => {
     const f = await fixture();

@@ -46,6 +46,11 @@ export function commitFails(storage: DurableObjectStorage): ShardStorage {
   };
 }
 
+/** The transaction commits, then confirming it fails ("failed but persisted"): the caller hears an error. */
+export function syncFails(storage: DurableObjectStorage): ShardStorage {
+  return { ...storageOf(storage), sync: async () => Promise.reject(new Error("sync failed")) };
+}
+
 /** The queue accepts the batch, but the reply is lost. */
 export const deliversThenThrows: ShardDeps["queue"] = {
   sendBatch: async (batch: Iterable<MessageSendRequest<OutboxMessage>>) => {

@@ -8,10 +8,12 @@ import { canonicalHash } from "../../core/canonical.ts";
 import { MAX_SHARDS } from "../../core/code.ts";
 import { bearerToken, hashSecret, parseTerminalToken } from "../../core/credentials.ts";
 import { ApiError, type ErrorBody, unauthorized } from "../../core/errors.ts";
-import { idempotencyKeySchema, parseReceipt, validationFailed, zodDetails } from "../../core/receipt.ts";
+import { describeError } from "../../core/log.ts";
+import { idempotencyKeySchema, issuedReceipt, parseReceipt, validationFailed, zodDetails } from "../../core/receipt.ts";
+import { findReceipt } from "../../db/receipts.ts";
 import type { IssueEntry, IssueOutcome, Refusal } from "../../durable-objects/issuer.ts";
 import { assertCodeKey } from "../config-check.ts";
-import { type AppEnv, type Ctx, KiB, limitBody, publicBaseUrl, readJson } from "../http.ts";
+import { type AppEnv, type Ctx, KiB, limitBody, pg, publicBaseUrl, readJson } from "../http.ts";
 import { callShard, shard } from "../shards.ts";
 import { batchSchema } from "./schemas.ts";
 
@@ -28,21 +30,39 @@ async function terminalCredentials(c: Ctx): Promise<{ shard: number; tokenHash: 
   return { shard: parsed.shard, tokenHash: hashSecret(token) };
 }
 
-async function issue(
-  c: Ctx,
-  creds: { shard: number; tokenHash: string },
-  entries: IssueEntry[],
-): Promise<IssueOutcome[]> {
-  const reply = await callShard(creds.shard, () =>
-    shard(c.env, creds.shard).issue({ ...creds, baseUrl: publicBaseUrl(c), entries }),
-  );
+/** What a terminal hears for one entry: the shard's outcome, with retries of receipts it no longer holds read from Postgres. */
+type Answer = Exclude<IssueOutcome, { kind: "replayed_persisted" }> | { kind: "replay_unavailable" };
+
+async function issue(c: Ctx, creds: { shard: number; tokenHash: string }, entries: IssueEntry[]): Promise<Answer[]> {
+  const baseUrl = publicBaseUrl(c);
+  const reply = await callShard(creds.shard, () => shard(c.env, creds.shard).issue({ ...creds, baseUrl, entries }));
   if (reply.refused) throw shardError(reply.refused);
-  return reply.outcomes;
+  return Promise.all(reply.outcomes.map((o) => (o.kind === "replayed_persisted" ? replayFromPostgres(c, o.code) : o)));
+}
+
+/**
+ * A retry of a key older than the shard's ring: the same body, rebuilt from
+ * the record Postgres holds (the shard only hands a receipt over once
+ * Postgres confirmed it).
+ */
+async function replayFromPostgres(c: Ctx, code: string): Promise<Answer> {
+  try {
+    const row = await findReceipt(pg(c).db, code);
+    if (row) return { kind: "replayed", receipt: issuedReceipt(row.record, row.hash, publicBaseUrl(c)) };
+    console.error(JSON.stringify({ msg: "replay: receipt not in postgres", code }));
+  } catch (e) {
+    console.error(JSON.stringify({ msg: "replay: postgres lookup failed", error: describeError(e) }));
+  }
+  return { kind: "replay_unavailable" };
 }
 
 /** The one mapping from the shard's domain words to the API's statuses. */
-function shardError(e: Refusal | Exclude<IssueOutcome, { receipt: unknown }>): ApiError {
+function shardError(e: Refusal | Exclude<Answer, { receipt: unknown }>): ApiError {
   switch (e.kind) {
+    case "replay_unavailable":
+      return new ApiError(503, "unavailable", "This receipt was issued; retry shortly with the same Idempotency-Key.", {
+        retryAfter: 5,
+      });
     case "unknown_terminal":
       return unauthorized("Unknown terminal token.");
     case "revoked":

@@ -120,8 +120,10 @@ async function read(
     callShard(parts.shard, () => shard(c.env, parts.shard).view(parts.counter)).catch(() => null),
   ]);
   if (found.row) return { source: persistedSource(found.row), view };
-  if (view?.held) {
-    const record = JSON.parse(view.held.record) as ChainRecord;
+  const heldRecord = view?.held ? (JSON.parse(view.held.record) as ChainRecord) : null;
+  // The shard answers by counter; the code must be the one it issued (not the other layout's spelling).
+  if (view?.held && heldRecord?.code === parts.code) {
+    const record = heldRecord;
     const fromShard: Names = {
       tenantName: null,
       storeName: view.held.storeName,

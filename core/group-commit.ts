@@ -1,0 +1,95 @@
+/**
+ * Group commit: what reaches the shard while a commit is in flight goes into
+ * the next commit together (one transaction, one ring row). An idle shard
+ * commits at once, inside the call that brought the work. A busy one (its
+ * arrivals, smoothed, come closer together than the window) also waits until
+ * `windowMs` has passed since its last commit began, so it commits at most
+ * every window and its batches grow with its load; a lightly loaded shard
+ * never waits, because a window would rarely gather a second receipt.
+ *
+ * A caller's promise settles only after `durable` resolved for its commit:
+ * nobody hears of a receipt that storage could still lose.
+ */
+export type GroupCommitOptions<T, R> = {
+  /** Commits a prefix of `items` in one transaction (at least one); returns a result per item taken. */
+  commit: (items: T[]) => R[];
+  /** Resolves once what `commit` wrote is durable. */
+  durable: () => Promise<void>;
+  windowMs: number;
+  now?: () => number;
+};
+
+type Waiting<T, R> = { item: T; resolve: (r: R) => void; reject: (e: unknown) => void };
+
+export class GroupCommit<T, R> {
+  private queue: Waiting<T, R>[] = [];
+  private running = false;
+  private lastAt = Number.NEGATIVE_INFINITY;
+  /** The time between arrivals (calls to submit), smoothed; and the last arrival. */
+  private gap = Number.POSITIVE_INFINITY;
+  private lastArrival = Number.NEGATIVE_INFINITY;
+  private readonly o: GroupCommitOptions<T, R>;
+
+  constructor(o: GroupCommitOptions<T, R>) {
+    this.o = o;
+  }
+
+  /** Items waiting for a commit (not yet written). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Queues the items for the next commit; each promise settles when its item is durable (or failed). */
+  submit(items: T[]): Promise<R>[] {
+    this.arrived();
+    const promises = items.map(
+      (item) => new Promise<R>((resolve, reject) => this.queue.push({ item, resolve, reject })),
+    );
+    if (!this.running) void this.run();
+    return promises;
+  }
+
+  private arrived(): void {
+    const now = (this.o.now ?? Date.now)();
+    const gap = now - this.lastArrival;
+    this.lastArrival = now;
+    this.gap = Number.isFinite(this.gap) ? 0.8 * this.gap + 0.2 * gap : gap;
+  }
+
+  /** Whether a window would likely gather another arrival: they come closer together than the window. */
+  private get busy(): boolean {
+    return this.gap < this.o.windowMs;
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    const now = this.o.now ?? Date.now;
+    try {
+      while (this.queue.length) {
+        const wait = this.busy ? this.lastAt + this.o.windowMs - now() : 0;
+        if (wait > 0) await new Promise((ok) => setTimeout(ok, wait));
+        this.lastAt = now();
+        const waiting = this.queue;
+        let results: R[];
+        try {
+          results = this.o.commit(waiting.map((w) => w.item));
+        } catch (e) {
+          this.queue = [];
+          for (const w of waiting) w.reject(e);
+          continue;
+        }
+        const taken = waiting.splice(0, results.length);
+        // Items the commit left (it was full) go next, without waiting out a window.
+        if (this.queue.length) this.lastAt = Number.NEGATIVE_INFINITY;
+        try {
+          await this.o.durable();
+          for (const [i, w] of taken.entries()) w.resolve(results[i] as R);
+        } catch (e) {
+          for (const w of taken) w.reject(e);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

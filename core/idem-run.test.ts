@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import {
+  encodePage,
+  findInPage,
+  fingerprint,
+  fingerprintBytes,
+  fingerprints,
+  fingerprintsFrom,
+  type IdemEntry,
+  keyHash,
+  mayHold,
+  toPages,
+} from "./idem-run.ts";
+
+const entry = (i: number): IdemEntry => ({ f: keyHash("t/s/term", `key-${i}`), b: `body-${i}`, c: i + 1 });
+
+/** The lookup a shard does: the last page whose first fingerprint is ≤ fp. */
+function lookup(pages: ReturnType<typeof toPages>, f: string): IdemEntry | null {
+  const fp = fingerprint(f);
+  const page = [...pages].reverse().find((p) => p.first <= fp);
+  return page ? findInPage(encodePage(page.entries), f) : null;
+}
+
+describe("idempotency runs", () => {
+  it("finds every key of a run, and no key that is not in it", () => {
+    const entries = Array.from({ length: 5_000 }, (_, i) => entry(i));
+    const pages = toPages(entries, 1_000);
+    expect(pages.length).toBe(5);
+    const fps = fingerprints(pages);
+    for (const e of entries) {
+      expect(mayHold(fps, fingerprint(e.f))).toBe(true);
+      expect(lookup(pages, e.f)).toEqual(e);
+    }
+    const stranger = keyHash("t/s/term", "never-sent");
+    expect(lookup(pages, stranger)).toBeNull();
+  });
+
+  it("never splits one fingerprint across two pages", () => {
+    // Three keys that share their first 32 bits, at a page boundary.
+    const same = [
+      "aaaaaaaa000000000000000000000001",
+      "aaaaaaaa000000000000000000000002",
+      "aaaaaaaa000000000000000000000003",
+    ];
+    const entries: IdemEntry[] = [
+      { f: "00000001000000000000000000000000", b: "x", c: 1 },
+      ...same.map((f, i) => ({ f, b: "y", c: i + 2 })),
+    ];
+    const pages = toPages(entries, 2);
+    for (const f of same) expect(lookup(pages, f)?.f).toBe(f);
+    expect(pages.filter((p) => p.entries.some((e) => e.f.startsWith("aaaaaaaa"))).length).toBe(1);
+  });
+
+  it("tells keys of different terminals apart", () => {
+    expect(keyHash("t/s/a", "k1")).not.toBe(keyHash("t/s/b", "k1"));
+    expect(keyHash("t/s/a", "k1")).not.toBe(keyHash("t/s/a\nk", "1"));
+  });
+
+  it("stores fingerprints as bytes and reads them back, also from an unaligned blob", () => {
+    const fps = fingerprints(toPages(Array.from({ length: 100 }, (_, i) => entry(i))));
+    const bytes = fingerprintBytes(fps);
+    const unaligned = new Uint8Array(bytes.length + 1).subarray(1);
+    unaligned.set(bytes);
+    expect([...fingerprintsFrom(unaligned)]).toEqual([...fps]);
+  });
+});

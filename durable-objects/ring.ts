@@ -1,0 +1,269 @@
+/**
+ * The batch ring: what a shard holds, one SQLite row per group commit. Batch
+ * n lives in slot n mod RING_SLOTS and is overwritten (one row written, no
+ * delete) only once it is dead: Postgres confirmed all its receipts, and its
+ * idempotency keys and store heads were written out by a mark (shard.ts).
+ *
+ * In memory: the live batches (counter ranges and slots, never their records)
+ * and which of their receipts Postgres confirmed. After a restart, batches
+ * after the stored watermarks count as unconfirmed; the pump sends them again
+ * and Postgres ignores what it has.
+ */
+import type { OutboxReceipt } from "../core/outbox.ts";
+import type { LogHead, ShardTables } from "./tables.ts";
+
+/** One receipt in a batch row: counter, hash, canonical record, and its idempotency key's hash and body hash. */
+export type RingEntry = { c: number; h: string; r: string; f?: string; b?: string };
+
+type Live = { batchNo: number; slot: number; first: number; count: number; left: number };
+
+/** Batch sizes are counted in these buckets (upper bounds), for the bench and /v1/ops/pipeline. */
+export const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, Number.POSITIVE_INFINITY];
+export type BatchStats = { batches: number; receipts: number; sizes: Record<string, number> };
+
+export const RING_SLOTS = 262_144;
+const WATERMARK_EVERY_MS = 1_000;
+/** Receipts a shard held one row each before the ring are carried over in batches of this many. */
+const LEGACY_BATCH = 200;
+
+export class BatchRing {
+  private live: Live[] = [];
+  /** Counters of live batches that Postgres confirmed. */
+  private confirmed = new Set<number>();
+  private nextBatch: number;
+  /** Idempotency keys and store heads of batches up to here are written out. */
+  markedBatch: number;
+  /** Every batch up to here is confirmed in Postgres (stored by the alarm when it moves). */
+  private persistedBatch: number;
+  private storedPersisted: number;
+  private storedAt = 0;
+  private sizes = BATCH_BUCKETS.map(() => 0);
+  private committed = { batches: 0, receipts: 0 };
+
+  private readonly tables: ShardTables;
+  private readonly slots: number;
+
+  constructor(tables: ShardTables, meta: Record<string, number>, slots = RING_SLOTS) {
+    this.tables = tables;
+    this.slots = slots;
+    this.markedBatch = meta.marked_batch ?? 0;
+    this.persistedBatch = meta.persisted_batch ?? 0;
+    this.storedPersisted = this.persistedBatch;
+    const rows = tables.batchesAfter(Math.min(this.markedBatch, this.persistedBatch));
+    for (const r of rows) {
+      const left = r.batch_no <= this.persistedBatch ? 0 : r.count;
+      this.live.push({ batchNo: r.batch_no, slot: r.slot, first: r.first_counter, count: r.count, left });
+    }
+    this.nextBatch = Math.max(this.markedBatch, this.persistedBatch, rows.at(-1)?.batch_no ?? 0) + 1;
+  }
+
+  /** Receipts held and not yet confirmed by Postgres. */
+  get held(): number {
+    let n = 0;
+    for (const b of this.live) n += b.left;
+    return n;
+  }
+
+  get lastBatch(): number {
+    return this.nextBatch - 1;
+  }
+
+  /** Whether the next batch's slot is free (its previous occupant is dead). */
+  hasRoom(): boolean {
+    const oldest = this.live[0];
+    return !oldest || this.nextBatch - oldest.batchNo < this.slots;
+  }
+
+  /** True when only a mark stands between the ring and a free slot. */
+  get waitsForMark(): boolean {
+    const oldest = this.live[0];
+    return !!oldest && oldest.left === 0 && oldest.batchNo > this.markedBatch;
+  }
+
+  /**
+   * Writes a batch (inside the caller's transaction). Returns what to run once
+   * that transaction committed.
+   */
+  put(entries: RingEntry[], log: LogHead): () => void {
+    if (!this.hasRoom()) throw new Error("batch ring full");
+    const first = entries[0]?.c ?? 0;
+    const batchNo = this.nextBatch;
+    const slot = batchNo % this.slots;
+    this.tables.putBatch({ slot, batchNo, first, count: entries.length, log, entries: JSON.stringify(entries) });
+    return () => {
+      this.nextBatch = batchNo + 1;
+      this.live.push({ batchNo, slot, first, count: entries.length, left: entries.length });
+      const bucket = BATCH_BUCKETS.findIndex((b) => entries.length <= b);
+      this.sizes[bucket] = (this.sizes[bucket] ?? 0) + 1;
+      this.committed.batches++;
+      this.committed.receipts += entries.length;
+    };
+  }
+
+  /** The live batch holding `counter`. */
+  private find(counter: number): Live | undefined {
+    let lo = 0;
+    let hi = this.live.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const b = this.live[mid] as Live;
+      if (counter < b.first) hi = mid - 1;
+      else if (counter >= b.first + b.count) lo = mid + 1;
+      else return b;
+    }
+    return undefined;
+  }
+
+  private entriesOf(b: Live): RingEntry[] {
+    const json = this.tables.batchEntries(b.slot, b.batchNo);
+    if (json === undefined) throw new Error(`batch ${b.batchNo} is not in slot ${b.slot}`);
+    return JSON.parse(json) as RingEntry[];
+  }
+
+  /** A receipt still in the ring (`unconfirmedOnly`: and not yet confirmed by Postgres). */
+  receipt(counter: number, o: { unconfirmedOnly?: boolean } = {}): RingEntry | null {
+    const b = this.find(counter);
+    if (!b) return null;
+    if (o.unconfirmedOnly && (b.left === 0 || this.confirmed.has(counter))) return null;
+    return this.entriesOf(b).find((e) => e.c === counter) ?? null;
+  }
+
+  records(counters: number[]): { counter: number; record: string }[] {
+    return counters.flatMap((c) => {
+      const e = this.receipt(c);
+      return e ? [{ counter: c, record: e.r }] : [];
+    });
+  }
+
+  /** Unconfirmed receipts with counter in (after, upTo], in order, at most `limit`. */
+  page(after: number, upTo: number, limit: number): OutboxReceipt[] {
+    const out: OutboxReceipt[] = [];
+    for (const b of this.live) {
+      if (b.first + b.count - 1 <= after || b.left === 0) continue;
+      if (b.first > upTo || out.length >= limit) break;
+      for (const e of this.entriesOf(b)) {
+        if (e.c <= after || e.c > upTo || this.confirmed.has(e.c)) continue;
+        if (out.length >= limit) break;
+        out.push({ counter: e.c, hash: e.h, record: e.r });
+      }
+    }
+    return out;
+  }
+
+  /** The entries of every live batch after `batchNo`, oldest first (a restart replays them). */
+  *entriesAfter(batchNo: number): Generator<RingEntry> {
+    for (const b of this.live) if (b.batchNo > batchNo) yield* this.entriesOf(b);
+  }
+
+  /** Postgres has these. Returns how many were newly confirmed. Safe to call again. */
+  markPersisted(counters: number[]): number {
+    let n = 0;
+    for (const c of counters) {
+      const b = this.find(c);
+      if (!b || b.left === 0 || b.batchNo <= this.persistedBatch || this.confirmed.has(c)) continue;
+      this.confirmed.add(c);
+      b.left--;
+      n++;
+    }
+    this.advance();
+    return n;
+  }
+
+  /** Idempotency keys and heads of batches up to `batchNo` are written out (the mark committed). */
+  marked(batchNo: number): void {
+    this.markedBatch = batchNo;
+    this.advance();
+  }
+
+  /** Moves the persisted watermark over confirmed batches, and drops batches that are dead. */
+  private advance(): void {
+    for (const b of this.live) {
+      if (b.batchNo <= this.persistedBatch) continue;
+      if (b.left > 0) break;
+      this.persistedBatch = b.batchNo;
+    }
+    while (this.live.length) {
+      const b = this.live[0] as Live;
+      if (b.left > 0 || b.batchNo > this.markedBatch || b.batchNo > this.persistedBatch) break;
+      for (let c = b.first; c < b.first + b.count; c++) this.confirmed.delete(c);
+      this.live.shift();
+    }
+  }
+
+  /**
+   * Stores the persisted watermark if it moved: one row, at most once a
+   * second (`force`: the alarm, which comes when watermarkAt asks).
+   */
+  storeWatermark(now: number, force = false): void {
+    if (this.persistedBatch === this.storedPersisted) return;
+    if (!force && now - this.storedAt < WATERMARK_EVERY_MS) return;
+    this.tables.setMeta("persisted_batch", this.persistedBatch);
+    this.storedPersisted = this.persistedBatch;
+    this.storedAt = now;
+  }
+
+  /** When the alarm should store a watermark that moved, or null. */
+  watermarkAt(): number | null {
+    return this.persistedBatch === this.storedPersisted ? null : this.storedAt + WATERMARK_EVERY_MS;
+  }
+
+  /** The received_at of the oldest unconfirmed receipt's batch, read from its record. */
+  oldestUnconfirmed(): RingEntry | null {
+    const b = this.live.find((l) => l.left > 0);
+    if (!b) return null;
+    return this.entriesOf(b).find((e) => !this.confirmed.has(e.c)) ?? null;
+  }
+
+  stats(): BatchStats {
+    const sizes: Record<string, number> = {};
+    BATCH_BUCKETS.forEach((b, i) => {
+      const lo = i === 0 ? 1 : (BATCH_BUCKETS[i - 1] as number) + 1;
+      const label = b === Number.POSITIVE_INFINITY ? `${lo}+` : lo === b ? `${b}` : `${lo}-${b}`;
+      sizes[label] = this.sizes[i] ?? 0;
+    });
+    return { ...this.committed, sizes };
+  }
+}
+
+/**
+ * Carries over, once, the receipts a shard from before the ring held one row
+ * each (inside a transaction): runs of consecutive counters become batches,
+ * each carrying the log's head as it was. Their keys stay in the old table and
+ * their stores' heads in `stores`, so the new batches count as marked.
+ */
+export function adoptLegacyHeld(tables: ShardTables): void {
+  const held = tables.legacyHeld();
+  if (!held.length) return;
+  const head = tables.logHead();
+  if (!head) throw new Error("receipts are held but the log has no head");
+  const log: LogHead = {
+    size: head.size,
+    edge: new Uint8Array(head.edge),
+    tail: new Uint8Array(head.tail),
+    lastReceivedAt: head.last_received_at,
+  };
+  const meta = tables.meta();
+  let batchNo = Math.max(meta.marked_batch ?? 0, meta.persisted_batch ?? 0);
+  let run: RingEntry[] = [];
+  const put = () => {
+    batchNo++;
+    const first = run[0]?.c ?? 0;
+    tables.putBatch({
+      slot: batchNo % RING_SLOTS,
+      batchNo,
+      first,
+      count: run.length,
+      log,
+      entries: JSON.stringify(run),
+    });
+    run = [];
+  };
+  for (const r of held) {
+    const last = run.at(-1);
+    if (last && (last.c + 1 !== r.counter || run.length >= LEGACY_BATCH)) put();
+    run.push({ c: r.counter, h: r.hash, r: r.record });
+  }
+  put();
+  tables.setMeta("marked_batch", batchNo);
+  tables.dropLegacyHeld();
+}
