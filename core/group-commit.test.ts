@@ -14,6 +14,7 @@ function harness(windowMs: number, cap = Number.POSITIVE_INFINITY) {
     },
     durable: () => new Promise<void>((ok) => release.push(ok)),
     windowMs,
+    targetItems: 1_000,
     now: () => clock,
   });
   const flush = async () => {
@@ -77,6 +78,7 @@ describe("group commit", () => {
       },
       durable: async () => {},
       windowMs: 0,
+      targetItems: 1_000,
     });
     const [a] = g.submit([1]);
     await expect(a).rejects.toThrow(/commit failed/);
@@ -91,6 +93,7 @@ describe("group commit", () => {
         throw new Error("sync failed");
       },
       windowMs: 0,
+      targetItems: 1_000,
     });
     await expect(g.submit([1])[0]).rejects.toThrow(/sync failed/);
   });
@@ -105,6 +108,7 @@ describe("group commit", () => {
       },
       durable: async () => {},
       windowMs,
+      targetItems: 1_000,
     });
     // Light load: every sale is its own commit, none waits.
     for (let i = 0; i < 5; i++) await g.submit([i])[0];
@@ -120,5 +124,34 @@ describe("group commit", () => {
     await Promise.all(all);
     expect(commits.length).toBeLessThan(40);
     expect(commits.flat()).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+});
+
+describe("group commit under closed-loop load", () => {
+  it("commits as soon as arrivals pause, and once enough wait, before the window is out", async () => {
+    const commits: number[][] = [];
+    const g = new GroupCommit<number, number>({
+      commit: (items) => {
+        commits.push([...items]);
+        return items;
+      },
+      durable: () => new Promise((ok) => setTimeout(ok, 1)),
+      windowMs: 1_000,
+      targetItems: 4,
+    });
+    // Eight clients, each sending its next sale as soon as the last one is answered.
+    const started = Date.now();
+    let answered = 0;
+    const client = async (c: number) => {
+      for (let i = 0; i < 20; i++) {
+        await g.submit([c * 100 + i])[0];
+        answered++;
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, c) => client(c)));
+    // A full 1 s window per commit would take tens of seconds; pauses and the target end each wait early.
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(answered).toBe(160);
+    expect(Math.max(...commits.map((c) => c.length))).toBeGreaterThan(1);
   });
 });

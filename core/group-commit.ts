@@ -2,10 +2,10 @@
  * Group commit: what reaches the shard while a commit is in flight goes into
  * the next commit together (one transaction, one ring row). An idle shard
  * commits at once, inside the call that brought the work. A busy one (its
- * arrivals, smoothed, come closer together than the window) also waits until
- * `windowMs` has passed since its last commit began, so it commits at most
- * every window and its batches grow with its load; a lightly loaded shard
- * never waits, because a window would rarely gather a second receipt.
+ * arrivals, smoothed, come closer together than the window) gathers first:
+ * until `windowMs` has passed since its last commit began, or `targetItems`
+ * wait, or arrivals pause. So its batches grow with its load, and a lightly
+ * loaded shard never waits (a window would rarely gather a second receipt).
  *
  * A caller's promise settles only after `durable` resolved for its commit:
  * nobody hears of a receipt that storage could still lose.
@@ -16,6 +16,8 @@ export type GroupCommitOptions<T, R> = {
   /** Resolves once what `commit` wrote is durable. */
   durable: () => Promise<void>;
   windowMs: number;
+  /** A busy shard commits before its window is out once this many items wait. */
+  targetItems: number;
   now?: () => number;
 };
 
@@ -28,6 +30,8 @@ export class GroupCommit<T, R> {
   /** The time between arrivals (calls to submit), smoothed; and the last arrival. */
   private gap = Number.POSITIVE_INFINITY;
   private lastArrival = Number.NEGATIVE_INFINITY;
+  /** Wakes a commit that waits for more arrivals. */
+  private wake: (() => void) | null = null;
   private readonly o: GroupCommitOptions<T, R>;
 
   constructor(o: GroupCommitOptions<T, R>) {
@@ -42,6 +46,7 @@ export class GroupCommit<T, R> {
   /** Queues the items for the next commit; each promise settles when its item is durable (or failed). */
   submit(items: T[]): Promise<R>[] {
     this.arrived();
+    this.wake?.();
     const promises = items.map(
       (item) => new Promise<R>((resolve, reject) => this.queue.push({ item, resolve, reject })),
     );
@@ -61,13 +66,40 @@ export class GroupCommit<T, R> {
     return this.gap < this.o.windowMs;
   }
 
+  /** Resolves true at the next arrival, false if none came within `ms`. */
+  private nextArrival(ms: number): Promise<boolean> {
+    return new Promise((ok) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        ok(false);
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        ok(true);
+      };
+    });
+  }
+
+  /**
+   * A busy shard gathers more before it commits: until the window since its
+   * last commit is out, or `targetItems` wait, or arrivals pause for a few of
+   * their usual gaps (closed-loop clients have all sent, so waiting gains nothing).
+   */
+  private async gather(now: () => number): Promise<void> {
+    const until = this.lastAt + this.o.windowMs;
+    const pause = Math.max(1, Math.min(this.o.windowMs, 3 * this.gap));
+    while (this.queue.length < this.o.targetItems && now() < until) {
+      if (!(await this.nextArrival(Math.min(until - now(), pause)))) break;
+    }
+  }
+
   private async run(): Promise<void> {
     this.running = true;
     const now = this.o.now ?? Date.now;
     try {
       while (this.queue.length) {
-        const wait = this.busy ? this.lastAt + this.o.windowMs - now() : 0;
-        if (wait > 0) await new Promise((ok) => setTimeout(ok, wait));
+        if (this.busy) await this.gather(now); // not awaited when idle: the commit runs inside submit
         this.lastAt = now();
         const waiting = this.queue;
         let results: R[];

@@ -41,7 +41,7 @@ export function shardConfig(env: Env): ShardConfig {
     outboxLimit: intVar(env.OUTBOX_LIMIT, 2_000_000),
     storeRate: intVar(env.STORE_MAX_RPS, 200),
     flushMs: intVar(env.FLUSH_MS, 250),
-    commitWindowMs: intVar(env.COMMIT_WINDOW_MS, 25),
+    commitWindowMs: intVar(env.COMMIT_WINDOW_MS, 50),
     checkpointMs: intVar(env.CHECKPOINT_MS, 1_000),
     logOrigin: env.LOG_ORIGIN || DEFAULT_LOG_ORIGIN,
     signers: () => signersFor(env.LOG_SIGNING_KEY),

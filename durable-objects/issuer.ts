@@ -44,6 +44,8 @@ export type IssueRequest = { shard: number; tokenHash: string; baseUrl: string; 
 /** One sale waiting for a commit. */
 type Sale = { shard: number; terminal: Terminal; entry: IssueEntry; f: string; baseUrl: string };
 
+/** A busy shard commits before its window is out once this many sales wait (latency at peak, docs/scale.md §12). */
+const COMMIT_TARGET = 4;
 /** A ring row stays under SQLite's 2 MB: a commit takes sales up to this many bytes of records. */
 const MAX_BATCH_BYTES = 1_500_000;
 
@@ -77,6 +79,7 @@ export class Issuer {
       commit: (sales) => this.commit(sales),
       durable: () => p.deps.storage.sync(),
       windowMs: p.deps.config.commitWindowMs,
+      targetItems: COMMIT_TARGET,
     });
   }
 

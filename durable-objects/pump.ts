@@ -8,7 +8,7 @@
 import { describeError } from "../core/log.ts";
 import { groupForSend, type OutboxReceipt, packMessages } from "../core/outbox.ts";
 import type { ShardDeps } from "./ports.ts";
-import type { BatchRing, BatchStats } from "./ring.ts";
+import { type BatchRing, type BatchStats, WATERMARK_EVERY_MS } from "./ring.ts";
 import type { ShardTables } from "./tables.ts";
 
 export type ShardStats = {
@@ -49,6 +49,8 @@ export class OutboxPump {
   /** sentUpTo as of `markAt`; becomes the horizon REDRIVE_AFTER_MS later. */
   private mark: number;
   private markAt: number;
+  private storedSent: number;
+  private storedAt = 0;
   private messages = 0;
   private failures = 0;
   /** Where a redrive pass part way through continues (null: no pass under way). */
@@ -68,6 +70,7 @@ export class OutboxPump {
     this.ring = ring;
     this.deps = deps;
     this.sentUpTo = meta.sent_up_to ?? 0;
+    this.storedSent = this.sentUpTo;
     // After a restart, rows that were in flight are left to the redrive.
     this.cursor = this.sentUpTo;
     this.redriveHorizon = meta.redrive_horizon ?? 0;
@@ -75,6 +78,19 @@ export class OutboxPump {
     this.markAt = meta.checkpoint_at ?? 0;
     // What was confirmed before a restart is not known in memory: one pass re-sends what is under the horizon.
     this.redriveFrom = 0;
+  }
+
+  /** Stores sent_up_to if it moved: one row, at most every WATERMARK_EVERY_MS (watermarkAt brings the alarm for it). */
+  storeWatermark(now: number): void {
+    if (this.sentUpTo === this.storedSent || now - this.storedAt < WATERMARK_EVERY_MS) return;
+    this.tables.setMeta("sent_up_to", this.sentUpTo);
+    this.storedSent = this.sentUpTo;
+    this.storedAt = now;
+  }
+
+  /** When the alarm should store a watermark that moved, or null. */
+  watermarkAt(): number | null {
+    return this.sentUpTo === this.storedSent ? null : this.storedAt + WATERMARK_EVERY_MS;
   }
 
   /** Receipts held (not yet confirmed in Postgres). */
@@ -99,13 +115,14 @@ export class OutboxPump {
     while (this.cursor < target) {
       const rows = this.ring.page(this.cursor, target, FLUSH_READ_LIMIT);
       const last = rows.at(-1)?.counter ?? target; // none left: all were pruned
-      // The watermark moves before the send and never back: the consumer may
-      // persist (and the shard prune) these rows even if sendBatch then throws,
-      // and a counter must never be issued twice. Rows that really failed are
-      // retried from the in-memory cursor, or after a restart by the redrive.
+      // The watermark moves before the send and never back. It is stored at
+      // most every 2 s: counters come from the log's size, stored with each
+      // batch, so a watermark 2 s stale after a restart only sends some
+      // receipts again (Postgres ignores what it has). Rows that really failed
+      // are retried from the in-memory cursor, or after a restart by the redrive.
       if (last > this.sentUpTo) {
         this.sentUpTo = last;
-        this.tables.setMeta("sent_up_to", last);
+        this.storeWatermark(Date.now());
       }
       if (rows.length) await this.send(shard, rows);
       this.cursor = last;

@@ -22,7 +22,8 @@ export const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, Number.POSITIVE_INFIN
 export type BatchStats = { batches: number; receipts: number; sizes: Record<string, number> };
 
 export const RING_SLOTS = 262_144;
-const WATERMARK_EVERY_MS = 1_000;
+/** Watermarks (sent, persisted) are written at most this often: a restart re-sends at most this much. */
+export const WATERMARK_EVERY_MS = 2_000;
 /** Receipts a shard held one row each before the ring are carried over in batches of this many. */
 const LEGACY_BATCH = 200;
 
@@ -190,13 +191,9 @@ export class BatchRing {
     }
   }
 
-  /**
-   * Stores the persisted watermark if it moved: one row, at most once a
-   * second (`force`: the alarm, which comes when watermarkAt asks).
-   */
-  storeWatermark(now: number, force = false): void {
-    if (this.persistedBatch === this.storedPersisted) return;
-    if (!force && now - this.storedAt < WATERMARK_EVERY_MS) return;
+  /** Stores the persisted watermark if it moved: one row, at most every WATERMARK_EVERY_MS (watermarkAt brings the alarm for it). */
+  storeWatermark(now: number): void {
+    if (this.persistedBatch === this.storedPersisted || now - this.storedAt < WATERMARK_EVERY_MS) return;
     this.tables.setMeta("persisted_batch", this.persistedBatch);
     this.storedPersisted = this.persistedBatch;
     this.storedAt = now;

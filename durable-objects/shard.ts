@@ -32,10 +32,11 @@ export type ShardView = { held: HeldReceipt | null; log: LogView; codeFormat: Co
 const NO_KEY_RECHECK_MS = 10 * 60 * 1000;
 /**
  * Idempotency keys and store heads are written out this often (a mark), or
- * sooner once this many keys wait in memory or the ring needs the slots.
+ * sooner once this many keys wait in memory (≈ 30 MB) or the ring needs the
+ * slots. Rarer marks write fewer store heads per receipt (docs/scale.md §12).
  */
-const MARK_MS = 10 * 60 * 1000;
-const MARK_KEYS = 100_000;
+const MARK_MS = 30 * 60 * 1000;
+const MARK_KEYS = 200_000;
 
 export class Shard {
   readonly tables: ShardTables;
@@ -193,7 +194,8 @@ export class Shard {
       await this.pump.run(this.number, this.log.size, now);
     }
     if (now - this.markedAt >= MARK_MS || this.idem.pending >= MARK_KEYS) this.mark(now);
-    this.ring.storeWatermark(now, true);
+    this.ring.storeWatermark(now);
+    this.pump.storeWatermark(now);
     this.idem.sweep(now);
     this.schedule();
   }
@@ -234,7 +236,12 @@ export class Shard {
   /** Sets the alarm to the earliest time any part needs it (never later than one already set). */
   schedule(): void {
     const now = Date.now();
-    const times = [this.pump.nextAt(now, this.log.size), this.idem.nextAt(now), this.ring.watermarkAt()];
+    const times = [
+      this.pump.nextAt(now, this.log.size),
+      this.idem.nextAt(now),
+      this.ring.watermarkAt(),
+      this.pump.watermarkAt(),
+    ];
     if (this.ring.lastBatch > this.ring.markedBatch) times.push(this.markedAt + MARK_MS);
     const checkpoint = this.checkpointAt(now);
     if (checkpoint !== null) times.push(checkpoint);

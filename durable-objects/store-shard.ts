@@ -14,7 +14,7 @@ import { Shard, type ShardView } from "./shard.ts";
 import type { StoreInfo } from "./tables.ts";
 
 export class StoreShard extends DurableObject<Env> {
-  private readonly shard: Shard;
+  protected readonly shard: Shard;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);

@@ -8,14 +8,29 @@
  * behaviour; `npm run bench -- --exact` runs the product bundle without it.
  */
 import type { ShardStorage } from "../../../durable-objects/ports.ts";
+import type { BatchStats } from "../../../durable-objects/ring.ts";
 import worker, { StoreShard as ProductShard } from "../../../workers/index.ts";
 
 export default worker;
 
 export type Tally = { calls: number; rowsRead: number; rowsWritten: number; statements: number };
-export type ShardTally = Record<string, Tally>;
+/** Per RPC method (and "alarm"), and rows written per cause: which table a statement wrote. */
+export type ShardTally = { methods: Record<string, Tally>; causes: Record<string, number>; commits: BatchStats };
 
 type Cursor = { rowsRead: number; rowsWritten: number };
+
+/** What a statement wrote, by the table it names (first match). */
+const CAUSES: [RegExp, string][] = [
+  [/\bbatches\b/, "ring row (one per group commit)"],
+  [/\bidem_(runs|pages)\b/, "idempotency runs (at marks, and their expiry)"],
+  [/\bidempotency\b/, "idempotency, old table"],
+  [/\bUPDATE stores\b/, "store heads (at marks)"],
+  [/\blog_(pending|partial)\b/, "log tiles"],
+  [/\blog_checkpoint\b/, "checkpoints"],
+  [/\bmeta\b/, "watermarks (meta)"],
+  [/\breceipts\b/, "receipts, old table"],
+];
+const causeOf = (query: string) => CAUSES.find(([re]) => re.test(query))?.[1] ?? "other";
 
 /** The shard's RPC methods the counter wraps, when the product has them. */
 const RPC_METHODS = [
@@ -32,9 +47,10 @@ const RPC_METHODS = [
 ];
 
 export class StoreShard extends ProductShard {
-  private readonly tally: ShardTally = {};
+  private readonly tally: Record<string, Tally> = {};
+  private readonly causes: Record<string, number> = {};
   // No initializer: the product's constructor already runs statements through storageFor.
-  private open?: Cursor[];
+  private open?: { cursor: Cursor; cause: string }[];
 
   /** The product's storage seam, with every statement's cursor kept for the tally. */
   protected override storageFor(ctx: DurableObjectState): ShardStorage {
@@ -43,7 +59,7 @@ export class StoreShard extends ProductShard {
       exec: (query: string, ...bindings: unknown[]) => {
         const cursor = real.sql.exec(query, ...bindings);
         this.open ??= [];
-        this.open.push(cursor);
+        this.open.push({ cursor, cause: causeOf(query) });
         return cursor;
       },
       get databaseSize() {
@@ -63,10 +79,11 @@ export class StoreShard extends ProductShard {
   sweep(method: string, call: boolean): void {
     const t = this.tally[method] ?? { calls: 0, rowsRead: 0, rowsWritten: 0, statements: 0 };
     if (call) t.calls++;
-    for (const c of this.open ?? []) {
-      t.rowsRead += c.rowsRead;
-      t.rowsWritten += c.rowsWritten;
+    for (const { cursor, cause } of this.open ?? []) {
+      t.rowsRead += cursor.rowsRead;
+      t.rowsWritten += cursor.rowsWritten;
       t.statements++;
+      if (cursor.rowsWritten) this.causes[cause] = (this.causes[cause] ?? 0) + cursor.rowsWritten;
     }
     this.open = [];
     this.tally[method] = t;
@@ -82,7 +99,14 @@ export class StoreShard extends ProductShard {
 
   /** Read by the bench over RPC (not counted, not routed over HTTP). */
   benchTally(): ShardTally {
-    return this.tally;
+    if (this.open?.length) this.sweep("alarm", false);
+    return { methods: this.tally, causes: this.causes, commits: this.stats().commits };
+  }
+
+  /** A mark now (idempotency keys and store heads written out), so the bench can count what one writes. */
+  benchMark(): void {
+    this.shard.mark(Date.now());
+    this.sweep("mark", true);
   }
 }
 
@@ -95,7 +119,7 @@ for (const name of RPC_METHODS) {
     writable: true,
     value: function (this: StoreShard, ...args: unknown[]) {
       // Statements still open belong to an alarm paused at an await.
-      if ((this as unknown as { open?: Cursor[] }).open?.length) this.sweep("alarm", false);
+      if ((this as unknown as { open?: unknown[] }).open?.length) this.sweep("alarm", false);
       let result: unknown;
       try {
         result = original.apply(this, args);

@@ -92,13 +92,14 @@ export const ASSUMPTIONS = {
   neonUtilization: 0.5,
   /** Hot rows stay in Neon this long before export (docs/scale.md §6: 35 days). */
   neonRetentionMonths: 35 / 30.4,
-  /** Idempotency entries live ≤ 25 h in the shard (store-shard.ts IDEMPOTENCY_TTL_MS). */
+  /** Idempotency keys live ≤ 25 h in the shard's runs (durable-objects/idempotency.ts IDEMPOTENCY_TTL_MS). */
   idempotencyRetentionMonths: 25 / 730,
-  /**
-   * Rows a later idempotency expiry writes per receipt. workerd counted a DELETE as one row written per
-   * row deleted (indexes not counted) in our runs of markPersisted, so 1.
-   */
-  deferredIdempotencyRowsWritten: 1,
+  /** A key in a run: 32 hex of key hash, 64 of body hash, the counter, JSON punctuation, and 4 B of fingerprint. */
+  idempotencyBytes: 120,
+  /** Stores in the country (2.5 M terminals at ≈ 5 a store): each moves its head once per mark at most. */
+  stores: 500_000,
+  /** A shard writes out keys and heads every 30 minutes (durable-objects/shard.ts MARK_MS). */
+  markSeconds: 1_800,
   /**
    * The log keeps hashes for ever (32 B a receipt in full tiles, plus upper
    * levels' 1/256). Priced here for one year of keeping; each further year adds as much.

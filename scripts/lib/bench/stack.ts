@@ -202,6 +202,8 @@ export type Workers = {
   inspectorPort: number | null;
   /** Per-shard counters of the bench entry, or null in --exact mode. */
   tally(shardNumbers: number[]): Promise<Map<number, ShardTally> | null>;
+  /** Has these shards write out their idempotency keys and store heads now (a mark); no-op with --exact. */
+  mark(shardNumbers: number[]): Promise<void>;
   logs: WorkerLog[];
   /** Stops this workerd (also done by the cleanup; safe to call twice). */
   dispose(): Promise<void>;
@@ -279,6 +281,14 @@ export async function startWorkers(opts: {
     inspectorPort,
     logs,
     dispose,
+    mark: async (shards) => {
+      if (!ns) return;
+      await Promise.all(
+        shards.map((n) =>
+          (ns.get(ns.idFromName(`shard-${n}`)) as unknown as { benchMark(): Promise<void> }).benchMark(),
+        ),
+      );
+    },
     tally: async (shards) => {
       if (!ns) return null;
       const out = new Map<number, ShardTally>();

@@ -1,0 +1,338 @@
+/**
+ * The bench's results: the cost model applied to what the phases measured,
+ * the targets with PASS/MISS, the printed table and the JSON file.
+ */
+import { type CostInputs, markRowsPerReceipt, priceReceipts } from "./cost.ts";
+import type { CpuSplit } from "./cpu.ts";
+import type { LoadResult } from "./load.ts";
+import type { IssuanceResult } from "./phases/issuance.ts";
+import type { persistence } from "./phases/persistence.ts";
+import { PLAN, type productionRates, type RateResult } from "./phases/production-rates.ts";
+import type { Profiled } from "./phases/profiled.ts";
+import type { SecondWorkerd } from "./phases/second-workerd.ts";
+import type { verifyPersisted } from "./phases/verify.ts";
+import { ASSUMPTIONS, PRICES } from "./prices.ts";
+import { money, type Phase, round, type TallySum, tallyDelta } from "./run.ts";
+
+/** Figures of an earlier run (`--against`), for the "not lower than before" targets. */
+export type Before = { satMulti: number; satSingle: number; batch: number; p50: number; p99: number; file: string };
+
+export type Measured = {
+  stamp: string;
+  options: Record<string, unknown>;
+  shards: number[];
+  meanSaleBytes: number;
+  issuance: IssuanceResult;
+  rates: Awaited<ReturnType<typeof productionRates>>;
+  persistence: Awaited<ReturnType<typeof persistence>>;
+  verify: Awaited<ReturnType<typeof verifyPersisted>>;
+  profile: Profiled;
+  profiledState: string;
+  other: SecondWorkerd | null;
+  bytesPerRow: number;
+  postgresExternal: boolean;
+  before: Before | null;
+  logs: { level: string; message: string }[];
+};
+
+const perR = (x: number, R: number) => x / Math.max(1, R);
+const calls = (d: TallySum | null, m: string) => d?.methods[m]?.calls ?? 0;
+const IDEM_CAUSE = "idempotency runs (at marks, and their expiry)";
+
+/** Cost inputs for one phase's counts (the 50 % phase's CPU, duration and Postgres figures are reused). */
+function inputsFor(
+  m: Measured,
+  o: { receipts: number; delta: TallySum | null; messages: number; consumerInvocations: number; perShardRate: number },
+): { inputs: CostInputs; rows: Record<string, number> } | null {
+  const { delta, receipts: R } = o;
+  if (!delta) return null;
+  const w = m.issuance.window;
+  const half = m.issuance.half.load;
+  const HR = Math.max(1, w.receipts);
+  const doCalls = perR(calls(delta, "issue") + calls(delta, "alarm") + calls(delta, "markPersisted"), R);
+  const idemPerKey = m.rates.mark ? perR(m.rates.mark.byCause[IDEM_CAUSE] ?? 0, m.rates.mark.keys) : 0;
+  const marks = markRowsPerReceipt({ idemRowsPerKey: idemPerKey, perShardRate: o.perShardRate, shards: PLAN.shards });
+  const rows: Record<string, number> = {};
+  for (const [k, v] of Object.entries(delta.causes)) if (v > 0) rows[k] = perR(v, R);
+  rows[`${IDEM_CAUSE}, per key measured`] = marks.idempotency;
+  rows["store heads (at marks) [A]"] = marks.heads;
+  const rowsWritten = Object.values(rows).reduce((t, v) => t + v, 0);
+  const receiptsPerMessage = R / Math.max(1, o.messages);
+  const messageBytes = receiptsPerMessage * (m.meanSaleBytes + 480) + 64; // record ≈ sale + ids, times and hashes
+  const opsPerMessage = 3 * Math.max(1, Math.ceil(messageBytes / 65_536));
+  const rowsRead = Object.values(delta.methods).reduce((t, v) => t + v.rowsRead, 0);
+  return {
+    rows,
+    inputs: {
+      httpRequests: 1,
+      consumerInvocations: o.consumerInvocations,
+      workerdCpuMs: ((w.cpu.workerd / 100) * w.cpu.seconds * 1000) / HR,
+      doCalls,
+      doCallsBasis: `issue ${round(perR(calls(delta, "issue"), R), 3)}, alarms ${round(perR(calls(delta, "alarm"), R), 3)}, markPersisted ${round(perR(calls(delta, "markPersisted"), R), 3)}`,
+      doEventSec: (half.latencyMs.p50 / 1000) * doCalls,
+      rowsWritten,
+      rowsWrittenBasis: Object.entries(rows)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${round(v, 3)}`)
+        .join(", "),
+      rowsRead: perR(rowsRead, R),
+      queueMessages: perR(o.messages, R),
+      opsPerMessage,
+      queueBasis: `${round(perR(o.messages, R), 4)} messages per receipt (${round(receiptsPerMessage, 1)} receipts each, ≈ ${round(messageBytes / 1024, 1)} KB) × ${opsPerMessage} ops`,
+      postgresCpuMs: ((w.cpu.postgres / 100) * w.cpu.seconds * 1000) / HR,
+      postgresBytesPerRow: m.bytesPerRow,
+    },
+  };
+}
+
+export function report(m: Measured): { text: string; json: Record<string, unknown> } {
+  const { issuance: is, rates, persistence: ps, verify: v } = m;
+  const w = is.window;
+  const halfDelta = tallyDelta(w.tally[0], w.tally[1]);
+  const halfMessages = w.pipeline[1].messagesSent - w.pipeline[0].messagesSent;
+  const halfShardRate = is.halfRate / Math.max(1, m.shards.length);
+  const points = [
+    {
+      name: `50 % load (${is.halfRate}/s on ${m.shards.length} shards: ${round(halfShardRate, 1)}/s each)`,
+      short: "50 % load",
+      c: inputsFor(m, {
+        receipts: w.receipts,
+        delta: halfDelta,
+        messages: halfMessages,
+        consumerInvocations: perR(Number(w.lag.inserts), w.receipts),
+        perShardRate: halfShardRate,
+      }),
+      rate: null as RateResult | null,
+    },
+    ...[rates.sustained, rates.peak].map((r) => ({
+      name: `${r.label.replace("issue @", "")} (${round(r.perShardRate, 1)}/s on each shard of ${PLAN.shards}, measured on ${r.shards})`,
+      short: r.label.replace("issue @", ""),
+      c: inputsFor(m, {
+        receipts: r.receipts,
+        delta: r.delta,
+        messages: r.messages,
+        // In production the consumer takes full batches of 100 messages.
+        consumerInvocations: perR(r.messages, r.receipts) / 100,
+        perShardRate: r.perShardRate,
+      }),
+      rate: r,
+    })),
+  ];
+  const priced = points.map((p) => ({ ...p, cost: p.c ? priceReceipts(p.c.inputs) : null }));
+  const sustained = priced[1];
+  const sat = is.satMulti.load;
+  const batchRate = ps.backlogCodes.length / (ps.batchMs / 1000);
+  const before = m.before;
+  const sustainedRows = sustained?.c?.inputs.rowsWritten ?? Number.NaN;
+  const targets = [
+    {
+      name: "cost ≤ $1.00 per million at 15k/s",
+      value: sustained?.cost ? money(sustained.cost.total) : "not counted (--exact)",
+      pass: (sustained?.cost?.total ?? Number.POSITIVE_INFINITY) <= 1,
+    },
+    {
+      name: "rows written ≤ 0.5 per receipt at 15k/s",
+      value: `${round(sustainedRows, 3)}`,
+      pass: sustainedRows <= 0.5,
+    },
+    {
+      name: "p99 ≤ 25 ms at 50 % load",
+      value: `${is.half.load.latencyMs.p99} ms at ${is.half.load.rps} req/s`,
+      pass: is.half.load.latencyMs.p99 <= 25,
+    },
+    ...(before
+      ? [
+          {
+            name: "p50 at 50 % load ≤ before + 2 ms",
+            value: `${is.half.load.latencyMs.p50} ms (before ${before.p50} ms)`,
+            pass: is.half.load.latencyMs.p50 <= before.p50 + 2,
+          },
+          {
+            name: "saturation, 64 stores ≥ before",
+            value: `${sat.rps} req/s (before ${before.satMulti}: ${round((sat.rps / before.satMulti) * 100)} %)`,
+            pass: sat.rps >= before.satMulti,
+          },
+          {
+            name: "saturation, 1 store ≥ before",
+            value: `${is.satSingle.load.rps} req/s (before ${before.satSingle}: ${round((is.satSingle.load.rps / before.satSingle) * 100)} %)`,
+            pass: is.satSingle.load.rps >= before.satSingle,
+          },
+          {
+            name: "batch endpoint ≥ before",
+            value: `${round(batchRate, 0)} receipts/s (before ${before.batch}: ${round((batchRate / before.batch) * 100)} %)`,
+            pass: batchRate >= before.batch,
+          },
+        ]
+      : [
+          {
+            name: "saturation ≥ 607 req/s (the issue's lowest)",
+            value: `${sat.rps} req/s (1 store ${is.satSingle.load.rps})`,
+            pass: sat.rps >= 607,
+          },
+          {
+            name: "batch endpoint ≥ 4,900 receipts/s",
+            value: `${round(batchRate, 0)} receipts/s`,
+            pass: batchRate >= 4_900,
+          },
+        ]),
+    {
+      name: "lag p99 < 2 s at 50 % load",
+      value: `${round(Number(w.lag.p99), 0)} ms`,
+      pass: Number(w.lag.p99) < 2000,
+    },
+  ];
+
+  // ---------------------------------------------------------------- print
+  const L = (x: LoadResult) =>
+    `${String(x.rps).padStart(8)} req/s  p50 ${String(x.latencyMs.p50).padStart(6)}  p95 ${String(x.latencyMs.p95).padStart(6)}  p99 ${String(x.latencyMs.p99).padStart(6)} ms  non-2xx ${x.non2xx}${x.errors ? ` errors ${x.errors}` : ""}`;
+  const C = (c: CpuSplit) =>
+    `loadgen ${c.loadgen}%  tunnel ${c.tunnel}%  workerd ${c.workerd}% (busiest thread ${c.workerdBusiestThread}%)  postgres ${c.postgres}%  other ${c.other}%  | machine ${c.machineBusy}% of ${c.cores * 100}%`;
+  const rows: [string, Phase | null, string][] = [
+    ["baseline (bare fetch)", is.baseline, ""],
+    ["issue, 64 stores, sat.", is.satMulti, `drained in ${is.drains.multi} ms`],
+    ["issue, 1 store, sat.", is.satSingle, `drained in ${is.drains.single} ms`],
+    [`issue @50% (${is.halfRate}/s)`, is.half, `drained in ${is.drains.half} ms`],
+    ...[rates.sustained, rates.peak].map((r): [string, Phase, string] => [
+      `${r.label.replace("issue ", "issue ")}`,
+      r.phase,
+      `${round(r.perShardRate, 1)}/s on each of ${r.shards} shards`,
+    ]),
+    ["verify, unpersisted", ps.verifyFresh, `bodies: ${JSON.stringify(ps.freshCheck)}`],
+    ["verify, persisted (origin)", v.verifyPersisted, `bodies: ${JSON.stringify(v.persistedCheck)}`],
+    ["verify, persisted (cache)", v.verifyCached, "64 hot codes"],
+    [`issue (profiled, ${m.profiledState})`, m.profile?.phase ?? null, "inspector attached"],
+    ...(m.other
+      ? ([
+          [`issue, 64 stores, ${m.other.state}`, m.other.satMulti, "second workerd"],
+          [`issue, 1 store, ${m.other.state}`, m.other.satSingle, "second workerd"],
+          [`issue @50%, ${m.other.state}`, m.other.half, `lag p99 ${round(Number(m.other.lag.p99), 0)} ms`],
+        ] as [string, Phase, string][])
+      : []),
+  ];
+  const out: string[] = [""];
+  out.push(`Tillproof bench ${m.stamp}  (${JSON.stringify(m.options)})`);
+  out.push("");
+  out.push("  phase                         throughput / latency");
+  for (const [name, p, note] of rows) if (p) out.push(`  ${name.padEnd(28)}${L(p.load)}${note ? `  (${note})` : ""}`);
+  out.push(
+    `  ${"issue via /v1/receipts/batch".padEnd(28)}${String(round(batchRate, 0)).padStart(8)} receipts/s (100 per request, 8 in flight)`,
+  );
+  if (before) {
+    out.push(
+      `  before (${before.file}): 64 stores ${before.satMulti} req/s, 1 store ${before.satSingle} req/s, batch ${before.batch} receipts/s, 50 % p50 ${before.p50} / p99 ${before.p99} ms`,
+    );
+  }
+  out.push("");
+  out.push("  group commit: receipts per commit (each commit writes one ring row)");
+  for (const p of priced) {
+    const d = p.rate ? p.rate.delta : halfDelta;
+    if (!d) continue;
+    const { batches, receipts, sizes } = d.commits;
+    const dist = Object.entries(sizes)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k}: ${n}`)
+      .join("  ");
+    out.push(
+      `  ${p.short.padEnd(20)} ${String(batches).padStart(6)} commits, ${round(receipts / Math.max(1, batches), 2)} receipts each   (sizes ${dist})`,
+    );
+  }
+  out.push("");
+  out.push("  rows written per receipt, by cause (counted through the shard's storage seam)");
+  const causes = [...new Set(priced.flatMap((p) => Object.keys(p.c?.rows ?? {})))];
+  out.push(`  ${"".padEnd(56)}${priced.map((p) => p.short.padStart(14)).join("")}`);
+  for (const k of causes) {
+    out.push(
+      `  ${k.slice(0, 56).padEnd(56)}${priced.map((p) => String(round(p.c?.rows[k] ?? 0, 4)).padStart(14)).join("")}`,
+    );
+  }
+  out.push(
+    `  ${"total".padEnd(56)}${priced.map((p) => String(round(p.c?.inputs.rowsWritten ?? Number.NaN, 3)).padStart(14)).join("")}`,
+  );
+  out.push("");
+  out.push("  ratios and persistence");
+  out.push(
+    `  issuance / baseline           ${round((sat.rps / is.baseline.load.rps) * 100)} %   (1 store: ${round((is.satSingle.load.rps / is.baseline.load.rps) * 100)} %)`,
+  );
+  out.push(
+    `  consumer drain                ${round(ps.consumerRate, 0)} rows/s   (${ps.drained} rows, ${ps.inPostgresBeforeUnlock} of them in Postgres before the unlock, from ${ps.backlogMessages} messages in ${ps.inserts} INSERTs, ${round(ps.drainSecs, 2)} s from unlock to last row; rows being written ${round(ps.inStatementSecs, 2)} s of it)`,
+  );
+  out.push(
+    `  consumer, full batches only  ${round(ps.fullRate, 0)} rows/s   (${round((ps.fullRate / ps.copyRate) * 100)} % of COPY)`,
+  );
+  out.push(
+    `  product INSERT from Node      ${round(ps.insertRate, 0)} rows/s   (${ps.insertBatch} per statement: ${round((ps.insertRate / ps.copyRate) * 100)} % of COPY)`,
+  );
+  out.push(
+    `  raw COPY, same rows           ${round(ps.copyRate, 0)} rows/s   (${ps.copied} rows in ${round(ps.copyMs, 0)} ms)`,
+  );
+  out.push(
+    `  lag at 50 % (persisted_at − received_at)  p50 ${round(Number(w.lag.p50), 0)} ms  p95 ${round(Number(w.lag.p95), 0)} ms  p99 ${round(Number(w.lag.p99), 0)} ms  max ${round(Number(w.lag.max), 0)} ms  (${w.lag.n} rows, ${w.lag.inserts} INSERTs)`,
+  );
+  out.push("");
+  out.push("  CPU per phase (100 % = one core)");
+  for (const [name, p] of rows) if (p) out.push(`  ${name.padEnd(28)}${C(p.cpu)}`);
+  out.push(`  ${"50 % phase + its drain".padEnd(28)}${C(w.cpu)}`);
+  const profile = m.profile?.summary;
+  if (profile) {
+    out.push("");
+    out.push(
+      `  where the isolate's time goes (issuance at saturation, DO state on ${m.profiledState}, ${profile.seconds} s V8 profile; idle ${profile.idlePct} %, GC ${profile.gcPct} %)`,
+    );
+    for (const e of profile.byEntry) {
+      out.push(
+        `  ${e.entry.padEnd(34)}${String(e.pct).padStart(5)} %  ${e.top.map((t) => `${t.source} ${t.pct}`).join(", ")}`,
+      );
+    }
+  }
+  out.push("");
+  out.push("  cost per 1 million receipts");
+  out.push(`  ${"".padEnd(28)}${priced.map((p) => p.short.padStart(14)).join("")}`);
+  const components = priced.find((p) => p.cost)?.cost?.lines.map((l) => l.component) ?? [];
+  for (const [i, comp] of components.entries()) {
+    out.push(
+      `  ${comp.padEnd(28)}${priced.map((p) => (p.cost ? money(p.cost.lines[i]?.perMillion ?? 0) : "n/a").padStart(14)).join("")}`,
+    );
+  }
+  out.push(`  ${"total".padEnd(28)}${priced.map((p) => (p.cost ? money(p.cost.total) : "n/a").padStart(14)).join("")}`);
+  for (const p of priced) {
+    if (!p.cost) continue;
+    out.push(`  ${p.name}:`);
+    for (const l of p.cost.lines)
+      if (/rows written|DO requests|Queue/.test(l.component)) out.push(`    ${l.component}: ${l.basis}`);
+  }
+  out.push("");
+  out.push("  targets");
+  for (const t of targets) out.push(`  ${t.pass ? "PASS" : "MISS"}  ${t.name.padEnd(44)} ${t.value}`);
+  const errors = m.logs.filter((l) => l.level === "error" || l.level === "warn");
+  if (errors.length) {
+    out.push("");
+    out.push(
+      `  workerd logged ${errors.length} warnings/errors; first: ${errors
+        .slice(0, 3)
+        .map((l) => l.message.slice(0, 200))
+        .join(" | ")}`,
+    );
+  }
+  const json = {
+    run: m.stamp,
+    options: m.options,
+    plan: PLAN,
+    phases: Object.fromEntries(
+      rows.filter(([, p]) => p).map(([n, p]) => [n, { ...(p as Phase).load, cpu: (p as Phase).cpu }]),
+    ),
+    issueViaBatch: { receipts: ps.backlogCodes.length, ms: ps.batchMs, errors: ps.batchErrors },
+    persistence: { ...ps, backlogCodes: undefined, verifyFresh: undefined },
+    lagMs: w.lag,
+    commits: Object.fromEntries(priced.map((p) => [p.short, (p.rate ? p.rate.delta : halfDelta)?.commits ?? null])),
+    mark: rates.mark,
+    cost: priced.map((p) => ({ point: p.name, inputs: p.c?.inputs ?? null, rows: p.c?.rows ?? null, ...p.cost })),
+    before,
+    prices: PRICES,
+    assumptions: ASSUMPTIONS,
+    targets,
+    profile,
+    otherState: m.other,
+    workerdLogs: errors.slice(0, 50),
+  };
+  return { text: out.join("\n"), json };
+}
