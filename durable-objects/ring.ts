@@ -22,6 +22,7 @@ export const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, Number.POSITIVE_INFIN
 export type BatchStats = { batches: number; receipts: number; sizes: Record<string, number> };
 
 export const RING_SLOTS = 262_144;
+const PARSED_BATCHES = 16;
 /** Watermarks (sent, persisted) are written at most this often: a restart re-sends at most this much. */
 export const WATERMARK_EVERY_MS = 2_000;
 /** Receipts a shard held one row each before the ring are carried over in batches of this many. */
@@ -29,6 +30,8 @@ const LEGACY_BATCH = 200;
 
 export class BatchRing {
   private live: Live[] = [];
+  /** The last few batches read, parsed (oldest first). */
+  private readonly parsed = new Map<number, RingEntry[]>();
   /** Counters of live batches that Postgres confirmed. */
   private confirmed = new Set<number>();
   private nextBatch: number;
@@ -116,9 +119,15 @@ export class BatchRing {
   }
 
   private entriesOf(b: Live): RingEntry[] {
+    const cached = this.parsed.get(b.batchNo);
+    if (cached) return cached;
     const json = this.tables.batchEntries(b.slot, b.batchNo);
     if (json === undefined) throw new Error(`batch ${b.batchNo} is not in slot ${b.slot}`);
-    return JSON.parse(json) as RingEntry[];
+    const entries = JSON.parse(json) as RingEntry[];
+    // Verify and the outbox read the newest batches most: keep a few parsed (a batch may hold 100 records).
+    if (this.parsed.size >= PARSED_BATCHES) this.parsed.delete(this.parsed.keys().next().value as number);
+    this.parsed.set(b.batchNo, entries);
+    return entries;
   }
 
   /** A receipt still in the ring (`unconfirmedOnly`: and not yet confirmed by Postgres). */

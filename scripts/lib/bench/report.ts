@@ -294,6 +294,11 @@ export function report(m: Measured): { text: string; json: Record<string, unknow
     );
   }
   out.push(`  ${"total".padEnd(28)}${priced.map((p) => (p.cost ? money(p.cost.total) : "n/a").padStart(14)).join("")}`);
+  const neon = (p: (typeof priced)[number]) =>
+    p.cost?.lines.find((l) => l.component.startsWith("Neon storage"))?.perMillion ?? 0;
+  out.push(
+    `  ${"with 7 hot days in Neon".padEnd(28)}${priced.map((p) => (p.cost ? money(p.cost.total - neon(p) * (1 - 7 / 35)) : "n/a").padStart(14)).join("")}   (instead of 35; older rows archived: not built, docs/scale.md §12)`,
+  );
   for (const p of priced) {
     if (!p.cost) continue;
     out.push(`  ${p.name}:`);
