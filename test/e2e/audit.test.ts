@@ -115,13 +115,14 @@ describe("npm run audit", () => {
     const oldLayout = encodeCode("not-the-code-key", { shard: route.shard, counter: 3 }, 1);
     // A genuine-looking code on a shard past SHARD_COUNT (4 here), where no log is looked for.
     const elsewhere = encodeCode(CODE_KEY, { shard: 6, counter: 1 });
-    for (const code of [ahead, fake, oldLayout, elsewhere]) {
+    // Each with a seq of its own: Postgres refuses a second (tenant, store, seq) even from its superuser.
+    for (const [i, code] of [ahead, fake, oldLayout, elsewhere].entries()) {
       await stack.sql(
         `INSERT INTO receipts (code, received_at, tenant_id, store_id, terminal_id, seq, issued_at, currency, total,
                                items, payments, hash, prev_hash)
-         SELECT $1, now() - interval '5 minutes', tenant_id, store_id, terminal_id, seq + 1000, issued_at, currency,
-                total, items, payments, hash, prev_hash FROM receipts WHERE code = $2`,
-        [code, codes[0]],
+         SELECT $1, now() - interval '5 minutes', tenant_id, store_id, terminal_id, seq + 1000 + $3, issued_at,
+                currency, total, items, payments, hash, prev_hash FROM receipts WHERE code = $2`,
+        [code, codes[0], i],
       );
     }
     const started = Date.now();

@@ -417,7 +417,7 @@ describe("tamper evidence", () => {
     await sqlQuery(
       `INSERT INTO receipts (code, received_at, tenant_id, store_id, terminal_id, seq, issued_at, currency, total,
                              items, payments, hash, prev_hash)
-       SELECT 'FUTURE' || substr(code, 7), $2::date + time '12:00', tenant_id, store_id, terminal_id, seq, issued_at,
+       SELECT 'FUTURE' || substr(code, 7), $2::date + time '12:00', tenant_id, store_id, terminal_id, seq + 100000, issued_at,
               currency, total, items, payments, hash, prev_hash FROM receipts WHERE code = $1`,
       [compact(r.code), day(11)],
     );
@@ -478,6 +478,40 @@ describe("tamper evidence", () => {
     // The cron it may run is bounded: asking for a year creates at most a month ahead.
     const made = await asWorker("SELECT * FROM tillproof_ensure_receipt_partitions(365)");
     expect(made.length).toBeLessThanOrEqual(32);
+  });
+
+  it("refuses, in Postgres itself, a second receipt with a code or a (tenant, store, seq) it holds", async () => {
+    const f = await fixture();
+    const r = await issuePersisted(f.token);
+    const asWorker = async (text: string, params: unknown[]) => {
+      const pg = openPg(env);
+      try {
+        return (await pg.pool.query(text, params)).rowCount;
+      } finally {
+        await pg.end();
+      }
+    };
+    // As the consumer inserts: ON CONFLICT DO NOTHING, which a duplicate code or seq must not slip through.
+    const copy = (code: string, at: string, seq: string) =>
+      asWorker(
+        `INSERT INTO receipts (code, received_at, tenant_id, store_id, terminal_id, seq, issued_at, currency, total,
+                               items, payments, hash, prev_hash)
+         SELECT ${code}, ${at}, tenant_id, store_id, terminal_id, ${seq}, issued_at, currency, total, items, payments,
+                hash, prev_hash FROM receipts WHERE code = $1
+         ON CONFLICT DO NOTHING`,
+        [compact(r.code)],
+      );
+    // The same code again at another time (a reset shard reissuing it), or another code for the same seq.
+    await expect(copy("code", "received_at + interval '1 second'", "seq + 1"), "same code").rejects.toThrow(
+      /would duplicate/,
+    );
+    await expect(copy("'ZZZZ' || substr(code, 5)", "received_at", "seq"), "same seq").rejects.toThrow(
+      /would duplicate/,
+    );
+    // The very same receipt again (a redelivery) is not an error: it is simply not stored twice.
+    expect(await copy("code", "received_at", "seq")).toBe(0);
+    const [n] = await sqlQuery<{ n: string }>("SELECT count(*) AS n FROM receipts WHERE code = $1", [compact(r.code)]);
+    expect(n?.n).toBe("1");
   });
 
   it("fires its guards ALWAYS (replica mode does not bypass them) and refuses TRUNCATE on every partition", async () => {
