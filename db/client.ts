@@ -3,7 +3,7 @@
  * Pool. A Pool lives for one request or one queue batch (workerd forbids I/O
  * objects shared across requests) and is ended with waitUntil.
  */
-import { neonConfig, Pool } from "@neondatabase/serverless";
+import { Client, type ClientConfig, Pool } from "@neondatabase/serverless";
 import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
 import { describeError } from "../core/log.ts";
 import * as schema from "./schema.ts";
@@ -12,21 +12,28 @@ export type Db = NeonDatabase<typeof schema>;
 export type Pg = { db: Db; pool: Pool; end: () => Promise<void> };
 export type DbEnv = { DATABASE_URL: string; NEON_WS_PROXY?: string };
 
-let configuredProxy: string | undefined;
-
-/** Locally, route the driver through the WebSocket→TCP tunnel; on Neon, leave the defaults. */
-function configure(proxy: string | undefined): void {
-  if (!proxy || proxy === configuredProxy) return;
-  configuredProxy = proxy;
-  neonConfig.wsProxy = (host, port) => `${proxy}/v2?address=${host}:${port}`;
-  neonConfig.useSecureWebSocket = false;
-  neonConfig.pipelineTLS = false;
-  neonConfig.pipelineConnect = false;
+/**
+ * Locally, the driver goes through the WebSocket→TCP tunnel without TLS. That
+ * is set on each connection of this pool only (its own client class), never on
+ * the driver's global config, so nothing else in the isolate loses TLS.
+ */
+function tunnelClient(proxy: string): typeof Client {
+  return class TunnelClient extends Client {
+    constructor(config?: string | ClientConfig) {
+      super(config);
+      const c = this.neonConfig;
+      c.wsProxy = (host, port) => `${proxy}/v2?address=${host}:${port}`;
+      c.useSecureWebSocket = false;
+      c.pipelineTLS = false;
+      c.pipelineConnect = false;
+    }
+  };
 }
 
 export function openPg(env: DbEnv): Pg {
-  configure(env.NEON_WS_PROXY);
   const pool = new Pool({ connectionString: env.DATABASE_URL, connectionTimeoutMillis: 5_000, max: 4 });
+  // The driver's Pool sets its own client class after construction, so the tunnel's replaces it here.
+  if (env.NEON_WS_PROXY) pool.Client = tunnelClient(env.NEON_WS_PROXY);
   let ended = false;
   // An idle connection dropping must not surface as an unhandled error; once the
   // pool is being ended (the request is over) a lost socket is expected.
