@@ -30,6 +30,11 @@ function tunnelClient(proxy: string): typeof Client {
   };
 }
 
+let sessions = 0;
+
+/** Postgres connections this isolate has opened (a count for tests and the operator: anonymous load must not move it). */
+export const sessionsOpened = (): number => sessions;
+
 export function openPg(env: DbEnv): Pg {
   const pool = new Pool({ connectionString: env.DATABASE_URL, connectionTimeoutMillis: 5_000, max: 4 });
   // The driver's Pool sets its own client class after construction, so the tunnel's replaces it here.
@@ -37,6 +42,9 @@ export function openPg(env: DbEnv): Pg {
   let ended = false;
   // An idle connection dropping must not surface as an unhandled error; once the
   // pool is being ended (the request is over) a lost socket is expected.
+  pool.on("connect", () => {
+    sessions++;
+  });
   pool.on("error", (e: Error) => {
     if (!ended) console.error(JSON.stringify({ msg: "postgres pool error", error: describeError(e) }));
   });

@@ -65,3 +65,8 @@ export async function swapTenantKeyHash(db: Db, id: string, expected: string, ap
     .returning({ id: tenants.id });
   return rows.length === 1;
 }
+
+/** Every tenant's id and name (the branding backfill walks them once). */
+export async function listTenantNames(db: Db): Promise<{ id: string; name: string }[]> {
+  return db.select({ id: tenants.id, name: tenants.name }).from(tenants).orderBy(tenants.id);
+}

@@ -8,6 +8,7 @@ import { cors } from "hono/cors";
 import type { OutboxMessage } from "../core/outbox.ts";
 import { withPg } from "../db/client.ts";
 import { ensurePartitions } from "../db/partitions.ts";
+import { listTenantNames } from "../db/tenants.ts";
 import type { Env } from "./env.ts";
 import { type AppEnv, closePg, notFoundHandler, onError } from "./http.ts";
 import { ingest } from "./ingest/index.ts";
@@ -15,6 +16,7 @@ import { log } from "./log/index.ts";
 import { ops } from "./ops/index.ts";
 import { consumeReceipts } from "./persist/index.ts";
 import { publicReadLimit } from "./public-limit.ts";
+import { backfillBranding, brandingComplete } from "./tenant/branding-store.ts";
 import { tenant } from "./tenant/index.ts";
 import { verify } from "./verify/index.ts";
 
@@ -45,6 +47,12 @@ export default {
     for (const o of outcomes) {
       const failed = o.outcome.startsWith("failed");
       (failed ? console.error : console.log)(JSON.stringify({ msg: "receipt partition", ...o }));
+    }
+    // Tenants from before branding was seeded at creation get theirs, once.
+    if (!(await brandingComplete(env.BRANDING))) {
+      const tenants = await withPg(env, ctx, (pg) => listTenantNames(pg.db));
+      const seeded = await backfillBranding(env.BRANDING, tenants);
+      console.log(JSON.stringify({ msg: "branding backfilled", tenants: tenants.length, seeded }));
     }
   },
 } satisfies ExportedHandler<Env, OutboxMessage>;

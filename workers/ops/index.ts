@@ -5,13 +5,32 @@ import { unavailable } from "../../core/errors.ts";
 import { describeError } from "../../core/log.ts";
 import { shardsInUse } from "../../db/shards.ts";
 import { checkSecrets } from "../config-check.ts";
-import { type AppEnv, pg, requireOperator } from "../http.ts";
+import { type AppEnv, type Ctx, pg, requireOperator } from "../http.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
 import { openApiDocument } from "./openapi.ts";
 
 export const ops = new Hono<AppEnv>();
 
-ops.get("/healthz", async (c) => {
+/**
+ * Postgres's health as this isolate last saw it: a good answer is reused for
+ * 5 s and a bad one for 1 s, so a flood of anonymous /healthz requests costs
+ * Postgres at most one connection per isolate per few seconds. Keyed by the
+ * database URL the check ran against.
+ */
+const HEALTH_OK_MS = 5_000;
+const HEALTH_BAD_MS = 1_000;
+let lastHealth: { url: string; at: number; postgres: string } | null = null;
+
+async function postgresHealth(c: Ctx): Promise<string> {
+  const now = Date.now();
+  const last = lastHealth;
+  if (
+    last &&
+    last.url === c.env.DATABASE_URL &&
+    now - last.at < (last.postgres === "ok" ? HEALTH_OK_MS : HEALTH_BAD_MS)
+  ) {
+    return last.postgres;
+  }
   const postgres = await pg(c)
     .db.execute(sql`SELECT 1`)
     .then(
@@ -21,6 +40,12 @@ ops.get("/healthz", async (c) => {
         return "unreachable";
       },
     );
+  lastHealth = { url: c.env.DATABASE_URL, at: now, postgres };
+  return postgres;
+}
+
+ops.get("/healthz", async (c) => {
+  const postgres = await postgresHealth(c);
   const { codeKey, logKey } = await checkSecrets(c.env);
   const checks = { postgres, codeKey, logKey };
   const ok = Object.values(checks).every((v) => v === "ok");

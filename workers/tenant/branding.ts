@@ -12,16 +12,23 @@ import { notFound } from "../../core/errors.ts";
 import { slug } from "../../core/ids.ts";
 import { findTenant } from "../../db/tenants.ts";
 import { type AppEnv, type Ctx, param, pg, readBody } from "../http.ts";
-import { defaultBranding, getBranding, putBranding } from "./branding-store.ts";
+import { brandingComplete, defaultBranding, getBranding, putBranding, seedBranding } from "./branding-store.ts";
 
 export const branding = new Hono<AppEnv>();
 
-/** KV first (no Postgres on the hot path); the defaults need the tenant's name, and prove it exists. */
+/**
+ * KV first: every tenant has a value there (seeded at creation, backfilled by
+ * the cron), so once KV is complete an unknown tenant costs no Postgres
+ * connection. Until then a miss is looked up, and seeded.
+ */
 async function currentBranding(c: Ctx, tenantId: string): Promise<Branding> {
-  const stored = await getBranding(c.env.BRANDING, tenantId);
+  const kv = c.env.BRANDING;
+  const stored = await getBranding(kv, tenantId);
   if (stored) return stored;
+  if (await brandingComplete(kv)) throw notFound(`Tenant ${tenantId}`);
   const tenant = await findTenant(pg(c).db, tenantId);
   if (!tenant) throw notFound(`Tenant ${tenantId}`);
+  await seedBranding(kv, tenantId, tenant.name);
   return defaultBranding(tenant.name);
 }
 

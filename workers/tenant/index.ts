@@ -16,6 +16,7 @@ import { type AppEnv, type Ctx, KiB, limitBody, param, pg, readBody, requireOper
 import { callShard, shard, shardCount } from "../shards.ts";
 import { requireTenant } from "./auth.ts";
 import { branding } from "./branding.ts";
+import { seedBranding } from "./branding-store.ts";
 import { createTenantSchema, storeSchema, terminalSchema } from "./schemas.ts";
 
 export const tenant = new Hono<AppEnv>();
@@ -27,6 +28,7 @@ tenant.post("/v1/tenants", requireOperator, async (c) => {
   const apiKey = newTenantKey(c.env.CODE_KEY, input.id);
   const created = await insertTenant(pg(c).db, { ...input, apiKeyHash: hashSecret(apiKey) });
   if (!created) throw new ApiError(409, "already_exists", `Tenant ${input.id} already exists.`);
+  await seedBranding(c.env.BRANDING, created.id, created.name);
   return c.json({ tenant: created, apiKey }, 201);
 });
 
