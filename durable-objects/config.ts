@@ -1,8 +1,8 @@
 /** The shard's settings, read from the Worker's env once per object. */
 import { V1_MAX_COUNTER } from "../core/code.ts";
+import { config } from "../core/config.ts";
 import { parseSigningKey, type Signer } from "../core/note.ts";
-import { type Env, intVar } from "../workers/env.ts";
-import type { ShardConfig } from "./ports.ts";
+import type { ShardConfig, ShardEnv } from "./ports.ts";
 
 const parsed = new Map<string, Promise<Signer[]>>();
 
@@ -31,19 +31,18 @@ export function signersFor(keys: string | undefined): Promise<Signer[]> {
 export const primarySigner = async (keys: string | undefined): Promise<Signer | null> =>
   (await signersFor(keys))[0] ?? null;
 
-export const DEFAULT_LOG_ORIGIN = "tillproof.localhost/log";
-
-export function shardConfig(env: Env): ShardConfig {
+export function shardConfig(env: ShardEnv): ShardConfig {
+  const c = config(env);
   return {
     codeKey: env.CODE_KEY,
-    codeFormat: env.CODE_FORMAT === "v1" ? 1 : 2,
+    codeFormat: c.CODE_FORMAT === "v1" ? 1 : 2,
     v1MaxCounter: V1_MAX_COUNTER,
-    outboxLimit: intVar(env.OUTBOX_LIMIT, 2_000_000),
-    storeRate: intVar(env.STORE_MAX_RPS, 200),
-    flushMs: intVar(env.FLUSH_MS, 250),
-    commitWindowMs: intVar(env.COMMIT_WINDOW_MS, 50),
-    checkpointMs: intVar(env.CHECKPOINT_MS, 1_000),
-    logOrigin: env.LOG_ORIGIN || DEFAULT_LOG_ORIGIN,
+    outboxLimit: c.OUTBOX_LIMIT,
+    storeRate: c.STORE_MAX_RPS,
+    flushMs: c.FLUSH_MS,
+    commitWindowMs: c.COMMIT_WINDOW_MS,
+    checkpointMs: c.CHECKPOINT_MS,
+    logOrigin: c.LOG_ORIGIN,
     signers: () => signersFor(env.LOG_SIGNING_KEY),
   };
 }

@@ -4,8 +4,19 @@
  * wrappers that fail on purpose ("failed but persisted", lost replies).
  */
 import type { CodeFormat } from "../core/code.ts";
+import type { ConfigVars } from "../core/config.ts";
 import type { Signer } from "../core/note.ts";
 import type { OutboxMessage } from "../core/outbox.ts";
+
+/** What the shard object reads from the Worker's env: its bindings, its secrets and the settings. */
+export interface ShardEnv extends ConfigVars {
+  RECEIPTS_QUEUE: Queue<OutboxMessage>;
+  LOG_TILES: R2Bucket;
+  /** Secret. HMAC key of the receipt codes' check. */
+  CODE_KEY: string;
+  /** Secret. The log's Ed25519 signing key(s) in signed-note form. */
+  LOG_SIGNING_KEY?: string;
+}
 
 export type ShardStorage = Pick<DurableObjectStorage, "sql" | "transactionSync" | "sync" | "getAlarm" | "setAlarm">;
 

@@ -4,19 +4,18 @@
  * over its real storage, queue and tile bucket.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../workers/env.ts";
 import { shardConfig } from "./config.ts";
 import type { IssueReply, IssueRequest } from "./issuer.ts";
 import type { LogView } from "./log.ts";
-import type { ShardStorage } from "./ports.ts";
+import type { ShardEnv, ShardStorage } from "./ports.ts";
 import type { ShardStats } from "./pump.ts";
 import { Shard, type ShardView } from "./shard.ts";
 import type { StoreInfo } from "./tables.ts";
 
-export class StoreShard extends DurableObject<Env> {
+export class StoreShard extends DurableObject<ShardEnv> {
   protected readonly shard: Shard;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: ShardEnv) {
     super(ctx, env);
     this.shard = new Shard({
       storage: this.storageFor(ctx),

@@ -7,6 +7,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
+import { config } from "../core/config.ts";
 import { bearerToken } from "../core/credentials.ts";
 import { safeEqual } from "../core/crypto.ts";
 import { ApiError, errorBody, unauthorized } from "../core/errors.ts";
@@ -112,5 +113,5 @@ export const requireOperator: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 /** Where printed verify links point. */
 export function publicBaseUrl(c: Ctx): string {
-  return (c.env.PUBLIC_BASE_URL || new URL(c.req.url).origin).replace(/\/+$/, "");
+  return (config(c.env).PUBLIC_BASE_URL || new URL(c.req.url).origin).replace(/\/+$/, "");
 }

@@ -7,13 +7,13 @@
  * 200 per 10 s, i.e. 20/s). PUBLIC_RPS=0 turns both off (benchmarks, tests).
  */
 import type { MiddlewareHandler } from "hono";
+import { config } from "../core/config.ts";
 import { bearerToken } from "../core/credentials.ts";
 import { safeEqual } from "../core/crypto.ts";
 import { ApiError } from "../core/errors.ts";
 import { type Bucket, clientKey, takeTokens } from "../core/rate-limit.ts";
 import type { AppEnv } from "./http.ts";
 
-const DEFAULT_RPS = 20;
 const MAX_TRACKED = 10_000; // client buckets kept per isolate (oldest dropped first)
 const buckets = new Map<string, Bucket>();
 
@@ -27,8 +27,7 @@ const tooMany = (retryAfter: number) =>
   new ApiError(429, "rate_limited", "Too many requests from this address; slow down.", { retryAfter });
 
 export const publicReadLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const configured = Number(c.env.PUBLIC_RPS ?? DEFAULT_RPS);
-  const rps = Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_RPS;
+  const rps = config(c.env).PUBLIC_RPS;
   // The operator's audit reads the whole log; only there does its token lift the limit.
   const operatorLogRead =
     c.req.path.startsWith("/v1/log/") && isOperator(c.req.header("authorization"), c.env.OPERATOR_TOKEN);

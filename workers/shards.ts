@@ -1,12 +1,13 @@
 /** Addressing store shards, and turning a platform failure into a 503 the client can retry. */
-import { MAX_SHARDS } from "../core/code.ts";
+
+import { config } from "../core/config.ts";
 import { ApiError } from "../core/errors.ts";
 import { describeError } from "../core/log.ts";
 import type { StoreShard } from "../durable-objects/store-shard.ts";
-import { type Env, intVar } from "./env.ts";
+import type { Env } from "./env.ts";
 
 export function shardCount(env: Env): number {
-  return Math.min(intVar(env.SHARD_COUNT, 16), MAX_SHARDS);
+  return config(env).SHARD_COUNT;
 }
 
 export function shard(env: Env, n: number): DurableObjectStub<StoreShard> {

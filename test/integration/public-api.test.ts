@@ -57,7 +57,7 @@ describe("GET /healthz", () => {
   it("makes a real round trip to Postgres, and names what failed when it cannot", async () => {
     const ok = await call("GET", "/healthz");
     expect(ok.status).toBe(200);
-    expect(ok.body).toEqual({ ok: true, checks: { postgres: "ok", codeKey: "ok", logKey: "ok" } });
+    expect(ok.body).toEqual({ ok: true, checks: { postgres: "ok", codeKey: "ok", logKey: "ok", config: "ok" } });
 
     const down = await app.request(
       "https://tillproof.test/healthz",
@@ -68,6 +68,15 @@ describe("GET /healthz", () => {
     expect(down.status).toBe(503);
     expect(down.headers.get("retry-after")).toBeTruthy();
     expect(await down.json()).toMatchObject({ ok: false, checks: { postgres: "unreachable" } });
+  });
+
+  it("names a setting that does not validate, and runs on its default", async () => {
+    const typo = { ...env, FLUSH_MS: "fast", SHARD_COUNT: "0" };
+    const health = await app.request("https://tillproof.test/healthz", {}, typo, createExecutionContext());
+    expect(health.status).toBe(503);
+    const { checks } = (await health.json()) as { checks: Record<string, string> };
+    expect(checks.config).toMatch(/^SHARD_COUNT="0": .*; FLUSH_MS="fast": .*using the default$/);
+    expect(checks.postgres).toBe("ok");
   });
 
   it("names a missing or short CODE_KEY and a bad LOG_SIGNING_KEY, and refuses to issue or verify without a CODE_KEY", async () => {

@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import { canonicalHash } from "../../core/canonical.ts";
 import { MAX_SHARDS } from "../../core/code.ts";
+import { config } from "../../core/config.ts";
 import { bearerToken, hashSecret, parseTerminalToken } from "../../core/credentials.ts";
 import { ApiError, type ErrorBody, unauthorized } from "../../core/errors.ts";
 import { describeError } from "../../core/log.ts";
@@ -23,7 +24,7 @@ async function terminalCredentials(c: Ctx): Promise<{ shard: number; tokenHash: 
   await assertCodeKey(c.env);
   const token = bearerToken(c.req.header("authorization"));
   const parsed = token
-    ? parseTerminalToken(c.env.CODE_KEY, token, { legacy: c.env.LEGACY_CREDENTIALS === "on" })
+    ? parseTerminalToken(c.env.CODE_KEY, token, { legacy: config(c.env).LEGACY_CREDENTIALS === "on" })
     : null;
   if (!token || !parsed || parsed.shard >= MAX_SHARDS)
     throw unauthorized("Send a terminal token: Authorization: Bearer tpt_…");

@@ -1,6 +1,7 @@
 /** Health and pipeline progress. */
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
+import { readConfig } from "../../core/config.ts";
 import { unavailable } from "../../core/errors.ts";
 import { describeError } from "../../core/log.ts";
 import { shardsInUse } from "../../db/shards.ts";
@@ -47,7 +48,8 @@ async function postgresHealth(c: Ctx): Promise<string> {
 ops.get("/healthz", async (c) => {
   const postgres = await postgresHealth(c);
   const { codeKey, logKey } = await checkSecrets(c.env);
-  const checks = { postgres, codeKey, logKey };
+  const { problems } = readConfig(c.env);
+  const checks = { postgres, codeKey, logKey, config: problems.length ? problems.join("; ") : "ok" };
   const ok = Object.values(checks).every((v) => v === "ok");
   if (!ok) c.header("Retry-After", "5");
   return c.json({ ok, checks }, ok ? 200 : 503);

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { config } from "../../core/config.ts";
 import { bearerToken, hashSecret, parseTenantKey } from "../../core/credentials.ts";
 import { safeEqual } from "../../core/crypto.ts";
 import { ApiError, forbidden, unauthorized } from "../../core/errors.ts";
@@ -14,7 +15,9 @@ import { type AppEnv, param, pg } from "../http.ts";
 export const requireTenant: MiddlewareHandler<AppEnv> = async (c, next) => {
   const tenantId = param(c, "tenantId", slug);
   const key = bearerToken(c.req.header("authorization"));
-  const claimed = key ? parseTenantKey(c.env.CODE_KEY, key, { legacy: c.env.LEGACY_CREDENTIALS === "on" }) : null;
+  const claimed = key
+    ? parseTenantKey(c.env.CODE_KEY, key, { legacy: config(c.env).LEGACY_CREDENTIALS === "on" })
+    : null;
   if (!key || !claimed) throw unauthorized("Send a tenant key: Authorization: Bearer tpk_…");
   const tenant = await findTenant(pg(c).db, claimed.tenantId);
   if (!tenant || !safeEqual(hashSecret(key), tenant.apiKeyHash)) throw unauthorized();

@@ -2,6 +2,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { config } from "../../core/config.ts";
 import { ApiError } from "../../core/errors.ts";
 import { pickLocale } from "../../core/format.ts";
 import { verifierKeyOf } from "../../core/note.ts";
@@ -52,7 +53,7 @@ function cacheKey(c: Ctx): string {
   return `${url.origin}/${page ? `r/${pickLocale(c.req.header("accept-language"))}` : "v1/verify"}/${encodeURIComponent(code)}`;
 }
 const maybeEdgeCache: MiddlewareHandler<AppEnv> = (c, next) =>
-  c.env.VERIFY_EDGE_CACHE === "on" ? edgeCache(c, next) : next();
+  config(c.env).VERIFY_EDGE_CACHE === "on" ? edgeCache(c, next) : next();
 verify.get("/v1/verify/:code", maybeEdgeCache);
 verify.get("/r/:code", maybeEdgeCache);
 
