@@ -118,6 +118,20 @@ export const terminalCreatedSchema = z.object({
 
 export const apiKeySchema = z.object({ apiKey: z.string() });
 
+export const auditPageSchema = z.object({
+  entries: z.array(
+    z.object({
+      id: z.number().int(),
+      at: time,
+      actor: z.string(),
+      action: z.string(),
+      target: z.string().nullable(),
+      detail: z.unknown(),
+    }),
+  ),
+  next: z.number().int().nullable(),
+});
+
 export const healthSchema = z.object({ ok: z.boolean(), checks: z.record(z.string(), z.string()) });
 
 const shardStats = z.object({

@@ -6,6 +6,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  bigserial,
   char,
   index,
   integer,
@@ -59,6 +60,22 @@ export const terminals = pgTable(
     revokedAt: ts("revoked_at"),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.storeId, t.id] })],
+);
+
+/** Every administrative change, append-only (migrations/0010: a trigger refuses UPDATE, DELETE and TRUNCATE). */
+export const adminAudit = pgTable(
+  "admin_audit",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    at: ts("at").notNull().default(sql`now()`),
+    /** "operator", or "tenant key <first 8 hex of its hash>". */
+    actor: text("actor").notNull(),
+    action: text("action").notNull(),
+    target: text("target"),
+    detail: jsonb("detail"),
+  },
+  (t) => [index("admin_audit_tenant_id").on(t.tenantId, t.id)],
 );
 
 /**

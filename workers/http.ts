@@ -94,6 +94,13 @@ export async function readBody<S extends z.ZodType>(c: Ctx, schema: S): Promise<
   return parsed.data;
 }
 
+/** Reads and validates the query string against a zod schema. */
+export function readQuery<S extends z.ZodType>(c: Ctx, schema: S): z.infer<S> {
+  const parsed = schema.safeParse(c.req.query());
+  if (!parsed.success) throw validationFailed(zodDetails(parsed.error), "The query string is not valid.");
+  return parsed.data;
+}
+
 /** Validates a path parameter (ids are slugs). */
 export function param<S extends z.ZodType>(c: Ctx, name: string, schema: S): z.infer<S> {
   const parsed = schema.safeParse(c.req.param(name));

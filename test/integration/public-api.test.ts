@@ -155,7 +155,8 @@ describe("rate limit on the public reads", () => {
   it("counts across isolates with Cloudflare's rate-limiting binding (200 per 10 s)", async () => {
     const generous = { ...env, PUBLIC_RPS: "100000" };
     let first429 = 0;
-    for (let i = 1; i <= 205 && !first429; i++) {
+    // The binding counts in fixed 10 s windows: if one ends mid-run, the count starts again (so ≤ 400).
+    for (let i = 1; i <= 405 && !first429; i++) {
       const res = await app.request(
         "https://tillproof.test/v1/log/key",
         from("192.0.2.9"),
@@ -164,6 +165,7 @@ describe("rate limit on the public reads", () => {
       );
       if (res.status === 429) first429 = i;
     }
-    expect(first429).toBe(201);
+    expect(first429).toBeGreaterThanOrEqual(201);
+    expect(first429).toBeLessThanOrEqual(401);
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { hashSecret, newTerminalToken } from "../../core/credentials.ts";
 import type { StoreShard } from "../../durable-objects/store-shard.ts";
 import { shard } from "../../workers/shards.ts";
-import { call, fixture, issue, OPERATOR_TOKEN, sale, useShardBand } from "./helpers.ts";
+import { call, fixture, issue, OPERATOR_TOKEN, sale, sqlQuery, useShardBand } from "./helpers.ts";
 
 useShardBand(9);
 
@@ -72,5 +72,60 @@ describe("operator: tenants", () => {
     expect((await issue(f.token, sale())).status).toBe(401); // the whole tenant, on this shard
     await call("POST", `/v1/ops/tenants/${f.tenantId}/enable`, { token: OPERATOR_TOKEN });
     expect((await issue(token, sale())).status).toBe(201);
+  });
+});
+
+describe("admin audit", () => {
+  type Entry = { id: number; at: string; actor: string; action: string; target: string | null };
+  const read = (path: string, token: string) => call<{ entries: Entry[]; next: number | null }>("GET", path, { token });
+
+  it("records who changed what and when, for the tenant to read and the operator too, and nobody to rewrite", async () => {
+    const f = await fixture();
+    const other = await fixture();
+    await call("PUT", `/v1/tenants/${f.tenantId}/branding`, {
+      token: f.apiKey,
+      body: { displayName: "Corner Shop", primaryColor: "#123456" },
+    });
+    await call("DELETE", `/v1/tenants/${f.tenantId}/stores/${f.storeId}/terminals/${f.terminalId}`, {
+      token: f.apiKey,
+    });
+    await call("POST", `/v1/ops/tenants/${f.tenantId}/disable`, { token: OPERATOR_TOKEN });
+    await call("POST", `/v1/ops/tenants/${f.tenantId}/enable`, { token: OPERATOR_TOKEN });
+    const rotated = await call<{ apiKey: string }>("POST", `/v1/tenants/${f.tenantId}/keys`, { token: f.apiKey });
+
+    const mine = await read(`/v1/tenants/${f.tenantId}/audit`, rotated.body.apiKey);
+    expect(mine.status).toBe(200);
+    const keyId = hashSecret(f.apiKey).slice(0, 8);
+    expect(mine.body.entries.map((e) => [e.action, e.actor])).toEqual([
+      ["key.rotate", `tenant key ${keyId}`],
+      ["tenant.enable", "operator"],
+      ["tenant.disable", "operator"],
+      ["terminal.revoke", `tenant key ${keyId}`],
+      ["branding.update", `tenant key ${keyId}`],
+      ["terminal.create", `tenant key ${keyId}`],
+      ["store.create", `tenant key ${keyId}`],
+      ["tenant.create", "operator"],
+    ]);
+    expect(mine.body.entries[3]?.target).toBe(`${f.storeId}/${f.terminalId}`);
+    expect(Date.parse(mine.body.entries[0]?.at ?? "")).toBeGreaterThan(Date.now() - 60_000);
+
+    // Paged newest first; the operator reads the same; another tenant and anonymous callers cannot.
+    const first = await read(`/v1/tenants/${f.tenantId}/audit?limit=3`, rotated.body.apiKey);
+    expect(first.body.entries).toHaveLength(3);
+    const rest = await read(`/v1/tenants/${f.tenantId}/audit?before=${first.body.next}`, rotated.body.apiKey);
+    expect([...first.body.entries, ...rest.body.entries]).toEqual(mine.body.entries);
+    expect((await read(`/v1/ops/tenants/${f.tenantId}/audit`, OPERATOR_TOKEN)).body.entries).toEqual(mine.body.entries);
+    expect((await read(`/v1/tenants/${f.tenantId}/audit`, other.apiKey)).status).toBe(403);
+    expect((await read(`/v1/ops/tenants/${f.tenantId}/audit`, other.apiKey)).status).toBe(401);
+    expect((await read(`/v1/tenants/${f.tenantId}/audit?limit=0`, rotated.body.apiKey)).status).toBe(400);
+
+    // Append-only, for the Worker's role and even in replica mode.
+    for (const statement of [
+      `UPDATE admin_audit SET actor = 'nobody' WHERE tenant_id = '${f.tenantId}'`,
+      `DELETE FROM admin_audit WHERE tenant_id = '${f.tenantId}'`,
+      "TRUNCATE admin_audit",
+    ]) {
+      await expect(sqlQuery(statement), statement).rejects.toThrow(/append-only/);
+    }
   });
 });

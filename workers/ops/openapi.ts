@@ -76,6 +76,13 @@ const operations: Operation[] = [
     responses: { 201: { description: "New key", schema: res.apiKeySchema }, ...tenantErrors },
   },
   {
+    method: "get",
+    path: "/v1/tenants/{tenantId}/audit",
+    summary: "The tenant's admin audit, newest first (?before=<id>&limit=1–500)",
+    auth: "tenant",
+    responses: { 200: { description: "A page of entries", schema: res.auditPageSchema }, ...tenantErrors },
+  },
+  {
     method: "put",
     path: "/v1/tenants/{tenantId}/branding",
     summary: "Set the tenant's branding (replaces it whole)",

@@ -12,6 +12,7 @@ import { notFound } from "../../core/errors.ts";
 import { slug } from "../../core/ids.ts";
 import { findTenant } from "../../db/tenants.ts";
 import { type AppEnv, type Ctx, param, pg, readBody } from "../http.ts";
+import { audit } from "./audit.ts";
 import { brandingComplete, defaultBranding, getBranding, putBranding, seedBranding } from "./branding-store.ts";
 
 export const branding = new Hono<AppEnv>();
@@ -36,6 +37,7 @@ branding.put("/v1/tenants/:tenantId/branding", async (c) => {
   const tenantId = param(c, "tenantId", slug);
   const input = await readBody(c, brandingInputSchema);
   const stored = await putBranding(c.env.BRANDING, tenantId, input);
+  await audit(c, { tenantId, action: "branding.update", target: tenantId, detail: input });
   c.header("Cache-Control", "no-store");
   return c.json({ branding: stored }, 200);
 });

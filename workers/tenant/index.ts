@@ -14,6 +14,7 @@ import {
 import { deleteTerminal, insertTerminal, markTerminalRevoked } from "../../db/terminals.ts";
 import { type AppEnv, type Ctx, KiB, limitBody, param, pg, readBody, requireOperator } from "../http.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
+import { audit, auditRoutes } from "./audit.ts";
 import { requireTenant } from "./auth.ts";
 import { branding } from "./branding.ts";
 import { seedBranding } from "./branding-store.ts";
@@ -29,6 +30,7 @@ tenant.post("/v1/tenants", requireOperator, async (c) => {
   const created = await insertTenant(pg(c).db, { ...input, apiKeyHash: hashSecret(apiKey) });
   if (!created) throw new ApiError(409, "already_exists", `Tenant ${input.id} already exists.`);
   await seedBranding(c.env.BRANDING, created.id, created.name);
+  await audit(c, { tenantId: created.id, action: "tenant.create", target: created.id, detail: { name: created.name } });
   return c.json({ tenant: created, apiKey }, 201);
 });
 
@@ -42,6 +44,7 @@ for (const [action, disabled] of [
     const shards = await setTenantDisabled(pg(c).db, tenantId, disabled);
     if (!shards) throw notFound("Tenant");
     await Promise.all(shards.map((n) => callShard(n, () => shard(c.env, n).setTenantDisabled(tenantId, disabled))));
+    await audit(c, { tenantId, action: `tenant.${action}`, target: tenantId });
     return c.json({ tenant: { id: tenantId, disabled } }, 200);
   });
 }
@@ -51,6 +54,7 @@ tenant.post("/v1/ops/tenants/:tenantId/key", requireOperator, async (c) => {
   const tenantId = param(c, "tenantId", slug);
   const apiKey = newTenantKey(c.env.CODE_KEY, tenantId);
   if (!(await resetTenantKeyHash(pg(c).db, tenantId, hashSecret(apiKey)))) throw notFound("Tenant");
+  await audit(c, { tenantId, action: "key.reset", target: tenantId, detail: { key: hashSecret(apiKey).slice(0, 8) } });
   return c.json({ apiKey }, 201);
 });
 
@@ -79,6 +83,12 @@ tenant.put("/v1/tenants/:tenantId/stores/:storeId", async (c) => {
   await callShard(n, () =>
     shard(c.env, n).upsertStore(n, { tenantId, storeId, name: store.name, timezone: store.timezone }, disabled),
   );
+  await audit(c, {
+    tenantId,
+    action: created ? "store.create" : "store.update",
+    target: storeId,
+    detail: { name: store.name, timezone: store.timezone },
+  });
   return c.json({ store }, created ? 201 : 200);
 });
 
@@ -114,6 +124,7 @@ tenant.post("/v1/tenants/:tenantId/stores/:storeId/terminals", async (c) => {
     ...(input.label ? { label: input.label } : {}),
     createdAt: mirrored.createdAt,
   };
+  await audit(c, { tenantId, action: "terminal.create", target: `${storeId}/${input.id}` });
   return c.json({ terminal, token }, 201);
 });
 
@@ -128,6 +139,7 @@ tenant.delete("/v1/tenants/:tenantId/stores/:storeId/terminals/:terminalId", asy
   const revoked = await callShard(n, () => shard(c.env, n).revokeTerminal({ tenantId, storeId, terminalId }));
   if (!revoked) throw notFound(`Terminal ${terminalId}`);
   await markTerminalRevoked(db, { tenantId, storeId, id: terminalId });
+  await audit(c, { tenantId, action: "terminal.revoke", target: `${storeId}/${terminalId}` });
   return c.body(null, 204);
 });
 
@@ -138,8 +150,10 @@ tenant.post("/v1/tenants/:tenantId/keys", async (c) => {
   if (!current || !(await swapTenantKeyHash(pg(c).db, tenantId, current, hashSecret(apiKey)))) {
     throw new ApiError(409, "key_rotated", "The key was rotated by another request meanwhile; use the newest key.");
   }
+  await audit(c, { tenantId, action: "key.rotate", target: tenantId, detail: { key: hashSecret(apiKey).slice(0, 8) } });
   return c.json({ apiKey }, 201);
 });
 
-// Last, so requireTenant above also guards its /v1/tenants/:tenantId/branding routes.
+// Last, so requireTenant above also guards its /v1/tenants/:tenantId/branding and audit routes.
 tenant.route("/", branding);
+tenant.route("/", auditRoutes);
