@@ -146,8 +146,11 @@ const shardStats = z.object({
 
 export const pipelineSchema = z.object({
   shardCount: z.number().int(),
+  /** "ok", or "unreachable": then every shard was asked directly. */
+  postgres: z.string(),
   totals: shardStats.omit({ shard: true, oldestUnpersistedAgeMs: true }).extend({ oldestUnpersistedAgeMs: z.number() }),
-  shards: z.array(shardStats),
+  /** A shard that could not answer is `{ shard, error }`. */
+  shards: z.array(z.union([shardStats, z.object({ shard: z.number().int(), error: z.string() })])),
 });
 
 export const brandingResponseSchema = z.object({

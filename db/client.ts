@@ -3,8 +3,9 @@
  * Pool. A Pool lives for one request or one queue batch (workerd forbids I/O
  * objects shared across requests) and is ended with waitUntil.
  */
-import { Client, type ClientConfig, Pool } from "@neondatabase/serverless";
+import { Client, type ClientConfig, Pool, type PoolClient } from "@neondatabase/serverless";
 import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
+import { Breaker } from "../core/breaker.ts";
 import { describeError } from "../core/log.ts";
 import * as schema from "./schema.ts";
 
@@ -30,7 +31,87 @@ function tunnelClient(proxy: string): typeof Client {
   };
 }
 
+/**
+ * Postgres is unreachable: the breaker is open, or connecting failed. Routes
+ * answer 503 with Retry-After for it (workers/http.ts), never 500.
+ */
+export class PostgresUnavailable extends Error {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterMs: number, options?: ErrorOptions) {
+    super(message, options);
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  }
+}
+
+/** Three failed connects in a row open the breaker for 10 s: requests then fail in microseconds, not 5 s. */
+const BREAKER = { threshold: 3, openMs: 10_000 };
+const breakers = new Map<string, Breaker>();
+
+/** The breaker of this database, in this isolate. */
+export function breakerFor(url: string): Breaker {
+  let b = breakers.get(url);
+  if (!b) {
+    b = new Breaker(BREAKER);
+    breakers.set(url, b);
+  }
+  return b;
+}
+
+type ConnectCallback = (err: Error | undefined, client?: PoolClient, done?: (release?: unknown) => void) => void;
+
+/** Every new connection of the pool goes through the breaker (queries on a connection do not count). */
+function guard(pool: Pool, breaker: Breaker): void {
+  const connect = pool.connect.bind(pool) as (cb?: ConnectCallback) => Promise<PoolClient> | undefined;
+  const refused = () =>
+    new PostgresUnavailable("Postgres is unreachable (circuit open)", breaker.retryInMs(Date.now()));
+  const failed = (e: unknown) => {
+    breaker.failure(Date.now());
+    return new PostgresUnavailable(`could not connect to Postgres: ${(e as Error)?.message ?? e}`, 5_000, { cause: e });
+  };
+  (pool as unknown as { connect: (cb?: ConnectCallback) => Promise<PoolClient> | undefined }).connect = (cb) => {
+    if (!breaker.allow(Date.now())) {
+      if (cb) {
+        queueMicrotask(() => cb(refused()));
+        return undefined;
+      }
+      return Promise.reject(refused());
+    }
+    if (cb) {
+      return connect((err, client, done) => {
+        if (err) return cb(failed(err), client, done);
+        breaker.success();
+        cb(undefined, client, done);
+      });
+    }
+    return (connect() as Promise<PoolClient>).then(
+      (client) => {
+        breaker.success();
+        return client;
+      },
+      (e: unknown) => {
+        throw failed(e);
+      },
+    );
+  };
+}
+
 let sessions = 0;
+
+/** Whether `e` (or what it wraps: drizzle wraps the driver's errors) says Postgres could not be reached. */
+export function isPostgresUnavailable(e: unknown): e is Error {
+  for (let x = e, depth = 0; x instanceof Error && depth < 5; x = x.cause, depth++) {
+    if (x instanceof PostgresUnavailable) return true;
+  }
+  return false;
+}
+
+/** The retry hint of an unavailable Postgres, in seconds. */
+export function retryAfterOf(e: unknown): number {
+  for (let x = e, depth = 0; x instanceof Error && depth < 5; x = x.cause, depth++) {
+    if (x instanceof PostgresUnavailable) return x.retryAfterSeconds;
+  }
+  return 5;
+}
 
 /** Postgres connections this isolate has opened (a count for tests and the operator: anonymous load must not move it). */
 export const sessionsOpened = (): number => sessions;
@@ -39,6 +120,7 @@ export function openPg(env: DbEnv): Pg {
   const pool = new Pool({ connectionString: env.DATABASE_URL, connectionTimeoutMillis: 5_000, max: 4 });
   // The driver's Pool sets its own client class after construction, so the tunnel's replaces it here.
   if (env.NEON_WS_PROXY) pool.Client = tunnelClient(env.NEON_WS_PROXY);
+  guard(pool, breakerFor(env.DATABASE_URL));
   let ended = false;
   // An idle connection dropping must not surface as an unhandled error; once the
   // pool is being ended (the request is over) a lost socket is expected.

@@ -13,7 +13,7 @@ import { safeEqual } from "../core/crypto.ts";
 import { ApiError, errorBody, unauthorized } from "../core/errors.ts";
 import { describeError, stackFrames } from "../core/log.ts";
 import { validationFailed, zodDetails } from "../core/receipt.ts";
-import { openPg, type Pg } from "../db/client.ts";
+import { isPostgresUnavailable, openPg, type Pg, retryAfterOf } from "../db/client.ts";
 import type { Env } from "./env.ts";
 
 export type AppEnv = {
@@ -51,6 +51,12 @@ export function onError(err: Error, c: Ctx): Response {
   }
   if (err instanceof HTTPException && err.status < 500) {
     return c.json(errorBody("bad_request", err.message || "Bad request."), err.status);
+  }
+  // Postgres down (or the breaker open) is not our bug to report as 500: the client may retry.
+  if (isPostgresUnavailable(err)) {
+    console.error(JSON.stringify({ msg: "postgres unavailable", path: c.req.path, error: describeError(err) }));
+    c.header("Retry-After", String(retryAfterOf(err)));
+    return c.json(errorBody("unavailable", "A dependency is unavailable; retry shortly."), 503);
   }
   console.error(
     JSON.stringify({ msg: "unhandled error", path: c.req.path, error: describeError(err), at: stackFrames(err) }),

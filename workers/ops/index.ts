@@ -2,12 +2,12 @@
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { readConfig } from "../../core/config.ts";
-import { unavailable } from "../../core/errors.ts";
 import { describeError } from "../../core/log.ts";
 import { shardsInUse } from "../../db/shards.ts";
+import type { ShardStats } from "../../durable-objects/pump.ts";
 import { checkSecrets } from "../config-check.ts";
 import { type AppEnv, type Ctx, pg, requireOperator } from "../http.ts";
-import { callShard, shard, shardCount } from "../shards.ts";
+import { shard, shardCount } from "../shards.ts";
 import { openApiDocument } from "./openapi.ts";
 
 export const ops = new Hono<AppEnv>();
@@ -55,27 +55,53 @@ ops.get("/healthz", async (c) => {
   return c.json({ ok, checks }, ok ? 200 : 503);
 });
 
-/** Per shard: issued / enqueued / persisted and the age of the oldest receipt Postgres lacks. */
+/**
+ * Per shard: issued / enqueued / persisted and the age of the oldest receipt
+ * Postgres lacks. Asked of the shards themselves, so it works with Postgres
+ * down (then every shard up to SHARD_COUNT is asked, not only those with
+ * stores); a shard that cannot answer is one row saying so.
+ */
 ops.get("/v1/ops/pipeline", requireOperator, async (c) => {
-  const used = await shardsInUse(pg(c).db).catch((e) => {
-    console.error(JSON.stringify({ msg: "pipeline: postgres failed", error: describeError(e) }));
-    throw unavailable("The pipeline report needs Postgres, which is unreachable right now.");
-  });
-  const shards = await Promise.all(used.map((n) => callShard(n, () => shard(c.env, n).stats())));
+  const used = await shardsInUse(pg(c).db).then(
+    (shards) => ({ shards, postgres: "ok" }),
+    (e: unknown) => {
+      console.error(JSON.stringify({ msg: "pipeline: postgres failed", error: describeError(e) }));
+      return { shards: Array.from({ length: shardCount(c.env) }, (_, n) => n), postgres: "unreachable" };
+    },
+  );
+  const rows = await Promise.all(
+    used.shards.map((n) =>
+      shard(c.env, n)
+        .stats()
+        .then(
+          (s): ShardRow => s,
+          (e: unknown): ShardRow => {
+            console.error(JSON.stringify({ msg: "pipeline: shard failed", shard: n, error: describeError(e) }));
+            return { shard: n, error: "unreachable" };
+          },
+        ),
+    ),
+  );
+  const answered = rows.filter((r): r is ShardStats => !("error" in r));
+  // With Postgres down every shard is asked: keep only those that ever issued, and those that failed.
+  const shards = used.postgres === "ok" ? rows : rows.filter((r) => "error" in r || r.issued > 0);
   const sum = (k: "issued" | "enqueued" | "persisted" | "unpersisted" | "messagesSent") =>
-    shards.reduce((t, s) => t + s[k], 0);
+    answered.reduce((t, s) => t + s[k], 0);
   return c.json({
     shardCount: shardCount(c.env),
+    postgres: used.postgres,
     totals: {
       issued: sum("issued"),
       enqueued: sum("enqueued"),
       persisted: sum("persisted"),
       unpersisted: sum("unpersisted"),
       messagesSent: sum("messagesSent"),
-      oldestUnpersistedAgeMs: Math.max(0, ...shards.map((s) => s.oldestUnpersistedAgeMs ?? 0)),
+      oldestUnpersistedAgeMs: Math.max(0, ...answered.map((s) => s.oldestUnpersistedAgeMs ?? 0)),
     },
     shards,
   });
 });
+
+type ShardRow = ShardStats | { shard: number; error: string };
 
 ops.get("/openapi.json", (c) => c.json(openApiDocument()));
