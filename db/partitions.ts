@@ -13,3 +13,11 @@ export async function ensurePartitions(db: Db, daysAhead: number): Promise<Parti
   );
   return rows;
 }
+
+/** Rows in the DEFAULT partition (should be 0) and daily partitions ahead of today (should be ≥ 3). */
+export async function partitionHealth(db: Db): Promise<{ defaultRows: number; futurePartitions: number }> {
+  const { rows } = await db.execute<{ default_rows: string; future_partitions: number }>(
+    sql`SELECT default_rows, future_partitions FROM tillproof_partition_health()`,
+  );
+  return { defaultRows: Number(rows[0]?.default_rows ?? 0), futurePartitions: Number(rows[0]?.future_partitions ?? 0) };
+}

@@ -22,6 +22,11 @@ export type ShardStats = {
   messagesSent: number;
   /** Group commits since the object started: how many, how many receipts, and their sizes. */
   commits: BatchStats;
+  /** The log's size (= the last counter issued), and how old its latest checkpoint is (null: none yet). */
+  logSize: number;
+  checkpointAgeMs: number | null;
+  /** Share of the code space (the counters of the layout the shard issues) used. */
+  codeSpaceUsed: number;
 };
 
 const REDRIVE_AFTER_MS = 60 * 60 * 1000; // sent but never confirmed: send again (after the queue gave up)
@@ -183,7 +188,7 @@ export class OutboxPump {
     return null;
   }
 
-  stats(shard: number, issued: number, now: number): ShardStats {
+  stats(shard: number, issued: number, now: number): Omit<ShardStats, "logSize" | "checkpointAgeMs" | "codeSpaceUsed"> {
     const oldestEntry = this.ring.oldestUnconfirmed();
     const oldest = oldestEntry
       ? Date.parse((JSON.parse(oldestEntry.r) as { receivedAt: string }).receivedAt)

@@ -5,7 +5,7 @@
  * Durable Object (store-shard.ts) is a thin shell around this, and tests can
  * open a second instance over the same storage with faulty ports.
  */
-import type { CodeFormat } from "../core/code.ts";
+import { type CodeFormat, MAX_COUNTER, V1_MAX_COUNTER } from "../core/code.ts";
 import { describeError } from "../core/log.ts";
 import type { ChainRecord } from "../core/receipt.ts";
 import { ShardAdmin } from "./admin.ts";
@@ -174,7 +174,15 @@ export class Shard {
   }
 
   stats(): ShardStats {
-    return this.pump.stats(this.number, this.log.size, Date.now());
+    const now = Date.now();
+    const size = this.log.size;
+    const format = this.issuer.formatOf(this.number, size + 1).format;
+    return {
+      ...this.pump.stats(this.number, size, now),
+      logSize: size,
+      checkpointAgeMs: this.log.signedAt === null ? null : now - this.log.signedAt,
+      codeSpaceUsed: size / (format === 1 ? V1_MAX_COUNTER : MAX_COUNTER),
+    };
   }
 
   markPersisted(counters: number[]): number {

@@ -1,4 +1,5 @@
 import type { ConfigVars } from "../core/config.ts";
+import type { OutboxMessage } from "../core/outbox.ts";
 import type { ShardEnv } from "../durable-objects/ports.ts";
 import type { StoreShard } from "../durable-objects/store-shard.ts";
 
@@ -9,6 +10,10 @@ import type { StoreShard } from "../durable-objects/store-shard.ts";
 export interface Env extends ShardEnv, ConfigVars {
   SHARDS: DurableObjectNamespace<StoreShard>;
   BRANDING: KVNamespace;
+  /** R2: dead-lettered queue messages, kept until the operator replays them (workers/ops/dead-letters.ts). */
+  DEAD_LETTERS: R2Bucket;
+  /** The receipts queue's dead-letter queue (its consumer is this Worker; the producer is for tests and tools). */
+  DEAD_LETTER_QUEUE?: Queue<OutboxMessage>;
   /** Rate limiting binding for the public reads, per client IP (wrangler.toml [[ratelimits]]). */
   PUBLIC_READS?: RateLimit;
   /** Secret. Postgres (Neon in production). */

@@ -13,7 +13,9 @@ import type { Env } from "./env.ts";
 import { type AppEnv, closePg, notFoundHandler, onError } from "./http.ts";
 import { ingest } from "./ingest/index.ts";
 import { log } from "./log/index.ts";
+import { DEAD_LETTER_QUEUE, deadLetters, recordDeadLetters } from "./ops/dead-letters.ts";
 import { ops } from "./ops/index.ts";
+import { metrics } from "./ops/metrics.ts";
 import { consumeReceipts } from "./persist/index.ts";
 import { publicReadLimit } from "./public-limit.ts";
 import { backfillBranding, brandingComplete } from "./tenant/branding-store.ts";
@@ -35,12 +37,15 @@ app.route("/", verify);
 app.route("/", log);
 app.route("/", tenant);
 app.route("/", ops);
+app.route("/", deadLetters);
+app.route("/", metrics);
 app.notFound(notFoundHandler);
 app.onError(onError);
 
 export default {
   fetch: app.fetch,
-  queue: (batch: MessageBatch<OutboxMessage>, env: Env, ctx: ExecutionContext) => consumeReceipts(batch, env, ctx),
+  queue: (batch: MessageBatch<OutboxMessage>, env: Env, ctx: ExecutionContext) =>
+    batch.queue === DEAD_LETTER_QUEUE ? recordDeadLetters(batch, env) : consumeReceipts(batch, env, ctx),
   /** Keeps daily receipt partitions created a week ahead; a day that fails is logged, the others still made. */
   scheduled: async (_: ScheduledController, env: Env, ctx: ExecutionContext) => {
     const outcomes = await withPg(env, ctx, (pg) => ensurePartitions(pg.db, 7));

@@ -3,12 +3,11 @@ import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { readConfig } from "../../core/config.ts";
 import { describeError } from "../../core/log.ts";
-import { shardsInUse } from "../../db/shards.ts";
-import type { ShardStats } from "../../durable-objects/pump.ts";
 import { checkSecrets } from "../config-check.ts";
 import { type AppEnv, type Ctx, pg, requireOperator } from "../http.ts";
-import { shard, shardCount } from "../shards.ts";
+import { shardCount } from "../shards.ts";
 import { openApiDocument } from "./openapi.ts";
+import { shardReport } from "./shard-report.ts";
 
 export const ops = new Hono<AppEnv>();
 
@@ -55,41 +54,15 @@ ops.get("/healthz", async (c) => {
   return c.json({ ok, checks }, ok ? 200 : 503);
 });
 
-/**
- * Per shard: issued / enqueued / persisted and the age of the oldest receipt
- * Postgres lacks. Asked of the shards themselves, so it works with Postgres
- * down (then every shard up to SHARD_COUNT is asked, not only those with
- * stores); a shard that cannot answer is one row saying so.
- */
+/** Per shard: issued / enqueued / persisted and the age of the oldest receipt Postgres lacks (shard-report.ts). */
 ops.get("/v1/ops/pipeline", requireOperator, async (c) => {
-  const used = await shardsInUse(pg(c).db).then(
-    (shards) => ({ shards, postgres: "ok" }),
-    (e: unknown) => {
-      console.error(JSON.stringify({ msg: "pipeline: postgres failed", error: describeError(e) }));
-      return { shards: Array.from({ length: shardCount(c.env) }, (_, n) => n), postgres: "unreachable" };
-    },
-  );
-  const rows = await Promise.all(
-    used.shards.map((n) =>
-      shard(c.env, n)
-        .stats()
-        .then(
-          (s): ShardRow => s,
-          (e: unknown): ShardRow => {
-            console.error(JSON.stringify({ msg: "pipeline: shard failed", shard: n, error: describeError(e) }));
-            return { shard: n, error: "unreachable" };
-          },
-        ),
-    ),
-  );
-  const answered = rows.filter((r): r is ShardStats => !("error" in r));
-  // With Postgres down every shard is asked: keep only those that ever issued, and those that failed.
-  const shards = used.postgres === "ok" ? rows : rows.filter((r) => "error" in r || r.issued > 0);
+  const report = await shardReport(c);
+  const { answered } = report;
   const sum = (k: "issued" | "enqueued" | "persisted" | "unpersisted" | "messagesSent") =>
     answered.reduce((t, s) => t + s[k], 0);
   return c.json({
     shardCount: shardCount(c.env),
-    postgres: used.postgres,
+    postgres: report.postgres,
     totals: {
       issued: sum("issued"),
       enqueued: sum("enqueued"),
@@ -98,10 +71,10 @@ ops.get("/v1/ops/pipeline", requireOperator, async (c) => {
       messagesSent: sum("messagesSent"),
       oldestUnpersistedAgeMs: Math.max(0, ...answered.map((s) => s.oldestUnpersistedAgeMs ?? 0)),
     },
-    shards,
+    shards: [...answered, ...report.failed.map((n) => ({ shard: n, error: "unreachable" }))].sort(
+      (a, b) => a.shard - b.shard,
+    ),
   });
 });
-
-type ShardRow = ShardStats | { shard: number; error: string };
 
 ops.get("/openapi.json", (c) => c.json(openApiDocument()));

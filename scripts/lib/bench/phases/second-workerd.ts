@@ -33,7 +33,9 @@ export async function secondWorkerd(
   const w2 = await startWorkers({
     script: o.script,
     instrumented: o.instrumented,
-    vars: o.vars,
+    // Fresh shards over the same Postgres count from 1 again: another CODE_KEY gives their codes
+    // other check digits, so they never collide with the first workerd's (Postgres refuses a code twice).
+    vars: { ...o.vars, CODE_KEY: `${o.vars.CODE_KEY}-2` },
     persistDir: dir,
     inspector: o.profile,
     cleanup: b.o.cleanup,
