@@ -10,7 +10,11 @@ export default defineConfig({
   test: {
     projects: [
       {
-        test: { name: "unit", include: ["core/**/*.test.ts", "scripts/**/*.test.ts", "ops/**/*.test.ts"], environment: "node" },
+        test: {
+          name: "unit",
+          include: ["core/**/*.test.ts", "scripts/**/*.test.ts", "ops/**/*.test.ts"],
+          environment: "node",
+        },
       },
       {
         plugins: [

@@ -6,7 +6,8 @@
 export type ErrorDetail = { path: string; message: string };
 
 export type ErrorBody = {
-  error: { code: string; message: string; details?: ErrorDetail[] };
+  /** `requestId`: the request's id (also in the `x-request-id` header), added by the Worker. */
+  error: { code: string; message: string; details?: ErrorDetail[]; requestId?: string };
 };
 
 export type ApiErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 503;

@@ -98,7 +98,7 @@ describe("group commit", () => {
     await expect(g.submit([1])[0]).rejects.toThrow(/sync failed/);
   });
 
-  it("waits out the window only when busy (arrivals closer together than the window)", async () => {
+  it("waits out the window only when busy (arrivals closer together than half the window)", async () => {
     const windowMs = 20;
     const commits: number[][] = [];
     const g = new GroupCommit<number, number>({

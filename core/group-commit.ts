@@ -2,7 +2,7 @@
  * Group commit: what reaches the shard while a commit is in flight goes into
  * the next commit together (one transaction, one ring row). An idle shard
  * commits at once, inside the call that brought the work. A busy one (its
- * arrivals, smoothed, come closer together than the window) gathers first:
+ * arrivals, smoothed, come closer together than half the window) gathers first:
  * until `windowMs` has passed since its last commit began, or `targetItems`
  * wait, or arrivals pause. So its batches grow with its load, and a lightly
  * loaded shard never waits (a window would rarely gather a second receipt).
@@ -32,6 +32,7 @@ export class GroupCommit<T, R> {
   private lastArrival = Number.NEGATIVE_INFINITY;
   /** Wakes a commit that waits for more arrivals. */
   private wake: (() => void) | null = null;
+
   private readonly o: GroupCommitOptions<T, R>;
 
   constructor(o: GroupCommitOptions<T, R>) {
@@ -61,9 +62,14 @@ export class GroupCommit<T, R> {
     this.gap = Number.isFinite(this.gap) ? 0.8 * this.gap + 0.2 * gap : gap;
   }
 
-  /** Whether a window would likely gather another arrival: they come closer together than the window. */
+  /**
+   * Whether waiting pays: a window would gather at least two more arrivals
+   * (they come closer together than half the window). Below that, waiting
+   * would add latency for little. Clients that wait for their reply before
+   * sending again are served by the target and the pause (see gather).
+   */
   private get busy(): boolean {
-    return this.gap < this.o.windowMs;
+    return this.gap < this.o.windowMs / 2;
   }
 
   /** Resolves true at the next arrival, false if none came within `ms`. */

@@ -13,7 +13,12 @@ describe("prometheus text format", () => {
           { labels: { shard: 'a"b\\c' }, value: 1 },
         ],
       },
-      { name: "tillproof_postgres_up", help: "1 when Postgres answers", type: "gauge", samples: [{ value: Number.NaN }] },
+      {
+        name: "tillproof_postgres_up",
+        help: "1 when Postgres answers",
+        type: "gauge",
+        samples: [{ value: Number.NaN }],
+      },
     ]);
     expect(text).toBe(
       [

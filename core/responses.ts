@@ -22,6 +22,7 @@ export const errorBodySchema = z.object({
     code: z.string().meta({ description: "Stable snake_case code, e.g. validation_failed" }),
     message: z.string(),
     details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    requestId: z.string().optional().meta({ description: "The request's id, as in the x-request-id header" }),
   }),
 });
 

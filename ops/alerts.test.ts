@@ -8,7 +8,8 @@ const dir = resolve(import.meta.dirname);
 
 function promtool(...args: string[]): { status: number | null; out: string } {
   const r = spawnSync(PROMTOOL, args, { cwd: dir, encoding: "utf8" });
-  if (r.error) throw new Error(`promtool not found (${r.error.message}): apt-get install prometheus, or set PROMTOOL_PATH`);
+  if (r.error)
+    throw new Error(`promtool not found (${r.error.message}): apt-get install prometheus, or set PROMTOOL_PATH`);
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 

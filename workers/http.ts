@@ -10,16 +10,20 @@ import type { z } from "zod";
 import { config } from "../core/config.ts";
 import { bearerToken } from "../core/credentials.ts";
 import { safeEqual } from "../core/crypto.ts";
-import { ApiError, errorBody, unauthorized } from "../core/errors.ts";
+import { ApiError, type ErrorBody, errorBody, unauthorized } from "../core/errors.ts";
 import { describeError, stackFrames } from "../core/log.ts";
 import { validationFailed, zodDetails } from "../core/receipt.ts";
 import { isPostgresUnavailable, openPg, type Pg, retryAfterOf } from "../db/client.ts";
 import type { Env } from "./env.ts";
+import { logError } from "./request-context.ts";
 
 export type AppEnv = {
   Bindings: Env;
-  /** `tenantKeyHash`: the hash of the tenant key this request authenticated with (see requireTenant). */
-  Variables: { pg?: Pg; tenantKeyHash?: string };
+  /**
+   * `tenantKeyHash`: the hash of the tenant key this request authenticated with (see requireTenant);
+   * `requestId`: set first of all (request-context.ts).
+   */
+  Variables: { pg?: Pg; tenantKeyHash?: string; requestId: string };
 };
 export type Ctx = Context<AppEnv>;
 
@@ -44,29 +48,33 @@ export const closePg: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
 };
 
+/** An error body with the request's id in it, so a client can quote it to the operator. */
+function withId(c: Ctx, body: ErrorBody): ErrorBody {
+  const requestId = c.get("requestId");
+  return requestId ? { error: { ...body.error, requestId } } : body;
+}
+
 export function onError(err: Error, c: Ctx): Response {
   if (err instanceof ApiError) {
     if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
-    return c.json(err.toBody(), err.status);
+    return c.json(withId(c, err.toBody()), err.status);
   }
   if (err instanceof HTTPException && err.status < 500) {
-    return c.json(errorBody("bad_request", err.message || "Bad request."), err.status);
+    return c.json(withId(c, errorBody("bad_request", err.message || "Bad request.")), err.status);
   }
   // Postgres down (or the breaker open) is not our bug to report as 500: the client may retry.
   if (isPostgresUnavailable(err)) {
-    console.error(JSON.stringify({ msg: "postgres unavailable", path: c.req.path, error: describeError(err) }));
+    logError({ msg: "postgres unavailable", path: c.req.path, error: describeError(err) });
     c.header("Retry-After", String(retryAfterOf(err)));
-    return c.json(errorBody("unavailable", "A dependency is unavailable; retry shortly."), 503);
+    return c.json(withId(c, errorBody("unavailable", "A dependency is unavailable; retry shortly.")), 503);
   }
-  console.error(
-    JSON.stringify({ msg: "unhandled error", path: c.req.path, error: describeError(err), at: stackFrames(err) }),
-  );
+  logError({ msg: "unhandled error", path: c.req.path, error: describeError(err), at: stackFrames(err) });
   c.header("Retry-After", "5");
-  return c.json(errorBody("internal_error", "Something went wrong on our side. Please retry."), 500);
+  return c.json(withId(c, errorBody("internal_error", "Something went wrong on our side. Please retry.")), 500);
 }
 
 export function notFoundHandler(c: Ctx): Response {
-  return c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}.`), 404);
+  return c.json(withId(c, errorBody("not_found", `No route for ${c.req.method} ${c.req.path}.`)), 404);
 }
 
 /** 413 past `maxBytes`, whether or not the client sent Content-Length. */

@@ -18,6 +18,7 @@ import { ops } from "./ops/index.ts";
 import { metrics } from "./ops/metrics.ts";
 import { consumeReceipts } from "./persist/index.ts";
 import { publicReadLimit } from "./public-limit.ts";
+import { logError, logInfo, requestContext } from "./request-context.ts";
 import { backfillBranding, brandingComplete } from "./tenant/branding-store.ts";
 import { tenant } from "./tenant/index.ts";
 import { verify } from "./verify/index.ts";
@@ -25,6 +26,7 @@ import { verify } from "./verify/index.ts";
 export { StoreShard } from "../durable-objects/store-shard.ts";
 
 export const app = new Hono<AppEnv>();
+app.use("*", requestContext);
 app.use("*", closePg);
 // The public reads may be called from a tenant's own site (no credentials involved).
 const publicRead = cors({ origin: "*", allowMethods: ["GET", "HEAD"], maxAge: 86_400 });
@@ -51,13 +53,13 @@ export default {
     const outcomes = await withPg(env, ctx, (pg) => ensurePartitions(pg.db, 7));
     for (const o of outcomes) {
       const failed = o.outcome.startsWith("failed");
-      (failed ? console.error : console.log)(JSON.stringify({ msg: "receipt partition", ...o }));
+      (failed ? logError : logInfo)({ msg: "receipt partition", ...o });
     }
     // Tenants from before branding was seeded at creation get theirs, once.
     if (!(await brandingComplete(env.BRANDING))) {
       const tenants = await withPg(env, ctx, (pg) => listTenantNames(pg.db));
       const seeded = await backfillBranding(env.BRANDING, tenants);
-      console.log(JSON.stringify({ msg: "branding backfilled", tenants: tenants.length, seeded }));
+      logInfo({ msg: "branding backfilled", tenants: tenants.length, seeded });
     }
   },
 } satisfies ExportedHandler<Env, OutboxMessage>;

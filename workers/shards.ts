@@ -5,6 +5,7 @@ import { ApiError } from "../core/errors.ts";
 import { describeError } from "../core/log.ts";
 import type { StoreShard } from "../durable-objects/store-shard.ts";
 import type { Env } from "./env.ts";
+import { logError } from "./request-context.ts";
 
 export function shardCount(env: Env): number {
   return config(env).SHARD_COUNT;
@@ -23,7 +24,7 @@ export async function callShard<T>(n: number, fn: () => Promise<T>): Promise<T> 
   try {
     return await fn();
   } catch (e) {
-    console.error(JSON.stringify({ msg: "shard call failed", shard: n, error: describeError(e) }));
+    logError({ msg: "shard call failed", shard: n, error: describeError(e) });
     throw new ApiError(503, "unavailable", "The receipt service is busy; retry with the same Idempotency-Key.", {
       retryAfter: 2,
     });

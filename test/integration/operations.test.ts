@@ -120,10 +120,15 @@ describe("dead letters", () => {
     expect(replay.status).toBe(200);
     expect(replay.body.replayed).toBeGreaterThanOrEqual(1);
     const count = async () =>
-      Number((await sqlQuery<{ n: string }>("SELECT count(*) AS n FROM receipts WHERE tenant_id = $1", [tenantId]))[0]?.n);
+      Number(
+        (await sqlQuery<{ n: string }>("SELECT count(*) AS n FROM receipts WHERE tenant_id = $1", [tenantId]))[0]?.n,
+      );
     await eventually(async () => ((await count()) === 3 ? true : null));
     // Replaying again finds nothing pending, and the rows stay single.
-    expect((await call<{ replayed: number }>("POST", "/v1/ops/dead-letters/replay", { token: OPERATOR_TOKEN })).body.replayed).toBe(0);
+    expect(
+      (await call<{ replayed: number }>("POST", "/v1/ops/dead-letters/replay", { token: OPERATOR_TOKEN })).body
+        .replayed,
+    ).toBe(0);
     expect(await count()).toBe(3);
   });
 });

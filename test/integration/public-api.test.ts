@@ -1,6 +1,6 @@
 /** The public surface: the API description, and cross-origin reads. */
 import { createExecutionContext, env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { app } from "../../workers/index.ts";
 import { call, OPERATOR_TOKEN } from "./helpers.ts";
 
@@ -167,5 +167,44 @@ describe("rate limit on the public reads", () => {
     }
     expect(first429).toBeGreaterThanOrEqual(201);
     expect(first429).toBeLessThanOrEqual(401);
+  });
+});
+
+describe("request ids", () => {
+  it("echoes a valid x-request-id, makes one otherwise, repeats it in error bodies and in the logs", async () => {
+    const mine = await app.request(
+      "https://tillproof.test/v1/verify/not-a-code",
+      { headers: { "x-request-id": "till-42_retry-1" } },
+      env,
+      createExecutionContext(),
+    );
+    expect(mine.headers.get("x-request-id")).toBe("till-42_retry-1");
+    expect(((await mine.json()) as { error: { requestId: string } }).error.requestId).toBe("till-42_retry-1");
+
+    for (const bad of ["", "has space", "x".repeat(65), "semi;colon"]) {
+      const res = await app.request(
+        "https://tillproof.test/healthz",
+        { headers: { "x-request-id": bad } },
+        env,
+        createExecutionContext(),
+      );
+      expect(res.headers.get("x-request-id"), bad).toMatch(/^[0-9a-f-]{36}$/);
+    }
+
+    const spy = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const down = await app.request(
+        "https://tillproof.test/healthz",
+        { headers: { "x-request-id": "trace-me" } },
+        { ...env, DATABASE_URL: `postgres://postgres@127.0.0.1:1/${crypto.randomUUID()}` },
+        createExecutionContext(),
+      );
+      expect(down.status).toBe(503);
+      const lines = spy.mock.calls.map((c) => JSON.parse(String(c[0])) as { requestId?: string; level?: string });
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.every((l) => l.requestId === "trace-me" && l.level === "error")).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -15,6 +15,7 @@ import { findReceipt } from "../../db/receipts.ts";
 import type { IssueEntry, IssueOutcome, Refusal } from "../../durable-objects/issuer.ts";
 import { assertCodeKey } from "../config-check.ts";
 import { type AppEnv, type Ctx, KiB, limitBody, pg, publicBaseUrl, readJson } from "../http.ts";
+import { logError } from "../request-context.ts";
 import { callShard, shard } from "../shards.ts";
 import { batchSchema } from "./schemas.ts";
 
@@ -50,9 +51,9 @@ async function replayFromPostgres(c: Ctx, code: string): Promise<Answer> {
   try {
     const row = await findReceipt(pg(c).db, code);
     if (row) return { kind: "replayed", receipt: issuedReceipt(row.record, row.hash, publicBaseUrl(c)) };
-    console.error(JSON.stringify({ msg: "replay: receipt not in postgres", code }));
+    logError({ msg: "replay: receipt not in postgres", code });
   } catch (e) {
-    console.error(JSON.stringify({ msg: "replay: postgres lookup failed", error: describeError(e) }));
+    logError({ msg: "replay: postgres lookup failed", error: describeError(e) });
   }
   return { kind: "replay_unavailable" };
 }

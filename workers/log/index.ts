@@ -15,6 +15,7 @@ import { packHashes, parseTilePath, TILE_WIDTH, tileWidth } from "../../core/til
 import { primarySigner } from "../../durable-objects/config.ts";
 import type { LogView } from "../../durable-objects/log.ts";
 import { type AppEnv, type Ctx, param } from "../http.ts";
+import { logError } from "../request-context.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
 import { consistencyQuery, inclusionQuery, shardParam, tileLevel } from "./schemas.ts";
 import { storedFullTile, tileReader } from "./tiles.ts";
@@ -46,7 +47,7 @@ async function signedView(c: Ctx): Promise<{ n: number; view: LogView; signed: n
 
 log.get("/v1/log/key", async (c) => {
   const signer = await primarySigner(c.env.LOG_SIGNING_KEY).catch((e: Error) => {
-    console.error(JSON.stringify({ msg: "LOG_SIGNING_KEY is invalid", error: describeError(e) }));
+    logError({ msg: "LOG_SIGNING_KEY is invalid", error: describeError(e) });
     return null;
   });
   if (!signer) throw new ApiError(503, "unavailable", "The log's signing key is not configured.", { retryAfter: 60 });

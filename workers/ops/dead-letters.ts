@@ -13,6 +13,7 @@ import { describeError } from "../../core/log.ts";
 import type { OutboxMessage } from "../../core/outbox.ts";
 import type { Env } from "../env.ts";
 import { type AppEnv, readQuery, requireOperator } from "../http.ts";
+import { logError } from "../request-context.ts";
 
 export const DEAD_LETTER_QUEUE = "tillproof-receipts-dlq";
 const PENDING = "pending/";
@@ -35,12 +36,10 @@ export async function recordDeadLetters(batch: MessageBatch<OutboxMessage>, env:
       };
       try {
         await env.DEAD_LETTERS.put(`${PENDING}${deadAt}-${m.id}.json`, JSON.stringify(letter));
-        console.error(
-          JSON.stringify({ msg: "dead letter kept", id: m.id, shard: m.body.shard, receipts: m.body.receipts.length }),
-        );
+        logError({ msg: "dead letter kept", id: m.id, shard: m.body.shard, receipts: m.body.receipts.length });
         m.ack();
       } catch (e) {
-        console.error(JSON.stringify({ msg: "dead letter: could not keep it", id: m.id, error: describeError(e) }));
+        logError({ msg: "dead letter: could not keep it", id: m.id, error: describeError(e) });
         m.retry({ delaySeconds: 30 });
       }
     }),
@@ -55,11 +54,18 @@ export async function pendingDeadLetters(bucket: R2Bucket): Promise<number> {
 
 export const deadLetters = new Hono<AppEnv>();
 
-const listSchema = z.object({ limit: z.coerce.number().int().min(1).max(100).default(50), cursor: z.string().optional() });
+const listSchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().optional(),
+});
 
 deadLetters.get("/v1/ops/dead-letters", requireOperator, async (c) => {
   const q = readQuery(c, listSchema);
-  const listed = await c.env.DEAD_LETTERS.list({ prefix: PENDING, limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) });
+  const listed = await c.env.DEAD_LETTERS.list({
+    prefix: PENDING,
+    limit: q.limit,
+    ...(q.cursor ? { cursor: q.cursor } : {}),
+  });
   const letters = await Promise.all(
     listed.objects.map(async (o) => {
       const letter = (await (await c.env.DEAD_LETTERS.get(o.key))?.json()) as DeadLetter | null;

@@ -5,6 +5,7 @@ import { readConfig } from "../../core/config.ts";
 import { describeError } from "../../core/log.ts";
 import { checkSecrets } from "../config-check.ts";
 import { type AppEnv, type Ctx, pg, requireOperator } from "../http.ts";
+import { logError } from "../request-context.ts";
 import { shardCount } from "../shards.ts";
 import { openApiDocument } from "./openapi.ts";
 import { shardReport } from "./shard-report.ts";
@@ -36,7 +37,7 @@ async function postgresHealth(c: Ctx): Promise<string> {
     .then(
       () => "ok",
       (e: unknown) => {
-        console.error(JSON.stringify({ msg: "healthz: postgres failed", error: describeError(e) }));
+        logError({ msg: "healthz: postgres failed", error: describeError(e) });
         return "unreachable";
       },
     );

@@ -28,31 +28,67 @@ metrics.get("/metrics", requireOperator, async (c) => {
   const one = (value: number): Sample[] => [{ value }];
   const breaker = breakerFor(c.env.DATABASE_URL).state(now);
   const families: Family[] = [
-    counter("tillproof_receipts_issued_total", "Receipts the shard issued (its log's size).", per((s) => s.issued)),
-    counter("tillproof_receipts_persisted_total", "Receipts Postgres confirmed to the shard.", per((s) => s.persisted)),
-    gauge("tillproof_receipts_unpersisted", "Receipts the shard holds that Postgres has not confirmed.", per((s) => s.unpersisted)),
+    counter(
+      "tillproof_receipts_issued_total",
+      "Receipts the shard issued (its log's size).",
+      per((s) => s.issued),
+    ),
+    counter(
+      "tillproof_receipts_persisted_total",
+      "Receipts Postgres confirmed to the shard.",
+      per((s) => s.persisted),
+    ),
+    gauge(
+      "tillproof_receipts_unpersisted",
+      "Receipts the shard holds that Postgres has not confirmed.",
+      per((s) => s.unpersisted),
+    ),
     gauge(
       "tillproof_oldest_unpersisted_seconds",
       "Age of the oldest receipt Postgres has not confirmed (0 when none).",
       per((s) => (s.oldestUnpersistedAgeMs ?? 0) / 1000),
     ),
-    gauge("tillproof_code_space_used_ratio", "Share of the shard's code space used.", per((s) => s.codeSpaceUsed)),
-    gauge("tillproof_log_tree_size", "Leaves in the shard's transparency log.", per((s) => s.logSize)),
+    gauge(
+      "tillproof_code_space_used_ratio",
+      "Share of the shard's code space used.",
+      per((s) => s.codeSpaceUsed),
+    ),
+    gauge(
+      "tillproof_log_tree_size",
+      "Leaves in the shard's transparency log.",
+      per((s) => s.logSize),
+    ),
     gauge(
       "tillproof_checkpoint_age_seconds",
       "Age of the shard's latest signed checkpoint (NaN before the first).",
       per((s) => (s.checkpointAgeMs === null ? null : s.checkpointAgeMs / 1000)),
     ),
-    counter("tillproof_commits_total", "Group commits (ring rows written) since the object started.", per((s) => s.commits.batches)),
+    counter(
+      "tillproof_commits_total",
+      "Group commits (ring rows written) since the object started.",
+      per((s) => s.commits.batches),
+    ),
     gauge("tillproof_shard_up", "1 when the shard answered this scrape.", [
       ...stats.map((s) => ({ labels: { shard: s.shard }, value: 1 })),
       ...report.failed.map((n) => ({ labels: { shard: n }, value: 0 })),
     ]),
     gauge("tillproof_dead_letters", "Dead-lettered queue messages waiting for a replay.", one(deadLetters)),
     gauge("tillproof_postgres_up", "1 when Postgres answered this scrape.", one(report.postgres === "ok" ? 1 : 0)),
-    gauge("tillproof_postgres_breaker_open", "1 while this isolate's Postgres breaker is open.", one(breaker === "closed" ? 0 : 1)),
-    gauge("tillproof_default_partition_rows", "Receipts in the DEFAULT partition (a day without its partition).", one(partitions?.defaultRows ?? Number.NaN)),
-    gauge("tillproof_future_partitions", "Daily receipt partitions that exist ahead of today.", one(partitions?.futurePartitions ?? Number.NaN)),
+    gauge(
+      "tillproof_postgres_breaker_open",
+      "1 while this isolate's Postgres breaker is open.",
+      one(breaker === "closed" ? 0 : 1),
+    ),
+    gauge(
+      "tillproof_default_partition_rows",
+      "Receipts in the DEFAULT partition (a day without its partition).",
+      one(partitions?.defaultRows ?? Number.NaN),
+    ),
+    gauge(
+      "tillproof_future_partitions",
+      "Daily receipt partitions that exist ahead of today.",
+      one(partitions?.futurePartitions ?? Number.NaN),
+    ),
   ];
   return c.body(formatMetrics(families), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
 });

@@ -8,6 +8,7 @@ import { describeError } from "../../core/log.ts";
 import { shardsInUse } from "../../db/shards.ts";
 import type { ShardStats } from "../../durable-objects/pump.ts";
 import { type Ctx, pg } from "../http.ts";
+import { logError } from "../request-context.ts";
 import { shard, shardCount } from "../shards.ts";
 
 export type ShardReport = { postgres: "ok" | "unreachable"; answered: ShardStats[]; failed: number[] };
@@ -16,7 +17,7 @@ export async function shardReport(c: Ctx): Promise<ShardReport> {
   const used = await shardsInUse(pg(c).db).then(
     (shards) => ({ shards, postgres: "ok" as const }),
     (e: unknown) => {
-      console.error(JSON.stringify({ msg: "shard report: postgres failed", error: describeError(e) }));
+      logError({ msg: "shard report: postgres failed", error: describeError(e) });
       return { shards: Array.from({ length: shardCount(c.env) }, (_, n) => n), postgres: "unreachable" as const };
     },
   );
@@ -32,7 +33,7 @@ export async function shardReport(c: Ctx): Promise<ShardReport> {
             if (used.postgres === "ok" || s.issued > 0) answered.push(s);
           },
           (e: unknown) => {
-            console.error(JSON.stringify({ msg: "shard report: shard failed", shard: n, error: describeError(e) }));
+            logError({ msg: "shard report: shard failed", shard: n, error: describeError(e) });
             failed.push(n);
           },
         ),

@@ -12,6 +12,7 @@ import type { OutboxEntry, OutboxMessage, OutboxReceipt } from "../../core/outbo
 import { type Pg, withPg } from "../../db/client.ts";
 import { insertReceipts } from "../../db/receipts.ts";
 import type { Env } from "../env.ts";
+import { logError } from "../request-context.ts";
 import { shard } from "../shards.ts";
 
 export function retryDelaySeconds(attempts: number): number {
@@ -33,9 +34,7 @@ export async function consumeReceipts(
         batch.messages.map((m) => m.body),
       );
     } catch (e) {
-      console.error(
-        JSON.stringify({ msg: "persist failed; retrying", messages: batch.messages.length, error: describeError(e) }),
-      );
+      logError({ msg: "persist failed; retrying", messages: batch.messages.length, error: describeError(e) });
       for (const m of batch.messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
       return;
     }
@@ -72,9 +71,7 @@ async function persistSplitting(env: Env, pg: Pg, bodies: OutboxMessage[]): Prom
     const [only] = bodies;
     if (bodies.length === 1 && only && only.receipts.length === 1) {
       const counter = only.receipts[0]?.counter;
-      console.error(
-        JSON.stringify({ msg: "postgres refused a receipt", shard: only.shard, counter, error: describeError(e) }),
-      );
+      logError({ msg: "postgres refused a receipt", shard: only.shard, counter, error: describeError(e) });
       return [];
     }
     const pieces: OutboxMessage[][] =

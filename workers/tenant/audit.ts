@@ -9,6 +9,7 @@ import { slug } from "../../core/ids.ts";
 import { describeError } from "../../core/log.ts";
 import { type AuditEntry, listAudit, recordAudit } from "../../db/audit.ts";
 import { type AppEnv, type Ctx, param, pg, readQuery, requireOperator } from "../http.ts";
+import { logError } from "../request-context.ts";
 
 /** The actor of a request that passed requireTenant or requireOperator. */
 export function actorOf(c: Ctx): string {
@@ -22,14 +23,12 @@ export function actorOf(c: Ctx): string {
  */
 export async function audit(c: Ctx, e: Omit<AuditEntry, "actor">): Promise<void> {
   await recordAudit(pg(c).db, { ...e, actor: actorOf(c) }).catch((err: unknown) => {
-    console.error(
-      JSON.stringify({
-        msg: "audit: record failed",
-        tenantId: e.tenantId,
-        action: e.action,
-        error: describeError(err),
-      }),
-    );
+    logError({
+      msg: "audit: record failed",
+      tenantId: e.tenantId,
+      action: e.action,
+      error: describeError(err),
+    });
   });
 }
 

@@ -22,6 +22,7 @@ import type { ShardView } from "../../durable-objects/shard.ts";
 import { assertCodeKey } from "../config-check.ts";
 import { type Ctx, pg } from "../http.ts";
 import { tileReader } from "../log/tiles.ts";
+import { logError } from "../request-context.ts";
 import { callShard, shard } from "../shards.ts";
 import { brandingOrDefault, defaultBranding } from "../tenant/branding-store.ts";
 
@@ -93,7 +94,7 @@ export async function verifyCode(c: Ctx, input: string): Promise<Verification> {
 const logFailure =
   <T>(fallback: T) =>
   (e: unknown): T => {
-    console.error(JSON.stringify({ msg: "verify: log unavailable", error: describeError(e) }));
+    logError({ msg: "verify: log unavailable", error: describeError(e) });
     return fallback;
   };
 
@@ -111,7 +112,7 @@ async function read(
     findReceipt(db, parts.code).then(
       (row) => ({ row, down: false }),
       (e: unknown) => {
-        console.error(JSON.stringify({ msg: "verify: postgres lookup failed", error: describeError(e) }));
+        logError({ msg: "verify: postgres lookup failed", error: describeError(e) });
         return { row: null, down: true };
       },
     );
@@ -142,7 +143,7 @@ async function read(
     return { source: { record, hash: view.held.hash, persisted: false, names, predecessorHash: null }, view };
   }
   if (found.down || !view) {
-    console.error(JSON.stringify({ msg: "verify: lookup failed", postgresDown: found.down, shardDown: !view }));
+    logError({ msg: "verify: lookup failed", postgresDown: found.down, shardDown: !view });
     throw unavailable("Receipt lookup is temporarily unavailable.");
   }
   // Persisted and pruned between the two reads: Postgres has it now.
@@ -160,7 +161,7 @@ function persistedSource(row: PersistedReceipt): ReceiptSource {
 async function brandingFor(c: Ctx, tenantId: string, fallbackName: string): Promise<Branding> {
   return brandingOrDefault(c.env.BRANDING, tenantId, fallbackName).catch((e) => {
     // Branding is decoration: a KV hiccup must not hide whether a receipt is genuine.
-    console.error(JSON.stringify({ msg: "verify: branding lookup failed", error: describeError(e) }));
+    logError({ msg: "verify: branding lookup failed", error: describeError(e) });
     return defaultBranding(fallbackName);
   });
 }
