@@ -21,7 +21,7 @@ export const configSchema = z.object({
   /** Outbox flush interval in ms (docs/scale.md §4). */
   FLUSH_MS: int(250, 1, 60_000),
   /** Group commit: a busy shard commits at most this often (docs/scale.md §12). */
-  COMMIT_WINDOW_MS: int(50, 0, 1_000),
+  COMMIT_WINDOW_MS: int(60, 0, 1_000),
   /** A checkpoint is signed at most this many ms after a receipt is issued. */
   CHECKPOINT_MS: int(1_000, 1, 3_600_000),
   /** Receipts a second one store may issue (burst twice that) before 429. */

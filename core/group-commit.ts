@@ -4,8 +4,9 @@
  * commits at once, inside the call that brought the work. A busy one (its
  * arrivals, smoothed, come closer together than half the window) gathers first:
  * until `windowMs` has passed since its last commit began, or `targetItems`
- * wait, or arrivals pause. So its batches grow with its load, and a lightly
- * loaded shard never waits (a window would rarely gather a second receipt).
+ * wait, or arrivals pause. So it commits at most every window while busy, its
+ * batches grow with its load, and a lightly loaded shard never waits (a window
+ * would rarely gather a second receipt).
  *
  * A caller's promise settles only after `durable` resolved for its commit:
  * nobody hears of a receipt that storage could still lose.
@@ -15,6 +16,7 @@ export type GroupCommitOptions<T, R> = {
   commit: (items: T[]) => R[];
   /** Resolves once what `commit` wrote is durable. */
   durable: () => Promise<void>;
+  /** A busy shard commits at most this often (an item waits at most this long for company). */
   windowMs: number;
   /** A busy shard commits before its window is out once this many items wait. */
   targetItems: number;
@@ -26,9 +28,9 @@ type Waiting<T, R> = { item: T; resolve: (r: R) => void; reject: (e: unknown) =>
 export class GroupCommit<T, R> {
   private queue: Waiting<T, R>[] = [];
   private running = false;
-  private lastAt = Number.NEGATIVE_INFINITY;
   /** The time between arrivals (calls to submit), smoothed; and the last arrival. */
   private gap = Number.POSITIVE_INFINITY;
+  private lastAt = Number.NEGATIVE_INFINITY;
   private lastArrival = Number.NEGATIVE_INFINITY;
   /** Wakes a commit that waits for more arrivals. */
   private wake: (() => void) | null = null;
@@ -94,9 +96,21 @@ export class GroupCommit<T, R> {
    */
   private async gather(now: () => number): Promise<void> {
     const until = this.lastAt + this.o.windowMs;
-    const pause = Math.max(1, Math.min(this.o.windowMs, 3 * this.gap));
+    // How long a silence ends the gathering: three usual gaps, until two gaps were seen while
+    // gathering, then three of those. Clients that each wait for their reply arrive in a burst
+    // right after the last replies and then fall silent, so their gathering ends within
+    // milliseconds; independent arrivals keep their usual spacing and fill the window.
+    let pause = Math.min(this.o.windowMs, 3 * this.gap);
+    let last = now();
+    let gaps = 0;
+    let seen = 0;
     while (this.queue.length < this.o.targetItems && now() < until) {
-      if (!(await this.nextArrival(Math.min(until - now(), pause)))) break;
+      if (!(await this.nextArrival(Math.max(1, Math.min(until - now(), pause))))) break;
+      const t = now();
+      gaps += t - last;
+      seen++;
+      last = t;
+      if (seen >= 2) pause = Math.min(this.o.windowMs, 3 * (gaps / seen));
     }
   }
 

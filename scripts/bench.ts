@@ -50,6 +50,8 @@ const { values: args } = parseArgs({
     "store-max-rps": { type: "string", default: "1000000" },
     quiet: { type: "boolean", default: false },
     against: { type: "string" },
+    "commit-window-ms": { type: "string" },
+    "shard-count": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -65,7 +67,8 @@ if (args.help) {
                  one-store run shows one shard's ceiling; wrangler.toml ships 200 → 429 beyond it)
   --quiet        no per-second progress lines
   --keep         keep .data/bench/<run> (Postgres data, workerd state) afterwards
-  --against F    an earlier run's bench-results/<stamp>.json: throughput and p50 targets compare with it`);
+  --against F    an earlier run's bench-results/<stamp>.json: throughput and p50 targets compare with it
+  --commit-window-ms N, --shard-count N   run with these settings instead of wrangler.toml's`);
   process.exit(0);
 }
 
@@ -149,6 +152,8 @@ async function main(): Promise<void> {
     // The log signs as in production (one checkpoint a second at most per shard).
     LOG_SIGNING_KEY: (await generateSigningKey("bench.localhost")).privateKey,
     STORE_MAX_RPS: String(Number(args["store-max-rps"]) || 1_000_000),
+    ...(args["commit-window-ms"] ? { COMMIT_WINDOW_MS: args["commit-window-ms"] } : {}),
+    ...(args["shard-count"] ? { SHARD_COUNT: args["shard-count"] } : {}),
   };
   const tm = Date.now();
   const workers = await startWorkers({
@@ -215,6 +220,8 @@ async function main(): Promise<void> {
       state: args["state-tmpfs"] ? "tmpfs" : "disk",
       bundle: args.exact ? "exact product" : "product + DO row counter",
       STORE_MAX_RPS: vars.STORE_MAX_RPS,
+      ...(vars.COMMIT_WINDOW_MS ? { COMMIT_WINDOW_MS: vars.COMMIT_WINDOW_MS } : {}),
+      ...(vars.SHARD_COUNT ? { SHARD_COUNT: vars.SHARD_COUNT } : {}),
     },
     shards: multi.shards,
     meanSaleBytes: b.sales.meanBytes,

@@ -33,6 +33,8 @@ export type Stack = {
   sql: <T = Record<string, unknown>>(text: string, params?: unknown[]) => Promise<T[]>;
   /** The Worker's console output so far, for diagnosing a failure. */
   logs: () => string[];
+  /** Makes Postgres unreachable for the Worker (its tunnel refuses and cuts connections), or reachable again. */
+  postgresDown: (down: boolean) => void;
   stop: () => Promise<void>;
 };
 
@@ -108,6 +110,7 @@ export async function startStack(): Promise<Stack> {
       baseUrl: listening.origin,
       databaseUrl,
       logs: () => [...logs],
+      postgresDown: (down) => tunnel.setDown(down),
       sql: async <T>(text: string, params: unknown[] = []) => (await pool.query(text, params)).rows as T[],
       stop,
     };

@@ -12,18 +12,27 @@ import type { WebSocketServer as WSS } from "ws";
 // Under the vitest Workers plugin `import "ws"` resolves to its browser stub.
 const { WebSocketServer } = createRequire(import.meta.url)("ws") as { WebSocketServer: typeof WSS };
 
-export type Tunnel = { port: number; close: () => Promise<void> };
+export type Tunnel = {
+  port: number;
+  /**
+   * Tests and the chaos script: while down, the tunnel refuses new connections
+   * and cuts the open ones, exactly as an unreachable Postgres looks to the Worker.
+   */
+  setDown: (down: boolean) => void;
+  close: () => Promise<void>;
+};
 
 export async function startTunnel(opts: { target: string; port: number; host?: string }): Promise<Tunnel> {
   const http: Server = createServer((_, res) => {
     res.writeHead(426).end("WebSocket only\n");
   });
   const addressOf = (url: string | undefined) => new URL(url ?? "", "http://x").searchParams.get("address");
+  let down = false;
   const wss = new WebSocketServer({
     server: http,
     path: "/v2",
     // Refuse before the upgrade: a client sees a failed connection, like an outage.
-    verifyClient: ({ req }: { req: { url?: string } }) => addressOf(req.url) === opts.target,
+    verifyClient: ({ req }: { req: { url?: string } }) => !down && addressOf(req.url) === opts.target,
   });
   wss.on("connection", (ws, req) => {
     const address = opts.target;
@@ -53,6 +62,10 @@ export async function startTunnel(opts: { target: string; port: number; host?: s
   const port = typeof address === "object" && address ? address.port : opts.port;
   return {
     port,
+    setDown: (value) => {
+      down = value;
+      if (down) for (const c of wss.clients) c.terminate();
+    },
     close: () =>
       new Promise<void>((ok) => {
         for (const c of wss.clients) c.terminate();

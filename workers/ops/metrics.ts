@@ -1,32 +1,25 @@
 /**
- * GET /metrics (operator): Prometheus text. Shard series come from the shards
- * themselves, so an outage of Postgres shows here while it happens; Postgres's
- * own series (up, breaker, partitions) and the dead letters are read beside them.
+ * GET /metrics (operator): Prometheus text of the status snapshot (status.ts).
+ * Shard series come from the shards themselves, so an outage of Postgres shows
+ * here while it happens.
  */
 import { Hono } from "hono";
 import { type Family, formatMetrics, type Sample } from "../../core/prometheus.ts";
-import { breakerFor } from "../../db/client.ts";
-import { partitionHealth } from "../../db/partitions.ts";
-import { type AppEnv, pg, requireOperator } from "../http.ts";
-import { pendingDeadLetters } from "./dead-letters.ts";
-import { shardReport } from "./shard-report.ts";
+import { type AppEnv, requireOperator } from "../http.ts";
+import { gatherStatus } from "./status.ts";
 
 export const metrics = new Hono<AppEnv>();
 
 metrics.get("/metrics", requireOperator, async (c) => {
-  const [report, partitions, deadLetters] = await Promise.all([
-    shardReport(c),
-    partitionHealth(pg(c).db).catch(() => null),
-    pendingDeadLetters(c.env.DEAD_LETTERS).catch(() => Number.NaN),
-  ]);
-  const now = Date.now();
-  const stats = report.answered;
+  const status = await gatherStatus(c);
+  const { partitions } = status;
+  const deadLetters = status.deadLetters ?? Number.NaN;
+  const stats = status.shards;
   const per = (pick: (s: (typeof stats)[number]) => number | null): Sample[] =>
     stats.map((s) => ({ labels: { shard: s.shard }, value: pick(s) ?? Number.NaN }));
   const gauge = (name: string, help: string, samples: Sample[]): Family => ({ name, help, type: "gauge", samples });
   const counter = (name: string, help: string, samples: Sample[]): Family => ({ name, help, type: "counter", samples });
   const one = (value: number): Sample[] => [{ value }];
-  const breaker = breakerFor(c.env.DATABASE_URL).state(now);
   const families: Family[] = [
     counter(
       "tillproof_receipts_issued_total",
@@ -70,14 +63,14 @@ metrics.get("/metrics", requireOperator, async (c) => {
     ),
     gauge("tillproof_shard_up", "1 when the shard answered this scrape.", [
       ...stats.map((s) => ({ labels: { shard: s.shard }, value: 1 })),
-      ...report.failed.map((n) => ({ labels: { shard: n }, value: 0 })),
+      ...status.failedShards.map((n) => ({ labels: { shard: n }, value: 0 })),
     ]),
     gauge("tillproof_dead_letters", "Dead-lettered queue messages waiting for a replay.", one(deadLetters)),
-    gauge("tillproof_postgres_up", "1 when Postgres answered this scrape.", one(report.postgres === "ok" ? 1 : 0)),
+    gauge("tillproof_postgres_up", "1 when Postgres answered this scrape.", one(status.postgres === "ok" ? 1 : 0)),
     gauge(
       "tillproof_postgres_breaker_open",
       "1 while this isolate's Postgres breaker is open.",
-      one(breaker === "closed" ? 0 : 1),
+      one(status.breakerOpen ? 1 : 0),
     ),
     gauge(
       "tillproof_default_partition_rows",

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { alertsFor, type StatusSnapshot } from "./alerts.ts";
+
+const healthy: StatusSnapshot = {
+  postgres: "ok",
+  breakerOpen: false,
+  deadLetters: 0,
+  partitions: { defaultRows: 0, futurePartitions: 7 },
+  shards: [{ shard: 1, oldestUnpersistedAgeMs: 400, codeSpaceUsed: 0.01 }],
+  failedShards: [],
+};
+
+describe("console alerts", () => {
+  it("says nothing when all is well", () => {
+    expect(alertsFor(healthy)).toEqual([]);
+  });
+
+  it("names each problem in plain words, with the thresholds of ops/alerts.yml", () => {
+    const alerts = alertsFor({
+      postgres: "unreachable",
+      breakerOpen: true,
+      deadLetters: 2,
+      partitions: { defaultRows: 5, futurePartitions: 2 },
+      shards: [
+        { shard: 1, oldestUnpersistedAgeMs: 90_000, codeSpaceUsed: 0.51 },
+        { shard: 2, oldestUnpersistedAgeMs: 59_000, codeSpaceUsed: 0.5 },
+      ],
+      failedShards: [7],
+    });
+    expect(alerts).toEqual([
+      "Postgres does not answer. Receipts are still issued and held in the shards until it is back.",
+      "The Postgres circuit breaker is open: requests that need Postgres get 503 at once.",
+      "Shard 7 does not answer.",
+      "1 shard(s) hold receipts Postgres has not confirmed for over 60 s (oldest 90 s).",
+      "Shard 1 has used 51 % of its code space.",
+      "2 dead-lettered message(s) wait for a replay (POST /v1/ops/dead-letters/replay).",
+      "5 receipt(s) landed in the DEFAULT partition: a day has no partition.",
+      "Only 2 daily partition(s) exist ahead of today: the partition cron is failing.",
+    ]);
+  });
+});

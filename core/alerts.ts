@@ -1,0 +1,53 @@
+/**
+ * The operator's alerts in plain words, from one status snapshot: the same
+ * conditions and thresholds as ops/alerts.yml (which Prometheus evaluates over
+ * /metrics), for the console at /ops.
+ */
+export type ShardHealth = {
+  shard: number;
+  oldestUnpersistedAgeMs: number | null;
+  codeSpaceUsed: number;
+};
+
+export type StatusSnapshot = {
+  postgres: "ok" | "unreachable";
+  breakerOpen: boolean;
+  deadLetters: number | null;
+  partitions: { defaultRows: number; futurePartitions: number } | null;
+  shards: ShardHealth[];
+  failedShards: number[];
+};
+
+export const THRESHOLDS = { lagSeconds: 60, codeSpace: 0.5, futurePartitions: 3 };
+
+export function alertsFor(s: StatusSnapshot): string[] {
+  const out: string[] = [];
+  if (s.postgres !== "ok") {
+    out.push("Postgres does not answer. Receipts are still issued and held in the shards until it is back.");
+  }
+  if (s.breakerOpen) out.push("The Postgres circuit breaker is open: requests that need Postgres get 503 at once.");
+  for (const n of s.failedShards) out.push(`Shard ${n} does not answer.`);
+  const lagging = s.shards.filter((x) => (x.oldestUnpersistedAgeMs ?? 0) / 1000 > THRESHOLDS.lagSeconds);
+  if (lagging.length) {
+    const worst = Math.max(...lagging.map((x) => x.oldestUnpersistedAgeMs ?? 0)) / 1000;
+    out.push(
+      `${lagging.length} shard(s) hold receipts Postgres has not confirmed for over ${THRESHOLDS.lagSeconds} s (oldest ${Math.round(worst)} s).`,
+    );
+  }
+  for (const x of s.shards) {
+    if (x.codeSpaceUsed > THRESHOLDS.codeSpace) {
+      out.push(`Shard ${x.shard} has used ${Math.round(x.codeSpaceUsed * 100)} % of its code space.`);
+    }
+  }
+  if (s.deadLetters)
+    out.push(`${s.deadLetters} dead-lettered message(s) wait for a replay (POST /v1/ops/dead-letters/replay).`);
+  if (s.partitions && s.partitions.defaultRows > 0) {
+    out.push(`${s.partitions.defaultRows} receipt(s) landed in the DEFAULT partition: a day has no partition.`);
+  }
+  if (s.partitions && s.partitions.futurePartitions < THRESHOLDS.futurePartitions) {
+    out.push(
+      `Only ${s.partitions.futurePartitions} daily partition(s) exist ahead of today: the partition cron is failing.`,
+    );
+  }
+  return out;
+}

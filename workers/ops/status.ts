@@ -1,0 +1,40 @@
+/**
+ * One snapshot of the service for the operator: the shards' own reports, the
+ * Postgres breaker, the partitions and the dead letters. /metrics prints it
+ * for Prometheus, /v1/ops/status gives it (with the alerts in plain words) to
+ * the console at /ops.
+ */
+import { Hono } from "hono";
+import { alertsFor, type StatusSnapshot } from "../../core/alerts.ts";
+import { breakerFor } from "../../db/client.ts";
+import { partitionHealth } from "../../db/partitions.ts";
+import type { ShardStats } from "../../durable-objects/pump.ts";
+import { type AppEnv, type Ctx, pg, requireOperator } from "../http.ts";
+import { pendingDeadLetters } from "./dead-letters.ts";
+import { shardReport } from "./shard-report.ts";
+
+export type Status = Omit<StatusSnapshot, "shards"> & { shards: ShardStats[] };
+
+export async function gatherStatus(c: Ctx): Promise<Status> {
+  const [report, partitions, deadLetters] = await Promise.all([
+    shardReport(c),
+    partitionHealth(pg(c).db).catch(() => null),
+    pendingDeadLetters(c.env.DEAD_LETTERS).catch(() => null),
+  ]);
+  return {
+    postgres: report.postgres,
+    breakerOpen: breakerFor(c.env.DATABASE_URL).state(Date.now()) !== "closed",
+    deadLetters,
+    partitions,
+    shards: report.answered,
+    failedShards: report.failed,
+  };
+}
+
+export const status = new Hono<AppEnv>();
+
+status.get("/v1/ops/status", requireOperator, async (c) => {
+  const s = await gatherStatus(c);
+  c.header("Cache-Control", "no-store");
+  return c.json({ ...s, alerts: alertsFor(s), at: new Date().toISOString() });
+});
