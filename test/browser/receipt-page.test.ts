@@ -5,16 +5,14 @@
  * test-artifacts/.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contrastRatio, toHex } from "../../core/contrast.ts";
 import { insiderSql } from "../insider.ts";
 import { OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
+import { ARTIFACTS, launchChromium } from "./chromium.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const ARTIFACTS = resolve(import.meta.dirname, "../../test-artifacts");
 const XSS_ITEM = "<img src=x onerror=alert(1)>";
 const LOGO_URL = "https://cdn.brand.test/logo.svg";
 const LOGO_SVG =
@@ -156,23 +154,8 @@ const rgbToHex = (rgb: string): string => {
 };
 
 beforeAll(async () => {
-  // Fail loudly: a browser test that skips itself is a test that never runs.
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
-  }
-  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await launchChromium();
   stack = await startStack();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
 });
 
 afterAll(async () => {
