@@ -8,8 +8,9 @@
 import { describeError } from "../core/log.ts";
 import { groupForSend, type OutboxReceipt, packMessages } from "../core/outbox.ts";
 import type { ShardDeps } from "./ports.ts";
-import { type BatchRing, type BatchStats, WATERMARK_EVERY_MS } from "./ring.ts";
+import type { BatchRing, BatchStats } from "./ring.ts";
 import type { ShardTables } from "./tables.ts";
+import { Watermark } from "./watermark.ts";
 
 export type ShardStats = {
   shard: number;
@@ -42,11 +43,6 @@ const FLUSH_READ_LIMIT = 5_000; // rows read per flush round
  * handed to the queue and every later one is still held.
  */
 export class OutboxPump {
-  /**
-   * Every receipt up to this counter has been handed to the queue at least once
-   * (or was being handed when the object stopped). It never moves back.
-   */
-  sentUpTo: number;
   /** Sent successfully up to here, in this object's life: the next flush starts after it. */
   private cursor: number;
   /** Every receipt up to here was sent at least REDRIVE_AFTER_MS ago (see redrive). */
@@ -54,8 +50,7 @@ export class OutboxPump {
   /** sentUpTo as of `markAt`; becomes the horizon REDRIVE_AFTER_MS later. */
   private mark: number;
   private markAt: number;
-  private storedSent: number;
-  private storedAt = 0;
+  private readonly sent: Watermark;
   private messages = 0;
   private failures = 0;
   /** Where a redrive pass part way through continues (null: no pass under way). */
@@ -74,8 +69,7 @@ export class OutboxPump {
     this.tables = tables;
     this.ring = ring;
     this.deps = deps;
-    this.sentUpTo = meta.sent_up_to ?? 0;
-    this.storedSent = this.sentUpTo;
+    this.sent = new Watermark(tables, "sent_up_to", meta);
     // After a restart, rows that were in flight are left to the redrive.
     this.cursor = this.sentUpTo;
     this.redriveHorizon = meta.redrive_horizon ?? 0;
@@ -85,17 +79,21 @@ export class OutboxPump {
     this.redriveFrom = 0;
   }
 
-  /** Stores sent_up_to if it moved: one row, at most every WATERMARK_EVERY_MS (watermarkAt brings the alarm for it). */
-  storeWatermark(now: number): void {
-    if (this.sentUpTo === this.storedSent || now - this.storedAt < WATERMARK_EVERY_MS) return;
-    this.tables.setMeta("sent_up_to", this.sentUpTo);
-    this.storedSent = this.sentUpTo;
-    this.storedAt = now;
+  /**
+   * Every receipt up to this counter has been handed to the queue at least once
+   * (or was being handed when the object stopped). It never moves back.
+   */
+  get sentUpTo(): number {
+    return this.sent.value;
   }
 
-  /** When the alarm should store a watermark that moved, or null. */
+  /** Stores sent_up_to if it moved (watermark.ts). */
+  storeWatermark(now: number): void {
+    this.sent.store(now);
+  }
+
   watermarkAt(): number | null {
-    return this.sentUpTo === this.storedSent ? null : this.storedAt + WATERMARK_EVERY_MS;
+    return this.sent.dueAt();
   }
 
   /** Receipts held (not yet confirmed in Postgres). */
@@ -126,8 +124,8 @@ export class OutboxPump {
       // receipts again (Postgres ignores what it has). Rows that really failed
       // are retried from the in-memory cursor, or after a restart by the redrive.
       if (last > this.sentUpTo) {
-        this.sentUpTo = last;
-        this.storeWatermark(Date.now());
+        this.sent.value = last;
+        this.sent.store(Date.now());
       }
       if (rows.length) await this.send(shard, rows);
       this.cursor = last;

@@ -11,6 +11,7 @@
  */
 import type { OutboxReceipt } from "../core/outbox.ts";
 import type { LogHead, ShardTables } from "./tables.ts";
+import { Watermark } from "./watermark.ts";
 
 /** One receipt in a batch row: counter, hash, canonical record, and its idempotency key's hash and body hash. */
 export type RingEntry = { c: number; h: string; r: string; f?: string; b?: string };
@@ -23,8 +24,6 @@ export type BatchStats = { batches: number; receipts: number; sizes: Record<stri
 
 export const RING_SLOTS = 262_144;
 const PARSED_BATCHES = 16;
-/** Watermarks (sent, persisted) are written at most this often: a restart re-sends at most this much. */
-export const WATERMARK_EVERY_MS = 2_000;
 /** Receipts a shard held one row each before the ring are carried over in batches of this many. */
 const LEGACY_BATCH = 200;
 
@@ -38,9 +37,7 @@ export class BatchRing {
   /** Idempotency keys and store heads of batches up to here are written out. */
   markedBatch: number;
   /** Every batch up to here is confirmed in Postgres (stored by the alarm when it moves). */
-  private persistedBatch: number;
-  private storedPersisted: number;
-  private storedAt = 0;
+  private readonly persisted: Watermark;
   private sizes = BATCH_BUCKETS.map(() => 0);
   private committed = { batches: 0, receipts: 0 };
 
@@ -51,8 +48,7 @@ export class BatchRing {
     this.tables = tables;
     this.slots = slots;
     this.markedBatch = meta.marked_batch ?? 0;
-    this.persistedBatch = meta.persisted_batch ?? 0;
-    this.storedPersisted = this.persistedBatch;
+    this.persisted = new Watermark(tables, "persisted_batch", meta);
     const rows = tables.batchesAfter(Math.min(this.markedBatch, this.persistedBatch));
     for (const r of rows) {
       const left = r.batch_no <= this.persistedBatch ? 0 : r.count;
@@ -190,7 +186,7 @@ export class BatchRing {
     for (const b of this.live) {
       if (b.batchNo <= this.persistedBatch) continue;
       if (b.left > 0) break;
-      this.persistedBatch = b.batchNo;
+      this.persisted.value = b.batchNo;
     }
     while (this.live.length) {
       const b = this.live[0] as Live;
@@ -200,17 +196,17 @@ export class BatchRing {
     }
   }
 
-  /** Stores the persisted watermark if it moved: one row, at most every WATERMARK_EVERY_MS (watermarkAt brings the alarm for it). */
-  storeWatermark(now: number): void {
-    if (this.persistedBatch === this.storedPersisted || now - this.storedAt < WATERMARK_EVERY_MS) return;
-    this.tables.setMeta("persisted_batch", this.persistedBatch);
-    this.storedPersisted = this.persistedBatch;
-    this.storedAt = now;
+  /** Every batch up to here is confirmed in Postgres (stored lazily: watermark.ts). */
+  private get persistedBatch(): number {
+    return this.persisted.value;
   }
 
-  /** When the alarm should store a watermark that moved, or null. */
+  storeWatermark(now: number): void {
+    this.persisted.store(now);
+  }
+
   watermarkAt(): number | null {
-    return this.persistedBatch === this.storedPersisted ? null : this.storedAt + WATERMARK_EVERY_MS;
+    return this.persisted.dueAt();
   }
 
   /** The received_at of the oldest unconfirmed receipt's batch, read from its record. */

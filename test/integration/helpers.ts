@@ -1,6 +1,11 @@
 /** Test helpers: talk to the Worker over HTTP as a client would, and read Postgres directly. */
 import { env, SELF } from "cloudflare:test";
+import { canonicalJson } from "../../core/canonical.ts";
+import { encodeCode } from "../../core/code.ts";
+import { sha256Hex } from "../../core/crypto.ts";
 import { shardForStore } from "../../core/ids.ts";
+import type { OutboxMessage } from "../../core/outbox.ts";
+import { buildRecord, GENESIS_HASH, parseReceipt } from "../../core/receipt.ts";
 import type { IssuedReceipt } from "../../core/responses.ts";
 import { openPg } from "../../db/client.ts";
 import { insiderSql } from "../insider.ts";
@@ -137,4 +142,26 @@ export async function issuePersisted(token: string, body: unknown = sale()): Pro
 /** Edits a stored receipt as a superuser would, with the append-only trigger turned off. */
 export async function tamper(code: string, set: string): Promise<void> {
   await sqlQuery(insiderSql(`UPDATE receipts SET ${set} WHERE code = '${compact(code)}'`));
+}
+
+/** A message as a shard would send it, for receipts no shard holds (so only the consumer acts). */
+export function syntheticMessage(tenantId: string, count: number, firstCounter: number, shard = 3): OutboxMessage {
+  let prevHash = GENESIS_HASH;
+  const receipts = Array.from({ length: count }, (_, i) => {
+    const counter = firstCounter + i;
+    const record = buildRecord({
+      input: parseReceipt(sale(), Date.now()),
+      code: encodeCode("test-code-key", { shard, counter }),
+      tenantId,
+      storeId: "synthetic",
+      terminalId: "till-1",
+      seq: i + 1,
+      receivedAt: Date.now(),
+      prevHash,
+    });
+    const json = canonicalJson(record);
+    prevHash = sha256Hex(json);
+    return { counter, hash: prevHash, record: json };
+  });
+  return { v: 1, shard, receipts };
 }

@@ -7,14 +7,21 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { canonicalJson } from "../../core/canonical.ts";
-import { encodeCode } from "../../core/code.ts";
-import { sha256Hex } from "../../core/crypto.ts";
 import type { OutboxMessage } from "../../core/outbox.ts";
-import { buildRecord, GENESIS_HASH, parseReceipt } from "../../core/receipt.ts";
 import alertRules from "../../ops/alerts.yml?raw";
 import worker, { app } from "../../workers/index.ts";
-import { call, eventually, fixture, issue, OPERATOR_TOKEN, sale, sqlQuery, uid, useShardBand } from "./helpers.ts";
+import {
+  call,
+  eventually,
+  fixture,
+  issue,
+  OPERATOR_TOKEN,
+  sale,
+  sqlQuery,
+  syntheticMessage,
+  uid,
+  useShardBand,
+} from "./helpers.ts";
 
 useShardBand(13);
 
@@ -72,31 +79,10 @@ describe("/metrics", () => {
   });
 });
 
-/** A message as a shard would send it, for receipts no shard holds (so only the consumer acts). */
-function deadMessage(tenantId: string, count: number, firstCounter: number): OutboxMessage {
-  let prevHash = GENESIS_HASH;
-  const receipts = Array.from({ length: count }, (_, i) => {
-    const record = buildRecord({
-      input: parseReceipt(sale(), Date.now()),
-      code: encodeCode("test-code-key", { shard: 13, counter: firstCounter + i }),
-      tenantId,
-      storeId: "dead",
-      terminalId: "till-1",
-      seq: i + 1,
-      receivedAt: Date.now(),
-      prevHash,
-    });
-    const json = canonicalJson(record);
-    prevHash = sha256Hex(json);
-    return { counter: firstCounter + i, hash: prevHash, record: json };
-  });
-  return { v: 1, shard: 13, receipts };
-}
-
 describe("dead letters", () => {
   it("keeps each dead-lettered message, lists it, and replays it into Postgres once", async () => {
     const tenantId = uid("dlq");
-    const message = deadMessage(tenantId, 3, 40_000_000 + Math.floor(Math.random() * 1_000_000));
+    const message = syntheticMessage(tenantId, 3, 40_000_000 + Math.floor(Math.random() * 1_000_000), 13);
     const batch = createMessageBatch<OutboxMessage>("tillproof-receipts-dlq", [
       { id: `dead-${tenantId}`, timestamp: new Date(), attempts: 11, body: message },
     ]);

@@ -10,11 +10,10 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { canonicalHash, canonicalJson } from "../../core/canonical.ts";
-import { encodeCode, parseCode } from "../../core/code.ts";
-import { sha256Hex } from "../../core/crypto.ts";
+import { canonicalHash } from "../../core/canonical.ts";
+import { parseCode } from "../../core/code.ts";
 import type { OutboxMessage } from "../../core/outbox.ts";
-import { buildRecord, GENESIS_HASH, parseReceipt } from "../../core/receipt.ts";
+import { GENESIS_HASH } from "../../core/receipt.ts";
 import { openPg } from "../../db/client.ts";
 import { type RecordRow, recordColumns, recordFromRow } from "../../db/receipts.ts";
 import type { StoreShard } from "../../durable-objects/store-shard.ts";
@@ -32,6 +31,7 @@ import {
   OPERATOR_TOKEN,
   sale,
   sqlQuery,
+  syntheticMessage,
   tamper,
   uid,
   useShardBand,
@@ -39,28 +39,6 @@ import {
 import { deliversThenThrows, dropsMessages, oneSale, openShard, syncFails } from "./shard-ports.ts";
 
 useShardBand(2);
-
-/** A message as a shard would send it, for receipts no shard holds (so only the consumer acts). */
-function syntheticMessage(tenantId: string, count: number, firstCounter: number): OutboxMessage {
-  let prevHash = GENESIS_HASH;
-  const receipts = Array.from({ length: count }, (_, i) => {
-    const counter = firstCounter + i;
-    const record = buildRecord({
-      input: parseReceipt(sale(), Date.now()),
-      code: encodeCode("test-code-key", { shard: 3, counter }),
-      tenantId,
-      storeId: "synthetic",
-      terminalId: "till-1",
-      seq: i + 1,
-      receivedAt: Date.now(),
-      prevHash,
-    });
-    const json = canonicalJson(record);
-    prevHash = sha256Hex(json);
-    return { counter, hash: prevHash, record: json };
-  });
-  return { v: 1, shard: 3, receipts };
-}
 
 async function consume(messages: OutboxMessage[], overrides: Partial<typeof env> = {}) {
   const batch = createMessageBatch<OutboxMessage>(
