@@ -28,7 +28,13 @@ const PARSED_BATCHES = 16;
 const LEGACY_BATCH = 200;
 
 export class BatchRing {
+  /** Live batches in batch order, from index `head` on (dead ones before it are dropped in bulk). */
   private live: Live[] = [];
+  private head = 0;
+  /** Index of the first live batch not yet known to be confirmed in full. */
+  private unconfirmedFrom = 0;
+  /** Receipts held and not yet confirmed (the sum of the live batches' `left`). */
+  private unconfirmed = 0;
   /** The last few batches read, parsed (oldest first). */
   private readonly parsed = new Map<number, RingEntry[]>();
   /** Counters of live batches that Postgres confirmed. */
@@ -53,15 +59,15 @@ export class BatchRing {
     for (const r of rows) {
       const left = r.batch_no <= this.persistedBatch ? 0 : r.count;
       this.live.push({ batchNo: r.batch_no, slot: r.slot, first: r.first_counter, count: r.count, left });
+      this.unconfirmed += left;
     }
+    while (this.live[this.unconfirmedFrom]?.left === 0) this.unconfirmedFrom++;
     this.nextBatch = Math.max(this.markedBatch, this.persistedBatch, rows.at(-1)?.batch_no ?? 0) + 1;
   }
 
   /** Receipts held and not yet confirmed by Postgres. */
   get held(): number {
-    let n = 0;
-    for (const b of this.live) n += b.left;
-    return n;
+    return this.unconfirmed;
   }
 
   get lastBatch(): number {
@@ -70,13 +76,13 @@ export class BatchRing {
 
   /** Whether the next batch's slot is free (its previous occupant is dead). */
   hasRoom(): boolean {
-    const oldest = this.live[0];
+    const oldest = this.live[this.head];
     return !oldest || this.nextBatch - oldest.batchNo < this.slots;
   }
 
   /** True when only a mark stands between the ring and a free slot. */
   get waitsForMark(): boolean {
-    const oldest = this.live[0];
+    const oldest = this.live[this.head];
     return !!oldest && oldest.left === 0 && oldest.batchNo > this.markedBatch;
   }
 
@@ -93,6 +99,7 @@ export class BatchRing {
     return () => {
       this.nextBatch = batchNo + 1;
       this.live.push({ batchNo, slot, first, count: entries.length, left: entries.length });
+      this.unconfirmed += entries.length;
       const bucket = BATCH_BUCKETS.findIndex((b) => entries.length <= b);
       this.sizes[bucket] = (this.sizes[bucket] ?? 0) + 1;
       this.committed.batches++;
@@ -102,7 +109,7 @@ export class BatchRing {
 
   /** The live batch holding `counter`. */
   private find(counter: number): Live | undefined {
-    let lo = 0;
+    let lo = this.head;
     let hi = this.live.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
@@ -141,11 +148,25 @@ export class BatchRing {
     });
   }
 
+  /** The index of the first live batch holding a counter above `after` (binary search). */
+  private firstAfter(after: number): number {
+    let lo = this.head;
+    let hi = this.live.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const b = this.live[mid] as Live;
+      if (b.first + b.count - 1 <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   /** Unconfirmed receipts with counter in (after, upTo], in order, at most `limit`. */
   page(after: number, upTo: number, limit: number): OutboxReceipt[] {
     const out: OutboxReceipt[] = [];
-    for (const b of this.live) {
-      if (b.first + b.count - 1 <= after || b.left === 0) continue;
+    for (let i = Math.max(this.firstAfter(after), this.unconfirmedFrom); i < this.live.length; i++) {
+      const b = this.live[i] as Live;
+      if (b.left === 0) continue;
       if (b.first > upTo || out.length >= limit) break;
       for (const e of this.entriesOf(b)) {
         if (e.c <= after || e.c > upTo || this.confirmed.has(e.c)) continue;
@@ -158,7 +179,10 @@ export class BatchRing {
 
   /** The entries of every live batch after `batchNo`, oldest first (a restart replays them). */
   *entriesAfter(batchNo: number): Generator<RingEntry> {
-    for (const b of this.live) if (b.batchNo > batchNo) yield* this.entriesOf(b);
+    for (let i = this.head; i < this.live.length; i++) {
+      const b = this.live[i] as Live;
+      if (b.batchNo > batchNo) yield* this.entriesOf(b);
+    }
   }
 
   /** Postgres has these. Returns how many were newly confirmed. Safe to call again. */
@@ -169,6 +193,7 @@ export class BatchRing {
       if (!b || b.left === 0 || b.batchNo <= this.persistedBatch || this.confirmed.has(c)) continue;
       this.confirmed.add(c);
       b.left--;
+      this.unconfirmed--;
       n++;
     }
     this.advance();
@@ -183,16 +208,20 @@ export class BatchRing {
 
   /** Moves the persisted watermark over confirmed batches, and drops batches that are dead. */
   private advance(): void {
-    for (const b of this.live) {
-      if (b.batchNo <= this.persistedBatch) continue;
-      if (b.left > 0) break;
-      this.persisted.value = b.batchNo;
+    // Both walks resume where the last one stopped, so each batch is passed once.
+    for (let b = this.live[this.unconfirmedFrom]; b && b.left === 0; b = this.live[++this.unconfirmedFrom]) {
+      if (b.batchNo > this.persistedBatch) this.persisted.value = b.batchNo;
     }
-    while (this.live.length) {
-      const b = this.live[0] as Live;
+    for (let b = this.live[this.head]; b; b = this.live[this.head]) {
       if (b.left > 0 || b.batchNo > this.markedBatch || b.batchNo > this.persistedBatch) break;
       for (let c = b.first; c < b.first + b.count; c++) this.confirmed.delete(c);
-      this.live.shift();
+      this.head++;
+    }
+    // Drop the dead prefix in one go once it is large (shift() per batch would be quadratic).
+    if (this.head > 1024 && this.head * 2 > this.live.length) {
+      this.live = this.live.slice(this.head);
+      this.unconfirmedFrom -= this.head;
+      this.head = 0;
     }
   }
 
@@ -211,7 +240,8 @@ export class BatchRing {
 
   /** The received_at of the oldest unconfirmed receipt's batch, read from its record. */
   oldestUnconfirmed(): RingEntry | null {
-    const b = this.live.find((l) => l.left > 0);
+    let b: Live | undefined;
+    for (let i = this.unconfirmedFrom; i < this.live.length && !b; i++) if ((this.live[i] as Live).left > 0) b = this.live[i];
     if (!b) return null;
     return this.entriesOf(b).find((e) => !this.confirmed.has(e.c)) ?? null;
   }

@@ -25,7 +25,15 @@ const say = (line: string) => console.log(`[chaos ${((Date.now() - t0) / 1000).t
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
 type Sent = { code: string; hash: string };
-type Tally = { requests: number; issued: number; replayed: number; retryable: number; bad5xx: number; other: number };
+type Tally = {
+  requests: number;
+  issued: number;
+  replayed: number;
+  retryable: number;
+  timeouts: number;
+  bad5xx: number;
+  other: number;
+};
 
 const sale = (i: number) => ({
   issuedAt: new Date().toISOString(),
@@ -68,7 +76,7 @@ function drive(stack: Stack, tokens: string[], sent: Map<string, Sent>, run: str
   let rate = RATE;
   let stopped = false;
   let n = 0;
-  const tally: Tally = { requests: 0, issued: 0, replayed: 0, retryable: 0, bad5xx: 0, other: 0 };
+  const tally: Tally = { requests: 0, issued: 0, replayed: 0, retryable: 0, timeouts: 0, bad5xx: 0, other: 0 };
   const inflight = new Set<Promise<void>>();
   const one = async (i: number) => {
     const key = `chaos-${run}-${i}`;
@@ -79,9 +87,11 @@ function drive(stack: Stack, tokens: string[], sent: Map<string, Sent>, run: str
         method: "POST",
         headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "idempotency-key": key },
         body: JSON.stringify(sale(i)),
+        // An overloaded local stack may drop a connection: the terminal gives up and retries the same key.
+        signal: AbortSignal.timeout(15_000),
       }).catch(() => null);
       if (!res) {
-        tally.other++;
+        tally.timeouts++;
         await sleep(500);
         continue;
       }
@@ -230,13 +240,14 @@ async function main(): Promise<number> {
         String(t.issued),
         String(t.bad5xx),
         String(t.retryable),
+        String(t.timeouts),
         String(result.lost),
         String(result.duplicated),
         Number.isNaN(drainMs) ? "did not drain" : (drainMs / 1000).toFixed(1),
         bad ? "FAIL" : "ok",
       ]);
     }
-    const head = ["fault", "requests", "201s", "5xx", "429/503", "lost", "duplicated", "s to drain", ""];
+    const head = ["fault", "requests", "201s", "5xx", "429/503", "timeouts", "lost", "duplicated", "s to drain", ""];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
     const line = (r: string[]) =>
       `  ${r.map((c, i) => (i ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join("  ")}`;

@@ -194,6 +194,7 @@ async function main(): Promise<void> {
 
   Then open the verifyUrl it prints, or: curl ${BASE}/v1/verify/<code>
   Pipeline: curl -H 'authorization: Bearer ${OPERATOR_TOKEN}' ${BASE}/v1/ops/pipeline
+  Console:  ${BASE}/ops  (operator token: ${OPERATOR_TOKEN}); metrics: curl -H 'authorization: Bearer ${OPERATOR_TOKEN}' ${BASE}/metrics
   Audit:    npm run audit -- --database-url '${databaseUrl}' --url ${BASE} --code-key '${CODE_KEY}' --operator-token '${OPERATOR_TOKEN}'
 
   Ctrl-C stops everything; data stays in .data/ for the next run.
