@@ -240,8 +240,7 @@ export class BatchRing {
 
   /** The received_at of the oldest unconfirmed receipt's batch, read from its record. */
   oldestUnconfirmed(): RingEntry | null {
-    let b: Live | undefined;
-    for (let i = this.unconfirmedFrom; i < this.live.length && !b; i++) if ((this.live[i] as Live).left > 0) b = this.live[i];
+    const b = this.live.find((l, i) => i >= this.unconfirmedFrom && l.left > 0);
     if (!b) return null;
     return this.entriesOf(b).find((e) => !this.confirmed.has(e.c)) ?? null;
   }

@@ -39,7 +39,7 @@ const sale = {
   payments: [{ method: "cash", amount: 250 }],
 };
 
-const alertsText = (page: Page) => page.locator("#alerts").innerText();
+const alertsText = async (page: Page) => (await page.locator("#alerts").textContent()) ?? "";
 
 beforeAll(async () => {
   browser = await launchChromium();
@@ -63,12 +63,12 @@ describe("operations console in Chromium", () => {
     page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
     page.on("pageerror", (e) => problems.push(e.message));
     await page.goto(`${stack.baseUrl}/ops`);
-    expect(await page.locator("#state").innerText()).toContain("Enter the operator token");
+    expect(await page.locator("#state").textContent()).toContain("Enter the operator token");
     await page.fill("#token", OPERATOR_TOKEN);
     await page.click("button[type=submit]");
     await page.locator("#alerts li", { hasText: "All is well." }).waitFor({ timeout: 20_000 });
     expect(await page.locator("#shards tbody tr").count()).toBeGreaterThanOrEqual(1);
-    expect(await page.locator("#postgres").innerText()).toBe("up");
+    expect(await page.locator("#postgres").textContent()).toBe("up");
     // The token lives in this tab's session storage only, never in the page's address or a cookie.
     expect(page.url()).not.toContain(OPERATOR_TOKEN);
     expect(await page.context().cookies()).toEqual([]);
@@ -76,9 +76,9 @@ describe("operations console in Chromium", () => {
     stack.postgresDown(true);
     expect((await issue()).status).toBe(201); // issuing does not need Postgres
     await page.locator("#alerts li", { hasText: "Postgres does not answer" }).waitFor({ timeout: 30_000 });
-    expect(await page.locator("#postgres").innerText()).toBe("DOWN");
-    expect(await page.locator("#partitions").innerText()).toContain("unknown");
-    const unpersisted = await page.locator("#shards tbody tr td:nth-child(3)").allInnerTexts();
+    expect(await page.locator("#postgres").textContent()).toBe("DOWN");
+    expect(await page.locator("#partitions").textContent()).toContain("unknown");
+    const unpersisted = await page.locator("#shards tbody tr td:nth-child(3)").allTextContents();
     expect(unpersisted.map(Number).some((n) => n >= 1)).toBe(true);
     await page.screenshot({ path: resolve(ARTIFACTS, "ops-console-outage.png"), fullPage: true });
 
