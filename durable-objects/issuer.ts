@@ -46,8 +46,13 @@ type Sale = { shard: number; terminal: Terminal; entry: IssueEntry; f: string; b
 
 /** A busy shard commits before its window is out once this many sales wait (latency at peak, docs/scale.md §12). */
 const COMMIT_TARGET = 4;
-/** A ring row stays under SQLite's 2 MB: a commit takes sales up to this many bytes of records. */
-const MAX_BATCH_BYTES = 1_500_000;
+/**
+ * A ring row stays under SQLite's 2 MB (string or blob): a commit takes sales
+ * until their entries, as the row stores them (JSON in JSON, UTF-8), reach this.
+ * One receipt (≤ 256 KiB of body) always fits.
+ */
+const MAX_BATCH_BYTES = 1_700_000;
+const utf8 = new TextEncoder();
 
 export type IssuerParts = {
   tables: ShardTables;
@@ -217,12 +222,14 @@ export class Issuer {
           prevHash: head.hash,
         });
         const json = canonicalJson(record);
-        if (entries.length && bytes + json.length > MAX_BATCH_BYTES) break; // the rest go in the next commit
-        bytes += json.length;
-        if (switches) switchedAt = counter;
         const hash = sha256Hex(json);
+        const entry: RingEntry = { c: counter, h: hash, r: json, f: s.f, b: s.entry.bodyHash };
+        const size = utf8.encode(JSON.stringify(entry)).length + 1;
+        if (entries.length && bytes + size > MAX_BATCH_BYTES) break; // the rest go in the next commit
+        bytes += size;
+        if (switches) switchedAt = counter;
         moved.set(storeKey, { tenantId, storeId, head: { seq: record.seq, hash, counter } });
-        entries.push({ c: counter, h: hash, r: json, f: s.f, b: s.entry.bodyHash });
+        entries.push(entry);
         out.push(issuedReceipt(record, hash, s.baseUrl));
       }
       if (switchedAt !== null) tables.setMeta("code_v2_from", switchedAt);

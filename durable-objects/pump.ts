@@ -55,6 +55,8 @@ export class OutboxPump {
   private failures = 0;
   /** Where a redrive pass part way through continues (null: no pass under way). */
   private redriveFrom: number | null;
+  /** The one pass after a restart re-sends up to here (null once done). */
+  private startupPass: number | null;
 
   private readonly tables: ShardTables;
   private readonly ring: BatchRing;
@@ -73,6 +75,11 @@ export class OutboxPump {
     // After a restart, rows that were in flight are left to the redrive.
     this.cursor = this.sentUpTo;
     this.redriveHorizon = meta.redrive_horizon ?? 0;
+    // After a restart what Postgres confirmed shortly before is not known (confirmations live in
+    // memory, the watermark is stored lazily): one pass re-sends everything sent and unconfirmed,
+    // so no batch stays held (and its ring slot taken) until the hourly redrive. Postgres ignores
+    // what it has.
+    this.startupPass = this.sentUpTo;
     this.mark = meta.checkpoint ?? 0;
     this.markAt = meta.checkpoint_at ?? 0;
     // What was confirmed before a restart is not known in memory: one pass re-sends what is under the horizon.
@@ -138,7 +145,7 @@ export class OutboxPump {
    * one pass (a page per alarm) re-sends the unconfirmed receipts under it.
    */
   async redrive(shard: number, now: number): Promise<void> {
-    if (now - this.markAt >= REDRIVE_AFTER_MS) {
+    if (this.startupPass === null && now - this.markAt >= REDRIVE_AFTER_MS) {
       this.redriveHorizon = this.mark;
       this.mark = this.sentUpTo;
       this.markAt = now;
@@ -148,8 +155,11 @@ export class OutboxPump {
       this.redriveFrom = 0;
     }
     if (this.redriveFrom === null) return;
-    const rows = this.ring.page(this.redriveFrom, this.redriveHorizon, FLUSH_READ_LIMIT);
+    const horizon = this.startupPass ?? this.redriveHorizon;
+    const rows = this.ring.page(this.redriveFrom, horizon, FLUSH_READ_LIMIT);
     this.redriveFrom = rows.length === FLUSH_READ_LIMIT ? (rows.at(-1)?.counter ?? null) : null;
+    // The startup pass is done: the hourly redrive takes over (from the start at its next hour).
+    if (this.redriveFrom === null && this.startupPass !== null) this.startupPass = null;
     if (!rows.length) return;
     await this.send(shard, rows);
     console.warn(JSON.stringify({ msg: "outbox redrive", shard, receipts: rows.length }));

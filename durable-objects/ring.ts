@@ -26,6 +26,7 @@ export const RING_SLOTS = 262_144;
 const PARSED_BATCHES = 16;
 /** Receipts a shard held one row each before the ring are carried over in batches of this many. */
 const LEGACY_BATCH = 200;
+const LEGACY_PAGE = 5_000;
 
 export class BatchRing {
   /** Live batches in batch order, from index `head` on (dead ones before it are dropped in bulk). */
@@ -195,6 +196,8 @@ export class BatchRing {
       b.left--;
       this.unconfirmed--;
       n++;
+      // A batch confirmed in full needs no per-counter record (readers check `left` first).
+      if (b.left === 0) for (let k = b.first; k < b.first + b.count; k++) this.confirmed.delete(k);
     }
     this.advance();
     return n;
@@ -263,8 +266,6 @@ export class BatchRing {
  * their stores' heads in `stores`, so the new batches count as marked.
  */
 export function adoptLegacyHeld(tables: ShardTables): void {
-  const held = tables.legacyHeld();
-  if (!held.length) return;
   const head = tables.logHead();
   if (!head) throw new Error("receipts are held but the log has no head");
   const log: LogHead = {
@@ -274,25 +275,39 @@ export function adoptLegacyHeld(tables: ShardTables): void {
     lastReceivedAt: head.last_received_at,
   };
   const meta = tables.meta();
-  let batchNo = Math.max(meta.marked_batch ?? 0, meta.persisted_batch ?? 0);
+  const first = Math.max(meta.marked_batch ?? 0, meta.persisted_batch ?? 0, tables.maxBatchNo());
+  let batchNo = first;
   let run: RingEntry[] = [];
   const put = () => {
+    if (!run.length) return;
     batchNo++;
-    const first = run[0]?.c ?? 0;
+    // Slots of this pass must not wrap onto each other (or onto batches from before it).
+    if (batchNo - first >= RING_SLOTS / 2) {
+      throw new Error("too many separate runs of held receipts to carry over into the ring; confirm them first");
+    }
+    const c = run[0]?.c ?? 0;
     tables.putBatch({
       slot: batchNo % RING_SLOTS,
       batchNo,
-      first,
+      first: c,
       count: run.length,
       log,
       entries: JSON.stringify(run),
     });
     run = [];
   };
-  for (const r of held) {
-    const last = run.at(-1);
-    if (last && (last.c + 1 !== r.counter || run.length >= LEGACY_BATCH)) put();
-    run.push({ c: r.counter, h: r.hash, r: r.record });
+  // Page by counter: only one page of records is in memory at a time.
+  for (
+    let after = 0, page = tables.legacyHeld(0, LEGACY_PAGE);
+    page.length;
+    page = tables.legacyHeld(after, LEGACY_PAGE)
+  ) {
+    for (const r of page) {
+      const last = run.at(-1);
+      if (last && (last.c + 1 !== r.counter || run.length >= LEGACY_BATCH)) put();
+      run.push({ c: r.counter, h: r.hash, r: r.record });
+    }
+    after = page.at(-1)?.counter ?? after;
   }
   put();
   tables.setMeta("marked_batch", batchNo);

@@ -257,12 +257,19 @@ export class ShardTables {
     return this.sql.exec("SELECT 1 FROM receipts LIMIT 1").toArray().length > 0;
   }
 
-  legacyHeld(): { counter: number; hash: string; record: string; received_at: number }[] {
+  /** Held receipts after `after`, in counter order, a page at a time (a shard may hold millions). */
+  legacyHeld(after: number, limit: number): { counter: number; hash: string; record: string }[] {
     return this.sql
-      .exec<{ counter: number; hash: string; record: string; received_at: number }>(
-        "SELECT counter, hash, record, received_at FROM receipts ORDER BY counter",
+      .exec<{ counter: number; hash: string; record: string }>(
+        "SELECT counter, hash, record FROM receipts WHERE counter > ? ORDER BY counter LIMIT ?",
+        after,
+        limit,
       )
       .toArray();
+  }
+
+  maxBatchNo(): number {
+    return this.sql.exec<{ n: number | null }>("SELECT max(batch_no) AS n FROM batches").one().n ?? 0;
   }
 
   dropLegacyHeld(): void {

@@ -580,3 +580,48 @@ describe("a shard holding a large backlog", () => {
     await evictDurableObject(stub);
   }, 120_000);
 });
+
+describe("after a restart", () => {
+  it("sends again at once what was sent but never confirmed, instead of holding it for the hourly redrive", async () => {
+    const f = await fixture();
+    const n = Number(f.token.split("_")[1]);
+    const stub = shard(env, n);
+    // Sent (the watermark moves) but lost by the queue; then the object restarts.
+    const code = await runInDurableObject(stub, async (_: StoreShard, state) => {
+      const lossy = openShard(state.storage, { queue: dropsMessages });
+      const [o] = (await lossy.issue(oneSale(n, f.token, sale()))).outcomes;
+      await lossy.pump.flush(n, lossy.log.size);
+      lossy.pump.storeWatermark(Date.now());
+      return o && "receipt" in o ? compact(o.receipt.code) : "";
+    });
+    await evictDurableObject(stub);
+    await stub.stats(); // the real object loads
+    await eventually(async () => (await sqlQuery("SELECT 1 FROM receipts WHERE code = $1", [code]))[0]);
+    await eventually(async () => ((await stub.stats()).unpersisted === 0 ? true : null));
+  });
+
+  it("keeps a commit of 100 receipts in non-Latin script within SQLite's row limit", async () => {
+    const f = await fixture();
+    // 30 items of 200 CJK characters: ≈ 18 KB of UTF-8 per receipt, ≈ 1.8 MB in one request.
+    const items = Array.from({ length: 30 }, (_, i) => ({
+      name: "商".repeat(199) + String(i % 10),
+      quantity: 1,
+      unitPrice: 10,
+      total: 10,
+    }));
+    const big = sale({ items, total: 300, payments: [{ method: "cash", amount: 300 }] });
+    const res = await call<{ results: { status: number }[] }>("POST", "/v1/receipts/batch", {
+      token: f.token,
+      body: { receipts: Array.from({ length: 100 }, (_, i) => ({ idempotencyKey: `cjk-${i}`, ...big })) },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.results.map((r) => r.status)).toEqual(Array.from({ length: 100 }, () => 201));
+    // Local SQLite would take a larger row; Cloudflare's refuses strings over 2 MB.
+    const n = Number(f.token.split("_")[1]);
+    const largest = await runInDurableObject(shard(env, n), (_: StoreShard, state) =>
+      Number(state.storage.sql.exec("SELECT max(length(CAST(entries AS BLOB))) AS b FROM batches").one().b),
+    );
+    expect(largest).toBeGreaterThan(500_000);
+    expect(largest).toBeLessThan(2_000_000);
+  });
+});
