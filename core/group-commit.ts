@@ -91,8 +91,7 @@ export class GroupCommit<T, R> {
 
   /**
    * A busy shard gathers more before it commits: until the window since its
-   * last commit is out, or `targetItems` wait, or arrivals pause for a few of
-   * their usual gaps (closed-loop clients have all sent, so waiting gains nothing).
+   * last commit is out, or `targetItems` wait, or arrivals fall silent (below).
    */
   private async gather(now: () => number): Promise<void> {
     const until = this.lastAt + this.o.windowMs;

@@ -6,8 +6,8 @@
  *
  * In memory: the live batches (counter ranges and slots, never their records)
  * and which of their receipts Postgres confirmed. After a restart, batches
- * after the stored watermarks count as unconfirmed; the pump sends them again
- * and Postgres ignores what it has.
+ * after the stored watermark count as unconfirmed; the pump's startup pass
+ * sends them again and Postgres ignores what it has.
  */
 import type { OutboxReceipt } from "../core/outbox.ts";
 import type { LogHead, ShardTables } from "./tables.ts";
@@ -43,7 +43,7 @@ export class BatchRing {
   private nextBatch: number;
   /** Idempotency keys and store heads of batches up to here are written out. */
   markedBatch: number;
-  /** Every batch up to here is confirmed in Postgres (stored by the alarm when it moves). */
+  /** Every batch up to here is confirmed in Postgres (stored lazily: watermark.ts). */
   private readonly persisted: Watermark;
   private sizes = BATCH_BUCKETS.map(() => 0);
   private committed = { batches: 0, receipts: 0 };

@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { codeRoute, encodeCode, MAX_SHARDS, parseCode } from "../core/code.ts";
+import { config } from "../core/config.ts";
 import { auditShard, type ShardAudit } from "./lib/audit/shard-audit.ts";
 import { codesPastShards, countersPresent, logApi, shardFacts, shardRows } from "./lib/audit/sources.ts";
 
@@ -17,7 +18,7 @@ const HELP = `npm run audit -- [options]
   --code-key KEY      CODE_KEY, to name missing receipts by code (default $CODE_KEY; else by shard and entry)
   --operator-token T  read the log without the public rate limit (only over https or to this machine; else 429s are waited out)
   --shard N           audit only this shard (repeatable)
-  --shard-count N     shards to look for (default $SHARD_COUNT or 1024; up to 8192)
+  --shard-count N     shards to look for (default $SHARD_COUNT or the Worker's default, 256; up to 8192)
   --grace-ms MS       rows received this long before the audit must be in the signed log (default 60000)
   --quiet             no progress bar`;
 
@@ -53,7 +54,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
   try {
     // Which shards exist comes from the log service and from the rows themselves, never from a
     // table an insider could edit (stores.shard).
-    const candidates = o.shards ?? Array.from({ length: o.shardCount ?? 1024 }, (_, i) => i);
+    const candidates = o.shards ?? Array.from({ length: o.shardCount ?? config({}).SHARD_COUNT }, (_, i) => i);
     const plan: {
       n: number;
       signed: Signed | null;
@@ -169,7 +170,7 @@ async function main(): Promise<number> {
     console.error(`audit: --shard takes a shard number 0–${MAX_SHARDS - 1}`);
     return 2;
   }
-  const shardCount = Number(values["shard-count"] ?? process.env.SHARD_COUNT ?? 1024);
+  const shardCount = Number(values["shard-count"] ?? process.env.SHARD_COUNT ?? config({}).SHARD_COUNT);
   const graceMs = Number(values["grace-ms"] ?? 60_000);
   if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > MAX_SHARDS || !(graceMs >= 0)) {
     console.error(`audit: --shard-count takes 1–${MAX_SHARDS}, --grace-ms a number of milliseconds`);

@@ -39,7 +39,9 @@ async function issue(c: Ctx, creds: { shard: number; tokenHash: string }, entrie
   const baseUrl = publicBaseUrl(c);
   const reply = await callShard(creds.shard, () => shard(c.env, creds.shard).issue({ ...creds, baseUrl, entries }));
   if (reply.refused) throw shardError(reply.refused);
-  return Promise.all(reply.outcomes.map((o) => (o.kind === "replayed_persisted" ? replayFromPostgres(c, o.code) : o)));
+  return Promise.all(
+    reply.outcomes.map((o) => (o.kind === "replayed_persisted" ? replayFromPostgres(c, o.code, baseUrl) : o)),
+  );
 }
 
 /**
@@ -47,10 +49,10 @@ async function issue(c: Ctx, creds: { shard: number; tokenHash: string }, entrie
  * the record Postgres holds (the shard only hands a receipt over once
  * Postgres confirmed it).
  */
-async function replayFromPostgres(c: Ctx, code: string): Promise<Answer> {
+async function replayFromPostgres(c: Ctx, code: string, baseUrl: string): Promise<Answer> {
   try {
     const row = await findReceipt(pg(c).db, code);
-    if (row) return { kind: "replayed", receipt: issuedReceipt(row.record, row.hash, publicBaseUrl(c)) };
+    if (row) return { kind: "replayed", receipt: issuedReceipt(row.record, row.hash, baseUrl) };
     logError({ msg: "replay: receipt not in postgres", code });
   } catch (e) {
     logError({ msg: "replay: postgres lookup failed", error: describeError(e) });

@@ -18,6 +18,7 @@ import { logError } from "../request-context.ts";
 export const DEAD_LETTER_QUEUE = "tillproof-receipts-dlq";
 const PENDING = "pending/";
 const REPLAYED = "replayed/";
+const REPLAY_PER_CALL = 200;
 
 type DeadLetter = { id: string; queue: string; attempts: number; sentAt: string; deadAt: string; body: OutboxMessage };
 
@@ -87,10 +88,13 @@ deadLetters.get("/v1/ops/dead-letters", requireOperator, async (c) => {
   });
 });
 
-/** Sends every pending letter (up to 1,000 a call) back to the receipts queue, then marks it replayed. */
+/**
+ * Sends pending letters back to the receipts queue, then marks them replayed:
+ * REPLAY_PER_CALL a call (each costs four subrequests, under a Worker's limit).
+ */
 deadLetters.post("/v1/ops/dead-letters/replay", requireOperator, async (c) => {
   const bucket = c.env.DEAD_LETTERS;
-  const listed = await bucket.list({ prefix: PENDING, limit: 1000 });
+  const listed = await bucket.list({ prefix: PENDING, limit: REPLAY_PER_CALL });
   let replayed = 0;
   for (const o of listed.objects) {
     const object = await bucket.get(o.key);
@@ -103,5 +107,5 @@ deadLetters.post("/v1/ops/dead-letters/replay", requireOperator, async (c) => {
     await bucket.delete(o.key);
     replayed++;
   }
-  return c.json({ replayed, remaining: listed.truncated ? "more: call again" : 0 });
+  return c.json({ replayed, more: listed.truncated });
 });
