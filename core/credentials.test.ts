@@ -26,6 +26,19 @@ describe("credentials", () => {
     expect(parseTerminalToken(KEY, `tpt_05_${token.slice(-43)}`)).toBeNull();
   });
 
+  it("accepts one spelling of a secret only: not one that differs in the last character's spare bits", () => {
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (let i = 0; i < 50; i++) {
+      const token = newTerminalToken(KEY, 5);
+      const last = alphabet.indexOf(token.at(-1) ?? "A");
+      // 43 characters carry 258 bits for 256: the last one's low two bits decode to nothing.
+      const twin = token.slice(0, -1) + alphabet[last ^ 1];
+      expect(Buffer.from(twin.slice(-43), "base64url")).toEqual(Buffer.from(token.slice(-43), "base64url"));
+      expect(parseTerminalToken(KEY, twin)).toBeNull();
+      expect(parseTerminalToken(KEY, token)).toEqual({ shard: 5 });
+    }
+  });
+
   it("accepts untagged credentials from before tags only when asked to (a migration)", () => {
     const old = `tpt_5_${"A".repeat(43)}`;
     expect(parseTerminalToken(KEY, old)).toBeNull();

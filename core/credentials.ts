@@ -36,6 +36,9 @@ function mint(key: string, kind: "tpk" | "tpt", routing: string): string {
 function tagged(key: string, kind: "tpk" | "tpt", routing: string, secret: string): boolean {
   const bytes = new Uint8Array(Buffer.from(secret, "base64url"));
   if (bytes.length !== RANDOM_BYTES + TAG_BYTES) return false;
+  // One spelling per secret: the last character's two spare bits must be zero, or a
+  // different string (with a different hash) would carry the same tag.
+  if (Buffer.from(bytes).toString("base64url") !== secret) return false;
   const random = bytes.subarray(0, RANDOM_BYTES);
   return constantTimeEqualBytes(tag(key, kind, routing, random), bytes.subarray(RANDOM_BYTES));
 }
