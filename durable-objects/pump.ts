@@ -2,7 +2,7 @@
  * The outbox pump: every issued receipt is held (in the batch ring) until
  * Postgres confirms it, and sent to the queue in counter order from a
  * watermark, many receipts per message. Anything never confirmed is sent
- * again an hour after it was sent.
+ * again an hour after it was sent, unless Postgres looks unreachable (see redrive).
  */
 
 import { describeError } from "../core/log.ts";
@@ -34,6 +34,8 @@ const REDRIVE_AFTER_MS = 60 * 60 * 1000; // sent but never confirmed: send again
 const IDLE_CHECK_MS = 60 * 1000; // alarm cadence while anything is unpersisted
 const FLUSH_COUNT = 500; // flush at once when this many are pending
 const FLUSH_READ_LIMIT = 5_000; // rows read per flush round
+const PROBE_RECEIPTS = 100; // a redrive pass sends this many first, then waits for a confirmation
+const PROBE_WAIT_MS = 5_000; // alarm cadence while a pass waits on its probe
 
 /**
  * Rows written are billed, so the pump stores only what cannot be derived:
@@ -57,6 +59,15 @@ export class OutboxPump {
   private redriveFrom: number | null;
   /** The one pass after a restart re-sends up to here (null once done). */
   private startupPass: number | null;
+  /**
+   * A pass starts with a probe ("due"); once sent, it waits (`sentAt`) until
+   * Postgres confirms anything. While Postgres is unreachable the queue is
+   * still retrying the originals: re-sending the backlog would only add
+   * messages and billed writes, so an outage costs one probe an hour.
+   */
+  private probe: "due" | { sentAt: number } | null = "due";
+  /** When Postgres last confirmed anything to this object. */
+  private confirmedAt = 0;
 
   private readonly tables: ShardTables;
   private readonly ring: BatchRing;
@@ -115,7 +126,14 @@ export class OutboxPump {
 
   /** Postgres has these: drop them from the outbox. Safe to call again. */
   markPersisted(counters: number[]): number {
+    if (counters.length) this.confirmedAt = Date.now();
     return this.ring.markPersisted(counters);
+  }
+
+  /** A redrive pass has sent its probe and Postgres has confirmed nothing since. */
+  get redrivePaused(): boolean {
+    const p = this.probe;
+    return this.redriveFrom !== null && p !== null && p !== "due" && this.confirmedAt <= p.sentAt;
   }
 
   /** Sends everything issued before this call, in counter order. */
@@ -143,6 +161,8 @@ export class OutboxPump {
    * Sends again what Postgres never confirmed, an hour after it was sent.
    * Every hour the horizon moves to what had been sent by the hour before, and
    * one pass (a page per alarm) re-sends the unconfirmed receipts under it.
+   * Each pass (the hourly ones and the one after a restart) first sends one
+   * probe and goes on only once Postgres has confirmed something since.
    */
   async redrive(shard: number, now: number): Promise<void> {
     if (this.startupPass === null && now - this.markAt >= REDRIVE_AFTER_MS) {
@@ -153,9 +173,22 @@ export class OutboxPump {
       this.tables.setMeta("checkpoint", this.mark);
       this.tables.setMeta("checkpoint_at", now);
       this.redriveFrom = 0;
+      this.probe = "due";
     }
     if (this.redriveFrom === null) return;
+    if (this.redrivePaused) return;
     const horizon = this.startupPass ?? this.redriveHorizon;
+    if (this.probe === "due") {
+      const rows = this.ring.page(this.redriveFrom, horizon, PROBE_RECEIPTS);
+      if (rows.length) {
+        // The pass goes on from where it is: what the probe got confirmed is skipped, the rest sent again.
+        await this.send(shard, rows);
+        this.probe = { sentAt: now };
+        console.warn(JSON.stringify({ msg: "outbox redrive probe", shard, receipts: rows.length }));
+        return;
+      }
+    }
+    this.probe = null;
     const rows = this.ring.page(this.redriveFrom, horizon, FLUSH_READ_LIMIT);
     this.redriveFrom = rows.length === FLUSH_READ_LIMIT ? (rows.at(-1)?.counter ?? null) : null;
     // The startup pass is done: the hourly redrive takes over (from the start at its next hour).
@@ -191,7 +224,7 @@ export class OutboxPump {
       if (this.failures) return now + Math.min(30_000, 100 * 2 ** this.failures);
       return pending >= FLUSH_COUNT ? now : now + this.deps.config.flushMs;
     }
-    if (this.redriveFrom !== null && this.held > 0) return now + 1_000; // a redrive pass is under way
+    if (this.redriveFrom !== null && this.held > 0) return now + (this.redrivePaused ? PROBE_WAIT_MS : 1_000);
     if (this.held > 0) return now + IDLE_CHECK_MS; // watches for receipts Postgres never confirmed
     return null;
   }

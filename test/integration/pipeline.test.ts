@@ -17,6 +17,7 @@ import { GENESIS_HASH } from "../../core/receipt.ts";
 import { openPg } from "../../db/client.ts";
 import { type RecordRow, recordColumns, recordFromRow } from "../../db/receipts.ts";
 import { shardConfig } from "../../durable-objects/config.ts";
+import type { ShardDeps } from "../../durable-objects/ports.ts";
 import type { StoreShard } from "../../durable-objects/store-shard.ts";
 import worker from "../../workers/index.ts";
 import { shard } from "../../workers/shards.ts";
@@ -598,6 +599,41 @@ describe("after a restart", () => {
     await stub.stats(); // the real object loads
     await eventually(async () => (await sqlQuery("SELECT 1 FROM receipts WHERE code = $1", [code]))[0]);
     await eventually(async () => ((await stub.stats()).unpersisted === 0 ? true : null));
+  });
+
+  it("pauses the redrive while Postgres confirms nothing: one probe, and the rest only after a confirmation", async () => {
+    const f = await fixture();
+    const n = Number(f.token.split("_")[1]);
+    const stub = shard(env, n);
+    const sent: number[] = [];
+    const recording: ShardDeps["queue"] = {
+      sendBatch: async (batch: Iterable<MessageSendRequest<OutboxMessage>>) => {
+        for (const m of batch) sent.push(...m.body.receipts.map((r) => r.counter));
+      },
+    };
+    await runInDurableObject(stub, async (_: StoreShard, state) => {
+      // 250 receipts sent to a queue that loses them (Postgres never confirms); then a restart.
+      const lossy = openShard(state.storage, { queue: dropsMessages });
+      for (let i = 0; i < 5; i++) {
+        const entries = Array.from({ length: 50 }, () => oneSale(n, f.token, sale()).entries).flat();
+        await lossy.issue({ ...oneSale(n, f.token, sale()), entries });
+      }
+      await lossy.pump.flush(n, lossy.log.size);
+      lossy.pump.storeWatermark(Date.now());
+      const restarted = openShard(state.storage, { queue: recording });
+      const now = Date.now();
+      await restarted.pump.redrive(n, now);
+      expect(sent.length).toBe(100); // the probe
+      expect(restarted.pump.redrivePaused).toBe(true);
+      await restarted.pump.redrive(n, now + 10_000);
+      await restarted.pump.redrive(n, now + 20_000);
+      expect(sent.length).toBe(100); // paused: nothing more while nothing is confirmed
+      restarted.markPersisted([sent[0] ?? 0]);
+      expect(restarted.pump.redrivePaused).toBe(false);
+      await restarted.pump.redrive(n, Date.now() + 1);
+      expect(new Set(sent).size).toBe(250); // the pass goes on: everything unconfirmed is sent again
+    });
+    await evictDurableObject(stub);
   });
 
   it("keeps a commit of 100 receipts in non-Latin script within SQLite's row limit", async () => {
