@@ -12,7 +12,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["core/**/*.test.ts", "scripts/**/*.test.ts", "ops/**/*.test.ts"],
+          include: ["core/**/*.test.ts", "durable-objects/**/*.test.ts", "scripts/**/*.test.ts", "ops/**/*.test.ts"],
           environment: "node",
         },
       },

@@ -55,6 +55,8 @@ export class OutboxPump {
   private readonly sent: Watermark;
   private messages = 0;
   private failures = 0;
+  /** After a failed send, the pump waits until then, whatever else wakes the object (checkpoints, watermarks). */
+  private retryAt = 0;
   /** Where a redrive pass part way through continues (null: no pass under way). */
   private redriveFrom: number | null;
   /** The one pass after a restart re-sends up to here (null once done). */
@@ -198,14 +200,21 @@ export class OutboxPump {
     console.warn(JSON.stringify({ msg: "outbox redrive", shard, receipts: rows.length }));
   }
 
-  /** Runs flush and redrive; a failure leaves everything held for the next alarm. */
+  /**
+   * Runs flush and redrive; a failure leaves everything held, and the pump
+   * backs off (100 ms doubling to 30 s) even if the alarm runs sooner for
+   * something else.
+   */
   async run(shard: number, issued: number, now: number): Promise<void> {
+    if (now < this.retryAt) return;
     try {
       await this.flush(shard, issued);
       await this.redrive(shard, now);
       this.failures = 0;
+      this.retryAt = 0;
     } catch (e) {
       this.failures++;
+      this.retryAt = now + Math.min(30_000, 100 * 2 ** this.failures);
       console.error(JSON.stringify({ msg: "outbox flush failed", shard, error: describeError(e) }));
     }
   }
@@ -221,7 +230,7 @@ export class OutboxPump {
   nextAt(now: number, issued: number): number | null {
     const pending = this.pending(issued);
     if (pending > 0) {
-      if (this.failures) return now + Math.min(30_000, 100 * 2 ** this.failures);
+      if (this.failures) return Math.max(now, this.retryAt);
       return pending >= FLUSH_COUNT ? now : now + this.deps.config.flushMs;
     }
     if (this.redriveFrom !== null && this.held > 0) return now + (this.redrivePaused ? PROBE_WAIT_MS : 1_000);

@@ -4,7 +4,10 @@
  * over its real storage, queue and tile bucket.
  */
 import { DurableObject } from "cloudflare:workers";
+import { config } from "../core/config.ts";
+import { activeFault, type FaultPlan } from "../core/faults.ts";
 import { shardConfig } from "./config.ts";
+import { faultyQueue } from "./faulty-queue.ts";
 import type { IssueReply, IssueRequest } from "./issuer.ts";
 import type { LogView } from "./log.ts";
 import type { ShardEnv, ShardStorage } from "./ports.ts";
@@ -14,12 +17,26 @@ import type { StoreInfo } from "./tables.ts";
 
 export class StoreShard extends DurableObject<ShardEnv> {
   protected readonly shard: Shard;
+  /** A chaos fault armed by the operator (FAULT_INJECTION=on only); lost with the object, as it should be. */
+  private fault: FaultPlan | null = null;
+  private readonly faultInjection: boolean;
 
   constructor(ctx: DurableObjectState, env: ShardEnv) {
     super(ctx, env);
+    this.faultInjection = config(env).FAULT_INJECTION === "on";
+    const queue = this.faultInjection
+      ? faultyQueue(
+          env.RECEIPTS_QUEUE,
+          () => activeFault(this.fault, Date.now()),
+          (reason) => {
+            console.warn(JSON.stringify({ msg: reason, shard: this.shard.shard }));
+            ctx.abort(reason);
+          },
+        )
+      : env.RECEIPTS_QUEUE;
     this.shard = new Shard({
       storage: this.storageFor(ctx),
-      queue: env.RECEIPTS_QUEUE,
+      queue,
       tiles: env.LOG_TILES,
       config: shardConfig(env),
     });
@@ -86,6 +103,13 @@ export class StoreShard extends DurableObject<ShardEnv> {
 
   stats(): ShardStats {
     return this.shard.stats();
+  }
+
+  /** Arms a chaos fault (core/faults.ts); false when fault injection is off. */
+  injectFault(plan: FaultPlan): boolean {
+    if (!this.faultInjection) return false;
+    this.fault = plan;
+    return true;
   }
 
   override alarm(): Promise<void> {

@@ -5,16 +5,18 @@
  * after another. After each, it waits for the pipeline to drain and checks
  * every code that got a 201: in Postgres exactly once, with the same hash.
  *
- *   npm run chaos              # each fault for 30–60 s
- *   npm run chaos -- --quick   # each fault for 8 s
+ *   npm run chaos              # each fault for 20–60 s (about 6 minutes)
+ *   npm run chaos -- --quick   # each fault for 5 s (CI: under 2 minutes)
  *
- * Faults built here: Postgres unreachable (the Worker's tunnel refuses it), the
- * consumer failing (its role loses INSERT), a 10× burst. Not here yet: shard
- * objects evicted mid-flush, duplicate deliveries and a send that fails after
- * delivering (the integration tests inject those three one at a time).
+ * Faults: Postgres unreachable (the Worker's tunnel refuses it), the consumer
+ * failing (its role loses INSERT), shard objects reset right after a send
+ * delivered (before they record it), duplicate queue deliveries, sends that
+ * deliver but report failure, and a 10× burst. The middle three are armed
+ * through POST /v1/ops/faults, which exists only with FAULT_INJECTION=on.
  * Exits 1 on any loss, any duplicate, or a 5xx other than 503 with Retry-After.
  */
 import { parseArgs } from "node:util";
+import type { FaultName } from "../core/faults.ts";
 import { OPERATOR_TOKEN, type Stack, startStack } from "../test/stack.ts";
 
 const { values: args } = parseArgs({ options: { quick: { type: "boolean", default: false } } });
@@ -181,21 +183,44 @@ async function check(
 
 type Fault = {
   name: string;
+  /** Armed in the Worker: it logs each time it strikes, and a run where it never struck proves nothing. */
+  armed?: true;
   seconds: number;
   start: (stack: Stack, setRate: (r: number) => void) => Promise<void>;
   end: (stack: Stack, setRate: (r: number) => void) => Promise<void>;
 };
 
+/** Arms a fault in the Worker (POST /v1/ops/faults) for `seconds`. */
+async function arm(stack: Stack, fault: FaultName, seconds: number): Promise<void> {
+  const res = await api(stack, "POST", "/v1/ops/faults", OPERATOR_TOKEN, { fault, seconds });
+  if (res.status !== 200) throw new Error(`arming ${fault}: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+/** A fault armed in the Worker for the fault's whole window (re-armed every `every` ms when given: one eviction per arming). */
+function armed(name: string, fault: FaultName, seconds: number, every?: number): Fault {
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    name,
+    armed: true,
+    seconds,
+    start: async (stack) => {
+      await arm(stack, fault, every ? every / 1000 : seconds);
+      if (every) timer = setInterval(() => void arm(stack, fault, every / 1000).catch(() => {}), every);
+    },
+    end: async () => clearInterval(timer),
+  };
+}
+
 const FAULTS: Fault[] = [
   {
     name: "Postgres unreachable",
-    seconds: QUICK ? 8 : 60,
+    seconds: QUICK ? 5 : 60,
     start: async (stack) => stack.postgresDown(true),
     end: async (stack) => stack.postgresDown(false),
   },
   {
     name: "consumer failing (no INSERT)",
-    seconds: QUICK ? 8 : 30,
+    seconds: QUICK ? 5 : 30,
     start: async (stack) => {
       await stack.sql("REVOKE INSERT ON receipts FROM tillproof_app");
     },
@@ -203,9 +228,12 @@ const FAULTS: Fault[] = [
       await stack.sql("GRANT INSERT ON receipts TO tillproof_app");
     },
   },
+  armed("shard objects evicted mid-flush", "evict_mid_flush", QUICK ? 5 : 30, 1_000),
+  armed("duplicate queue deliveries", "duplicate_delivery", QUICK ? 5 : 30),
+  armed("sendBatch fails after delivering", "send_then_throw", QUICK ? 5 : 30),
   {
     name: "burst of 10× the rate",
-    seconds: QUICK ? 5 : 20,
+    seconds: QUICK ? 4 : 20,
     start: async (_, setRate) => setRate(RATE * 10),
     end: async (_, setRate) => setRate(RATE),
   },
@@ -213,7 +241,7 @@ const FAULTS: Fault[] = [
 
 async function main(): Promise<number> {
   say(`starting the stack (${QUICK ? "quick" : "full"}: ${RATE} receipts/s steady)`);
-  const stack = await startStack();
+  const stack = await startStack({ faultInjection: true });
   try {
     const tokens = await fleet(stack);
     const rows: string[][] = [];
@@ -221,18 +249,32 @@ async function main(): Promise<number> {
     for (const [f, fault] of FAULTS.entries()) {
       const sent = new Map<string, Sent>();
       const driver = drive(stack, tokens, sent, `${t0}-${f}`);
-      await sleep(2_000);
+      await sleep(QUICK ? 1_000 : 2_000);
       say(`${fault.name}: ${fault.seconds} s`);
+      const logsBefore = stack.logs().length;
       await fault.start(stack, driver.setRate);
+      const progress = setInterval(() => {
+        const t = driver.tally;
+        say(`  ${t.requests} requests, ${t.issued} issued, ${t.retryable} told to retry, ${t.bad5xx} bad 5xx`);
+      }, 2_000);
       await sleep(fault.seconds * 1000);
+      clearInterval(progress);
       await fault.end(stack, driver.setRate);
-      await sleep(3_000);
+      await sleep(QUICK ? 2_000 : 3_000);
       await driver.stop();
+      // How often an injected fault struck, from the Worker's own log lines.
+      const struck = stack
+        .logs()
+        .slice(logsBefore)
+        .filter((l) => l.includes("chaos:")).length;
       say(`${fault.name}: ${driver.tally.issued} issued; draining`);
       const drainMs = await drain(stack, sent, QUICK ? 90_000 : 300_000);
       const result = await check(stack, sent);
       const t = driver.tally;
-      const bad = result.lost + result.duplicated + result.altered + t.bad5xx + t.other > 0 || Number.isNaN(drainMs);
+      const bad =
+        result.lost + result.duplicated + result.altered + t.bad5xx + t.other > 0 ||
+        Number.isNaN(drainMs) ||
+        (fault.armed === true && struck === 0);
       failed ||= bad;
       rows.push([
         fault.name,
@@ -241,13 +283,26 @@ async function main(): Promise<number> {
         String(t.bad5xx),
         String(t.retryable),
         String(t.timeouts),
+        fault.armed ? String(struck) : "-",
         String(result.lost),
         String(result.duplicated),
         Number.isNaN(drainMs) ? "did not drain" : (drainMs / 1000).toFixed(1),
         bad ? "FAIL" : "ok",
       ]);
     }
-    const head = ["fault", "requests", "201s", "5xx", "429/503", "timeouts", "lost", "duplicated", "s to drain", ""];
+    const head = [
+      "fault",
+      "requests",
+      "201s",
+      "5xx",
+      "429/503",
+      "timeouts",
+      "struck",
+      "lost",
+      "duplicated",
+      "s to drain",
+      "",
+    ];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
     const line = (r: string[]) =>
       `  ${r.map((c, i) => (i ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join("  ")}`;

@@ -38,7 +38,8 @@ export type Stack = {
   stop: () => Promise<void>;
 };
 
-export async function startStack(): Promise<Stack> {
+/** `faultInjection`: POST /v1/ops/faults arms chaos faults (core/faults.ts), for `npm run chaos`. */
+export async function startStack(opts: { faultInjection?: boolean } = {}): Promise<Stack> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => console.error("stack cleanup:", e));
@@ -82,6 +83,7 @@ export async function startStack(): Promise<Stack> {
       VERIFY_EDGE_CACHE: "off",
       CHECKPOINT_MS: "50",
       PUBLIC_RPS: "0", // the tests poll verify from one address
+      FAULT_INJECTION: opts.faultInjection ? "on" : "off",
       LOG_ORIGIN: "browser.test/log",
       LOG_SIGNING_KEY: (await generateSigningKey("browser.test")).privateKey,
     };

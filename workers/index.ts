@@ -15,6 +15,7 @@ import { ingest } from "./ingest/index.ts";
 import { log } from "./log/index.ts";
 import { opsConsole } from "./ops/console.ts";
 import { DEAD_LETTER_QUEUE, deadLetters, recordDeadLetters } from "./ops/dead-letters.ts";
+import { faults } from "./ops/faults.ts";
 import { ops } from "./ops/index.ts";
 import { metrics } from "./ops/metrics.ts";
 import { status } from "./ops/status.ts";
@@ -45,6 +46,7 @@ app.route("/", deadLetters);
 app.route("/", metrics);
 app.route("/", status);
 app.route("/", opsConsole);
+app.route("/", faults);
 app.notFound(notFoundHandler);
 app.onError(onError);
 

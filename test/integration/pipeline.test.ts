@@ -187,6 +187,31 @@ describe("the shard's outbox", () => {
     await eventually(async () => ((await stub.stats()).unpersisted === 0 ? true : null));
   });
 
+  it("backs off after a failed send even when the alarm runs sooner for a checkpoint", async () => {
+    const f = await fixture();
+    const n = Number(f.token.split("_")[1]);
+    let attempts = 0;
+    const failing: ShardDeps["queue"] = {
+      sendBatch: async () => {
+        attempts++;
+        throw new Error("queue unavailable");
+      },
+    };
+    await runInDurableObject(shard(env, n), async (_: StoreShard, state) => {
+      const s = openShard(state.storage, { queue: failing });
+      await s.issue(oneSale(n, f.token, sale()));
+      const now = Date.now();
+      await s.pump.run(n, s.log.size, now);
+      expect(attempts).toBe(1);
+      await s.pump.run(n, s.log.size, now + 50); // e.g. a checkpoint 50 ms later
+      expect(attempts).toBe(1);
+      await s.pump.run(n, s.log.size, now + 1_000);
+      expect(attempts).toBe(2);
+      expect(s.pump.nextAt(now + 1_000, s.log.size)).toBeGreaterThanOrEqual(now + 1_400);
+    });
+    await evictDurableObject(shard(env, n));
+  });
+
   it("never issues a code twice when a send delivered but reported failure, even across a restart", async () => {
     const f = await fixture();
     const n = Number(f.token.split("_")[1]);

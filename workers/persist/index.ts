@@ -7,12 +7,14 @@
  * record cannot hold back the rest.
  */
 
+import { config } from "../../core/config.ts";
 import { describeError } from "../../core/log.ts";
 import type { OutboxEntry, OutboxMessage, OutboxReceipt } from "../../core/outbox.ts";
 import { type Pg, withPg } from "../../db/client.ts";
 import { insertReceipts } from "../../db/receipts.ts";
 import type { Env } from "../env.ts";
-import { logError } from "../request-context.ts";
+import { consumerFault } from "../ops/faults.ts";
+import { logError, logWarn } from "../request-context.ts";
 import { shard } from "../shards.ts";
 
 export function retryDelaySeconds(attempts: number): number {
@@ -45,9 +47,15 @@ export async function consumeReceipts(
       [...byShard].map(([n, entries]) => shard(env, n).markPersisted(entries.map((e) => e.counter))),
     );
     const done = new Set([...byShard].flatMap(([n, entries]) => entries.map((e) => `${n}:${e.counter}`)));
+    // Chaos (core/faults.ts): a first delivery comes again, as the queue may do.
+    const redeliver = config(env).FAULT_INJECTION === "on" && consumerFault(Date.now()) === "duplicate_delivery";
     for (const m of batch.messages) {
-      if (m.body.receipts.every((r) => done.has(`${m.body.shard}:${r.counter}`))) m.ack();
-      else m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
+      if (!m.body.receipts.every((r) => done.has(`${m.body.shard}:${r.counter}`)))
+        m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
+      else if (redeliver && m.attempts === 1) {
+        logWarn({ msg: "chaos: delivering again", id: m.id });
+        m.retry({ delaySeconds: 0 });
+      } else m.ack();
     }
   });
 }
