@@ -3,31 +3,39 @@ import { sql } from "drizzle-orm";
 import type { OutboxReceipt } from "../core/outbox.ts";
 import type { ChainRecord } from "../core/receipt.ts";
 import type { Db } from "./client.ts";
+import { ADD_TO_ROLLUPS, STORE_ZONE, ZONE } from "./rollups.ts";
 
 /**
  * One statement per queue batch. The records travel as the exact JSON the shard
  * hashed; Postgres unpacks them with jsonb_to_recordset, so the consumer never
  * re-serializes a receipt. Idempotent: a redelivered receipt hits the primary
- * key and is skipped.
+ * key and is skipped. The same statement adds the receipts it really inserted
+ * to the analytics rollups (db/rollups.ts), so a redelivery counts nothing twice.
  */
 const INSERT_BATCH = `
-INSERT INTO receipts (code, received_at, tenant_id, store_id, terminal_id, seq, issued_at,
-                      currency, total, cashier, items, payments, hash, prev_hash)
-SELECT code, "receivedAt", "tenantId", "storeId", "terminalId", seq, "issuedAt",
-       currency, total, cashier, items, payments, "_hash", "prevHash"
-FROM jsonb_to_recordset($1::jsonb) AS r(
-  code text, "receivedAt" timestamptz, "tenantId" text, "storeId" text, "terminalId" text,
-  seq bigint, "issuedAt" timestamptz, currency text, total bigint, cashier text,
-  items jsonb, payments jsonb, "_hash" text, "prevHash" text)
-ON CONFLICT DO NOTHING`;
+WITH ins AS (
+  INSERT INTO receipts (code, received_at, tenant_id, store_id, terminal_id, seq, issued_at,
+                        currency, total, cashier, items, payments, hash, prev_hash)
+  SELECT code, "receivedAt", "tenantId", "storeId", "terminalId", seq, "issuedAt",
+         currency, total, cashier, items, payments, "_hash", "prevHash"
+  FROM jsonb_to_recordset($1::jsonb) AS r(
+    code text, "receivedAt" timestamptz, "tenantId" text, "storeId" text, "terminalId" text,
+    seq bigint, "issuedAt" timestamptz, currency text, total bigint, cashier text,
+    items jsonb, payments jsonb, "_hash" text, "prevHash" text)
+  ON CONFLICT DO NOTHING
+  RETURNING code, tenant_id, store_id, currency, issued_at, total, items, payments
+),
+src AS (SELECT r.*, ${ZONE} AS tz FROM ins r ${STORE_ZONE}),
+${ADD_TO_ROLLUPS}
+SELECT count(*) AS inserted FROM src`;
 
-/** Inserts receipts; returns how many were new. */
+/** Inserts receipts (and adds the new ones to the rollups); returns how many were new. */
 export async function insertReceipts(pool: Pool, receipts: OutboxReceipt[]): Promise<number> {
   if (!receipts.length) return 0;
   // Each record is a JSON object; splice the hash in as one more key.
   const json = `[${receipts.map((r) => `${r.record.slice(0, -1)},"_hash":"${r.hash}"}`).join(",")}]`;
-  const result = await pool.query(INSERT_BATCH, [json]);
-  return result.rowCount ?? 0;
+  const result = await pool.query<{ inserted: string }>(INSERT_BATCH, [json]);
+  return Number(result.rows[0]?.inserted ?? 0);
 }
 
 export type PersistedReceipt = {

@@ -51,7 +51,7 @@ export function useShardBand(n: number): void {
   band = n;
 }
 
-function storeIdInBand(tenantId: string): string {
+export function storeIdInBand(tenantId: string): string {
   if (band === null) throw new Error("call useShardBand(n) at the top of the test file");
   for (;;) {
     const storeId = uid("s");

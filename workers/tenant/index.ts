@@ -12,6 +12,7 @@ import {
   swapTenantKeyHash,
 } from "../../db/tenants.ts";
 import { deleteTerminal, insertTerminal, markTerminalRevoked } from "../../db/terminals.ts";
+import { analytics } from "../analytics/index.ts";
 import { type AppEnv, type Ctx, KiB, limitBody, param, pg, readBody, requireOperator } from "../http.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
 import { audit, auditRoutes } from "./audit.ts";
@@ -154,6 +155,7 @@ tenant.post("/v1/tenants/:tenantId/keys", async (c) => {
   return c.json({ apiKey }, 201);
 });
 
-// Last, so requireTenant above also guards its /v1/tenants/:tenantId/branding and audit routes.
+// Last, so requireTenant above also guards its /v1/tenants/:tenantId/branding, audit and analytics routes.
 tenant.route("/", branding);
 tenant.route("/", auditRoutes);
+tenant.route("/", analytics);

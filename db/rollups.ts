@@ -1,0 +1,106 @@
+/**
+ * The analytics rollups' upkeep (migrations/0012): one SQL text that adds a
+ * set of receipts to the rollups, used by the consumer (the receipts its
+ * INSERT really inserted) and by the rebuild (a range of days read back from
+ * receipts), so the two can never count differently.
+ */
+
+/** Anything that runs a parameterized query: pg's Pool or Client, or Neon's. */
+export type Queryable = {
+  query: (text: string, params?: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }>;
+};
+
+/** Joins a receipt `r` to its store's time zone (UTC if the store were missing), the same way everywhere. */
+export const STORE_ZONE = "LEFT JOIN stores s ON s.tenant_id = r.tenant_id AND s.id = r.store_id";
+export const ZONE = "coalesce(s.timezone, 'UTC')";
+
+/**
+ * Data-modifying CTEs that add the receipts of `src` to the rollups. `src`
+ * must have the columns code, tenant_id, store_id, currency, issued_at, total,
+ * items, payments and tz (the store's time zone). Groups are upserted in key
+ * order, so concurrent consumers take row locks in one order and never deadlock.
+ */
+export const ADD_TO_ROLLUPS = `
+b AS (
+  SELECT src.*, date_trunc('hour', issued_at) AS hour, (issued_at AT TIME ZONE 'UTC')::date AS day FROM src
+),
+sales AS (
+  INSERT INTO sales_rollup AS t (tenant_id, store_id, currency, hour, day, receipts, gross, cash, card, other)
+  SELECT b.tenant_id, b.store_id, b.currency, b.hour, b.day, count(*), sum(b.total),
+         sum(pay.cash), sum(pay.card), sum(pay.other)
+    FROM b, LATERAL (
+      SELECT coalesce(sum((p->>'amount')::bigint) FILTER (WHERE p->>'method' = 'cash'), 0) AS cash,
+             coalesce(sum((p->>'amount')::bigint) FILTER (WHERE p->>'method' = 'card'), 0) AS card,
+             coalesce(sum((p->>'amount')::bigint) FILTER (WHERE p->>'method' NOT IN ('cash', 'card')), 0) AS other
+        FROM jsonb_array_elements(b.payments) p) pay
+   GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+  ON CONFLICT (tenant_id, store_id, currency, hour, day) DO UPDATE SET
+    receipts = t.receipts + excluded.receipts, gross = t.gross + excluded.gross,
+    cash = t.cash + excluded.cash, card = t.card + excluded.card, other = t.other + excluded.other
+  RETURNING 1
+),
+tax AS (
+  INSERT INTO tax_rollup AS t (tenant_id, store_id, currency, hour, day, rate, receipts, gross)
+  SELECT b.tenant_id, b.store_id, b.currency, b.hour, b.day, coalesce(i->>'taxRate', ''),
+         count(DISTINCT b.code), sum((i->>'total')::bigint)
+    FROM b, jsonb_array_elements(b.items) i
+   GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+  ON CONFLICT (tenant_id, store_id, currency, hour, day, rate) DO UPDATE SET
+    receipts = t.receipts + excluded.receipts, gross = t.gross + excluded.gross
+  RETURNING 1
+),
+item AS (
+  INSERT INTO item_rollup AS t (tenant_id, store_id, currency, day, item_key, sku, name, quantity, revenue, receipts)
+  SELECT b.tenant_id, b.store_id, b.currency, b.day,
+         CASE WHEN i ? 'sku' THEN 's:' || (i->>'sku') ELSE 'n:' || (i->>'name') END,
+         min(i->>'sku'), min(i->>'name'), sum((i->>'quantity')::numeric), sum((i->>'total')::bigint),
+         count(DISTINCT b.code)
+    FROM b, jsonb_array_elements(b.items) i
+   GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+  ON CONFLICT (tenant_id, store_id, currency, day, item_key) DO UPDATE SET
+    name = least(t.name, excluded.name), quantity = t.quantity + excluded.quantity,
+    revenue = t.revenue + excluded.revenue, receipts = t.receipts + excluded.receipts
+  RETURNING 1
+)`;
+
+/**
+ * Recomputes the rollups of the store-local days [from, to] from receipts, in
+ * one transaction. It locks the rollups against the consumer meanwhile
+ * (SHARE ROW EXCLUSIVE), so a receipt is counted either here or by its
+ * consumer, never by both and never by neither. Safe to run again. Uses the
+ * stores' current time zones (a store that changed zone needs a rebuild).
+ */
+export async function rebuildRollups(
+  client: Queryable,
+  from: string,
+  to: string,
+): Promise<{ receipts: number; deleted: number; written: number }> {
+  await client.query("BEGIN");
+  try {
+    await client.query("LOCK TABLE sales_rollup, tax_rollup, item_rollup IN SHARE ROW EXCLUSIVE MODE");
+    let deleted = 0;
+    for (const table of ["sales_rollup", "tax_rollup", "item_rollup"]) {
+      deleted +=
+        (await client.query(`DELETE FROM ${table} WHERE day BETWEEN $1::date AND $2::date`, [from, to])).rowCount ?? 0;
+    }
+    // A receipt's issued_at is at most an hour after its received_at, so the
+    // days' receipts were all received after the day before `from` began.
+    const { rows: out } = await client.query(
+      `WITH src AS (
+         SELECT r.code, r.tenant_id, r.store_id, r.currency, r.issued_at, r.total, r.items, r.payments, s.timezone AS tz
+           FROM receipts r ${STORE_ZONE}
+          WHERE r.received_at >= ($1::date - 2)::timestamp AT TIME ZONE 'UTC'
+            AND (r.issued_at AT TIME ZONE ${ZONE})::date BETWEEN $1::date AND $2::date
+       ), ${ADD_TO_ROLLUPS}
+       SELECT (SELECT count(*) FROM src) AS receipts,
+              (SELECT count(*) FROM sales) + (SELECT count(*) FROM tax) + (SELECT count(*) FROM item) AS written`,
+      [from, to],
+    );
+    await client.query("COMMIT");
+    const row = out[0] as { receipts: string; written: string } | undefined;
+    return { receipts: Number(row?.receipts ?? 0), deleted, written: Number(row?.written ?? 0) };
+  } catch (e) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw e;
+  }
+}
