@@ -8,8 +8,10 @@
  * answer). A line per second shows progress; a summary follows.
  *
  *   npm run simulate -- --rate 200 --duration 10 --stores 8 --terminals 16 --offline-share 0.1
+ *   npm run simulate -- --backfill-days 28 --duration 5   # weeks of history for the dashboard
  */
 import { parseArgs } from "node:util";
+import { backfill } from "./lib/backfill.ts";
 import { setupFleet, type Terminal } from "./lib/bench/fleet.ts";
 import { type LoadResult, runLoad } from "./lib/bench/load.ts";
 import { rng, SalePool } from "./lib/bench/receipts.ts";
@@ -26,6 +28,8 @@ const HELP = `npm run simulate -- [options]
   --offline-share F       fraction of terminals that are offline and send batches of 5–20 (default 0.1)
   --retry-share F         fraction of single sales sent twice with the same key (default 0.02)
   --seed N                seed for the generated sales (default 1)
+  --backfill-days D       first send D days of past sales per store (0–90, default 0), for the dashboard
+  --backfill-per-day N    past sales per store and day, on average (default 120)
   --allow-remote          allow a non-loopback --url (off: this is a load generator)
 `;
 
@@ -41,6 +45,8 @@ const { values: args } = parseArgs({
     "offline-share": { type: "string", default: "0.1" },
     "retry-share": { type: "string", default: "0.02" },
     seed: { type: "string", default: "1" },
+    "backfill-days": { type: "string", default: "0" },
+    "backfill-per-day": { type: "string", default: "120" },
     "allow-remote": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -72,6 +78,8 @@ const duration = num("duration", args.duration, 1, 300);
 const offlineShare = num("offline-share", args["offline-share"], 0, 1);
 const retryShare = num("retry-share", args["retry-share"], 0, 0.5);
 const seed = Math.floor(num("seed", args.seed, 0, 2 ** 31));
+const backfillDays = Math.floor(num("backfill-days", args["backfill-days"], 0, 90));
+const backfillPerDay = Math.floor(num("backfill-per-day", args["backfill-per-day"], 1, 5_000));
 
 const host = new URL(base).hostname;
 if (!args["allow-remote"] && !["127.0.0.1", "localhost", "::1", "[::1]"].includes(host)) {
@@ -97,6 +105,22 @@ async function main(): Promise<void> {
   say(
     `set up ${tenants} tenants, ${stores} stores, ${fleet.terminals.length} terminals on ${fleet.shards.length} shards through the API in ${((Date.now() - t0) / 1000).toFixed(1)} s (ids ${prefix}-*)`,
   );
+
+  if (backfillDays > 0) {
+    const t1 = Date.now();
+    const n = await backfill({
+      base,
+      terminals: fleet.terminals,
+      zones: fleet.zones,
+      days: backfillDays,
+      perDay: backfillPerDay,
+      prefix,
+      say,
+    });
+    const first = fleet.tenants[0];
+    say(`backfilled ${n} past sales in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+    if (first) say(`dashboard: ${base}/dashboard with tenant ${first.id} and key ${first.key}`);
+  }
 
   // Offline terminals are the last share of the list (at least one when the share is > 0).
   const offlineCount = offlineShare > 0 ? Math.max(1, Math.round(fleet.terminals.length * offlineShare)) : 0;

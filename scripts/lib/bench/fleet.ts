@@ -13,7 +13,13 @@ export type Terminal = {
   /** The shard the store lives on (terminal tokens carry it: tpt_<shard>_…). */
   shard: number;
 };
-export type Fleet = { tenants: { id: string; key: string }[]; terminals: Terminal[]; shards: number[] };
+export type Fleet = {
+  tenants: { id: string; key: string }[];
+  terminals: Terminal[];
+  shards: number[];
+  /** Each store's time zone, by "tenant/store". */
+  zones: Map<string, string>;
+};
 
 const TIMEZONES = ["Europe/Berlin", "Europe/Vienna", "Europe/Zurich", "Europe/London", "Europe/Stockholm"];
 
@@ -89,5 +95,8 @@ export async function setupFleet(opts: {
     const shard = Number(/^tpt_(\d+)_/.exec(token)?.[1] ?? -1);
     return { tenantId: store.tenant.id, storeId: store.storeId, terminalId, token, shard };
   });
-  return { tenants, terminals, shards: [...new Set(terminals.map((t) => t.shard))].sort((a, b) => a - b) };
+  const zones = new Map(
+    stores.map(({ tenant, storeId }, j) => [`${tenant.id}/${storeId}`, TIMEZONES[j % TIMEZONES.length] as string]),
+  );
+  return { tenants, terminals, shards: [...new Set(terminals.map((t) => t.shard))].sort((a, b) => a - b), zones };
 }
