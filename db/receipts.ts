@@ -6,14 +6,12 @@ import type { Db } from "./client.ts";
 import { ADD_TO_ROLLUPS, STORE_ZONE, ZONE } from "./rollups.ts";
 
 /**
- * One statement per queue batch. The records travel as the exact JSON the shard
- * hashed; Postgres unpacks them with jsonb_to_recordset, so the consumer never
- * re-serializes a receipt. Idempotent: a redelivered receipt hits the primary
- * key and is skipped. The same statement adds the receipts it really inserted
- * to the analytics rollups (db/rollups.ts), so a redelivery counts nothing twice.
+ * The INSERT of one queue batch, as a CTE returning the rows really inserted.
+ * The records travel as the exact JSON the shard hashed; Postgres unpacks them
+ * with jsonb_to_recordset, so the consumer never re-serializes a receipt.
+ * Idempotent: a redelivered receipt hits the primary key and is skipped.
  */
-const INSERT_BATCH = `
-WITH ins AS (
+export const INSERT_RECEIPTS_CTE = `ins AS (
   INSERT INTO receipts (code, received_at, tenant_id, store_id, terminal_id, seq, issued_at,
                         currency, total, cashier, items, payments, hash, prev_hash)
   SELECT code, "receivedAt", "tenantId", "storeId", "terminalId", seq, "issuedAt",
@@ -24,17 +22,24 @@ WITH ins AS (
     items jsonb, payments jsonb, "_hash" text, "prevHash" text)
   ON CONFLICT DO NOTHING
   RETURNING code, tenant_id, store_id, currency, issued_at, total, items, payments
-),
+)`;
+
+/** One statement per batch: the INSERT, and the new rows added to the analytics rollups (db/rollups.ts). */
+const INSERT_BATCH = `
+WITH ${INSERT_RECEIPTS_CTE},
 src AS (SELECT r.*, ${ZONE} AS tz FROM ins r ${STORE_ZONE}),
 ${ADD_TO_ROLLUPS}
 SELECT count(*) AS inserted FROM src`;
 
+/** The batch as one JSON array: each record is a JSON object, and its hash is spliced in as one more key. */
+export function batchJson(receipts: OutboxReceipt[]): string {
+  return `[${receipts.map((r) => `${r.record.slice(0, -1)},"_hash":"${r.hash}"}`).join(",")}]`;
+}
+
 /** Inserts receipts (and adds the new ones to the rollups); returns how many were new. */
 export async function insertReceipts(pool: Pool, receipts: OutboxReceipt[]): Promise<number> {
   if (!receipts.length) return 0;
-  // Each record is a JSON object; splice the hash in as one more key.
-  const json = `[${receipts.map((r) => `${r.record.slice(0, -1)},"_hash":"${r.hash}"}`).join(",")}]`;
-  const result = await pool.query<{ inserted: string }>(INSERT_BATCH, [json]);
+  const result = await pool.query<{ inserted: string }>(INSERT_BATCH, [batchJson(receipts)]);
   return Number(result.rows[0]?.inserted ?? 0);
 }
 

@@ -22,7 +22,14 @@ export const ZONE = "coalesce(s.timezone, 'UTC')";
  */
 export const ADD_TO_ROLLUPS = `
 b AS (
-  SELECT src.*, date_trunc('hour', issued_at) AS hour, (issued_at AT TIME ZONE 'UTC')::date AS day FROM src
+  SELECT src.*, date_trunc('hour', issued_at, 'UTC') AS hour, (issued_at AT TIME ZONE tz)::date AS day FROM src
+),
+-- Each item once, with what the tax and item rollups group by.
+it AS (
+  SELECT b.code, b.tenant_id, b.store_id, b.currency, b.hour, b.day, coalesce(i->>'taxRate', '') AS rate,
+         CASE WHEN i ? 'sku' THEN 's:' || (i->>'sku') ELSE 'n:' || (i->>'name') END AS item_key,
+         i->>'sku' AS sku, i->>'name' AS name, (i->>'quantity')::numeric AS quantity, (i->>'total')::bigint AS total
+    FROM b, jsonb_array_elements(b.items) i
 ),
 sales AS (
   INSERT INTO sales_rollup AS t (tenant_id, store_id, currency, hour, day, receipts, gross, cash, card, other)
@@ -41,22 +48,17 @@ sales AS (
 ),
 tax AS (
   INSERT INTO tax_rollup AS t (tenant_id, store_id, currency, hour, day, rate, receipts, gross)
-  SELECT b.tenant_id, b.store_id, b.currency, b.hour, b.day, coalesce(i->>'taxRate', ''),
-         count(DISTINCT b.code), sum((i->>'total')::bigint)
-    FROM b, jsonb_array_elements(b.items) i
-   GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+  SELECT tenant_id, store_id, currency, hour, day, rate, count(DISTINCT code), sum(total)
+    FROM it GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
   ON CONFLICT (tenant_id, store_id, currency, hour, day, rate) DO UPDATE SET
     receipts = t.receipts + excluded.receipts, gross = t.gross + excluded.gross
   RETURNING 1
 ),
 item AS (
   INSERT INTO item_rollup AS t (tenant_id, store_id, currency, day, item_key, sku, name, quantity, revenue, receipts)
-  SELECT b.tenant_id, b.store_id, b.currency, b.day,
-         CASE WHEN i ? 'sku' THEN 's:' || (i->>'sku') ELSE 'n:' || (i->>'name') END,
-         min(i->>'sku'), min(i->>'name'), sum((i->>'quantity')::numeric), sum((i->>'total')::bigint),
-         count(DISTINCT b.code)
-    FROM b, jsonb_array_elements(b.items) i
-   GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+  SELECT tenant_id, store_id, currency, day, item_key, min(sku), min(name), sum(quantity), sum(total),
+         count(DISTINCT code)
+    FROM it GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
   ON CONFLICT (tenant_id, store_id, currency, day, item_key) DO UPDATE SET
     name = least(t.name, excluded.name), quantity = t.quantity + excluded.quantity,
     revenue = t.revenue + excluded.revenue, receipts = t.receipts + excluded.receipts

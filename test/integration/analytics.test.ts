@@ -392,6 +392,8 @@ describe("upkeep", () => {
     const pg = openPg({ DATABASE_URL: env.TEST_ADMIN_DATABASE_URL, NEON_WS_PROXY: env.NEON_WS_PROXY });
     const client = await pg.pool.connect();
     try {
+      // The session's own time zone must not move hours or days (hours are UTC, days the store's).
+      await client.query("SET TIME ZONE 'Asia/Kolkata'");
       // An insider's edit of a rollup is undone by the rebuild, which reads only receipts.
       await client.query("UPDATE sales_rollup SET gross = gross + 1 WHERE tenant_id = $1", [f.tenantId]);
       const first = await rebuildRollups(client, FROM, TO);

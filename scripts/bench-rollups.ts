@@ -1,0 +1,160 @@
+/**
+ * `npm run bench:rollups`: what the analytics rollups add to the consumer's
+ * INSERT. The same realistic batches (100 receipts, ≈ 5 items each, 200
+ * stores in several time zones) go through the receipts-only INSERT (the
+ * baseline) and the product's statement with the rollups, alternating in
+ * rounds within one run; it prints the time per receipt of each, their
+ * ratio, the rollup rows and bytes per receipt, and what that costs per
+ * million receipts at Neon's list price.
+ *
+ *   npm run bench:rollups                 # embedded Postgres
+ *   npm run bench:rollups -- --rounds 8   # more rounds (default 6, 20 batches each)
+ */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { canonicalJson } from "../core/canonical.ts";
+import { encodeCode } from "../core/code.ts";
+import { sha256Hex } from "../core/crypto.ts";
+import type { OutboxReceipt } from "../core/outbox.ts";
+import { buildRecord, GENESIS_HASH, parseReceipt } from "../core/receipt.ts";
+import { batchJson, INSERT_RECEIPTS_CTE, insertReceipts } from "../db/receipts.ts";
+import { ASSUMPTIONS, PRICES } from "./lib/bench/prices.ts";
+import { makeSale, rng } from "./lib/bench/receipts.ts";
+import { applyMigrations } from "./lib/migrate.ts";
+import { freePort } from "./lib/ports.ts";
+import { startEmbeddedPostgres } from "./lib/postgres.ts";
+
+const { values: args } = parseArgs({
+  options: { rounds: { type: "string", default: "6" }, batches: { type: "string", default: "20" } },
+});
+const ROUNDS = Number(args.rounds);
+const BATCHES = Number(args.batches);
+const BATCH = 100;
+const STORES = 200;
+const ZONES = ["Europe/Berlin", "Europe/London", "Asia/Kolkata", "America/New_York", "Europe/Zurich"];
+const say = (line: string) => console.log(`[bench:rollups] ${line}`);
+
+const server = process.env.DATABASE_URL
+  ? null
+  : await startEmbeddedPostgres({
+      dir: resolve(import.meta.dirname, "../.data/bench-rollups-pg"),
+      port: await freePort(),
+      database: "postgres",
+      ephemeral: true,
+    });
+const adminUrl = process.env.DATABASE_URL ?? server?.url ?? "";
+const database = `tillproof_rollups_${process.pid}`;
+const admin = new pg.Client({ connectionString: adminUrl });
+await admin.connect();
+await admin.query(`CREATE DATABASE ${database}`);
+const url = new URL(adminUrl);
+url.pathname = `/${database}`;
+try {
+  await applyMigrations(url.toString());
+  const db = new pg.Client({ connectionString: url.toString() });
+  await db.connect();
+  const tenants = Array.from({ length: 20 }, (_, t) => `bench-t${t}`);
+  for (const t of tenants) {
+    await db.query("INSERT INTO tenants (id, name, api_key_hash) VALUES ($1, $1, repeat('0', 64))", [t]);
+  }
+  for (let s = 0; s < STORES; s++) {
+    await db.query("INSERT INTO stores (tenant_id, id, name, timezone, shard) VALUES ($1, $2, $2, $3, 0)", [
+      tenants[s % tenants.length],
+      `s${s}`,
+      ZONES[s % ZONES.length],
+    ]);
+  }
+
+  // Receipts as the shard would send them: each store's own chain, realistic baskets.
+  const r = rng(7);
+  const heads = new Map<number, { seq: number; hash: string }>();
+  let counter = 0;
+  const now = Date.now();
+  const nextBatch = (): OutboxReceipt[] =>
+    Array.from({ length: BATCH }, () => {
+      const s = Math.floor(r() * STORES);
+      const head = heads.get(s) ?? { seq: 0, hash: GENESIS_HASH };
+      const record = buildRecord({
+        input: parseReceipt(makeSale(r, now - Math.floor(r() * 7 * 86_400_000)), now),
+        code: encodeCode("bench-rollups", { shard: 0, counter: ++counter }),
+        tenantId: tenants[s % tenants.length] as string,
+        storeId: `s${s}`,
+        terminalId: "till-1",
+        seq: head.seq + 1,
+        receivedAt: now,
+        prevHash: head.hash,
+      });
+      const json = canonicalJson(record);
+      const hash = sha256Hex(json);
+      heads.set(s, { seq: head.seq + 1, hash });
+      return { counter, hash, record: json };
+    });
+
+  const baseline = `WITH ${INSERT_RECEIPTS_CTE} SELECT count(*) AS inserted FROM ins`;
+  const pool = { query: (text: string, params: unknown[]) => db.query(text, params) } as unknown as Parameters<
+    typeof insertReceipts
+  >[0];
+  const runs = {
+    "receipts only": async (b: OutboxReceipt[]) => {
+      await db.query(baseline, [batchJson(b)]);
+    },
+    "with rollups": async (b: OutboxReceipt[]) => {
+      await insertReceipts(pool, b);
+    },
+  };
+  const ms: Record<string, number[]> = { "receipts only": [], "with rollups": [] };
+  const withRollups: number[] = [];
+  // Warm-up: one batch each, not counted.
+  for (const run of Object.values(runs)) await run(nextBatch());
+  for (let round = 0; round < ROUNDS; round++) {
+    const order =
+      round % 2 ? (["with rollups", "receipts only"] as const) : (["receipts only", "with rollups"] as const);
+    for (const name of order) {
+      const batches = Array.from({ length: BATCHES }, nextBatch);
+      const t0 = performance.now();
+      for (const b of batches) await runs[name](b);
+      const perReceipt = (performance.now() - t0) / (BATCHES * BATCH);
+      ms[name]?.push(perReceipt);
+      if (name === "with rollups") withRollups.push(BATCHES * BATCH);
+    }
+    say(
+      `round ${round + 1}/${ROUNDS}: ${(ms["receipts only"]?.at(-1) ?? 0).toFixed(3)} vs ${(ms["with rollups"]?.at(-1) ?? 0).toFixed(3)} ms a receipt`,
+    );
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const base = median(ms["receipts only"] ?? []);
+  const roll = median(ms["with rollups"] ?? []);
+  const rolledUp = withRollups.reduce((a, b) => a + b, 0) + BATCH;
+  const size = async (t: string) =>
+    Number(
+      (
+        await db.query(
+          `SELECT sum(pg_total_relation_size(c.oid)) AS b FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = '${t}'::regclass`,
+        )
+      ).rows[0]?.b ?? 0,
+    );
+  const rows = async (t: string) => Number((await db.query(`SELECT count(*) AS n FROM ${t}`)).rows[0]?.n);
+  const rollupBytes = (await size("sales_rollup")) + (await size("tax_rollup")) + (await size("item_rollup"));
+  const rollupRows = (await rows("sales_rollup")) + (await rows("tax_rollup")) + (await rows("item_rollup"));
+  const receiptBytes = await size("receipts");
+  const receipts = await rows("receipts");
+  const extraMs = roll - base;
+  // One backend on one core: extra CPU-seconds per million receipts, as Neon compute at the bench's utilization.
+  const cuHours = (extraMs * 1e6) / 1000 / 3600 / ASSUMPTIONS.neonUtilization;
+  const computeUsd = cuHours * PRICES.neonCompute.usd;
+  const storageUsd = (((rollupBytes / rolledUp) * 1e6) / 1e9) * PRICES.neonStorage.usd;
+  console.log(`
+  one run, ${ROUNDS} rounds × ${BATCHES} batches × ${BATCH} receipts, medians (ms per receipt, one connection):
+    receipts only (baseline)   ${base.toFixed(3)}
+    with rollups               ${roll.toFixed(3)}   ratio ${(roll / base).toFixed(2)}×   (+${extraMs.toFixed(3)} ms)
+  size after ${receipts} receipts: receipts ${(receiptBytes / receipts).toFixed(0)} B each; rollups ${rollupRows} rows, ${(rollupBytes / rolledUp).toFixed(0)} B per receipt
+    (this data: ${STORES} stores × 7 days; rows grow with store-hours and items sold, not with receipts)
+  cost per million receipts: compute +$${computeUsd.toFixed(4)} (${cuHours.toFixed(3)} CU-h at ${ASSUMPTIONS.neonUtilization * 100} % use, $${PRICES.neonCompute.usd}/CU-h), storage ≤ $${storageUsd.toFixed(4)}/month ($${PRICES.neonStorage.usd}/GB-month; an upper bound, see docs/scale.md §13)
+`);
+  await db.end();
+} finally {
+  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await admin.end();
+  await server?.stop();
+}
