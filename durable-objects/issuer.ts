@@ -16,6 +16,7 @@ import { fromHex } from "../core/merkle.ts";
 import { type Bucket, takeTokens } from "../core/rate-limit.ts";
 import { buildRecord, type ChainRecord, issuedReceipt, type ReceiptInput } from "../core/receipt.ts";
 import type { IssuedReceipt } from "../core/responses.ts";
+import type { LotteryCuts } from "./cuts.ts";
 import type { Head, StoreHeads } from "./heads.ts";
 import type { IdempotencyIndex, KnownKey } from "./idempotency.ts";
 import type { ShardLog } from "./log.ts";
@@ -60,7 +61,8 @@ export type IssuerParts = {
   ring: BatchRing;
   idem: IdempotencyIndex;
   heads: StoreHeads;
-  deps: Pick<ShardDeps, "storage" | "config">;
+  cuts: LotteryCuts;
+  deps: Pick<ShardDeps, "storage" | "config" | "clock">;
   meta: Record<string, number>;
   disabledTenants: ReadonlySet<string>;
   /** Writes out idempotency keys and store heads now, to free ring slots. */
@@ -194,9 +196,10 @@ export class Issuer {
    * keys, ring) moves only after the transaction committed.
    */
   private commit(sales: Sale[]): IssuedReceipt[] {
-    const { log, ring, idem, heads, tables, deps } = this.p;
+    const { log, ring, idem, heads, tables, cuts, deps } = this.p;
     const { out, after } = deps.storage.transactionSync(() => {
-      const receivedAt = log.clock(Date.now());
+      const receivedAt = log.clock((deps.clock ?? Date.now)());
+      const crossed = cuts.crossing(receivedAt, log.size);
       const moved = new Map<string, { tenantId: string; storeId: string; head: Head }>();
       const entries: RingEntry[] = [];
       const out: IssuedReceipt[] = [];
@@ -239,6 +242,7 @@ export class Issuer {
       );
       const placed = ring.put(entries, appended.head);
       const after = () => {
+        crossed();
         appended.commit();
         placed();
         for (const m of moved.values()) heads.move(m.tenantId, m.storeId, m.head);

@@ -30,7 +30,7 @@ const UPLOADS_PER_ALARM = 32;
 
 export class ShardLog {
   private state: LogState;
-  private lastReceivedAt: number;
+  private lastReceivedAt_: number;
   private signed: SignedCheckpoint | null;
   /** Full tiles still waiting in SQLite for R2. */
   private waiting: number;
@@ -47,7 +47,7 @@ export class ShardLog {
     for (const p of tables.logPartials()) partial[p.level] = unpackHashes(p.hashes);
     if (head) partial[0] = unpackHashes(new Uint8Array(head.tail));
     this.state = head ? { size: head.size, edge: unpackHashes(new Uint8Array(head.edge)), partial } : emptyLog();
-    this.lastReceivedAt = head?.last_received_at ?? 0;
+    this.lastReceivedAt_ = head?.last_received_at ?? 0;
     const cp = tables.checkpoint();
     this.signed = cp ? { size: cp.size, note: cp.note, signedAt: cp.signed_at } : null;
     this.waiting = tables.pendingTileCount();
@@ -69,9 +69,14 @@ export class ShardLog {
     return this.signed?.signedAt ?? null;
   }
 
+  /** When the newest receipt was stamped (0: none yet). */
+  get lastReceivedAt(): number {
+    return this.lastReceivedAt_;
+  }
+
   /** The time to stamp on the next receipt: never earlier than the last one, whatever the clock does. */
   clock(now: number): number {
-    return Math.max(now, this.lastReceivedAt);
+    return Math.max(now, this.lastReceivedAt_);
   }
 
   /**
@@ -93,7 +98,7 @@ export class ShardLog {
     };
     const commit = () => {
       this.state = state;
-      this.lastReceivedAt = receivedAt;
+      this.lastReceivedAt_ = receivedAt;
       this.waiting += full.length;
     };
     return { head, commit };

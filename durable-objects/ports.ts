@@ -46,6 +46,8 @@ export type ShardConfig = {
 
 export type ShardDeps = {
   storage: ShardStorage;
+  /** The time receipts are stamped with (tests step it back); Date.now by default. */
+  clock?: () => number;
   queue: { sendBatch(messages: Iterable<MessageSendRequest<OutboxMessage>>): Promise<unknown> };
   tiles: Pick<R2Bucket, "put">;
   config: ShardConfig;

@@ -120,6 +120,11 @@ CREATE TABLE IF NOT EXISTS idem_pages (
   PRIMARY KEY (run, first)
 ) WITHOUT ROWID;
 `,
+  // 6: the receipt lottery. For each draw's close, the log's size when the
+  // first receipt stamped at or after it was committed (null: not yet).
+  `
+CREATE TABLE IF NOT EXISTS lottery_cuts (closes_at INTEGER PRIMARY KEY, size INTEGER) WITHOUT ROWID;
+`,
 ];
 
 /** Runs the steps this object has not run yet. */

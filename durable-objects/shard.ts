@@ -9,6 +9,7 @@ import { type CodeFormat, MAX_COUNTER, V1_MAX_COUNTER } from "../core/code.ts";
 import { describeError } from "../core/log.ts";
 import type { ChainRecord } from "../core/receipt.ts";
 import { ShardAdmin } from "./admin.ts";
+import { type Cut, LotteryCuts } from "./cuts.ts";
 import { StoreHeads } from "./heads.ts";
 import { IdempotencyIndex } from "./idempotency.ts";
 import { type IssueReply, type IssueRequest, Issuer } from "./issuer.ts";
@@ -47,6 +48,7 @@ export class Shard {
   readonly pump: OutboxPump;
   readonly issuer: Issuer;
   readonly admin: ShardAdmin;
+  readonly cuts: LotteryCuts;
   private number: number;
   private alarmAt: number | null = null;
   private markedAt = Date.now();
@@ -81,12 +83,14 @@ export class Shard {
     }
     this.pump = new OutboxPump(this.tables, this.ring, deps, meta);
     this.admin = new ShardAdmin(this.tables);
+    this.cuts = new LotteryCuts(this.tables);
     this.issuer = new Issuer({
       tables: this.tables,
       log: this.log,
       ring: this.ring,
       idem: this.idem,
       heads: this.heads,
+      cuts: this.cuts,
       deps,
       meta,
       disabledTenants: this.admin.disabled,
@@ -150,6 +154,17 @@ export class Shard {
     });
     after();
     this.markedAt = now;
+  }
+
+  /**
+   * The log's size at a lottery draw's close (cuts.ts), registering a close
+   * still ahead, and the first counter Postgres has not confirmed (null: none).
+   */
+  lotteryCut(shard: number, closesAt: number): Cut & { heldFrom: number | null } {
+    this.claim(shard);
+    const now = (this.deps.clock ?? Date.now)();
+    const cut = this.cuts.cutAt(closesAt, now, { size: this.log.size, lastReceivedAt: this.log.lastReceivedAt });
+    return { ...cut, heldFrom: this.ring.oldestUnconfirmed()?.c ?? null };
   }
 
   upsertStore(shard: number, store: StoreInfo): void {

@@ -7,6 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import { config } from "../core/config.ts";
 import { activeFault, type FaultPlan } from "../core/faults.ts";
 import { shardConfig } from "./config.ts";
+import type { Cut } from "./cuts.ts";
 import { faultyQueue } from "./faulty-queue.ts";
 import type { IssueReply, IssueRequest } from "./issuer.ts";
 import type { LogView } from "./log.ts";
@@ -75,6 +76,11 @@ export class StoreShard extends DurableObject<ShardEnv> {
 
   revokeTerminal(t: { tenantId: string; storeId: string; terminalId: string }): boolean {
     return this.shard.admin.revokeTerminal(t, Date.now());
+  }
+
+  /** The log's size at a lottery draw's close; registers a close still ahead (durable-objects/cuts.ts). */
+  lotteryCut(shard: number, closesAt: number): Cut & { heldFrom: number | null } {
+    return this.shard.lotteryCut(shard, closesAt);
   }
 
   /** A held receipt (if still held) and the log's head, for verify and the log API. */

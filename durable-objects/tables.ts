@@ -341,4 +341,21 @@ export class ShardTables {
       c.signedAt,
     );
   }
+
+  // ---- lottery cuts: the log's size at each draw's close ----
+
+  lotteryCuts(): { closesAt: number; size: number | null }[] {
+    return this.sql
+      .exec<{ closes_at: number; size: number | null }>("SELECT closes_at, size FROM lottery_cuts ORDER BY closes_at")
+      .toArray()
+      .map((r) => ({ closesAt: r.closes_at, size: r.size }));
+  }
+
+  putLotteryCut(closesAt: number, size: number | null): void {
+    this.sql.exec(
+      "INSERT INTO lottery_cuts (closes_at, size) VALUES (?, ?) ON CONFLICT (closes_at) DO UPDATE SET size = coalesce(lottery_cuts.size, excluded.size)",
+      closesAt,
+      size,
+    );
+  }
 }

@@ -7,6 +7,7 @@
  *
  *   npm run chaos              # each fault for 20–60 s (about 6 minutes)
  *   npm run chaos -- --quick   # each fault for 5 s (CI: under 2 minutes)
+ *   npm run chaos -- --only burst   # the faults whose name contains "burst"
  *
  * Faults: Postgres unreachable (the Worker's tunnel refuses it), the consumer
  * failing (its role loses INSERT), shard objects reset right after a send
@@ -19,7 +20,9 @@ import { parseArgs } from "node:util";
 import type { FaultName } from "../core/faults.ts";
 import { OPERATOR_TOKEN, type Stack, startStack } from "../test/stack.ts";
 
-const { values: args } = parseArgs({ options: { quick: { type: "boolean", default: false } } });
+const { values: args } = parseArgs({
+  options: { quick: { type: "boolean", default: false }, only: { type: "string" } },
+});
 const QUICK = args.quick;
 const RATE = QUICK ? 30 : 60; // receipts a second, steady
 const t0 = Date.now();
@@ -70,9 +73,15 @@ async function fleet(stack: Stack): Promise<string[]> {
   return tokens;
 }
 
+/** Sales in flight at once, as a fleet of this many terminals that each wait for their answer. */
+const TERMINALS_IN_FLIGHT = 48;
+
 /**
- * Issues receipts at `rate` a second until stopped. Each sale is retried with
- * its own Idempotency-Key after a 503/429 (as a terminal does), up to 20 times.
+ * Issues receipts at `rate` a second until stopped, at most
+ * TERMINALS_IN_FLIGHT at a time (a sale waits for a free terminal). Each sale
+ * is retried with its own Idempotency-Key after a 503/429 (after Retry-After)
+ * or a connection that fails (backing off, doubling to 8 s, with jitter), as a
+ * terminal does, up to 20 times.
  */
 function drive(stack: Stack, tokens: string[], sent: Map<string, Sent>, run: string) {
   let rate = RATE;
@@ -94,7 +103,8 @@ function drive(stack: Stack, tokens: string[], sent: Map<string, Sent>, run: str
       }).catch(() => null);
       if (!res) {
         tally.timeouts++;
-        await sleep(500);
+        if (tally.timeouts === 1) say("  a request failed without an answer (connection refused, reset or timed out)");
+        await sleep(Math.min(8_000, 250 * 2 ** attempt) * (0.5 + Math.random()));
         continue;
       }
       const body = (await res.json().catch(() => ({}))) as { code?: string; hash?: string };
@@ -112,17 +122,21 @@ function drive(stack: Stack, tokens: string[], sent: Map<string, Sent>, run: str
         await sleep(Math.min(2_000, Number(res.headers.get("retry-after")) * 250));
         continue;
       }
-      if (res.status >= 500) tally.bad5xx++;
-      else tally.other++;
+      if (res.status >= 500) {
+        tally.bad5xx++;
+        if (tally.bad5xx <= 3) say(`  a ${res.status} without Retry-After: ${JSON.stringify(body).slice(0, 200)}`);
+      } else tally.other++;
       return;
     }
   };
   const loop = (async () => {
+    let next = Date.now();
     while (!stopped) {
-      const started = Date.now();
+      while (inflight.size >= TERMINALS_IN_FLIGHT) await Promise.race(inflight);
       const p = one(n++).finally(() => inflight.delete(p));
       inflight.add(p);
-      await sleep(Math.max(0, 1000 / rate - (Date.now() - started)));
+      next = Math.max(next + 1000 / rate, Date.now() - 1000); // catch up at most a second behind
+      await sleep(Math.max(0, next - Date.now()));
     }
     await Promise.all(inflight);
   })();
@@ -246,8 +260,11 @@ async function main(): Promise<number> {
     const tokens = await fleet(stack);
     const rows: string[][] = [];
     let failed = false;
-    for (const [f, fault] of FAULTS.entries()) {
+    const chosen = FAULTS.filter((x) => !args.only || x.name.includes(args.only));
+    if (!chosen.length) throw new Error(`no fault matches --only ${args.only}`);
+    for (const [f, fault] of chosen.entries()) {
       const sent = new Map<string, Sent>();
+      const driveStart = Date.now();
       const driver = drive(stack, tokens, sent, `${t0}-${f}`);
       await sleep(QUICK ? 1_000 : 2_000);
       say(`${fault.name}: ${fault.seconds} s`);
@@ -262,6 +279,7 @@ async function main(): Promise<number> {
       await fault.end(stack, driver.setRate);
       await sleep(QUICK ? 2_000 : 3_000);
       await driver.stop();
+      const perSecond = (driver.tally.issued + driver.tally.replayed) / ((Date.now() - driveStart) / 1000);
       // How often an injected fault struck, from the Worker's own log lines.
       const struck = stack
         .logs()
@@ -280,6 +298,7 @@ async function main(): Promise<number> {
         fault.name,
         String(t.requests),
         String(t.issued),
+        perSecond.toFixed(0),
         String(t.bad5xx),
         String(t.retryable),
         String(t.timeouts),
@@ -294,6 +313,7 @@ async function main(): Promise<number> {
       "fault",
       "requests",
       "201s",
+      "201s/s",
       "5xx",
       "429/503",
       "timeouts",

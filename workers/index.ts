@@ -14,6 +14,7 @@ import type { Env } from "./env.ts";
 import { type AppEnv, closePg, notFoundHandler, onError } from "./http.ts";
 import { ingest } from "./ingest/index.ts";
 import { log } from "./log/index.ts";
+import { lottery } from "./lottery/index.ts";
 import { opsConsole } from "./ops/console.ts";
 import { DEAD_LETTER_QUEUE, deadLetters, recordDeadLetters } from "./ops/dead-letters.ts";
 import { faults } from "./ops/faults.ts";
@@ -37,10 +38,14 @@ const publicRead = cors({ origin: "*", allowMethods: ["GET", "HEAD"], maxAge: 86
 app.use("/v1/verify/*", publicRead);
 app.use("/v1/branding/*", publicRead);
 app.use("/v1/log/*", publicRead);
-for (const path of ["/v1/verify/*", "/r/*", "/v1/branding/*", "/v1/log/*"]) app.use(path, publicReadLimit);
+app.use("/v1/lottery/*", publicRead);
+for (const path of ["/v1/verify/*", "/r/*", "/v1/branding/*", "/v1/log/*", "/v1/lottery/*"]) {
+  app.use(path, publicReadLimit);
+}
 app.route("/", ingest);
 app.route("/", verify);
 app.route("/", log);
+app.route("/", lottery);
 app.route("/", tenant);
 app.route("/", ops);
 app.route("/", deadLetters);

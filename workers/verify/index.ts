@@ -5,9 +5,12 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { config } from "../../core/config.ts";
 import { ApiError } from "../../core/errors.ts";
 import { pickLocale } from "../../core/format.ts";
+import { describeError } from "../../core/log.ts";
 import { verifierKeyOf } from "../../core/note.ts";
 import { primarySigner } from "../../durable-objects/config.ts";
 import { type AppEnv, type Ctx, publicBaseUrl } from "../http.ts";
+import { lotteryFor } from "../lottery/index.ts";
+import { logError } from "../request-context.ts";
 import { verifyCode } from "./lookup.ts";
 import { errorPage, type Page, receiptPage } from "./page.tsx";
 import { contentSecurityPolicy } from "./page-style.ts";
@@ -78,10 +81,19 @@ verify.get("/r/:code", async (c) => {
   try {
     const verification = await verifyCode(c, c.req.param("code"));
     const signer = await primarySigner(c.env.LOG_SIGNING_KEY).catch(() => null);
+    // The lottery is extra: without Postgres the page still shows the receipt.
+    const lottery =
+      verification.receipt.status === "missing"
+        ? []
+        : await lotteryFor(c, verification.receipt).catch((e: unknown) => {
+            logError({ msg: "receipt page: lottery unavailable", error: describeError(e) });
+            return [];
+          });
     const page = await receiptPage(verification, {
       pageUrl: `${publicBaseUrl(c)}/r/${verification.receipt.code}`,
       locale: pickLocale(c.req.header("accept-language")),
       verifierKey: signer ? verifierKeyOf(signer) : null,
+      lottery,
     });
     cacheFor(c, verification.receipt);
     c.header("Vary", "Accept-Language");

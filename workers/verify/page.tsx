@@ -21,7 +21,7 @@ import { NEUTRAL, type Palette, pageCss, palette } from "./page-style.ts";
 export type Page = { html: string; css: string; scriptHash: string | null };
 
 /** JSX renders elements only; the doctype keeps browsers out of quirks mode. */
-async function render(
+export async function render(
   node: HtmlEscapedString | Promise<HtmlEscapedString>,
   css: string,
   scriptHash: string | null = null,
@@ -29,7 +29,7 @@ async function render(
   return { html: `<!DOCTYPE html>${await node}`, css, scriptHash };
 }
 
-const Document = (props: { title: string; css: string; themeColor: string; children: Child }) => (
+export const Document = (props: { title: string; css: string; themeColor: string; children: Child }) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
@@ -157,9 +157,18 @@ const LogCheck = (props: { input: LogCheckInput | null }) => {
   );
 };
 
+/** A draw this receipt takes part in, for the page: drawn or not, and its prize if it won. */
+export type LotteryEntry = {
+  id: string;
+  title: string;
+  closesAt: string;
+  drawn: boolean;
+  prize: { prize: number; name: string } | null;
+};
+
 export function receiptPage(
   v: Verification,
-  opts: { pageUrl: string; locale: string; verifierKey: string | null },
+  opts: { pageUrl: string; locale: string; verifierKey: string | null; lottery?: LotteryEntry[] },
 ): Promise<Page> {
   if (v.branding === null) return missingPage(v.receipt);
   const { receipt: r, branding, storeTimezone } = v;
@@ -231,6 +240,31 @@ export function receiptPage(
             ))}
           </ul>
         </div>
+        {opts.lottery?.length ? (
+          <section class="lottery" aria-labelledby="lottery-h">
+            <h2 id="lottery-h">Receipt lottery</h2>
+            <ul>
+              {opts.lottery.map((d) => (
+                <li>
+                  <a href={`/lottery/${d.id}`}>{d.title}</a>
+                  {": "}
+                  {d.drawn ? (
+                    d.prize ? (
+                      <strong class="won">this receipt won {d.prize.name}!</strong>
+                    ) : (
+                      "drawn; this receipt did not win."
+                    )
+                  ) : (
+                    <>
+                      this receipt takes part; the draw closes{" "}
+                      <time datetime={d.closesAt}>{formatDateTime(d.closesAt, storeTimezone, locale)}</time>.
+                    </>
+                  )}
+                </li>
+              ))}
+            </ul>
+          </section>
+        ) : null}
         <figure class="qr">
           <div role="img" aria-label="QR code of this page's address">
             {raw(renderSVG(opts.pageUrl, { pixelSize: 1, border: 2 }))}

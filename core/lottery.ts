@@ -1,0 +1,118 @@
+/**
+ * The receipt lottery's formulas (contract v1.1 "Receipt lottery"), to the
+ * byte: the commitment, the seed from the reveal and each shard's log root at
+ * the close, the winning suffixes, eligibility and who wins. Pure: the Worker,
+ * the page and `npm run lottery:verify` use the same functions.
+ */
+import { createHash, createHmac } from "node:crypto";
+import { z } from "zod";
+import { slug } from "./ids.ts";
+
+export const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+const prizeSchema = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  digits: z.number().int().min(1).max(8),
+  numbers: z.number().int().min(1).max(100),
+});
+
+export const drawRequestSchema = z.strictObject({
+  id: slug,
+  title: z.string().trim().min(1).max(200),
+  closesAt: z.iso.datetime({ offset: true }),
+  minTotal: z.number().int().min(0).max(1_000_000_000_000).default(0),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, "must be an ISO 4217 currency code")
+    .optional(),
+  tenants: z.array(slug).min(1).max(1000).optional(),
+  prizes: z.array(prizeSchema).min(1).max(20),
+});
+
+export type DrawRequest = z.infer<typeof drawRequestSchema>;
+export type Prize = z.infer<typeof prizeSchema>;
+export type ShardRoot = { shard: number; size: number; root: Uint8Array };
+/** What decides eligibility. Times are epoch milliseconds. */
+export type DrawRules = {
+  opensAt: number;
+  closesAt: number;
+  minTotal: number;
+  currency?: string | undefined;
+  tenants?: string[] | undefined;
+};
+
+const sha256 = (...parts: Uint8Array[]) => {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+};
+
+export const commitmentOf = (reveal: Uint8Array): Uint8Array => sha256(reveal);
+
+/**
+ * seed = SHA-256(UTF-8("tillproof-lottery-v1\n" + id + "\n") ‖ reveal ‖ for
+ * each shard in ascending order with size > 0: uint32-BE(shard) ‖
+ * uint64-BE(size) ‖ root).
+ */
+export function seedOf(id: string, reveal: Uint8Array, shards: ShardRoot[]): Uint8Array {
+  const parts: Uint8Array[] = [new TextEncoder().encode(`tillproof-lottery-v1\n${id}\n`), reveal];
+  for (const s of [...shards].filter((x) => x.size > 0).sort((a, b) => a.shard - b.shard)) {
+    const head = new DataView(new ArrayBuffer(12));
+    head.setUint32(0, s.shard);
+    head.setBigUint64(4, BigInt(s.size));
+    parts.push(new Uint8Array(head.buffer), s.root);
+  }
+  return sha256(...parts);
+}
+
+/** The first `digits` characters of Crockford base32 of `bytes`, 5 bits a character, most significant first. */
+export function crockford(bytes: Uint8Array, digits: number): string {
+  let out = "";
+  for (let i = 0; i < digits; i++) {
+    let v = 0;
+    for (let b = 0; b < 5; b++) {
+      const bit = i * 5 + b;
+      v = (v << 1) | (((bytes[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1);
+    }
+    out += CROCKFORD[v];
+  }
+  return out;
+}
+
+/** Prize j's suffixes: for k < numbers, crockford(HMAC-SHA256(seed, "prize/j/k"), digits). */
+export function winningNumbers(
+  seed: Uint8Array,
+  prizes: Prize[],
+): { prize: number; name: string; suffixes: string[] }[] {
+  return prizes.map((p, j) => ({
+    prize: j,
+    name: p.name,
+    suffixes: Array.from({ length: p.numbers }, (_, k) =>
+      crockford(new Uint8Array(createHmac("sha256", seed).update(`prize/${j}/${k}`).digest()), p.digits),
+    ),
+  }));
+}
+
+/** The prize a compact code wins (the smallest j whose suffix it ends with), or null. */
+export function prizeFor(
+  compactCode: string,
+  winning: { prize: number; name: string; suffixes: string[] }[],
+): { prize: number; name: string } | null {
+  const code = compactCode.toUpperCase();
+  for (const w of winning) if (w.suffixes.some((s) => code.endsWith(s))) return { prize: w.prize, name: w.name };
+  return null;
+}
+
+/** opensAt ≤ receivedAt < closesAt, total ≥ minTotal, and the currency and tenant, when the draw names them. */
+export function isEligible(
+  r: { receivedAt: number; total: number; currency: string; tenantId: string },
+  d: DrawRules,
+): boolean {
+  return (
+    d.opensAt <= r.receivedAt &&
+    r.receivedAt < d.closesAt &&
+    r.total >= d.minTotal &&
+    (d.currency === undefined || r.currency === d.currency) &&
+    (d.tenants === undefined || d.tenants.includes(r.tenantId))
+  );
+}

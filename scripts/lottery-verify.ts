@@ -1,0 +1,111 @@
+/**
+ * `npm run lottery:verify -- <draw id> [--url URL]`: checks a drawn lottery
+ * with the public API only, trusting nothing the server says about itself:
+ * the reveal against the commitment published at creation, each shard's root
+ * at its size against the shard's signed checkpoint (signature, then a
+ * consistency proof), then the seed and every winning number, recomputed.
+ * Prints what it checked; exits 1 on any mismatch, 2 if it cannot check.
+ */
+import { parseArgs } from "node:util";
+import { commitmentOf, type Prize, type ShardRoot, seedOf, winningNumbers } from "../core/lottery.ts";
+import { fromHex, toHex, verifyConsistency } from "../core/merkle.ts";
+import { logApi } from "./lib/audit/sources.ts";
+
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { url: { type: "string" } },
+});
+const id = positionals[0];
+const base = (args.url ?? process.env.TILLPROOF_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`).replace(
+  /\/+$/,
+  "",
+);
+if (!id) {
+  console.error("usage: npm run lottery:verify -- <draw id> [--url https://receipts.example.com]");
+  process.exit(2);
+}
+
+type Drawn = {
+  id: string;
+  status: string;
+  commitment: string;
+  reveal: string;
+  seed: string;
+  prizes: Prize[];
+  shards: { shard: number; size: number; root: string }[];
+  winningNumbers: { prize: number; name: string; suffixes: string[] }[];
+};
+
+let failures = 0;
+const check = (ok: boolean, what: string) => {
+  console.log(`${ok ? "ok  " : "FAIL"}  ${what}`);
+  if (!ok) failures++;
+};
+
+async function main(): Promise<number> {
+  const res = await fetch(`${base}/v1/lottery/draws/${encodeURIComponent(id ?? "")}`);
+  if (!res.ok) {
+    console.error(`cannot read draw ${id} from ${base}: HTTP ${res.status}`);
+    return 2;
+  }
+  const d = ((await res.json()) as { draw: Drawn }).draw;
+  if (d.status !== "drawn") {
+    console.error(`draw ${id} has not been drawn yet (status ${d.status})`);
+    return 2;
+  }
+  const reveal = fromHex(d.reveal);
+  check(toHex(commitmentOf(reveal)) === d.commitment, `commitment: SHA-256(reveal) = ${d.commitment}`);
+
+  const log = logApi(base);
+  const vkey = await log.verifierKey();
+  console.log(`      log key: ${vkey}`);
+  const shards: ShardRoot[] = [];
+  for (const s of [...d.shards].sort((a, b) => a.shard - b.shard)) {
+    const root = fromHex(s.root);
+    shards.push({ shard: s.shard, size: s.size, root });
+    let cp: Awaited<ReturnType<typeof log.checkpoint>>;
+    try {
+      cp = await log.checkpoint(s.shard, vkey);
+    } catch (e) {
+      check(false, `shard ${s.shard}: checkpoint (${(e as Error).message})`);
+      continue;
+    }
+    if (!cp) {
+      check(false, `shard ${s.shard}: no signed checkpoint`);
+      continue;
+    }
+    if (cp.size < s.size) {
+      check(false, `shard ${s.shard}: its signed checkpoint (size ${cp.size}) does not cover size ${s.size} yet`);
+      continue;
+    }
+    let ok = cp.size === s.size && toHex(cp.root) === s.root;
+    if (cp.size > s.size) {
+      const p = await fetch(`${base}/v1/log/${s.shard}/proof/consistency?from=${s.size}&to=${cp.size}`);
+      const proof = p.ok ? ((await p.json()) as { consistency: string[] }).consistency.map(fromHex) : [];
+      ok = p.ok && verifyConsistency(s.size, cp.size, proof, root, cp.root);
+    }
+    check(ok, `shard ${s.shard}: root at size ${s.size} is consistent with its signed checkpoint at ${cp.size}`);
+  }
+
+  const seed = seedOf(d.id, reveal, shards);
+  check(toHex(seed) === d.seed, `seed: ${toHex(seed)}`);
+  const winning = winningNumbers(seed, d.prizes);
+  for (const w of winning) {
+    const published = d.winningNumbers.find((x) => x.prize === w.prize);
+    check(
+      JSON.stringify(published?.suffixes) === JSON.stringify(w.suffixes) && published?.name === w.name,
+      `prize ${w.prize} (${w.name}): ${w.suffixes.join(" ")}`,
+    );
+  }
+  check(d.winningNumbers.length === winning.length, `${winning.length} prizes, as published`);
+  console.log(failures ? `\n${failures} check(s) failed` : `\ndraw ${d.id} checks out`);
+  return failures ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    console.error(`lottery:verify: ${e.message}`);
+    process.exit(2);
+  },
+);

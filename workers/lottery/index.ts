@@ -1,0 +1,238 @@
+/**
+ * The receipt lottery (contract v1.1): the operator creates and runs draws;
+ * anyone reads them and checks a code. The formulas are core/lottery.ts; the
+ * log's size at the close comes from each shard (durable-objects/cuts.ts) and
+ * its root at that size from the log's tiles, so a run is the same whenever
+ * it happens after the close.
+ */
+import { randomBytes } from "node:crypto";
+import { Hono } from "hono";
+import { z } from "zod";
+import { groupCode, parseCode } from "../../core/code.ts";
+import { ApiError, invalidCode, notFound } from "../../core/errors.ts";
+import { slug } from "../../core/ids.ts";
+import { rootAt } from "../../core/log-proofs.ts";
+import {
+  commitmentOf,
+  drawRequestSchema,
+  isEligible,
+  prizeFor,
+  type ShardRoot,
+  seedOf,
+  winningNumbers,
+} from "../../core/lottery.ts";
+import { toHex } from "../../core/merkle.ts";
+import { validationFailed } from "../../core/receipt.ts";
+import type { VerifiedReceipt } from "../../core/responses.ts";
+import {
+  type Draw,
+  drawsFor,
+  findDraw,
+  insertDraw,
+  listDraws,
+  recordResult,
+  rulesOf,
+  winners,
+} from "../../db/lottery.ts";
+import { shardsInUse } from "../../db/shards.ts";
+import { type AppEnv, type Ctx, param, pg, publicBaseUrl, readBody, readQuery, requireOperator } from "../http.ts";
+import { tileReader } from "../log/tiles.ts";
+import { callShard, shard, shardCount } from "../shards.ts";
+import { verifyCode } from "../verify/lookup.ts";
+import type { LotteryEntry } from "../verify/page.tsx";
+import { contentSecurityPolicy } from "../verify/page-style.ts";
+import { drawPage } from "./page.tsx";
+
+export const lottery = new Hono<AppEnv>();
+
+/** What anyone may see of a draw: the reveal and the result only once it is drawn. */
+export function publicDraw(d: Draw) {
+  const base = {
+    id: d.id,
+    title: d.title,
+    opensAt: d.opensAt,
+    closesAt: d.closesAt,
+    minTotal: d.minTotal,
+    ...(d.currency ? { currency: d.currency } : {}),
+    ...(d.tenants ? { tenants: d.tenants } : {}),
+    prizes: d.prizes,
+    commitment: d.commitment,
+  };
+  if (!d.result) return { ...base, status: "open" as const };
+  return {
+    ...base,
+    status: "drawn" as const,
+    drawnAt: d.result.drawnAt,
+    reveal: Buffer.from(d.reveal).toString("hex"),
+    seed: d.result.seed,
+    shards: d.result.shards,
+    winningNumbers: d.result.winning,
+    winners: d.result.winners,
+  };
+}
+
+/** Every shard that may hold receipts: those of the configured count and any a store sits on. */
+async function allShards(c: Ctx): Promise<number[]> {
+  const used = await shardsInUse(pg(c).db);
+  return [...new Set([...Array.from({ length: shardCount(c.env) }, (_, n) => n), ...used])].sort((a, b) => a - b);
+}
+
+lottery.post("/v1/lottery/draws", requireOperator, async (c) => {
+  const input = await readBody(c, drawRequestSchema);
+  const closesAt = Date.parse(input.closesAt);
+  const now = Date.now();
+  if (closesAt <= now) throw validationFailed([{ path: "closesAt", message: "must be in the future" }]);
+  if (await findDraw(pg(c).db, input.id)) throw new ApiError(409, "already_exists", `Draw ${input.id} already exists.`);
+  // Every shard learns the close before the draw exists, so the commit that crosses it records the
+  // log's size (a stray registration of a draw that then fails to be created costs one row).
+  const shards = await allShards(c);
+  await Promise.all(shards.map((n) => callShard(n, () => shard(c.env, n).lotteryCut(n, closesAt))));
+  const reveal = new Uint8Array(randomBytes(32));
+  const created = await insertDraw(pg(c).db, {
+    id: input.id,
+    title: input.title,
+    opensAt: new Date(now).toISOString(),
+    closesAt: new Date(closesAt).toISOString(),
+    minTotal: input.minTotal,
+    currency: input.currency ?? null,
+    tenants: input.tenants ?? null,
+    prizes: input.prizes,
+    reveal,
+    commitment: toHex(commitmentOf(reveal)),
+  });
+  if (!created) throw new ApiError(409, "already_exists", `Draw ${input.id} already exists.`);
+  return c.json({ draw: publicDraw(created) }, 201);
+});
+
+async function drawOr404(c: Ctx): Promise<Draw> {
+  const d = await findDraw(pg(c).db, param(c, "id", slug));
+  if (!d) throw notFound("Draw");
+  return d;
+}
+
+/** Each shard's size and root at the close; throws 503 while a shard cannot tell or Postgres lacks receipts. */
+async function rootsAtClose(c: Ctx, closesAt: number): Promise<ShardRoot[]> {
+  const roots = await Promise.all(
+    (await allShards(c)).map(async (n): Promise<ShardRoot | null> => {
+      const stub = shard(c.env, n);
+      const cut = await callShard(n, () => stub.lotteryCut(n, closesAt));
+      if (cut.state === "unknown") {
+        throw new ApiError(503, "unavailable", `Shard ${n} cannot tell its log's size at the close.`, {
+          retryAfter: 60,
+        });
+      }
+      if (cut.state === "pending") throw new ApiError(409, "not_closed", "The draw has not closed yet.");
+      if (cut.size === 0) return null;
+      if (cut.heldFrom !== null && cut.heldFrom <= cut.size) {
+        throw new ApiError(503, "unavailable", `Shard ${n} has receipts from before the close Postgres lacks yet.`, {
+          retryAfter: 5,
+        });
+      }
+      const view = await callShard(n, () => stub.logView());
+      return { shard: n, size: cut.size, root: await rootAt(cut.size, tileReader(c.env, n, view)) };
+    }),
+  );
+  return roots.filter((r): r is ShardRoot => r !== null);
+}
+
+lottery.post("/v1/lottery/draws/:id/run", requireOperator, async (c) => {
+  const d = await drawOr404(c);
+  if (d.result) return c.json({ draw: publicDraw(d) });
+  const closesAt = Date.parse(d.closesAt);
+  if (Date.now() < closesAt) throw new ApiError(409, "not_closed", `The draw closes at ${d.closesAt}.`);
+  const shards = await rootsAtClose(c, closesAt);
+  const seed = seedOf(d.id, d.reveal, shards);
+  const winning = winningNumbers(seed, d.prizes);
+  const { count } = await winners(pg(c).db, d, winning, "count");
+  const stored = await recordResult(pg(c).db, d.id, {
+    seed: toHex(seed),
+    shards: shards.map((s) => ({ shard: s.shard, size: s.size, root: toHex(s.root) })),
+    winning,
+    winners: count,
+  });
+  if (!stored) throw notFound("Draw");
+  return c.json({ draw: publicDraw(stored) });
+});
+
+lottery.get("/v1/lottery/draws", async (c) => {
+  c.header("Cache-Control", "public, max-age=30");
+  return c.json({ draws: (await listDraws(pg(c).db)).map(publicDraw) });
+});
+
+lottery.get("/v1/lottery/draws/:id", async (c) => {
+  const d = await drawOr404(c);
+  c.header("Cache-Control", "public, max-age=30");
+  return c.json({ draw: publicDraw(d) });
+});
+
+lottery.get("/v1/lottery/draws/:id/check/:code", async (c) => {
+  if (!parseCode(c.env.CODE_KEY, c.req.param("code"))) throw invalidCode();
+  const d = await drawOr404(c);
+  const { receipt } = await verifyCode(c, c.req.param("code"));
+  const eligible =
+    receipt.status !== "missing" &&
+    isEligible(
+      {
+        receivedAt: Date.parse(receipt.receivedAt),
+        total: receipt.total,
+        currency: receipt.currency,
+        tenantId: receipt.tenant.id,
+      },
+      rulesOf(d),
+    );
+  const prize = eligible && d.result ? prizeFor(receipt.code.replaceAll("-", ""), d.result.winning) : null;
+  c.header("Cache-Control", "public, max-age=30");
+  return c.json({
+    drawId: d.id,
+    code: groupCode(receipt.code.replaceAll("-", "")),
+    status: d.result ? "drawn" : "open",
+    eligible,
+    prize,
+  });
+});
+
+const winnersQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  after: z
+    .string()
+    .regex(/^[0-9A-Z]{16,20}$/)
+    .optional(),
+});
+
+lottery.get("/v1/lottery/draws/:id/winners", requireOperator, async (c) => {
+  const d = await drawOr404(c);
+  if (!d.result) throw new ApiError(409, "not_drawn", "The draw has not been run yet.");
+  const q = readQuery(c, winnersQuery);
+  const { rows } = await winners(pg(c).db, d, d.result.winning, q);
+  const names = new Map(d.result.winning.map((w) => [w.prize, w.name]));
+  c.header("Cache-Control", "no-store");
+  return c.json({
+    winners: rows.map((w) => ({ ...w, code: groupCode(w.code), prize: { prize: w.prize, name: names.get(w.prize) } })),
+    next: rows.length === q.limit ? (rows.at(-1)?.code ?? null) : null,
+  });
+});
+
+lottery.get("/lottery/:id", async (c) => {
+  const d = await drawOr404(c);
+  const page = await drawPage(d, publicBaseUrl(c));
+  c.header("Content-Security-Policy", contentSecurityPolicy(page.css));
+  c.header("Cache-Control", "public, max-age=30");
+  return c.html(page.html);
+});
+
+/** The draws a verified receipt takes part in, for its page (with its prize once drawn). */
+export async function lotteryFor(c: Ctx, r: VerifiedReceipt): Promise<LotteryEntry[]> {
+  const draws = await drawsFor(pg(c).db, {
+    receivedAt: r.receivedAt,
+    total: r.total,
+    currency: r.currency,
+    tenantId: r.tenant.id,
+  });
+  return draws.map((d) => ({
+    id: d.id,
+    title: d.title,
+    closesAt: d.closesAt,
+    drawn: d.result !== null,
+    prize: d.result ? prizeFor(r.code.replaceAll("-", ""), d.result.winning) : null,
+  }));
+}
