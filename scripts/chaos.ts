@@ -92,12 +92,14 @@ function drive(stack: Stack, tokens: string[], sent: Map<string, Sent>, run: str
   const one = async (i: number) => {
     const key = `chaos-${run}-${i}`;
     const token = tokens[i % tokens.length] ?? "";
+    // A terminal retries the very same sale: same key, same body.
+    const body = JSON.stringify(sale(i));
     for (let attempt = 0; attempt < 20; attempt++) {
       tally.requests++;
       const res = await fetch(`${stack.baseUrl}/v1/receipts`, {
         method: "POST",
         headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "idempotency-key": key },
-        body: JSON.stringify(sale(i)),
+        body,
         // An overloaded local stack may drop a connection: the terminal gives up and retries the same key.
         signal: AbortSignal.timeout(15_000),
       }).catch(() => null);
@@ -107,14 +109,17 @@ function drive(stack: Stack, tokens: string[], sent: Map<string, Sent>, run: str
         await sleep(Math.min(8_000, 250 * 2 ** attempt) * (0.5 + Math.random()));
         continue;
       }
-      const body = (await res.json().catch(() => ({}))) as { code?: string; hash?: string };
+      const answer = (await res.json().catch(() => ({}))) as { code?: string; hash?: string };
       if (res.status === 201 || res.status === 200) {
         if (res.status === 201) tally.issued++;
         else tally.replayed++;
-        const code = (body.code ?? "").replaceAll("-", "");
+        const code = (answer.code ?? "").replaceAll("-", "");
         const prior = sent.get(key);
-        if (prior && prior.code !== code) tally.other++; // a retry must get the same code
-        sent.set(key, { code, hash: body.hash ?? "" });
+        if (prior && prior.code !== code) {
+          tally.other++; // a retry must get the same code
+          say(`  key ${key} got ${code}, then ${prior.code}`);
+        }
+        sent.set(key, { code, hash: answer.hash ?? "" });
         return;
       }
       if ((res.status === 503 || res.status === 429) && res.headers.get("retry-after")) {
@@ -124,8 +129,11 @@ function drive(stack: Stack, tokens: string[], sent: Map<string, Sent>, run: str
       }
       if (res.status >= 500) {
         tally.bad5xx++;
-        if (tally.bad5xx <= 3) say(`  a ${res.status} without Retry-After: ${JSON.stringify(body).slice(0, 200)}`);
-      } else tally.other++;
+        if (tally.bad5xx <= 3) say(`  a ${res.status} without Retry-After: ${JSON.stringify(answer).slice(0, 200)}`);
+      } else {
+        tally.other++;
+        if (tally.other <= 3) say(`  an unexpected ${res.status}: ${JSON.stringify(answer).slice(0, 200)}`);
+      }
       return;
     }
   };

@@ -198,6 +198,14 @@ describe("a draw", () => {
     );
     expect(drawn.winners).toBe(list.body.winners.length);
     expect((await lot("GET", `/v1/lottery/draws/${drawId}/check/not-a-code`)).status).toBe(400);
+    // Well-formed and keyed, never issued: takes part in nothing.
+    const { encodeCode } = await import("../../core/code.ts");
+    const never = encodeCode("test-code-key", { shard: 15, counter: 999_999 });
+    const unknown = await lot<{ eligible: boolean; prize: unknown }>(
+      "GET",
+      `/v1/lottery/draws/${drawId}/check/${never}`,
+    );
+    expect([unknown.status, unknown.body.eligible, unknown.body.prize]).toEqual([200, false, null]);
     expect((await lot("GET", `/v1/lottery/draws/${drawId}/winners`)).status).toBe(401);
   });
 

@@ -166,11 +166,19 @@ lottery.get("/v1/lottery/draws/:id", async (c) => {
 });
 
 lottery.get("/v1/lottery/draws/:id/check/:code", async (c) => {
-  if (!parseCode(c.env.CODE_KEY, c.req.param("code"))) throw invalidCode();
+  const parts = parseCode(c.env.CODE_KEY, c.req.param("code"));
+  if (!parts) throw invalidCode();
   const d = await drawOr404(c);
-  const { receipt } = await verifyCode(c, c.req.param("code"));
+  // A well-formed code that was never issued takes part in nothing.
+  const receipt = await verifyCode(c, parts.code).then(
+    (v) => (v.receipt.status === "missing" ? null : v.receipt),
+    (e: unknown) => {
+      if (e instanceof ApiError && e.status === 404) return null;
+      throw e;
+    },
+  );
   const eligible =
-    receipt.status !== "missing" &&
+    receipt !== null &&
     isEligible(
       {
         receivedAt: Date.parse(receipt.receivedAt),
@@ -180,15 +188,9 @@ lottery.get("/v1/lottery/draws/:id/check/:code", async (c) => {
       },
       rulesOf(d),
     );
-  const prize = eligible && d.result ? prizeFor(receipt.code.replaceAll("-", ""), d.result.winning) : null;
+  const prize = eligible && d.result ? prizeFor(parts.code, d.result.winning) : null;
   c.header("Cache-Control", "public, max-age=30");
-  return c.json({
-    drawId: d.id,
-    code: groupCode(receipt.code.replaceAll("-", "")),
-    status: d.result ? "drawn" : "open",
-    eligible,
-    prize,
-  });
+  return c.json({ drawId: d.id, code: groupCode(parts.code), status: d.result ? "drawn" : "open", eligible, prize });
 });
 
 const winnersQuery = z.object({
