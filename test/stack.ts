@@ -121,3 +121,21 @@ export async function startStack(opts: { faultInjection?: boolean } = {}): Promi
     throw e;
   }
 }
+
+/** One JSON call to a running stack, as a client would make it: status, raw text and parsed body. */
+export async function callStack(
+  stack: Pick<Stack, "baseUrl">,
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string; body: Record<string, string> }> {
+  const res = await fetch(`${stack.baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, text, body: (text.startsWith("{") ? JSON.parse(text) : {}) as Record<string, string> };
+}

@@ -136,3 +136,16 @@ export const requireOperator: MiddlewareHandler<AppEnv> = async (c, next) => {
 export function publicBaseUrl(c: Ctx): string {
   return (config(c.env).PUBLIC_BASE_URL || new URL(c.req.url).origin).replace(/\/+$/, "");
 }
+
+/**
+ * A console page (the operator's, a tenant's): only its own CSP may run in it,
+ * it may not be framed, leaks no referrer, and is never cached (it is static,
+ * but the credentials typed into it are not).
+ */
+export function consolePage(c: Ctx, html: string, csp: string): Response {
+  c.header("Content-Security-Policy", csp);
+  c.header("X-Frame-Options", "DENY");
+  c.header("Referrer-Policy", "no-referrer");
+  c.header("Cache-Control", "no-store");
+  return c.html(html);
+}

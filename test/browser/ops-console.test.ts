@@ -6,20 +6,15 @@
 import { resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
+import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
 import { ARTIFACTS, launchChromium } from "./chromium.ts";
 
 let stack: Stack | undefined;
 let browser: Browser | undefined;
 
-async function api(method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) {
+function api(method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) {
   if (!stack) throw new Error("stack not started");
-  const res = await fetch(`${stack.baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, string> };
+  return callStack(stack, method, path, token, body, headers);
 }
 
 /** A tenant, a store and a terminal, made through the API; returns the terminal's token. */

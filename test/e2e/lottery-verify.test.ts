@@ -7,19 +7,13 @@ import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
+import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
 
 let stack: Stack;
 const drawId = `e2e-${Date.now().toString(36)}`;
 
-async function api(method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${stack.baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const api = (method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) =>
+  callStack(stack, method, path, token, body, headers);
 
 function verify(url: string): Promise<{ status: number | null; stdout: string }> {
   return new Promise((done) => {

@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { Hono } from "hono";
-import type { AppEnv } from "../http.ts";
+import { type AppEnv, consolePage } from "../http.ts";
 
 const CSS = `*{box-sizing:border-box}[hidden]{display:none!important}body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#111827;background:#f3f4f6}
 main{max-width:76rem;margin:0 auto;padding:1rem}h1{font-size:1.5rem;margin:.25rem 0 1rem}h2{font-size:1.1rem;margin:0 0 .5rem}
@@ -81,10 +81,4 @@ const CSP = [
 
 export const dashboard = new Hono<AppEnv>();
 
-dashboard.get("/dashboard", (c) => {
-  c.header("Content-Security-Policy", CSP);
-  c.header("X-Frame-Options", "DENY");
-  c.header("Referrer-Policy", "no-referrer");
-  c.header("Cache-Control", "no-store");
-  return c.html(PAGE);
-});
+dashboard.get("/dashboard", (c) => consolePage(c, PAGE, CSP));

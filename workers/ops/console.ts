@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { Hono } from "hono";
-import type { AppEnv } from "../http.ts";
+import { type AppEnv, consolePage } from "../http.ts";
 
 const CSS = `*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#111827;background:#f3f4f6}
 main{max-width:72rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem;margin:.5rem 0 1rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
@@ -113,10 +113,4 @@ const CSP = [
 
 export const opsConsole = new Hono<AppEnv>();
 
-opsConsole.get("/ops", (c) => {
-  c.header("Content-Security-Policy", CSP);
-  c.header("X-Frame-Options", "DENY");
-  c.header("Referrer-Policy", "no-referrer");
-  c.header("Cache-Control", "no-store");
-  return c.html(PAGE);
-});
+opsConsole.get("/ops", (c) => consolePage(c, PAGE, CSP));
