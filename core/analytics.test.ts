@@ -40,6 +40,9 @@ describe("date ranges", () => {
     expect(dateRange.safeParse({ from: "2023-02-29", to: "2023-03-01" }).success).toBe(false);
     expect(dateRange.safeParse({ from: "2024-02-29", to: "2024-03-01" }).success).toBe(true);
     expect(dateRange.safeParse({ from: "2024-1-1", to: "2024-03-01" }).success).toBe(false);
+    // Year 0 parses in JavaScript but not in Postgres: refused here (400), not a 500 there.
+    expect(dateRange.safeParse({ from: "0000-01-01", to: "0000-01-02" }).success).toBe(false);
+    expect(dateRange.safeParse({ from: "1999-12-31", to: "2000-01-01" }).success).toBe(false);
   });
 
   it("default to daily buckets and refuse an unknown granularity", () => {

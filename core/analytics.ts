@@ -8,10 +8,10 @@ import { slug } from "./ids.ts";
 
 export const MAX_RANGE_DAYS = 366;
 
-/** A real calendar date, YYYY-MM-DD. */
+/** A real calendar date, YYYY-MM-DD, from 2000 on (no receipt is older: core/receipt.ts). */
 export const isoDate = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date, YYYY-MM-DD")
+  .regex(/^(2\d{3}|[3-9]\d{3})-\d{2}-\d{2}$/, "must be a date from 2000 on, YYYY-MM-DD")
   .refine(
     (d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
     {

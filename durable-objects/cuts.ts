@@ -27,6 +27,18 @@ export class LotteryCuts {
   }
 
   /**
+   * No receipt may be stamped before a close whose cut is recorded: a cut
+   * taken at the run (the clock past the close, nothing crossed it yet) holds
+   * only if later receipts are stamped at or after the close, whatever the
+   * clock does afterwards.
+   */
+  get floor(): number {
+    let max = 0;
+    for (const t of this.recorded.keys()) if (t > max) max = t;
+    return max;
+  }
+
+  /**
    * Inside a commit's transaction, before its receipts are appended: every
    * registered close at or before `receivedAt` gets the size before them.
    * Returns what to do once the transaction committed.

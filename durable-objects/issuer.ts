@@ -198,7 +198,7 @@ export class Issuer {
   private commit(sales: Sale[]): IssuedReceipt[] {
     const { log, ring, idem, heads, tables, cuts, deps } = this.p;
     const { out, after } = deps.storage.transactionSync(() => {
-      const receivedAt = log.clock((deps.clock ?? Date.now)());
+      const receivedAt = log.clock(Math.max((deps.clock ?? Date.now)(), cuts.floor));
       const crossed = cuts.crossing(receivedAt, log.size);
       const moved = new Map<string, { tenantId: string; storeId: string; head: Head }>();
       const entries: RingEntry[] = [];

@@ -62,14 +62,15 @@ export class OutboxPump {
   /** The one pass after a restart re-sends up to here (null once done). */
   private startupPass: number | null;
   /**
-   * A pass starts with a probe ("due"); once sent, it waits (`sentAt`) until
+   * A pass starts with a probe ("due"); once sent, it waits (`confirmations`
+   * as they were when it was sent) until
    * Postgres confirms anything. While Postgres is unreachable the queue is
    * still retrying the originals: re-sending the backlog would only add
    * messages and billed writes, so an outage costs one probe an hour.
    */
-  private probe: "due" | { sentAt: number } | null = "due";
-  /** When Postgres last confirmed anything to this object. */
-  private confirmedAt = 0;
+  private probe: "due" | { confirmations: number } | null = "due";
+  /** How often Postgres confirmed anything to this object (a count: clocks stand still within a request). */
+  private confirmations = 0;
 
   private readonly tables: ShardTables;
   private readonly ring: BatchRing;
@@ -128,14 +129,14 @@ export class OutboxPump {
 
   /** Postgres has these: drop them from the outbox. Safe to call again. */
   markPersisted(counters: number[]): number {
-    if (counters.length) this.confirmedAt = Date.now();
+    if (counters.length) this.confirmations++;
     return this.ring.markPersisted(counters);
   }
 
   /** A redrive pass has sent its probe and Postgres has confirmed nothing since. */
   get redrivePaused(): boolean {
     const p = this.probe;
-    return this.redriveFrom !== null && p !== null && p !== "due" && this.confirmedAt <= p.sentAt;
+    return this.redriveFrom !== null && p !== null && p !== "due" && this.confirmations === p.confirmations;
   }
 
   /** Sends everything issued before this call, in counter order. */
@@ -184,8 +185,10 @@ export class OutboxPump {
       const rows = this.ring.page(this.redriveFrom, horizon, PROBE_RECEIPTS);
       if (rows.length) {
         // The pass goes on from where it is: what the probe got confirmed is skipped, the rest sent again.
+        // Counted before the send, so a confirmation that arrives while it is on its way counts.
+        const before = this.confirmations;
         await this.send(shard, rows);
-        this.probe = { sentAt: now };
+        this.probe = { confirmations: before };
         console.warn(JSON.stringify({ msg: "outbox redrive probe", shard, receipts: rows.length }));
         return;
       }

@@ -39,6 +39,7 @@ CREATE TRIGGER lottery_draws_final BEFORE UPDATE OR DELETE ON lottery_draws
 ALTER TABLE lottery_draws ENABLE ALWAYS TRIGGER lottery_draws_final;
 --> statement-breakpoint
 -- Winners are found by code suffix: the reversed code, searched by prefix, per daily partition.
-CREATE INDEX receipts_code_reversed ON receipts (reverse(code) text_pattern_ops);
+-- On a live database build it first without blocking inserts (docs/scale.md §14); then this is a no-op.
+CREATE INDEX IF NOT EXISTS receipts_code_reversed ON receipts (reverse(code) text_pattern_ops);
 --> statement-breakpoint
 GRANT SELECT, INSERT, UPDATE ON lottery_draws TO tillproof_app;

@@ -39,7 +39,7 @@ app.use("/v1/verify/*", publicRead);
 app.use("/v1/branding/*", publicRead);
 app.use("/v1/log/*", publicRead);
 app.use("/v1/lottery/*", publicRead);
-for (const path of ["/v1/verify/*", "/r/*", "/v1/branding/*", "/v1/log/*", "/v1/lottery/*"]) {
+for (const path of ["/v1/verify/*", "/r/*", "/v1/branding/*", "/v1/log/*", "/v1/lottery/*", "/lottery/*"]) {
   app.use(path, publicReadLimit);
 }
 app.route("/", ingest);

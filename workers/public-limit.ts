@@ -31,7 +31,12 @@ export const publicReadLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   // The operator's audit reads the whole log; only there does its token lift the limit.
   const operatorLogRead =
     c.req.path.startsWith("/v1/log/") && isOperator(c.req.header("authorization"), c.env.OPERATOR_TOKEN);
-  if (rps === 0 || c.req.method === "OPTIONS" || operatorLogRead) return next();
+  // The lottery's operator calls (create, run, winners) are not public reads.
+  const operatorLottery =
+    c.req.path.startsWith("/v1/lottery/") &&
+    (c.req.method === "POST" || c.req.path.endsWith("/winners")) &&
+    isOperator(c.req.header("authorization"), c.env.OPERATOR_TOKEN);
+  if (rps === 0 || c.req.method === "OPTIONS" || operatorLogRead || operatorLottery) return next();
   const client = clientKey(c.req.header("cf-connecting-ip"));
   const taken = takeTokens(buckets.get(client), Date.now(), { rate: rps, burst: rps * 2 });
   buckets.delete(client); // re-inserted last: the map stays in least-recently-seen order

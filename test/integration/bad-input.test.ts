@@ -220,6 +220,15 @@ const cases: Case[] = [
     body: { name: "x", timezone: "Mars/Olympus" },
   },
   {
+    // JavaScript takes it; Postgres would read it as UTC−05:30 and put every sale on the wrong day.
+    name: "a time zone given as an offset",
+    status: 400,
+    code: "validation_failed",
+    method: "PUT",
+    path: "/stores/s-1",
+    body: { name: "x", timezone: "+05:30" },
+  },
+  {
     name: "a bad store id in the path",
     status: 400,
     code: "invalid_id",

@@ -30,6 +30,7 @@ import {
   OPERATOR_TOKEN,
   sale,
   sqlQuery,
+  tamper,
   useShardBand,
 } from "./helpers.ts";
 import { oneSale, openShard } from "./shard-ports.ts";
@@ -246,6 +247,18 @@ describe("a draw", () => {
 });
 
 describe("draw rules", () => {
+  it("counts a receipt that does not verify (edited in Postgres) out of every draw", async () => {
+    const victim = sent.find((s) => s.eligibleByRule)?.code ?? "";
+    await tamper(victim, "total = total + 1");
+    const check = await lot<{ eligible: boolean; prize: unknown }>(
+      "GET",
+      `/v1/lottery/draws/${drawId}/check/${victim}`,
+    );
+    expect(check.status).toBe(200);
+    expect([check.body.eligible, check.body.prize]).toEqual([false, null]);
+    expect((await call("GET", `/r/${victim}`)).text).not.toContain("Receipt lottery");
+  });
+
   it("refuses a close in the past, a second draw with the same id, a run before the close, and non-operators", async () => {
     const body = {
       id: `d-${crypto.randomUUID().slice(0, 8)}`,
@@ -301,5 +314,43 @@ describe("draw rules", () => {
       });
     });
     await evictDurableObject(shard(env, n));
+  });
+
+  it("keeps a close cut at the run when the clock then steps back before it", async () => {
+    const g = await fixture();
+    const n = Number(g.token.split("_")[1]);
+    await runInDurableObject(shard(env, n), async (_: StoreShard, state) => {
+      let now = Date.now() + 120_000;
+      const s = openShard(state.storage, { clock: () => now });
+      await s.issue(oneSale(n, g.token, sale()));
+      const closesAt = now + 1_000;
+      expect(s.lotteryCut(n, closesAt).state).toBe("pending");
+      now = closesAt + 500; // the run comes; no receipt crossed the close
+      expect(s.lotteryCut(n, closesAt)).toMatchObject({ state: "cut", size: s.log.size });
+      now = closesAt - 10_000; // then the clock steps back before the close
+      await s.issue(oneSale(n, g.token, sale()));
+      expect(s.log.lastReceivedAt).toBeGreaterThanOrEqual(closesAt); // not eligible: the seed did not count it
+      // After a restart too.
+      const again = openShard(state.storage, { clock: () => now });
+      await again.issue(oneSale(n, g.token, sale()));
+      expect(again.log.lastReceivedAt).toBeGreaterThanOrEqual(closesAt);
+    });
+    await evictDurableObject(shard(env, n));
+  });
+
+  it("refuses a draw whose close a shard's clock has already passed", async () => {
+    // A close 1 ms ahead: by the time the shards are asked, it has passed.
+    const res = await lot<{ error: { code: string } }>(
+      "POST",
+      "/v1/lottery/draws",
+      {
+        id: `late-${crypto.randomUUID().slice(0, 8)}`,
+        title: "Too late",
+        closesAt: new Date(Date.now() + 1).toISOString(),
+        prizes: [{ name: "p", digits: 4, numbers: 1 }],
+      },
+      OPERATOR_TOKEN,
+    );
+    expect([400, 409]).toContain(res.status);
   });
 });

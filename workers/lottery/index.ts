@@ -86,7 +86,12 @@ lottery.post("/v1/lottery/draws", requireOperator, async (c) => {
   // Every shard learns the close before the draw exists, so the commit that crosses it records the
   // log's size (a stray registration of a draw that then fails to be created costs one row).
   const shards = await allShards(c);
-  await Promise.all(shards.map((n) => callShard(n, () => shard(c.env, n).lotteryCut(n, closesAt))));
+  const cuts = await Promise.all(shards.map((n) => callShard(n, () => shard(c.env, n).lotteryCut(n, closesAt))));
+  const late = shards.filter((_, i) => cuts[i]?.state !== "pending");
+  if (late.length) {
+    // A shard whose clock is already past the close could not cut its log there.
+    throw new ApiError(409, "too_late", `Shard ${late[0]} is already past closesAt; choose a later close.`);
+  }
   const reveal = new Uint8Array(randomBytes(32));
   const created = await insertDraw(pg(c).db, {
     id: input.id,
@@ -169,9 +174,9 @@ lottery.get("/v1/lottery/draws/:id/check/:code", async (c) => {
   const parts = parseCode(c.env.CODE_KEY, c.req.param("code"));
   if (!parts) throw invalidCode();
   const d = await drawOr404(c);
-  // A well-formed code that was never issued takes part in nothing.
+  // A well-formed code never issued takes part in nothing; nor does a receipt that does not verify.
   const receipt = await verifyCode(c, parts.code).then(
-    (v) => (v.receipt.status === "missing" ? null : v.receipt),
+    (v) => (v.receipt.status === "valid" ? v.receipt : null),
     (e: unknown) => {
       if (e instanceof ApiError && e.status === 404) return null;
       throw e;

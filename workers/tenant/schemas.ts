@@ -2,7 +2,9 @@ import { z } from "zod";
 import { slug } from "../../core/ids.ts";
 import { textField } from "../../core/text.ts";
 
+/** An IANA zone name (Europe/Berlin, UTC): offsets such as "+05:30" are refused, Postgres reads them with the sign flipped. */
 const isTimeZone = (tz: string) => {
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(tz)) return false;
   try {
     new Intl.DateTimeFormat("en", { timeZone: tz });
     return true;

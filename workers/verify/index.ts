@@ -81,9 +81,10 @@ verify.get("/r/:code", async (c) => {
   try {
     const verification = await verifyCode(c, c.req.param("code"));
     const signer = await primarySigner(c.env.LOG_SIGNING_KEY).catch(() => null);
-    // The lottery is extra: without Postgres the page still shows the receipt.
+    // The lottery is extra: without Postgres the page still shows the receipt. Only a receipt that
+    // verifies takes part.
     const lottery =
-      verification.receipt.status === "missing"
+      verification.receipt.status !== "valid"
         ? []
         : await lotteryFor(c, verification.receipt).catch((e: unknown) => {
             logError({ msg: "receipt page: lottery unavailable", error: describeError(e) });
