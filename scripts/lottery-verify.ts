@@ -1,10 +1,12 @@
 /**
- * `npm run lottery:verify -- <draw id> [--url URL]`: checks a drawn lottery
+ * `npm run lottery:verify -- <draw id> [--url URL] [--key VKEY] [--commitment HEX]`: checks a drawn lottery
  * with the public API only, trusting nothing the server says about itself:
  * the reveal against the commitment published at creation, each shard's root
  * at its size against the shard's signed checkpoint (signature, then a
  * consistency proof), then the seed and every winning number, recomputed.
  * Prints what it checked; exits 1 on any mismatch, 2 if it cannot check.
+ * `--key` pins the log's verifier key (else it is read from the same server);
+ * `--commitment` is the one you saw published before the close.
  */
 import { parseArgs } from "node:util";
 import { commitmentOf, type Prize, type ShardRoot, seedOf, winningNumbers } from "../core/lottery.ts";
@@ -13,7 +15,7 @@ import { logApi } from "./lib/audit/sources.ts";
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
-  options: { url: { type: "string" } },
+  options: { url: { type: "string" }, key: { type: "string" }, commitment: { type: "string" } },
 });
 const id = positionals[0];
 const base = (args.url ?? process.env.TILLPROOF_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`).replace(
@@ -21,7 +23,9 @@ const base = (args.url ?? process.env.TILLPROOF_URL ?? `http://127.0.0.1:${proce
   "",
 );
 if (!id) {
-  console.error("usage: npm run lottery:verify -- <draw id> [--url https://receipts.example.com]");
+  console.error(
+    "usage: npm run lottery:verify -- <draw id> [--url https://receipts.example.com] [--key <log vkey>] [--commitment <hex>]",
+  );
   process.exit(2);
 }
 
@@ -53,11 +57,16 @@ async function main(): Promise<number> {
     console.error(`draw ${id} has not been drawn yet (status ${d.status})`);
     return 2;
   }
+  check(d.id === id, `the answer is for draw ${id}`);
+  if (args.commitment)
+    check(args.commitment.toLowerCase() === d.commitment, "the commitment is the one published before the close");
   const reveal = fromHex(d.reveal);
   check(toHex(commitmentOf(reveal)) === d.commitment, `commitment: SHA-256(reveal) = ${d.commitment}`);
 
   const log = logApi(base);
-  const vkey = await log.verifierKey();
+  const served = await log.verifierKey();
+  const vkey = args.key ?? served;
+  if (args.key) check(served === args.key, "the server's log key is the pinned one");
   console.log(`      log key: ${vkey}`);
   const shards: ShardRoot[] = [];
   for (const s of [...d.shards].sort((a, b) => a.shard - b.shard)) {

@@ -15,11 +15,11 @@ const drawId = `e2e-${Date.now().toString(36)}`;
 const api = (method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) =>
   callStack(stack, method, path, token, body, headers);
 
-function verify(url: string): Promise<{ status: number | null; stdout: string }> {
+function verify(url: string, extra: string[] = []): Promise<{ status: number | null; stdout: string }> {
   return new Promise((done) => {
     execFile(
       resolve(import.meta.dirname, "../../node_modules/.bin/node"),
-      ["scripts/lottery-verify.ts", drawId, "--url", url],
+      ["scripts/lottery-verify.ts", drawId, "--url", url, ...extra],
       { cwd: resolve(import.meta.dirname, "../..") },
       (error, stdout) => done({ status: error ? ((error as { code?: number }).code ?? null) : 0, stdout }),
     );
@@ -93,6 +93,18 @@ describe("npm run lottery:verify", () => {
     expect(out.stdout).toContain(`draw ${drawId} checks out`);
     expect(out.stdout).not.toContain("FAIL");
     expect(out.status).toBe(0);
+  }, 60_000);
+
+  it("checks a pinned log key and the commitment seen before the close", async () => {
+    const draw = (await callStack(stack, "GET", `/v1/lottery/draws/${drawId}`, "")).body as unknown as {
+      draw: { commitment: string };
+    };
+    const key = (await (await fetch(`${stack.baseUrl}/v1/log/key`)).text()).trim();
+    const pinned = await verify(stack.baseUrl, ["--key", key, "--commitment", draw.draw.commitment]);
+    expect(pinned.status).toBe(0);
+    const wrong = await verify(stack.baseUrl, ["--commitment", "00".repeat(32)]);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stdout).toContain("FAIL");
   }, 60_000);
 
   it("fails on a changed winning ending, and on a changed shard root", async () => {
