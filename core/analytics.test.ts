@@ -45,6 +45,11 @@ describe("date ranges", () => {
     expect(dateRange.safeParse({ from: "1999-12-31", to: "2000-01-01" }).success).toBe(false);
   });
 
+  it("name a bad date once, and judge the range only when both dates are real", () => {
+    const r = salesQuery.safeParse({ from: "2026-02-30", to: "2026-03-01" });
+    expect(r.error?.issues.map((i) => [i.path.join("."), i.message])).toEqual([["from", "is not a calendar date"]]);
+  });
+
   it("default to daily buckets and refuse an unknown granularity", () => {
     expect(salesQuery.parse({ from: "2024-01-01", to: "2024-01-02" }).granularity).toBe("day");
     expect(salesQuery.safeParse({ from: "2024-01-01", to: "2024-01-02", granularity: "week" }).success).toBe(false);

@@ -21,14 +21,20 @@ export const isoDate = z
 
 const dayNumber = (d: string) => Date.parse(`${d}T00:00:00Z`) / 86_400_000;
 
-/** from ≤ to, inclusive, at most 366 days apart. */
-export const dateRange = z
-  .object({ from: isoDate, to: isoDate })
-  .refine((r) => dayNumber(r.from) <= dayNumber(r.to), { message: "from must not be after to", path: ["to"] })
-  .refine((r) => dayNumber(r.to) - dayNumber(r.from) <= MAX_RANGE_DAYS, {
-    message: `from and to may be at most ${MAX_RANGE_DAYS} days apart`,
-    path: ["to"],
-  });
+/**
+ * from ≤ to, at most 366 days apart; judged only when both are real dates
+ * (otherwise their own errors say so, once).
+ */
+function checkRange(r: { from: string; to: string }, ctx: z.RefinementCtx): void {
+  if (!isoDate.safeParse(r.from).success || !isoDate.safeParse(r.to).success) return;
+  const [from, to] = [dayNumber(r.from), dayNumber(r.to)];
+  if (from > to) ctx.addIssue({ code: "custom", message: "from must not be after to", path: ["to"] });
+  else if (to - from > MAX_RANGE_DAYS) {
+    ctx.addIssue({ code: "custom", message: `from and to may be at most ${MAX_RANGE_DAYS} days apart`, path: ["to"] });
+  }
+}
+
+export const dateRange = z.object({ from: isoDate, to: isoDate }).superRefine(checkRange);
 
 export const salesQuery = z
   .object({
@@ -37,7 +43,7 @@ export const salesQuery = z
     granularity: z.enum(["day", "hour"]).default("day"),
     storeId: slug.optional(),
   })
-  .and(dateRange);
+  .superRefine(checkRange);
 
 export const itemsQuery = z
   .object({
@@ -46,7 +52,7 @@ export const itemsQuery = z
     storeId: slug.optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
   })
-  .and(dateRange);
+  .superRefine(checkRange);
 
 export const dailyExportQuery = z.object({ date: isoDate, storeId: slug.optional() });
 

@@ -11,10 +11,14 @@ import type { ShardTables } from "./tables.ts";
 /** The size at a close ("cut"), or why there is none: the close is ahead, or was crossed unregistered. */
 export type Cut = { state: "cut" | "pending" | "unknown"; size: number };
 
+const NOTHING = () => {};
+
 export class LotteryCuts {
   /** Closes registered and not yet crossed, ascending. */
   private pending: number[];
   private readonly recorded = new Map<number, number>();
+  /** The latest recorded close (read by every commit, so kept rather than derived each time). */
+  private floor_ = 0;
   private readonly tables: ShardTables;
 
   constructor(tables: ShardTables) {
@@ -22,7 +26,7 @@ export class LotteryCuts {
     this.pending = [];
     for (const c of tables.lotteryCuts()) {
       if (c.size === null) this.pending.push(c.closesAt);
-      else this.recorded.set(c.closesAt, c.size);
+      else this.record(c.closesAt, c.size);
     }
   }
 
@@ -33,9 +37,7 @@ export class LotteryCuts {
    * clock does afterwards.
    */
   get floor(): number {
-    let max = 0;
-    for (const t of this.recorded.keys()) if (t > max) max = t;
-    return max;
+    return this.floor_;
   }
 
   /**
@@ -44,12 +46,13 @@ export class LotteryCuts {
    * Returns what to do once the transaction committed.
    */
   crossing(receivedAt: number, sizeBefore: number): () => void {
+    // The hot path: nothing pending, or the earliest close still ahead (pending is ascending).
+    if (!this.pending.length || (this.pending[0] ?? 0) > receivedAt) return NOTHING;
     const crossed = this.pending.filter((t) => t <= receivedAt);
-    if (!crossed.length) return () => {};
     for (const t of crossed) this.tables.putLotteryCut(t, sizeBefore);
     return () => {
       this.pending = this.pending.filter((t) => t > receivedAt);
-      for (const t of crossed) this.recorded.set(t, sizeBefore);
+      for (const t of crossed) this.record(t, sizeBefore);
     };
   }
 
@@ -72,7 +75,12 @@ export class LotteryCuts {
     if (log.lastReceivedAt >= closesAt) return { state: "unknown", size: 0 };
     this.tables.putLotteryCut(closesAt, log.size);
     this.pending = this.pending.filter((t) => t !== closesAt);
-    this.recorded.set(closesAt, log.size);
+    this.record(closesAt, log.size);
     return { state: "cut", size: log.size };
+  }
+
+  private record(closesAt: number, size: number): void {
+    this.recorded.set(closesAt, size);
+    this.floor_ = Math.max(this.floor_, closesAt);
   }
 }
