@@ -40,6 +40,12 @@ export const configSchema = z.object({
   VERIFY_EDGE_CACHE: onOff("on"),
   /** Checkpoint origin prefix: each shard's origin is `<LOG_ORIGIN>/<shard>`. */
   LOG_ORIGIN: z.string().min(1).default(DEFAULT_LOG_ORIGIN),
+  /** "on": webhooks may also be http, and to loopback only (local development; core/webhooks.ts). */
+  ALLOW_INSECURE_WEBHOOKS: onOff("off"),
+  /** Seconds before a failed webhook delivery's first retry; each retry waits twice as long, at most an hour. */
+  WEBHOOK_RETRY_BASE_S: int(30, 1, 3_600),
+  /** Seconds a webhook delivery is retried before it is marked failed (the contract's "at least 24 h"). */
+  WEBHOOK_RETRY_FOR_S: int(86_400, 1),
   /** Base of the printed verify URL; defaults to the request's origin. */
   PUBLIC_BASE_URL: z.url().optional(),
 });

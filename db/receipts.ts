@@ -24,23 +24,47 @@ export const INSERT_RECEIPTS_CTE = `ins AS (
   RETURNING code, tenant_id, store_id, currency, issued_at, total, items, payments
 )`;
 
-/** One statement per batch: the INSERT, and the new rows added to the analytics rollups (db/rollups.ts). */
+/**
+ * The deliveries the new rows owe the tenants' webhooks (db/webhooks.ts), in
+ * the same statement: a receipt in Postgres always has them, whatever happens
+ * to the queue message that announces them.
+ */
+const ADD_DELIVERIES = `hooks AS (
+  INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, code)
+  SELECT i.tenant_id, w.id, 'evt_' || replace(i.code, '-', ''), i.code
+    FROM ins i
+    JOIN webhooks w ON w.tenant_id = i.tenant_id AND 'receipt.persisted' = ANY (w.events)
+                   AND (w.store_ids IS NULL OR i.store_id = ANY (w.store_ids))
+  ON CONFLICT DO NOTHING
+  RETURNING tenant_id, webhook_id, event_id
+)`;
+
+/** One statement per batch: the INSERT, the new rows added to the analytics rollups (db/rollups.ts), their webhook deliveries. */
 const INSERT_BATCH = `
 WITH ${INSERT_RECEIPTS_CTE},
 src AS (SELECT r.*, ${ZONE} AS tz FROM ins r ${STORE_ZONE}),
-${ADD_TO_ROLLUPS}
-SELECT count(*) AS inserted FROM src`;
+${ADD_TO_ROLLUPS},
+${ADD_DELIVERIES}
+SELECT (SELECT count(*) FROM src) AS inserted,
+       (SELECT coalesce(json_agg(json_build_object('tenantId', tenant_id, 'webhookId', webhook_id, 'eventId', event_id)
+                                 ORDER BY event_id), '[]') FROM hooks) AS deliveries`;
 
 /** The batch as one JSON array: each record is a JSON object, and its hash is spliced in as one more key. */
 export function batchJson(receipts: OutboxReceipt[]): string {
   return `[${receipts.map((r) => `${r.record.slice(0, -1)},"_hash":"${r.hash}"}`).join(",")}]`;
 }
 
-/** Inserts receipts (and adds the new ones to the rollups); returns how many were new. */
-export async function insertReceipts(pool: Pool, receipts: OutboxReceipt[]): Promise<number> {
-  if (!receipts.length) return 0;
-  const result = await pool.query<{ inserted: string }>(INSERT_BATCH, [batchJson(receipts)]);
-  return Number(result.rows[0]?.inserted ?? 0);
+export type NewDelivery = { tenantId: string; webhookId: string; eventId: string };
+
+/** Inserts receipts; returns how many were new and the webhook deliveries they created. */
+export async function insertReceipts(
+  pool: Pool,
+  receipts: OutboxReceipt[],
+): Promise<{ inserted: number; deliveries: NewDelivery[] }> {
+  if (!receipts.length) return { inserted: 0, deliveries: [] };
+  const result = await pool.query<{ inserted: string; deliveries: NewDelivery[] }>(INSERT_BATCH, [batchJson(receipts)]);
+  const row = result.rows[0];
+  return { inserted: Number(row?.inserted ?? 0), deliveries: row?.deliveries ?? [] };
 }
 
 export type PersistedReceipt = {

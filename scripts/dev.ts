@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { configSchema } from "../core/config.ts";
 import { demoSale, ensureDemo } from "./lib/demo.ts";
 import { localLogKey } from "./lib/log-key.ts";
 import { applyMigrations } from "./lib/migrate.ts";
@@ -103,16 +104,8 @@ async function main(): Promise<void> {
 
   const logOrigin = process.env.LOG_ORIGIN ?? `localhost:${PORT}/log`;
   const logKey = await localLogKey(resolve(DATA, "log-signing-key"), logOrigin.split("/")[0] ?? "tillproof");
-  // Every documented setting is read from the environment (contract v1.1), so any local stack can be started.
-  const passThrough = [
-    "SHARD_COUNT",
-    "FLUSH_MS",
-    "COMMIT_WINDOW_MS",
-    "OUTBOX_LIMIT",
-    "STORE_MAX_RPS",
-    "CHECKPOINT_MS",
-    "VERIFY_EDGE_CACHE",
-  ];
+  // Every documented setting is read from the environment (contract v1.1): the settings' schema is the list.
+  const passThrough = Object.keys(configSchema.shape);
   const vars: Record<string, string> = {
     DATABASE_URL: workerUrl,
     NEON_WS_PROXY: `127.0.0.1:${tunnel.port}`,

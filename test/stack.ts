@@ -38,8 +38,13 @@ export type Stack = {
   stop: () => Promise<void>;
 };
 
-/** `faultInjection`: POST /v1/ops/faults arms chaos faults (core/faults.ts), for `npm run chaos`. */
-export async function startStack(opts: { faultInjection?: boolean } = {}): Promise<Stack> {
+/**
+ * `faultInjection`: POST /v1/ops/faults arms chaos faults (core/faults.ts), for `npm run chaos`.
+ * `vars`: more settings (core/config.ts), e.g. ALLOW_INSECURE_WEBHOOKS.
+ */
+export async function startStack(
+  opts: { faultInjection?: boolean; vars?: Record<string, string> } = {},
+): Promise<Stack> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => console.error("stack cleanup:", e));
@@ -86,6 +91,7 @@ export async function startStack(opts: { faultInjection?: boolean } = {}): Promi
       FAULT_INJECTION: opts.faultInjection ? "on" : "off",
       LOG_ORIGIN: "browser.test/log",
       LOG_SIGNING_KEY: (await generateSigningKey("browser.test")).privateKey,
+      ...opts.vars,
     };
     const logs: string[] = [];
     const worker = await unstable_startWorker({

@@ -2,6 +2,7 @@ import type { ConfigVars } from "../core/config.ts";
 import type { OutboxMessage } from "../core/outbox.ts";
 import type { ShardEnv } from "../durable-objects/ports.ts";
 import type { StoreShard } from "../durable-objects/store-shard.ts";
+import type { WebhookMessage } from "./webhooks/deliver.ts";
 
 /**
  * Every binding and secret the Worker script declares (wrangler.toml), and
@@ -14,6 +15,8 @@ export interface Env extends ShardEnv, ConfigVars {
   DEAD_LETTERS: R2Bucket;
   /** The receipts queue's dead-letter queue (its consumer is this Worker; the producer is for tests and tools). */
   DEAD_LETTER_QUEUE?: Queue<OutboxMessage>;
+  /** The webhooks queue (workers/webhooks/deliver.ts): deliveries to send now. */
+  WEBHOOK_QUEUE: Queue<WebhookMessage>;
   /** Rate limiting binding for the public reads, per client IP (wrangler.toml [[ratelimits]]). */
   PUBLIC_READS?: RateLimit;
   /** Secret. Postgres (Neon in production). */

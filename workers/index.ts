@@ -27,6 +27,7 @@ import { logError, logInfo, requestContext } from "./request-context.ts";
 import { backfillBranding, brandingComplete } from "./tenant/branding-store.ts";
 import { tenant } from "./tenant/index.ts";
 import { verify } from "./verify/index.ts";
+import { deliverWebhooks, sweepOverdueDeliveries, WEBHOOK_QUEUE, type WebhookMessage } from "./webhooks/deliver.ts";
 
 export { StoreShard } from "../durable-objects/store-shard.ts";
 
@@ -59,10 +60,17 @@ app.onError(onError);
 
 export default {
   fetch: app.fetch,
-  queue: (batch: MessageBatch<OutboxMessage>, env: Env, ctx: ExecutionContext) =>
-    batch.queue === DEAD_LETTER_QUEUE ? recordDeadLetters(batch, env) : consumeReceipts(batch, env, ctx),
-  /** Keeps daily receipt partitions created a week ahead; a day that fails is logged, the others still made. */
-  scheduled: async (_: ScheduledController, env: Env, ctx: ExecutionContext) => {
+  queue: (batch: MessageBatch<OutboxMessage | WebhookMessage>, env: Env, ctx: ExecutionContext) => {
+    if (batch.queue === WEBHOOK_QUEUE) return deliverWebhooks(batch as MessageBatch<WebhookMessage>, env, ctx);
+    const receipts = batch as MessageBatch<OutboxMessage>;
+    return batch.queue === DEAD_LETTER_QUEUE ? recordDeadLetters(receipts, env) : consumeReceipts(receipts, env, ctx);
+  },
+  /**
+   * Every minute: webhook deliveries whose queue message was lost. Daily: keeps
+   * receipt partitions created a week ahead; a day that fails is logged, the others still made.
+   */
+  scheduled: async (controller: ScheduledController, env: Env, ctx: ExecutionContext) => {
+    if (controller.cron === "* * * * *") return sweepOverdueDeliveries(env, ctx);
     const outcomes = await withPg(env, ctx, (pg) => ensurePartitions(pg.db, 7));
     for (const o of outcomes) {
       const failed = o.outcome.startsWith("failed");
@@ -75,4 +83,4 @@ export default {
       logInfo({ msg: "branding backfilled", tenants: tenants.length, seeded });
     }
   },
-} satisfies ExportedHandler<Env, OutboxMessage>;
+} satisfies ExportedHandler<Env, OutboxMessage | WebhookMessage>;

@@ -11,11 +11,12 @@ import { config } from "../../core/config.ts";
 import { describeError } from "../../core/log.ts";
 import type { OutboxEntry, OutboxMessage, OutboxReceipt } from "../../core/outbox.ts";
 import { type Pg, withPg } from "../../db/client.ts";
-import { insertReceipts } from "../../db/receipts.ts";
+import { insertReceipts, type NewDelivery } from "../../db/receipts.ts";
 import type { Env } from "../env.ts";
 import { consumerFault } from "../ops/faults.ts";
 import { logError, logWarn } from "../request-context.ts";
 import { shard } from "../shards.ts";
+import { announceDeliveries } from "../webhooks/deliver.ts";
 
 export function retryDelaySeconds(attempts: number): number {
   // 5 s, 10 s, 20 s … capped at 15 min: ten attempts span ~51 min (docs/scale.md §5).
@@ -29,17 +30,21 @@ export async function consumeReceipts(
 ): Promise<void> {
   await withPg(env, ctx, async (pg) => {
     let landed: OutboxMessage[];
+    const deliveries: NewDelivery[] = [];
     try {
       landed = await persistSplitting(
         env,
         pg,
         batch.messages.map((m) => m.body),
+        deliveries,
       );
     } catch (e) {
       logError({ msg: "persist failed; retrying", messages: batch.messages.length, error: describeError(e) });
       for (const m of batch.messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
       return;
     }
+    // The new receipts' webhook deliveries are in Postgres with them; this only says "send now".
+    ctx.waitUntil(announceDeliveries(env, deliveries));
     // Postgres has them: acking is now safe whatever the shards answer. A shard
     // that misses this report re-sends later, and the insert skips duplicates.
     const byShard = groupByShard(landed);
@@ -60,19 +65,25 @@ export async function consumeReceipts(
   });
 }
 
-async function persist(env: Env, pg: Pg, bodies: OutboxMessage[]): Promise<void> {
-  await insertReceipts(pg.pool, await resolveReferences(env, groupByShard(bodies)));
+async function persist(env: Env, pg: Pg, bodies: OutboxMessage[], deliveries: NewDelivery[]): Promise<void> {
+  const inserted = await insertReceipts(pg.pool, await resolveReferences(env, groupByShard(bodies)));
+  deliveries.push(...inserted.deliveries);
 }
 
 /**
- * Persists `bodies` in one statement. If Postgres refuses a value, splits the
+ * Persists `bodies` in one statement (adding the webhook deliveries it created to `deliveries`). If Postgres refuses a value, splits the
  * work (batch → messages → receipts) so that only the refused receipt is left
  * out; its message is retried and, in the end, dead-lettered, while its shard
  * keeps it. Returns what landed. A failure that is not about the data throws.
  */
-async function persistSplitting(env: Env, pg: Pg, bodies: OutboxMessage[]): Promise<OutboxMessage[]> {
+async function persistSplitting(
+  env: Env,
+  pg: Pg,
+  bodies: OutboxMessage[],
+  deliveries: NewDelivery[],
+): Promise<OutboxMessage[]> {
   try {
-    await persist(env, pg, bodies);
+    await persist(env, pg, bodies, deliveries);
     return bodies;
   } catch (e) {
     if (!rejectsData(e)) throw e;
@@ -85,7 +96,7 @@ async function persistSplitting(env: Env, pg: Pg, bodies: OutboxMessage[]): Prom
     const pieces: OutboxMessage[][] =
       bodies.length > 1 || !only ? bodies.map((b) => [b]) : only.receipts.map((r) => [{ ...only, receipts: [r] }]);
     const landed: OutboxMessage[] = [];
-    for (const piece of pieces) landed.push(...(await persistSplitting(env, pg, piece)));
+    for (const piece of pieces) landed.push(...(await persistSplitting(env, pg, piece, deliveries)));
     return landed;
   }
 }

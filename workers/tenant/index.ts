@@ -15,6 +15,7 @@ import { deleteTerminal, insertTerminal, markTerminalRevoked } from "../../db/te
 import { analytics } from "../analytics/index.ts";
 import { type AppEnv, type Ctx, KiB, limitBody, param, pg, readBody, requireOperator } from "../http.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
+import { webhooks } from "../webhooks/index.ts";
 import { audit, auditRoutes } from "./audit.ts";
 import { requireTenant } from "./auth.ts";
 import { branding } from "./branding.ts";
@@ -155,7 +156,8 @@ tenant.post("/v1/tenants/:tenantId/keys", async (c) => {
   return c.json({ apiKey }, 201);
 });
 
-// Last, so requireTenant above also guards its /v1/tenants/:tenantId/branding, audit and analytics routes.
+// Last, so requireTenant above also guards its /v1/tenants/:tenantId/branding, audit, analytics and webhooks routes.
 tenant.route("/", branding);
 tenant.route("/", auditRoutes);
 tenant.route("/", analytics);
+tenant.route("/", webhooks);

@@ -204,7 +204,7 @@ export async function persistence(b: BenchRun, fleets: { multi: Fleet; shards: n
   const ti = performance.now();
   let inserted = 0;
   for (let i = 0; i < outbox.length; i += insertBatch)
-    inserted += await insertReceipts(scratchPool, outbox.slice(i, i + insertBatch));
+    inserted += (await insertReceipts(scratchPool, outbox.slice(i, i + insertBatch))).inserted;
   const insertMs = performance.now() - ti;
   await insertClient.end();
   b.ownStatements += Math.ceil(outbox.length / insertBatch);

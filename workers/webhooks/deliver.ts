@@ -1,0 +1,233 @@
+/**
+ * Sending webhook deliveries. Postgres holds every delivery from the moment
+ * its receipt is persisted (db/receipts.ts); the webhooks queue carries
+ * "send these now", one message per webhook and persisted batch. A failed
+ * attempt is retried through the queue with backoff until the delivery is
+ * WEBHOOK_RETRY_FOR_S old (24 h), then marked failed: the dead letter, listed
+ * with ?status=failed and sent again by hand. A message that is lost leaves
+ * its deliveries pending and overdue; the minute sweep sends them again.
+ */
+
+import { groupCode } from "../../core/code.ts";
+import { config } from "../../core/config.ts";
+import { describeError } from "../../core/log.ts";
+import {
+  afterFailure,
+  DELIVERY_TIMEOUT_MS,
+  EVENTS_PER_MESSAGE,
+  eventBody,
+  retryDelaySeconds,
+  signatureHeader,
+  webhookSecret,
+  webhookUrlProblem,
+} from "../../core/webhooks.ts";
+import { type Db, withPg } from "../../db/client.ts";
+import { type NewDelivery, recordFromRow } from "../../db/receipts.ts";
+import {
+  type AttemptResult,
+  claimOverdueDeliveries,
+  type DeliveryJob,
+  type DeliveryKey,
+  loadDeliveryJobs,
+  recordAttempts,
+} from "../../db/webhooks.ts";
+import type { Env } from "../env.ts";
+import { logError, logInfo, logWarn } from "../request-context.ts";
+import { brandingOrDefault } from "../tenant/branding-store.ts";
+
+export const WEBHOOK_QUEUE = "tillproof-webhooks";
+
+/** One queue message: some deliveries of one webhook. */
+export type WebhookMessage = { tenantId: string; webhookId: string; eventIds: string[] };
+
+/** A pending delivery whose due time passed this long ago is presumed lost in the queue. */
+const SWEEP_GRACE_S = 600;
+const SWEEP_LIMIT = 5_000;
+
+/** Packs deliveries into messages: per webhook, at most EVENTS_PER_MESSAGE each. */
+export function packDeliveries(deliveries: readonly NewDelivery[]): WebhookMessage[] {
+  const byHook = new Map<string, WebhookMessage[]>();
+  for (const d of deliveries) {
+    const key = `${d.tenantId}/${d.webhookId}`;
+    const list = byHook.get(key) ?? [];
+    let last = list.at(-1);
+    if (!last || last.eventIds.length >= EVENTS_PER_MESSAGE) {
+      last = { tenantId: d.tenantId, webhookId: d.webhookId, eventIds: [] };
+      list.push(last);
+    }
+    last.eventIds.push(d.eventId);
+    byHook.set(key, list);
+  }
+  return [...byHook.values()].flat();
+}
+
+/**
+ * Announces deliveries on the webhooks queue. Failure is logged, not thrown:
+ * the deliveries are in Postgres, and the sweep finds them.
+ */
+export async function announceDeliveries(env: Env, deliveries: readonly NewDelivery[]): Promise<void> {
+  const messages = packDeliveries(deliveries);
+  try {
+    for (let i = 0; i < messages.length; i += 100) {
+      await env.WEBHOOK_QUEUE.sendBatch(messages.slice(i, i + 100).map((body) => ({ body })));
+    }
+  } catch (e) {
+    logError({ msg: "webhooks: announce failed; the sweep will send them", error: describeError(e) });
+  }
+}
+
+/** The webhooks queue's consumer. */
+export async function deliverWebhooks(
+  batch: MessageBatch<WebhookMessage>,
+  env: Env,
+  ctx: ExecutionContext,
+): Promise<void> {
+  const settings = config(env);
+  try {
+    await withPg(env, ctx, async ({ db }) => {
+      const keys = batch.messages.flatMap((m) =>
+        m.body.eventIds.map((eventId) => ({ tenantId: m.body.tenantId, webhookId: m.body.webhookId, eventId })),
+      );
+      const jobs = await loadDeliveryJobs(db, keys);
+      const byHook = new Map<string, DeliveryJob[]>();
+      for (const j of jobs) {
+        const key = `${j.tenantId}/${j.webhookId}`;
+        byHook.set(key, [...(byHook.get(key) ?? []), j]);
+      }
+      const names = brandingNames(env);
+      await Promise.all(
+        batch.messages.map(async (m) => {
+          const wanted = new Set(m.body.eventIds);
+          const own = (byHook.get(`${m.body.tenantId}/${m.body.webhookId}`) ?? []).filter((j) => wanted.has(j.eventId));
+          // Delivered or given up: nothing to do (a redelivered message, or a manual retry got there first).
+          const due = own.filter((j) => j.status === "pending");
+          const results = await sendInOrder(env, due, names);
+          await recordAttempts(db, results);
+          const waiting = results.filter((r) => r.status === "pending");
+          const untried = due.length - results.length;
+          if (!waiting.length && !untried) return m.ack();
+          const delay = Math.min(...waiting.map((r) => r.retryInSeconds ?? settings.WEBHOOK_RETRY_BASE_S));
+          m.retry({ delaySeconds: waiting.length ? delay : settings.WEBHOOK_RETRY_BASE_S });
+        }),
+      );
+    });
+  } catch (e) {
+    // Postgres unreachable: nothing was recorded; the deliveries stay pending and come back.
+    logError({ msg: "webhooks: batch failed; retrying", messages: batch.messages.length, error: describeError(e) });
+    for (const m of batch.messages) m.retry({ delaySeconds: settings.WEBHOOK_RETRY_BASE_S });
+  }
+}
+
+type Names = (tenantId: string, fallback: string) => Promise<string>;
+
+/** The tenant's display name, read once per tenant and batch (as verify shows it). */
+function brandingNames(env: Env): Names {
+  const cache = new Map<string, Promise<string>>();
+  return (tenantId, fallback) => {
+    let name = cache.get(tenantId);
+    if (!name) {
+      name = brandingOrDefault(env.BRANDING, tenantId, fallback).then(
+        (b) => b.displayName,
+        () => fallback,
+      );
+      cache.set(tenantId, name);
+    }
+    return name;
+  };
+}
+
+/**
+ * One webhook's due deliveries, in order, one at a time. A receiver that
+ * cannot be reached (no answer, timeout) stops the rest until the next try: a
+ * receiver that is down costs one attempt per message, not fifty.
+ */
+async function sendInOrder(env: Env, jobs: DeliveryJob[], names: Names): Promise<AttemptResult[]> {
+  const results: AttemptResult[] = [];
+  for (const job of jobs) {
+    const result = await attemptDelivery(env, job, names);
+    results.push(result);
+    if (result.httpStatus === null && result.status === "pending") break;
+  }
+  return results;
+}
+
+/** The verify answer's receipt fields, without the fields only verifying gives (status, persisted, proof). */
+async function receiptFields(job: DeliveryJob, names: Names) {
+  const r = recordFromRow(job.row);
+  return {
+    code: groupCode(r.code),
+    tenant: { id: r.tenantId, displayName: await names(r.tenantId, job.tenantName ?? r.tenantId) },
+    store: { id: r.storeId, name: job.storeName ?? r.storeId },
+    terminalId: r.terminalId,
+    seq: r.seq,
+    issuedAt: r.issuedAt,
+    receivedAt: r.receivedAt,
+    currency: r.currency,
+    total: r.total,
+    items: r.items,
+    payments: r.payments,
+    hash: job.row.hash,
+    prevHash: r.prevHash,
+  };
+}
+
+/**
+ * One attempt: POST the event, signed, and judge the answer. Any 2xx within
+ * DELIVERY_TIMEOUT_MS is delivered; a redirect is not followed (it would
+ * leave the address the tenant registered) and counts as a failure.
+ */
+export async function attemptDelivery(
+  env: Env,
+  job: DeliveryJob,
+  names: Names = brandingNames(env),
+): Promise<AttemptResult> {
+  const settings = config(env);
+  const key = { tenantId: job.tenantId, webhookId: job.webhookId, eventId: job.eventId };
+  const fail = (httpStatus: number | null, error: string): AttemptResult => {
+    // A manual resend that fails leaves a delivered or given-up delivery as it was.
+    const status = job.status === "pending" ? afterFailure(job.ageSeconds, settings.WEBHOOK_RETRY_FOR_S) : job.status;
+    const retryInSeconds =
+      status === "pending" ? retryDelaySeconds(job.attempts + 1, settings.WEBHOOK_RETRY_BASE_S, Math.random()) : null;
+    return { ...key, status, httpStatus, error, retryInSeconds };
+  };
+  // Checked again at send time: the setting may have changed since the URL was accepted.
+  const problem = webhookUrlProblem(job.url, { allowInsecure: settings.ALLOW_INSECURE_WEBHOOKS === "on" });
+  if (problem) return fail(null, `url refused: ${problem}`);
+  const body = eventBody(job.eventId, job.createdAt, await receiptFields(job, names));
+  const secret = webhookSecret(env.CODE_KEY, job.salt);
+  try {
+    const res = await fetch(job.url, {
+      method: "POST",
+      redirect: "manual",
+      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "Tillproof-Webhooks/1",
+        "tillproof-event-id": job.eventId,
+        "tillproof-signature": signatureHeader(secret, Math.floor(Date.now() / 1000), body),
+      },
+      body,
+    });
+    await res.body?.cancel().catch(() => {});
+    if (res.status >= 200 && res.status < 300) {
+      return { ...key, status: "delivered", httpStatus: res.status, error: null, retryInSeconds: null };
+    }
+    return fail(res.status, `receiver answered ${res.status}`);
+  } catch (e) {
+    const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
+    return fail(null, timedOut ? `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s` : "could not connect");
+  }
+}
+
+/** The minute sweep: pending deliveries whose message was lost go back on the queue. */
+export async function sweepOverdueDeliveries(env: Env, ctx: ExecutionContext): Promise<void> {
+  const keys: DeliveryKey[] = await withPg(env, ctx, ({ db }: { db: Db }) =>
+    claimOverdueDeliveries(db, SWEEP_GRACE_S, SWEEP_LIMIT),
+  );
+  if (!keys.length) return;
+  (keys.length === SWEEP_LIMIT ? logWarn : logInfo)({
+    msg: "webhooks: overdue deliveries sent again",
+    count: keys.length,
+  });
+  await announceDeliveries(env, keys);
+}
