@@ -52,8 +52,8 @@ export type BrandingInput = z.output<typeof brandingInputSchema>;
 /** What is stored and served. `updatedAt` is null for the defaults of a tenant that never set any. */
 export type Branding = BrandingInput & { updatedAt: string | null };
 
-/** Re-validates what comes back from storage before it reaches a page or a client. */
-export const storedBrandingSchema = brandingInputSchema.extend({ updatedAt: z.iso.datetime() });
+/** Re-validates what comes back from storage before it reaches a page or a client (seeded defaults have no updatedAt). */
+export const storedBrandingSchema = brandingInputSchema.extend({ updatedAt: z.iso.datetime().nullable() });
 
 /** A neutral palette for tenants without branding: slate on white. */
 export const DEFAULT_PRIMARY_COLOR = "#1f2937";

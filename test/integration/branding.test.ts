@@ -1,4 +1,5 @@
 /** White-label tenants: branding API, tenant isolation, key rotation, and the branded receipt page. */
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { encodeCode, groupCode } from "../../core/code.ts";
 import {
@@ -356,5 +357,17 @@ describe("receipt page", () => {
     expect(page.headers.get("x-content-type-options")).toBe("nosniff");
     expect(page.text).toContain("Receipt not found");
     expect(page.text).not.toContain(code); // nothing from the request is echoed
+  });
+});
+
+describe("defaults once KV is complete", () => {
+  it("serves a tenant that never set branding its defaults, and 404s an unknown one", async () => {
+    const f = await fixture();
+    // What the daily cron's backfill leaves: every tenant seeded, KV marked complete.
+    await env.BRANDING.put("meta:branding-complete", new Date().toISOString());
+    const res = await call<BrandingBody>("GET", `/v1/branding/${f.tenantId}`);
+    expect(res.status).toBe(200);
+    expect(res.body.branding).toMatchObject({ displayName: `Tenant ${f.tenantId}`, updatedAt: null });
+    expect((await call("GET", "/v1/branding/no-such-tenant-here")).status).toBe(404);
   });
 });
