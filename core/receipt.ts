@@ -21,36 +21,45 @@ const CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
 
 const amount = z.number().int().min(0).max(MAX_AMOUNT);
 
-export const itemSchema = z.strictObject({
-  name: textField(200),
-  sku: textField(64).optional(),
-  quantity: z.number().positive().max(1_000_000),
-  unitPrice: amount,
-  taxRate: z.number().min(0).max(100).optional(),
-  total: amount,
-});
+export const itemSchema = z
+  .strictObject({
+    name: textField(200),
+    sku: textField(64).optional(),
+    quantity: z.number().positive().max(1_000_000),
+    unitPrice: amount,
+    taxRate: z.number().min(0).max(100).optional(),
+    total: amount,
+  })
+  .meta({ id: "Item" });
 
-export const paymentSchema = z.strictObject({
-  method: z.enum(["cash", "card", "other"]),
-  amount: z.number().int().positive().max(MAX_AMOUNT),
-});
+export const paymentSchema = z
+  .strictObject({
+    method: z.enum(["cash", "card", "other"]),
+    amount: z.number().int().positive().max(MAX_AMOUNT),
+  })
+  .meta({ id: "Payment" });
 
-export const receiptInputSchema = z.strictObject({
-  issuedAt: z.iso
-    .datetime({ offset: true })
-    .refine((t) => Date.parse(t) >= EARLIEST_ISSUED_AT, "must not be before 2000-01-01"),
-  currency: z.string().refine((c) => CURRENCIES.has(c), "must be an ISO 4217 currency code"),
-  items: z.array(itemSchema).min(1).max(MAX_ITEMS),
-  total: amount,
-  payments: z.array(paymentSchema).min(1).max(20),
-  cashier: textField(100).optional(),
-});
+export const receiptInputSchema = z
+  .strictObject({
+    issuedAt: z.iso
+      .datetime({ offset: true })
+      .refine((t) => Date.parse(t) >= EARLIEST_ISSUED_AT, "must not be before 2000-01-01"),
+    currency: z.string().refine((c) => CURRENCIES.has(c), "must be an ISO 4217 currency code"),
+    items: z.array(itemSchema).min(1).max(MAX_ITEMS),
+    total: amount,
+    payments: z.array(paymentSchema).min(1).max(20),
+    cashier: textField(100).optional(),
+  })
+  .meta({ id: "Sale", description: "A sale as the terminal sends it: amounts in minor units" });
 
 export type ReceiptInput = z.infer<typeof receiptInputSchema>;
 export type Item = z.infer<typeof itemSchema>;
 export type Payment = z.infer<typeof paymentSchema>;
 
-export const idempotencyKeySchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1–64 characters [A-Za-z0-9_-]")
+  .meta({ description: "Your id for this sale: a retry with the same key and body gets the same receipt" });
 
 export function zodDetails(error: z.ZodError): ErrorDetail[] {
   return error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
@@ -98,15 +107,20 @@ export function cardNumberPaths(r: ReceiptInput): string[] {
 export function parseReceipt(body: unknown, now: number): ReceiptInput {
   const parsed = receiptInputSchema.safeParse(body);
   if (!parsed.success) throw validationFailed(zodDetails(parsed.error));
-  const cards = cardNumberPaths(parsed.data);
+  return checkReceipt(parsed.data, now);
+}
+
+/** The checks past the schema (a route's validator already applied it): card data, then arithmetic. */
+export function checkReceipt(receipt: ReceiptInput, now: number): ReceiptInput {
+  const cards = cardNumberPaths(receipt);
   if (cards.length) {
     throw new ApiError(400, "card_data_forbidden", "Payment-card numbers must not be sent to Tillproof.", {
       details: cards.map((path) => ({ path, message: "looks like a payment-card number" })),
     });
   }
-  const sums = arithmeticErrors(parsed.data, now);
+  const sums = arithmeticErrors(receipt, now);
   if (sums.length) throw validationFailed(sums, "The receipt's amounts do not add up.");
-  return parsed.data;
+  return receipt;
 }
 
 /** The first receipt of every store links to this. */

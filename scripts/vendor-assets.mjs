@@ -5,6 +5,10 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const files = [["chart.js/dist/chart.umd.min.js", "chart.umd.min.js"]];
+const files = [
+  ["chart.js/dist/chart.umd.min.js", "chart.umd.min.js"],
+  ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui-bundle.js"],
+  ["swagger-ui-dist/swagger-ui.css", "swagger-ui.css"],
+];
 mkdirSync(resolve(root, "public/vendor"), { recursive: true });
 for (const [from, to] of files) copyFileSync(resolve(root, "node_modules", from), resolve(root, "public/vendor", to));

@@ -1,7 +1,7 @@
 /**
- * What every route shares: the Hono context type, the one error handler, JSON
- * body reading with the contract's 413/415/400 answers, and a per-request
- * Postgres pool.
+ * What every route shares: the Hono context type, the one error handler, the
+ * body limit (413), credentials, and a per-request Postgres pool. Routes and
+ * their validation: openapi.ts.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -12,7 +12,6 @@ import { bearerToken } from "../core/credentials.ts";
 import { safeEqual } from "../core/crypto.ts";
 import { ApiError, type ErrorBody, errorBody, unauthorized } from "../core/errors.ts";
 import { describeError, stackFrames } from "../core/log.ts";
-import { validationFailed, zodDetails } from "../core/receipt.ts";
 import { isPostgresUnavailable, openPg, type Pg, retryAfterOf } from "../db/client.ts";
 import type { Env } from "./env.ts";
 import { logError } from "./request-context.ts";
@@ -21,9 +20,10 @@ export type AppEnv = {
   Bindings: Env;
   /**
    * `tenantKeyHash`: the hash of the tenant key this request authenticated with (see requireTenant);
-   * `requestId`: set first of all (request-context.ts).
+   * `requestId`: set first of all (request-context.ts);
+   * `terminal`: the terminal token's shard and hash (ingest/auth.ts).
    */
-  Variables: { pg?: Pg; tenantKeyHash?: string; requestId: string };
+  Variables: { pg?: Pg; tenantKeyHash?: string; requestId: string; terminal?: { shard: number; tokenHash: string } };
 };
 export type Ctx = Context<AppEnv>;
 
@@ -85,34 +85,6 @@ export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
       throw new ApiError(413, "payload_too_large", `The body is larger than ${maxBytes / KiB} KiB.`);
     },
   });
-}
-
-/** Reads a JSON body: 415 if it is not JSON, 400 if it does not parse. */
-export async function readJson(c: Ctx): Promise<unknown> {
-  const type = c.req.header("content-type") ?? "";
-  if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
-    throw new ApiError(415, "unsupported_media_type", "Send the body as application/json.");
-  }
-  const text = await c.req.text();
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new ApiError(400, "invalid_json", "The body is not valid JSON.");
-  }
-}
-
-/** Reads and validates a JSON body against a zod schema. */
-export async function readBody<S extends z.ZodType>(c: Ctx, schema: S): Promise<z.infer<S>> {
-  const parsed = schema.safeParse(await readJson(c));
-  if (!parsed.success) throw validationFailed(zodDetails(parsed.error));
-  return parsed.data;
-}
-
-/** Reads and validates the query string against a zod schema. */
-export function readQuery<S extends z.ZodType>(c: Ctx, schema: S): z.infer<S> {
-  const parsed = schema.safeParse(c.req.query());
-  if (!parsed.success) throw validationFailed(zodDetails(parsed.error), "The query string is not valid.");
-  return parsed.data;
 }
 
 /** Validates a path parameter (ids are slugs). */

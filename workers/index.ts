@@ -3,18 +3,19 @@
  * queue consumer, the partition cron, and the StoreShard Durable Object class.
  */
 
-import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { OutboxMessage } from "../core/outbox.ts";
 import { withPg } from "../db/client.ts";
 import { ensurePartitions } from "../db/partitions.ts";
 import { listTenantNames } from "../db/tenants.ts";
 import { dashboard } from "./analytics/dashboard.ts";
+import { mountReference } from "./docs/index.ts";
 import type { Env } from "./env.ts";
-import { type AppEnv, closePg, notFoundHandler, onError } from "./http.ts";
+import { closePg, notFoundHandler, onError } from "./http.ts";
 import { ingest } from "./ingest/index.ts";
 import { log } from "./log/index.ts";
 import { lottery } from "./lottery/index.ts";
+import { router } from "./openapi.ts";
 import { opsConsole } from "./ops/console.ts";
 import { DEAD_LETTER_QUEUE, deadLetters, recordDeadLetters } from "./ops/dead-letters.ts";
 import { faults } from "./ops/faults.ts";
@@ -31,7 +32,7 @@ import { deliverWebhooks, sweepOverdueDeliveries, WEBHOOK_QUEUE, type WebhookMes
 
 export { StoreShard } from "../durable-objects/store-shard.ts";
 
-export const app = new Hono<AppEnv>();
+export const app = router();
 app.use("*", requestContext);
 app.use("*", closePg);
 // The public reads may be called from a tenant's own site (no credentials involved).
@@ -55,6 +56,7 @@ app.route("/", status);
 app.route("/", opsConsole);
 app.route("/", dashboard);
 app.route("/", faults);
+mountReference(app);
 app.notFound(notFoundHandler);
 app.onError(onError);
 

@@ -24,6 +24,13 @@ export function router(): OpenAPIHono<AppEnv> {
         throw new ApiError(400, "invalid_id", `The ${name} in the path is not a valid id.`, { details });
       }
       if (result.target === "query") throw validationFailed(details, "The query string is not valid.");
+      if (result.target === "header") {
+        const header = details[0]?.path ?? "header";
+        const message = details[0]?.message ?? "is not valid";
+        throw new ApiError(400, `invalid_${header.replaceAll("-", "_")}`, `The ${header} header ${message}.`, {
+          details,
+        });
+      }
       throw validationFailed(details);
     },
   });

@@ -6,8 +6,9 @@
  * allowed by its hash; scripts only from this origin, no inline script.
  */
 import { createHash } from "node:crypto";
-import { Hono } from "hono";
-import { type AppEnv, consolePage } from "../http.ts";
+import { consolePage } from "../http.ts";
+import { router } from "../openapi.ts";
+import { dashboardPageRoute } from "../ops/routes.ts";
 
 const CSS = `*{box-sizing:border-box}[hidden]{display:none!important}body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#111827;background:#f3f4f6}
 main{max-width:76rem;margin:0 auto;padding:1rem}h1{font-size:1.5rem;margin:.25rem 0 1rem}h2{font-size:1.1rem;margin:0 0 .5rem}
@@ -79,6 +80,6 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-export const dashboard = new Hono<AppEnv>();
+export const dashboard = router();
 
-dashboard.get("/dashboard", (c) => consolePage(c, PAGE, CSP));
+dashboard.openapi(dashboardPageRoute, (c) => consolePage(c, PAGE, CSP));

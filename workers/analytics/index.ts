@@ -2,32 +2,32 @@
  * Retail analytics for a tenant (mounted behind requireTenant) and the
  * operator's view across tenants, all read from the rollups (db/analytics.ts).
  */
-import { Hono } from "hono";
-import { dailyCsv, dailyExportQuery, dateRange, itemsQuery, salesQuery, salesSeries } from "../../core/analytics.ts";
-import { slug } from "../../core/ids.ts";
+import { dailyCsv, salesSeries } from "../../core/analytics.ts";
 import { dailyTaxRows, salesRows, tenantTotals, topItems } from "../../db/analytics.ts";
-import { type AppEnv, param, pg, readQuery, requireOperator } from "../http.ts";
+import { pg } from "../http.ts";
+import { router } from "../openapi.ts";
+import { dailyCsvRoute, itemsRoute, salesRoute, tenantTotalsRoute } from "./routes.ts";
 
-export const analytics = new Hono<AppEnv>();
+export const analytics = router();
 
-analytics.get("/v1/tenants/:tenantId/analytics/sales", async (c) => {
-  const tenantId = param(c, "tenantId", slug);
-  const q = readQuery(c, salesQuery);
+analytics.openapi(salesRoute, async (c) => {
+  const { tenantId } = c.req.valid("param");
+  const q = c.req.valid("query");
   const { rows, tax } = await salesRows(pg(c).db, { tenantId, ...q });
   c.header("Cache-Control", "private, no-store");
-  return c.json({ series: salesSeries(rows, tax) });
+  return c.json({ series: salesSeries(rows, tax) }, 200);
 });
 
-analytics.get("/v1/tenants/:tenantId/analytics/items", async (c) => {
-  const tenantId = param(c, "tenantId", slug);
-  const q = readQuery(c, itemsQuery);
+analytics.openapi(itemsRoute, async (c) => {
+  const { tenantId } = c.req.valid("param");
+  const q = c.req.valid("query");
   c.header("Cache-Control", "private, no-store");
-  return c.json({ items: await topItems(pg(c).db, { tenantId, ...q }) });
+  return c.json({ items: await topItems(pg(c).db, { tenantId, ...q }) }, 200);
 });
 
-analytics.get("/v1/tenants/:tenantId/exports/daily.csv", async (c) => {
-  const tenantId = param(c, "tenantId", slug);
-  const q = readQuery(c, dailyExportQuery);
+analytics.openapi(dailyCsvRoute, async (c) => {
+  const { tenantId } = c.req.valid("param");
+  const q = c.req.valid("query");
   const rows = await dailyTaxRows(pg(c).db, { tenantId, date: q.date, ...(q.storeId ? { storeId: q.storeId } : {}) });
   const name = ["tillproof", tenantId, q.storeId, q.date].filter(Boolean).join("-");
   return c.body(dailyCsv(q.date, rows), 200, {
@@ -37,8 +37,8 @@ analytics.get("/v1/tenants/:tenantId/exports/daily.csv", async (c) => {
   });
 });
 
-analytics.get("/v1/ops/analytics/tenants", requireOperator, async (c) => {
-  const q = readQuery(c, dateRange);
+analytics.openapi(tenantTotalsRoute, async (c) => {
+  const q = c.req.valid("query");
   c.header("Cache-Control", "no-store");
-  return c.json({ tenants: await tenantTotals(pg(c).db, q.from, q.to) });
+  return c.json({ tenants: await tenantTotals(pg(c).db, q.from, q.to) }, 200);
 });

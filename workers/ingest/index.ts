@@ -3,39 +3,39 @@
  * (authentication format, validation, arithmetic, card check, body hash) so the
  * shard's serialized step is only: authenticate, dedupe, number, hash, write.
  */
-import { Hono } from "hono";
 import { canonicalHash } from "../../core/canonical.ts";
-import { MAX_SHARDS } from "../../core/code.ts";
-import { config } from "../../core/config.ts";
-import { bearerToken, hashSecret, parseTerminalToken } from "../../core/credentials.ts";
 import { ApiError, type ErrorBody, unauthorized } from "../../core/errors.ts";
 import { describeError } from "../../core/log.ts";
-import { idempotencyKeySchema, issuedReceipt, parseReceipt, validationFailed, zodDetails } from "../../core/receipt.ts";
+import {
+  checkReceipt,
+  idempotencyKeySchema,
+  issuedReceipt,
+  parseReceipt,
+  validationFailed,
+} from "../../core/receipt.ts";
+import type { IssuedReceipt } from "../../core/responses.ts";
 import { findReceipt } from "../../db/receipts.ts";
 import type { IssueEntry, IssueOutcome, Refusal } from "../../durable-objects/issuer.ts";
-import { assertCodeKey } from "../config-check.ts";
-import { type AppEnv, type Ctx, KiB, limitBody, pg, publicBaseUrl, readJson } from "../http.ts";
+import { type Ctx, pg, publicBaseUrl } from "../http.ts";
+import { router } from "../openapi.ts";
 import { logError } from "../request-context.ts";
 import { callShard, shard } from "../shards.ts";
-import { batchSchema } from "./schemas.ts";
+import { issueBatchRoute, issueReceiptRoute } from "./routes.ts";
 
-export const ingest = new Hono<AppEnv>();
+export const ingest = router();
 
-async function terminalCredentials(c: Ctx): Promise<{ shard: number; tokenHash: string }> {
-  await assertCodeKey(c.env);
-  const token = bearerToken(c.req.header("authorization"));
-  const parsed = token
-    ? parseTerminalToken(c.env.CODE_KEY, token, { legacy: config(c.env).LEGACY_CREDENTIALS === "on" })
-    : null;
-  if (!token || !parsed || parsed.shard >= MAX_SHARDS)
-    throw unauthorized("Send a terminal token: Authorization: Bearer tpt_…");
-  return { shard: parsed.shard, tokenHash: hashSecret(token) };
-}
+type Terminal = { shard: number; tokenHash: string };
+
+const terminalOf = (c: Ctx): Terminal => {
+  const t = c.get("terminal");
+  if (!t) throw new Error("terminalAuth did not run");
+  return t;
+};
 
 /** What a terminal hears for one entry: the shard's outcome, with retries of receipts it no longer holds read from Postgres. */
 type Answer = Exclude<IssueOutcome, { kind: "replayed_persisted" }> | { kind: "replay_unavailable" };
 
-async function issue(c: Ctx, creds: { shard: number; tokenHash: string }, entries: IssueEntry[]): Promise<Answer[]> {
+async function issue(c: Ctx, creds: Terminal, entries: IssueEntry[]): Promise<Answer[]> {
   const baseUrl = publicBaseUrl(c);
   const reply = await callShard(creds.shard, () => shard(c.env, creds.shard).issue({ ...creds, baseUrl, entries }));
   if (reply.refused) throw shardError(reply.refused);
@@ -114,37 +114,27 @@ function bodyHash(body: unknown): string {
 
 const statusOf = (o: { kind: "issued" | "replayed" }) => (o.kind === "issued" ? 201 : 200);
 
-ingest.post("/v1/receipts", limitBody(256 * KiB), async (c) => {
-  const creds = await terminalCredentials(c);
-  const key = idempotencyKeySchema.safeParse(c.req.header("idempotency-key"));
-  if (!key.success) {
-    throw new ApiError(
-      400,
-      "invalid_idempotency_key",
-      "Send an Idempotency-Key header of 1–64 characters [A-Za-z0-9_-].",
-    );
-  }
-  const body = await readJson(c);
-  const receipt = parseReceipt(body, Date.now());
-  const [outcome] = await issue(c, creds, [{ idempotencyKey: key.data, bodyHash: bodyHash(body), receipt }]);
+ingest.openapi(issueReceiptRoute, async (c) => {
+  const key = c.req.valid("header")["idempotency-key"];
+  // The raw body is hashed for idempotency (the validator kept it parsed), the validated one issued.
+  const raw: unknown = await c.req.json();
+  const receipt = checkReceipt(c.req.valid("json"), Date.now());
+  const [outcome] = await issue(c, terminalOf(c), [{ idempotencyKey: key, bodyHash: bodyHash(raw), receipt }]);
   if (!outcome) throw new Error("shard returned no outcome");
   if ("receipt" in outcome) return c.json(outcome.receipt, statusOf(outcome));
   throw shardError(outcome);
 });
 
-type BatchResult = { status: number; receipt?: unknown; error?: ErrorBody["error"] };
+type BatchResult = { status: number; receipt?: IssuedReceipt; error?: ErrorBody["error"] };
 
-ingest.post("/v1/receipts/batch", limitBody(2048 * KiB), async (c) => {
-  const creds = await terminalCredentials(c);
-  const parsed = batchSchema.safeParse(await readJson(c));
-  if (!parsed.success) {
-    throw validationFailed(zodDetails(parsed.error), "Send { receipts: [...] } with 1–100 receipts.");
-  }
+ingest.openapi(issueBatchRoute, async (c) => {
+  const creds = terminalOf(c);
+  const batch = c.req.valid("json");
   const now = Date.now();
   const results: BatchResult[] = [];
   const entries: IssueEntry[] = [];
   const slots: number[] = [];
-  for (const [i, raw] of parsed.data.receipts.entries()) {
+  for (const [i, raw] of batch.receipts.entries()) {
     const { idempotencyKey, ...body } = raw;
     try {
       const key = idempotencyKeySchema.safeParse(idempotencyKey);

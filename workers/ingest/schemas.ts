@@ -12,6 +12,10 @@ export const batchSchema = z.strictObject({
     .max(100)
     .meta({
       description: "1–100 receipts, each with its own idempotencyKey",
-      items: z.toJSONSchema(receiptInputSchema.extend({ idempotencyKey: idempotencyKeySchema }), { io: "input" }),
+      // Inlined (an empty registry: no component ids), as this is plain JSON Schema inside the document.
+      items: z.toJSONSchema(receiptInputSchema.extend({ idempotencyKey: idempotencyKeySchema }), {
+        io: "input",
+        metadata: z.registry(),
+      }),
     }),
 });

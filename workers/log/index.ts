@@ -4,29 +4,22 @@
  * up to that checkpoint, and C2SP tlog-tiles so standard clients can read it.
  * Only hashes are served, never receipt contents.
  */
-import { Hono } from "hono";
-import type { z } from "zod";
 import { ApiError, notFound } from "../../core/errors.ts";
 import { describeError } from "../../core/log.ts";
 import { consistencyProof, hexList, inclusionProof } from "../../core/log-proofs.ts";
 import { verifierKeyOf } from "../../core/note.ts";
-import { validationFailed, zodDetails } from "../../core/receipt.ts";
 import { packHashes, parseTilePath, TILE_WIDTH, tileWidth } from "../../core/tiles.ts";
 import { primarySigner } from "../../durable-objects/config.ts";
 import type { LogView } from "../../durable-objects/log.ts";
-import { type AppEnv, type Ctx, param } from "../http.ts";
+import { type Ctx, param } from "../http.ts";
+import { router } from "../openapi.ts";
 import { logError } from "../request-context.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
-import { consistencyQuery, inclusionQuery, shardParam, tileLevel } from "./schemas.ts";
+import { checkpointRoute, consistencyRoute, inclusionRoute, logKeyRoute, tileRoute } from "./routes.ts";
+import { shardParam, tileLevel } from "./schemas.ts";
 import { storedFullTile, tileReader } from "./tiles.ts";
 
-export const log = new Hono<AppEnv>();
-
-function query<S extends z.ZodType>(c: Ctx, schema: S): z.infer<S> {
-  const parsed = schema.safeParse(c.req.query());
-  if (!parsed.success) throw validationFailed(zodDetails(parsed.error), "Bad query parameters.");
-  return parsed.data;
-}
+export const log = router();
 
 const badRange = (message: string) => new ApiError(400, "invalid_range", message);
 
@@ -45,46 +38,48 @@ async function signedView(c: Ctx): Promise<{ n: number; view: LogView; signed: n
   return { n, view, signed: view.checkpoint.size };
 }
 
-log.get("/v1/log/key", async (c) => {
+log.openapi(logKeyRoute, async (c) => {
   const signer = await primarySigner(c.env.LOG_SIGNING_KEY).catch((e: Error) => {
     logError({ msg: "LOG_SIGNING_KEY is invalid", error: describeError(e) });
     return null;
   });
   if (!signer) throw new ApiError(503, "unavailable", "The log's signing key is not configured.", { retryAfter: 60 });
   c.header("Cache-Control", "public, max-age=300");
-  return c.text(`${verifierKeyOf(signer)}\n`);
+  return c.text(`${verifierKeyOf(signer)}\n`, 200);
 });
 
-log.get("/v1/log/:shard/checkpoint", async (c) => {
+log.openapi(checkpointRoute, async (c) => {
   const { view } = await signedView(c);
   c.header("Cache-Control", "no-cache");
-  return c.text(view.checkpoint?.note ?? "");
+  return c.text(view.checkpoint?.note ?? "", 200);
 });
 
-log.get("/v1/log/:shard/proof/inclusion", async (c) => {
-  const { index, size } = query(c, inclusionQuery);
+log.openapi(inclusionRoute, async (c) => {
+  const { index, size } = c.req.valid("query");
   const { n, view, signed } = await signedView(c);
   if (size > signed) throw badRange(`size is past the latest signed checkpoint (${signed}).`);
   if (index >= size) throw badRange("index must be below size.");
   const inclusion = hexList(await inclusionProof(index, size, tileReader(c.env, n, view)));
-  return c.json({ index, size, inclusion });
+  return c.json({ index, size, inclusion }, 200);
 });
 
-log.get("/v1/log/:shard/proof/consistency", async (c) => {
-  const { from, to } = query(c, consistencyQuery);
+log.openapi(consistencyRoute, async (c) => {
+  const { from, to } = c.req.valid("query");
   const { n, view, signed } = await signedView(c);
   if (from === 0) throw badRange("from must be at least 1.");
   if (from > to) throw badRange("from must not be past to.");
   if (to > signed) throw badRange(`to is past the latest signed checkpoint (${signed}).`);
   const consistency = from === to ? [] : hexList(await consistencyProof(from, to, tileReader(c.env, n, view)));
-  return c.json({ from, to, consistency });
+  return c.json({ from, to, consistency }, 200);
 });
 
 /**
  * C2SP tlog-tiles: /tile/<L>/<N>[.p/<W>]. Partial tiles up to the latest
  * signed checkpoint; a full tile as soon as R2 has it (immutable, and signed
- * within CHECKPOINT_MS of the receipts it holds).
+ * within CHECKPOINT_MS of the receipts it holds). Documented by tileRoute; served
+ * by a wildcard, since the tile path has slashes in it.
  */
+log.openAPIRegistry.registerPath(tileRoute);
 log.get("/v1/log/:shard/tile/:level/*", async (c) => {
   const level = param(c, "level", tileLevel);
   const rest = c.req.path.split(`/tile/${c.req.param("level")}/`)[1] ?? "";

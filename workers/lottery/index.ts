@@ -6,21 +6,10 @@
  * it happens after the close.
  */
 import { randomBytes } from "node:crypto";
-import { Hono } from "hono";
-import { z } from "zod";
 import { groupCode, parseCode } from "../../core/code.ts";
 import { ApiError, invalidCode, notFound } from "../../core/errors.ts";
-import { slug } from "../../core/ids.ts";
 import { rootAt } from "../../core/log-proofs.ts";
-import {
-  commitmentOf,
-  drawRequestSchema,
-  isEligible,
-  prizeFor,
-  type ShardRoot,
-  seedOf,
-  winningNumbers,
-} from "../../core/lottery.ts";
+import { commitmentOf, isEligible, prizeFor, type ShardRoot, seedOf, winningNumbers } from "../../core/lottery.ts";
 import { toHex } from "../../core/merkle.ts";
 import { validationFailed } from "../../core/receipt.ts";
 import type { VerifiedReceipt } from "../../core/responses.ts";
@@ -35,15 +24,25 @@ import {
   winners,
 } from "../../db/lottery.ts";
 import { shardsInUse } from "../../db/shards.ts";
-import { type AppEnv, type Ctx, param, pg, publicBaseUrl, readBody, readQuery, requireOperator } from "../http.ts";
+import { type Ctx, pg, publicBaseUrl } from "../http.ts";
 import { tileReader } from "../log/tiles.ts";
+import { router } from "../openapi.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
 import { verifyCode } from "../verify/lookup.ts";
 import type { LotteryEntry } from "../verify/page.tsx";
 import { contentSecurityPolicy } from "../verify/page-style.ts";
 import { drawPage } from "./page.tsx";
+import {
+  checkCodeRoute,
+  createDrawRoute,
+  drawPageRoute,
+  getDrawRoute,
+  listDrawsRoute,
+  runDrawRoute,
+  winnersRoute,
+} from "./routes.ts";
 
-export const lottery = new Hono<AppEnv>();
+export const lottery = router();
 
 /** What anyone may see of a draw: the reveal and the result only once it is drawn. */
 export function publicDraw(d: Draw) {
@@ -77,8 +76,8 @@ async function allShards(c: Ctx): Promise<number[]> {
   return [...new Set([...Array.from({ length: shardCount(c.env) }, (_, n) => n), ...used])].sort((a, b) => a - b);
 }
 
-lottery.post("/v1/lottery/draws", requireOperator, async (c) => {
-  const input = await readBody(c, drawRequestSchema);
+lottery.openapi(createDrawRoute, async (c) => {
+  const input = c.req.valid("json");
   const closesAt = Date.parse(input.closesAt);
   const now = Date.now();
   if (closesAt <= now) throw validationFailed([{ path: "closesAt", message: "must be in the future" }]);
@@ -109,8 +108,8 @@ lottery.post("/v1/lottery/draws", requireOperator, async (c) => {
   return c.json({ draw: publicDraw(created) }, 201);
 });
 
-async function drawOr404(c: Ctx): Promise<Draw> {
-  const d = await findDraw(pg(c).db, param(c, "id", slug));
+async function drawOr404(c: Ctx, id: string): Promise<Draw> {
+  const d = await findDraw(pg(c).db, id);
   if (!d) throw notFound("Draw");
   return d;
 }
@@ -140,9 +139,9 @@ async function rootsAtClose(c: Ctx, closesAt: number): Promise<ShardRoot[]> {
   return roots.filter((r): r is ShardRoot => r !== null);
 }
 
-lottery.post("/v1/lottery/draws/:id/run", requireOperator, async (c) => {
-  const d = await drawOr404(c);
-  if (d.result) return c.json({ draw: publicDraw(d) });
+lottery.openapi(runDrawRoute, async (c) => {
+  const d = await drawOr404(c, c.req.valid("param").id);
+  if (d.result) return c.json({ draw: publicDraw(d) }, 200);
   const closesAt = Date.parse(d.closesAt);
   if (Date.now() < closesAt) throw new ApiError(409, "not_closed", `The draw closes at ${d.closesAt}.`);
   const shards = await rootsAtClose(c, closesAt);
@@ -156,24 +155,25 @@ lottery.post("/v1/lottery/draws/:id/run", requireOperator, async (c) => {
     winners: count,
   });
   if (!stored) throw notFound("Draw");
-  return c.json({ draw: publicDraw(stored) });
+  return c.json({ draw: publicDraw(stored) }, 200);
 });
 
-lottery.get("/v1/lottery/draws", async (c) => {
+lottery.openapi(listDrawsRoute, async (c) => {
   c.header("Cache-Control", "public, max-age=30");
-  return c.json({ draws: (await listDraws(pg(c).db)).map(publicDraw) });
+  return c.json({ draws: (await listDraws(pg(c).db)).map(publicDraw) }, 200);
 });
 
-lottery.get("/v1/lottery/draws/:id", async (c) => {
-  const d = await drawOr404(c);
+lottery.openapi(getDrawRoute, async (c) => {
+  const d = await drawOr404(c, c.req.valid("param").id);
   c.header("Cache-Control", "public, max-age=30");
-  return c.json({ draw: publicDraw(d) });
+  return c.json({ draw: publicDraw(d) }, 200);
 });
 
-lottery.get("/v1/lottery/draws/:id/check/:code", async (c) => {
-  const parts = parseCode(c.env.CODE_KEY, c.req.param("code"));
+lottery.openapi(checkCodeRoute, async (c) => {
+  const { id, code } = c.req.valid("param");
+  const parts = parseCode(c.env.CODE_KEY, code);
   if (!parts) throw invalidCode();
-  const d = await drawOr404(c);
+  const d = await drawOr404(c, id);
   // A well-formed code never issued takes part in nothing; nor does a receipt that does not verify.
   const receipt = await verifyCode(c, parts.code).then(
     (v) => (v.receipt.status === "valid" ? v.receipt : null),
@@ -195,21 +195,14 @@ lottery.get("/v1/lottery/draws/:id/check/:code", async (c) => {
     );
   const prize = eligible && d.result ? prizeFor(parts.code, d.result.winning) : null;
   c.header("Cache-Control", "public, max-age=30");
-  return c.json({ drawId: d.id, code: groupCode(parts.code), status: d.result ? "drawn" : "open", eligible, prize });
+  const status = d.result ? ("drawn" as const) : ("open" as const);
+  return c.json({ drawId: d.id, code: groupCode(parts.code), status, eligible, prize }, 200);
 });
 
-const winnersQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  after: z
-    .string()
-    .regex(/^[0-9A-Z]{16,20}$/)
-    .optional(),
-});
-
-lottery.get("/v1/lottery/draws/:id/winners", requireOperator, async (c) => {
-  const d = await drawOr404(c);
+lottery.openapi(winnersRoute, async (c) => {
+  const d = await drawOr404(c, c.req.valid("param").id);
   if (!d.result) throw new ApiError(409, "not_drawn", "The draw has not been run yet.");
-  const q = readQuery(c, winnersQuery);
+  const q = c.req.valid("query");
   const { rows } = await winners(pg(c).db, d, d.result.winning, q);
   const names = new Map(d.result.winning.map((w) => [w.prize, w.name]));
   c.header("Cache-Control", "no-store");
@@ -219,12 +212,12 @@ lottery.get("/v1/lottery/draws/:id/winners", requireOperator, async (c) => {
   });
 });
 
-lottery.get("/lottery/:id", async (c) => {
-  const d = await drawOr404(c);
+lottery.openapi(drawPageRoute, async (c) => {
+  const d = await drawOr404(c, c.req.valid("param").id);
   const page = await drawPage(d, publicBaseUrl(c));
   c.header("Content-Security-Policy", contentSecurityPolicy(page.css));
   c.header("Cache-Control", "public, max-age=30");
-  return c.html(page.html);
+  return c.html(page.html, 200);
 });
 
 /** The draws a verified receipt takes part in, for its page (with its prize once drawn). */

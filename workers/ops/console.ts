@@ -7,8 +7,9 @@
  * connect to this origin only.
  */
 import { createHash } from "node:crypto";
-import { Hono } from "hono";
-import { type AppEnv, consolePage } from "../http.ts";
+import { consolePage } from "../http.ts";
+import { router } from "../openapi.ts";
+import { opsPageRoute } from "./routes.ts";
 
 const CSS = `*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#111827;background:#f3f4f6}
 main{max-width:72rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem;margin:.5rem 0 1rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
@@ -111,6 +112,6 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-export const opsConsole = new Hono<AppEnv>();
+export const opsConsole = router();
 
-opsConsole.get("/ops", (c) => consolePage(c, PAGE, CSP));
+opsConsole.openapi(opsPageRoute, (c) => consolePage(c, PAGE, CSP));

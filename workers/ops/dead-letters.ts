@@ -7,13 +7,12 @@
  * `pending/` to `replayed/`. (The shards also re-send anything Postgres never
  * confirmed, an hour after they sent it.)
  */
-import { Hono } from "hono";
-import { z } from "zod";
 import { describeError } from "../../core/log.ts";
 import type { OutboxMessage } from "../../core/outbox.ts";
 import type { Env } from "../env.ts";
-import { type AppEnv, readQuery, requireOperator } from "../http.ts";
+import { router } from "../openapi.ts";
 import { logError } from "../request-context.ts";
+import { deadLettersRoute, replayRoute } from "./routes.ts";
 
 export const DEAD_LETTER_QUEUE = "tillproof-receipts-dlq";
 const PENDING = "pending/";
@@ -53,15 +52,10 @@ export async function pendingDeadLetters(bucket: R2Bucket): Promise<number> {
   return listed.objects.length;
 }
 
-export const deadLetters = new Hono<AppEnv>();
+export const deadLetters = router();
 
-const listSchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().optional(),
-});
-
-deadLetters.get("/v1/ops/dead-letters", requireOperator, async (c) => {
-  const q = readQuery(c, listSchema);
+deadLetters.openapi(deadLettersRoute, async (c) => {
+  const q = c.req.valid("query");
   const listed = await c.env.DEAD_LETTERS.list({
     prefix: PENDING,
     limit: q.limit,
@@ -82,17 +76,20 @@ deadLetters.get("/v1/ops/dead-letters", requireOperator, async (c) => {
         : null;
     }),
   );
-  return c.json({
-    deadLetters: letters.filter((l) => l !== null),
-    cursor: listed.truncated ? listed.cursor : null,
-  });
+  return c.json(
+    {
+      deadLetters: letters.filter((l) => l !== null),
+      cursor: listed.truncated ? listed.cursor : null,
+    },
+    200,
+  );
 });
 
 /**
  * Sends pending letters back to the receipts queue, then marks them replayed:
  * REPLAY_PER_CALL a call (each costs four subrequests, under a Worker's limit).
  */
-deadLetters.post("/v1/ops/dead-letters/replay", requireOperator, async (c) => {
+deadLetters.openapi(replayRoute, async (c) => {
   const bucket = c.env.DEAD_LETTERS;
   const listed = await bucket.list({ prefix: PENDING, limit: REPLAY_PER_CALL });
   let replayed = 0;
@@ -107,5 +104,5 @@ deadLetters.post("/v1/ops/dead-letters/replay", requireOperator, async (c) => {
     await bucket.delete(o.key);
     replayed++;
   }
-  return c.json({ replayed, more: listed.truncated });
+  return c.json({ replayed, more: listed.truncated }, 200);
 });

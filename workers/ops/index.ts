@@ -1,16 +1,16 @@
 /** Health and pipeline progress. */
 import { sql } from "drizzle-orm";
-import { Hono } from "hono";
 import { readConfig } from "../../core/config.ts";
 import { describeError } from "../../core/log.ts";
 import { checkSecrets } from "../config-check.ts";
-import { type AppEnv, type Ctx, pg, requireOperator } from "../http.ts";
+import { type Ctx, pg } from "../http.ts";
+import { router } from "../openapi.ts";
 import { logError } from "../request-context.ts";
 import { shardCount } from "../shards.ts";
-import { openApiDocument } from "./openapi.ts";
+import { healthRoute, pipelineRoute } from "./routes.ts";
 import { shardReport } from "./shard-report.ts";
 
-export const ops = new Hono<AppEnv>();
+export const ops = router();
 
 /**
  * Postgres's health as this isolate last saw it: a good answer is reused for
@@ -45,7 +45,7 @@ async function postgresHealth(c: Ctx): Promise<string> {
   return postgres;
 }
 
-ops.get("/healthz", async (c) => {
+ops.openapi(healthRoute, async (c) => {
   const postgres = await postgresHealth(c);
   const { codeKey, logKey } = await checkSecrets(c.env);
   const { problems } = readConfig(c.env);
@@ -56,26 +56,27 @@ ops.get("/healthz", async (c) => {
 });
 
 /** Per shard: issued / enqueued / persisted and the age of the oldest receipt Postgres lacks (shard-report.ts). */
-ops.get("/v1/ops/pipeline", requireOperator, async (c) => {
+ops.openapi(pipelineRoute, async (c) => {
   const report = await shardReport(c);
   const { answered } = report;
   const sum = (k: "issued" | "enqueued" | "persisted" | "unpersisted" | "messagesSent") =>
     answered.reduce((t, s) => t + s[k], 0);
-  return c.json({
-    shardCount: shardCount(c.env),
-    postgres: report.postgres,
-    totals: {
-      issued: sum("issued"),
-      enqueued: sum("enqueued"),
-      persisted: sum("persisted"),
-      unpersisted: sum("unpersisted"),
-      messagesSent: sum("messagesSent"),
-      oldestUnpersistedAgeMs: Math.max(0, ...answered.map((s) => s.oldestUnpersistedAgeMs ?? 0)),
+  return c.json(
+    {
+      shardCount: shardCount(c.env),
+      postgres: report.postgres,
+      totals: {
+        issued: sum("issued"),
+        enqueued: sum("enqueued"),
+        persisted: sum("persisted"),
+        unpersisted: sum("unpersisted"),
+        messagesSent: sum("messagesSent"),
+        oldestUnpersistedAgeMs: Math.max(0, ...answered.map((s) => s.oldestUnpersistedAgeMs ?? 0)),
+      },
+      shards: [...answered, ...report.failed.map((n) => ({ shard: n, error: "unreachable" }))].sort(
+        (a, b) => a.shard - b.shard,
+      ),
     },
-    shards: [...answered, ...report.failed.map((n) => ({ shard: n, error: "unreachable" }))].sort(
-      (a, b) => a.shard - b.shard,
-    ),
-  });
+    200,
+  );
 });
-
-ops.get("/openapi.json", (c) => c.json(openApiDocument()));

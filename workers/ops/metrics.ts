@@ -3,14 +3,14 @@
  * Shard series come from the shards themselves, so an outage of Postgres shows
  * here while it happens.
  */
-import { Hono } from "hono";
 import { type Family, formatMetrics, type Sample } from "../../core/prometheus.ts";
-import { type AppEnv, requireOperator } from "../http.ts";
+import { router } from "../openapi.ts";
+import { metricsRoute } from "./routes.ts";
 import { gatherStatus } from "./status.ts";
 
-export const metrics = new Hono<AppEnv>();
+export const metrics = router();
 
-metrics.get("/metrics", requireOperator, async (c) => {
+metrics.openapi(metricsRoute, async (c) => {
   const status = await gatherStatus(c);
   const { partitions } = status;
   const deadLetters = status.deadLetters ?? Number.NaN;

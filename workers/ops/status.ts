@@ -4,13 +4,14 @@
  * for Prometheus, /v1/ops/status gives it (with the alerts in plain words) to
  * the console at /ops.
  */
-import { Hono } from "hono";
 import { alertsFor, type StatusSnapshot } from "../../core/alerts.ts";
 import { breakerFor } from "../../db/client.ts";
 import { partitionHealth } from "../../db/partitions.ts";
 import type { ShardStats } from "../../durable-objects/pump.ts";
-import { type AppEnv, type Ctx, pg, requireOperator } from "../http.ts";
+import { type Ctx, pg } from "../http.ts";
+import { router } from "../openapi.ts";
 import { pendingDeadLetters } from "./dead-letters.ts";
+import { statusRoute } from "./routes.ts";
 import { shardReport } from "./shard-report.ts";
 
 export type Status = Omit<StatusSnapshot, "shards"> & { shards: ShardStats[] };
@@ -31,10 +32,10 @@ export async function gatherStatus(c: Ctx): Promise<Status> {
   };
 }
 
-export const status = new Hono<AppEnv>();
+export const status = router();
 
-status.get("/v1/ops/status", requireOperator, async (c) => {
+status.openapi(statusRoute, async (c) => {
   const s = await gatherStatus(c);
   c.header("Cache-Control", "no-store");
-  return c.json({ ...s, alerts: alertsFor(s), at: new Date().toISOString() });
+  return c.json({ ...s, alerts: alertsFor(s), at: new Date().toISOString() }, 200);
 });

@@ -3,13 +3,12 @@
  * the tenant key by the first 8 hex of its hash), and the two readers, the
  * tenant for itself and the operator for any tenant.
  */
-import { Hono } from "hono";
-import { z } from "zod";
-import { slug } from "../../core/ids.ts";
 import { describeError } from "../../core/log.ts";
 import { type AuditEntry, listAudit, recordAudit } from "../../db/audit.ts";
-import { type AppEnv, type Ctx, param, pg, readQuery, requireOperator } from "../http.ts";
+import { type Ctx, pg } from "../http.ts";
+import { router } from "../openapi.ts";
 import { logError } from "../request-context.ts";
+import { auditRoute, operatorAuditRoute } from "./routes.ts";
 
 /** The actor of a request that passed requireTenant or requireOperator. */
 export function actorOf(c: Ctx): string {
@@ -32,20 +31,13 @@ export async function audit(c: Ctx, e: Omit<AuditEntry, "actor">): Promise<void>
   });
 }
 
-const pageSchema = z.object({
-  before: z.coerce.number().int().positive().optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-});
-
-async function page(c: Ctx) {
-  const tenantId = param(c, "tenantId", slug);
-  const q = readQuery(c, pageSchema);
+async function page(c: Ctx, tenantId: string, q: { before?: number | undefined; limit: number }) {
   const entries = await listAudit(pg(c).db, tenantId, q);
   const last = entries.at(-1);
-  return c.json({ entries, next: entries.length === q.limit && last ? last.id : null });
+  return c.json({ entries, next: entries.length === q.limit && last ? last.id : null }, 200);
 }
 
 /** The tenant's own audit (mounted after requireTenant) and any tenant's for the operator. */
-export const auditRoutes = new Hono<AppEnv>();
-auditRoutes.get("/v1/tenants/:tenantId/audit", (c) => page(c));
-auditRoutes.get("/v1/ops/tenants/:tenantId/audit", requireOperator, (c) => page(c));
+export const auditRoutes = router();
+auditRoutes.openapi(auditRoute, (c) => page(c, c.req.valid("param").tenantId, c.req.valid("query")));
+auditRoutes.openapi(operatorAuditRoute, (c) => page(c, c.req.valid("param").tenantId, c.req.valid("query")));

@@ -5,17 +5,16 @@
  * middleware in registration order, so mounting it earlier would leave them open
  * (the integration tests check 401/403 on both).
  */
-import { Hono } from "hono";
-import { etag } from "hono/etag";
-import { type Branding, brandingInputSchema } from "../../core/branding.ts";
+import type { Branding } from "../../core/branding.ts";
 import { notFound } from "../../core/errors.ts";
-import { slug } from "../../core/ids.ts";
 import { findTenant } from "../../db/tenants.ts";
-import { type AppEnv, type Ctx, param, pg, readBody } from "../http.ts";
+import { type Ctx, pg } from "../http.ts";
+import { router } from "../openapi.ts";
 import { audit } from "./audit.ts";
 import { brandingComplete, defaultBranding, getBranding, putBranding, seedBranding } from "./branding-store.ts";
+import { getBrandingRoute, publicBrandingRoute, putBrandingRoute } from "./routes.ts";
 
-export const branding = new Hono<AppEnv>();
+export const branding = router();
 
 /**
  * KV first: every tenant has a value there (seeded at creation, backfilled by
@@ -33,30 +32,26 @@ async function currentBranding(c: Ctx, tenantId: string): Promise<Branding> {
   return defaultBranding(tenant.name);
 }
 
-branding.put("/v1/tenants/:tenantId/branding", async (c) => {
-  const tenantId = param(c, "tenantId", slug);
-  const input = await readBody(c, brandingInputSchema);
+branding.openapi(putBrandingRoute, async (c) => {
+  const { tenantId } = c.req.valid("param");
+  const input = c.req.valid("json");
   const stored = await putBranding(c.env.BRANDING, tenantId, input);
   await audit(c, { tenantId, action: "branding.update", target: tenantId, detail: input });
   c.header("Cache-Control", "no-store");
   return c.json({ branding: stored }, 200);
 });
 
-branding.get("/v1/tenants/:tenantId/branding", async (c) => {
-  const tenantId = param(c, "tenantId", slug);
+branding.openapi(getBrandingRoute, async (c) => {
+  const { tenantId } = c.req.valid("param");
   const current = await currentBranding(c, tenantId);
   c.header("Cache-Control", "no-store");
-  return c.json({ branding: current });
+  return c.json({ branding: current }, 200);
 });
 
-/** Public and cacheable: a strong ETag over the exact JSON, so clients revalidate with If-None-Match → 304. */
-branding.get(
-  "/v1/branding/:tenantId",
-  etag({ generateDigest: (body) => crypto.subtle.digest("SHA-256", body) }),
-  async (c) => {
-    const tenantId = param(c, "tenantId", slug);
-    const current = await currentBranding(c, tenantId);
-    c.header("Cache-Control", "public, max-age=60");
-    return c.json({ branding: current });
-  },
-);
+/** Public and cacheable: a strong ETag over the exact JSON (routes.ts), so clients revalidate with If-None-Match → 304. */
+branding.openapi(publicBrandingRoute, async (c) => {
+  const { tenantId } = c.req.valid("param");
+  const current = await currentBranding(c, tenantId);
+  c.header("Cache-Control", "public, max-age=60");
+  return c.json({ branding: current }, 200);
+});

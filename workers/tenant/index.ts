@@ -1,8 +1,7 @@
 /** Operator and tenant administration: tenants, stores, terminals, keys. */
-import { Hono } from "hono";
 import { hashSecret, newTenantKey, newTerminalToken } from "../../core/credentials.ts";
 import { ApiError, notFound } from "../../core/errors.ts";
-import { shardForStore, slug } from "../../core/ids.ts";
+import { shardForStore } from "../../core/ids.ts";
 import { findStore, upsertStore } from "../../db/stores.ts";
 import {
   insertTenant,
@@ -13,21 +12,31 @@ import {
 } from "../../db/tenants.ts";
 import { deleteTerminal, insertTerminal, markTerminalRevoked } from "../../db/terminals.ts";
 import { analytics } from "../analytics/index.ts";
-import { type AppEnv, type Ctx, KiB, limitBody, param, pg, readBody, requireOperator } from "../http.ts";
+import { KiB, limitBody, pg } from "../http.ts";
+import { router } from "../openapi.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
 import { webhooks } from "../webhooks/index.ts";
 import { audit, auditRoutes } from "./audit.ts";
 import { requireTenant } from "./auth.ts";
 import { branding } from "./branding.ts";
 import { seedBranding } from "./branding-store.ts";
-import { createTenantSchema, storeSchema, terminalSchema } from "./schemas.ts";
+import {
+  createTenantRoute,
+  disableTenantRoute,
+  enableTenantRoute,
+  putStoreRoute,
+  registerTerminalRoute,
+  resetKeyRoute,
+  revokeTerminalRoute,
+  rotateKeyRoute,
+} from "./routes.ts";
 
-export const tenant = new Hono<AppEnv>();
+export const tenant = router();
 
 tenant.use("*", limitBody(64 * KiB));
 
-tenant.post("/v1/tenants", requireOperator, async (c) => {
-  const input = await readBody(c, createTenantSchema);
+tenant.openapi(createTenantRoute, async (c) => {
+  const input = c.req.valid("json");
   const apiKey = newTenantKey(c.env.CODE_KEY, input.id);
   const created = await insertTenant(pg(c).db, { ...input, apiKeyHash: hashSecret(apiKey) });
   if (!created) throw new ApiError(409, "already_exists", `Tenant ${input.id} already exists.`);
@@ -37,12 +46,12 @@ tenant.post("/v1/tenants", requireOperator, async (c) => {
 });
 
 /** The operator disables or re-enables a tenant: its keys (Postgres) and terminals (its shards) are refused at once. */
-for (const [action, disabled] of [
-  ["disable", true],
-  ["enable", false],
+for (const [route, action, disabled] of [
+  [disableTenantRoute, "disable", true],
+  [enableTenantRoute, "enable", false],
 ] as const) {
-  tenant.post(`/v1/ops/tenants/:tenantId/${action}`, requireOperator, async (c) => {
-    const tenantId = param(c, "tenantId", slug);
+  tenant.openapi(route, async (c) => {
+    const { tenantId } = c.req.valid("param");
     const shards = await setTenantDisabled(pg(c).db, tenantId, disabled);
     if (!shards) throw notFound("Tenant");
     await Promise.all(shards.map((n) => callShard(n, () => shard(c.env, n).setTenantDisabled(tenantId, disabled))));
@@ -52,8 +61,8 @@ for (const [action, disabled] of [
 }
 
 /** The operator's key reset, for a tenant that lost its key: the new key is shown once, the old one stops at once. */
-tenant.post("/v1/ops/tenants/:tenantId/key", requireOperator, async (c) => {
-  const tenantId = param(c, "tenantId", slug);
+tenant.openapi(resetKeyRoute, async (c) => {
+  const { tenantId } = c.req.valid("param");
   const apiKey = newTenantKey(c.env.CODE_KEY, tenantId);
   if (!(await resetTenantKeyHash(pg(c).db, tenantId, hashSecret(apiKey)))) throw notFound("Tenant");
   await audit(c, { tenantId, action: "key.reset", target: tenantId, detail: { key: hashSecret(apiKey).slice(0, 8) } });
@@ -62,13 +71,9 @@ tenant.post("/v1/ops/tenants/:tenantId/key", requireOperator, async (c) => {
 
 tenant.use("/v1/tenants/:tenantId/*", requireTenant);
 
-function storePath(c: Ctx) {
-  return { tenantId: param(c, "tenantId", slug), storeId: param(c, "storeId", slug) };
-}
-
-tenant.put("/v1/tenants/:tenantId/stores/:storeId", async (c) => {
-  const { tenantId, storeId } = storePath(c);
-  const input = await readBody(c, storeSchema);
+tenant.openapi(putStoreRoute, async (c) => {
+  const { tenantId, storeId } = c.req.valid("param");
+  const input = c.req.valid("json");
   const {
     store,
     shard: n,
@@ -94,9 +99,9 @@ tenant.put("/v1/tenants/:tenantId/stores/:storeId", async (c) => {
   return c.json({ store }, created ? 201 : 200);
 });
 
-tenant.post("/v1/tenants/:tenantId/stores/:storeId/terminals", async (c) => {
-  const { tenantId, storeId } = storePath(c);
-  const input = await readBody(c, terminalSchema);
+tenant.openapi(registerTerminalRoute, async (c) => {
+  const { tenantId, storeId } = c.req.valid("param");
+  const input = c.req.valid("json");
   const { db } = pg(c);
   const store = await findStore(db, tenantId, storeId);
   if (!store) throw notFound(`Store ${storeId}`);
@@ -130,9 +135,8 @@ tenant.post("/v1/tenants/:tenantId/stores/:storeId/terminals", async (c) => {
   return c.json({ terminal, token }, 201);
 });
 
-tenant.delete("/v1/tenants/:tenantId/stores/:storeId/terminals/:terminalId", async (c) => {
-  const { tenantId, storeId } = storePath(c);
-  const terminalId = param(c, "terminalId", slug);
+tenant.openapi(revokeTerminalRoute, async (c) => {
+  const { tenantId, storeId, terminalId } = c.req.valid("param");
   const { db } = pg(c);
   const store = await findStore(db, tenantId, storeId);
   if (!store) throw notFound(`Store ${storeId}`);
@@ -145,8 +149,8 @@ tenant.delete("/v1/tenants/:tenantId/stores/:storeId/terminals/:terminalId", asy
   return c.body(null, 204);
 });
 
-tenant.post("/v1/tenants/:tenantId/keys", async (c) => {
-  const tenantId = param(c, "tenantId", slug);
+tenant.openapi(rotateKeyRoute, async (c) => {
+  const { tenantId } = c.req.valid("param");
   const apiKey = newTenantKey(c.env.CODE_KEY, tenantId);
   const current = c.get("tenantKeyHash");
   if (!current || !(await swapTenantKeyHash(pg(c).db, tenantId, current, hashSecret(apiKey)))) {

@@ -1,5 +1,5 @@
 /** Public verification: JSON for apps, an HTML page for the QR code on the receipt. */
-import { Hono, type MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { config } from "../../core/config.ts";
@@ -10,12 +10,14 @@ import { verifierKeyOf } from "../../core/note.ts";
 import { primarySigner } from "../../durable-objects/config.ts";
 import { type AppEnv, type Ctx, publicBaseUrl } from "../http.ts";
 import { lotteryFor } from "../lottery/index.ts";
+import { router } from "../openapi.ts";
 import { logError } from "../request-context.ts";
 import { verifyCode } from "./lookup.ts";
 import { errorPage, type Page, receiptPage } from "./page.tsx";
 import { contentSecurityPolicy } from "./page-style.ts";
+import { receiptPageRoute, verifyRoute } from "./routes.ts";
 
-export const verify = new Hono<AppEnv>();
+export const verify = router();
 
 /**
  * Persisted receipts with their proof may be cached briefly at the edge (they
@@ -57,13 +59,11 @@ function cacheKey(c: Ctx): string {
 }
 const maybeEdgeCache: MiddlewareHandler<AppEnv> = (c, next) =>
   config(c.env).VERIFY_EDGE_CACHE === "on" ? edgeCache(c, next) : next();
-verify.get("/v1/verify/:code", maybeEdgeCache);
-verify.get("/r/:code", maybeEdgeCache);
 
-verify.get("/v1/verify/:code", async (c) => {
-  const { receipt } = await verifyCode(c, c.req.param("code"));
+verify.openapi(verifyRoute(maybeEdgeCache), async (c) => {
+  const { receipt } = await verifyCode(c, c.req.valid("param").code);
   cacheFor(c, receipt);
-  return c.json(receipt);
+  return c.json(receipt, 200);
 });
 
 /** The pages may not be framed (DENY, plus frame-ancestors in the CSP), sniffed or leak the URL as a referrer. */
@@ -77,9 +77,9 @@ function sendPage(c: Ctx, page: Page, status: ContentfulStatusCode) {
 /** Errors the page explains itself; anything else is the API's 500. */
 const PAGE_ERRORS = new Set([400, 404, 503]);
 
-verify.get("/r/:code", async (c) => {
+verify.openapi(receiptPageRoute(maybeEdgeCache), async (c) => {
   try {
-    const verification = await verifyCode(c, c.req.param("code"));
+    const verification = await verifyCode(c, c.req.valid("param").code);
     const signer = await primarySigner(c.env.LOG_SIGNING_KEY).catch(() => null);
     // The lottery is extra: without Postgres the page still shows the receipt. Only a receipt that
     // verifies takes part.

@@ -130,3 +130,39 @@ export const retryDeliveryRoute = createRoute({
     ...errors({ ...tenantErrors, 404: "No such webhook or delivery" }),
   },
 });
+
+/** What a webhook receives (OpenAPI 3.1 `webhooks`): the event, its headers, and the answer expected. */
+export const receiptPersistedEvent = {
+  method: "post" as const,
+  path: "receipt.persisted",
+  operationId: "receiptPersisted",
+  tags,
+  summary: "A sale was persisted: sent to each webhook whose events and stores match",
+  // Tillproof calls the receiver: the signature header is the credential, not a scheme of this API.
+  security: security.public,
+  request: {
+    headers: z.object({
+      "tillproof-event-id": z.string().meta({ description: "evt_ and the receipt's code: drop one you have seen" }),
+      "tillproof-signature": z.string().meta({
+        description: 't=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>; see docs/api.md',
+      }),
+    }),
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z.object({
+            id: z.string(),
+            type: z.literal("receipt.persisted"),
+            createdAt: z.iso.datetime(),
+            data: z.object({ receipt: res.verifiedReceiptSchema.omit({ status: true, persisted: true, proof: true }) }),
+          }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: { description: "Any 2xx within 10 s: delivered" },
+    default: { description: "Anything else, or no answer: retried with backoff for at least 24 h" },
+  },
+};

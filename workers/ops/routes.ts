@@ -1,0 +1,173 @@
+/** Operations (contract: docs/api.md "Operations", "Health"), as OpenAPI routes. */
+import { createRoute } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { z } from "zod";
+import { faultRequestSchema } from "../../core/faults.ts";
+import * as res from "../../core/responses.ts";
+import { type AppEnv, requireOperator } from "../http.ts";
+import { errors, htmlResponse, json, jsonBody, security, textResponse } from "../openapi.ts";
+
+const tags = ["Operations"];
+const operatorErrors = { 401: "Missing or invalid operator token" } as const;
+
+export const healthRoute = createRoute({
+  method: "get",
+  path: "/healthz",
+  operationId: "getHealth",
+  tags,
+  summary: "Postgres, the secrets and the settings, each ok or what is wrong",
+  security: security.public,
+  responses: {
+    200: json("Healthy", res.healthSchema),
+    503: json("What failed (Retry-After)", res.healthSchema),
+  },
+});
+
+export const pipelineRoute = createRoute({
+  method: "get",
+  path: "/v1/ops/pipeline",
+  operationId: "getPipeline",
+  tags,
+  summary: "Per shard: issued, enqueued, persisted, and the oldest unpersisted receipt's age",
+  security: security.operator,
+  middleware: [requireOperator] as const,
+  responses: { 200: json("Progress", res.pipelineSchema), ...errors(operatorErrors) },
+});
+
+export const statusRoute = createRoute({
+  method: "get",
+  path: "/v1/ops/status",
+  operationId: "getStatus",
+  tags,
+  summary: "The service at a glance, with its alerts in plain words (what /ops shows)",
+  security: security.operator,
+  middleware: [requireOperator] as const,
+  responses: {
+    200: json(
+      "Shards, Postgres, partitions, dead letters, alerts",
+      z.looseObject({
+        postgres: z.string(),
+        breakerOpen: z.boolean(),
+        deadLetters: z.number().int().nullable(),
+        shards: z.array(z.looseObject({ shard: z.number().int() })),
+        failedShards: z.array(z.number().int()),
+        alerts: z.array(z.string()).meta({ description: "What is wrong, in plain words; empty when all is well" }),
+        at: z.iso.datetime(),
+      }),
+    ),
+    ...errors(operatorErrors),
+  },
+});
+
+export const metricsRoute = createRoute({
+  method: "get",
+  path: "/metrics",
+  operationId: "getMetrics",
+  tags,
+  summary: "Prometheus text format: receipts, lag, code space, log, dead letters, Postgres",
+  security: security.operator,
+  middleware: [requireOperator] as const,
+  responses: { 200: textResponse("text/plain; version=0.0.4"), ...errors(operatorErrors) },
+});
+
+const deadLetterQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().optional().meta({ description: "The `cursor` of the previous page" }),
+});
+
+export const deadLettersRoute = createRoute({
+  method: "get",
+  path: "/v1/ops/dead-letters",
+  operationId: "listDeadLetters",
+  tags,
+  summary: "Receipt batches the queue gave up on, kept until replayed",
+  security: security.operator,
+  middleware: [requireOperator] as const,
+  request: { query: deadLetterQuery },
+  responses: {
+    200: json(
+      "A page of dead letters",
+      z.object({
+        deadLetters: z.array(
+          z.object({
+            id: z.string(),
+            deadAt: z.iso.datetime(),
+            attempts: z.number().int(),
+            shard: z.number().int(),
+            receipts: z.number().int(),
+            counters: z.array(z.number().int()),
+          }),
+        ),
+        cursor: z.string().nullable(),
+      }),
+    ),
+    ...errors({ ...operatorErrors, 400: "Bad query" }),
+  },
+});
+
+export const replayRoute = createRoute({
+  method: "post",
+  path: "/v1/ops/dead-letters/replay",
+  operationId: "replayDeadLetters",
+  tags,
+  summary: "Send dead letters back to the receipts queue (200 a call; `more` says there are others)",
+  security: security.operator,
+  middleware: [requireOperator] as const,
+  responses: {
+    200: json("Replayed", z.object({ replayed: z.number().int(), more: z.boolean() })),
+    ...errors(operatorErrors),
+  },
+});
+
+/** Hidden from the document: it exists only on stacks started with FAULT_INJECTION=on. */
+export const faultsRoute = (onlyWhenEnabled: MiddlewareHandler<AppEnv>) =>
+  createRoute({
+    method: "post",
+    path: "/v1/ops/faults",
+    hide: true,
+    middleware: [onlyWhenEnabled, requireOperator, jsonBody] as const,
+    request: { body: { required: true, content: { "application/json": { schema: faultRequestSchema } } } },
+    responses: {
+      200: json("Armed", z.object({ fault: z.string(), until: z.iso.datetime(), armed: z.number().int() })),
+    },
+  });
+
+export const opsPageRoute = createRoute({
+  method: "get",
+  path: "/ops",
+  operationId: "opsConsole",
+  tags,
+  summary: "The operator's console (the token is typed into the page and kept in its session only)",
+  security: security.public,
+  responses: { 200: htmlResponse("The console") },
+});
+
+export const dashboardPageRoute = createRoute({
+  method: "get",
+  path: "/dashboard",
+  operationId: "analyticsDashboard",
+  tags: ["Analytics"],
+  summary: "The tenant's sales dashboard (its key is typed into the page and kept in its session only)",
+  security: security.public,
+  responses: { 200: htmlResponse("The dashboard") },
+});
+
+export const docsPageRoute = createRoute({
+  method: "get",
+  path: "/docs",
+  operationId: "apiReference",
+  tags: ["Reference"],
+  summary: "This reference, rendered",
+  security: security.public,
+  responses: { 200: htmlResponse("The API reference") },
+});
+
+export const openApiRoute = createRoute({
+  method: "get",
+  path: "/openapi.json",
+  operationId: "getOpenApiDocument",
+  tags: ["Reference"],
+  summary: "This OpenAPI 3.1 document, generated from the routes",
+  security: security.public,
+  responses: { 200: json("The document", z.looseObject({ openapi: z.string() })) },
+});

@@ -1,0 +1,59 @@
+/** Public verification (contract: docs/api.md "Verify"), as OpenAPI routes. */
+import { createRoute } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { z } from "zod";
+import * as res from "../../core/responses.ts";
+import type { AppEnv } from "../http.ts";
+import { errors, htmlResponse, json, security } from "../openapi.ts";
+
+const tags = ["Verify"];
+
+/** Any text: the code is checked by its keyed check (400 invalid_code), not by a pattern here. */
+const codeParam = z.object({
+  code: z.string().meta({
+    description: "20 Crockford base32 characters (16 on receipts issued before v1.1), any case, dashes optional",
+    example: "0K3F-7Q2M-9WXD-4B8R-TC1N",
+  }),
+});
+
+export const verifyRoute = (cache: MiddlewareHandler<AppEnv>) =>
+  createRoute({
+    method: "get",
+    path: "/v1/verify/{code}",
+    operationId: "verifyReceipt",
+    tags,
+    summary: "Verify a receipt code: the receipt, its status and its inclusion proof",
+    security: security.public,
+    middleware: [cache] as const,
+    request: { params: codeParam },
+    responses: {
+      200: json(
+        "The receipt; status is valid, tampered, or missing (the log has it and no store does)",
+        res.verifyAnswerSchema,
+      ),
+      ...errors({
+        400: "Not a valid code (checked without a lookup)",
+        404: "No such receipt",
+        429: "Past PUBLIC_RPS for this address; see Retry-After",
+        503: "The receipt cannot be checked against its log right now; see Retry-After",
+      }),
+    },
+  });
+
+export const receiptPageRoute = (cache: MiddlewareHandler<AppEnv>) =>
+  createRoute({
+    method: "get",
+    path: "/r/{code}",
+    operationId: "receiptPage",
+    tags,
+    summary: "The receipt page a QR code points to: checks the proof in the reader's browser",
+    security: security.public,
+    middleware: [cache] as const,
+    request: { params: codeParam },
+    responses: {
+      200: htmlResponse("The receipt"),
+      400: htmlResponse("A page saying the code is not valid"),
+      404: htmlResponse("A page saying no such receipt was issued"),
+      503: htmlResponse("A page asking to try again shortly"),
+    },
+  });
