@@ -289,3 +289,19 @@ export async function claimOverdueDeliveries(db: Db, graceSeconds: number, limit
     RETURNING d.tenant_id, d.webhook_id, d.event_id`);
   return rows.map((r) => ({ tenantId: r.tenant_id, webhookId: r.webhook_id, eventId: r.event_id }));
 }
+
+/**
+ * The delivery log keeps delivered deliveries for `days`, then forgets them
+ * (pending and failed ones stay until delivered or their webhook is deleted).
+ * At most `limit` rows a call, so the daily cron stays short.
+ */
+export async function pruneDeliveredDeliveries(db: Db, days: number, limit: number): Promise<number> {
+  const { rows } = await db.execute<{ n: string }>(sql`
+    WITH old AS (
+      SELECT ctid FROM webhook_deliveries
+       WHERE status = 'delivered' AND delivered_at < now() - make_interval(days => ${days})
+       LIMIT ${limit}
+    ), gone AS (DELETE FROM webhook_deliveries d USING old WHERE d.ctid = old.ctid RETURNING 1)
+    SELECT count(*) AS n FROM gone`);
+  return Number(rows[0]?.n ?? 0);
+}

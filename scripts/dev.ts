@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { TerminalClient } from "../clients/terminal/index.ts";
 import { configSchema } from "../core/config.ts";
 import { demoSale, ensureDemo } from "./lib/demo.ts";
 import { localLogKey } from "./lib/log-key.ts";
@@ -157,15 +158,10 @@ async function main(): Promise<void> {
   const demo = await ensureDemo(BASE, OPERATOR_TOKEN, saved);
   writeFileSync(demoFile, JSON.stringify(demo, null, 2));
 
-  const sample = await fetch(`${BASE}/v1/receipts`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${demo.terminalToken}`,
-      "content-type": "application/json",
-      "idempotency-key": `dev-${Date.now()}`,
-    },
-    body: JSON.stringify(demoSale()),
-  }).then((r) => r.json() as Promise<{ verifyUrl?: string }>);
+  // The first receipt goes through the typed terminal client, as a POS vendor would send it.
+  const sample = await new TerminalClient({ baseUrl: BASE, token: demo.terminalToken })
+    .issueReceipt(demoSale())
+    .catch((e: Error) => ({ code: `(could not issue one: ${e.message})`, verifyUrl: "" }));
 
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`
@@ -174,11 +170,12 @@ async function main(): Promise<void> {
   Operator token:   ${OPERATOR_TOKEN}
   Demo tenant:      ${demo.tenantId}   key: ${demo.tenantKey}
   Demo terminal:    ${demo.storeId}/${demo.terminalId}   token: ${demo.terminalToken}
-  A sample receipt: ${sample.verifyUrl ?? "(could not issue one)"}
+  A sample receipt: ${sample.code}  ${sample.verifyUrl}
+                    (issued by the terminal client, clients/terminal/; another: npm run receipt)
   Log verifier key: ${logKey.verifierKey}
                     (also at ${BASE}/v1/log/key; the private key is in .data/log-signing-key)
 
-  Issue a receipt:
+  Issue a receipt with curl:
     curl -sS ${BASE}/v1/receipts \\
       -H 'authorization: Bearer ${demo.terminalToken}' \\
       -H 'content-type: application/json' \\

@@ -8,6 +8,7 @@ import type { OutboxMessage } from "../core/outbox.ts";
 import { withPg } from "../db/client.ts";
 import { ensurePartitions } from "../db/partitions.ts";
 import { listTenantNames } from "../db/tenants.ts";
+import { pruneDeliveredDeliveries } from "../db/webhooks.ts";
 import { dashboard } from "./analytics/dashboard.ts";
 import { mountReference } from "./docs/index.ts";
 import type { Env } from "./env.ts";
@@ -31,6 +32,9 @@ import { verify } from "./verify/index.ts";
 import { deliverWebhooks, sweepOverdueDeliveries, WEBHOOK_QUEUE, type WebhookMessage } from "./webhooks/deliver.ts";
 
 export { StoreShard } from "../durable-objects/store-shard.ts";
+
+/** Delivered webhook deliveries stay in the delivery log this long. */
+const DELIVERY_LOG_DAYS = 7;
 
 export const app = router();
 app.use("*", requestContext);
@@ -69,11 +73,14 @@ export default {
   },
   /**
    * Every minute: webhook deliveries whose queue message was lost. Daily: keeps
-   * receipt partitions created a week ahead; a day that fails is logged, the others still made.
+   * receipt partitions created a week ahead (a day that fails is logged, the others
+   * still made) and forgets delivered webhook deliveries after DELIVERY_LOG_DAYS.
    */
   scheduled: async (controller: ScheduledController, env: Env, ctx: ExecutionContext) => {
     if (controller.cron === "* * * * *") return sweepOverdueDeliveries(env, ctx);
     const outcomes = await withPg(env, ctx, (pg) => ensurePartitions(pg.db, 7));
+    const pruned = await withPg(env, ctx, (pg) => pruneDeliveredDeliveries(pg.db, DELIVERY_LOG_DAYS, 100_000));
+    logInfo({ msg: "webhook delivery log pruned", deleted: pruned });
     for (const o of outcomes) {
       const failed = o.outcome.startsWith("failed");
       (failed ? logError : logInfo)({ msg: "receipt partition", ...o });

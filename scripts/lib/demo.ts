@@ -1,4 +1,5 @@
 /** The demo tenant, store and terminal `npm run dev` sets up through the API itself. */
+import type { SaleInput } from "../../clients/terminal/index.ts";
 import { apiCall } from "./api.ts";
 
 export type Demo = { tenantId: string; tenantKey: string; storeId: string; terminalId: string; terminalToken: string };
@@ -44,7 +45,7 @@ export async function ensureDemo(base: string, operatorToken: string, saved: Dem
   return { tenantId, tenantKey, storeId, terminalId: "till-1", terminalToken: String(t.body?.token) };
 }
 
-export function demoSale() {
+export function demoSale(): SaleInput {
   return {
     issuedAt: new Date().toISOString(),
     currency: "EUR",

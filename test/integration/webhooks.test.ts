@@ -221,4 +221,25 @@ describe("deliveries", () => {
     );
     expect(page.body.deliveries.map((d) => d.eventId)).toContain(event);
   });
+
+  it("the daily cron forgets deliveries delivered over 7 days ago, and only those", async () => {
+    const [old, recent, stuck] = await Promise.all([
+      issuePersisted(a.token),
+      issuePersisted(a.token),
+      issuePersisted(a.token),
+    ]);
+    const set = (code: string, sets: string) =>
+      sqlQuery(`UPDATE webhook_deliveries SET ${sets} WHERE code = $1 AND webhook_id = 'mirror'`, [compact(code)]);
+    await set(old.code, "status = 'delivered', delivered_at = now() - interval '8 days'");
+    await set(recent.code, "status = 'delivered', delivered_at = now() - interval '6 days'");
+    await set(stuck.code, "status = 'failed', created_at = now() - interval '40 days'");
+    const ctx = createExecutionContext();
+    await worker.scheduled({ cron: "17 3 * * *" } as ScheduledController, env, ctx);
+    await waitOnExecutionContext(ctx);
+    const left = await sqlQuery<{ code: string }>(
+      "SELECT code FROM webhook_deliveries WHERE webhook_id = 'mirror' AND code = ANY($1::text[])",
+      [[old, recent, stuck].map((r) => compact(r.code))],
+    );
+    expect(left.map((r) => r.code).sort()).toEqual([recent, stuck].map((r) => compact(r.code)).sort());
+  });
 });
