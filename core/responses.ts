@@ -5,7 +5,8 @@
  */
 import { z } from "zod";
 import { brandingInputSchema } from "./branding.ts";
-import { itemSchema, paymentSchema } from "./receipt.ts";
+import { groupCode } from "./code.ts";
+import { type ChainRecord, itemSchema, paymentSchema } from "./receipt.ts";
 
 const hash = z.string().regex(/^[0-9a-f]{64}$/);
 const code = z
@@ -295,3 +296,28 @@ export const topItemsSchema = z.object({
 export const tenantTotalsSchema = z.object({
   tenants: z.array(z.object({ tenantId: z.string(), currency: z.string(), receipts: z.number().int(), gross: money })),
 });
+
+/** What verify and the webhooks tell about a receipt, without what only verifying adds (status, persisted, proof). */
+export type ReceiptFields = Omit<VerifiedReceipt, "status" | "persisted" | "proof">;
+
+export function receiptFields(
+  r: ChainRecord,
+  hash: string,
+  names: { tenantDisplayName: string; storeName: string },
+): ReceiptFields {
+  return {
+    code: groupCode(r.code),
+    tenant: { id: r.tenantId, displayName: names.tenantDisplayName },
+    store: { id: r.storeId, name: names.storeName },
+    terminalId: r.terminalId,
+    seq: r.seq,
+    issuedAt: r.issuedAt,
+    receivedAt: r.receivedAt,
+    currency: r.currency,
+    total: r.total,
+    items: r.items,
+    payments: r.payments,
+    hash,
+    prevHash: r.prevHash,
+  };
+}

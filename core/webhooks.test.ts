@@ -20,9 +20,14 @@ describe("signature and secret", () => {
   });
 
   it("derives the secret from the server key and the salt alone", () => {
-    expect(webhookSecret("server-key", "salt-1")).toBe("whsec_GXDwEOspMPNqT5CHrkLtjE6VmxBRgDPbUBpqo_dhPkY");
-    expect(webhookSecret("server-key", "salt-2")).not.toBe(webhookSecret("server-key", "salt-1"));
-    expect(webhookSecret("other-key", "salt-1")).not.toBe(webhookSecret("server-key", "salt-1"));
+    const erp = { tenantId: "acme", id: "erp" };
+    expect(webhookSecret("server-key", erp, "salt-1")).toBe("whsec_KNljUvGWqsbJLLkNXdC4fg2ZR2PFLZZ5EWYyXfSYX5A");
+    expect(webhookSecret("server-key", erp, "salt-2")).not.toBe(webhookSecret("server-key", erp, "salt-1"));
+    expect(webhookSecret("other-key", erp, "salt-1")).not.toBe(webhookSecret("server-key", erp, "salt-1"));
+    // A salt copied into another tenant's or webhook's row does not give the same secret.
+    const mine = webhookSecret("server-key", erp, "salt-1");
+    expect(webhookSecret("server-key", { tenantId: "evil", id: "erp" }, "salt-1")).not.toBe(mine);
+    expect(webhookSecret("server-key", { tenantId: "acme", id: "erp2" }, "salt-1")).not.toBe(mine);
   });
 
   it("gives one event id per receipt, dashes or not", () => {
@@ -56,6 +61,11 @@ describe("webhookUrlProblem", () => {
     ["https://user:pw@erp.example.com/", "must not carry credentials"],
     ["https://localhost/", "loopback"],
     ["https://localhost./", "loopback"],
+    ["https://localhost../", "loopback"],
+    ["https://198.51.100.7/", "private"],
+    ["https://203.0.113.9/", "private"],
+    ["https://[2001:db8::1]/", "private"],
+    ["https://[fec0::1]/", "private"],
     ["https://api.localhost/", "loopback"],
     ["https://127.0.0.1/", "loopback"],
     ["https://127.9.9.9/", "loopback"],

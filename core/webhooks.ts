@@ -15,6 +15,8 @@ export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 export const DELIVERY_TIMEOUT_MS = 10_000;
 /** Events sent per queue message: bounds one consumer run's subrequests (≤ 10 messages × 50). */
 export const EVENTS_PER_MESSAGE = 50;
+/** Webhooks a tenant may have: each one multiplies every sale's deliveries. */
+export const MAX_WEBHOOKS_PER_TENANT = 10;
 /** Retries wait at most this long, so a receiver that comes back is reached within the hour. */
 export const MAX_RETRY_DELAY_S = 3_600;
 
@@ -37,7 +39,7 @@ export function webhookUrlProblem(raw: string, opts: { allowInsecure: boolean })
     return "must be an absolute URL";
   }
   if (url.username || url.password) return "must not carry credentials";
-  const host = url.hostname.toLowerCase().replace(/\.$/, "");
+  const host = url.hostname.toLowerCase().replace(/\.+$/, "");
   const loopback = isLoopback(host);
   if (url.protocol === "http:") {
     if (!opts.allowInsecure) return "must be https";
@@ -93,6 +95,8 @@ function isReservedIpv4([a, b]: number[]): boolean {
     (a === 192 && b === 168) ||
     (a === 192 && b === 0) ||
     (a === 198 && (b === 18 || b === 19)) || // benchmarking
+    (a === 198 && b === 51) || // documentation (198.51.100/24), with its /16 neighbours
+    (a === 203 && b === 0) || // documentation (203.0.113/24)
     a >= 224 // multicast, reserved, broadcast
   );
 }
@@ -107,6 +111,8 @@ function isReservedIpv6(addr: string): boolean {
     addr.startsWith("64:ff9b:") ||
     (first & 0xfe00) === 0xfc00 ||
     (first & 0xffc0) === 0xfe80 ||
+    (first & 0xffc0) === 0xfec0 || // site-local (deprecated)
+    addr.startsWith("2001:db8:") || // documentation
     (first & 0xff00) === 0xff00
   );
 }
@@ -128,12 +134,13 @@ export const webhookInputSchema = z.strictObject({
 export type WebhookInput = z.infer<typeof webhookInputSchema>;
 
 /**
- * The signing secret, derived from the server's key and the webhook's salt:
- * Postgres holds only the salt, so reading the database does not let anyone
- * sign as Tillproof. Shown to the tenant once, at creation.
+ * The signing secret, derived from the server's key, the webhook's identity
+ * and its salt: Postgres holds only the salt, so reading the database does not
+ * let anyone sign as Tillproof, and a salt copied to another webhook gives
+ * another secret. Shown to the tenant once, at creation.
  */
-export function webhookSecret(serverKey: string, salt: string): string {
-  const label = new TextEncoder().encode(`tillproof/webhook-secret/v1:${salt}`);
+export function webhookSecret(serverKey: string, webhook: { tenantId: string; id: string }, salt: string): string {
+  const label = new TextEncoder().encode(`tillproof/webhook-secret/v1:${webhook.tenantId}/${webhook.id}:${salt}`);
   return `whsec_${Buffer.from(hmacSha256(serverKey, label)).toString("base64url")}`;
 }
 

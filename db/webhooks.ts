@@ -43,21 +43,23 @@ const toWebhook = (r: WebhookRow): Webhook => ({
 
 /**
  * Creates the webhook with `salt`, or updates its url, events and stores (the
- * salt, and so the secret, stay). `created`: whether it is new.
+ * salt, and so the secret, stay). `created`: whether it is new. Null when the
+ * tenant already has `max` other webhooks.
  */
 export async function upsertWebhook(
   db: Db,
   w: { tenantId: string; id: string; url: string; events: WebhookEvent[]; storeIds: string[] | null; salt: string },
-): Promise<{ webhook: Webhook; created: boolean; salt: string }> {
+  max: number,
+): Promise<{ webhook: Webhook; created: boolean; salt: string } | null> {
   const { rows } = await db.execute<WebhookRow & { created: boolean; secret_salt: string }>(sql`
     INSERT INTO webhooks (tenant_id, id, url, events, store_ids, secret_salt)
-    VALUES (${w.tenantId}, ${w.id}, ${w.url}, ${textArray(w.events)}, ${w.storeIds ? textArray(w.storeIds) : null}, ${w.salt})
+    SELECT ${w.tenantId}, ${w.id}, ${w.url}, ${textArray(w.events)}, ${w.storeIds ? textArray(w.storeIds) : null}, ${w.salt}
+     WHERE (SELECT count(*) FROM webhooks WHERE tenant_id = ${w.tenantId} AND id <> ${w.id}) < ${max}
     ON CONFLICT (tenant_id, id) DO UPDATE
       SET url = excluded.url, events = excluded.events, store_ids = excluded.store_ids, updated_at = now()
     RETURNING ${WEBHOOK_COLUMNS}, secret_salt, (xmax = 0) AS created`);
   const row = rows[0];
-  if (!row) throw new Error("upsert returned no row");
-  return { webhook: toWebhook(row), created: row.created, salt: row.secret_salt };
+  return row ? { webhook: toWebhook(row), created: row.created, salt: row.secret_salt } : null;
 }
 
 /** A text[] from a JS array (drizzle would spread the array into separate parameters). */
@@ -255,7 +257,9 @@ export async function recordAttempts(db: Db, results: AttemptResult[]): Promise<
     UPDATE webhook_deliveries d
        SET attempts = d.attempts + 1,
            last_attempt_at = now(),
-           status = a.status,
+           -- Delivered stays delivered: a concurrent send that failed (a manual retry, a duplicate
+           -- message) must not undo it.
+           status = CASE WHEN d.status = 'delivered' THEN d.status ELSE a.status END,
            last_status = a."httpStatus",
            last_error = a.error,
            delivered_at = CASE WHEN a.status = 'delivered' THEN now() ELSE d.delivered_at END,
@@ -264,6 +268,20 @@ export async function recordAttempts(db: Db, results: AttemptResult[]): Promise<
            AS a("tenantId" text, "webhookId" text, "eventId" text, status text, "httpStatus" integer,
                 error text, "retryInSeconds" integer)
      WHERE d.tenant_id = a."tenantId" AND d.webhook_id = a."webhookId" AND d.event_id = a."eventId"`);
+}
+
+/**
+ * Deliveries not tried this time (their receiver could not be reached on an
+ * earlier one): due with the failed one, without counting an attempt, so the
+ * sweep does not take them for lost while their message waits.
+ */
+export async function deferDeliveries(db: Db, keys: DeliveryKey[], seconds: number): Promise<void> {
+  if (!keys.length) return;
+  await db.execute(sql`
+    UPDATE webhook_deliveries d SET next_attempt_at = now() + make_interval(secs => ${seconds})
+      FROM jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) AS k("tenantId" text, "webhookId" text, "eventId" text)
+     WHERE d.tenant_id = k."tenantId" AND d.webhook_id = k."webhookId" AND d.event_id = k."eventId"
+       AND d.status = 'pending'`);
 }
 
 export async function findDelivery(db: Db, key: DeliveryKey): Promise<Delivery | null> {

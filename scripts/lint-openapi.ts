@@ -7,29 +7,16 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { type Binding, unstable_startWorker } from "wrangler";
+import { startLocalWorker } from "./lib/worker.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
 /** The document as the Worker serves it. */
 export async function servedDocument(): Promise<unknown> {
   const vars = { DATABASE_URL: "postgres://unused@127.0.0.1:1/none", OPERATOR_TOKEN: "unused", CODE_KEY: "unused" };
-  const worker = await unstable_startWorker({
-    config: resolve(ROOT, "wrangler.toml"),
-    bindings: Object.fromEntries(
-      Object.entries(vars).map(([name, value]): [string, Binding] => [name, { type: "plain_text", value }]),
-    ),
-    dev: {
-      server: { hostname: "127.0.0.1", port: 0 },
-      persist: false,
-      inspector: false,
-      watch: false,
-      logLevel: "none",
-    },
-  });
+  const worker = await startLocalWorker(vars);
   try {
-    await worker.ready;
-    const res = await fetch(new URL("/openapi.json", await worker.url));
+    const res = await fetch(new URL("/openapi.json", worker.url));
     if (!res.ok) throw new Error(`/openapi.json answered ${res.status}`);
     return await res.json();
   } finally {

@@ -11,13 +11,13 @@
  */
 import { resolve } from "node:path";
 import pg from "pg";
-import { type Binding, unstable_startWorker } from "wrangler";
 import { generateSigningKey } from "../core/note.ts";
 import { applyMigrations } from "../scripts/lib/migrate.ts";
 import { freePort } from "../scripts/lib/ports.ts";
 import { hostPort, type RunningPostgres, startEmbeddedPostgres } from "../scripts/lib/postgres.ts";
 import { runtimeUrl } from "../scripts/lib/roles.ts";
 import { startTunnel, type Tunnel } from "../scripts/lib/tunnel.ts";
+import { startLocalWorker } from "../scripts/lib/worker.ts";
 
 export const OPERATOR_TOKEN = "browser-test-operator-token";
 export const CODE_KEY = "browser-test-code-key";
@@ -94,23 +94,9 @@ export async function startStack(
       ...opts.vars,
     };
     const logs: string[] = [];
-    const worker = await unstable_startWorker({
-      config: resolve(ROOT, "wrangler.toml"),
-      bindings: Object.fromEntries(
-        Object.entries(vars).map(([name, value]): [string, Binding] => [name, { type: "plain_text", value }]),
-      ),
-      dev: {
-        server: { hostname: "127.0.0.1", port: 0 },
-        persist: false,
-        inspector: false,
-        watch: false,
-        logLevel: "none",
-        structuredLogsHandler: (log: { level: string; message: string }) => logs.push(`${log.level}: ${log.message}`),
-      },
-    });
+    const worker = await startLocalWorker(vars, (line) => logs.push(line));
     cleanups.push(() => worker.dispose());
-    await worker.ready;
-    const listening = await worker.url;
+    const listening = worker.url;
 
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     cleanups.push(() => pool.end());

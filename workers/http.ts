@@ -59,6 +59,9 @@ export function onError(err: Error, c: Ctx): Response {
     if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
     return c.json(withId(c, err.toBody()), err.status);
   }
+  if (err instanceof HTTPException && err.status === 415) {
+    return c.json(withId(c, errorBody("unsupported_media_type", "Send the body as application/json.")), 415);
+  }
   if (err instanceof HTTPException && err.status < 500) {
     return c.json(withId(c, errorBody("bad_request", err.message || "Bad request.")), err.status);
   }

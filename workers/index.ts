@@ -35,6 +35,8 @@ export { StoreShard } from "../durable-objects/store-shard.ts";
 
 /** Delivered webhook deliveries stay in the delivery log this long. */
 const DELIVERY_LOG_DAYS = 7;
+/** Rows a prune statement deletes; the cron repeats it (up to 5 M a day) until less are left. */
+const PRUNE_PER_CALL = 100_000;
 
 export const app = router();
 app.use("*", requestContext);
@@ -79,7 +81,11 @@ export default {
   scheduled: async (controller: ScheduledController, env: Env, ctx: ExecutionContext) => {
     if (controller.cron === "* * * * *") return sweepOverdueDeliveries(env, ctx);
     const outcomes = await withPg(env, ctx, (pg) => ensurePartitions(pg.db, 7));
-    const pruned = await withPg(env, ctx, (pg) => pruneDeliveredDeliveries(pg.db, DELIVERY_LOG_DAYS, 100_000));
+    let pruned = 0;
+    for (let round = 0, n = PRUNE_PER_CALL; round < 50 && n === PRUNE_PER_CALL; round++) {
+      n = await withPg(env, ctx, (pg) => pruneDeliveredDeliveries(pg.db, DELIVERY_LOG_DAYS, PRUNE_PER_CALL));
+      pruned += n;
+    }
     logInfo({ msg: "webhook delivery log pruned", deleted: pruned });
     for (const o of outcomes) {
       const failed = o.outcome.startsWith("failed");

@@ -43,7 +43,9 @@ export function router(): OpenAPIHono<AppEnv> {
  */
 export const jsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
   const type = c.req.header("content-type") ?? "";
-  if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
+  // The route's own media type check (@hono/zod-openapi) accepts exactly these; refusing the rest
+  // here gives them the contract's 415 body.
+  if (!/^application\/([a-z.-]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i.test(type)) {
     throw new ApiError(415, "unsupported_media_type", "Send the body as application/json.");
   }
   try {

@@ -66,6 +66,20 @@ const cases: Case[] = [
     headers: { "content-type": "text/plain" },
   },
   {
+    name: "a JSON media type with a space before its parameter",
+    status: 415,
+    code: "unsupported_media_type",
+    raw: JSON.stringify(sale()),
+    headers: { "content-type": "application/json ; charset=utf-8" },
+  },
+  {
+    name: "a vendor JSON type the route does not take",
+    status: 415,
+    code: "unsupported_media_type",
+    raw: JSON.stringify(sale()),
+    headers: { "content-type": "application/vnd.acme.v1+json" },
+  },
+  {
     name: "malformed JSON",
     status: 400,
     code: "invalid_json",
@@ -296,6 +310,15 @@ describe("bad input", () => {
       expect(res.body.results.map((r) => r.status)).toEqual([201, 400, 400, 400]);
       for (const r of res.body.results.slice(1)) expect(r.error?.code).toBe("validation_failed");
     }
+  });
+
+  it("takes JSON with a charset parameter", async () => {
+    const res = await call("POST", "/v1/receipts", {
+      token: f.token,
+      raw: JSON.stringify(sale()),
+      headers: { "content-type": "application/json; charset=utf-8", "idempotency-key": crypto.randomUUID() },
+    });
+    expect(res.status).toBe(201);
   });
 
   it("names the offending fields", async () => {

@@ -12,6 +12,8 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { openPg } from "../../db/client.ts";
+import { recordAttempts } from "../../db/webhooks.ts";
 import worker from "../../workers/index.ts";
 import type { WebhookMessage } from "../../workers/webhooks/deliver.ts";
 import { sweepOverdueDeliveries } from "../../workers/webhooks/deliver.ts";
@@ -241,5 +243,64 @@ describe("deliveries", () => {
       [[old, recent, stuck].map((r) => compact(r.code))],
     );
     expect(left.map((r) => r.code).sort()).toEqual([recent, stuck].map((r) => compact(r.code)).sort());
+  });
+
+  it("a receiver that cannot be reached holds back the message's other deliveries, without counting them", async () => {
+    const hookId = "unreachable";
+    expect((await put(a, hookId, { ...hook, url: "https://unreachable.example.com/in" })).status).toBe(201);
+    const codes = [];
+    for (let i = 0; i < 3; i++) codes.push(compact((await issuePersisted(a.token)).code));
+    const eventIds = codes.map((c) => `evt_${c}`);
+    // Their own messages were tried already by this stack's consumer: start them afresh.
+    await sqlQuery(
+      "UPDATE webhook_deliveries SET attempts = 0, status = 'pending', next_attempt_at = now() WHERE webhook_id = $1",
+      [hookId],
+    );
+    const batch = createMessageBatch<WebhookMessage>("tillproof-webhooks", [
+      { id: "three", timestamp: new Date(), attempts: 1, body: { tenantId: a.tenantId, webhookId: hookId, eventIds } },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["three"]);
+    const rows = await sqlQuery<{ event_id: string; attempts: number; due_later: boolean; status: string }>(
+      "SELECT event_id, attempts, next_attempt_at > now() AS due_later, status FROM webhook_deliveries WHERE webhook_id = $1 AND event_id = ANY($2::text[])",
+      [hookId, eventIds],
+    );
+    const tried = rows.filter((r) => r.attempts === 1);
+    expect(tried).toHaveLength(1);
+    expect(rows.filter((r) => r.attempts === 0)).toHaveLength(2);
+    // All three wait for the message's next try, so the sweep does not send them again meanwhile.
+    expect(rows.every((r) => r.due_later && r.status === "pending")).toBe(true);
+  });
+
+  it("a delivered delivery stays delivered when a concurrent send fails", async () => {
+    const r = await issuePersisted(a.token);
+    const key = { tenantId: a.tenantId, webhookId: "mirror", eventId: `evt_${compact(r.code)}` };
+    await sqlQuery("UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now() WHERE event_id = $1", [
+      key.eventId,
+    ]);
+    const pg = openPg({ DATABASE_URL: env.TEST_ADMIN_DATABASE_URL, NEON_WS_PROXY: env.NEON_WS_PROXY });
+    try {
+      await recordAttempts(pg.db, [
+        { ...key, status: "pending", httpStatus: 503, error: "receiver answered 503", retryInSeconds: 30 },
+      ]);
+    } finally {
+      await pg.end();
+    }
+    const [row] = await sqlQuery<{ status: string; last_status: number }>(
+      "SELECT status, last_status FROM webhook_deliveries WHERE webhook_id = 'mirror' AND event_id = $1",
+      [key.eventId],
+    );
+    expect(row).toEqual({ status: "delivered", last_status: 503 });
+  });
+
+  it("allows 10 webhooks a tenant: an 11th gets 409, the 10 can still be updated", async () => {
+    const f = await fixture();
+    for (let i = 0; i < 10; i++) expect((await put(f, `h${i}`, hook)).status).toBe(201);
+    const eleventh = await put(f, "h10", hook);
+    expect(eleventh.status).toBe(409);
+    expect(eleventh.body).toMatchObject({ error: { code: "too_many_webhooks" } });
+    expect((await put(f, "h3", { ...hook, url: "https://other.example.com/x" })).status).toBe(200);
   });
 });

@@ -15,7 +15,7 @@ import { describeError } from "../../core/log.ts";
 import { hexList, inclusionProof, leafAt } from "../../core/log-proofs.ts";
 import { fromHex, leafHash, toHex } from "../../core/merkle.ts";
 import type { ChainRecord } from "../../core/receipt.ts";
-import type { MissingReceipt, Proof, VerifiedReceipt } from "../../core/responses.ts";
+import { type MissingReceipt, type Proof, receiptFields, type VerifiedReceipt } from "../../core/responses.ts";
 import { findNames, findReceipt, type PersistedReceipt } from "../../db/receipts.ts";
 import type { LogView } from "../../durable-objects/log.ts";
 import type { ShardView } from "../../durable-objects/shard.ts";
@@ -70,24 +70,11 @@ export async function verifyCode(c: Ctx, input: string): Promise<Verification> {
   // Fail closed: "valid" means checked against the log. A record that fails on its own is
   // "tampered" whatever the log says; anything else waits until the log can be read.
   if (!checked && status === "valid") throw unavailable("The receipt cannot be checked against its log right now.");
-  const receipt: VerifiedReceipt = {
-    code: groupCode(r.code),
-    status,
-    persisted,
-    proof: checked?.proof ?? null,
-    tenant: { id: r.tenantId, displayName: branding.displayName },
-    store: { id: r.storeId, name: names.storeName ?? r.storeId },
-    terminalId: r.terminalId,
-    seq: r.seq,
-    issuedAt: r.issuedAt,
-    receivedAt: r.receivedAt,
-    currency: r.currency,
-    total: r.total,
-    items: r.items,
-    payments: r.payments,
-    hash,
-    prevHash: r.prevHash,
-  };
+  const { code, ...fields } = receiptFields(r, hash, {
+    tenantDisplayName: branding.displayName,
+    storeName: names.storeName ?? r.storeId,
+  });
+  const receipt: VerifiedReceipt = { code, status, persisted, proof: checked?.proof ?? null, ...fields };
   return { receipt, branding, storeTimezone: names.storeTimezone ?? "UTC", canonical: canonicalJson(r) };
 }
 

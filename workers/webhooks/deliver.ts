@@ -8,9 +8,9 @@
  * its deliveries pending and overdue; the minute sweep sends them again.
  */
 
-import { groupCode } from "../../core/code.ts";
 import { config } from "../../core/config.ts";
 import { describeError } from "../../core/log.ts";
+import { type ReceiptFields, receiptFields } from "../../core/responses.ts";
 import {
   afterFailure,
   DELIVERY_TIMEOUT_MS,
@@ -28,6 +28,7 @@ import {
   claimOverdueDeliveries,
   type DeliveryJob,
   type DeliveryKey,
+  deferDeliveries,
   loadDeliveryJobs,
   recordAttempts,
 } from "../../db/webhooks.ts";
@@ -39,6 +40,13 @@ export const WEBHOOK_QUEUE = "tillproof-webhooks";
 
 /** One queue message: some deliveries of one webhook. */
 export type WebhookMessage = { tenantId: string; webhookId: string; eventIds: string[] };
+
+/**
+ * Messages sent at once in one run, each one event at a time: a Worker has six
+ * connections, and Postgres and KV take one each; more would wait for a
+ * connection inside the 10 s a receiver is given.
+ */
+const SENDS_AT_ONCE = 4;
 
 /** A pending delivery whose due time passed this long ago is presumed lost in the queue. */
 const SWEEP_GRACE_S = 600;
@@ -95,27 +103,37 @@ export async function deliverWebhooks(
         byHook.set(key, [...(byHook.get(key) ?? []), j]);
       }
       const names = brandingNames(env);
-      await Promise.all(
-        batch.messages.map(async (m) => {
-          const wanted = new Set(m.body.eventIds);
-          const own = (byHook.get(`${m.body.tenantId}/${m.body.webhookId}`) ?? []).filter((j) => wanted.has(j.eventId));
-          // Delivered or given up: nothing to do (a redelivered message, or a manual retry got there first).
-          const due = own.filter((j) => j.status === "pending");
-          const results = await sendInOrder(env, due, names);
-          await recordAttempts(db, results);
-          const waiting = results.filter((r) => r.status === "pending");
-          const untried = due.length - results.length;
-          if (!waiting.length && !untried) return m.ack();
-          const delay = Math.min(...waiting.map((r) => r.retryInSeconds ?? settings.WEBHOOK_RETRY_BASE_S));
-          m.retry({ delaySeconds: waiting.length ? delay : settings.WEBHOOK_RETRY_BASE_S });
-        }),
-      );
+      await eachWithLimit(batch.messages, SENDS_AT_ONCE, async (m) => {
+        const wanted = new Set(m.body.eventIds);
+        const own = (byHook.get(`${m.body.tenantId}/${m.body.webhookId}`) ?? []).filter((j) => wanted.has(j.eventId));
+        // Delivered or given up: nothing to do (a redelivered message, or a manual retry got there first).
+        const due = own.filter((j) => j.status === "pending");
+        const results = await sendInOrder(env, due, names);
+        await recordAttempts(db, results);
+        const waiting = results.filter((r) => r.status === "pending");
+        if (!waiting.length && results.length === due.length) return m.ack();
+        const base = settings.WEBHOOK_RETRY_BASE_S;
+        const wait = waiting.length ? Math.min(...waiting.map((r) => r.retryInSeconds ?? base)) : base;
+        await deferDeliveries(db, due.slice(results.length), wait);
+        m.retry({ delaySeconds: wait });
+      });
     });
   } catch (e) {
     // Postgres unreachable: nothing was recorded; the deliveries stay pending and come back.
     logError({ msg: "webhooks: batch failed; retrying", messages: batch.messages.length, error: describeError(e) });
     for (const m of batch.messages) m.retry({ delaySeconds: settings.WEBHOOK_RETRY_BASE_S });
   }
+}
+
+async function eachWithLimit<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 type Names = (tenantId: string, fallback: string) => Promise<string>;
@@ -151,24 +169,13 @@ async function sendInOrder(env: Env, jobs: DeliveryJob[], names: Names): Promise
   return results;
 }
 
-/** The verify answer's receipt fields, without the fields only verifying gives (status, persisted, proof). */
-async function receiptFields(job: DeliveryJob, names: Names) {
+/** The verify answer's receipt fields (docs/api.md "Tenant webhooks"). */
+async function receiptOf(job: DeliveryJob, names: Names): Promise<ReceiptFields> {
   const r = recordFromRow(job.row);
-  return {
-    code: groupCode(r.code),
-    tenant: { id: r.tenantId, displayName: await names(r.tenantId, job.tenantName ?? r.tenantId) },
-    store: { id: r.storeId, name: job.storeName ?? r.storeId },
-    terminalId: r.terminalId,
-    seq: r.seq,
-    issuedAt: r.issuedAt,
-    receivedAt: r.receivedAt,
-    currency: r.currency,
-    total: r.total,
-    items: r.items,
-    payments: r.payments,
-    hash: job.row.hash,
-    prevHash: r.prevHash,
-  };
+  return receiptFields(r, job.row.hash, {
+    tenantDisplayName: await names(r.tenantId, job.tenantName ?? r.tenantId),
+    storeName: job.storeName ?? r.storeId,
+  });
 }
 
 /**
@@ -193,8 +200,8 @@ export async function attemptDelivery(
   // Checked again at send time: the setting may have changed since the URL was accepted.
   const problem = webhookUrlProblem(job.url, { allowInsecure: settings.ALLOW_INSECURE_WEBHOOKS === "on" });
   if (problem) return fail(null, `url refused: ${problem}`);
-  const body = eventBody(job.eventId, job.createdAt, await receiptFields(job, names));
-  const secret = webhookSecret(env.CODE_KEY, job.salt);
+  const body = eventBody(job.eventId, job.createdAt, await receiptOf(job, names));
+  const secret = webhookSecret(env.CODE_KEY, { tenantId: job.tenantId, id: job.webhookId }, job.salt);
   try {
     const res = await fetch(job.url, {
       method: "POST",

@@ -5,7 +5,7 @@
 import { config } from "../../core/config.ts";
 import { ApiError, notFound } from "../../core/errors.ts";
 import { validationFailed } from "../../core/receipt.ts";
-import { newSecretSalt, webhookSecret, webhookUrlProblem } from "../../core/webhooks.ts";
+import { MAX_WEBHOOKS_PER_TENANT, newSecretSalt, webhookSecret, webhookUrlProblem } from "../../core/webhooks.ts";
 import {
   deleteWebhook,
   findDelivery,
@@ -46,14 +46,25 @@ webhooks.openapi(putWebhook, async (c) => {
       "Create the stores first.",
     );
   }
-  const saved = await upsertWebhook(db, {
-    tenantId,
-    id: webhookId,
-    url: input.url,
-    events: input.events,
-    storeIds: input.storeIds ?? null,
-    salt: newSecretSalt(),
-  });
+  const saved = await upsertWebhook(
+    db,
+    {
+      tenantId,
+      id: webhookId,
+      url: input.url,
+      events: input.events,
+      storeIds: input.storeIds ?? null,
+      salt: newSecretSalt(),
+    },
+    MAX_WEBHOOKS_PER_TENANT,
+  );
+  if (!saved) {
+    throw new ApiError(
+      409,
+      "too_many_webhooks",
+      `A tenant may have ${MAX_WEBHOOKS_PER_TENANT} webhooks; delete one first.`,
+    );
+  }
   const { url, events, storeIds } = saved.webhook;
   await audit(c, {
     tenantId,
@@ -62,7 +73,8 @@ webhooks.openapi(putWebhook, async (c) => {
     detail: { url, events, storeIds },
   });
   if (!saved.created) return c.json({ webhook: saved.webhook }, 200);
-  return c.json({ webhook: saved.webhook, secret: webhookSecret(c.env.CODE_KEY, saved.salt) }, 201);
+  const secret = webhookSecret(c.env.CODE_KEY, { tenantId, id: webhookId }, saved.salt);
+  return c.json({ webhook: saved.webhook, secret }, 201);
 });
 
 webhooks.openapi(listWebhooksRoute, async (c) => {

@@ -47,6 +47,7 @@ export const putWebhook = createRoute({
     ...errors({
       ...tenantErrors,
       400: "Malformed JSON or schema, a URL that is not https or points to a private address, an unknown store",
+      409: "The tenant has 10 webhooks already",
       415: "Not JSON",
     }),
   },

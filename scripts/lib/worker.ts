@@ -1,0 +1,41 @@
+/**
+ * The Worker of wrangler.toml in workerd, in this process, on a free port of
+ * 127.0.0.1 (wrangler's unstable_startWorker: every binding, storage in
+ * memory). For the tests' stacks and the tools that only need the Worker.
+ */
+import { resolve } from "node:path";
+import { type Binding, unstable_startWorker } from "wrangler";
+
+const CONFIG = resolve(import.meta.dirname, "../../wrangler.toml");
+
+export type LocalWorker = { url: URL; dispose: () => Promise<void> };
+
+/** `vars`: plain-text bindings (settings and secrets); `onLog`: the Worker's console lines. */
+export async function startLocalWorker(
+  vars: Record<string, string>,
+  onLog?: (line: string) => void,
+): Promise<LocalWorker> {
+  const worker = await unstable_startWorker({
+    config: CONFIG,
+    bindings: Object.fromEntries(
+      Object.entries(vars).map(([name, value]): [string, Binding] => [name, { type: "plain_text", value }]),
+    ),
+    dev: {
+      server: { hostname: "127.0.0.1", port: 0 },
+      persist: false,
+      inspector: false,
+      watch: false,
+      logLevel: "none",
+      ...(onLog
+        ? { structuredLogsHandler: (log: { level: string; message: string }) => onLog(`${log.level}: ${log.message}`) }
+        : {}),
+    },
+  });
+  try {
+    await worker.ready;
+    return { url: await worker.url, dispose: () => worker.dispose() };
+  } catch (e) {
+    await worker.dispose();
+    throw e;
+  }
+}
