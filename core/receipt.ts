@@ -57,7 +57,7 @@ export type Item = z.infer<typeof itemSchema>;
 export type Payment = z.infer<typeof paymentSchema>;
 
 export const idempotencyKeySchema = z
-  .string()
+  .string({ error: "is required" })
   .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1–64 characters [A-Za-z0-9_-]")
   .meta({ description: "Your id for this sale: a retry with the same key and body gets the same receipt" });
 

@@ -26,10 +26,9 @@ export function router(): OpenAPIHono<AppEnv> {
       if (result.target === "query") throw validationFailed(details, "The query string is not valid.");
       if (result.target === "header") {
         const header = details[0]?.path ?? "header";
-        const message = details[0]?.message ?? "is not valid";
-        throw new ApiError(400, `invalid_${header.replaceAll("-", "_")}`, `The ${header} header ${message}.`, {
-          details,
-        });
+        const name = header.replace(/(^|-)([a-z])/g, (_, dash: string, ch: string) => `${dash}${ch.toUpperCase()}`);
+        const message = `The ${name} header ${details[0]?.message ?? "is not valid"}.`;
+        throw new ApiError(400, `invalid_${header.replaceAll("-", "_")}`, message, { details });
       }
       throw validationFailed(details);
     },

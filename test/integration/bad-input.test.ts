@@ -312,6 +312,21 @@ describe("bad input", () => {
     }
   });
 
+  it("says which header is wrong, and how", async () => {
+    const missing = await call("POST", "/v1/receipts", { token: f.token, body: sale() });
+    expect(missing.body).toMatchObject({
+      error: { code: "invalid_idempotency_key", message: "The Idempotency-Key header is required." },
+    });
+    const spaced = await call("POST", "/v1/receipts", {
+      token: f.token,
+      body: sale(),
+      headers: { "idempotency-key": "a b" },
+    });
+    expect(spaced.body).toMatchObject({
+      error: { message: "The Idempotency-Key header must be 1–64 characters [A-Za-z0-9_-]." },
+    });
+  });
+
   it("takes JSON with a charset parameter", async () => {
     const res = await call("POST", "/v1/receipts", {
       token: f.token,
