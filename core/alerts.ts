@@ -14,11 +14,13 @@ export type StatusSnapshot = {
   breakerOpen: boolean;
   deadLetters: number | null;
   partitions: { defaultRows: number; futurePartitions: number } | null;
+  /** Webhook deliveries: still being retried (and the oldest's age), and given up. Null: Postgres did not say. */
+  webhooks: { pending: number; oldestPendingSeconds: number; failed: number } | null;
   shards: ShardHealth[];
   failedShards: number[];
 };
 
-export const THRESHOLDS = { lagSeconds: 60, codeSpace: 0.5, futurePartitions: 3 };
+export const THRESHOLDS = { lagSeconds: 60, codeSpace: 0.5, futurePartitions: 3, webhookPendingSeconds: 3_600 };
 
 export function alertsFor(s: StatusSnapshot): string[] {
   const out: string[] = [];
@@ -47,6 +49,16 @@ export function alertsFor(s: StatusSnapshot): string[] {
   if (s.partitions && s.partitions.futurePartitions < THRESHOLDS.futurePartitions) {
     out.push(
       `Only ${s.partitions.futurePartitions} daily partition(s) exist ahead of today: the partition cron is failing.`,
+    );
+  }
+  if (s.webhooks && s.webhooks.oldestPendingSeconds > THRESHOLDS.webhookPendingSeconds) {
+    out.push(
+      `${s.webhooks.pending} webhook deliveries are being retried, the oldest for ${Math.round(s.webhooks.oldestPendingSeconds / 3_600)} h: a tenant's receiver is down or refusing them.`,
+    );
+  }
+  if (s.webhooks?.failed) {
+    out.push(
+      `${s.webhooks.failed} webhook deliveries were given up after 24 h: each tenant's delivery log lists them (?status=failed); a manual retry sends one again.`,
     );
   }
   return out;

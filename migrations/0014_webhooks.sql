@@ -38,6 +38,9 @@ CREATE INDEX webhook_deliveries_log ON webhook_deliveries (tenant_id, webhook_id
 -- The sweep for deliveries whose queue message was lost: small, only what is still pending.
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 --> statement-breakpoint
+-- What the operator's status counts: the given-up deliveries.
+CREATE INDEX webhook_deliveries_failed ON webhook_deliveries (created_at) WHERE status = 'failed';
+--> statement-breakpoint
 GRANT SELECT, INSERT, UPDATE, DELETE ON webhooks TO tillproof_app;
 --> statement-breakpoint
 GRANT SELECT, INSERT, UPDATE, DELETE ON webhook_deliveries TO tillproof_app;

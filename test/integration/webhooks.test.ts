@@ -24,6 +24,7 @@ import {
   type Fixture,
   fixture,
   issuePersisted,
+  OPERATOR_TOKEN,
   sqlQuery,
   storeIdInBand,
   useShardBand,
@@ -302,5 +303,20 @@ describe("deliveries", () => {
     expect(eleventh.status).toBe(409);
     expect(eleventh.body).toMatchObject({ error: { code: "too_many_webhooks" } });
     expect((await put(f, "h3", { ...hook, url: "https://other.example.com/x" })).status).toBe(200);
+  });
+
+  it("shows the operator pending and given-up deliveries (status, console alerts, /metrics)", async () => {
+    const r = await issuePersisted(a.token);
+    await sqlQuery("UPDATE webhook_deliveries SET status = 'failed' WHERE event_id = $1 AND webhook_id = 'mirror'", [
+      `evt_${compact(r.code)}`,
+    ]);
+    type Status = { webhooks: { pending: number; failed: number; oldestPendingSeconds: number }; alerts: string[] };
+    const status = await call<Status>("GET", "/v1/ops/status", { token: OPERATOR_TOKEN });
+    expect(status.body.webhooks.failed).toBeGreaterThanOrEqual(1);
+    expect(status.body.alerts.join("\n")).toContain("webhook deliveries were given up after 24 h");
+    const metrics = await call("GET", "/metrics", { token: OPERATOR_TOKEN });
+    const failed = /^tillproof_webhook_deliveries_failed (\d+)$/m.exec(metrics.text)?.[1];
+    expect(Number(failed)).toBe(status.body.webhooks.failed);
+    expect(metrics.text).toMatch(/^tillproof_webhook_oldest_pending_seconds \d/m);
   });
 });

@@ -78,6 +78,21 @@ metrics.openapi(metricsRoute, async (c) => {
       one(partitions?.defaultRows ?? Number.NaN),
     ),
     gauge(
+      "tillproof_webhook_deliveries_pending",
+      "Webhook deliveries still being retried.",
+      one(status.webhooks?.pending ?? Number.NaN),
+    ),
+    gauge(
+      "tillproof_webhook_oldest_pending_seconds",
+      "Age of the oldest webhook delivery still being retried (0 when none).",
+      one(status.webhooks?.oldestPendingSeconds ?? Number.NaN),
+    ),
+    gauge(
+      "tillproof_webhook_deliveries_failed",
+      "Webhook deliveries given up after 24 h (until a manual retry delivers them or their webhook is deleted).",
+      one(status.webhooks?.failed ?? Number.NaN),
+    ),
+    gauge(
       "tillproof_future_partitions",
       "Daily receipt partitions that exist ahead of today.",
       one(partitions?.futurePartitions ?? Number.NaN),

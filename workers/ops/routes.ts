@@ -51,6 +51,9 @@ export const statusRoute = createRoute({
         deadLetters: z.number().int().nullable(),
         shards: z.array(z.looseObject({ shard: z.number().int() })),
         failedShards: z.array(z.number().int()),
+        webhooks: z
+          .object({ pending: z.number().int(), oldestPendingSeconds: z.number(), failed: z.number().int() })
+          .nullable(),
         alerts: z.array(z.string()).meta({ description: "What is wrong, in plain words; empty when all is well" }),
         at: z.iso.datetime(),
       }),

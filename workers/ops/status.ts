@@ -7,6 +7,7 @@
 import { alertsFor, type StatusSnapshot } from "../../core/alerts.ts";
 import { breakerFor } from "../../db/client.ts";
 import { partitionHealth } from "../../db/partitions.ts";
+import { webhookHealth } from "../../db/webhooks.ts";
 import type { ShardStats } from "../../durable-objects/pump.ts";
 import { type Ctx, pg } from "../http.ts";
 import { router } from "../openapi.ts";
@@ -17,16 +18,18 @@ import { shardReport } from "./shard-report.ts";
 export type Status = Omit<StatusSnapshot, "shards"> & { shards: ShardStats[] };
 
 export async function gatherStatus(c: Ctx): Promise<Status> {
-  const [report, partitions, deadLetters] = await Promise.all([
+  const [report, partitions, deadLetters, webhooks] = await Promise.all([
     shardReport(c),
     partitionHealth(pg(c).db).catch(() => null),
     pendingDeadLetters(c.env.DEAD_LETTERS).catch(() => null),
+    webhookHealth(pg(c).db).catch(() => null),
   ]);
   return {
     postgres: report.postgres,
     breakerOpen: breakerFor(c.env.DATABASE_URL).state(Date.now()) !== "closed",
     deadLetters,
     partitions,
+    webhooks,
     shards: report.answered,
     failedShards: report.failed,
   };
