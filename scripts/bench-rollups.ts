@@ -1,11 +1,12 @@
 /**
- * `npm run bench:rollups`: what the analytics rollups add to the consumer's
- * INSERT. The same realistic batches (100 receipts, ≈ 5 items each, 200
- * stores in several time zones) go through the receipts-only INSERT (the
- * baseline) and the product's statement with the rollups, alternating in
- * rounds within one run; it prints the time per receipt of each, their
- * ratio, the rollup rows and bytes per receipt, and what that costs per
- * million receipts at Neon's list price.
+ * `npm run bench:rollups`: what the analytics rollups, and a webhook, add to
+ * the consumer's INSERT. The same realistic batches (100 receipts, ≈ 5 items
+ * each, 200 stores in several time zones) go through the receipts-only INSERT
+ * (the baseline), the product's statement for tenants without webhooks (the
+ * rollups), and for tenants with one webhook (rollups and a delivery row per
+ * receipt), alternating in rounds within one run; it prints the time per
+ * receipt of each, their ratios, the rollup and delivery bytes per receipt,
+ * and what that costs per million receipts at Neon's list price.
  *
  *   npm run bench:rollups                 # embedded Postgres
  *   npm run bench:rollups -- --rounds 8   # more rounds (default 6, 20 batches each)
@@ -58,6 +59,14 @@ try {
   for (const t of tenants) {
     await db.query("INSERT INTO tenants (id, name, api_key_hash) VALUES ($1, $1, repeat('0', 64))", [t]);
   }
+  // The first half of the tenants mirror their sales to one webhook each.
+  const hooked = (s: number) => s % tenants.length < tenants.length / 2;
+  for (const t of tenants.slice(0, tenants.length / 2)) {
+    await db.query(
+      "INSERT INTO webhooks (tenant_id, id, url, events, store_ids, secret_salt) VALUES ($1, 'erp', 'https://erp.example.com/in', ARRAY['receipt.persisted'], NULL, 'salt')",
+      [t],
+    );
+  }
   for (let s = 0; s < STORES; s++) {
     await db.query("INSERT INTO stores (tenant_id, id, name, timezone, shard) VALUES ($1, $2, $2, $3, 0)", [
       tenants[s % tenants.length],
@@ -71,9 +80,10 @@ try {
   const heads = new Map<number, { seq: number; hash: string }>();
   let counter = 0;
   const now = Date.now();
-  const nextBatch = (): OutboxReceipt[] =>
+  const nextBatch = (withWebhook: boolean): OutboxReceipt[] =>
     Array.from({ length: BATCH }, () => {
-      const s = Math.floor(r() * STORES);
+      let s = Math.floor(r() * STORES);
+      while (hooked(s) !== withWebhook) s = Math.floor(r() * STORES);
       const head = heads.get(s) ?? { seq: 0, hash: GENESIS_HASH };
       const record = buildRecord({
         input: parseReceipt(makeSale(r, now - Math.floor(r() * 7 * 86_400_000)), now),
@@ -95,6 +105,7 @@ try {
   const pool = { query: (text: string, params: unknown[]) => db.query(text, params) } as unknown as Parameters<
     typeof insertReceipts
   >[0];
+  const NAMES = ["receipts only", "with rollups", "with a webhook"] as const;
   const runs = {
     "receipts only": async (b: OutboxReceipt[]) => {
       await db.query(baseline, [batchJson(b)]);
@@ -102,29 +113,31 @@ try {
     "with rollups": async (b: OutboxReceipt[]) => {
       await insertReceipts(pool, b);
     },
+    "with a webhook": async (b: OutboxReceipt[]) => {
+      await insertReceipts(pool, b);
+    },
   };
-  const ms: Record<string, number[]> = { "receipts only": [], "with rollups": [] };
+  const ms: Record<string, number[]> = { "receipts only": [], "with rollups": [], "with a webhook": [] };
   const withRollups: number[] = [];
   // Warm-up: one batch each, not counted.
-  for (const run of Object.values(runs)) await run(nextBatch());
+  for (const name of NAMES) await runs[name](nextBatch(name === "with a webhook"));
   for (let round = 0; round < ROUNDS; round++) {
-    const order =
-      round % 2 ? (["with rollups", "receipts only"] as const) : (["receipts only", "with rollups"] as const);
+    // Each round in another order, so no variant always runs first or last.
+    const order = [...NAMES.slice(round % 3), ...NAMES.slice(0, round % 3)];
     for (const name of order) {
-      const batches = Array.from({ length: BATCHES }, nextBatch);
+      const batches = Array.from({ length: BATCHES }, () => nextBatch(name === "with a webhook"));
       const t0 = performance.now();
       for (const b of batches) await runs[name](b);
       const perReceipt = (performance.now() - t0) / (BATCHES * BATCH);
       ms[name]?.push(perReceipt);
-      if (name === "with rollups") withRollups.push(BATCHES * BATCH);
+      if (name !== "receipts only") withRollups.push(BATCHES * BATCH);
     }
-    say(
-      `round ${round + 1}/${ROUNDS}: ${(ms["receipts only"]?.at(-1) ?? 0).toFixed(3)} vs ${(ms["with rollups"]?.at(-1) ?? 0).toFixed(3)} ms a receipt`,
-    );
+    say(`round ${round + 1}/${ROUNDS}: ${NAMES.map((n) => (ms[n]?.at(-1) ?? 0).toFixed(3)).join(" / ")} ms a receipt`);
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   const base = median(ms["receipts only"] ?? []);
   const roll = median(ms["with rollups"] ?? []);
+  const hook = median(ms["with a webhook"] ?? []);
   const rolledUp = withRollups.reduce((a, b) => a + b, 0) + BATCH;
   const size = async (t: string) =>
     Number(
@@ -139,6 +152,10 @@ try {
   const rollupRows = (await rows("sales_rollup")) + (await rows("tax_rollup")) + (await rows("item_rollup"));
   const receiptBytes = await size("receipts");
   const receipts = await rows("receipts");
+  const deliveries = await rows("webhook_deliveries");
+  const deliveryBytes = Number(
+    (await db.query("SELECT pg_total_relation_size('webhook_deliveries') AS b")).rows[0]?.b ?? 0,
+  );
   const extraMs = roll - base;
   // One backend on one core: extra CPU-seconds per million receipts, as Neon compute at the bench's utilization.
   const cuHours = (extraMs * 1e6) / 1000 / 3600 / ASSUMPTIONS.neonUtilization;
@@ -148,6 +165,8 @@ try {
   one run, ${ROUNDS} rounds × ${BATCHES} batches × ${BATCH} receipts, medians (ms per receipt, one connection):
     receipts only (baseline)   ${base.toFixed(3)}
     with rollups               ${roll.toFixed(3)}   ratio ${(roll / base).toFixed(2)}×   (+${extraMs.toFixed(3)} ms)
+    with rollups and a webhook ${hook.toFixed(3)}   ratio ${(hook / base).toFixed(2)}×   (+${(hook - roll).toFixed(3)} ms for the delivery row)
+  webhook deliveries: ${deliveries} rows, ${(deliveryBytes / Math.max(1, deliveries)).toFixed(0)} B each with their indexes
   size after ${receipts} receipts: receipts ${(receiptBytes / receipts).toFixed(0)} B each; rollups ${rollupRows} rows, ${(rollupBytes / rolledUp).toFixed(0)} B per receipt
     (this data: ${STORES} stores × 7 days; rows grow with store-hours and items sold, not with receipts)
   cost per million receipts: compute +$${computeUsd.toFixed(4)} (${cuHours.toFixed(3)} CU-h at ${ASSUMPTIONS.neonUtilization * 100} % use, $${PRICES.neonCompute.usd}/CU-h), storage ≤ $${storageUsd.toFixed(4)}/month ($${PRICES.neonStorage.usd}/GB-month; an upper bound, see docs/scale.md §13)
