@@ -49,6 +49,8 @@ export function mountReference(app: OpenAPIHono<AppEnv>): void {
     let doc = documents.get(origin);
     if (!doc) {
       doc = app.getOpenAPI31Document(documentConfig(origin));
+      // The origin comes from the request when PUBLIC_BASE_URL is unset: keep a few, not one per Host header sent.
+      if (documents.size >= 4) documents.clear();
       documents.set(origin, doc);
     }
     c.header("Cache-Control", "public, max-age=300");
