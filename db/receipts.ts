@@ -21,7 +21,7 @@ export const INSERT_RECEIPTS_CTE = `ins AS (
     seq bigint, "issuedAt" timestamptz, currency text, total bigint, cashier text,
     items jsonb, payments jsonb, "_hash" text, "prevHash" text)
   ON CONFLICT DO NOTHING
-  RETURNING code, tenant_id, store_id, currency, issued_at, total, items, payments
+  RETURNING code, received_at, tenant_id, store_id, currency, issued_at, total, items, payments
 )`;
 
 /**
@@ -30,8 +30,8 @@ export const INSERT_RECEIPTS_CTE = `ins AS (
  * to the queue message that announces them.
  */
 const ADD_DELIVERIES = `hooks AS (
-  INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, code)
-  SELECT i.tenant_id, w.id, 'evt_' || replace(i.code, '-', ''), i.code
+  INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, code, received_at)
+  SELECT i.tenant_id, w.id, 'evt_' || replace(i.code, '-', ''), i.code, i.received_at
     FROM ins i
     JOIN webhooks w ON w.tenant_id = i.tenant_id AND 'receipt.persisted' = ANY (w.events)
                    AND (w.store_ids IS NULL OR i.store_id = ANY (w.store_ids))

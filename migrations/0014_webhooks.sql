@@ -20,6 +20,8 @@ CREATE TABLE webhook_deliveries (
 	webhook_id text NOT NULL,
 	event_id text NOT NULL,
 	code text NOT NULL,
+	-- With the code, the receipt's whole primary key: its day's partition is found without probing the others.
+	received_at timestamptz NOT NULL,
 	status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
 	attempts integer NOT NULL DEFAULT 0,
 	created_at timestamptz NOT NULL DEFAULT now(),
