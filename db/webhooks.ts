@@ -222,7 +222,8 @@ export async function loadDeliveryJobs(db: Db, keys: DeliveryKey[]): Promise<Del
       JOIN webhook_deliveries d
         ON d.tenant_id = k."tenantId" AND d.webhook_id = k."webhookId" AND d.event_id = k."eventId"
       JOIN webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id
-      JOIN receipts r ON r.code = d.code AND r.received_at = d.received_at
+      -- The receipt must be the webhook's tenant's own, whatever a row says.
+      JOIN receipts r ON r.code = d.code AND r.received_at = d.received_at AND r.tenant_id = d.tenant_id
       LEFT JOIN stores s ON s.tenant_id = r.tenant_id AND s.id = r.store_id
       LEFT JOIN tenants t ON t.id = r.tenant_id`);
   return rows.map((r) => ({

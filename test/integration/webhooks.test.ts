@@ -319,4 +319,21 @@ describe("deliveries", () => {
     expect(Number(failed)).toBe(status.body.webhooks.failed);
     expect(metrics.text).toMatch(/^tillproof_webhook_oldest_pending_seconds \d/m);
   });
+
+  it("never sends one tenant's receipt to another's webhook, whatever a delivery row says", async () => {
+    const theirs = await issuePersisted(b.token);
+    const [row] = await sqlQuery<{ received_at: string }>("SELECT received_at::text FROM receipts WHERE code = $1", [
+      compact(theirs.code),
+    ]);
+    // An insider's row: b's receipt, on a's webhook.
+    const eventId = `evt_${compact(theirs.code)}`;
+    await sqlQuery(
+      "INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, code, received_at) VALUES ($1, 'mirror', $2, $3, $4::timestamptz)",
+      [a.tenantId, eventId, compact(theirs.code), row?.received_at],
+    );
+    const retried = await call("POST", `/v1/tenants/${a.tenantId}/webhooks/mirror/deliveries/${eventId}/retry`, {
+      token: a.apiKey,
+    });
+    expect(retried.status).toBe(404);
+  });
 });
