@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { consolePage } from "../http.ts";
 import { router } from "../openapi.ts";
-import { dashboardPageRoute } from "../ops/routes.ts";
+import { dashboardPageRoute } from "./routes.ts";
 
 const CSS = `*{box-sizing:border-box}[hidden]{display:none!important}body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#111827;background:#f3f4f6}
 main{max-width:76rem;margin:0 auto;padding:1rem}h1{font-size:1.5rem;margin:.25rem 0 1rem}h2{font-size:1.1rem;margin:0 0 .5rem}

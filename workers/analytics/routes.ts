@@ -5,7 +5,7 @@ import { dailyExportQuery, dateRange, itemsQuery, salesQuery } from "../../core/
 import { slug } from "../../core/ids.ts";
 import * as res from "../../core/responses.ts";
 import { requireOperator } from "../http.ts";
-import { errors, json, security, tenantErrors, textResponse } from "../openapi.ts";
+import { errors, htmlResponse, json, security, tenantErrors, textResponse } from "../openapi.ts";
 
 const tags = ["Analytics"];
 const tenantPath = z.object({ tenantId: slug });
@@ -59,4 +59,14 @@ export const tenantTotalsRoute = createRoute({
     200: json("Per tenant and currency", res.tenantTotalsSchema),
     ...errors({ 400: "Bad range", 401: "Missing or invalid operator token" }),
   },
+});
+
+export const dashboardPageRoute = createRoute({
+  method: "get",
+  path: "/dashboard",
+  operationId: "analyticsDashboard",
+  tags: ["Analytics"],
+  summary: "The tenant's sales dashboard (its key is typed into the page and kept in its session only)",
+  security: security.public,
+  responses: { 200: htmlResponse("The dashboard") },
 });

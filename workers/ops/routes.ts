@@ -145,16 +145,6 @@ export const opsPageRoute = createRoute({
   responses: { 200: htmlResponse("The console") },
 });
 
-export const dashboardPageRoute = createRoute({
-  method: "get",
-  path: "/dashboard",
-  operationId: "analyticsDashboard",
-  tags: ["Analytics"],
-  summary: "The tenant's sales dashboard (its key is typed into the page and kept in its session only)",
-  security: security.public,
-  responses: { 200: htmlResponse("The dashboard") },
-});
-
 export const docsPageRoute = createRoute({
   method: "get",
   path: "/docs",
