@@ -229,6 +229,26 @@ describe("webhooks on a real stack", () => {
     expect(verifyTillproof(secrets.mirror ?? "", last?.signature ?? "", last?.raw ?? "")).toBe(true);
   });
 
+  it("delivers a sale whose delivery was pending while Postgres was away", async () => {
+    receiver.down(true);
+    const code = await sell("main", 777);
+    type Page = { deliveries: { eventId: string; attempts: number }[] };
+    await until("a first failed attempt", async () => {
+      const page = (await admin("GET", "/webhooks/mirror/deliveries?status=pending")).body as unknown as Page;
+      return page.deliveries.find((d) => d.eventId === eventOf(code) && d.attempts >= 1);
+    });
+    stack.postgresDown(true);
+    receiver.down(false);
+    // The webhook consumer cannot read its deliveries now; its messages wait and come back.
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(delivered("/hook").some((r) => r.eventId === eventOf(code))).toBe(false);
+    stack.postgresDown(false);
+    const got = await until("the delivery after Postgres is back", () =>
+      delivered("/hook").find((r) => r.eventId === eventOf(code)),
+    );
+    expect(verifyTillproof(secrets.mirror ?? "", got.signature, got.raw)).toBe(true);
+  });
+
   it("a deleted webhook gets nothing more", async () => {
     expect((await admin("DELETE", "/webhooks/flaky")).status).toBe(204);
     expect((await admin("GET", "/webhooks/flaky")).status).toBe(404);
