@@ -48,6 +48,11 @@ function startReceiver(): Promise<{ server: Server; url: string; received: Recei
       const path = req.url ?? "";
       const n = (tries.get(`${path} ${eventId}`) ?? 0) + 1;
       tries.set(`${path} ${eventId}`, n);
+      if (path === "/redirect") {
+        received.push({ path, eventId, signature: "", raw, answered: 302 });
+        res.writeHead(302, { location: "/hook" }).end();
+        return;
+      }
       const answered = isDown ? 503 : path === "/flaky" && n <= 2 ? 500 : 204;
       received.push({ path, eventId, signature: String(req.headers["tillproof-signature"] ?? ""), raw, answered });
       res.writeHead(answered).end();
@@ -247,6 +252,23 @@ describe("webhooks on a real stack", () => {
       delivered("/hook").find((r) => r.eventId === eventOf(code)),
     );
     expect(verifyTillproof(secrets.mirror ?? "", got.signature, got.raw)).toBe(true);
+  });
+
+  it("does not follow a redirect: it is a failed attempt", async () => {
+    expect(
+      (await admin("PUT", "/webhooks/moved", { url: `${receiver.url}/redirect`, events: ["receipt.persisted"] }))
+        .status,
+    ).toBe(201);
+    const code = await sell("other", 404);
+    type Page = { deliveries: { eventId: string; attempts: number; lastStatus: number | null; lastError: string }[] };
+    const d = await until("the redirect's attempt", async () => {
+      const page = (await admin("GET", "/webhooks/moved/deliveries?status=pending")).body as unknown as Page;
+      return page.deliveries.find((x) => x.eventId === eventOf(code) && x.attempts >= 1);
+    });
+    expect(d).toMatchObject({ lastStatus: 302, lastError: "receiver answered 302" });
+    // Nothing reached the address the redirect named.
+    expect(receiver.received.some((r) => r.path === "/hook" && r.eventId === eventOf(code))).toBe(false);
+    expect((await admin("DELETE", "/webhooks/moved")).status).toBe(204);
   });
 
   it("a deleted webhook gets nothing more", async () => {
