@@ -336,4 +336,36 @@ describe("deliveries", () => {
     });
     expect(retried.status).toBe(404);
   });
+
+  it("pages the delivery log newest first, each delivery once, also across deliveries made together", async () => {
+    const f = await fixture();
+    expect((await put(f, "paged", hook)).status).toBe(201);
+    // One batch: rows written by one statement share their created_at, so the page order falls back to the event id.
+    const rows = [];
+    for (let i = 0; i < 5; i++) rows.push(`evt_${"0".repeat(15)}${i}`);
+    await sqlQuery(
+      `INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, code, received_at, created_at)
+       SELECT $1, 'paged', e, substr(e, 5), now(), now() - interval '1 hour' FROM unnest($2::text[]) e`,
+      [f.tenantId, rows],
+    );
+    await sqlQuery(
+      `INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, code, received_at)
+       VALUES ($1, 'paged', 'evt_1000000000000000', '1000000000000000', now())`,
+      [f.tenantId],
+    );
+    const seen: string[] = [];
+    let before = "";
+    for (let page = 0; page < 10; page++) {
+      const res = await call<{ deliveries: { eventId: string }[]; next: string | null }>(
+        "GET",
+        `/v1/tenants/${f.tenantId}/webhooks/paged/deliveries?limit=2${before ? `&before=${before}` : ""}`,
+        { token: f.apiKey },
+      );
+      expect(res.status).toBe(200);
+      seen.push(...res.body.deliveries.map((d) => d.eventId));
+      if (!res.body.next) break;
+      before = res.body.next;
+    }
+    expect(seen).toEqual(["evt_1000000000000000", ...[...rows].reverse()]);
+  });
 });
