@@ -103,10 +103,8 @@ function isReservedIpv4([a, b]: number[]): boolean {
 
 function isReservedIpv6(addr: string): boolean {
   const first = Number.parseInt(addr.split(":")[0] || "0", 16);
-  // ::, ::1, unique local fc00::/7, link-local fe80::/10, multicast ff00::/8, NAT64 and IPv4-compatible forms.
+  // ::, ::1 and IPv4-compatible forms, NAT64, unique local fc00::/7, link-local fe80::/10, multicast ff00::/8.
   return (
-    addr === "::" ||
-    addr === "::1" ||
     addr.startsWith("::") ||
     addr.startsWith("64:ff9b:") ||
     (first & 0xfe00) === 0xfc00 ||

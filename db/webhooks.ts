@@ -28,9 +28,12 @@ type WebhookRow = {
   updated_at: string;
 };
 
-const WEBHOOK_COLUMNS = sql.raw(`id, url, events, store_ids,
-  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
-  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at`);
+/** A timestamptz as the API writes times (RFC 3339, UTC, milliseconds). */
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+const WEBHOOK_COLUMNS = sql.raw(
+  `id, url, events, store_ids, ${iso("created_at")} AS created_at, ${iso("updated_at")} AS updated_at`,
+);
 
 const toWebhook = (r: WebhookRow): Webhook => ({
   id: r.id,
@@ -126,17 +129,15 @@ type DeliveryRow = {
   next_attempt_at: string | null;
 };
 
-const ts = (column: string) => `to_char(d.${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
-
 const DELIVERY_COLUMNS = sql.raw(
   [
     "d.event_id, d.code, d.status, d.attempts",
-    ts("created_at"),
+    `${iso("d.created_at")} AS created_at`,
     "(extract(epoch from d.created_at) * 1000000)::bigint AS created_us",
-    ts("last_attempt_at"),
+    `${iso("d.last_attempt_at")} AS last_attempt_at`,
     "d.last_status, d.last_error",
-    ts("delivered_at"),
-    `CASE WHEN d.status = 'pending' THEN ${ts("next_attempt_at").replace(" AS next_attempt_at", "")} END AS next_attempt_at`,
+    `${iso("d.delivered_at")} AS delivered_at`,
+    `CASE WHEN d.status = 'pending' THEN ${iso("d.next_attempt_at")} END AS next_attempt_at`,
   ].join(", "),
 );
 
@@ -215,7 +216,7 @@ export async function loadDeliveryJobs(db: Db, keys: DeliveryKey[]): Promise<Del
   if (!keys.length) return [];
   const { rows } = await db.execute<JobRow>(sql`
     SELECT d.tenant_id, d.webhook_id, d.event_id, w.url, w.secret_salt, d.status, d.attempts,
-           to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS d_created_at,
+           ${sql.raw(iso("d.created_at"))} AS d_created_at,
            extract(epoch from now() - d.created_at) AS age_s,
            ${sql.raw(recordColumns("r."))}, s.name AS store_name, t.name AS tenant_name
       FROM jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) AS k("tenantId" text, "webhookId" text, "eventId" text)

@@ -21,13 +21,12 @@ import {
   webhookSecret,
   webhookUrlProblem,
 } from "../../core/webhooks.ts";
-import { type Db, withPg } from "../../db/client.ts";
+import { withPg } from "../../db/client.ts";
 import { type NewDelivery, recordFromRow } from "../../db/receipts.ts";
 import {
   type AttemptResult,
   claimOverdueDeliveries,
   type DeliveryJob,
-  type DeliveryKey,
   deferDeliveries,
   loadDeliveryJobs,
   recordAttempts,
@@ -97,17 +96,14 @@ export async function deliverWebhooks(
         m.body.eventIds.map((eventId) => ({ tenantId: m.body.tenantId, webhookId: m.body.webhookId, eventId })),
       );
       const jobs = await loadDeliveryJobs(db, keys);
-      const byHook = new Map<string, DeliveryJob[]>();
-      for (const j of jobs) {
-        const key = `${j.tenantId}/${j.webhookId}`;
-        byHook.set(key, [...(byHook.get(key) ?? []), j]);
-      }
+      const byKey = new Map(jobs.map((j) => [`${j.tenantId}/${j.webhookId}/${j.eventId}`, j]));
       const names = brandingNames(env);
       await eachWithLimit(batch.messages, SENDS_AT_ONCE, async (m) => {
-        const wanted = new Set(m.body.eventIds);
-        const own = (byHook.get(`${m.body.tenantId}/${m.body.webhookId}`) ?? []).filter((j) => wanted.has(j.eventId));
-        // Delivered or given up: nothing to do (a redelivered message, or a manual retry got there first).
-        const due = own.filter((j) => j.status === "pending");
+        // Gone (webhook deleted), delivered or given up: nothing to do for it (a redelivered
+        // message, or a manual retry got there first).
+        const due = m.body.eventIds
+          .map((eventId) => byKey.get(`${m.body.tenantId}/${m.body.webhookId}/${eventId}`))
+          .filter((j): j is DeliveryJob => j?.status === "pending");
         const results = await sendInOrder(env, due, names);
         await recordAttempts(db, results);
         const waiting = results.filter((r) => r.status === "pending");
@@ -228,9 +224,7 @@ export async function attemptDelivery(
 
 /** The minute sweep: pending deliveries whose message was lost go back on the queue. */
 export async function sweepOverdueDeliveries(env: Env, ctx: ExecutionContext): Promise<void> {
-  const keys: DeliveryKey[] = await withPg(env, ctx, ({ db }: { db: Db }) =>
-    claimOverdueDeliveries(db, SWEEP_GRACE_S, SWEEP_LIMIT),
-  );
+  const keys = await withPg(env, ctx, ({ db }) => claimOverdueDeliveries(db, SWEEP_GRACE_S, SWEEP_LIMIT));
   if (!keys.length) return;
   (keys.length === SWEEP_LIMIT ? logWarn : logInfo)({
     msg: "webhooks: overdue deliveries sent again",
