@@ -113,12 +113,14 @@ export function publicBaseUrl(c: Ctx): string {
 }
 
 /**
- * A console page (the operator's, a tenant's): only its own CSP may run in it,
- * it may not be framed, leaks no referrer, and is never cached (it is static,
- * but the credentials typed into it are not).
+ * A console page (the operator's, a tenant's, the reference): nothing is
+ * allowed but the page's own `sources` (its scripts, styles, calls), it may
+ * not be framed, leaks no referrer, and is never cached (it is static, but the
+ * credentials typed into it are not).
  */
-export function consolePage(c: Ctx, html: string, csp: string): Response {
-  c.header("Content-Security-Policy", csp);
+export function consolePage(c: Ctx, html: string, sources: readonly string[]): Response {
+  const csp = ["default-src 'none'", ...sources, "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"];
+  c.header("Content-Security-Policy", csp.join("; "));
   c.header("X-Frame-Options", "DENY");
   c.header("Referrer-Policy", "no-referrer");
   c.header("Cache-Control", "no-store");

@@ -69,17 +69,13 @@ const PAGE = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("base64");
 
-const CSP = [
-  "default-src 'none'",
+const SOURCES = [
   `style-src 'sha256-${sha256(CSS)}'`,
   "script-src 'self'",
   "connect-src 'self'",
   "img-src 'self' data:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+];
 
 export const dashboard = router();
 
-dashboard.openapi(dashboardPageRoute, (c) => consolePage(c, PAGE, CSP));
+dashboard.openapi(dashboardPageRoute, (c) => consolePage(c, PAGE, SOURCES));

@@ -102,16 +102,8 @@ const PAGE = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <th scope="col">Code space used</th><th scope="col">Checkpoint age</th><th scope="col">Receipts per commit</th></tr></thead><tbody></tbody></table></div>
 <script>${SCRIPT}</script></main></body></html>`;
 
-const CSP = [
-  "default-src 'none'",
-  `style-src 'sha256-${sha256(CSS)}'`,
-  `script-src 'sha256-${sha256(SCRIPT)}'`,
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+const SOURCES = [`style-src 'sha256-${sha256(CSS)}'`, `script-src 'sha256-${sha256(SCRIPT)}'`, "connect-src 'self'"];
 
 export const opsConsole = router();
 
-opsConsole.openapi(opsPageRoute, (c) => consolePage(c, PAGE, CSP));
+opsConsole.openapi(opsPageRoute, (c) => consolePage(c, PAGE, SOURCES));
