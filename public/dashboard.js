@@ -140,35 +140,24 @@
     $("kpi-gross").textContent = money(gross, currency);
     $("kpi-basket").textContent = receipts ? money(Math.round(gross / receipts), currency) : "–";
 
-    const days = [...byDay.keys()];
-    chart(
-      "time-chart",
-      "bar",
-      days,
-      days.map((d) => byDay.get(d).gross),
-      currency,
-      `Gross sales per day in ${currency}`,
-    );
-    table(
-      "time-table",
-      ["Day", "Receipts", `Gross (${currency})`],
-      days.map((d) => [d, count(byDay.get(d).receipts), money(byDay.get(d).gross, currency)]),
-    );
-
-    const stores = [...byStore.keys()].sort();
-    chart(
-      "stores-chart",
-      "bar",
-      stores,
-      stores.map((s) => byStore.get(s).gross),
-      currency,
-      `Gross sales per store in ${currency}`,
-    );
-    table(
-      "stores-table",
-      ["Store", "Receipts", `Gross (${currency})`],
-      stores.map((s) => [s, count(byStore.get(s).receipts), money(byStore.get(s).gross, currency)]),
-    );
+    /** A bar chart of gross per key, and the same numbers as a table. */
+    const grossBy = (id, heading, per, keys, totals) => {
+      chart(
+        `${id}-chart`,
+        "bar",
+        keys,
+        keys.map((k) => totals.get(k).gross),
+        currency,
+        `Gross sales per ${per} in ${currency}`,
+      );
+      table(
+        `${id}-table`,
+        [heading, "Receipts", `Gross (${currency})`],
+        keys.map((k) => [k, count(totals.get(k).receipts), money(totals.get(k).gross, currency)]),
+      );
+    };
+    grossBy("time", "Day", "day", [...byDay.keys()], byDay);
+    grossBy("stores", "Store", "store", [...byStore.keys()].sort(), byStore);
 
     chart(
       "payments-chart",
