@@ -32,8 +32,9 @@ export type ProfileSummary = {
 /** Functions whose inclusive time is reported. */
 export const WATCH = [
   "parseReceipt",
+  "checkReceipt",
   "canonicalHash",
-  "readJson",
+  "jsonBody",
   "issue",
   "append",
   "buildRecord",
