@@ -1,50 +1,81 @@
 /**
- * A circuit breaker: after `threshold` failures in a row it opens for
- * `openMs`, and calls fail at once; then one trial call is let through
- * (half-open): its success closes the breaker, its failure opens it again.
- * Pure: the caller passes the time.
+ * A circuit breaker for connecting to a dependency. Once `threshold` attempts
+ * in a row failed, it opens: calls fail at once until a single trial (half-open)
+ * may go; the trial's success closes it, its failure opens it again for twice
+ * as long, up to `maxOpenMs`, so probes of a long outage are single and rare.
+ * An attempt still pending after `slowMs` counts as suspect at once: until it
+ * ends, no other attempt starts (a black-holed server would otherwise hold
+ * every request for the whole connect timeout). Pure: the caller passes the time.
  */
 export type BreakerState = "closed" | "open" | "half-open";
+
+export type BreakerOptions = { threshold: number; openMs: number; maxOpenMs?: number; slowMs?: number };
 
 export class Breaker {
   private failures = 0;
   private openUntil = 0;
+  private openMs: number;
   private trial = false;
-  private readonly threshold: number;
-  private readonly openMs: number;
+  /** Start times of the attempts in flight. */
+  private readonly pending: number[] = [];
+  private readonly o: Required<BreakerOptions>;
 
-  constructor(o: { threshold: number; openMs: number }) {
-    this.threshold = o.threshold;
+  constructor(o: BreakerOptions) {
+    this.o = { maxOpenMs: o.openMs, slowMs: Number.POSITIVE_INFINITY, ...o };
     this.openMs = o.openMs;
   }
 
   state(now: number): BreakerState {
-    if (this.failures < this.threshold) return "closed";
+    if (this.failures < this.o.threshold) return "closed";
     return now < this.openUntil ? "open" : "half-open";
   }
 
-  /** Whether a call may go ahead now; in half-open, only one at a time. */
+  /** Whether an attempt may start now; in half-open, or while one is suspiciously slow, only one at a time. */
   allow(now: number): boolean {
     const s = this.state(now);
-    if (s === "closed") return true;
-    if (s === "open" || this.trial) return false;
+    if (s === "open") return false;
+    if (s === "closed") {
+      if (this.slow(now)) return false;
+      this.pending.push(now);
+      return true;
+    }
+    if (this.trial) return false;
     this.trial = true;
+    this.pending.push(now);
     return true;
   }
 
-  /** Milliseconds until a call may be tried again (0 when it may now). */
+  /** Milliseconds until an attempt may be tried again (0 when it may now). */
   retryInMs(now: number): number {
-    return this.state(now) === "open" ? this.openUntil - now : 0;
+    if (this.state(now) === "open") return this.openUntil - now;
+    return this.slow(now) ? this.o.slowMs : 0;
   }
 
-  success(): void {
+  /** The attempt allowed at `startedAt` succeeded. */
+  success(startedAt?: number): void {
+    this.settle(startedAt);
     this.failures = 0;
     this.trial = false;
+    this.openMs = this.o.openMs;
   }
 
-  failure(now: number): void {
+  /** The attempt allowed at `startedAt` failed at `now`. */
+  failure(now: number, startedAt?: number): void {
+    this.settle(startedAt);
+    const wasTrial = this.trial;
     this.failures++;
     this.trial = false;
-    if (this.failures >= this.threshold) this.openUntil = now + this.openMs;
+    if (this.failures < this.o.threshold) return;
+    if (wasTrial) this.openMs = Math.min(this.o.maxOpenMs, this.openMs * 2);
+    this.openUntil = now + this.openMs;
+  }
+
+  private slow(now: number): boolean {
+    return this.pending.some((t) => now - t >= this.o.slowMs);
+  }
+
+  private settle(startedAt: number | undefined): void {
+    const i = startedAt === undefined ? -1 : this.pending.indexOf(startedAt);
+    if (i >= 0) this.pending.splice(i, 1);
   }
 }

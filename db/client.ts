@@ -43,10 +43,13 @@ export class PostgresUnavailable extends Error {
   }
 }
 
-/** Three failed connects in a row open the breaker for 10 s: requests then fail in microseconds, not 5 s. */
-const BREAKER = { threshold: 3, openMs: 10_000 };
+/**
+ * One failed connect opens the breaker for 1 s, doubling while the single trial
+ * keeps failing, up to 10 s; a connect pending for 1 s lets no other start until
+ * it ends. Requests then fail in microseconds, never wait out a connect timeout.
+ */
+const BREAKER = { threshold: 1, openMs: 1_000, maxOpenMs: 10_000, slowMs: 1_000 };
 const breakers = new Map<string, Breaker>();
-
 /** The breaker of this database, in this isolate. */
 export function breakerFor(url: string): Breaker {
   let b = breakers.get(url);
@@ -64,12 +67,13 @@ function guard(pool: Pool, breaker: Breaker): void {
   const connect = pool.connect.bind(pool) as (cb?: ConnectCallback) => Promise<PoolClient> | undefined;
   const refused = () =>
     new PostgresUnavailable("Postgres is unreachable (circuit open)", breaker.retryInMs(Date.now()));
-  const failed = (e: unknown) => {
-    breaker.failure(Date.now());
+  const failed = (e: unknown, startedAt: number) => {
+    breaker.failure(Date.now(), startedAt);
     return new PostgresUnavailable(`could not connect to Postgres: ${(e as Error)?.message ?? e}`, 5_000, { cause: e });
   };
   (pool as unknown as { connect: (cb?: ConnectCallback) => Promise<PoolClient> | undefined }).connect = (cb) => {
-    if (!breaker.allow(Date.now())) {
+    const startedAt = Date.now();
+    if (!breaker.allow(startedAt)) {
       if (cb) {
         queueMicrotask(() => cb(refused()));
         return undefined;
@@ -78,18 +82,18 @@ function guard(pool: Pool, breaker: Breaker): void {
     }
     if (cb) {
       return connect((err, client, done) => {
-        if (err) return cb(failed(err), client, done);
-        breaker.success();
+        if (err) return cb(failed(err, startedAt), client, done);
+        breaker.success(startedAt);
         cb(undefined, client, done);
       });
     }
     return (connect() as Promise<PoolClient>).then(
       (client) => {
-        breaker.success();
+        breaker.success(startedAt);
         return client;
       },
       (e: unknown) => {
-        throw failed(e);
+        throw failed(e, startedAt);
       },
     );
   };

