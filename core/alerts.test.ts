@@ -7,6 +7,7 @@ const healthy: StatusSnapshot = {
   deadLetters: 0,
   partitions: { defaultRows: 0, futurePartitions: 7 },
   webhooks: { pending: 3, oldestPendingSeconds: 40, failed: 0 },
+  quarantine: { count: 0, oldestAgeSeconds: null },
   shards: [{ shard: 1, oldestUnpersistedAgeMs: 400, codeSpaceUsed: 0.01 }],
   failedShards: [],
 };
@@ -23,6 +24,7 @@ describe("console alerts", () => {
       deadLetters: 2,
       partitions: { defaultRows: 5, futurePartitions: 2 },
       webhooks: { pending: 120, oldestPendingSeconds: 7_300, failed: 4 },
+      quarantine: { count: 3, oldestAgeSeconds: 50 },
       shards: [
         { shard: 1, oldestUnpersistedAgeMs: 90_000, codeSpaceUsed: 0.51 },
         { shard: 2, oldestUnpersistedAgeMs: 59_000, codeSpaceUsed: 0.5 },
@@ -36,6 +38,7 @@ describe("console alerts", () => {
       "1 shard(s) hold receipts Postgres has not confirmed for over 60 s (oldest 90 s).",
       "Shard 1 has used 51 % of its code space.",
       "2 dead-lettered message(s) wait for a replay (POST /v1/ops/dead-letters/replay).",
+      "3 receipt(s) were refused by Postgres and quarantined (table quarantined_receipts, with the reason): they verify, but are missing from analytics until mended and re-inserted.",
       "5 receipt(s) landed in the DEFAULT partition: a day has no partition.",
       "Only 2 daily partition(s) exist ahead of today: the partition cron is failing.",
       "120 webhook deliveries are being retried, the oldest for 2 h: a tenant's receiver is down or refusing them.",

@@ -16,6 +16,8 @@ export type StatusSnapshot = {
   partitions: { defaultRows: number; futurePartitions: number } | null;
   /** Webhook deliveries: still being retried (and the oldest's age), and given up. Null: Postgres did not say. */
   webhooks: { pending: number; oldestPendingSeconds: number; failed: number } | null;
+  /** Receipts Postgres refused, kept in quarantined_receipts. Null: Postgres did not say. */
+  quarantine: { count: number; oldestAgeSeconds: number | null } | null;
   shards: ShardHealth[];
   failedShards: number[];
 };
@@ -43,6 +45,11 @@ export function alertsFor(s: StatusSnapshot): string[] {
   }
   if (s.deadLetters)
     out.push(`${s.deadLetters} dead-lettered message(s) wait for a replay (POST /v1/ops/dead-letters/replay).`);
+  if (s.quarantine?.count) {
+    out.push(
+      `${s.quarantine.count} receipt(s) were refused by Postgres and quarantined (table quarantined_receipts, with the reason): they verify, but are missing from analytics until mended and re-inserted.`,
+    );
+  }
   if (s.partitions && s.partitions.defaultRows > 0) {
     out.push(`${s.partitions.defaultRows} receipt(s) landed in the DEFAULT partition: a day has no partition.`);
   }

@@ -10,9 +10,14 @@ export type Queryable = {
   query: (text: string, params?: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }>;
 };
 
-/** Joins a receipt `r` to its store's time zone (UTC if the store were missing), the same way everywhere. */
-export const STORE_ZONE = "LEFT JOIN stores s ON s.tenant_id = r.tenant_id AND s.id = r.store_id";
-export const ZONE = "coalesce(s.timezone, 'UTC')";
+/**
+ * Joins a receipt `r` to its store's time zone, the same way everywhere: UTC if
+ * the store were missing or its zone one Postgres does not know (migrations/0015),
+ * so no store setting can make a receipt's INSERT fail.
+ */
+export const STORE_ZONE = `LEFT JOIN stores s ON s.tenant_id = r.tenant_id AND s.id = r.store_id
+  LEFT JOIN time_zones z ON z.name = s.timezone`;
+export const ZONE = "coalesce(z.name, 'UTC')";
 
 /**
  * Data-modifying CTEs that add the receipts of `src` to the rollups. `src`
@@ -89,7 +94,7 @@ export async function rebuildRollups(
     // days' receipts were all received after the day before `from` began.
     const { rows: out } = await client.query(
       `WITH src AS (
-         SELECT r.code, r.tenant_id, r.store_id, r.currency, r.issued_at, r.total, r.items, r.payments, s.timezone AS tz
+         SELECT r.code, r.tenant_id, r.store_id, r.currency, r.issued_at, r.total, r.items, r.payments, ${ZONE} AS tz
            FROM receipts r ${STORE_ZONE}
           WHERE r.received_at >= ($1::date - 2)::timestamp AT TIME ZONE 'UTC'
             AND (r.issued_at AT TIME ZONE ${ZONE})::date BETWEEN $1::date AND $2::date

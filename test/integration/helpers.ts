@@ -43,7 +43,7 @@ export const uid = (prefix: string) => `${prefix}-${crypto.randomUUID().slice(0,
 /**
  * Each test file gets fresh Durable Object storage but all share one Postgres
  * database, so two files' shards would reissue the same codes. Each file claims
- * its own band of shards (shard % 16) and places its stores only there.
+ * its own band of shards (shard % 32) and places its stores only there.
  */
 const SHARD_COUNT = 1024;
 let band: number | null = null;
@@ -55,7 +55,7 @@ export function storeIdInBand(tenantId: string): string {
   if (band === null) throw new Error("call useShardBand(n) at the top of the test file");
   for (;;) {
     const storeId = uid("s");
-    if (shardForStore(tenantId, storeId, SHARD_COUNT) % 16 === band) return storeId;
+    if (shardForStore(tenantId, storeId, SHARD_COUNT) % 32 === band) return storeId;
   }
 }
 

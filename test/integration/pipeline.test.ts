@@ -82,22 +82,34 @@ describe("queue consumer", () => {
 });
 
 describe("a record Postgres refuses", () => {
-  it("holds back only its own message; the rest of the batch is persisted and acked", async () => {
+  const quarantined = async (tenantId: string) =>
+    sqlQuery<{ sqlstate: string; record: string }>(
+      "SELECT q.sqlstate, q.record FROM quarantined_receipts q WHERE q.record LIKE '%' || $1 || '%'",
+      [tenantId],
+    );
+
+  it("is quarantined with its reason; the rest of the batch is persisted and every message acked", async () => {
     const tenantId = uid("poison");
     const good = syntheticMessage(tenantId, 5, 700_000);
     const bad = syntheticMessage(tenantId, 1, 800_000);
     const [entry] = bad.receipts;
     if (!entry?.record) throw new Error("no record");
     // A NUL in text passes JSON but not Postgres (validation refuses it at ingest; this is defence in depth).
-    bad.receipts = [
-      { ...entry, record: entry.record.replace('"currency":"EUR"', '"cashier":"A\\u0000","currency":"EUR"') },
-    ];
+    const poison = entry.record.replace('"currency":"EUR"', '"cashier":"A\\u0000","currency":"EUR"');
+    bad.receipts = [{ ...entry, record: poison }];
     const result = await consume([good, bad]);
-    expect(result.explicitAcks).toHaveLength(1);
-    expect(result.retryMessages).toHaveLength(1);
+    expect(result.explicitAcks).toHaveLength(2);
+    expect(result.retryMessages).toEqual([]);
     expect(await countRows(tenantId)).toBe(5);
+    const [q] = await quarantined(tenantId);
+    expect(q?.sqlstate).toBe("22P05");
+    // Kept exactly as the shard hashed it.
+    expect(q?.record).toBe(poison);
+    // A redelivery quarantines nothing twice.
+    await consume([bad]);
+    expect(await quarantined(tenantId)).toHaveLength(1);
 
-    // Within one message too: the others land, the message is retried for the one left.
+    // Within one message too: the others land, the message is acked.
     const mixedTenant = uid("poison-mixed");
     const mixed = syntheticMessage(mixedTenant, 4, 900_000);
     const [, second] = mixed.receipts;
@@ -107,9 +119,10 @@ describe("a record Postgres refuses", () => {
       record: second.record.replace('"currency":"EUR"', '"cashier":"B\\u0000","currency":"EUR"'),
     };
     const partial = await consume([mixed]);
-    expect(partial.explicitAcks).toEqual([]);
-    expect(partial.retryMessages).toHaveLength(1);
+    expect(partial.explicitAcks).toHaveLength(1);
+    expect(partial.retryMessages).toEqual([]);
     expect(await countRows(mixedTenant)).toBe(3);
+    expect(await quarantined(mixedTenant)).toHaveLength(1);
   });
 });
 

@@ -52,6 +52,8 @@ const SCRIPT = `(() => {
     $("postgres").className = s.postgres === "ok" ? "" : "bad";
     $("breaker").textContent = s.breakerOpen ? "open (Postgres calls fail at once)" : "closed";
     $("dead").textContent = s.deadLetters == null ? "unknown" : String(s.deadLetters);
+    $("quarantine").textContent = s.quarantine == null ? "unknown" : String(s.quarantine.count);
+    $("quarantine").className = s.quarantine && s.quarantine.count ? "bad" : "";
     $("partitions").textContent = s.partitions
       ? s.partitions.futurePartitions + " days ahead, " + s.partitions.defaultRows + " rows in DEFAULT"
       : "unknown (Postgres down)";
@@ -96,7 +98,7 @@ const PAGE = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <p id="state" role="status" aria-live="polite"></p>
 <h2>Alerts</h2><ul id="alerts" aria-live="polite"></ul>
 <h2>Service</h2><dl><dt>Postgres</dt><dd id="postgres">–</dd><dt>Breaker</dt><dd id="breaker">–</dd>
-<dt>Dead letters</dt><dd id="dead">–</dd><dt>Partitions</dt><dd id="partitions">–</dd></dl>
+<dt>Dead letters</dt><dd id="dead">–</dd><dt>Quarantined receipts</dt><dd id="quarantine">–</dd><dt>Partitions</dt><dd id="partitions">–</dd></dl>
 <h2>Shards</h2><div class="table"><table id="shards"><caption>Per shard, as the shard itself reports</caption>
 <thead><tr><th scope="col">Shard</th><th scope="col">Issued</th><th scope="col">Unpersisted</th><th scope="col">Oldest unpersisted</th>
 <th scope="col">Code space used</th><th scope="col">Checkpoint age</th><th scope="col">Receipts per commit</th></tr></thead><tbody></tbody></table></div>

@@ -66,6 +66,11 @@ metrics.openapi(metricsRoute, async (c) => {
       ...status.failedShards.map((n) => ({ labels: { shard: n }, value: 0 })),
     ]),
     gauge("tillproof_dead_letters", "Dead-lettered queue messages waiting for a replay.", one(deadLetters)),
+    gauge(
+      "tillproof_quarantined_receipts",
+      "Receipts Postgres refused, kept with the reason in quarantined_receipts.",
+      one(status.quarantine?.count ?? Number.NaN),
+    ),
     gauge("tillproof_postgres_up", "1 when Postgres answered this scrape.", one(status.postgres === "ok" ? 1 : 0)),
     gauge(
       "tillproof_postgres_breaker_open",

@@ -54,6 +54,7 @@ export const statusRoute = createRoute({
         webhooks: z
           .object({ pending: z.number().int(), oldestPendingSeconds: z.number(), failed: z.number().int() })
           .nullable(),
+        quarantine: z.object({ count: z.number().int(), oldestAgeSeconds: z.number().nullable() }).nullable(),
         alerts: z.array(z.string()).meta({ description: "What is wrong, in plain words; empty when all is well" }),
         at: z.iso.datetime(),
       }),

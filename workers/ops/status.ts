@@ -7,6 +7,7 @@
 import { alertsFor, type StatusSnapshot } from "../../core/alerts.ts";
 import { breakerFor } from "../../db/client.ts";
 import { partitionHealth } from "../../db/partitions.ts";
+import { quarantineSummary } from "../../db/quarantine.ts";
 import { webhookHealth } from "../../db/webhooks.ts";
 import type { ShardStats } from "../../durable-objects/pump.ts";
 import { type Ctx, pg } from "../http.ts";
@@ -18,11 +19,12 @@ import { shardReport } from "./shard-report.ts";
 export type Status = Omit<StatusSnapshot, "shards"> & { shards: ShardStats[] };
 
 export async function gatherStatus(c: Ctx): Promise<Status> {
-  const [report, partitions, deadLetters, webhooks] = await Promise.all([
+  const [report, partitions, deadLetters, webhooks, quarantine] = await Promise.all([
     shardReport(c),
     partitionHealth(pg(c).db).catch(() => null),
     pendingDeadLetters(c.env.DEAD_LETTERS).catch(() => null),
     webhookHealth(pg(c).db).catch(() => null),
+    quarantineSummary(pg(c).db).catch(() => null),
   ]);
   return {
     postgres: report.postgres,
@@ -30,6 +32,7 @@ export async function gatherStatus(c: Ctx): Promise<Status> {
     deadLetters,
     partitions,
     webhooks,
+    quarantine,
     shards: report.answered,
     failedShards: report.failed,
   };

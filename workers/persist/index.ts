@@ -3,14 +3,17 @@
  * what Postgres now holds so it can prune. A message is acked only after its
  * receipts are committed; on failure it is retried with backoff and, past
  * max_retries, dead-lettered (the shard re-sends anything never confirmed). If
- * Postgres refuses a value, the work is split down to that one receipt, so a bad
- * record cannot hold back the rest.
+ * Postgres refuses a value, the work is split down to that one receipt, which
+ * goes to the quarantine (its record, exactly as hashed, and the reason): a
+ * receipt that was given a code is kept in Postgres whatever it holds, and
+ * neither its batch nor its shard's ring waits on it.
  */
 
 import { config } from "../../core/config.ts";
 import { describeError } from "../../core/log.ts";
 import type { OutboxEntry, OutboxMessage, OutboxReceipt } from "../../core/outbox.ts";
 import { type Pg, withPg } from "../../db/client.ts";
+import { quarantineReceipt } from "../../db/quarantine.ts";
 import { insertReceipts, type NewDelivery } from "../../db/receipts.ts";
 import type { Env } from "../env.ts";
 import { consumerFault } from "../ops/faults.ts";
@@ -73,8 +76,8 @@ async function persist(env: Env, pg: Pg, bodies: OutboxMessage[], deliveries: Ne
 /**
  * Persists `bodies` in one statement (adding the webhook deliveries it created to `deliveries`). If Postgres refuses a value, splits the
  * work (batch → messages → receipts) so that only the refused receipt is left
- * out; its message is retried and, in the end, dead-lettered, while its shard
- * keeps it. Returns what landed. A failure that is not about the data throws.
+ * out of `receipts`, and quarantines it. Returns what Postgres now holds. A
+ * failure that is not about the data throws (the batch is retried).
  */
 async function persistSplitting(
   env: Env,
@@ -89,9 +92,17 @@ async function persistSplitting(
     if (!rejectsData(e)) throw e;
     const [only] = bodies;
     if (bodies.length === 1 && only && only.receipts.length === 1) {
-      const counter = only.receipts[0]?.counter;
-      logError({ msg: "postgres refused a receipt", shard: only.shard, counter, error: describeError(e) });
-      return [];
+      const [receipt] = await resolveReferences(env, groupByShard(bodies));
+      if (receipt) {
+        await quarantineReceipt(pg.pool, only.shard, receipt, e);
+        logError({
+          msg: "postgres refused a receipt: quarantined",
+          shard: only.shard,
+          counter: receipt.counter,
+          error: describeError(e),
+        });
+      }
+      return bodies;
     }
     const pieces: OutboxMessage[][] =
       bodies.length > 1 || !only ? bodies.map((b) => [b]) : only.receipts.map((r) => [{ ...only, receipts: [r] }]);

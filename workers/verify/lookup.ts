@@ -16,6 +16,7 @@ import { hexList, inclusionProof, leafAt } from "../../core/log-proofs.ts";
 import { fromHex, leafHash, toHex } from "../../core/merkle.ts";
 import type { ChainRecord } from "../../core/receipt.ts";
 import { type MissingReceipt, type Proof, receiptFields, type VerifiedReceipt } from "../../core/responses.ts";
+import { findQuarantined } from "../../db/quarantine.ts";
 import { findNames, findReceipt, type PersistedReceipt } from "../../db/receipts.ts";
 import type { LogView } from "../../durable-objects/log.ts";
 import type { ShardView } from "../../durable-objects/shard.ts";
@@ -136,6 +137,15 @@ async function read(
   // Persisted and pruned between the two reads: Postgres has it now.
   const again = await findReceipt(db, parts.code);
   if (again) return { source: persistedSource(again), view };
+  // Refused by Postgres and kept aside (workers/persist): checked against the log like any record.
+  const quarantined = await findQuarantined(db, parts.code);
+  if (quarantined) {
+    const names = await findNames(db, quarantined.record.tenantId, quarantined.record.storeId);
+    return {
+      source: { record: quarantined.record, hash: quarantined.hash, persisted: false, names, predecessorHash: null },
+      view,
+    };
+  }
   // Issued (within the log, in the layout the shard used for that counter) but gone: missing.
   if (parts.counter <= view.log.size && parts.format === view.codeFormat) return { source: null, view };
   throw notFound("Receipt");

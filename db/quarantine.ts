@@ -1,0 +1,57 @@
+/**
+ * Receipts Postgres refused (migrations/0015): kept with the reason instead of
+ * holding back their batch. Verify reads them here (and checks them against the
+ * log like any other record); operations count them.
+ */
+import { sql } from "drizzle-orm";
+import { describeError } from "../core/log.ts";
+import type { OutboxReceipt } from "../core/outbox.ts";
+import type { ChainRecord } from "../core/receipt.ts";
+import type { Db } from "./client.ts";
+import type { Queryable } from "./rollups.ts";
+
+/** Keeps a refused receipt (once: a redelivery changes nothing). */
+export async function quarantineReceipt(
+  pool: Queryable,
+  shard: number,
+  receipt: OutboxReceipt,
+  error: unknown,
+): Promise<void> {
+  const code = (JSON.parse(receipt.record) as { code?: unknown }).code;
+  const sqlstate = (error as { code?: unknown }).code;
+  await pool.query(
+    `INSERT INTO quarantined_receipts (shard, counter, code, hash, record, reason, sqlstate)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+    [
+      shard,
+      receipt.counter,
+      typeof code === "string" ? code : "",
+      receipt.hash,
+      receipt.record,
+      describeError(error).slice(0, 500),
+      typeof sqlstate === "string" ? sqlstate : null,
+    ],
+  );
+}
+
+export type QuarantinedReceipt = { record: ChainRecord; hash: string; reason: string; quarantinedAt: string };
+
+/** A quarantined receipt by code, its record exactly as its shard hashed it. */
+export async function findQuarantined(db: Db, code: string): Promise<QuarantinedReceipt | null> {
+  const { rows } = await db.execute<{ record: string; hash: string; reason: string; at: string }>(sql`
+    SELECT record, hash, reason, to_char(quarantined_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
+      FROM quarantined_receipts WHERE code = ${code} LIMIT 1`);
+  const row = rows[0];
+  if (!row) return null;
+  return { record: JSON.parse(row.record) as ChainRecord, hash: row.hash, reason: row.reason, quarantinedAt: row.at };
+}
+
+export type QuarantineSummary = { count: number; oldestAgeSeconds: number | null };
+
+/** How many receipts are quarantined, and how long the oldest has waited (for /ops, /metrics, alerts). */
+export async function quarantineSummary(db: Db): Promise<QuarantineSummary> {
+  const { rows } = await db.execute<{ n: string; oldest: string | null }>(sql`
+    SELECT count(*) AS n, extract(epoch from now() - min(quarantined_at)) AS oldest FROM quarantined_receipts`);
+  const row = rows[0];
+  return { count: Number(row?.n ?? 0), oldestAgeSeconds: row?.oldest == null ? null : Number(row.oldest) };
+}
