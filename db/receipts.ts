@@ -1,5 +1,6 @@
 import type { Pool } from "@neondatabase/serverless";
 import { sql } from "drizzle-orm";
+import { codeRoute, counterCodeRange, shardCodeRange } from "../core/code.ts";
 import type { OutboxReceipt } from "../core/outbox.ts";
 import type { ChainRecord } from "../core/receipt.ts";
 import type { Db } from "./client.ts";
@@ -207,4 +208,24 @@ export async function hashAtSeq(db: Db, tenantId: string, storeId: string, seq: 
   const { rows } = await db.execute<{ hash: string }>(sql`
     SELECT hash FROM receipts WHERE tenant_id = ${tenantId} AND store_id = ${storeId} AND seq = ${seq} LIMIT 1`);
   return rows[0]?.hash ?? null;
+}
+
+/**
+ * A shard's v1 receipts after counter `after`, in counter order (code order
+ * within one shard and layout), for a shard that adopts its history
+ * (durable-objects/upgrade.ts). Codes carry their counter, so this is a range scan.
+ */
+export async function shardHistory(
+  db: Db,
+  shard: number,
+  after: number,
+  limit: number,
+): Promise<{ counter: number; record: ChainRecord; hash: string }[]> {
+  const from = counterCodeRange({ shard, counter: after + 1 }, 1).lo;
+  const { hi } = shardCodeRange(shard, 1);
+  const { rows } = await db.execute<RecordRow>(sql`
+    SELECT ${sql.raw(recordColumns())} FROM receipts
+     WHERE code >= ${from} AND length(code) = 16 ${hi === "~" ? sql`` : sql`AND code < ${hi}`}
+     ORDER BY code LIMIT ${limit}`);
+  return rows.map((r) => ({ counter: codeRoute(r.code)?.counter ?? 0, record: recordFromRow(r), hash: r.hash }));
 }

@@ -16,6 +16,9 @@ export interface ShardEnv extends ConfigVars {
   CODE_KEY: string;
   /** Secret. The log's Ed25519 signing key(s) in signed-note form. */
   LOG_SIGNING_KEY?: string;
+  /** Postgres, read only by a shard that adopts its history (durable-objects/upgrade.ts). */
+  DATABASE_URL: string;
+  NEON_WS_PROXY?: string;
 }
 
 export type ShardStorage = Pick<DurableObjectStorage, "sql" | "transactionSync" | "sync" | "getAlarm" | "setAlarm">;

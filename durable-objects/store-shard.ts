@@ -6,6 +6,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { config } from "../core/config.ts";
 import { activeFault, type FaultPlan } from "../core/faults.ts";
+import { describeError } from "../core/log.ts";
+import { openPg } from "../db/client.ts";
+import { shardHistory } from "../db/receipts.ts";
 import { shardConfig } from "./config.ts";
 import type { Cut } from "./cuts.ts";
 import { faultyQueue } from "./faulty-queue.ts";
@@ -15,12 +18,32 @@ import type { ShardEnv, ShardStorage } from "./ports.ts";
 import type { ShardStats } from "./pump.ts";
 import { Shard, type ShardView } from "./shard.ts";
 import type { StoreInfo } from "./tables.ts";
+import { type HistorySource, upgradeOnStart } from "./upgrade.ts";
+
+/** A shard's history as Postgres holds it (only a shard from before the log reads it, once). */
+function historyFromPostgres(env: ShardEnv): HistorySource {
+  return async (shard, after, limit) => {
+    const pg = openPg(env);
+    try {
+      return await shardHistory(pg.db, shard, after, limit);
+    } finally {
+      await pg.end();
+    }
+  };
+}
+
+/** How soon a shard that could not start tries again. */
+const START_RETRY_MS = 30_000;
 
 export class StoreShard extends DurableObject<ShardEnv> {
-  protected readonly shard: Shard;
+  /** Built once the upgrade step has run (in blockConcurrencyWhile: no call reaches it before). */
+  private built: Shard | null = null;
+  /** Why the shard could not start (its history did not check out, Postgres was away): every call fails with it. */
+  private startFailure: Error | null = null;
   /** A chaos fault armed by the operator (FAULT_INJECTION=on only); lost with the object, as it should be. */
   private fault: FaultPlan | null = null;
   private readonly faultInjection: boolean;
+  private readonly boot: () => Promise<void>;
 
   constructor(ctx: DurableObjectState, env: ShardEnv) {
     super(ctx, env);
@@ -35,13 +58,31 @@ export class StoreShard extends DurableObject<ShardEnv> {
           },
         )
       : env.RECEIPTS_QUEUE;
-    this.shard = new Shard({
-      storage: this.storageFor(ctx),
-      queue,
-      tiles: env.LOG_TILES,
-      config: shardConfig(env),
-    });
-    ctx.blockConcurrencyWhile(() => this.shard.start());
+    this.boot = async () => {
+      try {
+        await upgradeOnStart(ctx.storage, historyFromPostgres(env));
+        this.built = new Shard({
+          storage: this.storageFor(ctx),
+          queue,
+          tiles: env.LOG_TILES,
+          config: shardConfig(env),
+        });
+        this.startFailure = null;
+        await this.built.start();
+      } catch (e) {
+        // Started, but not serving: each call fails with the reason (terminals get 503) and the alarm tries again.
+        this.startFailure = e instanceof Error ? e : new Error(String(e));
+        console.error(JSON.stringify({ msg: "shard could not start", error: describeError(e) }));
+        await ctx.storage.setAlarm(Date.now() + START_RETRY_MS);
+      }
+    };
+    ctx.blockConcurrencyWhile(this.boot);
+  }
+
+  /** The shard's logic; throws why it could not start, if it could not. */
+  protected get shard(): Shard {
+    if (this.built) return this.built;
+    throw this.startFailure ?? new Error("the shard is starting");
   }
 
   /** The storage seam: the bench wraps it to count the rows each call writes. */
@@ -119,6 +160,7 @@ export class StoreShard extends DurableObject<ShardEnv> {
   }
 
   override alarm(): Promise<void> {
-    return this.shard.alarm();
+    if (!this.built) return this.boot();
+    return this.built.alarm();
   }
 }

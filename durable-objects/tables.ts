@@ -284,6 +284,29 @@ export class ShardTables {
       .toArray()[0];
   }
 
+  /** Writes the log's head the way a shard from before the ring kept it (only the upgrade does, once). */
+  putLogHead(head: LogHead): void {
+    this.sql.exec(
+      `INSERT INTO log_head (id, size, edge, tail, last_received_at) VALUES (1, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET size = excluded.size, edge = excluded.edge, tail = excluded.tail,
+                                      last_received_at = excluded.last_received_at`,
+      head.size,
+      head.edge,
+      head.tail,
+      head.lastReceivedAt,
+    );
+  }
+
+  /** Each store's chain head as the shard keeps it: the anchor the upgrade checks history against. */
+  storeHeads(): { tenantId: string; storeId: string; seq: number; hash: string }[] {
+    return this.sql
+      .exec<{ tenant_id: string; store_id: string; seq: number; head_hash: string }>(
+        "SELECT tenant_id, store_id, seq, head_hash FROM stores",
+      )
+      .toArray()
+      .map((r) => ({ tenantId: r.tenant_id, storeId: r.store_id, seq: r.seq, hash: r.head_hash }));
+  }
+
   logPartials(): { level: number; hashes: Uint8Array }[] {
     return this.sql
       .exec<{ level: number; hashes: ArrayBuffer }>("SELECT level, hashes FROM log_partial ORDER BY level")

@@ -8,10 +8,24 @@ import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { parseCode } from "../../core/code.ts";
 import { type ChainRecord, issuedReceipt } from "../../core/receipt.ts";
+import { openPg } from "../../db/client.ts";
+import { insertReceipts } from "../../db/receipts.ts";
+import { shardConfig } from "../../durable-objects/config.ts";
 import type { RingEntry } from "../../durable-objects/ring.ts";
 import type { StoreShard } from "../../durable-objects/store-shard.ts";
 import { shard } from "../../workers/shards.ts";
-import { call, compact, eventually, fixture, type Issued, issue, sale, sqlQuery, useShardBand } from "./helpers.ts";
+import {
+  call,
+  compact,
+  eventually,
+  fixture,
+  type Issued,
+  issue,
+  sale,
+  sqlQuery,
+  tamper,
+  useShardBand,
+} from "./helpers.ts";
 import { dropsMessages, oneSale, openShard } from "./shard-ports.ts";
 
 useShardBand(10);
@@ -111,5 +125,113 @@ describe("upgrading a shard from before the batch ring", () => {
     expect(parseCode("test-code-key", next.body.code)?.counter).toBe(last + 1);
     const verified = await call<{ status: string }>("GET", `/v1/verify/${issued[0]?.code}`);
     expect(verified.body.status).toBe("valid");
+  });
+});
+
+/**
+ * A shard of release 49e008b (2026-11-22): schema of two steps, no log, a row
+ * per held receipt, and every receipt Postgres confirmed pruned. `persistedUpTo`
+ * of its 5 receipts are in Postgres; the rest it still holds.
+ */
+async function preLogShard(persistedUpTo: number) {
+  const f = await fixture();
+  const n = Number(f.token.split("_")[1]);
+  const stub = shard(env, n);
+  const issued = await runInDurableObject(stub, async (_: StoreShard, state) => {
+    const s = openShard(state.storage, {
+      queue: dropsMessages,
+      config: { ...shardConfig(env), codeFormat: 1 },
+    });
+    const out: { receipt: Issued; record: string }[] = [];
+    for (let i = 0; i < 5; i++) {
+      const [o] = (await s.issue(oneSale(n, f.token, sale(), `pre-log-${i}`))).outcomes;
+      if (!o || !("receipt" in o)) throw new Error("not issued");
+      out.push({ receipt: o.receipt, record: s.ring.records([i + 1])[0]?.record ?? "" });
+    }
+    const sql = state.storage.sql;
+    // What 49e008b kept: no log, no ring; held receipts one row each; the store's head; sent_up_to.
+    for (const table of [
+      "batches",
+      "log_head",
+      "log_partial",
+      "log_pending",
+      "log_checkpoint",
+      "idem_runs",
+      "idem_pages",
+    ])
+      sql.exec(`DELETE FROM ${table}`);
+    sql.exec("DELETE FROM meta WHERE k IN ('marked_batch', 'persisted_batch', 'sent_up_to', 'code_v2_from')");
+    sql.exec("INSERT INTO meta (k, v) VALUES ('sent_up_to', ?)", persistedUpTo);
+    for (const [i, o] of out.entries()) {
+      const r = JSON.parse(o.record) as ChainRecord;
+      if (i + 1 > persistedUpTo) {
+        sql.exec(
+          `INSERT INTO receipts (counter, code, tenant_id, store_id, seq, hash, record, received_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          i + 1,
+          r.code,
+          r.tenantId,
+          r.storeId,
+          r.seq,
+          o.receipt.hash,
+          o.record,
+          Date.parse(r.receivedAt),
+        );
+      }
+    }
+    const last = out.at(-1);
+    sql.exec(
+      "UPDATE stores SET seq = 5, head_hash = ?, head_counter = 5 WHERE tenant_id = ? AND store_id = ?",
+      last?.receipt.hash ?? "",
+      f.tenantId,
+      f.storeId,
+    );
+    return out;
+  });
+  // What Postgres confirmed, as 49e008b's consumer wrote it.
+  const pg = openPg({ DATABASE_URL: env.TEST_ADMIN_DATABASE_URL, NEON_WS_PROXY: env.NEON_WS_PROXY });
+  await insertReceipts(
+    pg.pool,
+    issued.slice(0, persistedUpTo).map((o, i) => ({ counter: i + 1, hash: o.receipt.hash, record: o.record })),
+  );
+  await pg.end();
+  await evictDurableObject(stub);
+  return { f, n, stub, issued: issued.map((o) => o.receipt) };
+}
+
+describe("upgrading a shard from before the transparency log (49e008b)", () => {
+  it("adopts its history: every old code verifies with a proof, held receipts persist, the chain goes on", async () => {
+    const { f, stub, issued } = await preLogShard(3);
+    expect(issued.every((r) => compact(r.code).length === 16)).toBe(true);
+    const stats = await stub.stats();
+    expect(stats.logSize).toBe(5);
+    for (const r of issued) {
+      const v = await eventually(async () => {
+        const res = await call<{ status: string; persisted: boolean; proof: unknown }>("GET", `/v1/verify/${r.code}`);
+        return res.status === 200 && res.body.persisted && res.body.proof ? res : null;
+      }, 20_000);
+      expect(v.body.status).toBe("valid");
+    }
+    const next = await issue(f.token, sale());
+    expect(next.status).toBe(201);
+    expect(next.body.seq).toBe(6);
+    expect(next.body.prevHash).toBe(issued[4]?.hash);
+    expect(parseCode("test-code-key", next.body.code)?.counter).toBe(6);
+  });
+
+  it("refuses to sign a forged history: a row edited in Postgres stops the adoption, and verify says 503, not valid", async () => {
+    const { stub, issued } = await preLogShard(3);
+    await tamper(issued[1]?.code ?? "", "total = total + 1");
+    const failure = (): Promise<string> =>
+      stub.stats().then(
+        () => "started",
+        (e: Error) => e.message,
+      );
+    expect(await failure()).toMatch(/cannot adopt its history at counter 2/);
+    // It stays up and keeps refusing (a restart changes nothing while the history is wrong).
+    await evictDurableObject(stub);
+    expect(await failure()).toMatch(/its record does not hash to its hash/);
+    const v = await call<{ error: { code: string } }>("GET", `/v1/verify/${issued[0]?.code}`);
+    expect(v.status).toBe(503);
   });
 });
