@@ -30,6 +30,21 @@ describe("Luhn and card detection", () => {
     ["Espresso 2x 250", false],
     ["SKU 0000000000000", true], // 13 zeros pass Luhn: still a card-shaped number
     ["", false],
+    // A card with 1–3 more digits: its CVV, expiry, a digit before it (runs of 14–19 digits).
+    ["4111 1111 1111 1111 123", true],
+    ["4111 1111 1111 1111 12 28 123", true],
+    ["4111111111111111 1228 123", true],
+    ["3782 822463 10005 1234", true], // Amex + 4 digits
+    ["9 4111 1111 1111 1111", true],
+    ["5500000000000004 7", true],
+    // Other spellings of the same digits and separators.
+    ["\u0664\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661", true], // Arabic-Indic
+    ["\uff14\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11", true], // fullwidth
+    ["\u096a\u0967\u0967\u0967 \u0967\u0967\u0967\u0967 \u0967\u0967\u0967\u0967 \u0967\u0967\u0967\u0967", true], // Devanagari
+    ["4111\u200b1111\u200b1111\u200b1111", true], // zero-width spaces
+    ["4111\u20101111\u20101111\u20101111", true], // U+2010 hyphens
+    ["4111\u00a01111\u20131111\u20031111", true], // no-break space, en dash, em space
+    ["\u0661\u0662\u0663", false],
   ])("%s → %s", (text, expected) => {
     expect(containsCardNumber(text)).toBe(expected);
   });

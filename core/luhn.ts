@@ -7,8 +7,14 @@
  * - a card number written in its printed groups with dots or slashes
  *   (4111.1111.1111.1111, 3782/822463/10005);
  * - a card number glued to other digits at either end of a longer run
- *   (0004111111111111111): a window at the run's start or end with a card
- *   network's prefix and length that passes Luhn.
+ *   (0004111111111111111, or a number with its CVV: 4111 1111 1111 1111 123):
+ *   a window at the run's start or end with a card network's prefix and length
+ *   that passes Luhn.
+ *
+ * Text is first folded so that other spellings of the same digits count: NFKC
+ * (fullwidth digits), every script's decimal digits (Arabic-Indic, Devanagari …)
+ * as ASCII, invisible format characters (U+200B …) dropped, and every space and
+ * dash character as a plain space or dash.
  *
  * Dates, times and prices written with dots or slashes are not card-shaped,
  * and only the two end windows of a long run are tried, so long product
@@ -47,7 +53,7 @@ export function luhnValid(digits: string): boolean {
 
 const isCard = (digits: string) => digits.length >= 13 && digits.length <= 19 && luhnValid(digits);
 
-/** A card number at the start or the end of a run longer than the card. */
+/** A card number at the start or the end of a run longer than the card (14 digits and up). */
 function gluedCard(digits: string): boolean {
   return NETWORKS.some(({ prefix, length }) => {
     if (digits.length <= length) return false;
@@ -57,10 +63,34 @@ function gluedCard(digits: string): boolean {
   });
 }
 
-export function containsCardNumber(text: string): boolean {
+/**
+ * The value of a decimal digit of any script: Unicode keeps each script's
+ * digits 0–9 as one run of ten code points, so the value is the distance from
+ * the run's start, modulo 10 (some runs of ten follow each other).
+ */
+function digitValue(ch: string): string {
+  let cp = ch.codePointAt(0) ?? 48;
+  let start = cp;
+  while (/\p{Nd}/u.test(String.fromCodePoint(start - 1))) start--;
+  cp = (cp - start) % 10;
+  return String(cp);
+}
+
+/** The text as the card check reads it: one spelling of digits, spaces and dashes, nothing invisible. */
+export function foldForCardCheck(text: string): string {
+  return text
+    .normalize("NFKC")
+    .replace(/\p{Cf}/gu, "")
+    .replace(/[^\P{Nd}0-9]/gu, digitValue)
+    .replace(/\p{Zs}/gu, " ")
+    .replace(/\p{Pd}/gu, "-");
+}
+
+export function containsCardNumber(raw: string): boolean {
+  const text = foldForCardCheck(raw);
   for (const match of text.matchAll(DIGIT_RUN)) {
     const digits = match[0].replace(/[ -]/g, "");
-    if (isCard(digits) || (digits.length > 19 && gluedCard(digits))) return true;
+    if (isCard(digits) || gluedCard(digits)) return true;
   }
   for (const match of text.matchAll(GROUPED)) {
     if (isCard(match[0].replace(/[./]/g, ""))) return true;

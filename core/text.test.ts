@@ -24,7 +24,18 @@ describe("textField", () => {
     ["a left-to-right isolate", "\u2066ab"],
     ["a pop directional isolate", "ab\u2069"],
     ["a right-to-left mark", "a\u200fb"],
+    ["a zero-width space", "a\u200bb"],
+    ["a word joiner", "a\u2060b"],
+    ["a Mongolian vowel separator", "a\u180eb"],
+    ["a soft hyphen", "a\u00adb"],
+    ["a byte order mark inside", "a\ufeffb"],
   ])("rejects %s", (_, value) => {
     expect(field.safeParse(value).success).toBe(false);
+  });
+
+  it("keeps the joiners scripts and emoji need", () => {
+    const wide = textField(50);
+    expect(wide.safeParse("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645").success).toBe(true); // Persian, ZWNJ
+    expect(wide.safeParse("\u{1F468}\u200d\u{1F469}\u200d\u{1F467}").success).toBe(true); // a family emoji, ZWJ
   });
 });

@@ -18,6 +18,14 @@ const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f]/;
  */
 const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
+/**
+ * Other invisible format characters (Unicode Cf: zero-width space U+200B, word
+ * joiner U+2060, U+180E, soft hyphen, BOM …): they hide inside names and numbers
+ * (a card number split by them), and show as nothing. The zero-width (non-)joiners
+ * stay: Persian, Indic scripts and emoji sequences need them to render right.
+ */
+const INVISIBLE = /(?![\u200c\u200d])\p{Cf}/u;
+
 /** `multiline` allows line breaks (\n; \r\n is normalized to it), e.g. a receipt footer. */
 export function textField(max: number, opts: { multiline?: boolean } = {}) {
   const control = opts.multiline ? CONTROL_BUT_NEWLINE : CONTROL;
@@ -27,6 +35,7 @@ export function textField(max: number, opts: { multiline?: boolean } = {}) {
     .pipe(z.string().trim().min(1))
     .refine((s) => !control.test(s), "must not contain control characters")
     .refine((s) => !BIDI.test(s), "must not contain bidirectional control characters")
+    .refine((s) => !INVISIBLE.test(s), "must not contain invisible format characters")
     .refine((s) => s.isWellFormed(), "must be valid Unicode text")
     .refine((s) => [...s].length <= max, `must be at most ${max} characters`);
 }

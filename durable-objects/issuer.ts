@@ -101,12 +101,19 @@ export class Issuer {
     return { format: switches ? 2 : 1, switches };
   }
 
+  /** Who a terminal token belongs to, or why it is refused. */
+  authenticate(tokenHash: string): Terminal | { kind: "unknown_terminal" | "revoked" | "tenant_disabled" } {
+    const terminal = this.p.tables.terminalByToken(tokenHash);
+    if (!terminal) return { kind: "unknown_terminal" };
+    if (terminal.revoked_at !== null) return { kind: "revoked" };
+    if (this.p.disabledTenants.has(terminal.tenant_id)) return { kind: "tenant_disabled" };
+    return terminal;
+  }
+
   async issue(shard: number, req: IssueRequest): Promise<IssueReply> {
-    const { tables, log, ring, idem, heads, deps } = this.p;
-    const terminal = tables.terminalByToken(req.tokenHash);
-    if (!terminal) return { refused: { kind: "unknown_terminal" }, outcomes: [] };
-    if (terminal.revoked_at !== null) return { refused: { kind: "revoked" }, outcomes: [] };
-    if (this.p.disabledTenants.has(terminal.tenant_id)) return { refused: { kind: "tenant_disabled" }, outcomes: [] };
+    const { log, ring, idem, heads, deps } = this.p;
+    const terminal = this.authenticate(req.tokenHash);
+    if ("kind" in terminal) return { refused: terminal, outcomes: [] };
     const { storeRate, outboxLimit } = deps.config;
     const who = `${terminal.tenant_id}/${terminal.store_id}/${terminal.terminal_id}`;
     if (!heads.get(terminal.tenant_id, terminal.store_id)) {

@@ -94,6 +94,12 @@ export class StoreShard extends DurableObject<ShardEnv> {
     return this.shard.issue(req);
   }
 
+  /** Whether a terminal token is good here (asked only when its request is refused for its body: 401 comes first). */
+  authenticate(tokenHash: string): "ok" | "unknown_terminal" | "revoked" | "tenant_disabled" {
+    const who = this.shard.issuer.authenticate(tokenHash);
+    return "kind" in who ? who.kind : "ok";
+  }
+
   /** `tenantDisabled`: Postgres says the tenant is disabled (read after the write), so this shard must refuse it too. */
   upsertStore(shard: number, store: StoreInfo, tenantDisabled = false): void {
     this.shard.upsertStore(shard, store);

@@ -4,6 +4,7 @@
  */
 
 import { cors } from "hono/cors";
+import { describeError } from "../core/log.ts";
 import type { OutboxMessage } from "../core/outbox.ts";
 import { withPg } from "../db/client.ts";
 import { ensurePartitions } from "../db/partitions.ts";
@@ -79,7 +80,12 @@ export default {
    * still made) and forgets delivered webhook deliveries after DELIVERY_LOG_DAYS.
    */
   scheduled: async (controller: ScheduledController, env: Env, ctx: ExecutionContext) => {
-    if (controller.cron === "* * * * *") return sweepOverdueDeliveries(env, ctx);
+    if (controller.cron === "* * * * *") {
+      await backfillBrandingOnce(env, ctx).catch((e: unknown) =>
+        logError({ msg: "branding backfill failed", error: describeError(e) }),
+      );
+      return sweepOverdueDeliveries(env, ctx);
+    }
     const outcomes = await withPg(env, ctx, (pg) => ensurePartitions(pg.db, 7));
     let pruned = 0;
     for (let round = 0, n = PRUNE_PER_CALL; round < 50 && n === PRUNE_PER_CALL; round++) {
@@ -91,11 +97,13 @@ export default {
       const failed = o.outcome.startsWith("failed");
       (failed ? logError : logInfo)({ msg: "receipt partition", ...o });
     }
-    // Tenants from before branding was seeded at creation get theirs, once.
-    if (!(await brandingComplete(env.BRANDING))) {
-      const tenants = await withPg(env, ctx, (pg) => listTenantNames(pg.db));
-      const seeded = await backfillBranding(env.BRANDING, tenants);
-      logInfo({ msg: "branding backfilled", tenants: tenants.length, seeded });
-    }
   },
 } satisfies ExportedHandler<Env, OutboxMessage | WebhookMessage>;
+
+/** Tenants from before branding was seeded at creation get theirs, once, within a minute of an upgrade. */
+async function backfillBrandingOnce(env: Env, ctx: ExecutionContext): Promise<void> {
+  if (await brandingComplete(env.BRANDING)) return;
+  const tenants = await withPg(env, ctx, (pg) => listTenantNames(pg.db));
+  const seeded = await backfillBranding(env.BRANDING, tenants);
+  logInfo({ msg: "branding backfilled", tenants: tenants.length, seeded });
+}

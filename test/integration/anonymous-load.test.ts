@@ -88,3 +88,12 @@ describe("anonymous load on Postgres", () => {
     expect(measured.fakeTerminalToken.sessions).toBe(0);
   });
 });
+
+describe("a fresh deployment (before any cron ran)", () => {
+  it("answers unknown-tenant branding from KV alone: no Postgres session from the first request", async () => {
+    await env.BRANDING.delete("meta:branding-complete");
+    const { sessions, statuses } = await sessionsFor(20, (i) => [`/v1/branding/${uid("nobody")}-${i}`]);
+    expect([...statuses]).toEqual([404]);
+    expect(sessions).toBe(0);
+  });
+});

@@ -1,3 +1,4 @@
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { canonicalHash } from "../../core/canonical.ts";
 import { encodeCode, groupCode } from "../../core/code.ts";
@@ -166,6 +167,45 @@ describe("terminals and tenants", () => {
       [f.tenantId],
     );
     expect(row?.revoked).toBe(true);
+  });
+
+  it("answers 401, not 400, to a revoked or disabled terminal whatever its body", async () => {
+    const revoked = await fixture();
+    await call("DELETE", `/v1/tenants/${revoked.tenantId}/stores/${revoked.storeId}/terminals/${revoked.terminalId}`, {
+      token: revoked.apiKey,
+    });
+    const disabled = await fixture();
+    await call("POST", `/v1/ops/tenants/${disabled.tenantId}/disable`, { token: OPERATOR_TOKEN });
+    const live = await fixture();
+    const badBodies: [string, RequestInit][] = [
+      ["malformed JSON", { body: "{not json", headers: { "content-type": "application/json" } }],
+      [
+        "a schema error",
+        { body: JSON.stringify({ ...sale(), total: -1 }), headers: { "content-type": "application/json" } },
+      ],
+      ["not JSON", { body: "total=5", headers: { "content-type": "application/x-www-form-urlencoded" } }],
+    ];
+    for (const [what, init] of badBodies) {
+      for (const [who, f, status] of [
+        ["revoked", revoked, 401],
+        ["disabled", disabled, 401],
+        ["live", live, what === "not JSON" ? 415 : 400],
+      ] as const) {
+        const res = await SELF.fetch("https://tillproof.test/v1/receipts", {
+          method: "POST",
+          ...init,
+          headers: {
+            ...(init.headers as Record<string, string>),
+            authorization: `Bearer ${f.token}`,
+            "idempotency-key": "k1",
+          },
+        });
+        expect(res.status, `${who}, ${what}`).toBe(status);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toEqual(
+          status === 401 ? "unauthorized" : expect.any(String),
+        );
+      }
+    }
   });
 
   it("keeps tenants apart: another tenant's key gets 403 on every admin route", async () => {

@@ -4,7 +4,7 @@
  * shard's serialized step is only: authenticate, dedupe, number, hash, write.
  */
 import { canonicalHash } from "../../core/canonical.ts";
-import { ApiError, type ErrorBody, unauthorized } from "../../core/errors.ts";
+import { ApiError, type ErrorBody } from "../../core/errors.ts";
 import { describeError } from "../../core/log.ts";
 import {
   checkReceipt,
@@ -20,6 +20,7 @@ import { type Ctx, pg, publicBaseUrl } from "../http.ts";
 import { router } from "../openapi.ts";
 import { logError } from "../request-context.ts";
 import { callShard, shard } from "../shards.ts";
+import { credentialsRefused } from "./auth.ts";
 import { issueBatchRoute, issueReceiptRoute } from "./routes.ts";
 
 export const ingest = router();
@@ -68,11 +69,9 @@ function shardError(e: Refusal | Exclude<Answer, { receipt: unknown }>): ApiErro
         retryAfter: 5,
       });
     case "unknown_terminal":
-      return unauthorized("Unknown terminal token.");
     case "revoked":
-      return unauthorized("This terminal has been revoked.");
     case "tenant_disabled":
-      return unauthorized("This terminal's tenant is disabled.");
+      return credentialsRefused(e.kind);
     case "busy":
       return new ApiError(
         503,

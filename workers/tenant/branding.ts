@@ -11,21 +11,28 @@ import { findTenant } from "../../db/tenants.ts";
 import { type Ctx, pg } from "../http.ts";
 import { router } from "../openapi.ts";
 import { audit } from "./audit.ts";
-import { brandingComplete, defaultBranding, getBranding, putBranding, seedBranding } from "./branding-store.ts";
+import { defaultBranding, getBranding, putBranding, seedBranding } from "./branding-store.ts";
 import { getBrandingRoute, publicBrandingRoute, putBrandingRoute } from "./routes.ts";
 
 export const branding = router();
 
 /**
- * KV first: every tenant has a value there (seeded at creation, backfilled by
- * the cron), so once KV is complete an unknown tenant costs no Postgres
- * connection. Until then a miss is looked up, and seeded.
+ * KV only for the public read: every tenant has a value there (seeded at
+ * creation; a tenant from before seeding gets its own from the minute cron), so
+ * an unknown tenant is a KV miss and an anonymous flood never opens a Postgres
+ * session, from a deployment's first request on.
  */
+async function publicBranding(c: Ctx, tenantId: string): Promise<Branding> {
+  const stored = await getBranding(c.env.BRANDING, tenantId);
+  if (!stored) throw notFound(`Tenant ${tenantId}`);
+  return stored;
+}
+
+/** The tenant's own read (authenticated): a miss is looked up in Postgres and seeded. */
 async function currentBranding(c: Ctx, tenantId: string): Promise<Branding> {
   const kv = c.env.BRANDING;
   const stored = await getBranding(kv, tenantId);
   if (stored) return stored;
-  if (await brandingComplete(kv)) throw notFound(`Tenant ${tenantId}`);
   const tenant = await findTenant(pg(c).db, tenantId);
   if (!tenant) throw notFound(`Tenant ${tenantId}`);
   await seedBranding(kv, tenantId, tenant.name);
@@ -51,7 +58,7 @@ branding.openapi(getBrandingRoute, async (c) => {
 /** Public and cacheable: a strong ETag over the exact JSON (routes.ts), so clients revalidate with If-None-Match → 304. */
 branding.openapi(publicBrandingRoute, async (c) => {
   const { tenantId } = c.req.valid("param");
-  const current = await currentBranding(c, tenantId);
+  const current = await publicBranding(c, tenantId);
   c.header("Cache-Control", "public, max-age=60");
   return c.json({ branding: current }, 200);
 });

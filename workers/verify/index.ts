@@ -21,12 +21,13 @@ export const verify = router();
 
 /**
  * Persisted receipts with their proof may be cached briefly at the edge (they
- * can still turn "tampered", so not for long); receipts still in flight, or
- * not yet in a signed checkpoint, are not cached at all.
+ * can still turn "tampered", so for 30 s at most, with no stale serving after
+ * it: README "VERIFY_EDGE_CACHE"); receipts still in flight, or not yet in a
+ * signed checkpoint, are not cached at all.
  */
 function cacheFor(c: Ctx, r: { persisted: boolean; proof: unknown }): void {
   const stable = r.persisted && r.proof !== null;
-  c.header("Cache-Control", stable ? "public, max-age=30, stale-while-revalidate=30" : "no-store");
+  c.header("Cache-Control", stable ? "public, max-age=30" : "no-store");
 }
 
 /**
