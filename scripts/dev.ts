@@ -18,7 +18,8 @@ import { runtimeUrl } from "./lib/roles.ts";
 import { startTunnel, type Tunnel } from "./lib/tunnel.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const DATA = resolve(ROOT, ".data");
+/** Where the local stack keeps its state; TILLPROOF_DATA_DIR moves it (npm run test:upgrade runs two releases on one). */
+const DATA = resolve(process.env.TILLPROOF_DATA_DIR ?? resolve(ROOT, ".data"));
 const PORT = Number(process.env.PORT ?? 8787);
 const PG_PORT = Number(process.env.TILLPROOF_PG_PORT ?? 54329);
 const TUNNEL_PORT = Number(process.env.TILLPROOF_TUNNEL_PORT ?? 8788);
