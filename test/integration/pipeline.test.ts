@@ -256,6 +256,14 @@ describe("the shard's outbox", () => {
       async () => (await sqlQuery("SELECT 1 FROM receipts WHERE code = $1", [compact(first.body.code)]))[0],
     );
     await eventually(async () => ((await stub.stats()).unpersisted === 0 ? true : null));
+    // The confirmation is stored lazily (at most every 2 s): wait until a restart would find it.
+    await eventually(() =>
+      runInDurableObject(stub, (_: StoreShard, state) => {
+        const sql = state.storage.sql;
+        const stored = sql.exec<{ v: number }>("SELECT v FROM meta WHERE k = 'persisted_batch'").toArray()[0]?.v ?? 0;
+        return stored >= (sql.exec<{ n: number }>("SELECT max(batch_no) AS n FROM batches").one().n ?? 0) ? true : null;
+      }),
+    );
     // The key is written out to a run and the receipt leaves the ring (Postgres has it); then 20 hours pass.
     await runInDurableObject(stub, (_: StoreShard, state) => {
       openShard(state.storage).mark(Date.now());
