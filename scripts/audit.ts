@@ -9,7 +9,7 @@ import pg from "pg";
 import { codeRoute, encodeCode, MAX_SHARDS, parseCode } from "../core/code.ts";
 import { config } from "../core/config.ts";
 import { auditShard, type ShardAudit } from "./lib/audit/shard-audit.ts";
-import { codesPastShards, countersPresent, logApi, shardFacts, shardRows } from "./lib/audit/sources.ts";
+import { codesOfShard, countersPresent, logApi, shardFacts, shardRows, shardsNamedPast } from "./lib/audit/sources.ts";
 
 const HELP = `npm run audit -- [options]
   --database-url URL  Postgres to audit (default $AUDIT_DATABASE_URL or $DATABASE_URL)
@@ -54,7 +54,20 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
   try {
     // Which shards exist comes from the log service and from the rows themselves, never from a
     // table an insider could edit (stores.shard).
-    const candidates = o.shards ?? Array.from({ length: o.shardCount ?? config({}).SHARD_COUNT }, (_, i) => i);
+    const counted = o.shards ?? Array.from({ length: o.shardCount ?? config({}).SHARD_COUNT }, (_, i) => i);
+    // Shards past the count that rows name are audited too when the log service signs for them
+    // (SHARD_COUNT was lowered; older stores stay where they are). The rest are "not in the log".
+    const past = o.shards ? [] : await shardsNamedPast(pool, counted.length);
+    const signsFor = await Promise.all(
+      past.map((n) =>
+        api.checkpoint(n, vkey).then(
+          (signed) => signed !== null,
+          () => false,
+        ),
+      ),
+    );
+    const unsigned = past.filter((_, i) => !signsFor[i]);
+    const candidates = [...counted, ...past.filter((_, i) => signsFor[i])];
     const plan: {
       n: number;
       signed: Signed | null;
@@ -106,11 +119,11 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
       results.push(result);
     }
     if (!o.shards) {
-      const beyond = await codesPastShards(pool, candidates.length);
+      const beyond = (await Promise.all(unsigned.map((n) => codesOfShard(pool, n)))).flat().slice(0, 100);
       const problems = beyond.map((code) => ({
         kind: "not_in_log" as const,
         code,
-        detail: `names shard ${codeRoute(code)?.shard}, past the ${candidates.length} shards there are`,
+        detail: `names shard ${codeRoute(code)?.shard}, past the ${counted.length} shards there are, which has no log`,
       }));
       if (problems.length) {
         results.push({ shard: -1, signedSize: 0, checked: problems.length, unsigned: 0, problems });

@@ -1,6 +1,13 @@
 /** Where the audit reads from: Postgres (rows in counter order, a page at a time) and the public log API. */
 import type pg from "pg";
-import { type CodeFormat, codeRoute, counterCodeRange, shardCodeRange, V1_MAX_SHARDS } from "../../../core/code.ts";
+import {
+  type CodeFormat,
+  codeRoute,
+  counterCodeRange,
+  MAX_SHARDS,
+  shardCodeRange,
+  V1_MAX_SHARDS,
+} from "../../../core/code.ts";
 import type { TileReader } from "../../../core/log-proofs.ts";
 import { HASH_SIZE, type Hash } from "../../../core/merkle.ts";
 import { openNote, parseCheckpoint, parseVerifierKey } from "../../../core/note.ts";
@@ -87,19 +94,42 @@ export async function countersPresent(pool: pg.Pool, shard: number, counters: nu
   return found;
 }
 
-/** Up to `limit` codes in Postgres that name a shard at or past `shardCount` (no log is looked for there). */
-export async function codesPastShards(pool: pg.Pool, shardCount: number, limit = 100): Promise<string[]> {
+/**
+ * The shards at or past `shardCount` that codes in Postgres name, each once (one
+ * index probe per shard found). A deployment that lowered SHARD_COUNT still has
+ * its older stores there (a store never moves shard).
+ */
+export async function shardsNamedPast(pool: pg.Pool, shardCount: number): Promise<number[]> {
+  const found = new Set<number>();
+  for (const format of [1, 2] as const) {
+    const limit = format === 1 ? V1_MAX_SHARDS : MAX_SHARDS;
+    for (let from = shardCount; from < limit; ) {
+      const { rows } = await pool.query<{ code: string }>(
+        "SELECT code FROM receipts WHERE code >= $1 AND length(code) = $2 ORDER BY code LIMIT 1",
+        [shardCodeRange(from, format).lo, format === 1 ? 16 : 20],
+      );
+      const shard = rows[0] ? codeRoute(rows[0].code)?.shard : undefined;
+      if (shard === undefined) break;
+      found.add(shard);
+      from = shard + 1;
+    }
+  }
+  return [...found].sort((a, b) => a - b);
+}
+
+/** Up to `limit` codes in Postgres that name shard `n`, in either layout. */
+export async function codesOfShard(pool: pg.Pool, n: number, limit = 100): Promise<string[]> {
   const out: string[] = [];
   for (const format of [1, 2] as const) {
-    if (format === 1 && shardCount >= V1_MAX_SHARDS) continue;
-    const { lo } = shardCodeRange(shardCount, format);
+    if (format === 1 && n >= V1_MAX_SHARDS) continue;
+    const range = rangeSql(n, format);
     const { rows } = await pool.query<{ code: string }>(
-      "SELECT code FROM receipts WHERE code >= $1 AND length(code) = $2 ORDER BY code LIMIT $3",
-      [lo, format === 1 ? 16 : 20, limit],
+      `SELECT code FROM receipts WHERE ${range.where} ORDER BY code LIMIT ${limit}`,
+      range.params,
     );
     out.push(...rows.map((r) => r.code));
   }
-  return out;
+  return out.slice(0, limit);
 }
 
 /** Whether Postgres has any row of the shard, and the counter of its first 20-character code (its switch). */
