@@ -53,6 +53,20 @@ describe("circuit breaker over a long or silent outage", () => {
     expect(b.retryInMs(now)).toBe(1_000);
   });
 
+  it("counts an attempt that never settles (its request was cancelled) as failed, so it cannot jam the breaker", () => {
+    const b = new Breaker({ threshold: 1, openMs: 1_000, slowMs: 1_000, lostMs: 8_000 });
+    expect(b.allow(0)).toBe(true); // never settles
+    expect(b.allow(2_000)).toBe(false); // suspect while it may still come back
+    expect(b.allow(8_000)).toBe(false); // now lost: a failure, the breaker opens for 1 s
+    expect(b.state(8_500)).toBe("open");
+    expect(b.allow(9_000)).toBe(true); // the probe
+    expect(b.allow(9_001)).toBe(false);
+    expect(b.allow(17_000)).toBe(false); // the probe was lost too: opens again, for 2 s
+    expect(b.allow(19_000)).toBe(true);
+    b.success(19_000);
+    expect(b.state(19_000)).toBe("closed");
+  });
+
   it("lets no other attempt start while one has hung for slowMs, and opens when it fails", () => {
     const b = new Breaker({ threshold: 3, openMs: 10_000, slowMs: 1_000 });
     expect(b.allow(0)).toBe(true); // hangs: a black-holed server

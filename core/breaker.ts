@@ -9,19 +9,27 @@
  */
 export type BreakerState = "closed" | "open" | "half-open";
 
-export type BreakerOptions = { threshold: number; openMs: number; maxOpenMs?: number; slowMs?: number };
+export type BreakerOptions = {
+  threshold: number;
+  openMs: number;
+  maxOpenMs?: number;
+  slowMs?: number;
+  /** An attempt never settled after this long was lost (its request cancelled): it counts as failed. */
+  lostMs?: number;
+};
 
 export class Breaker {
   private failures = 0;
   private openUntil = 0;
   private openMs: number;
   private trial = false;
+  private trialAt = 0;
   /** Start times of the attempts in flight. */
   private readonly pending: number[] = [];
   private readonly o: Required<BreakerOptions>;
 
   constructor(o: BreakerOptions) {
-    this.o = { maxOpenMs: o.openMs, slowMs: Number.POSITIVE_INFINITY, ...o };
+    this.o = { maxOpenMs: o.openMs, slowMs: Number.POSITIVE_INFINITY, lostMs: Number.POSITIVE_INFINITY, ...o };
     this.openMs = o.openMs;
   }
 
@@ -32,6 +40,7 @@ export class Breaker {
 
   /** Whether an attempt may start now; in half-open, or while one is suspiciously slow, only one at a time. */
   allow(now: number): boolean {
+    this.forgetLost(now);
     const s = this.state(now);
     if (s === "open") return false;
     if (s === "closed") {
@@ -41,6 +50,7 @@ export class Breaker {
     }
     if (this.trial) return false;
     this.trial = true;
+    this.trialAt = now;
     this.pending.push(now);
     return true;
   }
@@ -68,6 +78,13 @@ export class Breaker {
     if (this.failures < this.o.threshold) return;
     if (wasTrial) this.openMs = Math.min(this.o.maxOpenMs, this.openMs * 2);
     this.openUntil = now + this.openMs;
+  }
+
+  /** Attempts whose outcome never came (the request that made them was cancelled) fail, so none jams the breaker. */
+  private forgetLost(now: number): void {
+    const lost = this.pending.filter((t) => now - t >= this.o.lostMs);
+    for (const t of lost) this.failure(now, t);
+    if (this.trial && now - this.trialAt >= this.o.lostMs) this.failure(now);
   }
 
   private slow(now: number): boolean {

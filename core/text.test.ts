@@ -37,5 +37,7 @@ describe("textField", () => {
     const wide = textField(50);
     expect(wide.safeParse("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645").success).toBe(true); // Persian, ZWNJ
     expect(wide.safeParse("\u{1F468}\u200d\u{1F469}\u200d\u{1F467}").success).toBe(true); // a family emoji, ZWJ
+    expect(wide.safeParse("\u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}").success).toBe(true); // England's flag
+    expect(wide.safeParse("\u0600\u0661\u0662").success).toBe(true); // an Arabic number sign
   });
 });

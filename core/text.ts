@@ -21,10 +21,11 @@ const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 /**
  * Other invisible format characters (Unicode Cf: zero-width space U+200B, word
  * joiner U+2060, U+180E, soft hyphen, BOM …): they hide inside names and numbers
- * (a card number split by them), and show as nothing. The zero-width (non-)joiners
- * stay: Persian, Indic scripts and emoji sequences need them to render right.
+ * (a card number split by them), and show as nothing. Some stay: the zero-width
+ * (non-)joiners (Persian, Indic scripts and emoji sequences need them), the emoji
+ * tag characters (the flags of England, Scotland, Wales) and the Arabic number signs.
  */
-const INVISIBLE = /(?![\u200c\u200d])\p{Cf}/u;
+const INVISIBLE = /(?!\u200c|\u200d|[\u0600-\u0605]|[\u{E0020}-\u{E007F}])\p{Cf}/u;
 
 /** `multiline` allows line breaks (\n; \r\n is normalized to it), e.g. a receipt footer. */
 export function textField(max: number, opts: { multiline?: boolean } = {}) {

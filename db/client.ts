@@ -48,7 +48,7 @@ export class PostgresUnavailable extends Error {
  * keeps failing, up to 10 s; a connect pending for 1 s lets no other start until
  * it ends. Requests then fail in microseconds, never wait out a connect timeout.
  */
-const BREAKER = { threshold: 1, openMs: 1_000, maxOpenMs: 10_000, slowMs: 1_000 };
+const BREAKER = { threshold: 1, openMs: 1_000, maxOpenMs: 10_000, slowMs: 1_000, lostMs: 8_000 };
 const breakers = new Map<string, Breaker>();
 /** The breaker of this database, in this isolate. */
 export function breakerFor(url: string): Breaker {

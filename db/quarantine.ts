@@ -10,13 +10,17 @@ import type { ChainRecord } from "../core/receipt.ts";
 import type { Db } from "./client.ts";
 import type { Queryable } from "./rollups.ts";
 
-/** Keeps a refused receipt (once: a redelivery changes nothing). */
+/**
+ * Keeps a refused receipt (once: a redelivery changes nothing). True when the
+ * quarantine now holds this very receipt; false when its (shard, counter) holds
+ * another hash (an insider's row): then it is not kept, and its shard keeps it.
+ */
 export async function quarantineReceipt(
   pool: Queryable,
   shard: number,
   receipt: OutboxReceipt,
   error: unknown,
-): Promise<void> {
+): Promise<boolean> {
   const code = (JSON.parse(receipt.record) as { code?: unknown }).code;
   const sqlstate = (error as { code?: unknown }).code;
   await pool.query(
@@ -32,6 +36,12 @@ export async function quarantineReceipt(
       typeof sqlstate === "string" ? sqlstate : null,
     ],
   );
+  const { rows } = await pool.query("SELECT hash, record FROM quarantined_receipts WHERE shard = $1 AND counter = $2", [
+    shard,
+    receipt.counter,
+  ]);
+  const kept = rows[0] as { hash: string; record: string } | undefined;
+  return kept?.hash === receipt.hash && kept.record === receipt.record;
 }
 
 export type QuarantinedReceipt = { record: ChainRecord; hash: string; reason: string; quarantinedAt: string };

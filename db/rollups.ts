@@ -19,6 +19,12 @@ export const STORE_ZONE = `LEFT JOIN stores s ON s.tenant_id = r.tenant_id AND s
   LEFT JOIN time_zones z ON z.name = s.timezone`;
 export const ZONE = "coalesce(z.name, 'UTC')";
 
+/** Makes time_zones what this server knows now (daily; migrations/0015). Returns how many it knows. */
+export async function refreshTimeZones(client: Queryable): Promise<number> {
+  const { rows } = await client.query("SELECT tillproof_refresh_time_zones() AS n");
+  return Number((rows[0] as { n: number } | undefined)?.n ?? 0);
+}
+
 /**
  * Data-modifying CTEs that add the receipts of `src` to the rollups. `src`
  * must have the columns code, tenant_id, store_id, currency, issued_at, total,

@@ -11,6 +11,22 @@ INSERT INTO time_zones SELECT DISTINCT name FROM pg_timezone_names ON CONFLICT D
 --> statement-breakpoint
 GRANT SELECT ON time_zones TO tillproof_app;
 --> statement-breakpoint
+-- The daily cron keeps it equal to what this server knows (a Postgres upgrade may bring a tzdata
+-- that drops a name): the Worker's role runs it with the owner's rights, and nothing else.
+CREATE FUNCTION tillproof_refresh_time_zones() RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE n integer;
+BEGIN
+	DELETE FROM time_zones WHERE name NOT IN (SELECT name FROM pg_timezone_names);
+	INSERT INTO time_zones SELECT DISTINCT name FROM pg_timezone_names ON CONFLICT DO NOTHING;
+	SELECT count(*) INTO n FROM time_zones;
+	RETURN n;
+END $$;
+--> statement-breakpoint
+REVOKE ALL ON FUNCTION tillproof_refresh_time_zones() FROM PUBLIC;
+--> statement-breakpoint
+GRANT EXECUTE ON FUNCTION tillproof_refresh_time_zones() TO tillproof_app;
+--> statement-breakpoint
 -- 2. Rollup sums that cannot overflow: numeric has no upper bound a store could reach.
 ALTER TABLE sales_rollup
 	ALTER COLUMN receipts TYPE numeric, ALTER COLUMN gross TYPE numeric, ALTER COLUMN cash TYPE numeric,

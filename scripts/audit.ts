@@ -57,7 +57,9 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
     const counted = o.shards ?? Array.from({ length: o.shardCount ?? config({}).SHARD_COUNT }, (_, i) => i);
     // Shards past the count that rows name are audited too when the log service signs for them
     // (SHARD_COUNT was lowered; older stores stay where they are). The rest are "not in the log".
-    const past = o.shards ? [] : await shardsNamedPast(pool, counted.length);
+    const { shards: past, undecodable } = o.shards
+      ? { shards: [], undecodable: [] }
+      : await shardsNamedPast(pool, counted.length);
     const signsFor = await Promise.all(
       past.map((n) =>
         api.checkpoint(n, vkey).then(
@@ -119,11 +121,17 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
       results.push(result);
     }
     if (!o.shards) {
-      const beyond = (await Promise.all(unsigned.map((n) => codesOfShard(pool, n)))).flat().slice(0, 100);
+      const beyond = [...undecodable, ...(await Promise.all(unsigned.map((n) => codesOfShard(pool, n)))).flat()].slice(
+        0,
+        100,
+      );
       const problems = beyond.map((code) => ({
         kind: "not_in_log" as const,
         code,
-        detail: `names shard ${codeRoute(code)?.shard}, past the ${counted.length} shards there are, which has no log`,
+        detail:
+          codeRoute(code) === null
+            ? "names no shard: not a code this service issues"
+            : `names shard ${codeRoute(code)?.shard}, past the ${counted.length} shards there are, which has no log`,
       }));
       if (problems.length) {
         results.push({ shard: -1, signedSize: 0, checked: problems.length, unsigned: 0, problems });

@@ -8,6 +8,7 @@ import { describeError } from "../core/log.ts";
 import type { OutboxMessage } from "../core/outbox.ts";
 import { withPg } from "../db/client.ts";
 import { ensurePartitions } from "../db/partitions.ts";
+import { refreshTimeZones } from "../db/rollups.ts";
 import { listTenantNames } from "../db/tenants.ts";
 import { pruneDeliveredDeliveries } from "../db/webhooks.ts";
 import { dashboard } from "./analytics/dashboard.ts";
@@ -93,6 +94,8 @@ export default {
       pruned += n;
     }
     logInfo({ msg: "webhook delivery log pruned", deleted: pruned });
+    const zones = await withPg(env, ctx, (pg) => refreshTimeZones(pg.pool));
+    logInfo({ msg: "time zones refreshed", known: zones });
     for (const o of outcomes) {
       const failed = o.outcome.startsWith("failed");
       (failed ? logError : logInfo)({ msg: "receipt partition", ...o });

@@ -7,7 +7,7 @@
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { codeRoute, encodeCode } from "../../core/code.ts";
+import { codeRoute, encodeCode, shardCodeRange } from "../../core/code.ts";
 import { runAudit } from "../../scripts/audit.ts";
 import { insiderSql, insiderTruncateSql } from "../insider.ts";
 import { CODE_KEY, OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
@@ -115,8 +115,10 @@ describe("npm run audit", () => {
     const oldLayout = encodeCode("not-the-code-key", { shard: route.shard, counter: 3 }, 1);
     // A genuine-looking code on a shard past SHARD_COUNT (4 here), where no log is looked for.
     const elsewhere = encodeCode(CODE_KEY, { shard: 6, counter: 1 });
+    // A row that names no shard at all, placed just before it: it must not hide the rows after it.
+    const junk = `${shardCodeRange(4, 2).lo.slice(0, -1)}U`;
     // Each with a seq of its own: Postgres refuses a second (tenant, store, seq) even from its superuser.
-    for (const [i, code] of [ahead, fake, oldLayout, elsewhere].entries()) {
+    for (const [i, code] of [ahead, fake, oldLayout, elsewhere, junk].entries()) {
       await stack.sql(
         `INSERT INTO receipts (code, received_at, tenant_id, store_id, terminal_id, seq, issued_at, currency, total,
                                items, payments, hash, prev_hash)
@@ -132,6 +134,7 @@ describe("npm run audit", () => {
     expect(found).toContainEqual(expect.objectContaining({ kind: "bad_code", code: fake }));
     expect(found).toContainEqual(expect.objectContaining({ kind: "bad_code", code: oldLayout }));
     expect(found).toContainEqual(expect.objectContaining({ kind: "not_in_log", code: elsewhere }));
+    expect(found).toContainEqual(expect.objectContaining({ kind: "not_in_log", code: junk }));
     // Still exactly the one receipt deleted above is missing, and the edited ones still show.
     expect(found.filter((p) => p.kind === "missing")).toHaveLength(1);
     expect(found.filter((p) => p.kind === "altered" && codes.includes(p.code))).toHaveLength(2);

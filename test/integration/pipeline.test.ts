@@ -42,10 +42,10 @@ import { deliversThenThrows, dropsMessages, oneSale, openShard, storageOf, syncF
 
 useShardBand(2);
 
-async function consume(messages: OutboxMessage[], overrides: Partial<typeof env> = {}) {
+async function consume(messages: OutboxMessage[], overrides: Partial<typeof env> = {}, attempts = 1) {
   const batch = createMessageBatch<OutboxMessage>(
     "tillproof-receipts",
-    messages.map((body, i) => ({ id: `m${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })),
+    messages.map((body, i) => ({ id: `m${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts, body })),
   );
   const ctx = createExecutionContext();
   await worker.queue(batch, { ...env, ...overrides }, ctx);
@@ -88,7 +88,7 @@ describe("a record Postgres refuses", () => {
       [tenantId],
     );
 
-  it("is quarantined with its reason; the rest of the batch is persisted and every message acked", async () => {
+  it("is retried once, then quarantined with its reason; the rest of the batch is persisted and acked", async () => {
     const tenantId = uid("poison");
     const good = syntheticMessage(tenantId, 5, 700_000);
     const bad = syntheticMessage(tenantId, 1, 800_000);
@@ -97,8 +97,13 @@ describe("a record Postgres refuses", () => {
     // A NUL in text passes JSON but not Postgres (validation refuses it at ingest; this is defence in depth).
     const poison = entry.record.replace('"currency":"EUR"', '"cashier":"A\\u0000","currency":"EUR"');
     bad.receipts = [{ ...entry, record: poison }];
-    const result = await consume([good, bad]);
-    expect(result.explicitAcks).toHaveLength(2);
+    // A first refusal may be a passing race: the message is retried, nothing quarantined yet.
+    const first = await consume([good, bad]);
+    expect(first.explicitAcks).toHaveLength(1);
+    expect(first.retryMessages).toHaveLength(1);
+    expect(await quarantined(tenantId)).toEqual([]);
+    const result = await consume([bad], {}, 2);
+    expect(result.explicitAcks).toHaveLength(1);
     expect(result.retryMessages).toEqual([]);
     expect(await countRows(tenantId)).toBe(5);
     const [q] = await quarantined(tenantId);
@@ -106,7 +111,7 @@ describe("a record Postgres refuses", () => {
     // Kept exactly as the shard hashed it.
     expect(q?.record).toBe(poison);
     // A redelivery quarantines nothing twice.
-    await consume([bad]);
+    await consume([bad], {}, 3);
     expect(await quarantined(tenantId)).toHaveLength(1);
 
     // Within one message too: the others land, the message is acked.
@@ -118,11 +123,31 @@ describe("a record Postgres refuses", () => {
       ...second,
       record: second.record.replace('"currency":"EUR"', '"cashier":"B\\u0000","currency":"EUR"'),
     };
-    const partial = await consume([mixed]);
+    const partial = await consume([mixed], {}, 2);
     expect(partial.explicitAcks).toHaveLength(1);
     expect(partial.retryMessages).toEqual([]);
     expect(await countRows(mixedTenant)).toBe(3);
     expect(await quarantined(mixedTenant)).toHaveLength(1);
+  });
+});
+
+describe("a quarantine row an insider wrote first", () => {
+  it("does not stand in for the refused receipt: its message is retried, and the shard keeps it", async () => {
+    const tenantId = uid("pre-quarantined");
+    const bad = syntheticMessage(tenantId, 1, 950_000);
+    const [entry] = bad.receipts;
+    if (!entry?.record) throw new Error("no record");
+    bad.receipts = [
+      { ...entry, record: entry.record.replace('"currency":"EUR"', '"cashier":"C\\u0000","currency":"EUR"') },
+    ];
+    await sqlQuery(
+      `INSERT INTO quarantined_receipts (shard, counter, code, hash, record, reason)
+       VALUES ($1, $2, 'X', $3, '{}', 'planted')`,
+      [bad.shard, entry.counter, "0".repeat(64)],
+    );
+    const result = await consume([bad], {}, 2);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages).toHaveLength(1);
   });
 });
 

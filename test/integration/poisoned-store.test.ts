@@ -161,7 +161,7 @@ describe("a receipt Postgres refuses", () => {
         [compact(poisoned.body.code)],
       );
       return rows.length ? rows : null;
-    }, 20_000);
+    }, 30_000); // refused once, retried after 5 s, then quarantined
     expect(q).toMatchObject({ shard: n, sqlstate: "23514", hash: poisoned.body.hash });
     expect(q?.reason).toContain("test_refuses_poison");
 
@@ -199,5 +199,16 @@ describe("a receipt Postgres refuses", () => {
     // The shard goes on issuing for both tenants.
     expect((await issue(f.token, sale())).status).toBe(201);
     expect((await issue(neighbour.token, sale())).status).toBe(201);
+  });
+});
+
+describe("the time zones Postgres knows", () => {
+  it("are refreshed by the daily cron: a name the server no longer knows leaves the table", async () => {
+    await sqlQuery("INSERT INTO time_zones (name) VALUES ('Atlantis/Lost') ON CONFLICT DO NOTHING");
+    const ctx = createExecutionContext();
+    await worker.scheduled({ cron: "17 3 * * *" } as ScheduledController, env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await sqlQuery("SELECT 1 FROM time_zones WHERE name = 'Atlantis/Lost'")).toEqual([]);
+    expect((await sqlQuery("SELECT 1 FROM time_zones WHERE name = 'Europe/Berlin'")).length).toBe(1);
   });
 });

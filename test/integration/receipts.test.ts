@@ -184,12 +184,16 @@ describe("terminals and tenants", () => {
         { body: JSON.stringify({ ...sale(), total: -1 }), headers: { "content-type": "application/json" } },
       ],
       ["not JSON", { body: "total=5", headers: { "content-type": "application/x-www-form-urlencoded" } }],
+      [
+        "too large",
+        { body: JSON.stringify({ pad: "x".repeat(300 * 1024) }), headers: { "content-type": "application/json" } },
+      ],
     ];
     for (const [what, init] of badBodies) {
       for (const [who, f, status] of [
         ["revoked", revoked, 401],
         ["disabled", disabled, 401],
-        ["live", live, what === "not JSON" ? 415 : 400],
+        ["live", live, what === "not JSON" ? 415 : what === "too large" ? 413 : 400],
       ] as const) {
         const res = await SELF.fetch("https://tillproof.test/v1/receipts", {
           method: "POST",

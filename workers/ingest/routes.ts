@@ -50,7 +50,7 @@ export const issueReceiptRoute = createRoute({
   tags,
   summary: "Issue a receipt code for a sale",
   security: security.terminal,
-  middleware: [limitBody(256 * KiB), terminalAuth, jsonBody] as const,
+  middleware: [terminalAuth, limitBody(256 * KiB), jsonBody] as const,
   request: {
     headers: z.object({ "idempotency-key": idempotencyKeySchema }),
     body: { required: true, content: { "application/json": { schema: receiptInputSchema, example: exampleSale } } },
@@ -69,7 +69,7 @@ export const issueBatchRoute = createRoute({
   tags,
   summary: "Issue up to 100 receipts recorded offline, in order; each is judged alone",
   security: security.terminal,
-  middleware: [limitBody(2048 * KiB), terminalAuth, jsonBody] as const,
+  middleware: [terminalAuth, limitBody(2048 * KiB), jsonBody] as const,
   request: {
     body: {
       required: true,

@@ -34,12 +34,19 @@ export async function consumeReceipts(
   await withPg(env, ctx, async (pg) => {
     let landed: OutboxMessage[];
     const deliveries: NewDelivery[] = [];
+    // Receipts whose message was delivered before: a refusal seen twice is not a passing race.
+    const retried = new Set(
+      batch.messages
+        .filter((m) => m.attempts > 1)
+        .flatMap((m) => m.body.receipts.map((r) => `${m.body.shard}:${r.counter}`)),
+    );
     try {
       landed = await persistSplitting(
         env,
         pg,
         batch.messages.map((m) => m.body),
         deliveries,
+        retried,
       );
     } catch (e) {
       logError({ msg: "persist failed; retrying", messages: batch.messages.length, error: describeError(e) });
@@ -76,14 +83,16 @@ async function persist(env: Env, pg: Pg, bodies: OutboxMessage[], deliveries: Ne
 /**
  * Persists `bodies` in one statement (adding the webhook deliveries it created to `deliveries`). If Postgres refuses a value, splits the
  * work (batch → messages → receipts) so that only the refused receipt is left
- * out of `receipts`, and quarantines it. Returns what Postgres now holds. A
- * failure that is not about the data throws (the batch is retried).
+ * out of `receipts`, and quarantines it once its message is a retry (a first
+ * refusal may be a passing race). Returns what Postgres now holds. A failure
+ * that is not about the data throws (the batch is retried).
  */
 async function persistSplitting(
   env: Env,
   pg: Pg,
   bodies: OutboxMessage[],
   deliveries: NewDelivery[],
+  retried: ReadonlySet<string>,
 ): Promise<OutboxMessage[]> {
   try {
     await persist(env, pg, bodies, deliveries);
@@ -92,22 +101,29 @@ async function persistSplitting(
     if (!rejectsData(e)) throw e;
     const [only] = bodies;
     if (bodies.length === 1 && only && only.receipts.length === 1) {
-      const [receipt] = await resolveReferences(env, groupByShard(bodies));
-      if (receipt) {
-        await quarantineReceipt(pg.pool, only.shard, receipt, e);
-        logError({
-          msg: "postgres refused a receipt: quarantined",
-          shard: only.shard,
-          counter: receipt.counter,
-          error: describeError(e),
-        });
+      const counter = only.receipts[0]?.counter;
+      // A first refusal may be a race (a webhook deleted meanwhile): its message is retried once first.
+      if (!retried.has(`${only.shard}:${counter}`)) {
+        logError({ msg: "postgres refused a receipt; retrying", shard: only.shard, counter, error: describeError(e) });
+        return [];
       }
+      const [receipt] = await resolveReferences(env, groupByShard(bodies));
+      if (!receipt) return bodies; // the shard no longer holds it: Postgres confirmed it already
+      if (!(await quarantineReceipt(pg.pool, only.shard, receipt, e))) {
+        logError({
+          msg: "quarantine holds another receipt at this counter; kept in the shard",
+          shard: only.shard,
+          counter,
+        });
+        return [];
+      }
+      logError({ msg: "postgres refused a receipt: quarantined", shard: only.shard, counter, error: describeError(e) });
       return bodies;
     }
     const pieces: OutboxMessage[][] =
       bodies.length > 1 || !only ? bodies.map((b) => [b]) : only.receipts.map((r) => [{ ...only, receipts: [r] }]);
     const landed: OutboxMessage[] = [];
-    for (const piece of pieces) landed.push(...(await persistSplitting(env, pg, piece, deliveries)));
+    for (const piece of pieces) landed.push(...(await persistSplitting(env, pg, piece, deliveries, retried)));
     return landed;
   }
 }

@@ -99,22 +99,36 @@ export async function countersPresent(pool: pg.Pool, shard: number, counters: nu
  * index probe per shard found). A deployment that lowered SHARD_COUNT still has
  * its older stores there (a store never moves shard).
  */
-export async function shardsNamedPast(pool: pg.Pool, shardCount: number): Promise<number[]> {
+export async function shardsNamedPast(
+  pool: pg.Pool,
+  shardCount: number,
+): Promise<{ shards: number[]; undecodable: string[] }> {
   const found = new Set<number>();
+  const undecodable: string[] = [];
   for (const format of [1, 2] as const) {
     const limit = format === 1 ? V1_MAX_SHARDS : MAX_SHARDS;
-    for (let from = shardCount; from < limit; ) {
+    if (shardCount >= limit) continue;
+    // A cursor over codes: past a shard found, or past a code that names none (an insider's row).
+    let after = { code: shardCodeRange(shardCount, format).lo, inclusive: true };
+    for (;;) {
       const { rows } = await pool.query<{ code: string }>(
-        "SELECT code FROM receipts WHERE code >= $1 AND length(code) = $2 ORDER BY code LIMIT 1",
-        [shardCodeRange(from, format).lo, format === 1 ? 16 : 20],
+        `SELECT code FROM receipts WHERE code ${after.inclusive ? ">=" : ">"} $1 AND length(code) = $2 ORDER BY code LIMIT 1`,
+        [after.code, format === 1 ? 16 : 20],
       );
-      const shard = rows[0] ? codeRoute(rows[0].code)?.shard : undefined;
-      if (shard === undefined) break;
+      const code = rows[0]?.code;
+      if (code === undefined) break;
+      const shard = codeRoute(code)?.shard;
+      if (shard === undefined) {
+        if (undecodable.length < 100) undecodable.push(code);
+        after = { code, inclusive: false };
+        continue;
+      }
       found.add(shard);
-      from = shard + 1;
+      if (shard + 1 >= limit) break;
+      after = { code: shardCodeRange(shard + 1, format).lo, inclusive: true };
     }
   }
-  return [...found].sort((a, b) => a - b);
+  return { shards: [...found].sort((a, b) => a - b), undecodable };
 }
 
 /** Up to `limit` codes in Postgres that name shard `n`, in either layout. */
