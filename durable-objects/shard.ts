@@ -113,7 +113,9 @@ export class Shard {
     this.resign = signers.length > 0 && !this.log.signedByAll(signers);
     // An idle shard whose last alarm was lost still signs and sends what it holds.
     const unmarked = this.ring.lastBatch > this.ring.markedBatch;
-    if (this.alarmAt === null && (this.log.unsigned || this.resign || this.pump.held > 0 || unmarked)) this.schedule();
+    // schedule() only ever moves the alarm earlier: an alarm left far ahead (by an older release) must
+    // not hold back the checkpoint of a tree that is unsigned now, such as a history just adopted.
+    if (this.log.unsigned || this.resign || this.pump.held > 0 || unmarked) this.schedule();
   }
 
   get shard(): number {

@@ -163,6 +163,8 @@ async function preLogShard(persistedUpTo: number) {
     ])
       sql.exec(`DELETE FROM ${table}`);
     sql.exec("DELETE FROM meta WHERE k IN ('marked_batch', 'persisted_batch', 'sent_up_to', 'code_v2_from')");
+    // The old release's hourly sweep left its alarm an hour ahead.
+    await state.storage.setAlarm(Date.now() + 3_600_000);
     sql.exec("INSERT INTO meta (k, v) VALUES ('sent_up_to', ?)", persistedUpTo);
     for (const [i, o] of out.entries()) {
       const r = JSON.parse(o.record) as ChainRecord;
@@ -207,6 +209,10 @@ describe("upgrading a shard from before the transparency log (49e008b)", () => {
     expect(issued.every((r) => compact(r.code).length === 16)).toBe(true);
     const stats = await stub.stats();
     expect(stats.logSize).toBe(5);
+    // The adopted tree is signed within CHECKPOINT_MS, not when the old alarm comes (a quiet store sends nothing to wake it).
+    const alarm = await runInDurableObject(stub, (_: StoreShard, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    expect(alarm ?? Number.POSITIVE_INFINITY).toBeLessThan(Date.now() + 60_000);
     for (const r of issued) {
       const v = await eventually(async () => {
         const res = await call<{ status: string; persisted: boolean; proof: unknown }>("GET", `/v1/verify/${r.code}`);
