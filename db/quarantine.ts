@@ -44,16 +44,12 @@ export async function quarantineReceipt(
   return kept?.hash === receipt.hash && kept.record === receipt.record;
 }
 
-export type QuarantinedReceipt = { record: ChainRecord; hash: string; reason: string; quarantinedAt: string };
-
 /** A quarantined receipt by code, its record exactly as its shard hashed it. */
-export async function findQuarantined(db: Db, code: string): Promise<QuarantinedReceipt | null> {
-  const { rows } = await db.execute<{ record: string; hash: string; reason: string; at: string }>(sql`
-    SELECT record, hash, reason, to_char(quarantined_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
-      FROM quarantined_receipts WHERE code = ${code} LIMIT 1`);
+export async function findQuarantined(db: Db, code: string): Promise<{ record: ChainRecord; hash: string } | null> {
+  const { rows } = await db.execute<{ record: string; hash: string }>(sql`
+    SELECT record, hash FROM quarantined_receipts WHERE code = ${code} LIMIT 1`);
   const row = rows[0];
-  if (!row) return null;
-  return { record: JSON.parse(row.record) as ChainRecord, hash: row.hash, reason: row.reason, quarantinedAt: row.at };
+  return row ? { record: JSON.parse(row.record) as ChainRecord, hash: row.hash } : null;
 }
 
 export type QuarantineSummary = { count: number; oldestAgeSeconds: number | null };

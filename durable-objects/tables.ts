@@ -268,6 +268,11 @@ export class ShardTables {
       .toArray();
   }
 
+  /** The highest counter held one row each (0: none). */
+  maxLegacyHeld(): number {
+    return this.sql.exec<{ n: number | null }>("SELECT max(counter) AS n FROM receipts").one().n ?? 0;
+  }
+
   maxBatchNo(): number {
     return this.sql.exec<{ n: number | null }>("SELECT max(batch_no) AS n FROM batches").one().n ?? 0;
   }

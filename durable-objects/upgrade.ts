@@ -28,10 +28,10 @@ const PAGE = 2_000;
 
 /** The counters a shard from before the log issued (0: it is not such a shard). */
 export function historyToAdopt(tables: ShardTables): number {
-  if (tables.logHead() || tables.maxBatchNo() > 0) return 0;
-  const sent = tables.meta().sent_up_to ?? 0;
-  const held = tables.legacyHeld(0, Number.MAX_SAFE_INTEGER).at(-1)?.counter ?? 0;
-  return Math.max(sent, held);
+  // Cheapest first: a shard that never issued, or has a log head, needs nothing.
+  const upTo = Math.max(tables.meta().sent_up_to ?? 0, tables.maxLegacyHeld());
+  if (!upTo || tables.logHead() || tables.maxBatchNo() > 0) return 0;
+  return upTo;
 }
 
 /**
