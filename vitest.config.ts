@@ -12,7 +12,16 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["core/**/*.test.ts", "durable-objects/**/*.test.ts", "scripts/**/*.test.ts", "ops/**/*.test.ts"],
+          include: [
+            "core/**/*.test.ts",
+            "tlog/**/*.test.ts",
+            "kit/**/*.test.ts",
+            "api/**/*.test.ts",
+            "workers/**/*.test.ts",
+            "durable-objects/**/*.test.ts",
+            "scripts/**/*.test.ts",
+            "ops/**/*.test.ts",
+          ],
           environment: "node",
         },
       },

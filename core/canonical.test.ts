@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { safeEqual, sha256Hex } from "../kit/crypto.ts";
 import { canonicalHash, canonicalJson } from "./canonical.ts";
-import { safeEqual, sha256Hex } from "./crypto.ts";
 
 describe("RFC 8785 canonical JSON", () => {
   it("sorts keys by UTF-16 code units and drops whitespace", () => {

@@ -1,6 +1,6 @@
 /** RFC 8785 (JSON Canonicalization Scheme) and the chain's hash over it. */
 import canonicalize from "canonicalize";
-import { sha256Hex } from "./crypto.ts";
+import { sha256Hex } from "../kit/crypto.ts";
 
 export function canonicalJson(value: unknown): string {
   const out = canonicalize(value);

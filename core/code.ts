@@ -14,7 +14,7 @@
  * shard's log, whichever layout carries it; a shard switches layout once, at a
  * counter it records, so every (shard, counter) has exactly one code.
  */
-import { constantTimeEqualBytes, hmacSha256 } from "./crypto.ts";
+import { constantTimeEqualBytes, hmacSha256 } from "../kit/crypto.ts";
 
 export type CodeFormat = 1 | 2;
 

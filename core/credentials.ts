@@ -12,7 +12,7 @@
  * Postgres connection is opened; a genuine one is then checked against its hash.
  */
 import { randomBytes } from "node:crypto";
-import { constantTimeEqualBytes, hmacSha256, sha256Hex } from "./crypto.ts";
+import { constantTimeEqualBytes, hmacSha256, sha256Hex } from "../kit/crypto.ts";
 
 const RANDOM_BYTES = 24;
 const TAG_BYTES = 8;

@@ -6,7 +6,7 @@
  *
  * Pure: the shard's storage glue is in durable-objects/idempotency.ts.
  */
-import { sha256Hex } from "./crypto.ts";
+import { sha256Hex } from "../kit/crypto.ts";
 
 /** One remembered key: its 128-bit hash (hex), the request body's hash and the counter it was given. */
 export type IdemEntry = { f: string; b: string; c: number };

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { canonicalHash } from "./canonical.ts";
-import { ApiError } from "./errors.ts";
-import { buildRecord, GENESIS_HASH, parseReceipt, type ReceiptInput } from "./receipt.ts";
+import { buildRecord, GENESIS_HASH, parseReceipt, type ReceiptInput, ReceiptRefused } from "./receipt.ts";
 
 const NOW = Date.parse("2026-11-21T10:00:00Z");
 
@@ -19,11 +18,11 @@ const sale = (): ReceiptInput => ({
   ],
 });
 
-function errorOf(body: unknown): ApiError {
+function errorOf(body: unknown): ReceiptRefused {
   try {
     parseReceipt(body, NOW);
   } catch (e) {
-    if (e instanceof ApiError) return e;
+    if (e instanceof ReceiptRefused) return e;
     throw e;
   }
   throw new Error("expected a validation error");
@@ -38,15 +37,15 @@ describe("parseReceipt", () => {
     const r = sale();
     r.items[0] = { ...r.items[0]!, total: 499 };
     const e = errorOf(r);
-    expect(e.code).toBe("validation_failed");
-    expect(e.details?.map((d) => d.path)).toContain("items.0.total");
+    expect(e.reason).toBe("invalid");
+    expect(e.problems.map((d) => d.path)).toContain("items.0.total");
   });
 
   it("checks the grand total and the payments", () => {
-    expect(errorOf({ ...sale(), total: 1 }).details?.map((d) => d.path)).toEqual(["total", "payments"]);
+    expect(errorOf({ ...sale(), total: 1 }).problems.map((d) => d.path)).toEqual(["total", "payments"]);
     const r = sale();
     r.payments = [{ method: "cash", amount: 1165 }];
-    expect(errorOf(r).details?.map((d) => d.path)).toEqual(["payments"]);
+    expect(errorOf(r).problems.map((d) => d.path)).toEqual(["payments"]);
   });
 
   it.each([
@@ -61,20 +60,20 @@ describe("parseReceipt", () => {
     ["an unknown field", { extra: 1 }, ""],
   ])("rejects %s", (_, patch, path) => {
     const e = errorOf({ ...sale(), ...patch });
-    expect(e.status).toBe(400);
-    expect(e.details?.map((d) => d.path)).toContain(path);
+    expect(e.reason).toBe("invalid");
+    expect(e.problems.map((d) => d.path)).toContain(path);
   });
 
   it("refuses card numbers in any text field", () => {
     const r = sale();
     r.cashier = "4111 1111 1111 1111";
     const e = errorOf(r);
-    expect(e.code).toBe("card_data_forbidden");
-    expect(e.details?.[0]?.path).toBe("cashier");
+    expect(e.reason).toBe("card_data");
+    expect(e.problems[0]?.path).toBe("cashier");
   });
 
   it("refuses receipts dated more than an hour ahead", () => {
-    expect(errorOf({ ...sale(), issuedAt: "2026-11-21T12:00:01Z" }).details?.[0]?.path).toBe("issuedAt");
+    expect(errorOf({ ...sale(), issuedAt: "2026-11-21T12:00:01Z" }).problems[0]?.path).toBe("issuedAt");
   });
 });
 

@@ -3,10 +3,7 @@
  * chain hashes. Pure: no I/O, no clock (callers pass the time in).
  */
 import { z } from "zod";
-import { groupCode } from "./code.ts";
-import { ApiError, type ErrorDetail } from "./errors.ts";
 import { containsCardNumber } from "./luhn.ts";
-import type { IssuedReceipt } from "./responses.ts";
 import { textField } from "./text.ts";
 
 /** Largest amount we accept, in minor units (10 billion units of a currency). */
@@ -61,17 +58,31 @@ export const idempotencyKeySchema = z
   .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1–64 characters [A-Za-z0-9_-]")
   .meta({ description: "Your id for this sale: a retry with the same key and body gets the same receipt" });
 
-export function zodDetails(error: z.ZodError): ErrorDetail[] {
-  return error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+/** One thing wrong with a field: its dotted path and what is wrong, in words for the client. */
+export type FieldProblem = { path: string; message: string };
+
+export const zodProblems = (error: z.ZodError): FieldProblem[] =>
+  error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+
+/**
+ * A receipt the rules refuse, in domain words: `invalid` (schema or sums) or
+ * `card_data` (a payment-card number in a text field). api/errors.ts turns it
+ * into the client's 400.
+ */
+export class ReceiptRefused extends Error {
+  readonly reason: "invalid" | "card_data";
+  readonly problems: FieldProblem[];
+  constructor(reason: "invalid" | "card_data", message: string, problems: FieldProblem[]) {
+    super(message);
+    this.name = "ReceiptRefused";
+    this.reason = reason;
+    this.problems = problems;
+  }
 }
 
-export function validationFailed(details: ErrorDetail[], message = "The request body is not valid.") {
-  return new ApiError(400, "validation_failed", message, { details });
-}
-
-/** The sums a receipt must satisfy, as error details (empty when it adds up). */
-export function arithmeticErrors(r: ReceiptInput, now: number): ErrorDetail[] {
-  const out: ErrorDetail[] = [];
+/** The sums a receipt must satisfy, as field problems (empty when it adds up). */
+export function arithmeticErrors(r: ReceiptInput, now: number): FieldProblem[] {
+  const out: FieldProblem[] = [];
   let itemSum = 0;
   r.items.forEach((item, i) => {
     const expected = Math.round(item.quantity * item.unitPrice);
@@ -102,11 +113,11 @@ export function cardNumberPaths(r: ReceiptInput): string[] {
 
 /**
  * Validates an already-parsed JSON body: schema, then card data, then arithmetic.
- * Throws the ApiError a client should see.
+ * Throws ReceiptRefused.
  */
 export function parseReceipt(body: unknown, now: number): ReceiptInput {
   const parsed = receiptInputSchema.safeParse(body);
-  if (!parsed.success) throw validationFailed(zodDetails(parsed.error));
+  if (!parsed.success) throw new ReceiptRefused("invalid", "The request body is not valid.", zodProblems(parsed.error));
   return checkReceipt(parsed.data, now);
 }
 
@@ -114,12 +125,14 @@ export function parseReceipt(body: unknown, now: number): ReceiptInput {
 export function checkReceipt(receipt: ReceiptInput, now: number): ReceiptInput {
   const cards = cardNumberPaths(receipt);
   if (cards.length) {
-    throw new ApiError(400, "card_data_forbidden", "Payment-card numbers must not be sent to Tillproof.", {
-      details: cards.map((path) => ({ path, message: "looks like a payment-card number" })),
-    });
+    throw new ReceiptRefused(
+      "card_data",
+      "Payment-card numbers must not be sent to Tillproof.",
+      cards.map((path) => ({ path, message: "looks like a payment-card number" })),
+    );
   }
   const sums = arithmeticErrors(receipt, now);
-  if (sums.length) throw validationFailed(sums, "The receipt's amounts do not add up.");
+  if (sums.length) throw new ReceiptRefused("invalid", "The receipt's amounts do not add up.", sums);
   return receipt;
 }
 
@@ -178,22 +191,23 @@ export function buildRecord(args: {
 }
 
 /**
- * What the terminal hears for a record: built the same way when it is issued
- * and when a retry replays it (from the shard's ring or from Postgres), so a
- * replay is byte-for-byte the original body.
+ * What issuing settled, in the shard's words: the record's header and its
+ * hash. workers/ingest renders it as the API's IssuedReceipt, the same way for
+ * a new receipt and for a retry replayed from the shard or from Postgres.
  */
-export function issuedReceipt(record: ChainRecord, hash: string, baseUrl: string): IssuedReceipt {
-  const printed = groupCode(record.code);
-  return {
-    code: printed,
-    verifyUrl: `${baseUrl}/r/${printed}`,
-    tenantId: record.tenantId,
-    storeId: record.storeId,
-    terminalId: record.terminalId,
-    seq: record.seq,
-    issuedAt: record.issuedAt,
-    receivedAt: record.receivedAt,
-    hash,
-    prevHash: record.prevHash,
-  };
-}
+export type Issued = Pick<
+  ChainRecord,
+  "code" | "tenantId" | "storeId" | "terminalId" | "seq" | "issuedAt" | "receivedAt" | "prevHash"
+> & { hash: string };
+
+export const issuedOf = (record: ChainRecord, hash: string): Issued => ({
+  code: record.code,
+  tenantId: record.tenantId,
+  storeId: record.storeId,
+  terminalId: record.terminalId,
+  seq: record.seq,
+  issuedAt: record.issuedAt,
+  receivedAt: record.receivedAt,
+  hash,
+  prevHash: record.prevHash,
+});

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import { hmacSha256 } from "./crypto.ts";
+import { hmacSha256 } from "../kit/crypto.ts";
 import { slug } from "./ids.ts";
 
 export const WEBHOOK_EVENTS = ["receipt.persisted"] as const;

@@ -5,8 +5,8 @@
  */
 import { Client, type ClientConfig, Pool, type PoolClient } from "@neondatabase/serverless";
 import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
-import { Breaker } from "../core/breaker.ts";
-import { describeError } from "../core/log.ts";
+import { Breaker } from "../kit/breaker.ts";
+import { describeError } from "../kit/describe-error.ts";
 import * as schema from "./schema.ts";
 
 export type Db = NeonDatabase<typeof schema>;

@@ -4,9 +4,9 @@
  * log like any other record); operations count them.
  */
 import { sql } from "drizzle-orm";
-import { describeError } from "../core/log.ts";
 import type { OutboxReceipt } from "../core/outbox.ts";
 import type { ChainRecord } from "../core/receipt.ts";
+import { describeError } from "../kit/describe-error.ts";
 import type { Db } from "./client.ts";
 import type { Queryable } from "./rollups.ts";
 

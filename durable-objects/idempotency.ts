@@ -10,6 +10,7 @@
  * - the `idempotency` table of shards older than the ring, read until its last
  *   key expired.
  */
+
 import {
   encodePage,
   findInPage,
@@ -21,7 +22,9 @@ import {
   mayHold,
   toPages,
 } from "../core/idem-run.ts";
+import type { Issued } from "../core/receipt.ts";
 import type { ShardTables } from "./tables.ts";
+import { issuedOfLegacyReply } from "./upgrade.ts";
 
 export type KnownKey = { bodyHash: string; counter: number };
 
@@ -70,11 +73,11 @@ export class IdempotencyIndex {
     return null;
   }
 
-  /** A key remembered by a shard from before the ring, with the reply it was given. */
-  findLegacy(who: string, key: string): { bodyHash: string; response: string } | null {
+  /** A key remembered by a shard from before the ring, with what it issued. */
+  findLegacy(who: string, key: string): { bodyHash: string; issued: Issued } | null {
     if (!this.legacy) return null;
     const row = this.tables.legacyIdempotency(who, key);
-    return row ? { bodyHash: row.body_hash, response: row.response } : null;
+    return row ? { bodyHash: row.body_hash, issued: issuedOfLegacyReply(row.response) } : null;
   }
 
   /**

@@ -7,15 +7,15 @@
  *
  * Outcomes are domain words; workers/ingest maps them to HTTP.
  */
+
 import { canonicalJson } from "../core/canonical.ts";
 import { type CodeFormat, encodeCode, MAX_COUNTER, V1_MAX_SHARDS } from "../core/code.ts";
-import { sha256Hex } from "../core/crypto.ts";
-import { GroupCommit } from "../core/group-commit.ts";
 import { keyHash } from "../core/idem-run.ts";
-import { fromHex } from "../core/merkle.ts";
-import { type Bucket, takeTokens } from "../core/rate-limit.ts";
-import { buildRecord, type ChainRecord, issuedReceipt, type ReceiptInput } from "../core/receipt.ts";
-import type { IssuedReceipt } from "../core/responses.ts";
+import { buildRecord, type ChainRecord, type Issued, issuedOf, type ReceiptInput } from "../core/receipt.ts";
+import { sha256Hex } from "../kit/crypto.ts";
+import { GroupCommit } from "../kit/group-commit.ts";
+import { type Bucket, takeTokens } from "../kit/rate-limit.ts";
+import { fromHex } from "../tlog/merkle.ts";
 import type { LotteryCuts } from "./cuts.ts";
 import type { Head, StoreHeads } from "./heads.ts";
 import type { IdempotencyIndex, KnownKey } from "./idempotency.ts";
@@ -27,7 +27,7 @@ import type { ShardTables, Terminal } from "./tables.ts";
 export type IssueEntry = { idempotencyKey: string; bodyHash: string; receipt: ReceiptInput };
 
 export type IssueOutcome =
-  | { kind: "issued" | "replayed"; receipt: IssuedReceipt }
+  | { kind: "issued" | "replayed"; issued: Issued }
   /** A retry of a receipt the shard no longer holds: Postgres has it, under this code. */
   | { kind: "replayed_persisted"; code: string }
   | { kind: "conflict" }
@@ -40,10 +40,10 @@ export type Refusal =
 
 export type IssueReply = { refused: Refusal | null; outcomes: IssueOutcome[] };
 
-export type IssueRequest = { shard: number; tokenHash: string; baseUrl: string; entries: IssueEntry[] };
+export type IssueRequest = { shard: number; tokenHash: string; entries: IssueEntry[] };
 
 /** One sale waiting for a commit. */
-type Sale = { shard: number; terminal: Terminal; entry: IssueEntry; f: string; baseUrl: string };
+type Sale = { shard: number; terminal: Terminal; entry: IssueEntry; f: string };
 
 /** A busy shard commits before its window is out once this many sales wait (latency at peak, docs/scale.md §12). */
 const COMMIT_TARGET = 4;
@@ -73,10 +73,10 @@ export class Issuer {
   /** Per-store token buckets (in memory: a restart just refills them). */
   private readonly buckets = new Map<string, Bucket>();
   /** Keys whose sale is waiting for its commit: a retry that arrives meanwhile waits for the same answer. */
-  private readonly inflight = new Map<string, Promise<{ bodyHash: string; receipt: IssuedReceipt }>>();
+  private readonly inflight = new Map<string, Promise<{ bodyHash: string; issued: Issued }>>();
   /** The first counter issued as a v2 (20-character) code; null while the shard still issues v1. */
   private v2From: number | null;
-  private readonly group: GroupCommit<Sale, IssuedReceipt>;
+  private readonly group: GroupCommit<Sale, Issued>;
   private readonly p: IssuerParts;
 
   constructor(p: IssuerParts) {
@@ -120,7 +120,7 @@ export class Issuer {
       throw new Error(`store ${terminal.tenant_id}/${terminal.store_id} has a terminal but is not on this shard`);
     }
     const now = Date.now();
-    const answers: ((committed: Promise<IssuedReceipt>[]) => Promise<IssueOutcome>)[] = [];
+    const answers: ((committed: Promise<Issued>[]) => Promise<IssueOutcome>)[] = [];
     const sales: Sale[] = [];
     const inRequest = new Map<string, number>();
     for (const entry of req.entries) {
@@ -128,24 +128,23 @@ export class Issuer {
       const { bodyHash } = entry;
       const same = inRequest.get(f);
       if (same !== undefined) {
-        answers.push((c) => (c[same] as Promise<IssuedReceipt>).then((r) => replayOf(sales[same]?.entry, bodyHash, r)));
+        answers.push((c) => (c[same] as Promise<Issued>).then((r) => replayOf(sales[same]?.entry, bodyHash, r)));
         continue;
       }
       const waiting = this.inflight.get(f);
       if (waiting) {
-        answers.push(() => waiting.then((w) => (w.bodyHash === bodyHash ? replayed(w.receipt) : { kind: "conflict" })));
+        answers.push(() => waiting.then((w) => (w.bodyHash === bodyHash ? replayed(w.issued) : { kind: "conflict" })));
         continue;
       }
       const known = idem.find(f, now);
       if (known) {
-        const outcome = this.replay(shard, known, bodyHash, req.baseUrl);
+        const outcome = this.replay(shard, known, bodyHash);
         answers.push(async () => outcome);
         continue;
       }
       const legacy = idem.findLegacy(who, entry.idempotencyKey);
       if (legacy) {
-        const outcome: IssueOutcome =
-          legacy.bodyHash === bodyHash ? replayed(JSON.parse(legacy.response) as IssuedReceipt) : { kind: "conflict" };
+        const outcome: IssueOutcome = legacy.bodyHash === bodyHash ? replayed(legacy.issued) : { kind: "conflict" };
         answers.push(async () => outcome);
         continue;
       }
@@ -167,15 +166,12 @@ export class Issuer {
       }
       const at = sales.length;
       inRequest.set(f, at);
-      sales.push({ shard, terminal, entry, f, baseUrl: req.baseUrl });
-      answers.push((c) => (c[at] as Promise<IssuedReceipt>).then((receipt) => ({ kind: "issued", receipt })));
+      sales.push({ shard, terminal, entry, f });
+      answers.push((c) => (c[at] as Promise<Issued>).then((issued) => ({ kind: "issued", issued })));
     }
     const committed = this.group.submit(sales);
     sales.forEach((s, i) => {
-      const done = (committed[i] as Promise<IssuedReceipt>).then((receipt) => ({
-        bodyHash: s.entry.bodyHash,
-        receipt,
-      }));
+      const done = (committed[i] as Promise<Issued>).then((issued) => ({ bodyHash: s.entry.bodyHash, issued }));
       this.inflight.set(s.f, done);
       const forget = () => {
         if (this.inflight.get(s.f) === done) this.inflight.delete(s.f);
@@ -186,10 +182,10 @@ export class Issuer {
   }
 
   /** A retry of a key this shard remembers: the original reply, from the ring or (by code) from Postgres. */
-  private replay(shard: number, known: KnownKey, bodyHash: string, baseUrl: string): IssueOutcome {
+  private replay(shard: number, known: KnownKey, bodyHash: string): IssueOutcome {
     if (known.bodyHash !== bodyHash) return { kind: "conflict" };
     const held = this.p.ring.receipt(known.counter);
-    if (held) return replayed(issuedReceipt(JSON.parse(held.r) as ChainRecord, held.h, baseUrl));
+    if (held) return replayed(issuedOf(JSON.parse(held.r) as ChainRecord, held.h));
     const format = this.formatOf(shard, known.counter).format;
     return {
       kind: "replayed_persisted",
@@ -202,14 +198,14 @@ export class Issuer {
    * chain, appends to the log and writes the ring row. Memory (log, heads,
    * keys, ring) moves only after the transaction committed.
    */
-  private commit(sales: Sale[]): IssuedReceipt[] {
+  private commit(sales: Sale[]): Issued[] {
     const { log, ring, idem, heads, tables, cuts, deps } = this.p;
     const { out, after } = deps.storage.transactionSync(() => {
       const receivedAt = log.clock(Math.max((deps.clock ?? Date.now)(), cuts.floor));
       const crossed = cuts.crossing(receivedAt, log.size);
       const moved = new Map<string, { tenantId: string; storeId: string; head: Head }>();
       const entries: RingEntry[] = [];
-      const out: IssuedReceipt[] = [];
+      const out: Issued[] = [];
       let switchedAt: number | null = null;
       let bytes = 0;
       for (const s of sales) {
@@ -240,7 +236,7 @@ export class Issuer {
         if (switches) switchedAt = counter;
         moved.set(storeKey, { tenantId, storeId, head: { seq: record.seq, hash, counter } });
         entries.push(entry);
-        out.push(issuedReceipt(record, hash, s.baseUrl));
+        out.push(issuedOf(record, hash));
       }
       if (switchedAt !== null) tables.setMeta("code_v2_from", switchedAt);
       const appended = log.append(
@@ -268,9 +264,9 @@ export class Issuer {
   }
 }
 
-const replayed = (receipt: IssuedReceipt): IssueOutcome => ({ kind: "replayed", receipt });
+const replayed = (issued: Issued): IssueOutcome => ({ kind: "replayed", issued });
 
 /** The same key twice in one request: the second is a replay of the first (or a conflict). */
-function replayOf(first: IssueEntry | undefined, bodyHash: string, receipt: IssuedReceipt): IssueOutcome {
-  return first?.bodyHash === bodyHash ? replayed(receipt) : { kind: "conflict" };
+function replayOf(first: IssueEntry | undefined, bodyHash: string, issued: Issued): IssueOutcome {
+  return first?.bodyHash === bodyHash ? replayed(issued) : { kind: "conflict" };
 }

@@ -7,8 +7,8 @@
  * a rolled-back receipt never reaches a checkpoint. `sign` waits for storage to
  * be durable before it signs, and full tiles wait in SQLite until R2 has them.
  */
-import { edgeRoot, type Hash } from "../core/merkle.ts";
-import { formatCheckpoint, noteSignatures, type Signer, signerLabel, signNote } from "../core/note.ts";
+import { edgeRoot, type Hash } from "../tlog/merkle.ts";
+import { formatCheckpoint, noteSignatures, type Signer, signerLabel, signNote } from "../tlog/note.ts";
 import {
   appendLeaves,
   emptyLog,
@@ -17,7 +17,7 @@ import {
   TILE_WIDTH,
   tileObjectKey,
   unpackHashes,
-} from "../core/tiles.ts";
+} from "../tlog/tiles.ts";
 import type { LogHead, ShardTables } from "./tables.ts";
 
 export type SignedCheckpoint = { size: number; note: string; signedAt: number };

@@ -5,8 +5,8 @@
  */
 import type { CodeFormat } from "../core/code.ts";
 import type { ConfigVars } from "../core/config.ts";
-import type { Signer } from "../core/note.ts";
 import type { OutboxMessage } from "../core/outbox.ts";
+import type { Signer } from "../tlog/note.ts";
 
 /** What the shard object reads from the Worker's env: its bindings, its secrets and the settings. */
 export interface ShardEnv extends ConfigVars {

@@ -5,8 +5,8 @@
  * again an hour after it was sent, unless Postgres looks unreachable (see redrive).
  */
 
-import { describeError } from "../core/log.ts";
 import { groupForSend, type OutboxReceipt, packMessages } from "../core/outbox.ts";
+import { describeError } from "../kit/describe-error.ts";
 import type { ShardDeps } from "./ports.ts";
 import type { BatchRing, BatchStats } from "./ring.ts";
 import type { ShardTables } from "./tables.ts";

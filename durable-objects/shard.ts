@@ -6,8 +6,8 @@
  * open a second instance over the same storage with faulty ports.
  */
 import { type CodeFormat, MAX_COUNTER, V1_MAX_COUNTER } from "../core/code.ts";
-import { describeError } from "../core/log.ts";
 import type { ChainRecord } from "../core/receipt.ts";
+import { describeError } from "../kit/describe-error.ts";
 import { ShardAdmin } from "./admin.ts";
 import { type Cut, LotteryCuts } from "./cuts.ts";
 import { StoreHeads } from "./heads.ts";

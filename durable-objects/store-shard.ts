@@ -6,9 +6,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { config } from "../core/config.ts";
 import { activeFault, type FaultPlan } from "../core/faults.ts";
-import { describeError } from "../core/log.ts";
 import { openPg } from "../db/client.ts";
 import { shardHistory } from "../db/receipts.ts";
+import { describeError } from "../kit/describe-error.ts";
 import { shardConfig } from "./config.ts";
 import type { Cut } from "./cuts.ts";
 import { faultyQueue } from "./faulty-queue.ts";

@@ -12,9 +12,9 @@
  * then answers 503 and says why in its log, rather than sign a forged tree).
  */
 import { canonicalHash } from "../core/canonical.ts";
-import { fromHex } from "../core/merkle.ts";
-import { type ChainRecord, GENESIS_HASH } from "../core/receipt.ts";
-import { appendLeaves, emptyLog, type LogState, packHashes } from "../core/tiles.ts";
+import { type ChainRecord, GENESIS_HASH, type Issued } from "../core/receipt.ts";
+import { fromHex } from "../tlog/merkle.ts";
+import { appendLeaves, emptyLog, type LogState, packHashes } from "../tlog/tiles.ts";
 import { migrate } from "./schema.ts";
 import { ShardTables } from "./tables.ts";
 
@@ -118,4 +118,23 @@ export async function upgradeOnStart(
   const shard = tables.meta().shard ?? -1;
   const { size } = await adoptHistory(tables, (fn) => storage.transactionSync(fn), shard, upTo, source);
   console.log(JSON.stringify({ msg: "shard adopted its history", shard, size }));
+}
+
+/**
+ * What a pre-ring shard issued, from the reply it stored with the key (the
+ * API's IssuedReceipt of that release): the printed code loses its dashes.
+ */
+export function issuedOfLegacyReply(response: string): Issued {
+  const r = JSON.parse(response) as Issued;
+  return {
+    code: r.code.replaceAll("-", ""),
+    tenantId: r.tenantId,
+    storeId: r.storeId,
+    terminalId: r.terminalId,
+    seq: r.seq,
+    issuedAt: r.issuedAt,
+    receivedAt: r.receivedAt,
+    hash: r.hash,
+    prevHash: r.prevHash,
+  };
 }

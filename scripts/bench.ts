@@ -17,7 +17,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { generateSigningKey } from "../core/note.ts";
+import { generateSigningKey } from "../tlog/note.ts";
 import { setupFleet } from "./lib/bench/fleet.ts";
 import { issuance } from "./lib/bench/phases/issuance.ts";
 import { persistence } from "./lib/bench/phases/persistence.ts";

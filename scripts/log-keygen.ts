@@ -3,7 +3,7 @@
  * log, in the signed-note formats: the private key (for LOG_SIGNING_KEY) and
  * the verifier key to publish. Nothing is written or sent anywhere.
  */
-import { generateSigningKey } from "../core/note.ts";
+import { generateSigningKey } from "../tlog/note.ts";
 
 const name = process.argv[2];
 if (!name || process.argv.length > 3) {

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { commitmentOf, type Prize, type ShardRoot, seedOf, winningNumbers } from "../core/lottery.ts";
-import { fromHex, toHex, verifyConsistency } from "../core/merkle.ts";
+import { fromHex, toHex, verifyConsistency } from "../tlog/merkle.ts";
 import { logApi } from "./lib/audit/sources.ts";
 
 const { values: args, positionals } = parseArgs({

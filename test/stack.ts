@@ -11,13 +11,13 @@
  */
 import { resolve } from "node:path";
 import pg from "pg";
-import { generateSigningKey } from "../core/note.ts";
 import { applyMigrations } from "../scripts/lib/migrate.ts";
 import { freePort } from "../scripts/lib/ports.ts";
 import { hostPort, type RunningPostgres, startEmbeddedPostgres } from "../scripts/lib/postgres.ts";
 import { runtimeUrl } from "../scripts/lib/roles.ts";
 import { startTunnel, type Tunnel } from "../scripts/lib/tunnel.ts";
 import { startLocalWorker } from "../scripts/lib/worker.ts";
+import { generateSigningKey } from "../tlog/note.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 
 export const OPERATOR_TOKEN = "browser-test-operator-token";

@@ -4,8 +4,8 @@
  * LOG_SIGNING_KEY leaves the log unsigned. Routes that need them answer 503
  * naming the variable; /healthz reports each.
  */
-import { ApiError } from "../core/errors.ts";
-import { signersFor } from "../durable-objects/config.ts";
+import { ApiError } from "../api/errors.ts";
+import { signersFor } from "../tlog/signers.ts";
 import type { Env } from "./env.ts";
 import { logError } from "./request-context.ts";
 

@@ -7,12 +7,12 @@ import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
+import { ApiError, apiErrorOf, type ErrorBody, errorBody, unauthorized } from "../api/errors.ts";
 import { config } from "../core/config.ts";
 import { bearerToken } from "../core/credentials.ts";
-import { safeEqual } from "../core/crypto.ts";
-import { ApiError, type ErrorBody, errorBody, unauthorized } from "../core/errors.ts";
-import { describeError, stackFrames } from "../core/log.ts";
 import { isPostgresUnavailable, openPg, type Pg, retryAfterOf } from "../db/client.ts";
+import { safeEqual } from "../kit/crypto.ts";
+import { describeError, stackFrames } from "../kit/describe-error.ts";
 import type { Env } from "./env.ts";
 import { logError } from "./request-context.ts";
 
@@ -55,9 +55,10 @@ function withId(c: Ctx, body: ErrorBody): ErrorBody {
 }
 
 export function onError(err: Error, c: Ctx): Response {
-  if (err instanceof ApiError) {
-    if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
-    return c.json(withId(c, err.toBody()), err.status);
+  const known = apiErrorOf(err);
+  if (known) {
+    if (known.retryAfter !== undefined) c.header("Retry-After", String(known.retryAfter));
+    return c.json(withId(c, known.toBody()), known.status);
   }
   if (err instanceof HTTPException && err.status === 415) {
     return c.json(withId(c, errorBody("unsupported_media_type", "Send the body as application/json.")), 415);

@@ -4,13 +4,13 @@
  */
 
 import { cors } from "hono/cors";
-import { describeError } from "../core/log.ts";
 import type { OutboxMessage } from "../core/outbox.ts";
 import { withPg } from "../db/client.ts";
 import { ensurePartitions } from "../db/partitions.ts";
 import { refreshTimeZones } from "../db/rollups.ts";
 import { listTenantNames } from "../db/tenants.ts";
 import { pruneDeliveredDeliveries } from "../db/webhooks.ts";
+import { describeError } from "../kit/describe-error.ts";
 import { dashboard } from "./analytics/dashboard.ts";
 import { mountReference } from "./docs/index.ts";
 import type { Env } from "./env.ts";

@@ -8,9 +8,9 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { ApiError } from "../core/errors.ts";
-import { validationFailed, zodDetails } from "../core/receipt.ts";
-import { errorBodySchema } from "../core/responses.ts";
+import { ApiError, validationFailed } from "../api/errors.ts";
+import { errorBodySchema } from "../api/responses.ts";
+import { zodProblems } from "../core/receipt.ts";
 import type { AppEnv } from "./http.ts";
 
 /** A feature's router. A request that fails its route's schemas gets the contract's 400, never zod's raw result. */
@@ -18,7 +18,7 @@ export function router(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (result.success) return;
-      const details = zodDetails(result.error);
+      const details = zodProblems(result.error);
       if (result.target === "param") {
         const name = details[0]?.path ?? "id";
         throw new ApiError(400, "invalid_id", `The ${name} in the path is not a valid id.`, { details });

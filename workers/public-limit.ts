@@ -7,11 +7,11 @@
  * 200 per 10 s, i.e. 20/s). PUBLIC_RPS=0 turns both off (benchmarks, tests).
  */
 import type { MiddlewareHandler } from "hono";
+import { ApiError } from "../api/errors.ts";
 import { config } from "../core/config.ts";
 import { bearerToken } from "../core/credentials.ts";
-import { safeEqual } from "../core/crypto.ts";
-import { ApiError } from "../core/errors.ts";
-import { type Bucket, clientKey, takeTokens } from "../core/rate-limit.ts";
+import { safeEqual } from "../kit/crypto.ts";
+import { type Bucket, clientKey, takeTokens } from "../kit/rate-limit.ts";
 import type { AppEnv } from "./http.ts";
 
 const MAX_TRACKED = 10_000; // client buckets kept per isolate (oldest dropped first)

@@ -1,9 +1,9 @@
 /** Addressing store shards, and turning a platform failure into a 503 the client can retry. */
 
+import { ApiError } from "../api/errors.ts";
 import { config } from "../core/config.ts";
-import { ApiError } from "../core/errors.ts";
-import { describeError } from "../core/log.ts";
 import type { StoreShard } from "../durable-objects/store-shard.ts";
+import { describeError } from "../kit/describe-error.ts";
 import type { Env } from "./env.ts";
 import { logError } from "./request-context.ts";
 

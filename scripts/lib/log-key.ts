@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { generateSigningKey, parseSigningKey, verifierKeyOf } from "../../core/note.ts";
+import { generateSigningKey, parseSigningKey, verifierKeyOf } from "../../tlog/note.ts";
 
 export async function localLogKey(file: string, name: string): Promise<{ privateKey: string; verifierKey: string }> {
   let privateKey = process.env.LOG_SIGNING_KEY;

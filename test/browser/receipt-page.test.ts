@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { contrastRatio, toHex } from "../../core/contrast.ts";
+import { contrastRatio, toHex } from "../../kit/contrast.ts";
 import { insiderSql } from "../insider.ts";
 import { OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
 import { ARTIFACTS, launchChromium } from "./chromium.ts";

@@ -5,7 +5,7 @@
  */
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { parseCode } from "../../core/code.ts";
+import { groupCode, parseCode } from "../../core/code.ts";
 import { shardConfig } from "../../durable-objects/config.ts";
 import type { StoreShard } from "../../durable-objects/store-shard.ts";
 import { shard } from "../../workers/shards.ts";
@@ -30,8 +30,8 @@ async function issueAsV1(n: number, token: string, count: number, runsOutIn?: nu
     const out: string[] = [];
     for (let i = 0; i < count; i++) {
       const [o] = (await legacy.issue(oneSale(n, token, sale()))).outcomes;
-      if (!o || !("receipt" in o)) throw new Error(`not issued: ${JSON.stringify(o)}`);
-      out.push(o.receipt.code);
+      if (!o || !("issued" in o)) throw new Error(`not issued: ${JSON.stringify(o)}`);
+      out.push(groupCode(o.issued.code));
     }
     return out;
   });

@@ -1,13 +1,13 @@
 /** Test helpers: talk to the Worker over HTTP as a client would, and read Postgres directly. */
 import { env, SELF } from "cloudflare:test";
+import type { IssuedReceipt } from "../../api/responses.ts";
 import { canonicalJson } from "../../core/canonical.ts";
 import { encodeCode } from "../../core/code.ts";
-import { sha256Hex } from "../../core/crypto.ts";
 import { shardForStore } from "../../core/ids.ts";
 import type { OutboxMessage } from "../../core/outbox.ts";
 import { buildRecord, GENESIS_HASH, parseReceipt } from "../../core/receipt.ts";
-import type { IssuedReceipt } from "../../core/responses.ts";
 import { openPg } from "../../db/client.ts";
+import { sha256Hex } from "../../kit/crypto.ts";
 import { insiderSql } from "../insider.ts";
 
 export const OPERATOR_TOKEN = "test-operator-token";

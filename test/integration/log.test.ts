@@ -5,16 +5,16 @@
  */
 import { env, evictDurableObject, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { Proof } from "../../api/responses.ts";
 import { canonicalHash } from "../../core/canonical.ts";
 import { encodeCode, parseCode } from "../../core/code.ts";
-import { rootAt, type TileReader } from "../../core/log-proofs.ts";
-import { fromHex, leafHash, toHex, verifyConsistency, verifyInclusion } from "../../core/merkle.ts";
-import { generateSigningKey, openNote, parseCheckpoint, parseSigningKey, parseVerifierKey } from "../../core/note.ts";
-import type { Proof } from "../../core/responses.ts";
-import { tileIndexPath, tileObjectKey, tileWidth, unpackHashes } from "../../core/tiles.ts";
 import { type RecordRow, recordColumns, recordFromRow } from "../../db/receipts.ts";
 import { shardConfig } from "../../durable-objects/config.ts";
 import type { StoreShard } from "../../durable-objects/store-shard.ts";
+import { fromHex, leafHash, toHex, verifyConsistency, verifyInclusion } from "../../tlog/merkle.ts";
+import { generateSigningKey, openNote, parseCheckpoint, parseSigningKey, parseVerifierKey } from "../../tlog/note.ts";
+import { rootAt, type TileReader } from "../../tlog/proofs.ts";
+import { tileIndexPath, tileObjectKey, tileWidth, unpackHashes } from "../../tlog/tiles.ts";
 import { shard } from "../../workers/shards.ts";
 import { insiderSql } from "../insider.ts";
 import {

@@ -13,10 +13,10 @@ import {
 } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseCode } from "../../core/code.ts";
-import { leafAt, rootAt } from "../../core/log-proofs.ts";
 import { commitmentOf, prizeFor, seedOf, winningNumbers } from "../../core/lottery.ts";
-import { fromHex, leafHash, rootOfLeafHashes, toHex } from "../../core/merkle.ts";
 import type { StoreShard } from "../../durable-objects/store-shard.ts";
+import { fromHex, leafHash, rootOfLeafHashes, toHex } from "../../tlog/merkle.ts";
+import { leafAt, rootAt } from "../../tlog/proofs.ts";
 import { app } from "../../workers/index.ts";
 import { tileReader } from "../../workers/log/tiles.ts";
 import { shard } from "../../workers/shards.ts";

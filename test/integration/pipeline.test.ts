@@ -212,7 +212,7 @@ describe("the shard's outbox", () => {
       ] as const) {
         lossy.tables.setMeta(k, v);
       }
-      return outcome && "receipt" in outcome ? compact(outcome.receipt.code) : "";
+      return outcome && "issued" in outcome ? compact(outcome.issued.code) : "";
     });
     await evictDurableObject(stub); // reload state from storage, as after a deploy
     expect((await sqlQuery("SELECT 1 FROM receipts WHERE code = $1", [code])).length).toBe(0);
@@ -259,7 +259,7 @@ describe("the shard's outbox", () => {
       const flaky = openShard(state.storage, { queue: deliversThenThrows });
       const [outcome] = (await flaky.issue(oneSale(n, f.token, sale()))).outcomes;
       await expect(flaky.pump.flush(n, flaky.log.size)).rejects.toThrow(/reply lost/);
-      return outcome && "receipt" in outcome ? outcome.receipt : null;
+      return outcome && "issued" in outcome ? outcome.issued : null;
     });
     if (!first) throw new Error("not issued");
     await evictDurableObject(stub); // restart: the flaky queue is gone, the storage stays
@@ -325,7 +325,7 @@ describe("the shard's outbox", () => {
       const lossy = openShard(state.storage, { queue: dropsMessages });
       const [o] = (await lossy.issue(oneSale(n, f.token, sale(), "ring-key"))).outcomes;
       await lossy.pump.flush(n, lossy.log.size);
-      return o && "receipt" in o ? o.receipt.code : "";
+      return o && "issued" in o ? o.issued.code : "";
     });
     await evictDurableObject(stub);
     const retry = await issue(f.token, sale(), "ring-key");
@@ -617,7 +617,7 @@ describe("after a restart", () => {
       const [o] = (await lossy.issue(oneSale(n, f.token, sale()))).outcomes;
       await lossy.pump.flush(n, lossy.log.size);
       lossy.pump.storeWatermark(Date.now());
-      return o && "receipt" in o ? compact(o.receipt.code) : "";
+      return o && "issued" in o ? compact(o.issued.code) : "";
     });
     await evictDurableObject(stub);
     await stub.stats(); // the real object loads

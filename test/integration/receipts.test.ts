@@ -2,9 +2,9 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { canonicalHash } from "../../core/canonical.ts";
 import { encodeCode, groupCode } from "../../core/code.ts";
-import { sha256Hex } from "../../core/crypto.ts";
 import { GENESIS_HASH } from "../../core/receipt.ts";
 import { type RecordRow, recordColumns, recordFromRow } from "../../db/receipts.ts";
+import { sha256Hex } from "../../kit/crypto.ts";
 
 import {
   call,

@@ -67,7 +67,6 @@ export function oneSale(shard: number, token: string, sale: unknown, key = crypt
   return {
     shard,
     tokenHash: hashSecret(token),
-    baseUrl: "https://tillproof.test",
     entries: [{ idempotencyKey: key, bodyHash: canonicalHash(sale), receipt: parseReceipt(sale, Date.now()) }],
   };
 }

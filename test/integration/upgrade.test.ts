@@ -7,12 +7,13 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { parseCode } from "../../core/code.ts";
-import { type ChainRecord, issuedReceipt } from "../../core/receipt.ts";
+import { type ChainRecord, issuedOf } from "../../core/receipt.ts";
 import { openPg } from "../../db/client.ts";
 import { insertReceipts } from "../../db/receipts.ts";
 import { shardConfig } from "../../durable-objects/config.ts";
 import type { RingEntry } from "../../durable-objects/ring.ts";
 import type { StoreShard } from "../../durable-objects/store-shard.ts";
+import { renderIssued } from "../../workers/ingest/render.ts";
 import { shard } from "../../workers/shards.ts";
 import {
   call,
@@ -42,8 +43,8 @@ describe("upgrading a shard from before the batch ring", () => {
       const out: Issued[] = [];
       for (const key of keys) {
         const [o] = (await s.issue(oneSale(n, f.token, sale(), key))).outcomes;
-        if (!o || !("receipt" in o)) throw new Error("not issued");
-        out.push(o.receipt);
+        if (!o || !("issued" in o)) throw new Error("not issued");
+        out.push(renderIssued(o.issued, "https://tillproof.test"));
       }
       const sql = state.storage.sql;
       const rows = sql
@@ -73,7 +74,7 @@ describe("upgrading a shard from before the batch ring", () => {
             at,
           );
           const key = keys[r.seq - 1] ?? "";
-          const response = JSON.stringify(issuedReceipt(r, e.h, "https://tillproof.test"));
+          const response = JSON.stringify(renderIssued(issuedOf(r, e.h), "https://tillproof.test"));
           sql.exec(
             "INSERT INTO idempotency (terminal, key, body_hash, response, created_at) VALUES (?, ?, ?, ?, ?)",
             who,
@@ -147,8 +148,11 @@ async function preLogShard(persistedUpTo: number) {
     const out: { receipt: Issued; record: string }[] = [];
     for (let i = 0; i < 5; i++) {
       const [o] = (await s.issue(oneSale(n, f.token, sale(), `pre-log-${i}`))).outcomes;
-      if (!o || !("receipt" in o)) throw new Error("not issued");
-      out.push({ receipt: o.receipt, record: s.ring.records([i + 1])[0]?.record ?? "" });
+      if (!o || !("issued" in o)) throw new Error("not issued");
+      out.push({
+        receipt: renderIssued(o.issued, "https://tillproof.test"),
+        record: s.ring.records([i + 1])[0]?.record ?? "",
+      });
     }
     const sql = state.storage.sql;
     // What 49e008b kept: no log, no ring; held receipts one row each; the store's head; sent_up_to.

@@ -7,10 +7,10 @@
 import { env, evictDurableObject, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { canonicalHash } from "../../core/canonical.ts";
-import { fromHex, leafHash, toHex } from "../../core/merkle.ts";
-import { tileObjectKey, unpackHashes } from "../../core/tiles.ts";
 import { type RecordRow, recordColumns, recordFromRow } from "../../db/receipts.ts";
 import type { StoreShard } from "../../durable-objects/store-shard.ts";
+import { fromHex, leafHash, toHex } from "../../tlog/merkle.ts";
+import { tileObjectKey, unpackHashes } from "../../tlog/tiles.ts";
 import { shard } from "../../workers/shards.ts";
 import { call, compact, eventually, fixture, issuePersisted, sale, sqlQuery, tamper, useShardBand } from "./helpers.ts";
 

@@ -3,9 +3,9 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { dailyExportQuery, dateRange, itemsQuery, salesQuery } from "../../core/analytics.ts";
 import { slug } from "../../core/ids.ts";
-import * as res from "../../core/responses.ts";
 import { requireOperator } from "../http.ts";
 import { errors, htmlResponse, json, security, tenantErrors, textResponse } from "../openapi.ts";
+import { salesSeriesSchema, tenantTotalsSchema, topItemsSchema } from "./schemas.ts";
 
 const tags = ["Analytics"];
 const tenantPath = z.object({ tenantId: slug });
@@ -18,7 +18,7 @@ export const salesRoute = createRoute({
   summary: "Sales by store-local day or UTC hour, per store and currency",
   security: security.tenant,
   request: { params: tenantPath, query: salesQuery },
-  responses: { 200: json("The series; empty buckets left out", res.salesSeriesSchema), ...errors(tenantErrors) },
+  responses: { 200: json("The series; empty buckets left out", salesSeriesSchema), ...errors(tenantErrors) },
 });
 
 export const itemsRoute = createRoute({
@@ -29,7 +29,7 @@ export const itemsRoute = createRoute({
   summary: "The items with the most revenue",
   security: security.tenant,
   request: { params: tenantPath, query: itemsQuery },
-  responses: { 200: json("By revenue, highest first", res.topItemsSchema), ...errors(tenantErrors) },
+  responses: { 200: json("By revenue, highest first", topItemsSchema), ...errors(tenantErrors) },
 });
 
 export const dailyCsvRoute = createRoute({
@@ -56,7 +56,7 @@ export const tenantTotalsRoute = createRoute({
   middleware: [requireOperator] as const,
   request: { query: dateRange },
   responses: {
-    200: json("Per tenant and currency", res.tenantTotalsSchema),
+    200: json("Per tenant and currency", tenantTotalsSchema),
     ...errors({ 400: "Bad range", 401: "Missing or invalid operator token" }),
   },
 });

@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
+import { type ApiError, unauthorized } from "../../api/errors.ts";
 import { MAX_SHARDS } from "../../core/code.ts";
 import { config } from "../../core/config.ts";
 import { bearerToken, hashSecret, parseTerminalToken } from "../../core/credentials.ts";
-import { type ApiError, unauthorized } from "../../core/errors.ts";
 import { assertCodeKey } from "../config-check.ts";
 import type { AppEnv } from "../http.ts";
 import { shard } from "../shards.ts";

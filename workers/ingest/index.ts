@@ -3,24 +3,20 @@
  * (authentication format, validation, arithmetic, card check, body hash) so the
  * shard's serialized step is only: authenticate, dedupe, number, hash, write.
  */
+
+import { ApiError, apiErrorOf, type ErrorBody, validationFailed } from "../../api/errors.ts";
+import type { IssuedReceipt } from "../../api/responses.ts";
 import { canonicalHash } from "../../core/canonical.ts";
-import { ApiError, type ErrorBody } from "../../core/errors.ts";
-import { describeError } from "../../core/log.ts";
-import {
-  checkReceipt,
-  idempotencyKeySchema,
-  issuedReceipt,
-  parseReceipt,
-  validationFailed,
-} from "../../core/receipt.ts";
-import type { IssuedReceipt } from "../../core/responses.ts";
+import { checkReceipt, idempotencyKeySchema, issuedOf, parseReceipt } from "../../core/receipt.ts";
 import { findReceipt } from "../../db/receipts.ts";
 import type { IssueEntry, IssueOutcome, Refusal } from "../../durable-objects/issuer.ts";
+import { describeError } from "../../kit/describe-error.ts";
 import { type Ctx, pg, publicBaseUrl } from "../http.ts";
 import { router } from "../openapi.ts";
 import { logError } from "../request-context.ts";
 import { callShard, shard } from "../shards.ts";
 import { credentialsRefused } from "./auth.ts";
+import { renderIssued } from "./render.ts";
 import { issueBatchRoute, issueReceiptRoute } from "./routes.ts";
 
 export const ingest = router();
@@ -33,15 +29,20 @@ const terminalOf = (c: Ctx): Terminal => {
   return t;
 };
 
-/** What a terminal hears for one entry: the shard's outcome, with retries of receipts it no longer holds read from Postgres. */
-type Answer = Exclude<IssueOutcome, { kind: "replayed_persisted" }> | { kind: "replay_unavailable" };
+type Refused = Exclude<IssueOutcome, { kind: "issued" | "replayed" | "replayed_persisted" }>;
+/** What a terminal hears for one entry: a rendered receipt, or why not. */
+type Answer = { kind: "issued" | "replayed"; receipt: IssuedReceipt } | Refused | { kind: "replay_unavailable" };
 
 async function issue(c: Ctx, creds: Terminal, entries: IssueEntry[]): Promise<Answer[]> {
   const baseUrl = publicBaseUrl(c);
-  const reply = await callShard(creds.shard, () => shard(c.env, creds.shard).issue({ ...creds, baseUrl, entries }));
+  const reply = await callShard(creds.shard, () => shard(c.env, creds.shard).issue({ ...creds, entries }));
   if (reply.refused) throw shardError(reply.refused);
   return Promise.all(
-    reply.outcomes.map((o) => (o.kind === "replayed_persisted" ? replayFromPostgres(c, o.code, baseUrl) : o)),
+    reply.outcomes.map((o): Answer | Promise<Answer> => {
+      if (o.kind === "replayed_persisted") return replayFromPostgres(c, o.code, baseUrl);
+      if ("issued" in o) return { kind: o.kind, receipt: renderIssued(o.issued, baseUrl) };
+      return o;
+    }),
   );
 }
 
@@ -53,7 +54,7 @@ async function issue(c: Ctx, creds: Terminal, entries: IssueEntry[]): Promise<An
 async function replayFromPostgres(c: Ctx, code: string, baseUrl: string): Promise<Answer> {
   try {
     const row = await findReceipt(pg(c).db, code);
-    if (row) return { kind: "replayed", receipt: issuedReceipt(row.record, row.hash, baseUrl) };
+    if (row) return { kind: "replayed", receipt: renderIssued(issuedOf(row.record, row.hash), baseUrl) };
     logError({ msg: "replay: receipt not in postgres", code });
   } catch (e) {
     logError({ msg: "replay: postgres lookup failed", error: describeError(e) });
@@ -149,8 +150,9 @@ ingest.openapi(issueBatchRoute, async (c) => {
       slots.push(i);
       results.push({ status: 0 });
     } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
-      results.push({ status: e.status, error: e.toBody().error });
+      const refused = apiErrorOf(e);
+      if (!refused) throw e;
+      results.push({ status: refused.status, error: refused.toBody().error });
     }
   }
   if (entries.length) {

@@ -1,12 +1,12 @@
 /** Ingest operations (contract: docs/api.md "Ingest"), as OpenAPI routes. */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
+import * as res from "../../api/responses.ts";
 import { idempotencyKeySchema, receiptInputSchema } from "../../core/receipt.ts";
-import * as res from "../../core/responses.ts";
 import { KiB, limitBody } from "../http.ts";
 import { errors, json, jsonBody, security } from "../openapi.ts";
 import { terminalAuth } from "./auth.ts";
-import { batchSchema } from "./schemas.ts";
+import { batchResultSchema, batchSchema } from "./schemas.ts";
 
 const tags = ["Ingest"];
 
@@ -82,7 +82,7 @@ export const issueBatchRoute = createRoute({
     },
   },
   responses: {
-    200: json("One result per receipt, in input order (each with its own status)", res.batchResultSchema, {
+    200: json("One result per receipt, in input order (each with its own status)", batchResultSchema, {
       results: [{ status: 201, receipt: exampleIssued }],
     }),
     ...errors({ ...ingestErrors, 413: "Body over 2 MiB" }),

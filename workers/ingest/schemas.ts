@@ -1,4 +1,6 @@
+/** What ingest takes and answers, as zod schemas: the OpenAPI document and the types come from them. */
 import { z } from "zod";
+import { errorBodySchema, issuedReceiptSchema } from "../../api/responses.ts";
 import { idempotencyKeySchema, receiptInputSchema } from "../../core/receipt.ts";
 
 /**
@@ -18,4 +20,15 @@ export const batchSchema = z.strictObject({
         metadata: z.registry(),
       }),
     }),
+});
+
+// Responses.
+export const batchResultSchema = z.object({
+  results: z.array(
+    z.object({
+      status: z.number().int(),
+      receipt: issuedReceiptSchema.optional(),
+      error: errorBodySchema.shape.error.optional(),
+    }),
+  ),
 });

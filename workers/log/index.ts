@@ -4,13 +4,13 @@
  * up to that checkpoint, and C2SP tlog-tiles so standard clients can read it.
  * Only hashes are served, never receipt contents.
  */
-import { ApiError, notFound } from "../../core/errors.ts";
-import { describeError } from "../../core/log.ts";
-import { consistencyProof, hexList, inclusionProof } from "../../core/log-proofs.ts";
-import { verifierKeyOf } from "../../core/note.ts";
-import { packHashes, parseTilePath, TILE_WIDTH, tileWidth } from "../../core/tiles.ts";
-import { primarySigner } from "../../durable-objects/config.ts";
+import { ApiError, notFound } from "../../api/errors.ts";
 import type { LogView } from "../../durable-objects/log.ts";
+import { describeError } from "../../kit/describe-error.ts";
+import { verifierKeyOf } from "../../tlog/note.ts";
+import { consistencyProof, hexList, inclusionProof } from "../../tlog/proofs.ts";
+import { primarySigner } from "../../tlog/signers.ts";
+import { packHashes, parseTilePath, TILE_WIDTH, tileWidth } from "../../tlog/tiles.ts";
 import { type Ctx, param } from "../http.ts";
 import { router } from "../openapi.ts";
 import { logError } from "../request-context.ts";

@@ -3,10 +3,11 @@
  * each isolate keeps the ones it read), the unfilled ones from the shard's
  * view, and a full tile the shard has not uploaded yet from the shard itself.
  */
-import type { TileReader } from "../../core/log-proofs.ts";
-import type { Hash } from "../../core/merkle.ts";
-import { TILE_WIDTH, tileObjectKey, unpackHashes } from "../../core/tiles.ts";
+
 import type { LogView } from "../../durable-objects/log.ts";
+import type { Hash } from "../../tlog/merkle.ts";
+import type { TileReader } from "../../tlog/proofs.ts";
+import { TILE_WIDTH, tileObjectKey, unpackHashes } from "../../tlog/tiles.ts";
 import type { Env } from "../env.ts";
 import { shard } from "../shards.ts";
 

@@ -6,13 +6,10 @@
  * it happens after the close.
  */
 import { randomBytes } from "node:crypto";
+import { ApiError, invalidCode, notFound, validationFailed } from "../../api/errors.ts";
+import type { VerifiedReceipt } from "../../api/responses.ts";
 import { groupCode, parseCode } from "../../core/code.ts";
-import { ApiError, invalidCode, notFound } from "../../core/errors.ts";
-import { rootAt } from "../../core/log-proofs.ts";
 import { commitmentOf, isEligible, prizeFor, type ShardRoot, seedOf, winningNumbers } from "../../core/lottery.ts";
-import { toHex } from "../../core/merkle.ts";
-import { validationFailed } from "../../core/receipt.ts";
-import type { VerifiedReceipt } from "../../core/responses.ts";
 import {
   type Draw,
   drawsFor,
@@ -24,6 +21,8 @@ import {
   winners,
 } from "../../db/lottery.ts";
 import { shardsInUse } from "../../db/shards.ts";
+import { toHex } from "../../tlog/merkle.ts";
+import { rootAt } from "../../tlog/proofs.ts";
 import { type Ctx, pg, publicBaseUrl } from "../http.ts";
 import { tileReader } from "../log/tiles.ts";
 import { router } from "../openapi.ts";

@@ -3,9 +3,9 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { slug } from "../../core/ids.ts";
 import { drawRequestSchema } from "../../core/lottery.ts";
-import * as res from "../../core/responses.ts";
 import { requireOperator } from "../http.ts";
 import { errors, htmlResponse, json, jsonBody, security } from "../openapi.ts";
+import { drawCheckSchema, drawListSchema, drawResponseSchema, winnersPageSchema } from "./schemas.ts";
 
 const tags = ["Lottery"];
 const drawPath = z.object({ id: slug });
@@ -39,7 +39,7 @@ export const createDrawRoute = createRoute({
     },
   },
   responses: {
-    201: json("Created, open", res.drawResponseSchema),
+    201: json("Created, open", drawResponseSchema),
     ...errors({
       ...operatorErrors,
       400: "Malformed body, or closesAt not in the future",
@@ -59,7 +59,7 @@ export const runDrawRoute = createRoute({
   middleware: [requireOperator] as const,
   request: { params: drawPath },
   responses: {
-    200: json("Drawn", res.drawResponseSchema),
+    200: json("Drawn", drawResponseSchema),
     ...errors({
       ...operatorErrors,
       400: "Bad id",
@@ -77,7 +77,7 @@ export const listDrawsRoute = createRoute({
   tags,
   summary: "Every draw",
   security: security.public,
-  responses: { 200: json("The draws", res.drawListSchema), ...errors(publicErrors) },
+  responses: { 200: json("The draws", drawListSchema), ...errors(publicErrors) },
 });
 
 export const getDrawRoute = createRoute({
@@ -89,7 +89,7 @@ export const getDrawRoute = createRoute({
   security: security.public,
   request: { params: drawPath },
   responses: {
-    200: json("The draw", res.drawResponseSchema),
+    200: json("The draw", drawResponseSchema),
     ...errors({ ...publicErrors, 400: "Bad id", 404: "No such draw" }),
   },
 });
@@ -103,7 +103,7 @@ export const checkCodeRoute = createRoute({
   security: security.public,
   request: { params: drawPath.extend({ code: z.string().meta({ description: "A receipt code, any form" }) }) },
   responses: {
-    200: json("The receipt's part in the draw", res.drawCheckSchema),
+    200: json("The receipt's part in the draw", drawCheckSchema),
     ...errors({ ...publicErrors, 400: "Bad id or not a valid code", 404: "No such draw" }),
   },
 });
@@ -128,7 +128,7 @@ export const winnersRoute = createRoute({
     }),
   },
   responses: {
-    200: json("A page of winners", res.winnersPageSchema),
+    200: json("A page of winners", winnersPageSchema),
     ...errors({ ...operatorErrors, 400: "Bad id or query", 404: "No such draw", 409: "Not drawn yet" }),
   },
 });

@@ -7,8 +7,9 @@
  * `pending/` to `replayed/`. (The shards also re-send anything Postgres never
  * confirmed, an hour after they sent it.)
  */
-import { describeError } from "../../core/log.ts";
+
 import type { OutboxMessage } from "../../core/outbox.ts";
+import { describeError } from "../../kit/describe-error.ts";
 import type { Env } from "../env.ts";
 import { router } from "../openapi.ts";
 import { logError } from "../request-context.ts";

@@ -5,8 +5,8 @@
  * this isolate (a local stack runs one).
  */
 import type { MiddlewareHandler } from "hono";
+import { notFound } from "../../api/errors.ts";
 import { config } from "../../core/config.ts";
-import { notFound } from "../../core/errors.ts";
 import { activeFault, FAULTS, type FaultName, type FaultPlan } from "../../core/faults.ts";
 import type { AppEnv } from "../http.ts";
 import { router } from "../openapi.ts";

@@ -1,7 +1,7 @@
 /** Health and pipeline progress. */
 import { sql } from "drizzle-orm";
 import { readConfig } from "../../core/config.ts";
-import { describeError } from "../../core/log.ts";
+import { describeError } from "../../kit/describe-error.ts";
 import { checkSecrets } from "../config-check.ts";
 import { type Ctx, pg } from "../http.ts";
 import { router } from "../openapi.ts";

@@ -3,7 +3,7 @@
  * Shard series come from the shards themselves, so an outage of Postgres shows
  * here while it happens.
  */
-import { type Family, formatMetrics, type Sample } from "../../core/prometheus.ts";
+import { type Family, formatMetrics, type Sample } from "../../kit/prometheus.ts";
 import { router } from "../openapi.ts";
 import { metricsRoute } from "./routes.ts";
 import { gatherStatus } from "./status.ts";

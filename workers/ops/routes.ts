@@ -3,9 +3,9 @@ import { createRoute } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { faultRequestSchema } from "../../core/faults.ts";
-import * as res from "../../core/responses.ts";
 import { type AppEnv, requireOperator } from "../http.ts";
 import { errors, htmlResponse, json, jsonBody, security, textResponse } from "../openapi.ts";
+import { healthSchema, pipelineSchema } from "./schemas.ts";
 
 const tags = ["Operations"];
 const operatorErrors = { 401: "Missing or invalid operator token" } as const;
@@ -18,8 +18,8 @@ export const healthRoute = createRoute({
   summary: "Postgres, the secrets and the settings, each ok or what is wrong",
   security: security.public,
   responses: {
-    200: json("Healthy", res.healthSchema),
-    503: json("What failed (Retry-After)", res.healthSchema),
+    200: json("Healthy", healthSchema),
+    503: json("What failed (Retry-After)", healthSchema),
   },
 });
 
@@ -31,7 +31,7 @@ export const pipelineRoute = createRoute({
   summary: "Per shard: issued, enqueued, persisted, and the oldest unpersisted receipt's age",
   security: security.operator,
   middleware: [requireOperator] as const,
-  responses: { 200: json("Progress", res.pipelineSchema), ...errors(operatorErrors) },
+  responses: { 200: json("Progress", pipelineSchema), ...errors(operatorErrors) },
 });
 
 export const statusRoute = createRoute({

@@ -4,9 +4,10 @@
  * up to SHARD_COUNT is asked (not only those with stores), and a shard that
  * cannot answer is listed as failing rather than failing the report.
  */
-import { describeError } from "../../core/log.ts";
+
 import { shardsInUse } from "../../db/shards.ts";
 import type { ShardStats } from "../../durable-objects/pump.ts";
+import { describeError } from "../../kit/describe-error.ts";
 import { type Ctx, pg } from "../http.ts";
 import { logError } from "../request-context.ts";
 import { shard, shardCount } from "../shards.ts";

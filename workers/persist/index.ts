@@ -10,11 +10,11 @@
  */
 
 import { config } from "../../core/config.ts";
-import { describeError } from "../../core/log.ts";
 import type { OutboxEntry, OutboxMessage, OutboxReceipt } from "../../core/outbox.ts";
 import { type Pg, withPg } from "../../db/client.ts";
 import { quarantineReceipt } from "../../db/quarantine.ts";
 import { insertReceipts, type NewDelivery } from "../../db/receipts.ts";
+import { describeError } from "../../kit/describe-error.ts";
 import type { Env } from "../env.ts";
 import { consumerFault } from "../ops/faults.ts";
 import { logError, logWarn } from "../request-context.ts";

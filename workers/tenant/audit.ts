@@ -3,8 +3,9 @@
  * the tenant key by the first 8 hex of its hash), and the two readers, the
  * tenant for itself and the operator for any tenant.
  */
-import { describeError } from "../../core/log.ts";
+
 import { type AuditEntry, listAudit, recordAudit } from "../../db/audit.ts";
+import { describeError } from "../../kit/describe-error.ts";
 import { type Ctx, pg } from "../http.ts";
 import { router } from "../openapi.ts";
 import { logError } from "../request-context.ts";

@@ -1,10 +1,10 @@
 import type { MiddlewareHandler } from "hono";
+import { ApiError, forbidden, unauthorized } from "../../api/errors.ts";
 import { config } from "../../core/config.ts";
 import { bearerToken, hashSecret, parseTenantKey } from "../../core/credentials.ts";
-import { safeEqual } from "../../core/crypto.ts";
-import { ApiError, forbidden, unauthorized } from "../../core/errors.ts";
 import { slug } from "../../core/ids.ts";
 import { findTenant } from "../../db/tenants.ts";
+import { safeEqual } from "../../kit/crypto.ts";
 import { type AppEnv, param, pg } from "../http.ts";
 
 /**

@@ -5,8 +5,9 @@
  * middleware in registration order, so mounting it earlier would leave them open
  * (the integration tests check 401/403 on both).
  */
+
+import { notFound } from "../../api/errors.ts";
 import type { Branding } from "../../core/branding.ts";
-import { notFound } from "../../core/errors.ts";
 import { findTenant } from "../../db/tenants.ts";
 import { type Ctx, pg } from "../http.ts";
 import { router } from "../openapi.ts";

@@ -1,6 +1,7 @@
 /** Operator and tenant administration: tenants, stores, terminals, keys. */
+
+import { ApiError, notFound } from "../../api/errors.ts";
 import { hashSecret, newTenantKey, newTerminalToken } from "../../core/credentials.ts";
-import { ApiError, notFound } from "../../core/errors.ts";
 import { shardForStore } from "../../core/ids.ts";
 import { findStore, upsertStore } from "../../db/stores.ts";
 import {

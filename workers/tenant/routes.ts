@@ -4,10 +4,19 @@ import { etag } from "hono/etag";
 import { z } from "zod";
 import { brandingInputSchema } from "../../core/branding.ts";
 import { slug } from "../../core/ids.ts";
-import * as res from "../../core/responses.ts";
 import { requireOperator } from "../http.ts";
 import { errors, json, jsonBody, security, tenantErrors } from "../openapi.ts";
-import { createTenantSchema, storeSchema, terminalSchema } from "./schemas.ts";
+import {
+  apiKeySchema,
+  auditPageSchema,
+  brandingResponseSchema,
+  createTenantSchema,
+  storeResponseSchema,
+  storeSchema,
+  tenantCreatedSchema,
+  terminalCreatedSchema,
+  terminalSchema,
+} from "./schemas.ts";
 
 const tenantPath = z.object({ tenantId: slug });
 const storePath = tenantPath.extend({ storeId: slug });
@@ -27,7 +36,7 @@ export const createTenantRoute = createRoute({
   middleware: [requireOperator, jsonBody] as const,
   request: { body: body(createTenantSchema, { id: "acme", name: "ACME Retail" }) },
   responses: {
-    201: json("Created", res.tenantCreatedSchema),
+    201: json("Created", tenantCreatedSchema),
     ...errors({ ...operatorErrors, 409: "Id taken", 415: "Not JSON" }),
   },
 });
@@ -63,7 +72,7 @@ export const resetKeyRoute = createRoute({
   middleware: [requireOperator] as const,
   request: { params: tenantPath },
   responses: {
-    201: json("The new key, shown once", res.apiKeySchema),
+    201: json("The new key, shown once", apiKeySchema),
     ...errors({ ...operatorErrors, 404: "No such tenant" }),
   },
 });
@@ -78,8 +87,8 @@ export const putStoreRoute = createRoute({
   middleware: [jsonBody] as const,
   request: { params: storePath, body: body(storeSchema, { name: "Berlin Mitte", timezone: "Europe/Berlin" }) },
   responses: {
-    201: json("Created", res.storeResponseSchema),
-    200: json("Updated", res.storeResponseSchema),
+    201: json("Created", storeResponseSchema),
+    200: json("Updated", storeResponseSchema),
     ...errors({ ...tenantErrors, 415: "Not JSON" }),
   },
 });
@@ -94,7 +103,7 @@ export const registerTerminalRoute = createRoute({
   middleware: [jsonBody] as const,
   request: { params: storePath, body: body(terminalSchema, { id: "till-1", label: "Front counter" }) },
   responses: {
-    201: json("Registered", res.terminalCreatedSchema),
+    201: json("Registered", terminalCreatedSchema),
     ...errors({ ...tenantErrors, 404: "No such store", 409: "Id taken", 415: "Not JSON" }),
   },
 });
@@ -119,7 +128,7 @@ export const rotateKeyRoute = createRoute({
   security: security.tenant,
   request: { params: tenantPath },
   responses: {
-    201: json("The new key, shown once", res.apiKeySchema),
+    201: json("The new key, shown once", apiKeySchema),
     ...errors({ ...tenantErrors, 409: "Rotated by another request meanwhile" }),
   },
 });
@@ -137,7 +146,7 @@ export const auditRoute = createRoute({
   summary: "The tenant's admin audit, newest first",
   security: security.tenant,
   request: { params: tenantPath, query: auditQuery },
-  responses: { 200: json("A page of entries", res.auditPageSchema), ...errors(tenantErrors) },
+  responses: { 200: json("A page of entries", auditPageSchema), ...errors(tenantErrors) },
 });
 
 export const operatorAuditRoute = createRoute({
@@ -149,7 +158,7 @@ export const operatorAuditRoute = createRoute({
   security: security.operator,
   middleware: [requireOperator] as const,
   request: { params: tenantPath, query: auditQuery },
-  responses: { 200: json("A page of entries", res.auditPageSchema), ...errors(operatorErrors) },
+  responses: { 200: json("A page of entries", auditPageSchema), ...errors(operatorErrors) },
 });
 
 export const putBrandingRoute = createRoute({
@@ -169,7 +178,7 @@ export const putBrandingRoute = createRoute({
     }),
   },
   responses: {
-    200: json("Saved", res.brandingResponseSchema),
+    200: json("Saved", brandingResponseSchema),
     ...errors({ ...tenantErrors, 415: "Not JSON" }),
   },
 });
@@ -182,7 +191,7 @@ export const getBrandingRoute = createRoute({
   summary: "The tenant's branding (defaults until set)",
   security: security.tenant,
   request: { params: tenantPath },
-  responses: { 200: json("Branding", res.brandingResponseSchema), ...errors(tenantErrors) },
+  responses: { 200: json("Branding", brandingResponseSchema), ...errors(tenantErrors) },
 });
 
 export const publicBrandingRoute = createRoute({
@@ -195,7 +204,7 @@ export const publicBrandingRoute = createRoute({
   middleware: [etag({ generateDigest: (b) => crypto.subtle.digest("SHA-256", b) })] as const,
   request: { params: tenantPath },
   responses: {
-    200: json("Branding", res.brandingResponseSchema),
+    200: json("Branding", brandingResponseSchema),
     304: { description: "Not modified" },
     ...errors({ 400: "Bad id", 404: "No such tenant", 429: "Past PUBLIC_RPS for this address; see Retry-After" }),
   },

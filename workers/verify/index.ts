@@ -2,12 +2,12 @@
 import type { MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ApiError } from "../../api/errors.ts";
 import { config } from "../../core/config.ts";
-import { ApiError } from "../../core/errors.ts";
-import { pickLocale } from "../../core/format.ts";
-import { describeError } from "../../core/log.ts";
-import { verifierKeyOf } from "../../core/note.ts";
-import { primarySigner } from "../../durable-objects/config.ts";
+import { describeError } from "../../kit/describe-error.ts";
+import { pickLocale } from "../../kit/format.ts";
+import { verifierKeyOf } from "../../tlog/note.ts";
+import { primarySigner } from "../../tlog/signers.ts";
 import { type AppEnv, type Ctx, publicBaseUrl } from "../http.ts";
 import { lotteryFor } from "../lottery/index.ts";
 import { router } from "../openapi.ts";

@@ -6,20 +6,21 @@
  * longer hashes to its hash, or whose hash is not the leaf the log holds at its
  * index, is `tampered`. A code the log has but no store has is `missing`.
  */
+
+import { invalidCode, notFound, unavailable } from "../../api/errors.ts";
+import { type MissingReceipt, type Proof, receiptFields, type VerifiedReceipt } from "../../api/responses.ts";
 import type { Branding } from "../../core/branding.ts";
 import { canonicalJson } from "../../core/canonical.ts";
 import { chainStatus } from "../../core/chain.ts";
 import { type CodeFormat, groupCode, parseCode } from "../../core/code.ts";
-import { invalidCode, notFound, unavailable } from "../../core/errors.ts";
-import { describeError } from "../../core/log.ts";
-import { hexList, inclusionProof, leafAt } from "../../core/log-proofs.ts";
-import { fromHex, leafHash, toHex } from "../../core/merkle.ts";
 import type { ChainRecord } from "../../core/receipt.ts";
-import { type MissingReceipt, type Proof, receiptFields, type VerifiedReceipt } from "../../core/responses.ts";
 import { findQuarantined } from "../../db/quarantine.ts";
 import { findNames, findReceipt, type PersistedReceipt } from "../../db/receipts.ts";
 import type { LogView } from "../../durable-objects/log.ts";
 import type { ShardView } from "../../durable-objects/shard.ts";
+import { describeError } from "../../kit/describe-error.ts";
+import { fromHex, leafHash, toHex } from "../../tlog/merkle.ts";
+import { hexList, inclusionProof, leafAt } from "../../tlog/proofs.ts";
 import { assertCodeKey } from "../config-check.ts";
 import { type Ctx, pg } from "../http.ts";
 import { tileReader } from "../log/tiles.ts";

@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import type { Branding } from "../../core/branding.ts";
 import { DEFAULT_PRIMARY_COLOR } from "../../core/branding.ts";
-import { isHexColor, readableOn, textOn } from "../../core/contrast.ts";
+import { isHexColor, readableOn, textOn } from "../../kit/contrast.ts";
 
 /** The page's own neutral surfaces. */
 const SURFACE = "#ffffff";

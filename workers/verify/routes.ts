@@ -2,7 +2,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
-import * as res from "../../core/responses.ts";
+import * as res from "../../api/responses.ts";
 import type { AppEnv } from "../http.ts";
 import { errors, htmlResponse, json, security } from "../openapi.ts";
 

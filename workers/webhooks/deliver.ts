@@ -8,9 +8,8 @@
  * its deliveries pending and overdue; the minute sweep sends them again.
  */
 
+import { type ReceiptFields, receiptFields } from "../../api/responses.ts";
 import { config } from "../../core/config.ts";
-import { describeError } from "../../core/log.ts";
-import { type ReceiptFields, receiptFields } from "../../core/responses.ts";
 import {
   afterFailure,
   DELIVERY_TIMEOUT_MS,
@@ -31,6 +30,7 @@ import {
   loadDeliveryJobs,
   recordAttempts,
 } from "../../db/webhooks.ts";
+import { describeError } from "../../kit/describe-error.ts";
 import type { Env } from "../env.ts";
 import { logError, logInfo, logWarn } from "../request-context.ts";
 import { brandingOrDefault } from "../tenant/branding-store.ts";

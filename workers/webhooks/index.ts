@@ -2,9 +2,9 @@
  * Tenant webhooks: managed here (tenant key, own tenant: requireTenant guards
  * /v1/tenants/{tenantId}/*), sent from the persistence path (deliver.ts).
  */
+
+import { ApiError, notFound, validationFailed } from "../../api/errors.ts";
 import { config } from "../../core/config.ts";
-import { ApiError, notFound } from "../../core/errors.ts";
-import { validationFailed } from "../../core/receipt.ts";
 import { MAX_WEBHOOKS_PER_TENANT, newSecretSalt, webhookSecret, webhookUrlProblem } from "../../core/webhooks.ts";
 import {
   deleteWebhook,

@@ -1,10 +1,11 @@
 /** The tenant webhook operations (contract: docs/api.md "Tenant webhooks"), as OpenAPI routes. */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
+import * as res from "../../api/responses.ts";
 import { slug } from "../../core/ids.ts";
-import * as res from "../../core/responses.ts";
 import { webhookInputSchema } from "../../core/webhooks.ts";
 import { errors, json, jsonBody, security, tenantErrors } from "../openapi.ts";
+import { deliveryPageSchema, deliveryResponseSchema, webhookListSchema, webhookSavedSchema } from "./schemas.ts";
 
 const webhookPath = z.object({ tenantId: slug, webhookId: slug });
 const tags = ["Webhooks"];
@@ -39,11 +40,11 @@ export const putWebhook = createRoute({
     },
   },
   responses: {
-    201: json("Created; `secret` is shown this once", res.webhookSavedSchema, {
+    201: json("Created; `secret` is shown this once", webhookSavedSchema, {
       webhook: exampleWebhook,
       secret: "whsec_GXDwEOspMPNqT5CHrkLtjE6VmxBRgDPbUBpqo_dhPkY",
     }),
-    200: json("Updated (the secret is unchanged)", res.webhookSavedSchema),
+    200: json("Updated (the secret is unchanged)", webhookSavedSchema),
     ...errors({
       ...tenantErrors,
       400: "Malformed JSON or schema, a URL that is not https or points to a private address, an unknown store",
@@ -62,7 +63,7 @@ export const listWebhooksRoute = createRoute({
   security: security.tenant,
   request: { params: z.object({ tenantId: slug }) },
   responses: {
-    200: json("The webhooks, by id", res.webhookListSchema),
+    200: json("The webhooks, by id", webhookListSchema),
     ...errors(tenantErrors),
   },
 });
@@ -76,7 +77,7 @@ export const getWebhook = createRoute({
   security: security.tenant,
   request: { params: webhookPath },
   responses: {
-    200: json("The webhook", res.webhookSavedSchema.omit({ secret: true })),
+    200: json("The webhook", webhookSavedSchema.omit({ secret: true })),
     ...errors({ ...tenantErrors, 404: "No such webhook" }),
   },
 });
@@ -111,7 +112,7 @@ export const listDeliveriesRoute = createRoute({
     }),
   },
   responses: {
-    200: json("A page of deliveries", res.deliveryPageSchema),
+    200: json("A page of deliveries", deliveryPageSchema),
     ...errors({ ...tenantErrors, 404: "No such webhook" }),
   },
 });
@@ -127,7 +128,7 @@ export const retryDeliveryRoute = createRoute({
     params: webhookPath.extend({ eventId: z.string().regex(/^evt_[0-9A-Z]{16,20}$/, "must be an event id, evt_…") }),
   },
   responses: {
-    200: json("The delivery after this attempt", res.deliveryResponseSchema),
+    200: json("The delivery after this attempt", deliveryResponseSchema),
     ...errors({ ...tenantErrors, 404: "No such webhook or delivery" }),
   },
 });

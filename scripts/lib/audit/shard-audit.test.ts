@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../../core/canonical.ts";
 import { encodeCode } from "../../../core/code.ts";
-import { sha256Hex } from "../../../core/crypto.ts";
-import { edgeRoot, fromHex, type Hash } from "../../../core/merkle.ts";
 import { buildRecord, GENESIS_HASH, parseReceipt } from "../../../core/receipt.ts";
-import { appendLeaves, emptyLog } from "../../../core/tiles.ts";
 import type { RecordRow } from "../../../db/receipts.ts";
+import { sha256Hex } from "../../../kit/crypto.ts";
+import { edgeRoot, fromHex, type Hash } from "../../../tlog/merkle.ts";
+import { appendLeaves, emptyLog } from "../../../tlog/tiles.ts";
 import { auditShard } from "./shard-audit.ts";
 
 const KEY = "audit-unit-key";

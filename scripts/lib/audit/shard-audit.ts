@@ -10,11 +10,11 @@
  */
 import { canonicalHash } from "../../../core/canonical.ts";
 import { codeRoute } from "../../../core/code.ts";
-import type { TileReader } from "../../../core/log-proofs.ts";
-import { appendEdge, edgeRoot, fromHex, type Hash, leafHash, toHex } from "../../../core/merkle.ts";
 import { GENESIS_HASH } from "../../../core/receipt.ts";
-import { TILE_WIDTH, tileWidth } from "../../../core/tiles.ts";
 import { type RecordRow, recordFromRow } from "../../../db/receipts.ts";
+import { appendEdge, edgeRoot, fromHex, type Hash, leafHash, toHex } from "../../../tlog/merkle.ts";
+import type { TileReader } from "../../../tlog/proofs.ts";
+import { TILE_WIDTH, tileWidth } from "../../../tlog/tiles.ts";
 
 export type Problem = {
   kind:

@@ -8,11 +8,11 @@ import {
   shardCodeRange,
   V1_MAX_SHARDS,
 } from "../../../core/code.ts";
-import type { TileReader } from "../../../core/log-proofs.ts";
-import { HASH_SIZE, type Hash } from "../../../core/merkle.ts";
-import { openNote, parseCheckpoint, parseVerifierKey } from "../../../core/note.ts";
-import { TILE_WIDTH, tileIndexPath, unpackHashes } from "../../../core/tiles.ts";
 import { type RecordRow, recordColumns } from "../../../db/receipts.ts";
+import { HASH_SIZE, type Hash } from "../../../tlog/merkle.ts";
+import { openNote, parseCheckpoint, parseVerifierKey } from "../../../tlog/note.ts";
+import type { TileReader } from "../../../tlog/proofs.ts";
+import { TILE_WIDTH, tileIndexPath, unpackHashes } from "../../../tlog/tiles.ts";
 
 const PAGE = 5_000;
 

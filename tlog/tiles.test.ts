@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { consistencyProof, inclusionProof, leafAt, rootAt, type TileReader } from "./log-proofs.ts";
 import {
   edgeRoot,
   type Hash,
@@ -9,6 +8,7 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from "./merkle.ts";
+import { consistencyProof, inclusionProof, leafAt, rootAt, type TileReader } from "./proofs.ts";
 import { appendLeaves, emptyLog, type LogState, parseTilePath, TILE_WIDTH, type Tile, tileIndexPath } from "./tiles.ts";
 
 const entry = (i: number) => new Uint8Array(32).fill(i % 251).map((b, j) => (j < 4 ? (i >> (8 * j)) & 255 : b));

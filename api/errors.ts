@@ -1,9 +1,11 @@
 /**
  * The one exception family of the API: a status, a stable snake_case code and a
  * public message. Anything else that escapes a handler becomes a 500 whose
- * details stay in the logs.
+ * details stay in the logs. Domain refusals become ApiErrors here, once.
  */
-export type ErrorDetail = { path: string; message: string };
+import { type FieldProblem, ReceiptRefused } from "../core/receipt.ts";
+
+export type ErrorDetail = FieldProblem;
 
 export type ErrorBody = {
   /** `requestId`: the request's id (also in the `x-request-id` header), added by the Worker. */
@@ -49,3 +51,18 @@ export const unauthorized = (message = "Missing or invalid credentials.") => new
 export const forbidden = () => new ApiError(403, "forbidden", "These credentials belong to another tenant.");
 export const unavailable = (message: string, retryAfter = 5) =>
   new ApiError(503, "unavailable", message, { retryAfter });
+
+export function validationFailed(details: ErrorDetail[], message = "The request body is not valid.") {
+  return new ApiError(400, "validation_failed", message, { details });
+}
+
+/** The ApiError a client hears for `e`, or null when `e` is not a client's mistake (a 500 then). */
+export function apiErrorOf(e: unknown): ApiError | null {
+  if (e instanceof ApiError) return e;
+  if (e instanceof ReceiptRefused) {
+    return e.reason === "card_data"
+      ? new ApiError(400, "card_data_forbidden", e.message, { details: e.problems })
+      : validationFailed(e.problems, e.message);
+  }
+  return null;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeError, stackFrames } from "./log.ts";
+import { describeError, stackFrames } from "./describe-error.ts";
 
 describe("describeError", () => {
   it("keeps the error's name, SQLSTATE and message, and drops the statement and its parameters", () => {
