@@ -34,8 +34,6 @@ export const configSchema = z.object({
   CODE_FORMAT: z.enum(["v1", "v2"]).default("v2"),
   /** "on": also accept credentials minted before they carried a tag (a migration only). */
   LEGACY_CREDENTIALS: onOff("off"),
-  /** "on": POST /v1/ops/faults arms faults for `npm run chaos` (local stacks only; core/faults.ts). */
-  FAULT_INJECTION: onOff("off"),
   /** "on": keep persisted verify answers and pages in the edge cache for their max-age. */
   VERIFY_EDGE_CACHE: onOff("on"),
   /** Checkpoint origin prefix: each shard's origin is `<LOG_ORIGIN>/<shard>`. */

@@ -177,3 +177,6 @@ export type DeliveryStatus = "pending" | "delivered" | "failed";
 export function afterFailure(ageSeconds: number, retryForSeconds: number): DeliveryStatus {
   return ageSeconds >= retryForSeconds ? "failed" : "pending";
 }
+
+/** One webhooks-queue message: some deliveries of one webhook. */
+export type WebhookMessage = { tenantId: string; webhookId: string; eventIds: string[] };

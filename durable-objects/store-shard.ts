@@ -4,17 +4,14 @@
  * over its real storage, queue and tile bucket.
  */
 import { DurableObject } from "cloudflare:workers";
-import { config } from "../core/config.ts";
-import { activeFault, type FaultPlan } from "../core/faults.ts";
 import { openPg } from "../db/client.ts";
 import { shardHistory } from "../db/receipts.ts";
 import { describeError } from "../kit/describe-error.ts";
 import { shardConfig } from "./config.ts";
 import type { Cut } from "./cuts.ts";
-import { faultyQueue } from "./faulty-queue.ts";
 import type { IssueReply, IssueRequest } from "./issuer.ts";
 import type { LogView } from "./log.ts";
-import type { ShardEnv, ShardStorage } from "./ports.ts";
+import type { ShardDeps, ShardEnv, ShardStorage } from "./ports.ts";
 import type { ShardStats } from "./pump.ts";
 import { Shard, type ShardView } from "./shard.ts";
 import type { StoreInfo } from "./tables.ts";
@@ -40,24 +37,11 @@ export class StoreShard extends DurableObject<ShardEnv> {
   private built: Shard | null = null;
   /** Why the shard could not start (its history did not check out, Postgres was away): every call fails with it. */
   private startFailure: Error | null = null;
-  /** A chaos fault armed by the operator (FAULT_INJECTION=on only); lost with the object, as it should be. */
-  private fault: FaultPlan | null = null;
-  private readonly faultInjection: boolean;
   private readonly boot: () => Promise<void>;
 
   constructor(ctx: DurableObjectState, env: ShardEnv) {
     super(ctx, env);
-    this.faultInjection = config(env).FAULT_INJECTION === "on";
-    const queue = this.faultInjection
-      ? faultyQueue(
-          env.RECEIPTS_QUEUE,
-          () => activeFault(this.fault, Date.now()),
-          (reason) => {
-            console.warn(JSON.stringify({ msg: reason, shard: this.shard.shard }));
-            ctx.abort(reason);
-          },
-        )
-      : env.RECEIPTS_QUEUE;
+    const queue = this.queueFor(ctx, env);
     this.boot = async () => {
       try {
         await upgradeOnStart(ctx.storage, historyFromPostgres(env));
@@ -88,6 +72,11 @@ export class StoreShard extends DurableObject<ShardEnv> {
   /** The storage seam: the bench wraps it to count the rows each call writes. */
   protected storageFor(ctx: DurableObjectState): ShardStorage {
     return ctx.storage;
+  }
+
+  /** The queue seam: `npm run chaos` wraps it with its faults (scripts/lib/chaos/entry.ts). */
+  protected queueFor(_ctx: DurableObjectState, env: ShardEnv): ShardDeps["queue"] {
+    return env.RECEIPTS_QUEUE;
   }
 
   issue(req: IssueRequest): Promise<IssueReply> {
@@ -156,13 +145,6 @@ export class StoreShard extends DurableObject<ShardEnv> {
 
   stats(): ShardStats {
     return this.shard.stats();
-  }
-
-  /** Arms a chaos fault (core/faults.ts); false when fault injection is off. */
-  injectFault(plan: FaultPlan): boolean {
-    if (!this.faultInjection) return false;
-    this.fault = plan;
-    return true;
   }
 
   override alarm(): Promise<void> {

@@ -13,12 +13,13 @@
  * failing (its role loses INSERT), shard objects reset right after a send
  * delivered (before they record it), duplicate queue deliveries, sends that
  * deliver but report failure, and a 10× burst. The middle three are armed
- * through POST /v1/ops/faults, which exists only with FAULT_INJECTION=on.
+ * through POST /v1/ops/faults, which exists only in the chaos entry
+ * (scripts/lib/chaos/entry.ts), never in the product's bundle.
  * Exits 1 on any loss, any duplicate, or a 5xx other than 503 with Retry-After.
  */
 import { parseArgs } from "node:util";
-import type { FaultName } from "../core/faults.ts";
 import { OPERATOR_TOKEN, type Stack, startStack } from "../test/stack.ts";
+import type { FaultName } from "./lib/chaos/faults.ts";
 
 const { values: args } = parseArgs({
   options: { quick: { type: "boolean", default: false }, only: { type: "string" } },
@@ -258,7 +259,7 @@ const FAULTS: Fault[] = [
 
 async function main(): Promise<number> {
   say(`starting the stack (${QUICK ? "quick" : "full"}: ${RATE} receipts/s steady)`);
-  const stack = await startStack({ faultInjection: true });
+  const stack = await startStack({ chaos: true });
   try {
     const tokens = await fleet(stack);
     const rows: string[][] = [];

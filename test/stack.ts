@@ -42,11 +42,11 @@ export type Stack = {
 };
 
 /**
- * `faultInjection`: POST /v1/ops/faults arms chaos faults (core/faults.ts), for `npm run chaos`.
+ * `chaos`: run the chaos entry (scripts/lib/chaos/entry.ts), whose POST /v1/ops/faults arms faults, for `npm run chaos`.
  * `vars`: more settings (core/config.ts), e.g. ALLOW_INSECURE_WEBHOOKS.
  */
 export async function startStack(
-  opts: { faultInjection?: boolean; vars?: Record<string, string>; postgresProxy?: boolean } = {},
+  opts: { chaos?: boolean; vars?: Record<string, string>; postgresProxy?: boolean } = {},
 ): Promise<Stack> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = async () => {
@@ -101,13 +101,16 @@ export async function startStack(
       VERIFY_EDGE_CACHE: "off",
       CHECKPOINT_MS: "50",
       PUBLIC_RPS: "0", // the tests poll verify from one address
-      FAULT_INJECTION: opts.faultInjection ? "on" : "off",
       LOG_ORIGIN: "browser.test/log",
       LOG_SIGNING_KEY: (await generateSigningKey("browser.test")).privateKey,
       ...opts.vars,
     };
     const logs: string[] = [];
-    const worker = await startLocalWorker(vars, (line) => logs.push(line));
+    const worker = await startLocalWorker(
+      vars,
+      (line) => logs.push(line),
+      opts.chaos ? resolve(ROOT, "scripts/lib/chaos/entry.ts") : undefined,
+    );
     cleanups.push(() => worker.dispose());
     const listening = worker.url;
 

@@ -1,8 +1,8 @@
 import type { ConfigVars } from "../core/config.ts";
 import type { OutboxMessage } from "../core/outbox.ts";
+import type { WebhookMessage } from "../core/webhooks.ts";
 import type { ShardEnv } from "../durable-objects/ports.ts";
 import type { StoreShard } from "../durable-objects/store-shard.ts";
-import type { WebhookMessage } from "./webhooks/deliver.ts";
 
 /**
  * Every binding and secret the Worker script declares (wrangler.toml), and

@@ -5,6 +5,7 @@
 
 import { cors } from "hono/cors";
 import type { OutboxMessage } from "../core/outbox.ts";
+import type { WebhookMessage } from "../core/webhooks.ts";
 import { withPg } from "../db/client.ts";
 import { ensurePartitions } from "../db/partitions.ts";
 import { refreshTimeZones } from "../db/rollups.ts";
@@ -12,6 +13,7 @@ import { listTenantNames } from "../db/tenants.ts";
 import { pruneDeliveredDeliveries } from "../db/webhooks.ts";
 import { describeError } from "../kit/describe-error.ts";
 import { dashboard } from "./analytics/dashboard.ts";
+import { analytics } from "./analytics/index.ts";
 import { mountReference } from "./docs/index.ts";
 import type { Env } from "./env.ts";
 import { closePg, notFoundHandler, onError } from "./http.ts";
@@ -21,17 +23,19 @@ import { lottery } from "./lottery/index.ts";
 import { router } from "./openapi.ts";
 import { opsConsole } from "./ops/console.ts";
 import { DEAD_LETTER_QUEUE, deadLetters, recordDeadLetters } from "./ops/dead-letters.ts";
-import { faults } from "./ops/faults.ts";
 import { ops } from "./ops/index.ts";
 import { metrics } from "./ops/metrics.ts";
 import { status } from "./ops/status.ts";
 import { consumeReceipts } from "./persist/index.ts";
 import { publicReadLimit } from "./public-limit.ts";
 import { logError, logInfo, requestContext } from "./request-context.ts";
-import { backfillBranding, brandingComplete } from "./tenant/branding-store.ts";
+import { backfillBranding, brandingComplete } from "./shared/branding-store.ts";
+import { WEBHOOK_QUEUE } from "./shared/webhook-queue.ts";
 import { tenant } from "./tenant/index.ts";
 import { verify } from "./verify/index.ts";
-import { deliverWebhooks, sweepOverdueDeliveries, WEBHOOK_QUEUE, type WebhookMessage } from "./webhooks/deliver.ts";
+import { deliverWebhooks, sweepOverdueDeliveries } from "./webhooks/deliver.ts";
+import { webhooks } from "./webhooks/index.ts";
+import { receiptPersistedEvent } from "./webhooks/routes.ts";
 
 export { StoreShard } from "../durable-objects/store-shard.ts";
 
@@ -57,14 +61,16 @@ app.route("/", verify);
 app.route("/", log);
 app.route("/", lottery);
 app.route("/", tenant);
+// After tenant: its body limit and requireTenant guard these too.
+app.route("/", analytics);
+app.route("/", webhooks);
 app.route("/", ops);
 app.route("/", deadLetters);
 app.route("/", metrics);
 app.route("/", status);
 app.route("/", opsConsole);
 app.route("/", dashboard);
-app.route("/", faults);
-mountReference(app);
+mountReference(app, [receiptPersistedEvent]);
 app.notFound(notFoundHandler);
 app.onError(onError);
 

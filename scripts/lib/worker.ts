@@ -10,13 +10,19 @@ const CONFIG = resolve(import.meta.dirname, "../../wrangler.toml");
 
 export type LocalWorker = { url: URL; dispose: () => Promise<void> };
 
-/** `vars`: plain-text bindings (settings and secrets); `onLog`: the Worker's console lines. */
+/**
+ * `vars`: plain-text bindings (settings and secrets); `onLog`: the Worker's
+ * console lines; `entrypoint`: another entry than wrangler.toml's main (the
+ * chaos entry wraps the product's).
+ */
 export async function startLocalWorker(
   vars: Record<string, string>,
   onLog?: (line: string) => void,
+  entrypoint?: string,
 ): Promise<LocalWorker> {
   const worker = await unstable_startWorker({
     config: CONFIG,
+    ...(entrypoint ? { entrypoint } : {}),
     bindings: Object.fromEntries(
       Object.entries(vars).map(([name, value]): [string, Binding] => [name, { type: "plain_text", value }]),
     ),

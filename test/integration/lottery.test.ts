@@ -18,8 +18,8 @@ import type { StoreShard } from "../../durable-objects/store-shard.ts";
 import { fromHex, leafHash, rootOfLeafHashes, toHex } from "../../tlog/merkle.ts";
 import { leafAt, rootAt } from "../../tlog/proofs.ts";
 import { app } from "../../workers/index.ts";
-import { tileReader } from "../../workers/log/tiles.ts";
 import { shard } from "../../workers/shards.ts";
+import { tileReader } from "../../workers/shared/tiles.ts";
 import {
   call,
   compact,

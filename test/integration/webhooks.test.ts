@@ -12,10 +12,10 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { WebhookMessage } from "../../core/webhooks.ts";
 import { openPg } from "../../db/client.ts";
 import { recordAttempts } from "../../db/webhooks.ts";
 import worker from "../../workers/index.ts";
-import type { WebhookMessage } from "../../workers/webhooks/deliver.ts";
 import { sweepOverdueDeliveries } from "../../workers/webhooks/deliver.ts";
 import {
   call,

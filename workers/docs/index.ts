@@ -8,8 +8,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { type AppEnv, consolePage, publicBaseUrl } from "../http.ts";
 import { documentConfig, registerSecuritySchemes } from "../openapi.ts";
-import { docsPageRoute, openApiRoute } from "../ops/routes.ts";
-import { receiptPersistedEvent } from "../webhooks/routes.ts";
+import { docsPageRoute, openApiRoute } from "./routes.ts";
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -30,10 +29,12 @@ const PAGE = `<!doctype html>
 // Swagger UI sets style attributes as it renders, and shows schema images as data: URLs.
 const SOURCES = ["script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:", "connect-src 'self'"];
 
-/** Adds /openapi.json and /docs to the app, after every feature's routes are mounted. */
-export function mountReference(app: OpenAPIHono<AppEnv>): void {
+type Webhook = Parameters<OpenAPIHono<AppEnv>["openAPIRegistry"]["registerWebhook"]>[0];
+
+/** Adds /openapi.json and /docs to the app, after every feature's routes are mounted, with the webhooks it sends. */
+export function mountReference(app: OpenAPIHono<AppEnv>, webhooks: Webhook[]): void {
   registerSecuritySchemes(app);
-  app.openAPIRegistry.registerWebhook(receiptPersistedEvent);
+  for (const w of webhooks) app.openAPIRegistry.registerWebhook(w);
   const documents = new Map<string, unknown>();
   app.openapi(openApiRoute, (c) => {
     const origin = publicBaseUrl(c);

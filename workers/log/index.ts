@@ -15,9 +15,9 @@ import { type Ctx, param } from "../http.ts";
 import { router } from "../openapi.ts";
 import { logError } from "../request-context.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
+import { storedFullTile, tileReader } from "../shared/tiles.ts";
 import { checkpointRoute, consistencyRoute, inclusionRoute, logKeyRoute, tileRoute } from "./routes.ts";
 import { shardParam, tileLevel } from "./schemas.ts";
-import { storedFullTile, tileReader } from "./tiles.ts";
 
 export const log = router();
 

@@ -7,29 +7,18 @@
  */
 import { randomBytes } from "node:crypto";
 import { ApiError, invalidCode, notFound, validationFailed } from "../../api/errors.ts";
-import type { VerifiedReceipt } from "../../api/responses.ts";
 import { groupCode, parseCode } from "../../core/code.ts";
 import { commitmentOf, isEligible, prizeFor, type ShardRoot, seedOf, winningNumbers } from "../../core/lottery.ts";
-import {
-  type Draw,
-  drawsFor,
-  findDraw,
-  insertDraw,
-  listDraws,
-  recordResult,
-  rulesOf,
-  winners,
-} from "../../db/lottery.ts";
+import { type Draw, findDraw, insertDraw, listDraws, recordResult, rulesOf, winners } from "../../db/lottery.ts";
 import { shardsInUse } from "../../db/shards.ts";
 import { toHex } from "../../tlog/merkle.ts";
 import { rootAt } from "../../tlog/proofs.ts";
 import { type Ctx, pg, publicBaseUrl } from "../http.ts";
-import { tileReader } from "../log/tiles.ts";
 import { router } from "../openapi.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
-import { verifyCode } from "../verify/lookup.ts";
-import type { LotteryEntry } from "../verify/page.tsx";
-import { contentSecurityPolicy } from "../verify/page-style.ts";
+import { verifyCode } from "../shared/lookup.ts";
+import { contentSecurityPolicy } from "../shared/page-style.ts";
+import { tileReader } from "../shared/tiles.ts";
 import { drawPage } from "./page.tsx";
 import {
   checkCodeRoute,
@@ -218,20 +207,3 @@ lottery.openapi(drawPageRoute, async (c) => {
   c.header("Cache-Control", "public, max-age=30");
   return c.html(page.html, 200);
 });
-
-/** The draws a verified receipt takes part in, for its page (with its prize once drawn). */
-export async function lotteryFor(c: Ctx, r: VerifiedReceipt): Promise<LotteryEntry[]> {
-  const draws = await drawsFor(pg(c).db, {
-    receivedAt: r.receivedAt,
-    total: r.total,
-    currency: r.currency,
-    tenantId: r.tenant.id,
-  });
-  return draws.map((d) => ({
-    id: d.id,
-    title: d.title,
-    closesAt: d.closesAt,
-    drawn: d.result !== null,
-    prize: d.result ? prizeFor(r.code.replaceAll("-", ""), d.result.winning) : null,
-  }));
-}

@@ -4,8 +4,8 @@
  * recipe in words. Server-rendered, no script, one inline stylesheet.
  */
 import type { Draw } from "../../db/lottery.ts";
-import { Document, type Page, render } from "../verify/page.tsx";
-import { NEUTRAL, pageCss } from "../verify/page-style.ts";
+import { Document, type Page, render } from "../shared/page-shell.tsx";
+import { NEUTRAL, pageCss } from "../shared/page-style.ts";
 
 export function drawPage(d: Draw, baseUrl: string): Promise<Page> {
   const css = pageCss(NEUTRAL);

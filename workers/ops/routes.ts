@@ -2,7 +2,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { faultRequestSchema } from "../../core/faults.ts";
 import { type AppEnv, requireOperator } from "../http.ts";
 import { errors, htmlResponse, json, jsonBody, security, textResponse } from "../openapi.ts";
 import { healthSchema, pipelineSchema } from "./schemas.ts";
@@ -123,19 +122,6 @@ export const replayRoute = createRoute({
   },
 });
 
-/** Hidden from the document: it exists only on stacks started with FAULT_INJECTION=on. */
-export const faultsRoute = (onlyWhenEnabled: MiddlewareHandler<AppEnv>) =>
-  createRoute({
-    method: "post",
-    path: "/v1/ops/faults",
-    hide: true,
-    middleware: [onlyWhenEnabled, requireOperator, jsonBody] as const,
-    request: { body: { required: true, content: { "application/json": { schema: faultRequestSchema } } } },
-    responses: {
-      200: json("Armed", z.object({ fault: z.string(), until: z.iso.datetime(), armed: z.number().int() })),
-    },
-  });
-
 export const opsPageRoute = createRoute({
   method: "get",
   path: "/ops",
@@ -144,24 +130,4 @@ export const opsPageRoute = createRoute({
   summary: "The operator's console (the token is typed into the page and kept in its session only)",
   security: security.public,
   responses: { 200: htmlResponse("The console") },
-});
-
-export const docsPageRoute = createRoute({
-  method: "get",
-  path: "/docs",
-  operationId: "apiReference",
-  tags: ["Reference"],
-  summary: "This reference, rendered",
-  security: security.public,
-  responses: { 200: htmlResponse("The API reference") },
-});
-
-export const openApiRoute = createRoute({
-  method: "get",
-  path: "/openapi.json",
-  operationId: "getOpenApiDocument",
-  tags: ["Reference"],
-  summary: "This OpenAPI 3.1 document, generated from the routes",
-  security: security.public,
-  responses: { 200: json("The document", z.looseObject({ openapi: z.string() })) },
 });

@@ -16,10 +16,9 @@ import { quarantineReceipt } from "../../db/quarantine.ts";
 import { insertReceipts, type NewDelivery } from "../../db/receipts.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import type { Env } from "../env.ts";
-import { consumerFault } from "../ops/faults.ts";
 import { logError, logWarn } from "../request-context.ts";
 import { shard } from "../shards.ts";
-import { announceDeliveries } from "../webhooks/deliver.ts";
+import { announceDeliveries } from "../shared/webhook-queue.ts";
 
 export function retryDelaySeconds(attempts: number): number {
   // 5 s, 10 s, 20 s … capped at 15 min: ten attempts span ~51 min (docs/scale.md §5).
@@ -62,15 +61,10 @@ export async function consumeReceipts(
       [...byShard].map(([n, entries]) => shard(env, n).markPersisted(entries.map((e) => e.counter))),
     );
     const done = new Set([...byShard].flatMap(([n, entries]) => entries.map((e) => `${n}:${e.counter}`)));
-    // Chaos (core/faults.ts): a first delivery comes again, as the queue may do.
-    const redeliver = config(env).FAULT_INJECTION === "on" && consumerFault(Date.now()) === "duplicate_delivery";
     for (const m of batch.messages) {
       if (!m.body.receipts.every((r) => done.has(`${m.body.shard}:${r.counter}`)))
         m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
-      else if (redeliver && m.attempts === 1) {
-        logWarn({ msg: "chaos: delivering again", id: m.id });
-        m.retry({ delaySeconds: 0 });
-      } else m.ack();
+      else m.ack();
     }
   });
 }

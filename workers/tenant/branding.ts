@@ -11,8 +11,8 @@ import type { Branding } from "../../core/branding.ts";
 import { findTenant } from "../../db/tenants.ts";
 import { type Ctx, pg } from "../http.ts";
 import { router } from "../openapi.ts";
-import { audit } from "./audit.ts";
-import { defaultBranding, getBranding, putBranding, seedBranding } from "./branding-store.ts";
+import { audit } from "../shared/audit-trail.ts";
+import { defaultBranding, getBranding, putBranding, seedBranding } from "../shared/branding-store.ts";
 import { getBrandingRoute, publicBrandingRoute, putBrandingRoute } from "./routes.ts";
 
 export const branding = router();

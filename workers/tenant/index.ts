@@ -12,15 +12,14 @@ import {
   swapTenantKeyHash,
 } from "../../db/tenants.ts";
 import { deleteTerminal, insertTerminal, markTerminalRevoked } from "../../db/terminals.ts";
-import { analytics } from "../analytics/index.ts";
 import { KiB, limitBody, pg } from "../http.ts";
 import { router } from "../openapi.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
-import { webhooks } from "../webhooks/index.ts";
-import { audit, auditRoutes } from "./audit.ts";
+import { audit } from "../shared/audit-trail.ts";
+import { seedBranding } from "../shared/branding-store.ts";
+import { auditRoutes } from "./audit.ts";
 import { requireTenant } from "./auth.ts";
 import { branding } from "./branding.ts";
-import { seedBranding } from "./branding-store.ts";
 import {
   createTenantRoute,
   disableTenantRoute,
@@ -161,8 +160,7 @@ tenant.openapi(rotateKeyRoute, async (c) => {
   return c.json({ apiKey }, 201);
 });
 
-// Last, so requireTenant above also guards its /v1/tenants/:tenantId/branding, audit, analytics and webhooks routes.
+// Last, so requireTenant above also guards its /v1/tenants/:tenantId/branding and audit routes (and, mounted
+// after tenant in workers/index.ts, the analytics and webhooks routes).
 tenant.route("/", branding);
 tenant.route("/", auditRoutes);
-tenant.route("/", analytics);
-tenant.route("/", webhooks);

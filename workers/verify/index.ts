@@ -9,12 +9,13 @@ import { pickLocale } from "../../kit/format.ts";
 import { verifierKeyOf } from "../../tlog/note.ts";
 import { primarySigner } from "../../tlog/signers.ts";
 import { type AppEnv, type Ctx, publicBaseUrl } from "../http.ts";
-import { lotteryFor } from "../lottery/index.ts";
 import { router } from "../openapi.ts";
 import { logError } from "../request-context.ts";
-import { verifyCode } from "./lookup.ts";
-import { errorPage, type Page, receiptPage } from "./page.tsx";
-import { contentSecurityPolicy } from "./page-style.ts";
+import { verifyCode } from "../shared/lookup.ts";
+import { lotteryFor } from "../shared/lottery-entries.ts";
+import type { Page } from "../shared/page-shell.tsx";
+import { contentSecurityPolicy } from "../shared/page-style.ts";
+import { errorPage, receiptPage } from "./page.tsx";
 import { receiptPageRoute, verifyRoute } from "./routes.ts";
 
 export const verify = router();

@@ -6,46 +6,18 @@
  * tenant-, store-, terminal- or item-supplied is ever passed as raw HTML. The one
  * raw fragment is the QR code's SVG, which uqr builds from our own page URL.
  */
+
 import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
-import type { HtmlEscapedString } from "hono/utils/html";
 import { renderSVG } from "uqr";
 import type { MissingReceipt, Proof } from "../../api/responses.ts";
 import type { Branding } from "../../core/branding.ts";
 import { formatDateTime, formatMoney, formatQuantity } from "../../kit/format.ts";
+import type { Verification } from "../shared/lookup.ts";
+import type { LotteryEntry } from "../shared/lottery-entries.ts";
+import { Document, type Page, render } from "../shared/page-shell.tsx";
+import { NEUTRAL, type Palette, pageCss, palette } from "../shared/page-style.ts";
 import { inlineJson, LOG_CHECK_SCRIPT, LOG_CHECK_SCRIPT_HASH } from "./log-check.ts";
-import type { Verification } from "./lookup.ts";
-import { NEUTRAL, type Palette, pageCss, palette } from "./page-style.ts";
-
-/** A rendered page: its markup, and the one stylesheet and (hash of the) one script the CSP must allow. */
-export type Page = { html: string; css: string; scriptHash: string | null };
-
-/** JSX renders elements only; the doctype keeps browsers out of quirks mode. */
-export async function render(
-  node: HtmlEscapedString | Promise<HtmlEscapedString>,
-  css: string,
-  scriptHash: string | null = null,
-): Promise<Page> {
-  return { html: `<!DOCTYPE html>${await node}`, css, scriptHash };
-}
-
-export const Document = (props: { title: string; css: string; themeColor: string; children: Child }) => (
-  <html lang="en">
-    <head>
-      <meta charset="utf-8" />
-      <meta name="viewport" content="width=device-width, initial-scale=1" />
-      <meta name="robots" content="noindex, nofollow" />
-      <meta name="referrer" content="no-referrer" />
-      <meta name="color-scheme" content="light" />
-      <meta name="theme-color" content={props.themeColor} />
-      <title>{props.title}</title>
-      <style>{props.css}</style>
-    </head>
-    <body>
-      <div class="page">{props.children}</div>
-    </body>
-  </html>
-);
 
 const BrandHeader = (props: { branding: Pick<Branding, "displayName" | "logoUrl"> }) => (
   <header class="brand">
@@ -155,15 +127,6 @@ const LogCheck = (props: { input: LogCheckInput | null }) => {
       <script>{raw(LOG_CHECK_SCRIPT)}</script>
     </section>
   );
-};
-
-/** A draw this receipt takes part in, for the page: drawn or not, and its prize if it won. */
-export type LotteryEntry = {
-  id: string;
-  title: string;
-  closesAt: string;
-  drawn: boolean;
-  prize: { prize: number; name: string } | null;
 };
 
 export function receiptPage(

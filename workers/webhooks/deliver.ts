@@ -13,15 +13,15 @@ import { config } from "../../core/config.ts";
 import {
   afterFailure,
   DELIVERY_TIMEOUT_MS,
-  EVENTS_PER_MESSAGE,
   eventBody,
   retryDelaySeconds,
   signatureHeader,
+  type WebhookMessage,
   webhookSecret,
   webhookUrlProblem,
 } from "../../core/webhooks.ts";
 import { withPg } from "../../db/client.ts";
-import { type NewDelivery, recordFromRow } from "../../db/receipts.ts";
+import { recordFromRow } from "../../db/receipts.ts";
 import {
   type AttemptResult,
   claimOverdueDeliveries,
@@ -33,12 +33,8 @@ import {
 import { describeError } from "../../kit/describe-error.ts";
 import type { Env } from "../env.ts";
 import { logError, logInfo, logWarn } from "../request-context.ts";
-import { brandingOrDefault } from "../tenant/branding-store.ts";
-
-export const WEBHOOK_QUEUE = "tillproof-webhooks";
-
-/** One queue message: some deliveries of one webhook. */
-export type WebhookMessage = { tenantId: string; webhookId: string; eventIds: string[] };
+import { brandingOrDefault } from "../shared/branding-store.ts";
+import { announceDeliveries } from "../shared/webhook-queue.ts";
 
 /**
  * Messages sent at once in one run, each one event at a time: a Worker has six
@@ -50,38 +46,6 @@ const SENDS_AT_ONCE = 4;
 /** A pending delivery whose due time passed this long ago is presumed lost in the queue. */
 const SWEEP_GRACE_S = 600;
 const SWEEP_LIMIT = 5_000;
-
-/** Packs deliveries into messages: per webhook, at most EVENTS_PER_MESSAGE each. */
-export function packDeliveries(deliveries: readonly NewDelivery[]): WebhookMessage[] {
-  const byHook = new Map<string, WebhookMessage[]>();
-  for (const d of deliveries) {
-    const key = `${d.tenantId}/${d.webhookId}`;
-    const list = byHook.get(key) ?? [];
-    let last = list.at(-1);
-    if (!last || last.eventIds.length >= EVENTS_PER_MESSAGE) {
-      last = { tenantId: d.tenantId, webhookId: d.webhookId, eventIds: [] };
-      list.push(last);
-    }
-    last.eventIds.push(d.eventId);
-    byHook.set(key, list);
-  }
-  return [...byHook.values()].flat();
-}
-
-/**
- * Announces deliveries on the webhooks queue. Failure is logged, not thrown:
- * the deliveries are in Postgres, and the sweep finds them.
- */
-export async function announceDeliveries(env: Env, deliveries: readonly NewDelivery[]): Promise<void> {
-  const messages = packDeliveries(deliveries);
-  try {
-    for (let i = 0; i < messages.length; i += 100) {
-      await env.WEBHOOK_QUEUE.sendBatch(messages.slice(i, i + 100).map((body) => ({ body })));
-    }
-  } catch (e) {
-    logError({ msg: "webhooks: announce failed; the sweep will send them", error: describeError(e) });
-  }
-}
 
 /** The webhooks queue's consumer. */
 export async function deliverWebhooks(

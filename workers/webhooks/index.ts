@@ -20,7 +20,7 @@ import {
 } from "../../db/webhooks.ts";
 import { pg } from "../http.ts";
 import { router } from "../openapi.ts";
-import { audit } from "../tenant/audit.ts";
+import { audit } from "../shared/audit-trail.ts";
 import { attemptDelivery } from "./deliver.ts";
 import {
   deleteWebhookRoute,

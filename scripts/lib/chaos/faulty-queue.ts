@@ -3,8 +3,9 @@
  * delivered first, then the fault strikes, which is the case that tests
  * at-least-once delivery (the queue has it, the shard does not know).
  */
-import type { FaultName } from "../core/faults.ts";
-import type { ShardDeps } from "./ports.ts";
+
+import type { ShardDeps } from "../../../durable-objects/ports.ts";
+import type { FaultName } from "./faults.ts";
 
 export function faultyQueue(
   queue: ShardDeps["queue"],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { FaultName } from "../core/faults.ts";
-import type { OutboxMessage } from "../core/outbox.ts";
+import type { OutboxMessage } from "../../../core/outbox.ts";
+import type { FaultName } from "./faults.ts";
 import { faultyQueue } from "./faulty-queue.ts";
 
 const message: MessageSendRequest<OutboxMessage> = { body: { v: 1, shard: 0, receipts: [] } };

@@ -1,8 +1,9 @@
 /**
  * Faults `npm run chaos` injects into a running local stack, through
- * POST /v1/ops/faults. The route exists only with FAULT_INJECTION=on (never in
- * production); each fault is armed for a bounded time, so a chaos run that
- * dies leaves nothing broken behind.
+ * POST /v1/ops/faults. The route exists only in the chaos entry
+ * (scripts/lib/chaos/entry.ts), never in the product's bundle; each fault is
+ * armed for a bounded time, so a chaos run that dies leaves nothing broken
+ * behind.
  */
 import { z } from "zod";
 

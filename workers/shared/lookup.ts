@@ -23,10 +23,10 @@ import { fromHex, leafHash, toHex } from "../../tlog/merkle.ts";
 import { hexList, inclusionProof, leafAt } from "../../tlog/proofs.ts";
 import { assertCodeKey } from "../config-check.ts";
 import { type Ctx, pg } from "../http.ts";
-import { tileReader } from "../log/tiles.ts";
 import { logError } from "../request-context.ts";
 import { callShard, shard } from "../shards.ts";
-import { brandingOrDefault, defaultBranding } from "../tenant/branding-store.ts";
+import { brandingOrDefault, defaultBranding } from "./branding-store.ts";
+import { tileReader } from "./tiles.ts";
 
 /** The contract's verify answer, plus what only the receipt page shows. */
 export type Verification =
