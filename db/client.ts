@@ -7,7 +7,10 @@ import { Client, type ClientConfig, Pool, type PoolClient } from "@neondatabase/
 import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
 import { Breaker } from "../kit/breaker.ts";
 import { describeError } from "../kit/describe-error.ts";
+import { consoleLogger } from "../kit/logger.ts";
 import * as schema from "./schema.ts";
+
+const dbLogger = consoleLogger();
 
 export type Db = NeonDatabase<typeof schema>;
 export type Pg = { db: Db; pool: Pool; end: () => Promise<void> };
@@ -132,7 +135,7 @@ export function openPg(env: DbEnv): Pg {
     sessions++;
   });
   pool.on("error", (e: Error) => {
-    if (!ended) console.error(JSON.stringify({ msg: "postgres pool error", error: describeError(e) }));
+    if (!ended) dbLogger.error({ msg: "postgres pool error", error: describeError(e) });
   });
   const end = () => {
     ended = true;

@@ -119,7 +119,7 @@ export class Issuer {
     if (!heads.get(terminal.tenant_id, terminal.store_id)) {
       throw new Error(`store ${terminal.tenant_id}/${terminal.store_id} has a terminal but is not on this shard`);
     }
-    const now = Date.now();
+    const now = deps.clock();
     const answers: ((committed: Promise<Issued>[]) => Promise<IssueOutcome>)[] = [];
     const sales: Sale[] = [];
     const inRequest = new Map<string, number>();
@@ -201,7 +201,7 @@ export class Issuer {
   private commit(sales: Sale[]): Issued[] {
     const { log, ring, idem, heads, tables, cuts, deps } = this.p;
     const { out, after } = deps.storage.transactionSync(() => {
-      const receivedAt = log.clock(Math.max((deps.clock ?? Date.now)(), cuts.floor));
+      const receivedAt = log.clock(Math.max(deps.clock(), cuts.floor));
       const crossed = cuts.crossing(receivedAt, log.size);
       const moved = new Map<string, { tenantId: string; storeId: string; head: Head }>();
       const entries: RingEntry[] = [];

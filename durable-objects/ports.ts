@@ -3,9 +3,11 @@
  * Durable Object passes its real storage, queue and bucket; tests pass
  * wrappers that fail on purpose ("failed but persisted", lost replies).
  */
+
 import type { CodeFormat } from "../core/code.ts";
 import type { ConfigVars } from "../core/config.ts";
 import type { OutboxMessage } from "../core/outbox.ts";
+import type { Logger } from "../kit/logger.ts";
 import type { Signer } from "../tlog/note.ts";
 
 /** What the shard object reads from the Worker's env: its bindings, its secrets and the settings. */
@@ -49,8 +51,10 @@ export type ShardConfig = {
 
 export type ShardDeps = {
   storage: ShardStorage;
-  /** The time receipts are stamped with (tests step it back); Date.now by default. */
-  clock?: () => number;
+  /** The shard's only source of time (tests step it back). */
+  clock: () => number;
+  /** Where the shard's lines go (a test keeps them). */
+  logger: Logger;
   queue: { sendBatch(messages: Iterable<MessageSendRequest<OutboxMessage>>): Promise<unknown> };
   tiles: Pick<R2Bucket, "put">;
   config: ShardConfig;

@@ -74,12 +74,12 @@ export class OutboxPump {
 
   private readonly tables: ShardTables;
   private readonly ring: BatchRing;
-  private readonly deps: Pick<ShardDeps, "queue" | "config">;
+  private readonly deps: Pick<ShardDeps, "queue" | "config" | "clock" | "logger">;
 
   constructor(
     tables: ShardTables,
     ring: BatchRing,
-    deps: Pick<ShardDeps, "queue" | "config">,
+    deps: Pick<ShardDeps, "queue" | "config" | "clock" | "logger">,
     meta: Record<string, number>,
   ) {
     this.tables = tables;
@@ -153,7 +153,7 @@ export class OutboxPump {
       // are retried from the in-memory cursor, or after a restart by the redrive.
       if (last > this.sentUpTo) {
         this.sent.value = last;
-        this.sent.store(Date.now());
+        this.sent.store(this.deps.clock());
       }
       if (rows.length) await this.send(shard, rows);
       this.cursor = last;
@@ -189,7 +189,7 @@ export class OutboxPump {
         const before = this.confirmations;
         await this.send(shard, rows);
         this.probe = { confirmations: before };
-        console.warn(JSON.stringify({ msg: "outbox redrive probe", shard, receipts: rows.length }));
+        this.deps.logger.warn({ msg: "outbox redrive probe", shard, receipts: rows.length });
         return;
       }
     }
@@ -200,7 +200,7 @@ export class OutboxPump {
     if (this.redriveFrom === null && this.startupPass !== null) this.startupPass = null;
     if (!rows.length) return;
     await this.send(shard, rows);
-    console.warn(JSON.stringify({ msg: "outbox redrive", shard, receipts: rows.length }));
+    this.deps.logger.warn({ msg: "outbox redrive", shard, receipts: rows.length });
   }
 
   /**
@@ -218,7 +218,7 @@ export class OutboxPump {
     } catch (e) {
       this.failures++;
       this.retryAt = now + Math.min(30_000, 100 * 2 ** this.failures);
-      console.error(JSON.stringify({ msg: "outbox flush failed", shard, error: describeError(e) }));
+      this.deps.logger.error({ msg: "outbox flush failed", shard, error: describeError(e) });
     }
   }
 

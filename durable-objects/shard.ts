@@ -51,7 +51,7 @@ export class Shard {
   readonly cuts: LotteryCuts;
   private number: number;
   private alarmAt: number | null = null;
-  private markedAt = Date.now();
+  private markedAt: number;
   /**
    * When signing may next be tried: pushed back after a failure (bad key,
    * storage error), and far out when no key is configured, so an unsigned
@@ -66,6 +66,7 @@ export class Shard {
 
   constructor(deps: ShardDeps) {
     this.deps = deps;
+    this.markedAt = deps.clock();
     migrate(deps.storage.sql);
     this.tables = new ShardTables(deps.storage.sql);
     if (this.tables.hasLegacyHeld()) deps.storage.transactionSync(() => adoptLegacyHeld(this.tables));
@@ -94,7 +95,7 @@ export class Shard {
       deps,
       meta,
       disabledTenants: this.admin.disabled,
-      mark: () => this.mark(Date.now()),
+      mark: () => this.mark(this.deps.clock()),
     });
     // Counters are leaf indexes, so the log's size is the last counter issued.
     // A shard whose outbox ran ahead of its log would reissue codes: refuse loudly.
@@ -107,7 +108,7 @@ export class Shard {
   async start(): Promise<void> {
     this.alarmAt = await this.deps.storage.getAlarm();
     // An overdue alarm is armed again: one set by an instance that is gone may never fire.
-    if (this.alarmAt !== null && this.alarmAt <= Date.now()) this.alarmAt = null;
+    if (this.alarmAt !== null && this.alarmAt <= this.deps.clock()) this.alarmAt = null;
     // The signing keys changed since the last checkpoint (a rotation): re-sign it now, even idle.
     const signers = await this.deps.config.signers().catch(() => []);
     this.resign = signers.length > 0 && !this.log.signedByAll(signers);
@@ -164,7 +165,7 @@ export class Shard {
    */
   lotteryCut(shard: number, closesAt: number): Cut & { heldFrom: number | null } {
     this.claim(shard);
-    const now = (this.deps.clock ?? Date.now)();
+    const now = this.deps.clock();
     const cut = this.cuts.cutAt(closesAt, now, { size: this.log.size, lastReceivedAt: this.log.lastReceivedAt });
     return { ...cut, heldFrom: this.ring.oldestUnconfirmed()?.c ?? null };
   }
@@ -191,7 +192,7 @@ export class Shard {
   }
 
   stats(): ShardStats {
-    const now = Date.now();
+    const now = this.deps.clock();
     const size = this.log.size;
     const format = this.issuer.formatOf(this.number, size + 1).format;
     return {
@@ -204,7 +205,7 @@ export class Shard {
 
   markPersisted(counters: number[]): number {
     const n = this.pump.markPersisted(counters);
-    this.ring.storeWatermark(Date.now());
+    this.ring.storeWatermark(this.deps.clock());
     this.schedule();
     return n;
   }
@@ -212,7 +213,7 @@ export class Shard {
   /** Sends the outbox, moves full tiles to R2, signs a checkpoint when due, sweeps old keys. */
   async alarm(): Promise<void> {
     this.alarmAt = null;
-    const now = Date.now();
+    const now = this.deps.clock();
     if (this.number >= 0) {
       // The log first: a long outbox catch-up must not push a checkpoint past CHECKPOINT_MS.
       await this.logWork(now);
@@ -230,7 +231,7 @@ export class Shard {
     try {
       await this.log.upload(tiles, this.number);
     } catch (e) {
-      console.error(JSON.stringify({ msg: "log tile upload failed", shard: this.number, error: describeError(e) }));
+      this.deps.logger.error({ msg: "log tile upload failed", shard: this.number, error: describeError(e) });
     }
     const due = this.checkpointAt(now);
     if (due === null || due > now) return;
@@ -247,7 +248,7 @@ export class Shard {
     } catch (e) {
       this.signFailures++;
       this.signNotBefore = now + Math.min(60_000, 1_000 * 2 ** (this.signFailures - 1));
-      console.error(JSON.stringify({ msg: "checkpoint signing failed", shard: this.number, error: describeError(e) }));
+      this.deps.logger.error({ msg: "checkpoint signing failed", shard: this.number, error: describeError(e) });
     }
   }
 
@@ -260,7 +261,7 @@ export class Shard {
 
   /** Sets the alarm to the earliest time any part needs it (never later than one already set). */
   schedule(): void {
-    const now = Date.now();
+    const now = this.deps.clock();
     const times = [
       this.pump.nextAt(now, this.log.size),
       this.idem.nextAt(now),

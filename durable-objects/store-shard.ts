@@ -7,6 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import { openPg } from "../db/client.ts";
 import { shardHistory } from "../db/receipts.ts";
 import { describeError } from "../kit/describe-error.ts";
+import { consoleLogger } from "../kit/logger.ts";
 import { shardConfig } from "./config.ts";
 import type { Cut } from "./cuts.ts";
 import type { IssueReply, IssueRequest } from "./issuer.ts";
@@ -38,26 +39,31 @@ export class StoreShard extends DurableObject<ShardEnv> {
   /** Why the shard could not start (its history did not check out, Postgres was away): every call fails with it. */
   private startFailure: Error | null = null;
   private readonly boot: () => Promise<void>;
+  /** The shard's ports of time and logging: the real ones here, the tests' own in Node. */
+  private readonly clock = Date.now;
+  private readonly logger = consoleLogger();
 
   constructor(ctx: DurableObjectState, env: ShardEnv) {
     super(ctx, env);
     const queue = this.queueFor(ctx, env);
     this.boot = async () => {
       try {
-        await upgradeOnStart(ctx.storage, historyFromPostgres(env));
+        await upgradeOnStart(ctx.storage, historyFromPostgres(env), this.logger);
         this.built = new Shard({
           storage: this.storageFor(ctx),
           queue,
           tiles: env.LOG_TILES,
           config: shardConfig(env),
+          clock: this.clock,
+          logger: this.logger,
         });
         this.startFailure = null;
         await this.built.start();
       } catch (e) {
         // Started, but not serving: each call fails with the reason (terminals get 503) and the alarm tries again.
         this.startFailure = e instanceof Error ? e : new Error(String(e));
-        console.error(JSON.stringify({ msg: "shard could not start", error: describeError(e) }));
-        await ctx.storage.setAlarm(Date.now() + START_RETRY_MS);
+        this.logger.error({ msg: "shard could not start", error: describeError(e) });
+        await ctx.storage.setAlarm(this.clock() + START_RETRY_MS);
       }
     };
     ctx.blockConcurrencyWhile(this.boot);
@@ -111,7 +117,7 @@ export class StoreShard extends DurableObject<ShardEnv> {
   }
 
   revokeTerminal(t: { tenantId: string; storeId: string; terminalId: string }): boolean {
-    return this.shard.admin.revokeTerminal(t, Date.now());
+    return this.shard.admin.revokeTerminal(t, this.clock());
   }
 
   /** The log's size at a lottery draw's close; registers a close still ahead (durable-objects/cuts.ts). */

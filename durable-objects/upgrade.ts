@@ -13,6 +13,7 @@
  */
 import { canonicalHash } from "../core/canonical.ts";
 import { type ChainRecord, GENESIS_HASH, type Issued } from "../core/receipt.ts";
+import type { Logger } from "../kit/logger.ts";
 import { fromHex } from "../tlog/merkle.ts";
 import { appendLeaves, emptyLog, type LogState, packHashes } from "../tlog/tiles.ts";
 import { migrate } from "./schema.ts";
@@ -110,6 +111,7 @@ export async function adoptHistory(
 export async function upgradeOnStart(
   storage: { sql: SqlStorage; transactionSync: <T>(fn: () => T) => T },
   source: HistorySource,
+  logger: Logger,
 ): Promise<void> {
   migrate(storage.sql);
   const tables = new ShardTables(storage.sql);
@@ -117,7 +119,7 @@ export async function upgradeOnStart(
   if (!upTo) return;
   const shard = tables.meta().shard ?? -1;
   const { size } = await adoptHistory(tables, (fn) => storage.transactionSync(fn), shard, upTo, source);
-  console.log(JSON.stringify({ msg: "shard adopted its history", shard, size }));
+  logger.info({ msg: "shard adopted its history", shard, size });
 }
 
 /**

@@ -7,7 +7,7 @@
 import { ApiError } from "../api/errors.ts";
 import { signersFor } from "../tlog/signers.ts";
 import type { Env } from "./env.ts";
-import { logError } from "./request-context.ts";
+import { logger } from "./request-context.ts";
 
 export const MIN_CODE_KEY_LENGTH = 12;
 
@@ -28,7 +28,7 @@ export function checkSecrets(env: Pick<Env, "CODE_KEY" | "LOG_SIGNING_KEY">): Pr
         (s) => (s.length ? "ok" : "LOG_SIGNING_KEY is not set: no checkpoints are signed"),
         (e: Error) => `LOG_SIGNING_KEY is invalid: ${e.message}`,
       );
-      if (codeKey !== "ok" || logKey !== "ok") logError({ msg: "configuration", codeKey, logKey });
+      if (codeKey !== "ok" || logKey !== "ok") logger.error({ msg: "configuration", codeKey, logKey });
       return { codeKey, logKey };
     })();
     seen.set(id, result);

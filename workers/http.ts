@@ -14,7 +14,7 @@ import { isPostgresUnavailable, openPg, type Pg, retryAfterOf } from "../db/clie
 import { safeEqual } from "../kit/crypto.ts";
 import { describeError, stackFrames } from "../kit/describe-error.ts";
 import type { Env } from "./env.ts";
-import { logError } from "./request-context.ts";
+import { logger } from "./request-context.ts";
 
 export type AppEnv = {
   Bindings: Env;
@@ -68,11 +68,11 @@ export function onError(err: Error, c: Ctx): Response {
   }
   // Postgres down (or the breaker open) is not our bug to report as 500: the client may retry.
   if (isPostgresUnavailable(err)) {
-    logError({ msg: "postgres unavailable", path: c.req.path, error: describeError(err) });
+    logger.error({ msg: "postgres unavailable", path: c.req.path, error: describeError(err) });
     c.header("Retry-After", String(retryAfterOf(err)));
     return c.json(withId(c, errorBody("unavailable", "A dependency is unavailable; retry shortly.")), 503);
   }
-  logError({ msg: "unhandled error", path: c.req.path, error: describeError(err), at: stackFrames(err) });
+  logger.error({ msg: "unhandled error", path: c.req.path, error: describeError(err), at: stackFrames(err) });
   c.header("Retry-After", "5");
   return c.json(withId(c, errorBody("internal_error", "Something went wrong on our side. Please retry.")), 500);
 }

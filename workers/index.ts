@@ -28,7 +28,7 @@ import { metrics } from "./ops/metrics.ts";
 import { status } from "./ops/status.ts";
 import { consumeReceipts } from "./persist/index.ts";
 import { publicReadLimit } from "./public-limit.ts";
-import { logError, logInfo, requestContext } from "./request-context.ts";
+import { logger, requestContext } from "./request-context.ts";
 import { backfillBranding, brandingComplete } from "./shared/branding-store.ts";
 import { WEBHOOK_QUEUE } from "./shared/webhook-queue.ts";
 import { tenant } from "./tenant/index.ts";
@@ -89,7 +89,7 @@ export default {
   scheduled: async (controller: ScheduledController, env: Env, ctx: ExecutionContext) => {
     if (controller.cron === "* * * * *") {
       await backfillBrandingOnce(env, ctx).catch((e: unknown) =>
-        logError({ msg: "branding backfill failed", error: describeError(e) }),
+        logger.error({ msg: "branding backfill failed", error: describeError(e) }),
       );
       return sweepOverdueDeliveries(env, ctx);
     }
@@ -99,12 +99,12 @@ export default {
       n = await withPg(env, ctx, (pg) => pruneDeliveredDeliveries(pg.db, DELIVERY_LOG_DAYS, PRUNE_PER_CALL));
       pruned += n;
     }
-    logInfo({ msg: "webhook delivery log pruned", deleted: pruned });
+    logger.info({ msg: "webhook delivery log pruned", deleted: pruned });
     const zones = await withPg(env, ctx, (pg) => refreshTimeZones(pg.pool));
-    logInfo({ msg: "time zones refreshed", known: zones });
+    logger.info({ msg: "time zones refreshed", known: zones });
     for (const o of outcomes) {
       const failed = o.outcome.startsWith("failed");
-      (failed ? logError : logInfo)({ msg: "receipt partition", ...o });
+      (failed ? logger.error : logger.info)({ msg: "receipt partition", ...o });
     }
   },
 } satisfies ExportedHandler<Env, OutboxMessage | WebhookMessage>;
@@ -114,5 +114,5 @@ async function backfillBrandingOnce(env: Env, ctx: ExecutionContext): Promise<vo
   if (await brandingComplete(env.BRANDING)) return;
   const tenants = await withPg(env, ctx, (pg) => listTenantNames(pg.db));
   const seeded = await backfillBranding(env.BRANDING, tenants);
-  logInfo({ msg: "branding backfilled", tenants: tenants.length, seeded });
+  logger.info({ msg: "branding backfilled", tenants: tenants.length, seeded });
 }

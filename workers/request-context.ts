@@ -7,6 +7,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { MiddlewareHandler } from "hono";
+import { consoleLogger } from "../kit/logger.ts";
 
 const VALID = /^[A-Za-z0-9_-]{1,64}$/;
 const context = new AsyncLocalStorage<{ requestId: string }>();
@@ -22,17 +23,8 @@ export const requestContext: MiddlewareHandler<{ Variables: { requestId: string 
 /** The id of the request this code runs for, if any. */
 export const currentRequestId = (): string | undefined => context.getStore()?.requestId;
 
-type Fields = { msg: string } & Record<string, unknown>;
-
-/** One structured JSON log line, with the request's id when there is one. */
-function write(level: "error" | "warn" | "info", fields: Fields): void {
+/** The Worker's logger: every line carries the id of the request it was written for, if any. */
+export const logger = consoleLogger(() => {
   const requestId = currentRequestId();
-  const line = JSON.stringify(requestId ? { level, ...fields, requestId } : { level, ...fields });
-  if (level === "error") console.error(line);
-  else if (level === "warn") console.warn(line);
-  else console.log(line);
-}
-
-export const logError = (fields: Fields) => write("error", fields);
-export const logWarn = (fields: Fields) => write("warn", fields);
-export const logInfo = (fields: Fields) => write("info", fields);
+  return requestId ? { requestId } : undefined;
+});

@@ -5,7 +5,7 @@ import { config } from "../core/config.ts";
 import type { StoreShard } from "../durable-objects/store-shard.ts";
 import { describeError } from "../kit/describe-error.ts";
 import type { Env } from "./env.ts";
-import { logError } from "./request-context.ts";
+import { logger } from "./request-context.ts";
 
 export function shardCount(env: Env): number {
   return config(env).SHARD_COUNT;
@@ -24,7 +24,7 @@ export async function callShard<T>(n: number, fn: () => Promise<T>): Promise<T> 
   try {
     return await fn();
   } catch (e) {
-    logError({ msg: "shard call failed", shard: n, error: describeError(e) });
+    logger.error({ msg: "shard call failed", shard: n, error: describeError(e) });
     throw new ApiError(503, "unavailable", "The receipt service is busy; retry with the same Idempotency-Key.", {
       retryAfter: 2,
     });

@@ -4,6 +4,7 @@
  * A test opens a second Shard over an object's storage inside runInDurableObject,
  * drives it, and evicts the object so the real one reloads from storage.
  */
+
 import { env } from "cloudflare:test";
 import { canonicalHash } from "../../core/canonical.ts";
 import { hashSecret } from "../../core/credentials.ts";
@@ -13,6 +14,7 @@ import { shardConfig } from "../../durable-objects/config.ts";
 import type { IssueRequest } from "../../durable-objects/issuer.ts";
 import type { ShardDeps, ShardStorage } from "../../durable-objects/ports.ts";
 import { Shard } from "../../durable-objects/shard.ts";
+import { consoleLogger } from "../../kit/logger.ts";
 
 export function storageOf(storage: DurableObjectStorage): ShardStorage {
   return {
@@ -30,6 +32,8 @@ export function openShard(storage: DurableObjectStorage, faults: Partial<ShardDe
     queue: env.RECEIPTS_QUEUE,
     tiles: env.LOG_TILES,
     config: shardConfig(env),
+    clock: Date.now,
+    logger: consoleLogger(),
     ...faults,
   });
 }

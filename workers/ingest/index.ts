@@ -13,7 +13,7 @@ import type { IssueEntry, IssueOutcome, Refusal } from "../../durable-objects/is
 import { describeError } from "../../kit/describe-error.ts";
 import { type Ctx, pg, publicBaseUrl } from "../http.ts";
 import { router } from "../openapi.ts";
-import { logError } from "../request-context.ts";
+import { logger } from "../request-context.ts";
 import { callShard, shard } from "../shards.ts";
 import { credentialsRefused } from "./auth.ts";
 import { renderIssued } from "./render.ts";
@@ -55,9 +55,9 @@ async function replayFromPostgres(c: Ctx, code: string, baseUrl: string): Promis
   try {
     const row = await findReceipt(pg(c).db, code);
     if (row) return { kind: "replayed", receipt: renderIssued(issuedOf(row.record, row.hash), baseUrl) };
-    logError({ msg: "replay: receipt not in postgres", code });
+    logger.error({ msg: "replay: receipt not in postgres", code });
   } catch (e) {
-    logError({ msg: "replay: postgres lookup failed", error: describeError(e) });
+    logger.error({ msg: "replay: postgres lookup failed", error: describeError(e) });
   }
   return { kind: "replay_unavailable" };
 }

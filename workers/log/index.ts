@@ -13,7 +13,7 @@ import { primarySigner } from "../../tlog/signers.ts";
 import { packHashes, parseTilePath, TILE_WIDTH, tileWidth } from "../../tlog/tiles.ts";
 import { type Ctx, param } from "../http.ts";
 import { router } from "../openapi.ts";
-import { logError } from "../request-context.ts";
+import { logger } from "../request-context.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
 import { storedFullTile, tileReader } from "../shared/tiles.ts";
 import { checkpointRoute, consistencyRoute, inclusionRoute, logKeyRoute, tileRoute } from "./routes.ts";
@@ -40,7 +40,7 @@ async function signedView(c: Ctx): Promise<{ n: number; view: LogView; signed: n
 
 log.openapi(logKeyRoute, async (c) => {
   const signer = await primarySigner(c.env.LOG_SIGNING_KEY).catch((e: Error) => {
-    logError({ msg: "LOG_SIGNING_KEY is invalid", error: describeError(e) });
+    logger.error({ msg: "LOG_SIGNING_KEY is invalid", error: describeError(e) });
     return null;
   });
   if (!signer) throw new ApiError(503, "unavailable", "The log's signing key is not configured.", { retryAfter: 60 });

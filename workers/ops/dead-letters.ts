@@ -12,7 +12,7 @@ import type { OutboxMessage } from "../../core/outbox.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import type { Env } from "../env.ts";
 import { router } from "../openapi.ts";
-import { logError } from "../request-context.ts";
+import { logger } from "../request-context.ts";
 import { deadLettersRoute, replayRoute } from "./routes.ts";
 
 export const DEAD_LETTER_QUEUE = "tillproof-receipts-dlq";
@@ -37,10 +37,10 @@ export async function recordDeadLetters(batch: MessageBatch<OutboxMessage>, env:
       };
       try {
         await env.DEAD_LETTERS.put(`${PENDING}${deadAt}-${m.id}.json`, JSON.stringify(letter));
-        logError({ msg: "dead letter kept", id: m.id, shard: m.body.shard, receipts: m.body.receipts.length });
+        logger.error({ msg: "dead letter kept", id: m.id, shard: m.body.shard, receipts: m.body.receipts.length });
         m.ack();
       } catch (e) {
-        logError({ msg: "dead letter: could not keep it", id: m.id, error: describeError(e) });
+        logger.error({ msg: "dead letter: could not keep it", id: m.id, error: describeError(e) });
         m.retry({ delaySeconds: 30 });
       }
     }),

@@ -5,7 +5,7 @@ import { describeError } from "../../kit/describe-error.ts";
 import { checkSecrets } from "../config-check.ts";
 import { type Ctx, pg } from "../http.ts";
 import { router } from "../openapi.ts";
-import { logError } from "../request-context.ts";
+import { logger } from "../request-context.ts";
 import { shardCount } from "../shards.ts";
 import { healthRoute, pipelineRoute } from "./routes.ts";
 import { shardReport } from "./shard-report.ts";
@@ -37,7 +37,7 @@ async function postgresHealth(c: Ctx): Promise<string> {
     .then(
       () => "ok",
       (e: unknown) => {
-        logError({ msg: "healthz: postgres failed", error: describeError(e) });
+        logger.error({ msg: "healthz: postgres failed", error: describeError(e) });
         return "unreachable";
       },
     );

@@ -9,7 +9,7 @@ import { shardsInUse } from "../../db/shards.ts";
 import type { ShardStats } from "../../durable-objects/pump.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import { type Ctx, pg } from "../http.ts";
-import { logError } from "../request-context.ts";
+import { logger } from "../request-context.ts";
 import { shard, shardCount } from "../shards.ts";
 
 export type ShardReport = { postgres: "ok" | "unreachable"; answered: ShardStats[]; failed: number[] };
@@ -18,7 +18,7 @@ export async function shardReport(c: Ctx): Promise<ShardReport> {
   const used = await shardsInUse(pg(c).db).then(
     (shards) => ({ shards, postgres: "ok" as const }),
     (e: unknown) => {
-      logError({ msg: "shard report: postgres failed", error: describeError(e) });
+      logger.error({ msg: "shard report: postgres failed", error: describeError(e) });
       return { shards: Array.from({ length: shardCount(c.env) }, (_, n) => n), postgres: "unreachable" as const };
     },
   );
@@ -34,7 +34,7 @@ export async function shardReport(c: Ctx): Promise<ShardReport> {
             if (used.postgres === "ok" || s.issued > 0) answered.push(s);
           },
           (e: unknown) => {
-            logError({ msg: "shard report: shard failed", shard: n, error: describeError(e) });
+            logger.error({ msg: "shard report: shard failed", shard: n, error: describeError(e) });
             failed.push(n);
           },
         ),

@@ -16,7 +16,7 @@ import { quarantineReceipt } from "../../db/quarantine.ts";
 import { insertReceipts, type NewDelivery } from "../../db/receipts.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import type { Env } from "../env.ts";
-import { logError, logWarn } from "../request-context.ts";
+import { logger } from "../request-context.ts";
 import { shard } from "../shards.ts";
 import { announceDeliveries } from "../shared/webhook-queue.ts";
 
@@ -48,7 +48,7 @@ export async function consumeReceipts(
         retried,
       );
     } catch (e) {
-      logError({ msg: "persist failed; retrying", messages: batch.messages.length, error: describeError(e) });
+      logger.error({ msg: "persist failed; retrying", messages: batch.messages.length, error: describeError(e) });
       for (const m of batch.messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
       return;
     }
@@ -98,20 +98,30 @@ async function persistSplitting(
       const counter = only.receipts[0]?.counter;
       // A first refusal may be a race (a webhook deleted meanwhile): its message is retried once first.
       if (!retried.has(`${only.shard}:${counter}`)) {
-        logError({ msg: "postgres refused a receipt; retrying", shard: only.shard, counter, error: describeError(e) });
+        logger.error({
+          msg: "postgres refused a receipt; retrying",
+          shard: only.shard,
+          counter,
+          error: describeError(e),
+        });
         return [];
       }
       const [receipt] = await resolveReferences(env, groupByShard(bodies));
       if (!receipt) return bodies; // the shard no longer holds it: Postgres confirmed it already
       if (!(await quarantineReceipt(pg.pool, only.shard, receipt, e))) {
-        logError({
+        logger.error({
           msg: "quarantine holds another receipt at this counter; kept in the shard",
           shard: only.shard,
           counter,
         });
         return [];
       }
-      logError({ msg: "postgres refused a receipt: quarantined", shard: only.shard, counter, error: describeError(e) });
+      logger.error({
+        msg: "postgres refused a receipt: quarantined",
+        shard: only.shard,
+        counter,
+        error: describeError(e),
+      });
       return bodies;
     }
     const pieces: OutboxMessage[][] =

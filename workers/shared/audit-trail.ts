@@ -5,7 +5,7 @@
 import { type AuditEntry, recordAudit } from "../../db/audit.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import { type Ctx, pg } from "../http.ts";
-import { logError } from "../request-context.ts";
+import { logger } from "../request-context.ts";
 
 /** The actor of a request that passed requireTenant or requireOperator. */
 export function actorOf(c: Ctx): string {
@@ -19,7 +19,7 @@ export function actorOf(c: Ctx): string {
  */
 export async function audit(c: Ctx, e: Omit<AuditEntry, "actor">): Promise<void> {
   await recordAudit(pg(c).db, { ...e, actor: actorOf(c) }).catch((err: unknown) => {
-    logError({
+    logger.error({
       msg: "audit: record failed",
       tenantId: e.tenantId,
       action: e.action,

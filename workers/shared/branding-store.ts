@@ -5,7 +5,7 @@
  * elsewhere within about 60 s.
  */
 import { type Branding, type BrandingInput, defaultBranding, storedBrandingSchema } from "../../core/branding.ts";
-import { logError } from "../request-context.ts";
+import { logger } from "../request-context.ts";
 
 export { defaultBranding };
 
@@ -47,7 +47,7 @@ export async function getBranding(kv: KVNamespace, tenantId: string): Promise<Br
   const parsed = storedBrandingSchema.safeParse(stored);
   if (!parsed.success) {
     // Never render what we cannot vouch for; the tenant's next PUT repairs it.
-    logError({ msg: "branding: stored value does not validate", tenantId });
+    logger.error({ msg: "branding: stored value does not validate", tenantId });
     return null;
   }
   return parsed.data;

@@ -23,7 +23,7 @@ import { fromHex, leafHash, toHex } from "../../tlog/merkle.ts";
 import { hexList, inclusionProof, leafAt } from "../../tlog/proofs.ts";
 import { assertCodeKey } from "../config-check.ts";
 import { type Ctx, pg } from "../http.ts";
-import { logError } from "../request-context.ts";
+import { logger } from "../request-context.ts";
 import { callShard, shard } from "../shards.ts";
 import { brandingOrDefault, defaultBranding } from "./branding-store.ts";
 import { tileReader } from "./tiles.ts";
@@ -83,7 +83,7 @@ export async function verifyCode(c: Ctx, input: string): Promise<Verification> {
 const logFailure =
   <T>(fallback: T) =>
   (e: unknown): T => {
-    logError({ msg: "verify: log unavailable", error: describeError(e) });
+    logger.error({ msg: "verify: log unavailable", error: describeError(e) });
     return fallback;
   };
 
@@ -101,7 +101,7 @@ async function read(
     findReceipt(db, parts.code).then(
       (row) => ({ row, down: false }),
       (e: unknown) => {
-        logError({ msg: "verify: postgres lookup failed", error: describeError(e) });
+        logger.error({ msg: "verify: postgres lookup failed", error: describeError(e) });
         return { row: null, down: true };
       },
     );
@@ -132,7 +132,7 @@ async function read(
     return { source: { record, hash: view.held.hash, persisted: false, names, predecessorHash: null }, view };
   }
   if (found.down || !view) {
-    logError({ msg: "verify: lookup failed", postgresDown: found.down, shardDown: !view });
+    logger.error({ msg: "verify: lookup failed", postgresDown: found.down, shardDown: !view });
     throw unavailable("Receipt lookup is temporarily unavailable.");
   }
   // Persisted and pruned between the two reads: Postgres has it now.
@@ -159,7 +159,7 @@ function persistedSource(row: PersistedReceipt): ReceiptSource {
 async function brandingFor(c: Ctx, tenantId: string, fallbackName: string): Promise<Branding> {
   return brandingOrDefault(c.env.BRANDING, tenantId, fallbackName).catch((e) => {
     // Branding is decoration: a KV hiccup must not hide whether a receipt is genuine.
-    logError({ msg: "verify: branding lookup failed", error: describeError(e) });
+    logger.error({ msg: "verify: branding lookup failed", error: describeError(e) });
     return defaultBranding(fallbackName);
   });
 }

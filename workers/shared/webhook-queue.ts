@@ -7,7 +7,7 @@ import { EVENTS_PER_MESSAGE, type WebhookMessage } from "../../core/webhooks.ts"
 import type { NewDelivery } from "../../db/receipts.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import type { Env } from "../env.ts";
-import { logError } from "../request-context.ts";
+import { logger } from "../request-context.ts";
 
 export const WEBHOOK_QUEUE = "tillproof-webhooks";
 
@@ -39,6 +39,6 @@ export async function announceDeliveries(env: Env, deliveries: readonly NewDeliv
       await env.WEBHOOK_QUEUE.sendBatch(messages.slice(i, i + 100).map((body) => ({ body })));
     }
   } catch (e) {
-    logError({ msg: "webhooks: announce failed; the sweep will send them", error: describeError(e) });
+    logger.error({ msg: "webhooks: announce failed; the sweep will send them", error: describeError(e) });
   }
 }

@@ -10,7 +10,7 @@ import { verifierKeyOf } from "../../tlog/note.ts";
 import { primarySigner } from "../../tlog/signers.ts";
 import { type AppEnv, type Ctx, publicBaseUrl } from "../http.ts";
 import { router } from "../openapi.ts";
-import { logError } from "../request-context.ts";
+import { logger } from "../request-context.ts";
 import { verifyCode } from "../shared/lookup.ts";
 import { lotteryFor } from "../shared/lottery-entries.ts";
 import type { Page } from "../shared/page-shell.tsx";
@@ -89,7 +89,7 @@ verify.openapi(receiptPageRoute(maybeEdgeCache), async (c) => {
       verification.receipt.status !== "valid"
         ? []
         : await lotteryFor(c, verification.receipt).catch((e: unknown) => {
-            logError({ msg: "receipt page: lottery unavailable", error: describeError(e) });
+            logger.error({ msg: "receipt page: lottery unavailable", error: describeError(e) });
             return [];
           });
     const page = await receiptPage(verification, {

@@ -32,7 +32,7 @@ import {
 } from "../../db/webhooks.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import type { Env } from "../env.ts";
-import { logError, logInfo, logWarn } from "../request-context.ts";
+import { logger } from "../request-context.ts";
 import { brandingOrDefault } from "../shared/branding-store.ts";
 import { announceDeliveries } from "../shared/webhook-queue.ts";
 
@@ -80,7 +80,7 @@ export async function deliverWebhooks(
     });
   } catch (e) {
     // Postgres unreachable: nothing was recorded; the deliveries stay pending and come back.
-    logError({ msg: "webhooks: batch failed; retrying", messages: batch.messages.length, error: describeError(e) });
+    logger.error({ msg: "webhooks: batch failed; retrying", messages: batch.messages.length, error: describeError(e) });
     for (const m of batch.messages) m.retry({ delaySeconds: settings.WEBHOOK_RETRY_BASE_S });
   }
 }
@@ -190,7 +190,7 @@ export async function attemptDelivery(
 export async function sweepOverdueDeliveries(env: Env, ctx: ExecutionContext): Promise<void> {
   const keys = await withPg(env, ctx, ({ db }) => claimOverdueDeliveries(db, SWEEP_GRACE_S, SWEEP_LIMIT));
   if (!keys.length) return;
-  (keys.length === SWEEP_LIMIT ? logWarn : logInfo)({
+  (keys.length === SWEEP_LIMIT ? logger.warn : logger.info)({
     msg: "webhooks: overdue deliveries sent again",
     count: keys.length,
   });
