@@ -1,9 +1,8 @@
 /** Operations (contract: docs/api.md "Operations", "Health"), as OpenAPI routes. */
 import { createRoute } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { type AppEnv, requireOperator } from "../http.ts";
-import { errors, htmlResponse, json, jsonBody, security, textResponse } from "../openapi.ts";
+import { requireOperator } from "../http.ts";
+import { errors, htmlResponse, json, security, textResponse } from "../openapi.ts";
 import { healthSchema, pipelineSchema } from "./schemas.ts";
 
 const tags = ["Operations"];

@@ -9,7 +9,6 @@
  * neither its batch nor its shard's ring waits on it.
  */
 
-import { config } from "../../core/config.ts";
 import type { OutboxEntry, OutboxMessage, OutboxReceipt } from "../../core/outbox.ts";
 import { type Pg, withPg } from "../../db/client.ts";
 import { quarantineReceipt } from "../../db/quarantine.ts";
