@@ -10,7 +10,7 @@
 
 import { canonicalJson } from "../core/canonical.ts";
 import { type CodeFormat, encodeCode, MAX_COUNTER, V1_MAX_SHARDS } from "../core/code.ts";
-import { keyHash } from "../core/idem-run.ts";
+import { keyHash as hashKey } from "../core/idem-run.ts";
 import { buildRecord, type ChainRecord, type Issued, issuedOf, type ReceiptInput } from "../core/receipt.ts";
 import { sha256Hex } from "../kit/crypto.ts";
 import { GroupCommit } from "../kit/group-commit.ts";
@@ -21,7 +21,7 @@ import type { Head, StoreHeads } from "./heads.ts";
 import type { IdempotencyIndex, KnownKey } from "./idempotency.ts";
 import type { ShardLog } from "./log.ts";
 import type { ShardDeps } from "./ports.ts";
-import type { BatchRing, RingEntry } from "./ring.ts";
+import { type BatchRing, entryBytes, type RingEntry } from "./ring.ts";
 import type { ShardTables, Terminal } from "./tables.ts";
 
 export type IssueEntry = { idempotencyKey: string; bodyHash: string; receipt: ReceiptInput };
@@ -43,7 +43,7 @@ export type IssueReply = { refused: Refusal | null; outcomes: IssueOutcome[] };
 export type IssueRequest = { shard: number; tokenHash: string; entries: IssueEntry[] };
 
 /** One sale waiting for a commit. */
-type Sale = { shard: number; terminal: Terminal; entry: IssueEntry; f: string };
+type Sale = { shard: number; terminal: Terminal; entry: IssueEntry; keyHash: string };
 
 /** A busy shard commits before its window is out once this many sales wait (latency at peak, docs/scale.md §12). */
 const COMMIT_TARGET = 4;
@@ -53,7 +53,6 @@ const COMMIT_TARGET = 4;
  * One receipt (≤ 256 KiB of body) always fits.
  */
 const MAX_BATCH_BYTES = 1_700_000;
-const utf8 = new TextEncoder();
 
 export type IssuerParts = {
   tables: ShardTables;
@@ -77,15 +76,15 @@ export class Issuer {
   /** The first counter issued as a v2 (20-character) code; null while the shard still issues v1. */
   private v2From: number | null;
   private readonly group: GroupCommit<Sale, Issued>;
-  private readonly p: IssuerParts;
+  private readonly parts: IssuerParts;
 
-  constructor(p: IssuerParts) {
-    this.p = p;
-    this.v2From = p.meta.code_v2_from ?? null;
+  constructor(parts: IssuerParts) {
+    this.parts = parts;
+    this.v2From = parts.meta.code_v2_from ?? null;
     this.group = new GroupCommit({
       commit: (sales) => this.commit(sales),
-      durable: () => p.deps.storage.sync(),
-      windowMs: p.deps.config.commitWindowMs,
+      durable: () => parts.deps.storage.sync(),
+      windowMs: parts.deps.config.commitWindowMs,
       targetItems: COMMIT_TARGET,
     });
   }
@@ -93,25 +92,27 @@ export class Issuer {
   /** The layout of the code for `counter` (issued or next), and whether issuing it switches the shard to v2. */
   formatOf(shard: number, counter: number): { format: CodeFormat; switches: boolean } {
     if (this.v2From !== null && counter >= this.v2From) return { format: 2, switches: false };
-    if (counter <= this.p.log.size) return { format: 1, switches: false };
+    if (counter <= this.parts.log.size) return { format: 1, switches: false };
     // The switch, recorded with the first v2 code: configured (the default), or v1 cannot carry
     // this code (its space ran out) — a shard moves on for good rather than refuse.
     const switches =
-      this.p.deps.config.codeFormat === 2 || shard >= V1_MAX_SHARDS || counter > this.p.deps.config.v1MaxCounter;
+      this.parts.deps.config.codeFormat === 2 ||
+      shard >= V1_MAX_SHARDS ||
+      counter > this.parts.deps.config.v1MaxCounter;
     return { format: switches ? 2 : 1, switches };
   }
 
   /** Who a terminal token belongs to, or why it is refused. */
   authenticate(tokenHash: string): Terminal | { kind: "unknown_terminal" | "revoked" | "tenant_disabled" } {
-    const terminal = this.p.tables.terminalByToken(tokenHash);
+    const terminal = this.parts.tables.terminalByToken(tokenHash);
     if (!terminal) return { kind: "unknown_terminal" };
     if (terminal.revoked_at !== null) return { kind: "revoked" };
-    if (this.p.disabledTenants.has(terminal.tenant_id)) return { kind: "tenant_disabled" };
+    if (this.parts.disabledTenants.has(terminal.tenant_id)) return { kind: "tenant_disabled" };
     return terminal;
   }
 
   async issue(shard: number, req: IssueRequest): Promise<IssueReply> {
-    const { log, ring, idem, heads, deps } = this.p;
+    const { log, ring, idem, heads, deps } = this.parts;
     const terminal = this.authenticate(req.tokenHash);
     if ("kind" in terminal) return { refused: terminal, outcomes: [] };
     const { storeRate, outboxLimit } = deps.config;
@@ -124,19 +125,19 @@ export class Issuer {
     const sales: Sale[] = [];
     const inRequest = new Map<string, number>();
     for (const entry of req.entries) {
-      const f = keyHash(who, entry.idempotencyKey);
+      const keyHash = hashKey(who, entry.idempotencyKey);
       const { bodyHash } = entry;
-      const same = inRequest.get(f);
+      const same = inRequest.get(keyHash);
       if (same !== undefined) {
         answers.push((c) => (c[same] as Promise<Issued>).then((r) => replayOf(sales[same]?.entry, bodyHash, r)));
         continue;
       }
-      const waiting = this.inflight.get(f);
+      const waiting = this.inflight.get(keyHash);
       if (waiting) {
         answers.push(() => waiting.then((w) => (w.bodyHash === bodyHash ? replayed(w.issued) : { kind: "conflict" })));
         continue;
       }
-      const known = idem.find(f, now);
+      const known = idem.find(keyHash, now);
       if (known) {
         const outcome = this.replay(shard, known, bodyHash);
         answers.push(async () => outcome);
@@ -151,7 +152,7 @@ export class Issuer {
       // Shard-wide, so the whole request (nothing of it was written): Postgres is
       // far behind, or the code space or the ring is spent.
       const waitingSales = this.group.queued + sales.length;
-      if (!ring.hasRoom() && ring.waitsForMark) this.p.mark();
+      if (!ring.hasRoom() && ring.waitsForMark) this.parts.mark();
       if (ring.held + waitingSales >= outboxLimit || log.size + waitingSales >= MAX_COUNTER || !ring.hasRoom()) {
         return { refused: { kind: "busy", retryAfter: 5 }, outcomes: [] };
       }
@@ -165,16 +166,16 @@ export class Issuer {
         continue;
       }
       const at = sales.length;
-      inRequest.set(f, at);
-      sales.push({ shard, terminal, entry, f });
+      inRequest.set(keyHash, at);
+      sales.push({ shard, terminal, entry, keyHash });
       answers.push((c) => (c[at] as Promise<Issued>).then((issued) => ({ kind: "issued", issued })));
     }
     const committed = this.group.submit(sales);
     sales.forEach((s, i) => {
       const done = (committed[i] as Promise<Issued>).then((issued) => ({ bodyHash: s.entry.bodyHash, issued }));
-      this.inflight.set(s.f, done);
+      this.inflight.set(s.keyHash, done);
       const forget = () => {
-        if (this.inflight.get(s.f) === done) this.inflight.delete(s.f);
+        if (this.inflight.get(s.keyHash) === done) this.inflight.delete(s.keyHash);
       };
       done.then(forget, forget);
     });
@@ -184,12 +185,12 @@ export class Issuer {
   /** A retry of a key this shard remembers: the original reply, from the ring or (by code) from Postgres. */
   private replay(shard: number, known: KnownKey, bodyHash: string): IssueOutcome {
     if (known.bodyHash !== bodyHash) return { kind: "conflict" };
-    const held = this.p.ring.receipt(known.counter);
-    if (held) return replayed(issuedOf(JSON.parse(held.r) as ChainRecord, held.h));
+    const held = this.parts.ring.receipt(known.counter);
+    if (held) return replayed(issuedOf(JSON.parse(held.record) as ChainRecord, held.hash));
     const format = this.formatOf(shard, known.counter).format;
     return {
       kind: "replayed_persisted",
-      code: encodeCode(this.p.deps.config.codeKey, { shard, counter: known.counter }, format),
+      code: encodeCode(this.parts.deps.config.codeKey, { shard, counter: known.counter }, format),
     };
   }
 
@@ -199,7 +200,7 @@ export class Issuer {
    * keys, ring) moves only after the transaction committed.
    */
   private commit(sales: Sale[]): Issued[] {
-    const { log, ring, idem, heads, tables, cuts, deps } = this.p;
+    const { log, ring, idem, heads, tables, cuts, deps } = this.parts;
     const { out, after } = deps.storage.transactionSync(() => {
       const receivedAt = log.clock(Math.max(deps.clock(), cuts.floor));
       const crossed = cuts.crossing(receivedAt, log.size);
@@ -229,8 +230,8 @@ export class Issuer {
         });
         const json = canonicalJson(record);
         const hash = sha256Hex(json);
-        const entry: RingEntry = { c: counter, h: hash, r: json, f: s.f, b: s.entry.bodyHash };
-        const size = utf8.encode(JSON.stringify(entry)).length + 1;
+        const entry: RingEntry = { counter, hash, record: json, keyHash: s.keyHash, bodyHash: s.entry.bodyHash };
+        const size = entryBytes(entry) + 1;
         if (entries.length && bytes + size > MAX_BATCH_BYTES) break; // the rest go in the next commit
         bytes += size;
         if (switches) switchedAt = counter;
@@ -240,7 +241,7 @@ export class Issuer {
       }
       if (switchedAt !== null) tables.setMeta("code_v2_from", switchedAt);
       const appended = log.append(
-        entries.map((e) => fromHex(e.h)),
+        entries.map((e) => fromHex(e.hash)),
         receivedAt,
       );
       const placed = ring.put(entries, appended.head);
@@ -249,7 +250,8 @@ export class Issuer {
         appended.commit();
         placed();
         for (const m of moved.values()) heads.move(m.tenantId, m.storeId, m.head);
-        for (const e of entries) if (e.f && e.b) idem.remember(e.f, { bodyHash: e.b, counter: e.c });
+        for (const e of entries)
+          if (e.keyHash && e.bodyHash) idem.remember(e.keyHash, { bodyHash: e.bodyHash, counter: e.counter });
         if (switchedAt !== null) this.v2From = switchedAt;
       };
       return { out, after };

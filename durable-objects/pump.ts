@@ -244,7 +244,7 @@ export class OutboxPump {
   stats(shard: number, issued: number, now: number): Omit<ShardStats, "logSize" | "checkpointAgeMs" | "codeSpaceUsed"> {
     const oldestEntry = this.ring.oldestUnconfirmed();
     const oldest = oldestEntry
-      ? Date.parse((JSON.parse(oldestEntry.r) as { receivedAt: string }).receivedAt)
+      ? Date.parse((JSON.parse(oldestEntry.record) as { receivedAt: string }).receivedAt)
       : undefined;
     return {
       shard,

@@ -14,7 +14,27 @@ import type { LogHead, ShardTables } from "./tables.ts";
 import { Watermark } from "./watermark.ts";
 
 /** One receipt in a batch row: counter, hash, canonical record, and its idempotency key's hash and body hash. */
-export type RingEntry = { c: number; h: string; r: string; f?: string; b?: string };
+/** One receipt in a ring row: its counter, hash and canonical record, and the idempotency key's and body's hashes. */
+export type RingEntry = { counter: number; hash: string; record: string; keyHash?: string; bodyHash?: string };
+/** How a row stores an entry (one letter a field: a row holds up to thousands). Only encode and decode see it. */
+export type RingWireEntry = { c: number; h: string; r: string; f?: string; b?: string };
+
+export const encodeEntries = (entries: readonly RingEntry[]): string =>
+  JSON.stringify(
+    entries.map((e): RingWireEntry => ({ c: e.counter, h: e.hash, r: e.record, f: e.keyHash, b: e.bodyHash })),
+  );
+
+export const decodeEntries = (json: string): RingEntry[] =>
+  (JSON.parse(json) as RingWireEntry[]).map((w) => {
+    const e: RingEntry = { counter: w.c, hash: w.h, record: w.r };
+    if (w.f !== undefined) e.keyHash = w.f;
+    if (w.b !== undefined) e.bodyHash = w.b;
+    return e;
+  });
+
+/** The bytes `entry` takes in its row's JSON (UTF-8, without the comma between entries). */
+export const entryBytes = (entry: RingEntry): number => utf8.encode(encodeEntries([entry])).length - 2;
+const utf8 = new TextEncoder();
 
 type Live = { batchNo: number; slot: number; first: number; count: number; left: number };
 
@@ -93,10 +113,10 @@ export class BatchRing {
    */
   put(entries: RingEntry[], log: LogHead): () => void {
     if (!this.hasRoom()) throw new Error("batch ring full");
-    const first = entries[0]?.c ?? 0;
+    const first = entries[0]?.counter ?? 0;
     const batchNo = this.nextBatch;
     const slot = batchNo % this.slots;
-    this.tables.putBatch({ slot, batchNo, first, count: entries.length, log, entries: JSON.stringify(entries) });
+    this.tables.putBatch({ slot, batchNo, first, count: entries.length, log, entries: encodeEntries(entries) });
     return () => {
       this.nextBatch = batchNo + 1;
       this.live.push({ batchNo, slot, first, count: entries.length, left: entries.length });
@@ -127,7 +147,7 @@ export class BatchRing {
     if (cached) return cached;
     const json = this.tables.batchEntries(b.slot, b.batchNo);
     if (json === undefined) throw new Error(`batch ${b.batchNo} is not in slot ${b.slot}`);
-    const entries = JSON.parse(json) as RingEntry[];
+    const entries = decodeEntries(json);
     // Verify and the outbox read the newest batches most: keep a few parsed (a batch may hold 100 records).
     if (this.parsed.size >= PARSED_BATCHES) this.parsed.delete(this.parsed.keys().next().value as number);
     this.parsed.set(b.batchNo, entries);
@@ -139,13 +159,13 @@ export class BatchRing {
     const b = this.find(counter);
     if (!b) return null;
     if (o.unconfirmedOnly && (b.left === 0 || this.confirmed.has(counter))) return null;
-    return this.entriesOf(b).find((e) => e.c === counter) ?? null;
+    return this.entriesOf(b).find((e) => e.counter === counter) ?? null;
   }
 
   records(counters: number[]): { counter: number; record: string }[] {
     return counters.flatMap((c) => {
       const e = this.receipt(c);
-      return e ? [{ counter: c, record: e.r }] : [];
+      return e ? [{ counter: c, record: e.record }] : [];
     });
   }
 
@@ -170,9 +190,9 @@ export class BatchRing {
       if (b.left === 0) continue;
       if (b.first > upTo || out.length >= limit) break;
       for (const e of this.entriesOf(b)) {
-        if (e.c <= after || e.c > upTo || this.confirmed.has(e.c)) continue;
+        if (e.counter <= after || e.counter > upTo || this.confirmed.has(e.counter)) continue;
         if (out.length >= limit) break;
-        out.push({ counter: e.c, hash: e.h, record: e.r });
+        out.push({ counter: e.counter, hash: e.hash, record: e.record });
       }
     }
     return out;
@@ -245,7 +265,7 @@ export class BatchRing {
   oldestUnconfirmed(): RingEntry | null {
     const b = this.live.find((l, i) => i >= this.unconfirmedFrom && l.left > 0);
     if (!b) return null;
-    return this.entriesOf(b).find((e) => !this.confirmed.has(e.c)) ?? null;
+    return this.entriesOf(b).find((e) => !this.confirmed.has(e.counter)) ?? null;
   }
 
   stats(): BatchStats {
@@ -285,14 +305,14 @@ export function adoptLegacyHeld(tables: ShardTables): void {
     if (batchNo - first >= RING_SLOTS / 2) {
       throw new Error("too many separate runs of held receipts to carry over into the ring; confirm them first");
     }
-    const c = run[0]?.c ?? 0;
+    const c = run[0]?.counter ?? 0;
     tables.putBatch({
       slot: batchNo % RING_SLOTS,
       batchNo,
       first: c,
       count: run.length,
       log,
-      entries: JSON.stringify(run),
+      entries: encodeEntries(run),
     });
     run = [];
   };
@@ -304,8 +324,8 @@ export function adoptLegacyHeld(tables: ShardTables): void {
   ) {
     for (const r of page) {
       const last = run.at(-1);
-      if (last && (last.c + 1 !== r.counter || run.length >= LEGACY_BATCH)) put();
-      run.push({ c: r.counter, h: r.hash, r: r.record });
+      if (last && (last.counter + 1 !== r.counter || run.length >= LEGACY_BATCH)) put();
+      run.push({ counter: r.counter, hash: r.hash, record: r.record });
     }
     after = page.at(-1)?.counter ?? after;
   }

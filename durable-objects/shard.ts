@@ -78,9 +78,9 @@ export class Shard {
     this.heads = new StoreHeads(this.tables);
     // What the batches after the last mark changed, and only memory held: heads and keys.
     for (const e of this.ring.entriesAfter(this.ring.markedBatch)) {
-      const r = JSON.parse(e.r) as ChainRecord;
-      this.heads.move(r.tenantId, r.storeId, { seq: r.seq, hash: e.h, counter: e.c });
-      if (e.f && e.b) this.idem.remember(e.f, { bodyHash: e.b, counter: e.c });
+      const r = JSON.parse(e.record) as ChainRecord;
+      this.heads.move(r.tenantId, r.storeId, { seq: r.seq, hash: e.hash, counter: e.counter });
+      if (e.keyHash && e.bodyHash) this.idem.remember(e.keyHash, { bodyHash: e.bodyHash, counter: e.counter });
     }
     this.pump = new OutboxPump(this.tables, this.ring, deps, meta);
     this.admin = new ShardAdmin(this.tables);
@@ -167,7 +167,7 @@ export class Shard {
     this.claim(shard);
     const now = this.deps.clock();
     const cut = this.cuts.cutAt(closesAt, now, { size: this.log.size, lastReceivedAt: this.log.lastReceivedAt });
-    return { ...cut, heldFrom: this.ring.oldestUnconfirmed()?.c ?? null };
+    return { ...cut, heldFrom: this.ring.oldestUnconfirmed()?.counter ?? null };
   }
 
   upsertStore(shard: number, store: StoreInfo): void {
@@ -184,9 +184,14 @@ export class Shard {
     const e = this.ring.receipt(counter, { unconfirmedOnly: true });
     let held: HeldReceipt | null = null;
     if (e) {
-      const r = JSON.parse(e.r) as ChainRecord;
+      const r = JSON.parse(e.record) as ChainRecord;
       const names = this.tables.storeNames(r.tenantId, r.storeId);
-      held = { record: e.r, hash: e.h, storeName: names?.name ?? r.storeId, storeTimezone: names?.timezone ?? "UTC" };
+      held = {
+        record: e.record,
+        hash: e.hash,
+        storeName: names?.name ?? r.storeId,
+        storeTimezone: names?.timezone ?? "UTC",
+      };
     }
     return { held, log: this.log.view(), codeFormat: this.issuer.formatOf(this.number, counter).format };
   }

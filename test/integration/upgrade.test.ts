@@ -11,7 +11,7 @@ import { type ChainRecord, issuedOf } from "../../core/receipt.ts";
 import { openPg } from "../../db/client.ts";
 import { insertReceipts } from "../../db/receipts.ts";
 import { shardConfig } from "../../durable-objects/config.ts";
-import type { RingEntry } from "../../durable-objects/ring.ts";
+import type { RingWireEntry } from "../../durable-objects/ring.ts";
 import type { StoreShard } from "../../durable-objects/store-shard.ts";
 import { renderIssued } from "../../workers/ingest/render.ts";
 import { shard } from "../../workers/shards.ts";
@@ -58,7 +58,7 @@ describe("upgrading a shard from before the batch ring", () => {
         .toArray();
       const who = `${f.tenantId}/${f.storeId}/${f.terminalId}`;
       for (const row of rows) {
-        for (const e of JSON.parse(row.entries) as RingEntry[]) {
+        for (const e of JSON.parse(row.entries) as RingWireEntry[]) {
           const r = JSON.parse(e.r) as ChainRecord;
           const at = Date.parse(r.receivedAt);
           sql.exec(
