@@ -12,7 +12,11 @@ import {
   toPages,
 } from "./idem-run.ts";
 
-const entry = (i: number): IdemEntry => ({ f: keyHash("t/s/term", `key-${i}`), b: `body-${i}`, c: i + 1 });
+const entry = (i: number): IdemEntry => ({
+  keyHash: keyHash("t/s/term", `key-${i}`),
+  bodyHash: `body-${i}`,
+  counter: i + 1,
+});
 
 type Pages = ReturnType<typeof toPages>;
 const encoded = new WeakMap<Pages, ReturnType<typeof encodePage>[]>();
@@ -37,8 +41,8 @@ describe("idempotency runs", () => {
     expect(pages.length).toBe(5);
     const fps = fingerprints(pages);
     for (const e of entries) {
-      expect(mayHold(fps, fingerprint(e.f))).toBe(true);
-      expect(lookup(pages, e.f)).toEqual(e);
+      expect(mayHold(fps, fingerprint(e.keyHash))).toBe(true);
+      expect(lookup(pages, e.keyHash)).toEqual(e);
     }
     const stranger = keyHash("t/s/term", "never-sent");
     expect(lookup(pages, stranger)).toBeNull();
@@ -53,12 +57,12 @@ describe("idempotency runs", () => {
       "aaaaaaaa000000000000000000000003",
     ];
     const entries: IdemEntry[] = [
-      { f: "00000001000000000000000000000000", b: "x", c: 1 },
-      ...same.map((f, i) => ({ f, b: "y", c: i + 2 })),
+      { keyHash: "00000001000000000000000000000000", bodyHash: "x", counter: 1 },
+      ...same.map((keyHash, i) => ({ keyHash, bodyHash: "y", counter: i + 2 })),
     ];
     const pages = toPages(entries, 2);
-    for (const f of same) expect(lookup(pages, f)?.f).toBe(f);
-    expect(pages.filter((p) => p.entries.some((e) => e.f.startsWith("aaaaaaaa"))).length).toBe(1);
+    for (const f of same) expect(lookup(pages, f)?.keyHash).toBe(f);
+    expect(pages.filter((p) => p.entries.some((e) => e.keyHash.startsWith("aaaaaaaa"))).length).toBe(1);
   });
 
   it("tells keys of different terminals apart", () => {

@@ -9,7 +9,7 @@
 import { sha256Hex } from "../kit/crypto.ts";
 
 /** One remembered key: its 128-bit hash (hex), the request body's hash and the counter it was given. */
-export type IdemEntry = { f: string; b: string; c: number };
+export type IdemEntry = { keyHash: string; bodyHash: string; counter: number };
 
 /** A page as stored: the fingerprint of its first entry, and its entries sorted by `f`. */
 export type IdemPage = { first: number; entries: IdemEntry[] };
@@ -30,18 +30,18 @@ export const fingerprint = (f: string): number => Number.parseInt(f.slice(0, 8),
  * entry with that fingerprint.
  */
 export function toPages(entries: Iterable<IdemEntry>, pageEntries = PAGE_ENTRIES): IdemPage[] {
-  const sorted = [...entries].sort((a, b) => (a.f < b.f ? -1 : a.f > b.f ? 1 : 0));
+  const sorted = [...entries].sort((a, b) => (a.keyHash < b.keyHash ? -1 : a.keyHash > b.keyHash ? 1 : 0));
   const pages: IdemPage[] = [];
   let page: IdemEntry[] = [];
   for (const e of sorted) {
     const last = page.at(-1);
-    if (page.length >= pageEntries && last && fingerprint(last.f) !== fingerprint(e.f)) {
-      pages.push({ first: fingerprint(page[0]?.f ?? "0"), entries: page });
+    if (page.length >= pageEntries && last && fingerprint(last.keyHash) !== fingerprint(e.keyHash)) {
+      pages.push({ first: fingerprint(page[0]?.keyHash ?? "0"), entries: page });
       page = [];
     }
     page.push(e);
   }
-  if (page.length) pages.push({ first: fingerprint(page[0]?.f ?? "0"), entries: page });
+  if (page.length) pages.push({ first: fingerprint(page[0]?.keyHash ?? "0"), entries: page });
   return pages;
 }
 
@@ -49,7 +49,7 @@ export function toPages(entries: Iterable<IdemEntry>, pageEntries = PAGE_ENTRIES
 export function fingerprints(pages: IdemPage[]): Uint32Array {
   const out = new Uint32Array(pages.reduce((n, p) => n + p.entries.length, 0));
   let i = 0;
-  for (const p of pages) for (const e of p.entries) out[i++] = fingerprint(e.f);
+  for (const p of pages) for (const e of p.entries) out[i++] = fingerprint(e.keyHash);
   return out; // pages are sorted by f, so fingerprints are already in order
 }
 
@@ -67,10 +67,13 @@ export function mayHold(fps: Uint32Array, fp: number): boolean {
   return false;
 }
 
-export const encodePage = (entries: IdemEntry[]): string => JSON.stringify(entries.map((e) => [e.f, e.b, e.c]));
+export const encodePage = (entries: IdemEntry[]): string =>
+  JSON.stringify(entries.map((e) => [e.keyHash, e.bodyHash, e.counter]));
 
-export function findInPage(page: string, f: string): IdemEntry | null {
-  for (const [ef, b, c] of JSON.parse(page) as [string, string, number][]) if (ef === f) return { f: ef, b, c };
+export function findInPage(page: string, keyHash: string): IdemEntry | null {
+  for (const [k, bodyHash, counter] of JSON.parse(page) as [string, string, number][]) {
+    if (k === keyHash) return { keyHash, bodyHash, counter };
+  }
   return null;
 }
 

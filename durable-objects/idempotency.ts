@@ -68,7 +68,7 @@ export class IdempotencyIndex {
       if (!mayHold(run.fps, fp)) continue;
       const page = this.tables.idemPage(run.run, fp);
       const e = page ? findInPage(page, f) : null;
-      if (e) return { bodyHash: e.b, counter: e.c };
+      if (e) return { bodyHash: e.bodyHash, counter: e.counter };
     }
     return null;
   }
@@ -88,7 +88,7 @@ export class IdempotencyIndex {
   flush(run: number, now: number): () => void {
     if (!this.memtable.size) return () => {};
     const entries: IdemEntry[] = [];
-    for (const [f, k] of this.memtable) entries.push({ f, b: k.bodyHash, c: k.counter });
+    for (const [keyHash, k] of this.memtable) entries.push({ keyHash, bodyHash: k.bodyHash, counter: k.counter });
     const pages = toPages(entries);
     const fps = fingerprints(pages);
     this.tables.putIdemRun(

@@ -129,6 +129,17 @@ describe("the shard, in Node over node:sqlite", () => {
     expect(next.prevHash).toBe(retry.hash);
   });
 
+  it("finds a key again through its written-out run after a mark and a restart", async () => {
+    const w = world();
+    const shard = setUp(w);
+    const original = issuedOf(await issue(shard, "marked"));
+    shard.mark(w.now);
+    expect(w.storage.sql.exec("SELECT count(*) AS n FROM idem_runs").one().n).toBe(1);
+    const restarted = open(w);
+    expect(await issue(restarted, "marked")).toEqual({ kind: "replayed", issued: original });
+    expect(await issue(restarted, "marked", sale(1))).toEqual({ kind: "conflict" });
+  });
+
   it("gathers what arrives during a commit into the next one (group commit)", async () => {
     const shard = setUp(world());
     const outcomes = await Promise.all(Array.from({ length: 6 }, (_, i) => issue(shard, `g${i}`)));
