@@ -1,7 +1,7 @@
 /**
  * The transparency log end to end, checked only with what a standard tlog
  * client has: the verifier key, signed checkpoints, proofs and tiles from the
- * public API, and RFC 6962 / C2SP code (core/merkle.ts, core/note.ts).
+ * public API, and RFC 6962 / C2SP code (tlog/merkle.ts, tlog/note.ts).
  */
 import { env, evictDurableObject, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
