@@ -13,7 +13,6 @@ import type { OutboxReceipt } from "../core/outbox.ts";
 import type { LogHead, ShardTables } from "./tables.ts";
 import { Watermark } from "./watermark.ts";
 
-/** One receipt in a batch row: counter, hash, canonical record, and its idempotency key's hash and body hash. */
 /** One receipt in a ring row: its counter, hash and canonical record, and the idempotency key's and body's hashes. */
 export type RingEntry = { counter: number; hash: string; record: string; keyHash?: string; bodyHash?: string };
 /** How a row stores an entry (one letter a field: a row holds up to thousands). Only encode and decode see it. */

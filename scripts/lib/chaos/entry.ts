@@ -11,6 +11,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import type { ShardDeps, ShardEnv } from "../../../durable-objects/ports.ts";
+import { consoleLogger } from "../../../kit/logger.ts";
 import type { Env } from "../../../workers/env.ts";
 import { onError, requireOperator } from "../../../workers/http.ts";
 import worker, { StoreShard as ProductShard } from "../../../workers/index.ts";
@@ -21,6 +22,8 @@ import { WEBHOOK_QUEUE } from "../../../workers/shared/webhook-queue.ts";
 import { activeFault, FAULTS, type FaultPlan, faultRequestSchema } from "./faults.ts";
 import { faultyQueue } from "./faulty-queue.ts";
 import { redeliverFirst } from "./redelivery.ts";
+
+const chaosLogger = consoleLogger();
 
 type QueueBody = Parameters<typeof worker.queue>[0] extends MessageBatch<infer T> ? T : never;
 
@@ -33,7 +36,7 @@ export class StoreShard extends ProductShard {
       env.RECEIPTS_QUEUE,
       () => activeFault(this.fault ?? null, Date.now()),
       (reason) => {
-        console.warn(JSON.stringify({ msg: reason, shard: this.shard.shard }));
+        chaosLogger.warn({ msg: reason, shard: this.shard.shard });
         ctx.abort(reason);
       },
     );
@@ -87,9 +90,7 @@ export default {
     const receipts = batch.queue !== WEBHOOK_QUEUE && batch.queue !== DEAD_LETTER_QUEUE;
     const armed = receipts && activeFault(consumerPlan, Date.now()) === "duplicate_delivery";
     const delivered = armed
-      ? redeliverFirst(batch, (id) =>
-          console.warn(JSON.stringify({ level: "warn", msg: "chaos: delivering again", id })),
-        )
+      ? redeliverFirst(batch, (id) => chaosLogger.warn({ msg: "chaos: delivering again", id }))
       : batch;
     return worker.queue(delivered, env, ctx);
   },
