@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { groupCode } from "../core/code.ts";
-import { type ChainRecord, itemSchema, paymentSchema } from "../core/receipt.ts";
+import { type ChainRecord, itemSchema, kindOf, paymentSchema, RECEIPT_KINDS } from "../core/receipt.ts";
 
 export const hash = z.string().regex(/^[0-9a-f]{64}$/);
 export const code = z
@@ -40,6 +40,8 @@ export const issuedReceiptSchema = z
     receivedAt: time,
     hash,
     prevHash: hash,
+    kind: z.enum(RECEIPT_KINDS).meta({ description: "v1.2: sale, refund or void" }),
+    refersTo: code.nullable().meta({ description: "v1.2: the original sale of a refund or void" }),
   })
   .meta({ id: "IssuedReceipt" });
 export type IssuedReceipt = z.infer<typeof issuedReceiptSchema>;
@@ -75,6 +77,15 @@ export const verifiedReceiptSchema = z
     payments: z.array(paymentSchema),
     hash,
     prevHash: hash,
+    kind: z.enum(RECEIPT_KINDS),
+    refersTo: code.nullable(),
+    reason: z.string().optional().meta({ description: "Why money went back (a refund's own words)" }),
+    refunds: z
+      .array(z.object({ code, total: z.number().int(), receivedAt: time }))
+      .optional()
+      .meta({ description: "A sale's refunds, in the order they were issued" }),
+    refundedTotal: z.number().int().optional().meta({ description: "A sale's refunds together" }),
+    voidedBy: code.nullable().optional().meta({ description: "The void that cancelled this sale, if any" }),
   })
   .meta({ id: "VerifiedReceipt" });
 
@@ -96,7 +107,10 @@ export const verifyAnswerSchema = z.union([verifiedReceiptSchema, missingReceipt
 export const money = z.number().int();
 
 /** What verify and the webhooks tell about a receipt, without what only verifying adds (status, persisted, proof). */
-export type ReceiptFields = Omit<VerifiedReceipt, "status" | "persisted" | "proof">;
+export type ReceiptFields = Omit<
+  VerifiedReceipt,
+  "status" | "persisted" | "proof" | "refunds" | "refundedTotal" | "voidedBy"
+>;
 
 export function receiptFields(
   r: ChainRecord,
@@ -117,5 +131,8 @@ export function receiptFields(
     payments: r.payments,
     hash,
     prevHash: r.prevHash,
+    kind: kindOf(r),
+    refersTo: r.refersTo === undefined ? null : groupCode(r.refersTo),
+    ...(r.reason === undefined ? {} : { reason: r.reason }),
   };
 }

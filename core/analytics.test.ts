@@ -59,11 +59,11 @@ describe("date ranges", () => {
 describe("the daily CSV", () => {
   it("has the contract's header and order: store, currency, rate numeric with empty last", () => {
     const csv = dailyCsv("2026-03-29", [
-      { storeId: "b", currency: "EUR", rate: "19", receipts: 1, gross: 119n },
-      { storeId: "a", currency: "EUR", rate: "", receipts: 2, gross: 50n },
-      { storeId: "a", currency: "EUR", rate: "19", receipts: 3, gross: 100n },
-      { storeId: "a", currency: "EUR", rate: "7", receipts: 1, gross: 107n },
-      { storeId: "a", currency: "CHF", rate: "7.7", receipts: 1, gross: 1077n },
+      { storeId: "b", currency: "EUR", rate: "19", receipts: 1, gross: 119n, refunds: 0, refunded: 0n },
+      { storeId: "a", currency: "EUR", rate: "", receipts: 2, gross: 50n, refunds: 0, refunded: 0n },
+      { storeId: "a", currency: "EUR", rate: "19", receipts: 3, gross: 100n, refunds: 0, refunded: 0n },
+      { storeId: "a", currency: "EUR", rate: "7", receipts: 1, gross: 107n, refunds: 0, refunded: 0n },
+      { storeId: "a", currency: "CHF", rate: "7.7", receipts: 1, gross: 1077n, refunds: 0, refunded: 0n },
     ]);
     expect(csv.split("\r\n")).toEqual([
       "store_id,date,currency,tax_rate,receipts,gross,net,tax",
@@ -77,13 +77,111 @@ describe("the daily CSV", () => {
   });
 });
 
+describe("the daily CSV with refunds and voids (v1.2)", () => {
+  it("puts a rate's refunds right after its sales, negative, rounded the same way; a rate voided away has no sale row", () => {
+    const csv = dailyCsv("2026-12-01", [
+      { storeId: "a", currency: "EUR", rate: "19", receipts: 3, gross: 357n, refunds: 2, refunded: 119n },
+      { storeId: "a", currency: "EUR", rate: "7", receipts: 0, gross: 0n, refunds: 1, refunded: 5n },
+      { storeId: "a", currency: "EUR", rate: "", receipts: 0, gross: 0n, refunds: 0, refunded: 0n },
+    ]);
+    expect(csv.split("\r\n")).toEqual([
+      "store_id,date,currency,tax_rate,receipts,gross,net,tax",
+      "a,2026-12-01,EUR,7,1,-5,-5,0",
+      "a,2026-12-01,EUR,19,3,357,300,57",
+      "a,2026-12-01,EUR,19,2,-119,-100,-19",
+      "",
+    ]);
+  });
+});
+
 describe("sales series", () => {
+  it("adds refunds, refunded and net; keeps a bucket with only refunds; drops one whose sales were all voided", () => {
+    const series = salesSeries(
+      [
+        {
+          start: "d1",
+          storeId: "a",
+          currency: "EUR",
+          receipts: 2,
+          gross: 50,
+          cash: 50,
+          card: 0,
+          other: 0,
+          refunds: 1,
+          refunded: 20,
+        },
+        {
+          start: "d1",
+          storeId: "b",
+          currency: "EUR",
+          receipts: 0,
+          gross: 0,
+          cash: 0,
+          card: 0,
+          other: 0,
+          refunds: 2,
+          refunded: 7,
+        },
+        {
+          start: "d1",
+          storeId: "c",
+          currency: "EUR",
+          receipts: 0,
+          gross: 0,
+          cash: 0,
+          card: 0,
+          other: 0,
+          refunds: 0,
+          refunded: 0,
+        },
+      ],
+      [{ start: "d1", storeId: "c", currency: "EUR", rate: "19", gross: 0 }],
+    );
+    expect(series.map((s) => [s.storeId, s.receipts, s.gross, s.refunds, s.refunded, s.net])).toEqual([
+      ["a", 2, 50, 1, 20, 30],
+      ["b", 0, 0, 2, 7, -7],
+    ]);
+  });
+
   it("puts each bucket's tax rates beside its totals, ordered by start, store and currency", () => {
     const series = salesSeries(
       [
-        { start: "2026-01-02", storeId: "a", currency: "EUR", receipts: 1, gross: 5, cash: 5, card: 0, other: 0 },
-        { start: "2026-01-01", storeId: "b", currency: "EUR", receipts: 2, gross: 9, cash: 0, card: 9, other: 0 },
-        { start: "2026-01-01", storeId: "a", currency: "EUR", receipts: 1, gross: 3, cash: 0, card: 0, other: 3 },
+        {
+          start: "2026-01-02",
+          storeId: "a",
+          currency: "EUR",
+          receipts: 1,
+          gross: 5,
+          cash: 5,
+          card: 0,
+          other: 0,
+          refunds: 0,
+          refunded: 0,
+        },
+        {
+          start: "2026-01-01",
+          storeId: "b",
+          currency: "EUR",
+          receipts: 2,
+          gross: 9,
+          cash: 0,
+          card: 9,
+          other: 0,
+          refunds: 0,
+          refunded: 0,
+        },
+        {
+          start: "2026-01-01",
+          storeId: "a",
+          currency: "EUR",
+          receipts: 1,
+          gross: 3,
+          cash: 0,
+          card: 0,
+          other: 3,
+          refunds: 0,
+          refunded: 0,
+        },
       ],
       [
         { start: "2026-01-01", storeId: "b", currency: "EUR", rate: "19", gross: 7 },

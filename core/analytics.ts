@@ -80,7 +80,16 @@ export function splitTax(gross: bigint, rate: string): { net: bigint; tax: bigin
   return { net, tax: gross - net };
 }
 
-export type TaxRow = { storeId: string; currency: string; rate: string; receipts: number; gross: bigint };
+/** One store, currency and rate of a day: its sales (voids taken out) and its refunds. */
+export type TaxRow = {
+  storeId: string;
+  currency: string;
+  rate: string;
+  receipts: number;
+  gross: bigint;
+  refunds: number;
+  refunded: bigint;
+};
 
 const CSV_HEADER = "store_id,date,currency,tax_rate,receipts,gross,net,tax";
 
@@ -89,7 +98,12 @@ function field(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
-/** Rows by store_id, currency, then rate (numeric, empty last). */
+/**
+ * Rows by store_id, currency, then rate (numeric, empty last); a rate's
+ * refunds are a row of their own right after its sales, with negative gross,
+ * net and tax and `receipts` counting the refunds. A rate whose sales were all
+ * voided has no sale row.
+ */
 export function dailyCsv(date: string, rows: TaxRow[]): string {
   const sorted = [...rows].sort(
     (a, b) =>
@@ -98,12 +112,16 @@ export function dailyCsv(date: string, rows: TaxRow[]): string {
       (a.rate === "" ? 1 : 0) - (b.rate === "" ? 1 : 0) ||
       Number(a.rate) - Number(b.rate),
   );
-  const lines = sorted.map((r) => {
-    const { net, tax } = splitTax(r.gross, r.rate);
-    return [r.storeId, date, r.currency, r.rate, String(r.receipts), String(r.gross), String(net), String(tax)]
+  const line = (r: TaxRow, receipts: number, gross: bigint) => {
+    const { net, tax } = splitTax(gross, r.rate);
+    return [r.storeId, date, r.currency, r.rate, String(receipts), String(gross), String(net), String(tax)]
       .map(field)
       .join(",");
-  });
+  };
+  const lines = sorted.flatMap((r) => [
+    ...(r.receipts !== 0 || r.gross !== 0n ? [line(r, r.receipts, r.gross)] : []),
+    ...(r.refunds > 0 ? [line(r, r.refunds, -r.refunded)] : []),
+  ]);
   return `${[CSV_HEADER, ...lines].join("\r\n")}\r\n`;
 }
 
@@ -115,16 +133,27 @@ export type SalesBucket = {
   gross: number;
   byPayment: { cash: number; card: number; other: number };
   byTaxRate: Record<string, number>;
+  refunds: number;
+  refunded: number;
+  net: number;
 };
 
-export type SalesRow = Omit<SalesBucket, "byTaxRate" | "byPayment"> & { cash: number; card: number; other: number };
+export type SalesRow = Omit<SalesBucket, "byTaxRate" | "byPayment" | "net"> & {
+  cash: number;
+  card: number;
+  other: number;
+};
 export type SalesTaxRow = { start: string; storeId: string; currency: string; rate: string; gross: number };
 
-/** The series: one bucket per (start, store, currency) with receipts, ordered by start, store, currency. */
+/**
+ * The series: one bucket per (start, store, currency) with sales or refunds
+ * (a bucket whose sales were all voided is gone), ordered by start, store, currency.
+ */
 export function salesSeries(rows: SalesRow[], tax: SalesTaxRow[]): SalesBucket[] {
   const key = (r: { start: string; storeId: string; currency: string }) => `${r.start}|${r.storeId}|${r.currency}`;
   const buckets = new Map<string, SalesBucket>();
   for (const r of rows) {
+    if (r.receipts === 0 && r.refunds === 0) continue;
     buckets.set(key(r), {
       start: r.start,
       storeId: r.storeId,
@@ -133,11 +162,14 @@ export function salesSeries(rows: SalesRow[], tax: SalesTaxRow[]): SalesBucket[]
       gross: r.gross,
       byPayment: { cash: r.cash, card: r.card, other: r.other },
       byTaxRate: {},
+      refunds: r.refunds,
+      refunded: r.refunded,
+      net: r.gross - r.refunded,
     });
   }
   for (const t of tax) {
     const b = buckets.get(key(t));
-    if (b) b.byTaxRate[t.rate === "" ? NO_RATE : t.rate] = t.gross;
+    if (b && t.gross !== 0) b.byTaxRate[t.rate === "" ? NO_RATE : t.rate] = t.gross;
   }
   return [...buckets.values()].sort(
     (a, b) =>

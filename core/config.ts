@@ -44,6 +44,8 @@ export const configSchema = z.object({
   WEBHOOK_RETRY_BASE_S: int(30, 1, 3_600),
   /** Seconds a webhook delivery is retried before it is marked failed (the contract's "at least 24 h"). */
   WEBHOOK_RETRY_FOR_S: int(86_400, 1),
+  /** Seconds after a sale's receivedAt in which its store may void it (contract v1.2). */
+  VOID_WINDOW_S: int(900, 0, 86_400),
   /** Base of the printed verify URL; defaults to the request's origin. */
   PUBLIC_BASE_URL: z.url().optional(),
 });

@@ -103,6 +103,27 @@ export function prizeFor(
   return null;
 }
 
+/**
+ * What a receipt counts for against minTotal: a sale's total less its refunds
+ * received before the close; null when it takes no part at all (a refund, a
+ * void, a voided sale). Receipts from before v1.2 are sales without refunds.
+ */
+export function countedTotal(
+  r: {
+    total: number;
+    kind?: "sale" | "refund" | "void";
+    refunds?: { total: number; receivedAt: string }[];
+    voidedBy?: string | null;
+  },
+  closesAt: number,
+): number | null {
+  if ((r.kind ?? "sale") !== "sale" || r.voidedBy) return null;
+  const refunded = (r.refunds ?? [])
+    .filter((x) => Date.parse(x.receivedAt) < closesAt)
+    .reduce((s, x) => s + x.total, 0);
+  return r.total - refunded;
+}
+
 /** opensAt ≤ receivedAt < closesAt, total ≥ minTotal, and the currency and tenant, when the draw names them. */
 export function isEligible(
   r: { receivedAt: number; total: number; currency: string; tenantId: string },

@@ -14,6 +14,10 @@ export const EARLIEST_ISSUED_AT = Date.parse("2000-01-01T00:00:00Z");
 /** A receipt may be issued at most this far in the future (terminal clock skew). */
 export const MAX_CLOCK_SKEW_MS = 60 * 60 * 1000;
 
+/** What a receipt records: a sale, money given back (refund), or a sale cancelled at the till (void). */
+export const RECEIPT_KINDS = ["sale", "refund", "void"] as const;
+export type ReceiptKind = (typeof RECEIPT_KINDS)[number];
+
 const CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
 
 const amount = z.number().int().min(0).max(MAX_AMOUNT);
@@ -46,8 +50,17 @@ export const receiptInputSchema = z
     total: amount,
     payments: z.array(paymentSchema).min(1).max(20),
     cashier: textField(100).optional(),
+    kind: z.enum(RECEIPT_KINDS).optional().meta({ description: "sale (the default), refund or void (v1.2)" }),
+    refersTo: z
+      .string()
+      .max(64)
+      .optional()
+      .meta({ description: "The original sale's code: required for a void, optional for a refund" }),
+    reason: textField(200)
+      .optional()
+      .meta({ description: "Why money went back: required for a refund without refersTo" }),
   })
-  .meta({ id: "Sale", description: "A sale as the terminal sends it: amounts in minor units" });
+  .meta({ id: "Sale", description: "A sale (or refund, or void) as the terminal sends it: amounts in minor units" });
 
 export type ReceiptInput = z.infer<typeof receiptInputSchema>;
 export type Item = z.infer<typeof itemSchema>;
@@ -100,6 +113,22 @@ export function arithmeticErrors(r: ReceiptInput, now: number): FieldProblem[] {
   return out;
 }
 
+/** What `kind` asks of `refersTo` and `reason` (contract v1.2 "Refunds and voids"), as field problems. */
+export function kindErrors(r: ReceiptInput): FieldProblem[] {
+  const kind = r.kind ?? "sale";
+  const out: FieldProblem[] = [];
+  if (kind === "sale") {
+    if (r.refersTo !== undefined) out.push({ path: "refersTo", message: "is only for a refund or a void" });
+    if (r.reason !== undefined) out.push({ path: "reason", message: "is only for a refund" });
+  } else if (kind === "void") {
+    if (r.refersTo === undefined) out.push({ path: "refersTo", message: "is required for a void" });
+    if (r.reason !== undefined) out.push({ path: "reason", message: "is only for a refund" });
+  } else if (r.refersTo === undefined && r.reason === undefined) {
+    out.push({ path: "reason", message: "is required for a refund without refersTo" });
+  }
+  return out;
+}
+
 /** Paths of the text fields that hold a payment-card number. */
 export function cardNumberPaths(r: ReceiptInput): string[] {
   const paths: string[] = [];
@@ -108,6 +137,7 @@ export function cardNumberPaths(r: ReceiptInput): string[] {
     if (item.sku && containsCardNumber(item.sku)) paths.push(`items.${i}.sku`);
   });
   if (r.cashier && containsCardNumber(r.cashier)) paths.push("cashier");
+  if (r.reason && containsCardNumber(r.reason)) paths.push("reason");
   return paths;
 }
 
@@ -131,7 +161,7 @@ export function checkReceipt(receipt: ReceiptInput, now: number): ReceiptInput {
       cards.map((path) => ({ path, message: "looks like a payment-card number" })),
     );
   }
-  const sums = arithmeticErrors(receipt, now);
+  const sums = [...kindErrors(receipt), ...arithmeticErrors(receipt, now)];
   if (sums.length) throw new ReceiptRefused("invalid", "The receipt's amounts do not add up.", sums);
   return receipt;
 }
@@ -157,8 +187,15 @@ export type ChainRecord = {
   items: Item[];
   payments: Payment[];
   cashier?: string;
+  /** Absent on records issued before v1.2: those are sales, and hash as they always did. */
+  kind?: ReceiptKind;
+  /** The original's code, as `code` is kept (ungrouped). */
+  refersTo?: string;
+  reason?: string;
   prevHash: string;
 };
+
+export const kindOf = (r: Pick<ChainRecord, "kind">): ReceiptKind => r.kind ?? "sale";
 
 export function buildRecord(args: {
   input: ReceiptInput;
@@ -169,6 +206,8 @@ export function buildRecord(args: {
   seq: number;
   receivedAt: number;
   prevHash: string;
+  /** The original's code, ungrouped (the Worker parsed `refersTo`). */
+  refersTo?: string;
 }): ChainRecord {
   const { input } = args;
   const record: ChainRecord = {
@@ -187,6 +226,9 @@ export function buildRecord(args: {
     prevHash: args.prevHash,
   };
   if (input.cashier !== undefined) record.cashier = input.cashier;
+  record.kind = input.kind ?? "sale";
+  if (args.refersTo !== undefined) record.refersTo = args.refersTo;
+  if (input.reason !== undefined) record.reason = input.reason;
   return record;
 }
 
@@ -198,7 +240,7 @@ export function buildRecord(args: {
 export type Issued = Pick<
   ChainRecord,
   "code" | "tenantId" | "storeId" | "terminalId" | "seq" | "issuedAt" | "receivedAt" | "prevHash"
-> & { hash: string };
+> & { hash: string; kind: ReceiptKind; refersTo: string | null };
 
 export const issuedOf = (record: ChainRecord, hash: string): Issued => ({
   code: record.code,
@@ -210,4 +252,6 @@ export const issuedOf = (record: ChainRecord, hash: string): Issued => ({
   receivedAt: record.receivedAt,
   hash,
   prevHash: record.prevHash,
+  kind: kindOf(record),
+  refersTo: record.refersTo ?? null,
 });

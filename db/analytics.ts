@@ -24,7 +24,8 @@ export async function salesRows(
   const [sales, tax] = await Promise.all([
     db.execute<Record<string, string>>(sql`
       SELECT ${b} AS start, store_id, currency, sum(receipts) AS receipts, sum(gross) AS gross,
-             sum(cash) AS cash, sum(card) AS card, sum(other) AS other
+             sum(cash) AS cash, sum(card) AS card, sum(other) AS other,
+             sum(refunds) AS refunds, sum(refunded) AS refunded
         FROM sales_rollup WHERE ${where(r)} GROUP BY 1, 2, 3`),
     db.execute<Record<string, string>>(sql`
       SELECT ${b} AS start, store_id, currency, rate, sum(gross) AS gross
@@ -40,6 +41,8 @@ export async function salesRows(
       cash: Number(x.cash),
       card: Number(x.card),
       other: Number(x.other),
+      refunds: Number(x.refunds),
+      refunded: Number(x.refunded),
     })),
     tax: tax.rows.map((x) => ({
       start: String(x.start),
@@ -66,7 +69,7 @@ export async function topItems(db: Db, r: Range & { limit: number }): Promise<To
     SELECT min(sku) AS sku, min(name) AS name, currency, sum(quantity)::text AS quantity,
            sum(revenue) AS revenue, sum(receipts) AS receipts
       FROM item_rollup WHERE ${where(r)}
-     GROUP BY item_key, currency
+     GROUP BY item_key, currency HAVING sum(receipts) <> 0
      ORDER BY sum(revenue) DESC, item_key, currency
      LIMIT ${r.limit}`);
   return rows.map((x) => ({
@@ -82,7 +85,8 @@ export async function topItems(db: Db, r: Range & { limit: number }): Promise<To
 /** One store-local day's gross and receipts per store, currency and tax rate. */
 export async function dailyTaxRows(db: Db, r: { tenantId: string; date: string; storeId?: string }): Promise<TaxRow[]> {
   const { rows } = await db.execute<Record<string, string>>(sql`
-    SELECT store_id, currency, rate, sum(receipts) AS receipts, sum(gross)::text AS gross
+    SELECT store_id, currency, rate, sum(receipts) AS receipts, sum(gross)::text AS gross,
+           sum(refunds) AS refunds, sum(refunded)::text AS refunded
       FROM tax_rollup WHERE ${where({ ...r, from: r.date, to: r.date })}
      GROUP BY 1, 2, 3`);
   return rows.map((x) => ({
@@ -91,6 +95,8 @@ export async function dailyTaxRows(db: Db, r: { tenantId: string; date: string; 
     rate: String(x.rate),
     receipts: Number(x.receipts),
     gross: BigInt(String(x.gross)),
+    refunds: Number(x.refunds),
+    refunded: BigInt(String(x.refunded)),
   }));
 }
 
@@ -101,7 +107,7 @@ export async function tenantTotals(db: Db, from: string, to: string): Promise<Te
   const { rows } = await db.execute<Record<string, string>>(sql`
     SELECT tenant_id, currency, sum(receipts) AS receipts, sum(gross) AS gross
       FROM sales_rollup WHERE day BETWEEN ${from}::date AND ${to}::date
-     GROUP BY 1, 2 ORDER BY 1, 2`);
+     GROUP BY 1, 2 HAVING sum(receipts) <> 0 ORDER BY 1, 2`);
   return rows.map((x) => ({
     tenantId: String(x.tenant_id),
     currency: String(x.currency),

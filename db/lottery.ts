@@ -109,7 +109,7 @@ export async function listDraws(db: Db): Promise<Draw[]> {
   return rows.map(fromRow);
 }
 
-/** The draws a receipt takes part in (the same rules as core/lottery.ts isEligible, in SQL). */
+/** The draws a receipt takes part in (the same rules as core/lottery.ts isEligible, in SQL; `total` already net of refunds). */
 export async function drawsFor(
   db: Db,
   r: { receivedAt: string; total: number; currency: string; tenantId: string },
@@ -165,7 +165,13 @@ export async function winners(
          WHERE reverse(r.code) ~>=~ s.rs AND reverse(r.code) ~<~ (s.rs || '~')
            AND r.received_at >= ${d.opensAt}::timestamptz AND r.received_at < ${d.closesAt}::timestamptz
       ) r ON true
-     WHERE r.total >= ${d.minTotal}
+     WHERE coalesce(r.kind, 'sale') = 'sale'
+       -- v1.2: a sale counts net of the refunds received before the close, and not at all once voided before the draw.
+       AND r.total - coalesce((SELECT sum(f.total) FROM receipts f
+                                WHERE f.refers_to = r.code AND f.kind = 'refund'
+                                  AND f.received_at < ${d.closesAt}::timestamptz), 0) >= ${d.minTotal}
+       AND NOT EXISTS (SELECT 1 FROM receipts v WHERE v.refers_to = r.code AND v.kind = 'void'
+                          AND (v.received_at < ${d.result?.drawnAt ?? null}::timestamptz) IS NOT FALSE)
        AND (${d.currency}::text IS NULL OR r.currency = ${d.currency})
        AND (${d.tenants === null} OR r.tenant_id = ANY (${textArray(d.tenants)}))
      ORDER BY r.code, s.prize`;

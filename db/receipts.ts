@@ -14,15 +14,15 @@ import { ADD_TO_ROLLUPS, STORE_ZONE, ZONE } from "./rollups.ts";
  */
 export const INSERT_RECEIPTS_CTE = `ins AS (
   INSERT INTO receipts (code, received_at, tenant_id, store_id, terminal_id, seq, issued_at,
-                        currency, total, cashier, items, payments, hash, prev_hash)
+                        currency, total, cashier, items, payments, hash, prev_hash, kind, refers_to, reason)
   SELECT code, "receivedAt", "tenantId", "storeId", "terminalId", seq, "issuedAt",
-         currency, total, cashier, items, payments, "_hash", "prevHash"
+         currency, total, cashier, items, payments, "_hash", "prevHash", kind, "refersTo", reason
   FROM jsonb_to_recordset($1::jsonb) AS r(
     code text, "receivedAt" timestamptz, "tenantId" text, "storeId" text, "terminalId" text,
     seq bigint, "issuedAt" timestamptz, currency text, total bigint, cashier text,
-    items jsonb, payments jsonb, "_hash" text, "prevHash" text)
+    items jsonb, payments jsonb, "_hash" text, "prevHash" text, kind text, "refersTo" text, reason text)
   ON CONFLICT DO NOTHING
-  RETURNING code, received_at, tenant_id, store_id, currency, issued_at, total, items, payments
+  RETURNING code, received_at, tenant_id, store_id, currency, issued_at, total, items, payments, kind, refers_to
 )`;
 
 /**
@@ -40,10 +40,22 @@ const ADD_DELIVERIES = `hooks AS (
   RETURNING tenant_id, webhook_id, event_id
 )`;
 
-/** One statement per batch: the INSERT, the new rows added to the analytics rollups (db/rollups.ts), their webhook deliveries. */
+/**
+ * One statement per batch: the INSERT, the new rows added to the analytics
+ * rollups (db/rollups.ts), their webhook deliveries. A void is booked against
+ * its sale's hour and day, found among the rows already in Postgres or in
+ * this very batch (a CTE's rows are not in the table yet).
+ */
 const INSERT_BATCH = `
 WITH ${INSERT_RECEIPTS_CTE},
-src AS (SELECT r.*, ${ZONE} AS tz FROM ins r ${STORE_ZONE}),
+src AS (
+  SELECT r.code, r.tenant_id, r.store_id, r.currency, r.issued_at, r.total, r.items, r.payments,
+         coalesce(r.kind, 'sale') AS kind, ${ZONE} AS tz,
+         CASE WHEN r.kind = 'void' THEN coalesce(
+           (SELECT o.issued_at FROM ins o WHERE o.code = r.refers_to),
+           (SELECT o.issued_at FROM receipts o WHERE o.code = r.refers_to LIMIT 1),
+           r.issued_at) ELSE r.issued_at END AS booked_at
+    FROM ins r ${STORE_ZONE}),
 ${ADD_TO_ROLLUPS},
 ${ADD_DELIVERIES}
 SELECT (SELECT count(*) FROM src) AS inserted,
@@ -95,6 +107,9 @@ type Row = {
   payments: ChainRecord["payments"];
   hash: string;
   prev_hash: string;
+  kind: string | null;
+  refers_to: string | null;
+  reason: string | null;
   pred_hash: string | null;
   store_name: string | null;
   store_timezone: string | null;
@@ -115,6 +130,7 @@ export function recordColumns(alias = ""): string {
     `${a}tenant_id, ${a}store_id, ${a}terminal_id, ${a}seq`,
     `(extract(epoch from ${a}issued_at) * 1000)::bigint AS issued_ms`,
     `${a}currency, ${a}total, ${a}cashier, ${a}items, ${a}payments, ${a}hash, ${a}prev_hash`,
+    `${a}kind, ${a}refers_to, ${a}reason`,
   ].join(", ");
 }
 
@@ -134,6 +150,9 @@ export type RecordRow = Pick<
   | "payments"
   | "hash"
   | "prev_hash"
+  | "kind"
+  | "refers_to"
+  | "reason"
 >;
 
 /** Rebuilds the hashed record from a row, exactly as the shard built it. */
@@ -154,6 +173,10 @@ export function recordFromRow(r: RecordRow): ChainRecord {
     prevHash: r.prev_hash,
   };
   if (r.cashier !== null) record.cashier = r.cashier;
+  // Only records issued since v1.2 carry these (an older one hashes without them).
+  if (r.kind !== null) record.kind = r.kind as NonNullable<ChainRecord["kind"]>;
+  if (r.refers_to !== null) record.refersTo = r.refers_to;
+  if (r.reason !== null) record.reason = r.reason;
   return record;
 }
 

@@ -28,24 +28,36 @@ export async function refreshTimeZones(client: Queryable): Promise<number> {
 /**
  * Data-modifying CTEs that add the receipts of `src` to the rollups. `src`
  * must have the columns code, tenant_id, store_id, currency, issued_at, total,
- * items, payments and tz (the store's time zone). Groups are upserted in key
+ * items, payments, tz (the store's time zone), kind ('sale', 'refund', 'void')
+ * and booked_at (when the receipt counts: its issued_at, or for a void its
+ * sale's). A sale adds to receipts, gross, payments, rates and items; a void
+ * takes its sale back out of the same buckets (it mirrors the sale); a refund
+ * adds to refunds and refunded in its own bucket. Groups are upserted in key
  * order, so concurrent consumers take row locks in one order and never deadlock.
  */
 export const ADD_TO_ROLLUPS = `
 b AS (
-  SELECT src.*, date_trunc('hour', issued_at, 'UTC') AS hour, (issued_at AT TIME ZONE tz)::date AS day FROM src
+  SELECT src.*, CASE WHEN kind = 'void' THEN -1 ELSE 1 END AS sgn,
+         date_trunc('hour', booked_at, 'UTC') AS hour, (booked_at AT TIME ZONE tz)::date AS day FROM src
 ),
 -- Each item once, with what the tax and item rollups group by.
 it AS (
-  SELECT b.code, b.tenant_id, b.store_id, b.currency, b.hour, b.day, coalesce(i->>'taxRate', '') AS rate,
+  SELECT b.code, b.kind, b.sgn, b.tenant_id, b.store_id, b.currency, b.hour, b.day, coalesce(i->>'taxRate', '') AS rate,
          CASE WHEN i ? 'sku' THEN 's:' || (i->>'sku') ELSE 'n:' || (i->>'name') END AS item_key,
          i->>'sku' AS sku, i->>'name' AS name, (i->>'quantity')::numeric AS quantity, (i->>'total')::bigint AS total
     FROM b, jsonb_array_elements(b.items) i
 ),
 sales AS (
-  INSERT INTO sales_rollup AS t (tenant_id, store_id, currency, hour, day, receipts, gross, cash, card, other)
-  SELECT b.tenant_id, b.store_id, b.currency, b.hour, b.day, count(*), sum(b.total),
-         sum(pay.cash), sum(pay.card), sum(pay.other)
+  INSERT INTO sales_rollup AS t (tenant_id, store_id, currency, hour, day, receipts, gross, cash, card, other,
+                                 refunds, refunded)
+  SELECT b.tenant_id, b.store_id, b.currency, b.hour, b.day,
+         coalesce(sum(b.sgn) FILTER (WHERE b.kind <> 'refund'), 0),
+         coalesce(sum(b.sgn * b.total) FILTER (WHERE b.kind <> 'refund'), 0),
+         coalesce(sum(b.sgn * pay.cash) FILTER (WHERE b.kind <> 'refund'), 0),
+         coalesce(sum(b.sgn * pay.card) FILTER (WHERE b.kind <> 'refund'), 0),
+         coalesce(sum(b.sgn * pay.other) FILTER (WHERE b.kind <> 'refund'), 0),
+         count(*) FILTER (WHERE b.kind = 'refund'),
+         coalesce(sum(b.total) FILTER (WHERE b.kind = 'refund'), 0)
     FROM b, LATERAL (
       SELECT coalesce(sum((p->>'amount')::bigint) FILTER (WHERE p->>'method' = 'cash'), 0) AS cash,
              coalesce(sum((p->>'amount')::bigint) FILTER (WHERE p->>'method' = 'card'), 0) AS card,
@@ -54,27 +66,51 @@ sales AS (
    GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
   ON CONFLICT (tenant_id, store_id, currency, hour, day) DO UPDATE SET
     receipts = t.receipts + excluded.receipts, gross = t.gross + excluded.gross,
-    cash = t.cash + excluded.cash, card = t.card + excluded.card, other = t.other + excluded.other
+    cash = t.cash + excluded.cash, card = t.card + excluded.card, other = t.other + excluded.other,
+    refunds = t.refunds + excluded.refunds, refunded = t.refunded + excluded.refunded
   RETURNING 1
 ),
 tax AS (
-  INSERT INTO tax_rollup AS t (tenant_id, store_id, currency, hour, day, rate, receipts, gross)
-  SELECT tenant_id, store_id, currency, hour, day, rate, count(DISTINCT code), sum(total)
+  INSERT INTO tax_rollup AS t (tenant_id, store_id, currency, hour, day, rate, receipts, gross, refunds, refunded)
+  SELECT tenant_id, store_id, currency, hour, day, rate,
+         count(DISTINCT code) FILTER (WHERE kind = 'sale') - count(DISTINCT code) FILTER (WHERE kind = 'void'),
+         coalesce(sum(sgn * total) FILTER (WHERE kind <> 'refund'), 0),
+         count(DISTINCT code) FILTER (WHERE kind = 'refund'),
+         coalesce(sum(total) FILTER (WHERE kind = 'refund'), 0)
     FROM it GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
   ON CONFLICT (tenant_id, store_id, currency, hour, day, rate) DO UPDATE SET
-    receipts = t.receipts + excluded.receipts, gross = t.gross + excluded.gross
+    receipts = t.receipts + excluded.receipts, gross = t.gross + excluded.gross,
+    refunds = t.refunds + excluded.refunds, refunded = t.refunded + excluded.refunded
   RETURNING 1
 ),
 item AS (
   INSERT INTO item_rollup AS t (tenant_id, store_id, currency, day, item_key, sku, name, quantity, revenue, receipts)
-  SELECT tenant_id, store_id, currency, day, item_key, min(sku), min(name), sum(quantity), sum(total),
-         count(DISTINCT code)
-    FROM it GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+  SELECT tenant_id, store_id, currency, day, item_key, min(sku), min(name), sum(sgn * quantity), sum(sgn * total),
+         count(DISTINCT code) FILTER (WHERE kind = 'sale') - count(DISTINCT code) FILTER (WHERE kind = 'void')
+    FROM it WHERE kind <> 'refund' GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
   ON CONFLICT (tenant_id, store_id, currency, day, item_key) DO UPDATE SET
     name = least(t.name, excluded.name), quantity = t.quantity + excluded.quantity,
     revenue = t.revenue + excluded.revenue, receipts = t.receipts + excluded.receipts
   RETURNING 1
 )`;
+
+/**
+ * The receipts a rebuild of the store-local days [$1, $2] counts, as `src`:
+ * those booked on those days (a void on its sale's). A receipt's issued_at is
+ * at most an hour after its received_at, and a void comes at most a day after
+ * its sale, so everything booked there was received after the day before `$1`
+ * began, less one more day.
+ */
+export const REBUILD_SOURCE = `
+  SELECT * FROM (
+    SELECT r.code, r.tenant_id, r.store_id, r.currency, r.issued_at, r.total, r.items, r.payments, ${ZONE} AS tz,
+           coalesce(r.kind, 'sale') AS kind,
+           CASE WHEN r.kind = 'void' THEN coalesce(
+             (SELECT o.issued_at FROM receipts o WHERE o.code = r.refers_to LIMIT 1), r.issued_at)
+           ELSE r.issued_at END AS booked_at
+      FROM receipts r ${STORE_ZONE}
+     WHERE r.received_at >= ($1::date - 3)::timestamp AT TIME ZONE 'UTC') x
+   WHERE (booked_at AT TIME ZONE tz)::date BETWEEN $1::date AND $2::date`;
 
 /**
  * Recomputes the rollups of the store-local days [from, to] from receipts, in
@@ -96,15 +132,8 @@ export async function rebuildRollups(
       deleted +=
         (await client.query(`DELETE FROM ${table} WHERE day BETWEEN $1::date AND $2::date`, [from, to])).rowCount ?? 0;
     }
-    // A receipt's issued_at is at most an hour after its received_at, so the
-    // days' receipts were all received after the day before `from` began.
     const { rows: out } = await client.query(
-      `WITH src AS (
-         SELECT r.code, r.tenant_id, r.store_id, r.currency, r.issued_at, r.total, r.items, r.payments, ${ZONE} AS tz
-           FROM receipts r ${STORE_ZONE}
-          WHERE r.received_at >= ($1::date - 2)::timestamp AT TIME ZONE 'UTC'
-            AND (r.issued_at AT TIME ZONE ${ZONE})::date BETWEEN $1::date AND $2::date
-       ), ${ADD_TO_ROLLUPS}
+      `WITH src AS (${REBUILD_SOURCE}), ${ADD_TO_ROLLUPS}
        SELECT (SELECT count(*) FROM src) AS receipts,
               (SELECT count(*) FROM sales) + (SELECT count(*) FROM tax) + (SELECT count(*) FROM item) AS written`,
       [from, to],

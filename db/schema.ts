@@ -101,6 +101,11 @@ export const receipts = pgTable(
     payments: jsonb("payments").notNull(),
     hash: char("hash", { length: 64 }).notNull(),
     prevHash: char("prev_hash", { length: 64 }).notNull(),
+    /** v1.2: sale, refund or void; NULL on receipts issued before (sales, hashed without the field). */
+    kind: text("kind"),
+    /** v1.2: a refund's or void's original (ungrouped code). */
+    refersTo: varchar("refers_to", { length: 20 }),
+    reason: text("reason"),
     /** When the row landed (not hashed): receivedAt → persistedAt is the pipeline's lag. */
     persistedAt: ts("persisted_at").notNull().default(sql`clock_timestamp()`),
   },

@@ -16,6 +16,7 @@ export function shardConfig(env: ShardEnv): ShardConfig {
     commitWindowMs: c.COMMIT_WINDOW_MS,
     checkpointMs: c.CHECKPOINT_MS,
     logOrigin: c.LOG_ORIGIN,
+    voidWindowMs: c.VOID_WINDOW_S * 1000,
     signers: () => signersFor(env.LOG_SIGNING_KEY),
   };
 }

@@ -12,6 +12,7 @@ import { canonicalJson } from "../core/canonical.ts";
 import { type CodeFormat, encodeCode, MAX_COUNTER, V1_MAX_SHARDS } from "../core/code.ts";
 import { keyHash as hashKey } from "../core/idem-run.ts";
 import { buildRecord, type ChainRecord, type Issued, issuedOf, type ReceiptInput } from "../core/receipt.ts";
+import { type Claim, mirrorHash } from "../core/refunds.ts";
 import { sha256Hex } from "../kit/crypto.ts";
 import { GroupCommit } from "../kit/group-commit.ts";
 import { type Bucket, takeTokens } from "../kit/rate-limit.ts";
@@ -20,18 +21,38 @@ import type { LotteryCuts } from "./cuts.ts";
 import type { Head, StoreHeads } from "./heads.ts";
 import type { IdempotencyIndex, KnownKey } from "./idempotency.ts";
 import type { ShardLog } from "./log.ts";
-import type { ShardDeps } from "./ports.ts";
+import type { ReserveAnswer, ShardDeps } from "./ports.ts";
 import { type BatchRing, entryBytes, type RingEntry } from "./ring.ts";
+import type { RefundSagas } from "./sagas.ts";
 import type { ShardTables, Terminal } from "./tables.ts";
 
-export type IssueEntry = { idempotencyKey: string; bodyHash: string; receipt: ReceiptInput };
+/** Where a refund's or void's original lives: its shard, its counter there, its code (ungrouped). */
+export type OriginalRef = { shard: number; counter: number; code: string };
+
+export type IssueEntry = { idempotencyKey: string; bodyHash: string; receipt: ReceiptInput; refersTo?: OriginalRef };
+
+/** Why the original's ledger refused a refund or a void (contract v1.2), with the line for refund_exceeds_original. */
+export type RefundRefusal = {
+  kind: "refund_refused";
+  reason:
+    | "original_not_found"
+    | "original_not_refundable"
+    | "refund_exceeds_original"
+    | "void_window_closed"
+    | "void_not_allowed";
+  path?: string;
+  message?: string;
+};
 
 export type IssueOutcome =
   | { kind: "issued" | "replayed"; issued: Issued }
   /** A retry of a receipt the shard no longer holds: Postgres has it, under this code. */
   | { kind: "replayed_persisted"; code: string }
   | { kind: "conflict" }
-  | { kind: "rate_limited"; retryAfter: number; limit: number };
+  | { kind: "rate_limited"; retryAfter: number; limit: number }
+  | RefundRefusal
+  /** The original's shard or record could not be reached: retry with the same key. */
+  | { kind: "unavailable" };
 
 /** Set when the whole request is refused. */
 export type Refusal =
@@ -42,8 +63,11 @@ export type IssueReply = { refused: Refusal | null; outcomes: IssueOutcome[] };
 
 export type IssueRequest = { shard: number; tokenHash: string; entries: IssueEntry[] };
 
-/** One sale waiting for a commit. */
-type Sale = { shard: number; terminal: Terminal; entry: IssueEntry; keyHash: string };
+/** A reservation on the original's ledger that this receipt's commit turns into a confirmation owed. */
+type HoldRef = { original: OriginalRef; attempt: number; claim: Claim; kind: "refund" | "void" };
+
+/** One sale (or refund, or void) waiting for a commit. */
+type Sale = { shard: number; terminal: Terminal; entry: IssueEntry; keyHash: string; hold?: HoldRef };
 
 /** A busy shard commits before its window is out once this many sales wait (latency at peak, docs/scale.md §12). */
 const COMMIT_TARGET = 4;
@@ -61,6 +85,7 @@ export type IssuerParts = {
   idem: IdempotencyIndex;
   heads: StoreHeads;
   cuts: LotteryCuts;
+  sagas: RefundSagas;
   deps: Pick<ShardDeps, "storage" | "config" | "clock">;
   meta: Record<string, number>;
   disabledTenants: ReadonlySet<string>;
@@ -121,10 +146,20 @@ export class Issuer {
       throw new Error(`store ${terminal.tenant_id}/${terminal.store_id} has a terminal but is not on this shard`);
     }
     const now = deps.clock();
+    const holds = await this.reserveAll(shard, terminal, who, req.entries, now);
     const answers: ((committed: Promise<Issued>[]) => Promise<IssueOutcome>)[] = [];
     const sales: Sale[] = [];
     const inRequest = new Map<string, number>();
-    for (const entry of req.entries) {
+    /** Gives back reservations this request made and no commit will take (busy, rate limited). */
+    const giveBack = (indexes: number[]) => {
+      for (const i of indexes) {
+        const h = holds[i];
+        const e = req.entries[i];
+        if (!h || !("ok" in h) || !e?.refersTo) continue;
+        this.parts.sagas.release(e.refersTo.shard, e.refersTo.counter, hashKey(who, e.idempotencyKey), h.attempt);
+      }
+    };
+    for (const [index, entry] of req.entries.entries()) {
       const keyHash = hashKey(who, entry.idempotencyKey);
       const { bodyHash } = entry;
       const same = inRequest.get(keyHash);
@@ -154,23 +189,54 @@ export class Issuer {
       const waitingSales = this.group.queued + sales.length;
       if (!ring.hasRoom() && ring.waitsForMark) this.parts.mark();
       if (ring.held + waitingSales >= outboxLimit || log.size + waitingSales >= MAX_COUNTER || !ring.hasRoom()) {
+        giveBack([...holds.keys()]);
         return { refused: { kind: "busy", retryAfter: 5 }, outcomes: [] };
+      }
+      const reserved = holds[index];
+      if (reserved && !("ok" in reserved)) {
+        const outcome = refusalOf(reserved);
+        answers.push(async () => outcome);
+        continue;
       }
       // One store cannot starve the others on its shard (docs/scale.md §10).
       const storeKey = `${terminal.tenant_id}/${terminal.store_id}`;
       const taken = takeTokens(this.buckets.get(storeKey), now, { rate: storeRate, burst: storeRate * 2 });
       this.buckets.set(storeKey, taken.bucket);
       if (!taken.ok) {
+        giveBack([index]);
         const outcome: IssueOutcome = { kind: "rate_limited", retryAfter: taken.retryAfterSeconds, limit: storeRate };
         answers.push(async () => outcome);
         continue;
       }
       const at = sales.length;
       inRequest.set(keyHash, at);
-      sales.push({ shard, terminal, entry, keyHash });
+      const sale: Sale = { shard, terminal, entry, keyHash };
+      if (reserved && entry.refersTo) {
+        const kind = entry.receipt.kind === "void" ? "void" : "refund";
+        sale.hold = { original: entry.refersTo, attempt: reserved.attempt, claim: reserved.claim, kind };
+      }
+      sales.push(sale);
       answers.push((c) => (c[at] as Promise<Issued>).then((issued) => ({ kind: "issued", issued })));
     }
     const committed = this.group.submit(sales);
+    // The saga's last step: confirm on the original's ledger before answering (the alarm retries
+    // what fails), or release the reservation if the commit failed.
+    for (const [i, s] of sales.entries()) {
+      const hold = s.hold;
+      if (!hold) continue;
+      const { sagas } = this.parts;
+      committed[i] = (committed[i] as Promise<Issued>).then(
+        async (issued) => {
+          sagas.issued(s.keyHash);
+          if (!(await sagas.confirm(s.keyHash))) sagas.owe(deps.clock());
+          return issued;
+        },
+        (e: unknown) => {
+          sagas.release(hold.original.shard, hold.original.counter, s.keyHash, hold.attempt);
+          throw e;
+        },
+      );
+    }
     sales.forEach((s, i) => {
       const done = (committed[i] as Promise<Issued>).then((issued) => ({ bodyHash: s.entry.bodyHash, issued }));
       this.inflight.set(s.keyHash, done);
@@ -180,6 +246,44 @@ export class Issuer {
       done.then(forget, forget);
     });
     return { refused: null, outcomes: await Promise.all(answers.map((a) => a(committed))) };
+  }
+
+  /**
+   * The saga's first step for every refund and void in the request, at once:
+   * a reservation on the original's ledger, keyed by the receipt's own key
+   * (so a retry reserves the same hold). Retries the shard already answers
+   * (known or in flight) reserve nothing.
+   */
+  private async reserveAll(
+    shard: number,
+    terminal: Terminal,
+    who: string,
+    entries: IssueEntry[],
+    now: number,
+  ): Promise<(ReserveAnswer | null)[]> {
+    const seen = new Set<string>();
+    return Promise.all(
+      entries.map((e) => {
+        const original = e.refersTo;
+        if (!original) return null;
+        const hold = hashKey(who, e.idempotencyKey);
+        if (seen.has(hold) || this.inflight.has(hold) || this.parts.idem.find(hold, now)) return null;
+        seen.add(hold);
+        const r = e.receipt;
+        return this.parts.sagas.reserve({
+          ...original,
+          hold,
+          kind: r.kind === "void" ? "void" : "refund",
+          bodyHash: e.bodyHash,
+          tenantId: terminal.tenant_id,
+          storeId: terminal.store_id,
+          currency: r.currency,
+          items: r.items.map((i) => ({ name: i.name, sku: i.sku, quantity: i.quantity, total: i.total })),
+          mirror: r.kind === "void" ? mirrorHash(r) : "",
+          from: shard,
+        });
+      }),
+    );
   }
 
   /** A retry of a key this shard remembers: the original reply, from the ring or (by code) from Postgres. */
@@ -219,6 +323,7 @@ export class Issuer {
           switchedAt !== null ? { format: 2 as const, switches: false } : this.formatOf(s.shard, counter);
         const code = encodeCode(deps.config.codeKey, { shard: s.shard, counter }, format);
         const record = buildRecord({
+          ...(s.entry.refersTo ? { refersTo: s.entry.refersTo.code } : {}),
           input: s.entry.receipt,
           code,
           tenantId,
@@ -238,6 +343,16 @@ export class Issuer {
         moved.set(storeKey, { tenantId, storeId, head: { seq: record.seq, hash, counter } });
         entries.push(entry);
         out.push(issuedOf(record, hash));
+        if (s.hold) {
+          this.parts.sagas.record(s.hold.original.shard, {
+            counter: s.hold.original.counter,
+            hold: s.keyHash,
+            kind: s.hold.kind,
+            claim: s.hold.claim,
+            from: s.shard,
+            issued: { code, total: record.total, receivedAt: record.receivedAt },
+          });
+        }
       }
       if (switchedAt !== null) tables.setMeta("code_v2_from", switchedAt);
       const appended = log.append(
@@ -267,6 +382,12 @@ export class Issuer {
 }
 
 const replayed = (issued: Issued): IssueOutcome => ({ kind: "replayed", issued });
+
+function refusalOf(a: Exclude<ReserveAnswer, { ok: true }>): IssueOutcome {
+  if (a.reason === "idempotency_conflict") return { kind: "conflict" };
+  if (a.reason === "unavailable") return { kind: "unavailable" };
+  return { kind: "refund_refused", ...a };
+}
 
 /** The same key twice in one request: the second is a replay of the first (or a conflict). */
 function replayOf(first: IssueEntry | undefined, bodyHash: string, issued: Issued): IssueOutcome {

@@ -7,6 +7,8 @@
 import type { CodeFormat } from "../core/code.ts";
 import type { ConfigVars } from "../core/config.ts";
 import type { OutboxMessage } from "../core/outbox.ts";
+import type { ChainRecord } from "../core/receipt.ts";
+import type { Claim, Hold, LedgerRefusal, ReserveRequest } from "../core/refunds.ts";
 import type { Logger } from "../kit/logger.ts";
 import type { Signer } from "../tlog/note.ts";
 
@@ -18,7 +20,9 @@ export interface ShardEnv extends ConfigVars {
   CODE_KEY: string;
   /** Secret. The log's Ed25519 signing key(s) in signed-note form. */
   LOG_SIGNING_KEY?: string;
-  /** Postgres, read only by a shard that adopts its history (durable-objects/upgrade.ts). */
+  /** This very namespace: a refund's shard reaches its original's ledger. */
+  SHARDS: DurableObjectNamespace;
+  /** Postgres: read by a shard that adopts its history (durable-objects/upgrade.ts), and for a refund's original. */
   DATABASE_URL: string;
   NEON_WS_PROXY?: string;
 }
@@ -45,9 +49,42 @@ export type ShardConfig = {
   checkpointMs: number;
   /** Checkpoint origins are `<logOrigin>/<shard>`. */
   logOrigin: string;
+  /** A void is accepted this long after its sale's receivedAt (VOID_WINDOW_S). */
+  voidWindowMs: number;
   /** The log's signing keys, first the published one (none: no checkpoints are signed). */
   signers: () => Promise<Signer[]>;
 };
+
+/** A reservation on an original's ledger, as the refund's shard asks for it (core/refunds.ts). */
+export type ReserveCall = Omit<ReserveRequest, "now" | "expiresAt" | "voidWindowMs"> & {
+  shard: number;
+  counter: number;
+  /** The original's code, ungrouped: the counter's code in the layout the terminal printed. */
+  code: string;
+};
+export type ReserveAnswer =
+  | { ok: true; attempt: number; claim: Claim }
+  | LedgerRefusal
+  /** The original could not be read right now (Postgres away): retry. */
+  | { reason: "unavailable" };
+export type ConfirmCall = {
+  counter: number;
+  hold: string;
+  kind: "refund" | "void";
+  claim: Claim;
+  from: number;
+  issued: NonNullable<Hold["issued"]>;
+};
+/** What became of a reservation, as the refund's shard knows it. */
+export type HoldOutcome = { state: "issued"; confirm: ConfirmCall } | { state: "pending" } | { state: "unknown" };
+
+/** The refund ledgers of another shard (or this one), as a saga step sees them. */
+export interface LedgerPeer {
+  reserve(call: ReserveCall): Promise<ReserveAnswer>;
+  confirm(call: ConfirmCall): Promise<void>;
+  release(call: { counter: number; hold: string; attempt?: number }): Promise<void>;
+  holdOutcome(hold: string): Promise<HoldOutcome>;
+}
 
 export type ShardDeps = {
   storage: ShardStorage;
@@ -58,4 +95,8 @@ export type ShardDeps = {
   queue: { sendBatch(messages: Iterable<MessageSendRequest<OutboxMessage>>): Promise<unknown> };
   tiles: Pick<R2Bucket, "put">;
   config: ShardConfig;
+  /** Another shard's refund ledgers (a refund's original may live anywhere). */
+  peer: (shard: number) => LedgerPeer;
+  /** A receipt by code from the record store (Postgres), for an original the ring no longer holds. */
+  findRecord: (code: string) => Promise<ChainRecord | null>;
 };

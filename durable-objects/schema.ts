@@ -125,6 +125,17 @@ CREATE TABLE IF NOT EXISTS idem_pages (
   `
 CREATE TABLE IF NOT EXISTS lottery_cuts (closes_at INTEGER PRIMARY KEY, size INTEGER) WITHOUT ROWID;
 `,
+  // 7: refunds and voids (docs/refunds.md). Each original that was ever
+  // refunded or voided has one ledger row here, on its own shard: what it
+  // allows and every hold on it (JSON, core/refunds.ts); \`due\` is when a
+  // reserved hold times out (indexed only while set). \`refund_sagas\` holds,
+  // on the refund's shard, each refund issued whose original's ledger has not
+  // confirmed it yet.
+  `
+CREATE TABLE IF NOT EXISTS refund_ledger (counter INTEGER PRIMARY KEY, ledger TEXT NOT NULL, due INTEGER);
+CREATE INDEX IF NOT EXISTS refund_ledger_due ON refund_ledger (due) WHERE due IS NOT NULL;
+CREATE TABLE IF NOT EXISTS refund_sagas (hold TEXT PRIMARY KEY, confirm TEXT NOT NULL) WITHOUT ROWID;
+`,
 ];
 
 /** Runs the steps this object has not run yet. */

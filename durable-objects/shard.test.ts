@@ -30,6 +30,7 @@ const config: ShardConfig = {
   commitWindowMs: 60,
   checkpointMs: 50,
   logOrigin: "unit.test/log",
+  voidWindowMs: 900_000,
   signers: async () => [],
 };
 
@@ -57,6 +58,10 @@ function open(w: World, over: Partial<ShardDeps> = {}): Shard {
     // The shard ignores what a put returns.
     tiles: { put: (async () => null) as unknown as R2Bucket["put"] },
     config,
+    peer: () => {
+      throw new Error("this test has one shard");
+    },
+    findRecord: async () => null,
     ...over,
   });
   shard.claim(SHARD);

@@ -13,10 +13,12 @@ import { type Cut, LotteryCuts } from "./cuts.ts";
 import { StoreHeads } from "./heads.ts";
 import { IdempotencyIndex } from "./idempotency.ts";
 import { type IssueReply, type IssueRequest, Issuer } from "./issuer.ts";
+import { RefundLedgers, type RefundSummary } from "./ledgers.ts";
 import { type LogView, ShardLog } from "./log.ts";
-import type { ShardDeps } from "./ports.ts";
+import type { ConfirmCall, HoldOutcome, LedgerPeer, ReserveAnswer, ReserveCall, ShardDeps } from "./ports.ts";
 import { OutboxPump, type ShardStats } from "./pump.ts";
 import { adoptLegacyHeld, BatchRing } from "./ring.ts";
+import { RefundSagas } from "./sagas.ts";
 import { migrate } from "./schema.ts";
 import { ShardTables, type StoreInfo } from "./tables.ts";
 
@@ -27,7 +29,13 @@ export type HeldReceipt = { record: string; hash: string; storeName: string; sto
  * What verify needs from the shard in one call: the receipt if still held, the
  * log's head, and the layout the code for that counter has (each counter has one code).
  */
-export type ShardView = { held: HeldReceipt | null; log: LogView; codeFormat: CodeFormat };
+export type ShardView = {
+  held: HeldReceipt | null;
+  log: LogView;
+  codeFormat: CodeFormat;
+  /** A sale's refunds and void, from its ledger here (null: none ever). */
+  refunds: RefundSummary | null;
+};
 
 /** With no signing key configured, look again this often (a deploy that adds one restarts the object anyway). */
 const NO_KEY_RECHECK_MS = 10 * 60 * 1000;
@@ -49,6 +57,8 @@ export class Shard {
   readonly issuer: Issuer;
   readonly admin: ShardAdmin;
   readonly cuts: LotteryCuts;
+  readonly ledgers: RefundLedgers;
+  readonly sagas: RefundSagas;
   private number: number;
   private alarmAt: number | null = null;
   private markedAt: number;
@@ -85,6 +95,16 @@ export class Shard {
     this.pump = new OutboxPump(this.tables, this.ring, deps, meta);
     this.admin = new ShardAdmin(this.tables);
     this.cuts = new LotteryCuts(this.tables);
+    this.ledgers = new RefundLedgers(
+      this.tables,
+      deps,
+      (counter) => {
+        const e = this.ring.receipt(counter);
+        return e ? (JSON.parse(e.record) as ChainRecord) : null;
+      },
+      () => this.log.size,
+    );
+    this.sagas = new RefundSagas(this.tables, deps.logger, (n) => this.peer(n), deps.clock());
     this.issuer = new Issuer({
       tables: this.tables,
       log: this.log,
@@ -92,6 +112,7 @@ export class Shard {
       idem: this.idem,
       heads: this.heads,
       cuts: this.cuts,
+      sagas: this.sagas,
       deps,
       meta,
       disabledTenants: this.admin.disabled,
@@ -102,6 +123,39 @@ export class Shard {
     if (this.pump.sentUpTo > this.log.size) {
       throw new Error(`shard ${this.number}: outbox is ahead of the log; it predates the log and needs a backfill`);
     }
+  }
+
+  /** The ledgers of shard `n`: this shard's own are called in place. */
+  private peer(n: number): LedgerPeer {
+    if (n !== this.number) return this.deps.peer(n);
+    return {
+      reserve: (call) => this.reserve(call),
+      confirm: async (call) => this.confirm(call),
+      release: async (call) => this.release(call),
+      holdOutcome: async (hold) => this.holdOutcome(hold),
+    };
+  }
+
+  /** A refund or void elsewhere (or here) reserves on the ledger of an original this shard issued. */
+  async reserve(call: ReserveCall): Promise<ReserveAnswer> {
+    if (this.number !== call.shard) return { reason: "original_not_found" };
+    const answer = await this.ledgers.reserve(call);
+    this.schedule();
+    return answer;
+  }
+
+  confirm(call: ConfirmCall): void {
+    this.ledgers.confirm(call);
+    this.schedule();
+  }
+
+  release(call: { counter: number; hold: string; attempt?: number }): void {
+    this.ledgers.release(call);
+    this.schedule();
+  }
+
+  holdOutcome(hold: string): HoldOutcome {
+    return this.sagas.outcome(hold);
   }
 
   /** Loads the alarm the platform already has, so scheduling never pushes it later. */
@@ -116,7 +170,8 @@ export class Shard {
     const unmarked = this.ring.lastBatch > this.ring.markedBatch;
     // schedule() only ever moves the alarm earlier: an alarm left far ahead (by an older release) must
     // not hold back the checkpoint of a tree that is unsigned now, such as a history just adopted.
-    if (this.log.unsigned || this.resign || this.pump.held > 0 || unmarked) this.schedule();
+    const owed = this.sagas.nextAt() !== null || this.ledgers.nextAt() !== null;
+    if (this.log.unsigned || this.resign || this.pump.held > 0 || unmarked || owed) this.schedule();
   }
 
   get shard(): number {
@@ -193,7 +248,12 @@ export class Shard {
         storeTimezone: names?.timezone ?? "UTC",
       };
     }
-    return { held, log: this.log.view(), codeFormat: this.issuer.formatOf(this.number, counter).format };
+    return {
+      held,
+      log: this.log.view(),
+      codeFormat: this.issuer.formatOf(this.number, counter).format,
+      refunds: this.ledgers.summary(counter),
+    };
   }
 
   stats(): ShardStats {
@@ -224,6 +284,8 @@ export class Shard {
       await this.logWork(now);
       await this.pump.run(this.number, this.log.size, now);
     }
+    await this.sagas.retry(now);
+    await this.ledgers.sweep((n) => this.peer(n));
     if (now - this.markedAt >= MARK_MS || this.idem.pending >= MARK_KEYS) this.mark(now);
     this.ring.storeWatermark(now);
     this.pump.storeWatermark(now);
@@ -272,6 +334,8 @@ export class Shard {
       this.idem.nextAt(now),
       this.ring.watermarkAt(),
       this.pump.watermarkAt(),
+      this.sagas.nextAt(),
+      this.ledgers.nextAt(),
     ];
     if (this.ring.lastBatch > this.ring.markedBatch) times.push(this.markedAt + MARK_MS);
     const checkpoint = this.checkpointAt(now);

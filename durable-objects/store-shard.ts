@@ -5,14 +5,23 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { openPg } from "../db/client.ts";
-import { shardHistory } from "../db/receipts.ts";
+import { findReceipt, shardHistory } from "../db/receipts.ts";
 import { describeError } from "../kit/describe-error.ts";
 import { consoleLogger } from "../kit/logger.ts";
 import { shardConfig } from "./config.ts";
 import type { Cut } from "./cuts.ts";
 import type { IssueReply, IssueRequest } from "./issuer.ts";
 import type { LogView } from "./log.ts";
-import type { ShardDeps, ShardEnv, ShardStorage } from "./ports.ts";
+import type {
+  ConfirmCall,
+  HoldOutcome,
+  LedgerPeer,
+  ReserveAnswer,
+  ReserveCall,
+  ShardDeps,
+  ShardEnv,
+  ShardStorage,
+} from "./ports.ts";
 import type { ShardStats } from "./pump.ts";
 import { Shard, type ShardView } from "./shard.ts";
 import type { StoreInfo } from "./tables.ts";
@@ -27,6 +36,32 @@ function historyFromPostgres(env: ShardEnv): HistorySource {
     } finally {
       await pg.end();
     }
+  };
+}
+
+/** A receipt from Postgres by code (a refund's original the ring no longer holds). */
+export function recordFromPostgres(env: ShardEnv): ShardDeps["findRecord"] {
+  return async (code) => {
+    const pg = openPg(env);
+    try {
+      return (await findReceipt(pg.db, code))?.record ?? null;
+    } finally {
+      await pg.end();
+    }
+  };
+}
+
+/** Another shard's ledgers, over RPC. */
+export function peerOf(env: ShardEnv): ShardDeps["peer"] {
+  const ns = env.SHARDS as DurableObjectNamespace<StoreShard>;
+  return (n): LedgerPeer => {
+    const stub = () => ns.get(ns.idFromName(`shard-${n}`));
+    return {
+      reserve: (call) => stub().reserve(call),
+      confirm: async (call) => void (await stub().confirm(call)),
+      release: async (call) => void (await stub().release(call)),
+      holdOutcome: (hold) => stub().holdOutcome(hold),
+    };
   };
 }
 
@@ -56,6 +91,8 @@ export class StoreShard extends DurableObject<ShardEnv> {
           config: shardConfig(env),
           clock: this.clock,
           logger: this.logger,
+          peer: peerOf(env),
+          findRecord: recordFromPostgres(env),
         });
         this.startFailure = null;
         await this.built.start();
@@ -87,6 +124,23 @@ export class StoreShard extends DurableObject<ShardEnv> {
 
   issue(req: IssueRequest): Promise<IssueReply> {
     return this.shard.issue(req);
+  }
+
+  /** The refund saga's steps on this shard's ledgers (durable-objects/ledgers.ts), and its question back. */
+  reserve(call: ReserveCall): Promise<ReserveAnswer> {
+    return this.shard.reserve(call);
+  }
+
+  confirm(call: ConfirmCall): void {
+    this.shard.confirm(call);
+  }
+
+  release(call: { counter: number; hold: string; attempt?: number }): void {
+    this.shard.release(call);
+  }
+
+  holdOutcome(hold: string): HoldOutcome {
+    return this.shard.holdOutcome(hold);
   }
 
   /** Whether a terminal token is good here (asked only when its request is refused for its body: 401 comes first). */

@@ -386,4 +386,48 @@ export class ShardTables {
       size,
     );
   }
+
+  // ---- refunds: ledgers of originals on this shard, sagas of refunds issued here ----
+
+  ledger(counter: number): string | undefined {
+    return this.sql.exec<{ ledger: string }>("SELECT ledger FROM refund_ledger WHERE counter = ?", counter).toArray()[0]
+      ?.ledger;
+  }
+
+  putLedger(counter: number, ledger: string, due: number | null): void {
+    this.sql.exec(
+      "INSERT INTO refund_ledger (counter, ledger, due) VALUES (?, ?, ?) ON CONFLICT (counter) DO UPDATE SET ledger = excluded.ledger, due = excluded.due",
+      counter,
+      ledger,
+      due,
+    );
+  }
+
+  /** Ledgers with a reserved hold due by `now` (or, with now = Infinity, the earliest due time). */
+  dueLedgers(now: number, limit: number): { counter: number; due: number }[] {
+    return this.sql
+      .exec<{ counter: number; due: number }>(
+        "SELECT counter, due FROM refund_ledger WHERE due IS NOT NULL AND due <= ? ORDER BY due LIMIT ?",
+        Number.isFinite(now) ? now : Number.MAX_SAFE_INTEGER,
+        limit,
+      )
+      .toArray();
+  }
+
+  sagas(): { hold: string; confirm: string }[] {
+    return this.sql.exec<{ hold: string; confirm: string }>("SELECT hold, confirm FROM refund_sagas").toArray();
+  }
+
+  saga(hold: string): string | undefined {
+    return this.sql.exec<{ confirm: string }>("SELECT confirm FROM refund_sagas WHERE hold = ?", hold).toArray()[0]
+      ?.confirm;
+  }
+
+  putSaga(hold: string, confirm: string): void {
+    this.sql.exec("INSERT OR REPLACE INTO refund_sagas (hold, confirm) VALUES (?, ?)", hold, confirm);
+  }
+
+  deleteSaga(hold: string): void {
+    this.sql.exec("DELETE FROM refund_sagas WHERE hold = ?", hold);
+  }
 }

@@ -138,5 +138,8 @@ export function issuedOfLegacyReply(response: string): Issued {
     receivedAt: r.receivedAt,
     hash: r.hash,
     prevHash: r.prevHash,
+    // Replies stored before v1.2 are all sales.
+    kind: "sale",
+    refersTo: null,
   };
 }

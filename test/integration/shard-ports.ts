@@ -14,6 +14,7 @@ import { shardConfig } from "../../durable-objects/config.ts";
 import type { IssueRequest } from "../../durable-objects/issuer.ts";
 import type { ShardDeps, ShardStorage } from "../../durable-objects/ports.ts";
 import { Shard } from "../../durable-objects/shard.ts";
+import { peerOf, recordFromPostgres } from "../../durable-objects/store-shard.ts";
 import { consoleLogger } from "../../kit/logger.ts";
 
 export function storageOf(storage: DurableObjectStorage): ShardStorage {
@@ -34,6 +35,8 @@ export function openShard(storage: DurableObjectStorage, faults: Partial<ShardDe
     config: shardConfig(env),
     clock: Date.now,
     logger: consoleLogger(),
+    peer: peerOf(env),
+    findRecord: recordFromPostgres(env),
     ...faults,
   });
 }

@@ -12,6 +12,9 @@ export const salesSeriesSchema = z.object({
       gross: money,
       byPayment: z.object({ cash: money, card: money, other: money }),
       byTaxRate: z.record(z.string(), money).meta({ description: "Gross per tax rate; 'none' for items without one" }),
+      refunds: z.number().int().meta({ description: "v1.2: refunds issued at this store in this bucket" }),
+      refunded: money.meta({ description: "v1.2: what those refunds gave back" }),
+      net: money.meta({ description: "v1.2: gross − refunded" }),
     }),
   ),
 });

@@ -4,17 +4,19 @@
  * shard's serialized step is only: authenticate, dedupe, number, hash, write.
  */
 
-import { ApiError, apiErrorOf, type ErrorBody, validationFailed } from "../../api/errors.ts";
+import { ApiError, apiErrorOf, type ErrorBody, invalidCode, validationFailed } from "../../api/errors.ts";
 import type { IssuedReceipt } from "../../api/responses.ts";
 import { canonicalHash } from "../../core/canonical.ts";
-import { checkReceipt, idempotencyKeySchema, issuedOf, parseReceipt } from "../../core/receipt.ts";
+import { parseCode } from "../../core/code.ts";
+import { checkReceipt, idempotencyKeySchema, issuedOf, parseReceipt, type ReceiptInput } from "../../core/receipt.ts";
 import { findReceipt } from "../../db/receipts.ts";
-import type { IssueEntry, IssueOutcome, Refusal } from "../../durable-objects/issuer.ts";
+import type { IssueEntry, IssueOutcome, OriginalRef, RefundRefusal, Refusal } from "../../durable-objects/issuer.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import { type Ctx, pg, publicBaseUrl } from "../http.ts";
 import { router } from "../openapi.ts";
 import { logger } from "../request-context.ts";
 import { callShard, shard } from "../shards.ts";
+import { markChanged } from "../shared/verify-cache.ts";
 import { credentialsRefused } from "./auth.ts";
 import { renderIssued } from "./render.ts";
 import { issueBatchRoute, issueReceiptRoute } from "./routes.ts";
@@ -37,13 +39,23 @@ async function issue(c: Ctx, creds: Terminal, entries: IssueEntry[]): Promise<An
   const baseUrl = publicBaseUrl(c);
   const reply = await callShard(creds.shard, () => shard(c.env, creds.shard).issue({ ...creds, entries }));
   if (reply.refused) throw shardError(reply.refused);
-  return Promise.all(
+  const answers = await Promise.all(
     reply.outcomes.map((o): Answer | Promise<Answer> => {
       if (o.kind === "replayed_persisted") return replayFromPostgres(c, o.code, baseUrl);
       if ("issued" in o) return { kind: o.kind, receipt: renderIssued(o.issued, baseUrl) };
       return o;
     }),
   );
+  // A sale just refunded or voided: verify here must not answer from before.
+  const originals = answers.flatMap((a) => (a.kind === "issued" && a.receipt.refersTo ? [a.receipt.refersTo] : []));
+  await Promise.all(
+    originals.map((code) =>
+      markChanged(c, code).catch((e: unknown) =>
+        logger.error({ msg: "ingest: marking the original changed failed", error: describeError(e) }),
+      ),
+    ),
+  );
+  return answers;
 }
 
 /**
@@ -60,6 +72,35 @@ async function replayFromPostgres(c: Ctx, code: string, baseUrl: string): Promis
     logger.error({ msg: "replay: postgres lookup failed", error: describeError(e) });
   }
   return { kind: "replay_unavailable" };
+}
+
+/** What the original's ledger refused, in the client's words (contract v1.2 "Refunds and voids"). */
+const REFUND_MESSAGES: Record<RefundRefusal["reason"], string> = {
+  original_not_found: "No receipt of yours has the code in refersTo.",
+  original_not_refundable:
+    "That receipt cannot be refunded: it is a refund or a void, it was voided, or it is in another currency.",
+  refund_exceeds_original: "This refund gives back more than the original receipt allows.",
+  void_window_closed: "The time to void that sale has passed; give a refund instead.",
+  void_not_allowed:
+    "That sale cannot be voided: only its own store may void it, with the identical items, total and payments, and only while nothing of it was refunded or voided.",
+};
+
+/**
+ * A refund's or void's original, from `refersTo`: its shard and counter come
+ * from the code itself, so the saga knows where the ledger is. A code that
+ * does not check out is 400 invalid_code.
+ */
+function originalRef(c: Ctx, r: ReceiptInput): OriginalRef | undefined {
+  if (r.refersTo === undefined) return undefined;
+  const parts = parseCode(c.env.CODE_KEY, r.refersTo);
+  if (!parts) throw invalidCode();
+  return { shard: parts.shard, counter: parts.counter, code: parts.code };
+}
+
+/** One entry for the shard; refersTo resolved. */
+function entryOf(c: Ctx, idempotencyKey: string, raw: unknown, receipt: ReceiptInput): IssueEntry {
+  const refersTo = originalRef(c, receipt);
+  return { idempotencyKey, bodyHash: bodyHash(raw), receipt, ...(refersTo ? { refersTo } : {}) };
 }
 
 /** The one mapping from the shard's domain words to the API's statuses. */
@@ -84,6 +125,19 @@ function shardError(e: Refusal | Exclude<Answer, { receipt: unknown }>): ApiErro
       );
     case "conflict":
       return new ApiError(409, "idempotency_conflict", "This Idempotency-Key was used with a different body.");
+    case "refund_refused":
+      return new ApiError(409, e.reason, REFUND_MESSAGES[e.reason], {
+        ...(e.path && e.message ? { details: [{ path: e.path, message: e.message }] } : {}),
+      });
+    case "unavailable":
+      return new ApiError(
+        503,
+        "unavailable",
+        "The original receipt cannot be reached; retry with the same Idempotency-Key.",
+        {
+          retryAfter: 5,
+        },
+      );
     case "rate_limited":
       return new ApiError(
         429,
@@ -119,7 +173,7 @@ ingest.openapi(issueReceiptRoute, async (c) => {
   // The raw body is hashed for idempotency (the validator kept it parsed), the validated one issued.
   const raw: unknown = await c.req.json();
   const receipt = checkReceipt(c.req.valid("json"), Date.now());
-  const [outcome] = await issue(c, terminalOf(c), [{ idempotencyKey: key, bodyHash: bodyHash(raw), receipt }]);
+  const [outcome] = await issue(c, terminalOf(c), [entryOf(c, key, raw, receipt)]);
   if (!outcome) throw new Error("shard returned no outcome");
   if ("receipt" in outcome) return c.json(outcome.receipt, statusOf(outcome));
   throw shardError(outcome);
@@ -146,7 +200,7 @@ ingest.openapi(issueBatchRoute, async (c) => {
         );
       }
       const receipt = parseReceipt(body, now);
-      entries.push({ idempotencyKey: key.data, bodyHash: bodyHash(body), receipt });
+      entries.push(entryOf(c, key.data, body, receipt));
       slots.push(i);
       results.push({ status: 0 });
     } catch (e) {

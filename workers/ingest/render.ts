@@ -20,5 +20,7 @@ export function renderIssued(i: Issued, baseUrl: string): IssuedReceipt {
     receivedAt: i.receivedAt,
     hash: i.hash,
     prevHash: i.prevHash,
+    kind: i.kind,
+    refersTo: i.refersTo === null ? null : groupCode(i.refersTo),
   };
 }

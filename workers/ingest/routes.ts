@@ -33,10 +33,23 @@ const exampleIssued = {
   receivedAt: "2026-11-30T09:15:00.412Z",
   hash: "9f2c1b7e3d4a5f60718293a4b5c6d7e8f90123456789abcdef0123456789abcd",
   prevHash: "0e1d2c3b4a59687766554433221100ffeeddccbbaa99887766554433221100ff",
+  kind: "sale" as const,
+  refersTo: null,
+};
+
+/** A partial refund of the sale above, at any store of the tenant (contract v1.2). */
+export const exampleRefund = {
+  issuedAt: "2026-12-01T16:40:00+01:00",
+  currency: "EUR",
+  kind: "refund" as const,
+  refersTo: exampleIssued.code,
+  items: [{ name: "Espresso", sku: "A1", quantity: 1, unitPrice: 250, taxRate: 7, total: 250 }],
+  total: 250,
+  payments: [{ method: "card" as const, amount: 250 }],
 };
 
 const ingestErrors = {
-  400: "Malformed JSON, schema or arithmetic; a card number; a bad Idempotency-Key",
+  400: "Malformed JSON, schema or arithmetic; a card number; a bad Idempotency-Key; a refersTo that is not a receipt code (invalid_code)",
   401: "Missing, invalid or revoked terminal token",
   415: "Not JSON",
   429: "The store sends more than STORE_MAX_RPS receipts a second; see Retry-After",
@@ -53,12 +66,24 @@ export const issueReceiptRoute = createRoute({
   middleware: [terminalAuth, limitBody(256 * KiB), jsonBody] as const,
   request: {
     headers: z.object({ "idempotency-key": idempotencyKeySchema }),
-    body: { required: true, content: { "application/json": { schema: receiptInputSchema, example: exampleSale } } },
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: receiptInputSchema,
+          examples: { sale: { value: exampleSale }, refund: { value: exampleRefund } },
+        },
+      },
+    },
   },
   responses: {
     201: json("Issued", res.issuedReceiptSchema, exampleIssued),
     200: json("A retry with the same key and body: the identical answer", res.issuedReceiptSchema),
-    ...errors({ ...ingestErrors, 409: "Idempotency-Key reused with a different body", 413: "Body over 256 KiB" }),
+    ...errors({
+      ...ingestErrors,
+      409: "Idempotency-Key reused with a different body; or a refund or void its original refuses (original_not_found, original_not_refundable, refund_exceeds_original, void_window_closed, void_not_allowed)",
+      413: "Body over 256 KiB",
+    }),
   },
 });
 

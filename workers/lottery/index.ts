@@ -8,7 +8,15 @@
 import { randomBytes } from "node:crypto";
 import { ApiError, invalidCode, notFound, validationFailed } from "../../api/errors.ts";
 import { groupCode, parseCode } from "../../core/code.ts";
-import { commitmentOf, isEligible, prizeFor, type ShardRoot, seedOf, winningNumbers } from "../../core/lottery.ts";
+import {
+  commitmentOf,
+  countedTotal,
+  isEligible,
+  prizeFor,
+  type ShardRoot,
+  seedOf,
+  winningNumbers,
+} from "../../core/lottery.ts";
 import { type Draw, findDraw, insertDraw, listDraws, recordResult, rulesOf, winners } from "../../db/lottery.ts";
 import { shardsInUse } from "../../db/shards.ts";
 import { toHex } from "../../tlog/merkle.ts";
@@ -170,12 +178,14 @@ lottery.openapi(checkCodeRoute, async (c) => {
       throw e;
     },
   );
+  const counted = receipt === null ? null : countedTotal(receipt, Date.parse(d.closesAt));
   const eligible =
     receipt !== null &&
+    counted !== null &&
     isEligible(
       {
         receivedAt: Date.parse(receipt.receivedAt),
-        total: receipt.total,
+        total: counted,
         currency: receipt.currency,
         tenantId: receipt.tenant.id,
       },

@@ -76,8 +76,24 @@ export async function verifyCode(c: Ctx, input: string): Promise<Verification> {
     tenantDisplayName: branding.displayName,
     storeName: names.storeName ?? r.storeId,
   });
-  const receipt: VerifiedReceipt = { code, status, persisted, proof: checked?.proof ?? null, ...fields };
+  const receipt: VerifiedReceipt = {
+    code,
+    status,
+    persisted,
+    proof: checked?.proof ?? null,
+    ...fields,
+    ...(fields.kind === "sale" ? refundsOf(view?.refunds ?? null) : {}),
+  };
   return { receipt, branding, storeTimezone: names.storeTimezone ?? "UTC", canonical: canonicalJson(r) };
+}
+
+/** A sale's refunds and void, as its shard's ledger has them, in the answer's form (codes grouped). */
+function refundsOf(s: ShardView["refunds"]): Pick<VerifiedReceipt, "refunds" | "refundedTotal" | "voidedBy"> {
+  return {
+    refunds: (s?.refunds ?? []).map((r) => ({ ...r, code: groupCode(r.code) })),
+    refundedTotal: s?.refundedTotal ?? 0,
+    voidedBy: s?.voidedBy ? groupCode(s.voidedBy) : null,
+  };
 }
 
 const logFailure =

@@ -64,6 +64,10 @@ a:focus-visible,summary:focus-visible{outline:3px solid var(--link);outline-offs
 .altered{border:3px solid #b91c1c;border-radius:.5rem;padding:.75rem}
 .altered-note{margin:0 0 .5rem;color:#991b1b;font-weight:700}
 .meta{margin:0;color:#374151}
+.kind{margin:1rem 0;padding:.75rem 1rem;border-radius:.5rem;background:#fffbeb;color:#78350f;border:2px solid #b45309}
+.kind h2{margin:0 0 .25rem}
+.kind p{margin:.25rem 0}
+.kind a{color:#78350f;font-weight:700}
 .store{margin:0;font-size:1.125rem;font-weight:600}
 table{width:100%;border-collapse:collapse;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:600;padding:0 0 .25rem}

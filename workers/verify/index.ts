@@ -15,6 +15,7 @@ import { verifyCode } from "../shared/lookup.ts";
 import { lotteryFor } from "../shared/lottery-entries.ts";
 import type { Page } from "../shared/page-shell.tsx";
 import { contentSecurityPolicy } from "../shared/page-style.ts";
+import { edgeCache } from "../shared/verify-cache.ts";
 import { errorPage, receiptPage } from "./page.tsx";
 import { receiptPageRoute, verifyRoute } from "./routes.ts";
 
@@ -31,34 +32,6 @@ function cacheFor(c: Ctx, r: { persisted: boolean; proof: unknown }): void {
   c.header("Cache-Control", stable ? "public, max-age=30" : "no-store");
 }
 
-/**
- * The edge cache (Cache API) in front of both reads. It stores only what
- * cacheFor marks public — persisted answers — so a code is answered from the
- * colo for up to 30 s without touching Postgres. Its key is cacheKey alone:
- * no request header or query string can make a second entry or skip it.
- */
-const edgeCache: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const store = await caches.open("tillproof-verify");
-  const key = new Request(cacheKey(c));
-  const hit = await store.match(key);
-  if (hit) return new Response(hit.body, hit);
-  await next();
-  if (c.res.status === 200 && c.res.headers.get("cache-control")?.startsWith("public")) {
-    c.executionCtx.waitUntil(store.put(key, c.res.clone()));
-  }
-};
-
-/**
- * One cache entry per receipt (and, for the page, per language): the code in
- * its compact form, whatever its case, dashes or read-alikes (the path
- * parameter arrives decoded), and no query string.
- */
-function cacheKey(c: Ctx): string {
-  const url = new URL(c.req.url);
-  const code = (c.req.param("code") ?? "").replace(/[-\s]/g, "").toUpperCase().replace(/O/g, "0").replace(/[IL]/g, "1");
-  const page = url.pathname.startsWith("/r/");
-  return `${url.origin}/${page ? `r/${pickLocale(c.req.header("accept-language"))}` : "v1/verify"}/${encodeURIComponent(code)}`;
-}
 const maybeEdgeCache: MiddlewareHandler<AppEnv> = (c, next) =>
   config(c.env).VERIFY_EDGE_CACHE === "on" ? edgeCache(c, next) : next();
 

@@ -88,6 +88,84 @@ const StateBanner = (props: { state: State; branding: Branding }) => {
 
 const PAYMENT_LABELS: Record<string, string> = { cash: "Cash", card: "Card", other: "Other" };
 
+type Receipt = Extract<Verification["receipt"], { tenant: unknown }>;
+
+const ReceiptLink = (props: { code: string }) => (
+  <a href={`/r/${props.code}`} class="code">
+    {props.code}
+  </a>
+);
+
+/**
+ * What this receipt is beside a plain sale, in a shopper's words (contract
+ * v1.2): a refund or a void links to its sale; a sale links to its refunds
+ * and its void.
+ */
+const KindNote = (props: { r: Receipt; money: (minor: number) => string; when: (iso: string) => string }) => {
+  const { r, money, when } = props;
+  if (r.kind === "refund") {
+    return (
+      <section class="kind kind-refund" data-kind="refund" aria-labelledby="kind-title">
+        <h2 id="kind-title">Refund</h2>
+        <p>
+          This receipt records {money(r.total)} given back
+          {r.refersTo ? (
+            <>
+              {" "}
+              for the purchase on receipt <ReceiptLink code={r.refersTo} />.
+            </>
+          ) : (
+            " without an original receipt."
+          )}
+        </p>
+        {r.reason ? <p>Reason: {r.reason}</p> : null}
+      </section>
+    );
+  }
+  if (r.kind === "void") {
+    return (
+      <section class="kind kind-void" data-kind="void" aria-labelledby="kind-title">
+        <h2 id="kind-title">Cancellation</h2>
+        <p>
+          This receipt cancels the sale on receipt {r.refersTo ? <ReceiptLink code={r.refersTo} /> : null}, which was
+          rung up by mistake. That sale no longer counts.
+        </p>
+      </section>
+    );
+  }
+  if (r.voidedBy) {
+    return (
+      <section class="kind kind-voided" data-kind="voided" aria-labelledby="kind-title">
+        <h2 id="kind-title">Voided</h2>
+        <p>
+          This sale was cancelled at the till by receipt <ReceiptLink code={r.voidedBy} />. It no longer counts, and no
+          money was taken for it.
+        </p>
+      </section>
+    );
+  }
+  const refunds = r.refunds ?? [];
+  if (!refunds.length) return null;
+  const full = (r.refundedTotal ?? 0) >= r.total;
+  return (
+    <section class="kind kind-refunded" data-kind="refunded" aria-labelledby="kind-title">
+      <h2 id="kind-title">{full ? "Refunded" : "Partly refunded"}</h2>
+      <p>
+        {full
+          ? `All of this purchase (${money(r.total)}) was given back.`
+          : `${money(r.refundedTotal ?? 0)} of ${money(r.total)} was given back.`}
+      </p>
+      <ul>
+        {refunds.map((x) => (
+          <li>
+            <ReceiptLink code={x.code} />: {money(x.total)}, <time datetime={x.receivedAt}>{when(x.receivedAt)}</time>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+};
+
 /** What the browser needs to check the receipt against the signed log itself. */
 type LogCheckInput = { record: string; hash: string; proof: NonNullable<Proof>; verifierKey: string };
 
@@ -145,13 +223,16 @@ export function receiptPage(
   const colors: Palette = palette(branding);
   const css = pageCss(colors);
   const short = (hash: string) => `${hash.slice(0, 12)}…`;
-  const title = `${state === "bad" ? "TAMPERED receipt" : "Receipt"} ${r.code} · ${branding.displayName}`;
+  const what =
+    r.kind === "refund" ? "Refund" : r.kind === "void" ? "Cancellation" : r.voidedBy ? "Voided receipt" : "Receipt";
+  const title = `${state === "bad" ? `TAMPERED ${what.toLowerCase()}` : what} ${r.code} · ${branding.displayName}`;
 
   const page = (
     <Document title={title} css={css} themeColor={colors.brand}>
       <BrandHeader branding={branding} />
       <main>
         <StateBanner state={state} branding={branding} />
+        <KindNote r={r} money={money} when={(iso) => formatDateTime(iso, storeTimezone, locale)} />
         <LogCheck input={checkInput} />
         <div class={state === "bad" ? "altered" : undefined}>
           {state === "bad" ? <p class="altered-note">As stored now: may have been altered.</p> : null}
