@@ -45,26 +45,29 @@ export class RefundLedgers {
     this.tables.putLedger(counter, JSON.stringify(l), nextExpiry(l));
   }
 
-  /** The ledger of `code` (opened from its record the first time), or null if this shard never issued it. */
-  private async open(counter: number, code: string): Promise<Ledger | null> {
+  /**
+   * What the original allows, read from its record the first time (the ring,
+   * else the record store); null if this shard never issued `code`.
+   */
+  private async original(counter: number, code: string): Promise<Ledger["original"] | null> {
     const known = this.load(counter);
-    if (known) return known.original.code === code ? known : null;
+    if (known) return known.original;
     if (counter < 1 || counter > this.logSize()) return null;
     const record = this.held(counter) ?? (await this.deps.findRecord(code));
-    if (!record || record.code !== code) return null;
-    // Another reservation may have opened it while the record was read.
-    return this.load(counter) ?? { original: originalOf(record), holds: [] };
+    return record && record.code === code ? originalOf(record) : null;
   }
 
   async reserve(call: ReserveCall): Promise<ReserveAnswer> {
-    let ledger: Ledger | null;
+    let original: Ledger["original"] | null;
     try {
-      ledger = await this.open(call.counter, call.code);
+      original = await this.original(call.counter, call.code);
     } catch (e) {
       this.deps.logger.error({ msg: "refund: original unreadable", code: call.code, error: describeError(e) });
       return { reason: "unavailable" };
     }
-    if (!ledger) return { reason: "original_not_found" };
+    if (!original || original.code !== call.code) return { reason: "original_not_found" };
+    // From here to the write nothing awaits: the ledger read now is the one this reservation changes.
+    const ledger = this.load(call.counter) ?? { original, holds: [] };
     const now = this.deps.clock();
     const { shard: _s, counter: _c, code: _code, ...asked } = call;
     const out = reserve(ledger, {

@@ -4,90 +4,10 @@
  * logs. The wiring (RPC, the queue, Postgres) is test/integration's.
  */
 import { describe, expect, it } from "vitest";
-import { canonicalHash } from "../core/canonical.ts";
 import { parseCode } from "../core/code.ts";
 import { hashSecret } from "../core/credentials.ts";
-import type { OutboxMessage } from "../core/outbox.ts";
-import { GENESIS_HASH, parseReceipt } from "../core/receipt.ts";
-import { memoryLogger } from "../kit/logger.ts";
-import type { IssueOutcome } from "./issuer.ts";
-import type { ShardConfig, ShardDeps } from "./ports.ts";
-import { Shard } from "./shard.ts";
-import { type TestStorage, testStorage } from "./test-storage.ts";
-
-const SHARD = 7;
-const KEY = "unit-code-key";
-const TOKEN = "tpt_7_unit-terminal-token";
-const STORE = { tenantId: "acme", storeId: "berlin-1", name: "Berlin", timezone: "Europe/Berlin" };
-
-const config: ShardConfig = {
-  codeKey: KEY,
-  codeFormat: 2,
-  v1MaxCounter: 2 ** 40,
-  outboxLimit: 1_000,
-  storeRate: 1_000,
-  flushMs: 20,
-  commitWindowMs: 60,
-  checkpointMs: 50,
-  logOrigin: "unit.test/log",
-  voidWindowMs: 900_000,
-  signers: async () => [],
-};
-
-const sale = (total = 680) => ({
-  issuedAt: "2026-11-21T10:15:00+01:00",
-  currency: "EUR",
-  items: [{ name: "Espresso", quantity: 1, unitPrice: total, total }],
-  total,
-  payments: [{ method: "card", amount: total }],
-});
-
-type World = { storage: TestStorage; sent: OutboxMessage[]; logger: ReturnType<typeof memoryLogger>; now: number };
-
-function world(): World {
-  return { storage: testStorage(), sent: [], logger: memoryLogger(), now: Date.parse("2026-11-21T09:15:00Z") };
-}
-
-/** A shard over the world's storage: call again for a restart. */
-function open(w: World, over: Partial<ShardDeps> = {}): Shard {
-  const shard = new Shard({
-    storage: w.storage,
-    clock: () => w.now,
-    logger: w.logger,
-    queue: { sendBatch: async (batch) => void w.sent.push(...[...batch].map((m) => m.body)) },
-    // The shard ignores what a put returns.
-    tiles: { put: (async () => null) as unknown as R2Bucket["put"] },
-    config,
-    peer: () => {
-      throw new Error("this test has one shard");
-    },
-    findRecord: async () => null,
-    ...over,
-  });
-  shard.claim(SHARD);
-  return shard;
-}
-
-function setUp(w: World): Shard {
-  const shard = open(w);
-  shard.registerTerminal(SHARD, STORE, { terminalId: "till-1", tokenHash: hashSecret(TOKEN) });
-  return shard;
-}
-
-async function issue(shard: Shard, key: string, body = sale(), now = Date.now()): Promise<IssueOutcome> {
-  const reply = await shard.issue({
-    shard: SHARD,
-    tokenHash: hashSecret(TOKEN),
-    entries: [{ idempotencyKey: key, bodyHash: canonicalHash(body), receipt: parseReceipt(body, now) }],
-  });
-  if (reply.refused) throw new Error(`refused: ${reply.refused.kind}`);
-  return reply.outcomes[0] as IssueOutcome;
-}
-
-const issuedOf = (o: IssueOutcome) => {
-  if (!("issued" in o)) throw new Error(`not issued: ${o.kind}`);
-  return o.issued;
-};
+import { GENESIS_HASH } from "../core/receipt.ts";
+import { issue, issuedOf, KEY, open, SHARD, STORE, sale, setUp, TOKEN, world } from "./test-shards.ts";
 
 describe("the shard, in Node over node:sqlite", () => {
   it("numbers receipts from 1 and chains each store's receipts", async () => {
