@@ -43,6 +43,8 @@ export default defineConfig({
                 PUBLIC_RPS: "0",
                 LOG_ORIGIN: "tillproof.test/log",
                 LOG_SIGNING_KEY: TEST_LOG_SIGNING_KEY,
+                // The void window, short enough to see it close in a test.
+                VOID_WINDOW_S: "5",
                 // Tests edit rows and expect the next read to see it; the cache has its own test.
                 VERIFY_EDGE_CACHE: "off",
               },

@@ -208,7 +208,7 @@ describe("the refund saga across shards", () => {
     const held = JSON.parse(t.o.ring.receipt(ref.counter)?.record ?? "null") as ChainRecord;
     t.fleet.records.set(ref.code, held);
     // A shard whose ring lost it: only the record store has it.
-    t.o.ring.receipt = () => undefined;
+    t.o.ring.receipt = () => null;
     expect(issuedOf(await refund(t, "from-pg", 10, ref)).kind).toBe("refund");
     const never = { ...ref, counter: ref.counter + 5 };
     expect(await refund(t, "never", 10, never)).toMatchObject({ reason: "original_not_found" });
