@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { codeRoute, encodeCode, MAX_SHARDS, parseCode } from "../core/code.ts";
 import { config } from "../core/config.ts";
+import { refundProblems } from "./lib/audit/refunds.ts";
 import { auditShard, type ShardAudit } from "./lib/audit/shard-audit.ts";
 import { codesOfShard, countersPresent, logApi, shardFacts, shardRows, shardsNamedPast } from "./lib/audit/sources.ts";
 
@@ -136,6 +137,11 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
       if (problems.length) {
         results.push({ shard: -1, signedSize: 0, checked: problems.length, unsigned: 0, problems });
       }
+    }
+    // Refunds and voids point to sales of their tenant, and no sale gave back more than it took.
+    const refunds = await refundProblems(pool);
+    if (refunds.problems.length) {
+      results.push({ shard: -1, signedSize: 0, checked: 0, unsigned: 0, problems: refunds.problems });
     }
     if (prefixes.size > 1) {
       results[0]?.problems.push({

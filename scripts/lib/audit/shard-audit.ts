@@ -27,7 +27,9 @@ export type Problem = {
     | "out_of_order"
     | "duplicate"
     | "log_root"
-    | "checkpoint";
+    | "checkpoint"
+    /** A refund or void that points to no sale of its tenant, or a sale given back more than it took. */
+    | "refund";
   /** The receipt's compact code, or `shard S entry I` when only the log knows it. */
   code: string;
   detail: string;
