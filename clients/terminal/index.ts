@@ -59,6 +59,36 @@ export class TerminalClient {
     return (await this.send<IssuedReceipt>("/v1/receipts", sale, { "idempotency-key": idempotencyKey })).body;
   }
 
+  /**
+   * Gives money back (contract v1.2): `refersTo` the original's code, from any
+   * store of the tenant, or no code and a `reason`. The same retries as a sale;
+   * a 409 (more than is left, not refundable) is a RejectedError with its code.
+   */
+  async refund(refund: Omit<SaleInput, "kind">, idempotencyKey: string = crypto.randomUUID()): Promise<IssuedReceipt> {
+    return this.issueReceipt({ ...refund, kind: "refund" }, idempotencyKey);
+  }
+
+  /**
+   * Cancels a sale of this store rung up by mistake, within the gateway's void
+   * window: the void carries the sale's currency, items, total and payments unchanged.
+   */
+  async void(
+    sale: { code: string } & Pick<SaleInput, "currency" | "items" | "total" | "payments">,
+    opts: { issuedAt?: string; idempotencyKey?: string } = {},
+  ): Promise<IssuedReceipt> {
+    const { code, currency, items, total, payments } = sale;
+    const body: SaleInput = {
+      kind: "void",
+      refersTo: code,
+      issuedAt: opts.issuedAt ?? new Date().toISOString(),
+      currency,
+      items,
+      total,
+      payments,
+    };
+    return this.issueReceipt(body, opts.idempotencyKey);
+  }
+
   /** Issues the receipt now, or queues it when the gateway cannot be reached (a RejectedError still throws). */
   async issueOrQueue(sale: SaleInput): Promise<{ receipt: IssuedReceipt } | { queued: QueuedSale }> {
     const idempotencyKey = crypto.randomUUID();

@@ -99,4 +99,45 @@ describe("the terminal client through an outage", () => {
     expect(rows.map((r) => Number(r.total))).toEqual([1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009]);
     expect(rows.map((r) => Number(r.seq))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   }, 120_000);
+
+  it("gives money back and cancels a sale with the same retries: refund() through lost replies, void(), and a 409 typed", async () => {
+    const till = client();
+    const bought = await till.issueReceipt({
+      ...sale(50),
+      items: [{ name: "Mug", sku: "M1", quantity: 2, unitPrice: 750, total: 1500 }],
+      total: 1500,
+      payments: [{ method: "cash", amount: 1500 }],
+    });
+    const back = {
+      issuedAt: new Date().toISOString(),
+      currency: "EUR",
+      refersTo: bought.code,
+      items: [{ name: "Mug", sku: "M1", quantity: 1, unitPrice: 750, total: 750 }],
+      total: 750,
+      payments: [{ method: "cash" as const, amount: 750 }],
+    };
+    // Every reply is lost; later the same key replays, and the refund counts once.
+    proxy.mode("dropReplies");
+    await expect(till.refund(back, "refund-mug-1")).rejects.toMatchObject({ name: "UnavailableError" });
+    proxy.mode("up");
+    const refund = await till.refund(back, "refund-mug-1");
+    expect(refund).toMatchObject({ kind: "refund", refersTo: bought.code });
+    await expect(
+      till.refund({
+        ...back,
+        items: [{ name: "Mug", sku: "M1", quantity: 2, unitPrice: 750, total: 1500 }],
+        total: 1500,
+        payments: [{ method: "cash", amount: 1500 }],
+      }),
+    ).rejects.toMatchObject({
+      name: "RejectedError",
+      status: 409,
+      code: "refund_exceeds_original",
+    });
+    const mistake = await till.issueReceipt(sale(51));
+    const voided = await till.void({ ...sale(51), code: mistake.code });
+    expect(voided).toMatchObject({ kind: "void", refersTo: mistake.code });
+    const v = await callStack(stack, "GET", `/v1/verify/${bought.code}`, "");
+    expect(v.body).toMatchObject({ refundedTotal: 750 });
+  }, 60_000);
 });

@@ -125,6 +125,9 @@ function expectedSeries(rows: Raw[], granularity: "day" | "hour", from: string, 
       gross: number;
       byPayment: Record<string, number>;
       byTaxRate: Record<string, number>;
+      refunds: number;
+      refunded: number;
+      net: number;
     }
   >();
   for (const r of rows.filter((x) => inRange(x, from, to))) {
@@ -138,9 +141,14 @@ function expectedSeries(rows: Raw[], granularity: "day" | "hour", from: string, 
       gross: 0,
       byPayment: { cash: 0, card: 0, other: 0 },
       byTaxRate: {},
+      // Every receipt here is a sale (refunds and voids: test/integration/refunds.test.ts).
+      refunds: 0,
+      refunded: 0,
+      net: 0,
     };
     b.receipts++;
     b.gross += r.total;
+    b.net += r.total;
     for (const p of r.payments) b.byPayment[p.method] = (b.byPayment[p.method] ?? 0) + p.amount;
     for (const i of r.items) {
       const rate = i.taxRate === undefined ? "none" : String(i.taxRate);
