@@ -336,6 +336,66 @@ describe("receipt page in Chromium", () => {
     await context.close();
   });
 
+  it("tells a shopper a sale was refunded or voided, in words, with links both ways", async () => {
+    const t = await tenant({ displayName: "Return Desk", primaryColor: "#0f766e" });
+    const bought = await issue(t);
+    await untilPersisted(bought.code);
+    const { context, page } = await phone();
+    // Seen (and cached at the edge) before the refund: the page must not show it stale after.
+    await page.goto(bought.verifyUrl);
+    expect(await page.locator("[data-kind]").count()).toBe(0);
+    const refund = must(
+      await api<Issued>("POST", "/v1/receipts", {
+        token: t.token,
+        headers: { "idempotency-key": crypto.randomUUID() },
+        body: {
+          kind: "refund",
+          refersTo: bought.code,
+          issuedAt: new Date().toISOString(),
+          currency: "EUR",
+          items: [{ name: "Espresso", sku: "A1", quantity: 1, unitPrice: 250, taxRate: 10, total: 250 }],
+          total: 250,
+          payments: [{ method: "card", amount: 250 }],
+        },
+      }),
+      201,
+      "refund",
+    );
+    await page.goto(bought.verifyUrl);
+    const note = page.locator("[data-kind=refunded]");
+    expect(await note.getByRole("heading").textContent()).toBe("Partly refunded");
+    expect(await note.textContent()).toContain("€2.50 of €6.80 was given back");
+    await page.screenshot({ path: resolve(ARTIFACTS, "receipt-page-refunded.png"), fullPage: true });
+    await note.getByRole("link", { name: refund.code }).click();
+    await page.waitForURL(`**/r/${refund.code}`);
+    const back = page.locator("[data-kind=refund]");
+    expect(await back.getByRole("heading").textContent()).toBe("Refund");
+    expect(await back.textContent()).toContain("€2.50 given back");
+    await back.getByRole("link", { name: bought.code }).click();
+    await page.waitForURL(`**/r/${bought.code}`);
+
+    const mistake = await issue(t);
+    const voided = must(
+      await api<Issued>("POST", "/v1/receipts", {
+        token: t.token,
+        headers: { "idempotency-key": crypto.randomUUID() },
+        body: { ...sale(), kind: "void", refersTo: mistake.code, issuedAt: new Date().toISOString() },
+      }),
+      201,
+      "void",
+    );
+    await page.goto(mistake.verifyUrl);
+    const gone = page.locator("[data-kind=voided]");
+    expect(await gone.getByRole("heading").textContent()).toBe("Voided");
+    expect(await gone.textContent()).toContain("It no longer counts");
+    expect(await page.title()).toContain("Voided receipt");
+    await page.screenshot({ path: resolve(ARTIFACTS, "receipt-page-voided.png"), fullPage: true });
+    await gone.getByRole("link", { name: voided.code }).click();
+    await page.waitForURL(`**/r/${voided.code}`);
+    expect(await page.locator("[data-kind=void]").getByRole("heading").textContent()).toBe("Cancellation");
+    await context.close();
+  });
+
   it("still shows the server's answer with JavaScript off", async () => {
     const t = await tenant({ displayName: "Log Shop", primaryColor: "#0a7cff" });
     const issued = await issue(t);
