@@ -15,6 +15,7 @@ import { backfill } from "./lib/backfill.ts";
 import { setupFleet, type Terminal } from "./lib/bench/fleet.ts";
 import { type LoadResult, runLoad } from "./lib/bench/load.ts";
 import { rng, SalePool } from "./lib/bench/receipts.ts";
+import { refundBody, voidBody } from "./lib/returns.ts";
 
 const HELP = `npm run simulate -- [options]
 
@@ -27,6 +28,8 @@ const HELP = `npm run simulate -- [options]
   --duration S            seconds of load, 1–300 (default 10)
   --offline-share F       fraction of terminals that are offline and send batches of 5–20 (default 0.1)
   --retry-share F         fraction of single sales sent twice with the same key (default 0.02)
+  --refund-share F        refunds per single sale (default 0.03): some partial, a third at another store of the tenant
+  --void-share F          voids per single sale (default 0.005), from the sale's own terminal
   --seed N                seed for the generated sales (default 1)
   --backfill-days D       first send D days of past sales per store (0–90, default 0), for the dashboard
   --backfill-per-day N    past sales per store and day, on average (default 120)
@@ -44,6 +47,8 @@ const { values: args } = parseArgs({
     duration: { type: "string", default: "10" },
     "offline-share": { type: "string", default: "0.1" },
     "retry-share": { type: "string", default: "0.02" },
+    "refund-share": { type: "string", default: "0.03" },
+    "void-share": { type: "string", default: "0.005" },
     seed: { type: "string", default: "1" },
     "backfill-days": { type: "string", default: "0" },
     "backfill-per-day": { type: "string", default: "120" },
@@ -135,10 +140,40 @@ async function main(): Promise<void> {
   const r = rng(seed + 1);
   let sent = 0;
   const recent: { t: Terminal; key: string; body: string }[] = [];
+  // Sales in flight (by their number) and sales issued (with their code), for refunds and voids.
+  const inFlight = new Map<string, { t: Terminal; body: string }>();
+  const issued: { t: Terminal; code: string; body: string }[] = [];
+  const refundShare = num("refund-share", args["refund-share"], 0, 0.5);
+  const voidShare = num("void-share", args["void-share"], 0, 0.5);
+  const returnRequest = () => {
+    const roll = r();
+    if (issued.length < 20 || roll >= refundShare + voidShare) return null;
+    const isVoid = roll >= refundShare;
+    // A void is of one of the newest sales (inside the window); a refund of any sale still remembered.
+    const at = isVoid ? issued.length - 1 - Math.floor(r() * 5) : Math.floor(r() * issued.length);
+    const [s] = issued.splice(at, 1);
+    if (!s) return null;
+    const sameTenant = fleet.terminals.filter((x) => x.tenantId === s.t.tenantId);
+    const from = isVoid || r() >= 1 / 3 ? s.t : (sameTenant[Math.floor(r() * sameTenant.length)] ?? s.t);
+    const body = isVoid ? voidBody(s.body, s.code) : refundBody(s.body, s.code, r(), r() < 0.6);
+    return {
+      method: "POST" as const,
+      path: "/v1/receipts",
+      headers: {
+        authorization: `Bearer ${from.token}`,
+        "content-type": "application/json",
+        "idempotency-key": `${prefix}-${isVoid ? "void" : "refund"}-${++sent}`,
+      },
+      body: JSON.stringify(body),
+      tag: isVoid ? "void" : "refund",
+    };
+  };
   const tally = {
     created: 0,
     replayed: 0,
     retriesSent: 0,
+    refunds: 0,
+    voids: 0,
     retryReplayed: 0,
     retryOther: 0,
     batches: 0,
@@ -171,6 +206,8 @@ async function main(): Promise<void> {
         rate: onlineRate,
         maxRequests: Math.ceil(onlineRate * duration * 1.2) + 10,
         next: () => {
+          const back = returnRequest();
+          if (back) return back;
           if (recent.length > 50 && r() < retryShare) {
             const again = recent[Math.floor(r() * recent.length)] as (typeof recent)[number];
             return {
@@ -190,15 +227,29 @@ async function main(): Promise<void> {
           const body = pool.body(sent, Date.now() - Math.floor(r() * 3000));
           if (recent.length < 512) recent.push({ t, key, body });
           else recent[sent % 512] = { t, key, body };
+          inFlight.set(key, { t, body });
           return {
             method: "POST",
             path: "/v1/receipts",
             headers: { authorization: `Bearer ${t.token}`, "content-type": "application/json", "idempotency-key": key },
             body,
-            tag: "one",
+            tag: `one ${key}`,
           };
         },
         onBody: (status, body, tag) => {
+          if (tag === "refund" || tag === "void") {
+            if (status === 201) tally[tag === "refund" ? "refunds" : "voids"]++;
+            else noteError(status, body);
+            return;
+          }
+          if (tag?.startsWith("one ")) {
+            const key = tag.slice(4);
+            const s = inFlight.get(key);
+            inFlight.delete(key);
+            if (s && status === 201 && issued.length < 2048) {
+              issued.push({ ...s, code: (JSON.parse(body) as { code: string }).code });
+            }
+          }
           if (tag === "retry") {
             tally.retriesSent++;
             if (status === 200) tally.retryReplayed++;
@@ -290,6 +341,9 @@ async function main(): Promise<void> {
   }
   console.log(
     `  receipts                   ${tally.created} issued (201) + ${tally.replayed} replayed (200) = ${((tally.created + tally.replayed) / elapsed).toFixed(1)} receipts/s (target ${rate}/s)`,
+  );
+  console.log(
+    `  refunds and voids          ${tally.refunds} refunds (some partial, some at another store), ${tally.voids} voids`,
   );
   console.log(
     `  deliberate retries         ${tally.retriesSent} sent, ${tally.retryReplayed} answered 200 (identical replay), ${tally.retriesSent - tally.retryReplayed - tally.retryOther} answered 201 (original still in flight), ${tally.retryOther} other`,
