@@ -23,6 +23,7 @@ import { issuance } from "./lib/bench/phases/issuance.ts";
 import { persistence } from "./lib/bench/phases/persistence.ts";
 import { productionRates } from "./lib/bench/phases/production-rates.ts";
 import { type Profiled, profiled } from "./lib/bench/phases/profiled.ts";
+import { refunds } from "./lib/bench/phases/refunds.ts";
 import { type SecondWorkerd, secondWorkerd } from "./lib/bench/phases/second-workerd.ts";
 import { verifyPersisted } from "./lib/bench/phases/verify.ts";
 import { type Before, report } from "./lib/bench/report.ts";
@@ -185,6 +186,7 @@ async function main(): Promise<void> {
   const rates = await productionRates(b, multi);
   const persisted = await persistence(b, { multi, shards: multi.shards });
   const verified = await verifyPersisted(b, persisted.backlogCodes);
+  const returned = await refunds(b, multi);
   let profile: Profiled = null;
   let profiledState = args["state-tmpfs"] ? "tmpfs" : "disk";
   if (!args["no-profile"] && args["no-compare"])
@@ -229,6 +231,7 @@ async function main(): Promise<void> {
     rates,
     persistence: persisted,
     verify: verified,
+    refunds: returned,
     profile,
     profiledState,
     other,

@@ -28,6 +28,8 @@ const CAUSES: [RegExp, string][] = [
   [/\blog_(pending|partial)\b/, "log tiles"],
   [/\blog_checkpoint\b/, "checkpoints"],
   [/\bmeta\b/, "watermarks (meta)"],
+  [/\brefund_ledger\b/, "refund ledgers (reserve, confirm)"],
+  [/\brefund_sagas\b/, "refund sagas (written, deleted)"],
   [/\breceipts\b/, "receipts, old table"],
 ];
 const causeOf = (query: string) => CAUSES.find(([re]) => re.test(query))?.[1] ?? "other";
@@ -44,6 +46,10 @@ const RPC_METHODS = [
   "upsertStore",
   "registerTerminal",
   "revokeTerminal",
+  "reserve",
+  "confirm",
+  "release",
+  "holdOutcome",
 ];
 
 export class StoreShard extends ProductShard {

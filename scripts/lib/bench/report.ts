@@ -9,6 +9,7 @@ import type { IssuanceResult } from "./phases/issuance.ts";
 import type { persistence } from "./phases/persistence.ts";
 import { PLAN, type productionRates, type RateResult } from "./phases/production-rates.ts";
 import type { Profiled } from "./phases/profiled.ts";
+import type { RefundsResult } from "./phases/refunds.ts";
 import type { SecondWorkerd } from "./phases/second-workerd.ts";
 import type { verifyPersisted } from "./phases/verify.ts";
 import { ASSUMPTIONS, PRICES } from "./prices.ts";
@@ -26,6 +27,7 @@ export type Measured = {
   rates: Awaited<ReturnType<typeof productionRates>>;
   persistence: Awaited<ReturnType<typeof persistence>>;
   verify: Awaited<ReturnType<typeof verifyPersisted>>;
+  refunds: RefundsResult;
   profile: Profiled;
   profiledState: string;
   other: SecondWorkerd | null;
@@ -200,6 +202,12 @@ export function report(m: Measured): { text: string; json: Record<string, unknow
     ["verify, unpersisted", ps.verifyFresh, `bodies: ${JSON.stringify(ps.freshCheck)}`],
     ["verify, persisted (origin)", v.verifyPersisted, `bodies: ${JSON.stringify(v.persistedCheck)}`],
     ["verify, persisted (cache)", v.verifyCached, "64 hot codes"],
+    ["sale, 2 connections", m.refunds.sales, "closed loop"],
+    [
+      "refund, 2 connections",
+      m.refunds.refunds,
+      `${m.refunds.refunded} refunds at another store; p50 ${round(m.refunds.refunds.load.latencyMs.p50 / Math.max(0.001, m.refunds.sales.load.latencyMs.p50), 2)}× a sale's, p99 ${round(m.refunds.refunds.load.latencyMs.p99 / Math.max(0.001, m.refunds.sales.load.latencyMs.p99), 2)}×; ${m.refunds.rowsPerRefund === null ? "rows not counted (--exact)" : `${round(m.refunds.rowsPerRefund, 2)} rows written per refund`}`,
+    ],
     [`issue (profiled, ${m.profiledState})`, m.profile?.phase ?? null, "inspector attached"],
     ...(m.other
       ? ([
@@ -325,6 +333,7 @@ export function report(m: Measured): { text: string; json: Record<string, unknow
     phases: Object.fromEntries(
       rows.filter(([, p]) => p).map(([n, p]) => [n, { ...(p as Phase).load, cpu: (p as Phase).cpu }]),
     ),
+    refunds: { refunded: m.refunds.refunded, rowsPerRefund: m.refunds.rowsPerRefund },
     issueViaBatch: { receipts: ps.backlogCodes.length, ms: ps.batchMs, errors: ps.batchErrors },
     persistence: { ...ps, backlogCodes: undefined, verifyFresh: undefined },
     lagMs: w.lag,
