@@ -117,27 +117,34 @@
     const to = $("to").value;
     // Sales over time: every day of the range, with zeros, all stores (or the chosen one) together.
     const byDay = new Map();
-    for (let d = from; d <= to; d = addDays(d, 1)) byDay.set(d, { gross: 0, receipts: 0 });
+    for (let d = from; d <= to; d = addDays(d, 1)) byDay.set(d, { gross: 0, receipts: 0, refunded: 0 });
     const byStore = new Map();
     const pay = { cash: 0, card: 0, other: 0 };
     let receipts = 0;
     let gross = 0;
+    let refunded = 0;
     for (const s of series) {
+      // Refunds are booked on the refund's own store and day (v1.2); net = gross − refunded.
       const day = byDay.get(s.start);
       if (day) {
         day.gross += s.gross;
         day.receipts += s.receipts;
+        day.refunded += s.refunded ?? 0;
       }
-      const st = byStore.get(s.storeId) ?? { gross: 0, receipts: 0 };
+      const st = byStore.get(s.storeId) ?? { gross: 0, receipts: 0, refunded: 0 };
       st.gross += s.gross;
       st.receipts += s.receipts;
+      st.refunded += s.refunded ?? 0;
       byStore.set(s.storeId, st);
       for (const [k] of PAYMENTS) pay[k] += s.byPayment[k];
       receipts += s.receipts;
       gross += s.gross;
+      refunded += s.refunded ?? 0;
     }
     $("kpi-receipts").textContent = count(receipts);
     $("kpi-gross").textContent = money(gross, currency);
+    $("kpi-refunds").textContent = money(refunded, currency);
+    $("kpi-net").textContent = money(gross - refunded, currency);
     $("kpi-basket").textContent = receipts ? money(Math.round(gross / receipts), currency) : "–";
 
     /** A bar chart of gross per key, and the same numbers as a table. */
@@ -152,8 +159,17 @@
       );
       table(
         `${id}-table`,
-        [heading, "Receipts", `Gross (${currency})`],
-        keys.map((k) => [k, count(totals.get(k).receipts), money(totals.get(k).gross, currency)]),
+        [heading, "Receipts", `Gross (${currency})`, `Refunds (${currency})`, `Net (${currency})`],
+        keys.map((k) => {
+          const t = totals.get(k);
+          return [
+            k,
+            count(t.receipts),
+            money(t.gross, currency),
+            money(t.refunded, currency),
+            money(t.gross - t.refunded, currency),
+          ];
+        }),
       );
     };
     grossBy("time", "Day", "day", [...byDay.keys()], byDay);

@@ -49,6 +49,7 @@ const PAGE = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <p id="empty" hidden>No sales in this range.</p>
 <div id="charts">
 <dl class="kpis"><div><dt>Receipts</dt><dd id="kpi-receipts">–</dd></div><div><dt>Gross sales</dt><dd id="kpi-gross">–</dd></div>
+<div><dt>Refunds</dt><dd id="kpi-refunds">–</dd></div><div><dt>Net sales</dt><dd id="kpi-net">–</dd></div>
 <div><dt>Average basket</dt><dd id="kpi-basket">–</dd></div></dl>
 <div class="grid">
 <section aria-labelledby="time-h"><h2 id="time-h">Sales over time</h2><div class="chart"><canvas id="time-chart" role="img"></canvas></div>
