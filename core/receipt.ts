@@ -53,7 +53,6 @@ export const receiptInputSchema = z
     kind: z.enum(RECEIPT_KINDS).optional().meta({ description: "sale (the default), refund or void (v1.2)" }),
     refersTo: z
       .string()
-      .max(64)
       .optional()
       .meta({ description: "The original sale's code: required for a void, optional for a refund" }),
     reason: textField(200)

@@ -19,6 +19,7 @@ import {
   type Issued,
   issue,
   issuePersisted,
+  OPERATOR_TOKEN,
   sale,
   sqlQuery,
   storeIdInBand,
@@ -243,6 +244,7 @@ describe("refunds", () => {
     expect(await codeOf(refundBody(neverIssued, line))).toEqual([409, "original_not_found"]);
     expect(await codeOf(refundBody(theirs.body.code, line))).toEqual([409, "original_not_found"]);
     expect(await codeOf(refundBody("NOT-A-CODE", line))).toEqual([400, "invalid_code"]);
+    expect(await codeOf(refundBody("X".repeat(500), line))).toEqual([400, "invalid_code"]);
     expect(await codeOf(refundBody(s.body.code, line, { currency: "USD" }))).toEqual([409, "original_not_refundable"]);
     const r = await issue(f.token, refundBody(s.body.code, line));
     expect(await codeOf(refundBody(r.body.code, line))).toEqual([409, "original_not_refundable"]);
@@ -293,6 +295,45 @@ describe("voids", () => {
     const late = await issue(f.token, voidOf(s.body.code));
     expect(late.status).toBe(409);
     expect((late.body as unknown as ErrorReply).error.code).toBe("void_window_closed");
+  });
+});
+
+describe("refunds and voids in the lottery", () => {
+  it("lets a sale take part net of its refunds, and never a refund, a void or a voided sale", async () => {
+    const f = await fixture();
+    const till2 = await secondTill(f);
+    const drawId = `d-${crypto.randomUUID().slice(0, 8)}`;
+    const draw = await call("POST", "/v1/lottery/draws", {
+      token: OPERATOR_TOKEN,
+      body: {
+        id: drawId,
+        title: "Refund rules",
+        opensAt: new Date(Date.now() - 60_000).toISOString(),
+        closesAt: new Date(Date.now() + 3_600_000).toISOString(),
+        minTotal: 500,
+        tenants: [f.tenantId],
+        prizes: [{ name: "p", digits: 4, numbers: 1 }],
+      },
+    });
+    expect(draw.status).toBe(201);
+    const now = () => new Date().toISOString();
+    const whole = await issue(f.token, sale({ issuedAt: now() }));
+    const refunded = await issue(f.token, sale({ issuedAt: now() }));
+    const small = await issue(
+      f.token,
+      refundBody(refunded.body.code, [{ name: "Espresso", sku: "A1", quantity: 1, price: 200 }]),
+    );
+    const voided = await issue(f.token, sale({ issuedAt: now() }));
+    const voiding = await issue(till2, voidOf(voided.body.code));
+    expect([small.status, voiding.status]).toEqual([201, 201]);
+    const eligible = async (code: string) =>
+      (await call<{ eligible: boolean }>("GET", `/v1/lottery/draws/${drawId}/check/${code}`)).body.eligible;
+    // 680 takes part; 680 − 200 = 480 is under minTotal 500; refunds, voids and voided sales never do.
+    expect(await eligible(whole.body.code)).toBe(true);
+    expect(await eligible(refunded.body.code)).toBe(false);
+    expect(await eligible(small.body.code)).toBe(false);
+    expect(await eligible(voided.body.code)).toBe(false);
+    expect(await eligible(voiding.body.code)).toBe(false);
   });
 });
 

@@ -92,7 +92,8 @@ const REFUND_MESSAGES: Record<RefundRefusal["reason"], string> = {
  */
 function originalRef(c: Ctx, r: ReceiptInput): OriginalRef | undefined {
   if (r.refersTo === undefined) return undefined;
-  const parts = parseCode(c.env.CODE_KEY, r.refersTo);
+  // Longer than any spelling of a code (dashes and spaces included): not one, and not worth decoding.
+  const parts = r.refersTo.length > 64 ? null : parseCode(c.env.CODE_KEY, r.refersTo);
   if (!parts) throw invalidCode();
   return { shard: parts.shard, counter: parts.counter, code: parts.code };
 }
