@@ -178,13 +178,23 @@ describe("webhooks on a real stack", () => {
     expect(new Set(delivered("/hook").map((r) => r.eventId))).toEqual(new Set(main.map(eventOf)));
     expect(new Set(delivered("/flaky").map((r) => r.eventId))).toEqual(new Set([...main, ...other].map(eventOf)));
 
-    // The body is the verify answer's receipt, without what only verifying says.
+    // The body is the verify answer's receipt, without what only verifying says (its status, and a
+    // sale's refunds and void, which come later than the delivery).
     const first = delivered("/hook").find((r) => r.eventId === eventOf(main[0] ?? ""));
     const event = JSON.parse(first?.raw ?? "{}");
     expect(event.type).toBe("receipt.persisted");
     const verified = (await callStack(stack, "GET", `/v1/verify/${main[0]}`, "")).body as Record<string, unknown>;
-    const { status: _s, persisted: _p, proof: _proof, ...fields } = verified;
+    const {
+      status: _s,
+      persisted: _p,
+      proof: _proof,
+      refunds: _r,
+      refundedTotal: _t,
+      voidedBy: _v,
+      ...fields
+    } = verified;
     expect(event.data.receipt).toEqual(fields);
+    expect(event.data.receipt).toMatchObject({ kind: "sale", refersTo: null });
 
     // Every attempt of one event carried the same body.
     const attempts = receiver.received.filter((r) => r.path === "/flaky" && r.eventId === eventOf(main[0] ?? ""));

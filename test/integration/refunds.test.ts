@@ -16,7 +16,6 @@ import {
   eventually,
   type Fixture,
   fixture,
-  type Issued,
   issue,
   issuePersisted,
   OPERATOR_TOKEN,
@@ -28,7 +27,6 @@ import {
 
 useShardBand(17);
 
-type Refund = Issued & { kind: string; refersTo: string | null };
 type Verified = {
   kind: string;
   refersTo: string | null;
@@ -308,7 +306,6 @@ describe("refunds and voids in the lottery", () => {
       body: {
         id: drawId,
         title: "Refund rules",
-        opensAt: new Date(Date.now() - 60_000).toISOString(),
         closesAt: new Date(Date.now() + 3_600_000).toISOString(),
         minTotal: 500,
         tenants: [f.tenantId],
