@@ -66,6 +66,19 @@ async function saleOn(t: Two, total = 680) {
 const refund = (t: Two, key: string, amount: number, ref: { shard: number; counter: number; code: string }) =>
   issue(t.r, key, refundOf(amount, ref.code), t.w.o.now, { token: REFUND_TOKEN, refersTo: ref });
 
+/** The refund's shard, reopened so that every confirmation it sends is lost on the way. */
+function loseConfirmations(t: Two): void {
+  const real = fleetPeer(t.fleet);
+  t.r = t.reopen("r", {
+    peer: (n) => ({
+      ...real(n),
+      confirm: async () => {
+        throw new Error("lost on the way");
+      },
+    }),
+  });
+}
+
 const refunded = (t: Two, counter: number) => t.o.view(counter).refunds?.refundedTotal ?? 0;
 
 describe("the refund saga across shards", () => {
@@ -90,15 +103,7 @@ describe("the refund saga across shards", () => {
     const t = twoShards();
     const { ref } = await saleOn(t);
     // The confirmation is lost on the way: the refund is issued, its saga row stays.
-    const fleetPeerOf = fleetPeer(t.fleet);
-    t.r = t.reopen("r", {
-      peer: (n) => ({
-        ...fleetPeerOf(n),
-        confirm: async () => {
-          throw new Error("lost on the way");
-        },
-      }),
-    });
+    loseConfirmations(t);
     issuedOf(await refund(t, "r1", 680, ref));
     expect(t.o.view(ref.counter).refunds?.refunds).toEqual([]);
     // Still reserved: nothing more may be given back meanwhile.
@@ -113,15 +118,7 @@ describe("the refund saga across shards", () => {
   it("confirms through the original's own question when the refund's shard never came back to it", async () => {
     const t = twoShards();
     const { ref } = await saleOn(t);
-    const fleetPeerOf = fleetPeer(t.fleet);
-    t.r = t.reopen("r", {
-      peer: (n) => ({
-        ...fleetPeerOf(n),
-        confirm: async () => {
-          throw new Error("lost");
-        },
-      }),
-    });
+    loseConfirmations(t);
     const r = issuedOf(await refund(t, "r1", 100, ref));
     t.w.o.now += HOLD_MS + 1;
     await t.o.alarm();
