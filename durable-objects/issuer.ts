@@ -146,7 +146,10 @@ export class Issuer {
       throw new Error(`store ${terminal.tenant_id}/${terminal.store_id} has a terminal but is not on this shard`);
     }
     const now = deps.clock();
-    const holds = await this.reserveAll(shard, terminal, who, req.entries, now);
+    // Only refunds and voids wait for their original's ledger; a request of sales goes on without a turn.
+    const holds = req.entries.some((e) => e.refersTo)
+      ? await this.reserveAll(shard, terminal, who, req.entries, now)
+      : [];
     const answers: ((committed: Promise<Issued>[]) => Promise<IssueOutcome>)[] = [];
     const sales: Sale[] = [];
     const inRequest = new Map<string, number>();

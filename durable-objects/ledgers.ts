@@ -23,6 +23,12 @@ export class RefundLedgers {
   /** The original's record while the ring still holds it. */
   private readonly held: (counter: number) => ChainRecord | null;
   private readonly logSize: () => number;
+  /**
+   * When the earliest reserved hold is due, kept in memory so scheduling the
+   * alarm after every receipt reads nothing. It may be early (a hold renewed
+   * or confirmed since), never late: a sweep finds nothing and reads it again.
+   */
+  private due: number | null;
 
   constructor(
     tables: ShardTables,
@@ -34,6 +40,7 @@ export class RefundLedgers {
     this.deps = deps;
     this.held = held;
     this.logSize = logSize;
+    this.due = tables.firstLedgerDue();
   }
 
   private load(counter: number): Ledger | null {
@@ -42,7 +49,9 @@ export class RefundLedgers {
   }
 
   private save(counter: number, l: Ledger): void {
-    this.tables.putLedger(counter, JSON.stringify(l), nextExpiry(l));
+    const due = nextExpiry(l);
+    this.tables.putLedger(counter, JSON.stringify(l), due);
+    if (due !== null && (this.due === null || due < this.due)) this.due = due;
   }
 
   /**
@@ -86,7 +95,7 @@ export class RefundLedgers {
   confirm(call: ConfirmCall): void {
     const ledger = this.load(call.counter);
     if (!ledger) {
-      // Every confirm follows a reservation, which opened the ledger: this is a bug, and must not lose the refund.
+      // Every confirm follows a reservation, which opened the ledger: this cannot happen, and is loud if it does.
       this.deps.logger.error({ msg: "refund: confirm without a ledger", counter: call.counter, hold: call.hold });
       return;
     }
@@ -108,7 +117,7 @@ export class RefundLedgers {
 
   /** When a reserved hold next times out. */
   nextAt(): number | null {
-    return this.tables.dueLedgers(Number.POSITIVE_INFINITY, 1)[0]?.due ?? null;
+    return this.due;
   }
 
   /**
@@ -119,6 +128,7 @@ export class RefundLedgers {
    */
   async sweep(peer: (shard: number) => LedgerPeer): Promise<void> {
     const now = this.deps.clock();
+    if (this.due === null || this.due > now) return;
     for (const { counter } of this.tables.dueLedgers(now, 50)) {
       const ledger = this.load(counter);
       if (!ledger) continue;
@@ -134,6 +144,7 @@ export class RefundLedgers {
         }
       }
     }
+    this.due = this.tables.firstLedgerDue();
   }
 
   private renew(counter: number, hold: string, at: number): void {

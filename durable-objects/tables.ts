@@ -403,15 +403,23 @@ export class ShardTables {
     );
   }
 
-  /** Ledgers with a reserved hold due by `now` (or, with now = Infinity, the earliest due time). */
-  dueLedgers(now: number, limit: number): { counter: number; due: number }[] {
+  /** Ledgers with a reserved hold due by `now`, earliest first. */
+  dueLedgers(now: number, limit: number): { counter: number }[] {
     return this.sql
-      .exec<{ counter: number; due: number }>(
-        "SELECT counter, due FROM refund_ledger WHERE due IS NOT NULL AND due <= ? ORDER BY due LIMIT ?",
-        Number.isFinite(now) ? now : Number.MAX_SAFE_INTEGER,
+      .exec<{ counter: number }>(
+        "SELECT counter FROM refund_ledger WHERE due IS NOT NULL AND due <= ? ORDER BY due LIMIT ?",
+        now,
         limit,
       )
       .toArray();
+  }
+
+  /** When the earliest reserved hold is due (null: none). */
+  firstLedgerDue(): number | null {
+    return (
+      this.sql.exec<{ due: number | null }>("SELECT min(due) AS due FROM refund_ledger WHERE due IS NOT NULL").one()
+        .due ?? null
+    );
   }
 
   sagas(): { hold: string; confirm: string }[] {

@@ -8,6 +8,7 @@ import { ApiError, apiErrorOf, type ErrorBody, invalidCode, validationFailed } f
 import type { IssuedReceipt } from "../../api/responses.ts";
 import { canonicalHash } from "../../core/canonical.ts";
 import { parseCode } from "../../core/code.ts";
+import { config } from "../../core/config.ts";
 import { checkReceipt, idempotencyKeySchema, issuedOf, parseReceipt, type ReceiptInput } from "../../core/receipt.ts";
 import { findReceipt } from "../../db/receipts.ts";
 import type { IssueEntry, IssueOutcome, OriginalRef, RefundRefusal, Refusal } from "../../durable-objects/issuer.ts";
@@ -46,8 +47,11 @@ async function issue(c: Ctx, creds: Terminal, entries: IssueEntry[]): Promise<An
       return o;
     }),
   );
-  // A sale just refunded or voided: verify here must not answer from before.
-  const originals = answers.flatMap((a) => (a.kind === "issued" && a.receipt.refersTo ? [a.receipt.refersTo] : []));
+  // A sale just refunded or voided: verify's edge cache here must not answer from before.
+  const cached = config(c.env).VERIFY_EDGE_CACHE === "on";
+  const originals = cached
+    ? answers.flatMap((a) => (a.kind === "issued" && a.receipt.refersTo ? [a.receipt.refersTo] : []))
+    : [];
   await Promise.all(
     originals.map((code) =>
       markChanged(c, code).catch((e: unknown) =>
