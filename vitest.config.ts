@@ -6,6 +6,14 @@ export const TEST_OPERATOR_TOKEN = "test-operator-token";
 /** A log key for tests only (its verifier key: test/integration/helpers.ts TEST_LOG_VKEY). */
 const TEST_LOG_SIGNING_KEY = "PRIVATE+KEY+tillproof.test/log+8010e9c6+AQr7A8WYnP3+2bwt64M6YYO2g4MVCWK94P4bcm3puhbY";
 
+/**
+ * The terminal-certificate key for tests, and one "rotated out" before it (its private half is
+ * test/integration/helpers.ts TEST_RETIRED_CERT_KEY, to sign what an old key signed).
+ */
+const TEST_TERMINAL_CERT_KEY =
+  "PRIVATE+KEY+tillproof.test-terminals+ca3f83f2+AZsQeIVJIh/W+BbusJ0EQ8pPJGOp1tFaZkuBSCK5aHYb";
+const TEST_RETIRED_CERT_VKEY = "tillproof.test-retired+46cc0666+Aef9c2kJMg2fiQ2HCsOeehrltnaxSvEy5U+r8fIIjGAr";
+
 export default defineConfig({
   test: {
     projects: [
@@ -43,6 +51,8 @@ export default defineConfig({
                 PUBLIC_RPS: "0",
                 LOG_ORIGIN: "tillproof.test/log",
                 LOG_SIGNING_KEY: TEST_LOG_SIGNING_KEY,
+                TERMINAL_CERT_KEY: TEST_TERMINAL_CERT_KEY,
+                TERMINAL_CERT_RETIRED: TEST_RETIRED_CERT_VKEY,
                 // The void window, short enough to see it close in a test.
                 VOID_WINDOW_S: "5",
                 // Tests edit rows and expect the next read to see it; the cache has its own test.

@@ -42,6 +42,14 @@ export const issuedReceiptSchema = z
     prevHash: hash,
     kind: z.enum(RECEIPT_KINDS).meta({ description: "v1.2: sale, refund or void" }),
     refersTo: code.nullable().meta({ description: "v1.2: the original sale of a refund or void" }),
+    late: z
+      .literal(true)
+      .optional()
+      .meta({ description: "v1.2: an offline receipt registered more than OFFLINE_MAX_HOURS after it was signed" }),
+    signedQr: z.string().optional().meta({
+      description:
+        "v1.2: what the printed QR code carries: verifyUrl#payload, signed by the gateway's terminal-certificate key (absent only while the operator has not set TERMINAL_CERT_KEY)",
+    }),
   })
   .meta({ id: "IssuedReceipt" });
 export type IssuedReceipt = z.infer<typeof issuedReceiptSchema>;

@@ -7,6 +7,8 @@ export type ShardHealth = {
   shard: number;
   oldestUnpersistedAgeMs: number | null;
   codeSpaceUsed: number;
+  /** Offline receipts (docs/offline.md): registered late, missing from sequences, held unsent, terminals past their budget. */
+  offline?: { late: number; gaps: number; backlog: number; overBudget: number };
 };
 
 export type StatusSnapshot = {
@@ -42,6 +44,17 @@ export function alertsFor(s: StatusSnapshot): string[] {
     if (x.codeSpaceUsed > THRESHOLDS.codeSpace) {
       out.push(`Shard ${x.shard} has used ${Math.round(x.codeSpaceUsed * 100)} % of its code space.`);
     }
+  }
+  const offline = (k: "gaps" | "overBudget") => s.shards.reduce((n, x) => n + (x.offline?.[k] ?? 0), 0);
+  if (offline("overBudget")) {
+    out.push(
+      `${offline("overBudget")} terminal(s) have been offline longer than OFFLINE_MAX_HOURS allows (a backlog that old, or a late receipt in the last day): see "Offline terminals".`,
+    );
+  }
+  if (offline("gaps")) {
+    out.push(
+      `${offline("gaps")} offline receipt(s) are missing from terminals' sequences (gaps): the terminal lost them, or has not sent them yet.`,
+    );
   }
   if (s.deadLetters)
     out.push(`${s.deadLetters} dead-lettered message(s) wait for a replay (POST /v1/ops/dead-letters/replay).`);

@@ -46,6 +46,15 @@ export const configSchema = z.object({
   WEBHOOK_RETRY_FOR_S: int(86_400, 1),
   /** Seconds after a sale's receivedAt in which its store may void it (contract v1.2). */
   VOID_WINDOW_S: int(900, 0, 86_400),
+  /** Hours after its signedAt past which an offline receipt registers as late (contract v1.2). */
+  OFFLINE_MAX_HOURS: int(72, 1, 8_760),
+  /** Days a terminal certificate is valid from its registration (docs/offline.md). */
+  TERMINAL_CERT_DAYS: int(365, 1, 3_650),
+  /**
+   * Verifier keys (space-separated) of terminal-certificate keys rotated out:
+   * certificates and printed QR codes they signed still check (docs/offline.md "Rotating").
+   */
+  TERMINAL_CERT_RETIRED: z.string().default(""),
   /** Base of the printed verify URL; defaults to the request's origin. */
   PUBLIC_BASE_URL: z.url().optional(),
 });

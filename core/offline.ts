@@ -137,7 +137,9 @@ function decode<T>(schema: z.ZodType<T>, text: string): T | null {
   const bytes = fromBase64Url(text);
   if (!bytes) return null;
   try {
-    const parsed = schema.safeParse(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)));
+    const parsed = schema.safeParse(
+      JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes)),
+    );
     return parsed.success ? parsed.data : null;
   } catch {
     return null;

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { containsCardNumber } from "./luhn.ts";
+import { type OfflineProof, offlineSchema } from "./offline.ts";
 import { textField } from "./text.ts";
 
 /** Largest amount we accept, in minor units (10 billion units of a currency). */
@@ -58,6 +59,7 @@ export const receiptInputSchema = z
     reason: textField(200)
       .optional()
       .meta({ description: "Why money went back: required for a refund without refersTo" }),
+    offline: offlineSchema.optional(),
   })
   .meta({ id: "Sale", description: "A sale (or refund, or void) as the terminal sends it: amounts in minor units" });
 
@@ -191,6 +193,10 @@ export type ChainRecord = {
   /** The original's code, as `code` is kept (ungrouped). */
   refersTo?: string;
   reason?: string;
+  /** v1.2: signed by the terminal while it could not reach the gateway (docs/offline.md). */
+  offline?: OfflineProof;
+  /** v1.2: registered more than OFFLINE_MAX_HOURS after the terminal signed it. */
+  late?: true;
   prevHash: string;
 };
 
@@ -207,6 +213,7 @@ export function buildRecord(args: {
   prevHash: string;
   /** The original's code, ungrouped (the Worker parsed `refersTo`). */
   refersTo?: string;
+  late?: boolean;
 }): ChainRecord {
   const { input } = args;
   const record: ChainRecord = {
@@ -228,6 +235,11 @@ export function buildRecord(args: {
   record.kind = input.kind ?? "sale";
   if (args.refersTo !== undefined) record.refersTo = args.refersTo;
   if (input.reason !== undefined) record.reason = input.reason;
+  if (input.offline !== undefined) {
+    const { terminalSeq, signedAt, signature } = input.offline;
+    record.offline = { terminalSeq, signedAt, signature };
+    if (args.late) record.late = true;
+  }
   return record;
 }
 
@@ -239,7 +251,16 @@ export function buildRecord(args: {
 export type Issued = Pick<
   ChainRecord,
   "code" | "tenantId" | "storeId" | "terminalId" | "seq" | "issuedAt" | "receivedAt" | "prevHash"
-> & { hash: string; kind: ReceiptKind; refersTo: string | null };
+> & {
+  hash: string;
+  kind: ReceiptKind;
+  refersTo: string | null;
+  /** What the signed QR code covers besides the header (null: a reply stored by a release before the ring). */
+  currency: string | null;
+  total: number | null;
+  /** v1.2: an offline receipt registered late. */
+  late: boolean;
+};
 
 export const issuedOf = (record: ChainRecord, hash: string): Issued => ({
   code: record.code,
@@ -253,4 +274,7 @@ export const issuedOf = (record: ChainRecord, hash: string): Issued => ({
   prevHash: record.prevHash,
   kind: kindOf(record),
   refersTo: record.refersTo ?? null,
+  currency: record.currency,
+  total: record.total,
+  late: record.late === true,
 });

@@ -58,6 +58,9 @@ export const terminals = pgTable(
     tokenHash: char("token_hash", { length: 64 }).notNull().unique(),
     createdAt: ts("created_at").notNull().default(sql`now()`),
     revokedAt: ts("revoked_at"),
+    /** v1.2: the terminal's Ed25519 key (base64, as sent) and its certificate's end, for offline receipts. */
+    publicKey: text("public_key"),
+    certNotAfter: ts("cert_not_after"),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.storeId, t.id] })],
 );

@@ -10,7 +10,7 @@ const where = (k: Key) =>
 /** The Postgres mirror of a registration. Null when the id is taken in that store. */
 export async function insertTerminal(
   db: Db,
-  t: Key & { label: string | null; tokenHash: string },
+  t: Key & { label: string | null; tokenHash: string; publicKey: string | null; certNotAfter: Date | null },
 ): Promise<{ createdAt: string } | null> {
   const [row] = await db
     .insert(terminals)

@@ -34,7 +34,7 @@ export class ShardAdmin {
    * Carries the store too, so a store whose own upsert never reached the shard
    * is created here.
    */
-  registerTerminal(store: StoreInfo, t: { terminalId: string; tokenHash: string }): void {
+  registerTerminal(store: StoreInfo, t: { terminalId: string; tokenHash: string; publicKey: string | null }): void {
     if (!this.tables.storeHead(store.tenantId, store.storeId)) this.tables.upsertStore(store);
     this.tables.putTerminal({ tenantId: store.tenantId, storeId: store.storeId, ...t });
   }

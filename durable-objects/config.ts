@@ -17,6 +17,7 @@ export function shardConfig(env: ShardEnv): ShardConfig {
     checkpointMs: c.CHECKPOINT_MS,
     logOrigin: c.LOG_ORIGIN,
     voidWindowMs: c.VOID_WINDOW_S * 1000,
+    offlineMaxMs: c.OFFLINE_MAX_HOURS * 3_600_000,
     signers: () => signersFor(env.LOG_SIGNING_KEY),
   };
 }

@@ -21,6 +21,7 @@ import type { LotteryCuts } from "./cuts.ts";
 import type { Head, StoreHeads } from "./heads.ts";
 import type { IdempotencyIndex, KnownKey } from "./idempotency.ts";
 import type { ShardLog } from "./log.ts";
+import { type BacklogReport, isLate, type OfflineEntry, type OfflineRegister, offlineSignatureOk } from "./offline.ts";
 import type { ReserveAnswer, ShardDeps } from "./ports.ts";
 import { type BatchRing, entryBytes, type RingEntry } from "./ring.ts";
 import type { RefundSagas } from "./sagas.ts";
@@ -29,7 +30,18 @@ import type { ShardTables, Terminal } from "./tables.ts";
 /** Where a refund's or void's original lives: its shard, its counter there, its code (ungrouped). */
 export type OriginalRef = { shard: number; counter: number; code: string };
 
-export type IssueEntry = { idempotencyKey: string; bodyHash: string; receipt: ReceiptInput; refersTo?: OriginalRef };
+/**
+ * One receipt to issue. An offline one (contract v1.2) comes with its
+ * signature's parts, and its idempotencyKey is the Worker's own for its
+ * sequence (`offline:<terminalSeq>`, a spelling no client key can have).
+ */
+export type IssueEntry = {
+  idempotencyKey: string;
+  bodyHash: string;
+  receipt: ReceiptInput;
+  refersTo?: OriginalRef;
+  offline?: OfflineEntry;
+};
 
 /** Why the original's ledger refused a refund or a void (contract v1.2), with the line for refund_exceeds_original. */
 export type RefundRefusal = {
@@ -52,7 +64,9 @@ export type IssueOutcome =
   | { kind: "rate_limited"; retryAfter: number; limit: number }
   | RefundRefusal
   /** The original's shard or record could not be reached: retry with the same key. */
-  | { kind: "unavailable" };
+  | { kind: "unavailable" }
+  /** An offline receipt whose signature the terminal's registered key does not check (or no key). */
+  | { kind: "offline_signature" };
 
 /** Set when the whole request is refused. */
 export type Refusal =
@@ -61,7 +75,7 @@ export type Refusal =
 
 export type IssueReply = { refused: Refusal | null; outcomes: IssueOutcome[] };
 
-export type IssueRequest = { shard: number; tokenHash: string; entries: IssueEntry[] };
+export type IssueRequest = { shard: number; tokenHash: string; entries: IssueEntry[]; backlog?: BacklogReport };
 
 /** A reservation on the original's ledger that this receipt's commit turns into a confirmation owed. */
 type HoldRef = { original: OriginalRef; attempt: number; claim: Claim; kind: "refund" | "void" };
@@ -86,6 +100,7 @@ export type IssuerParts = {
   heads: StoreHeads;
   cuts: LotteryCuts;
   sagas: RefundSagas;
+  offline: OfflineRegister;
   deps: Pick<ShardDeps, "storage" | "config" | "clock">;
   meta: Record<string, number>;
   disabledTenants: ReadonlySet<string>;
@@ -146,9 +161,26 @@ export class Issuer {
       throw new Error(`store ${terminal.tenant_id}/${terminal.store_id} has a terminal but is not on this shard`);
     }
     const now = deps.clock();
+    if (req.backlog) this.parts.offline.report(who, req.backlog, now);
+    // Offline receipts are checked against the terminal's key first; a forged one reserves nothing.
+    const forged = new Set<number>();
+    if (req.entries.some((e) => e.offline)) {
+      const ok = await Promise.all(
+        req.entries.map((e) => (e.offline ? offlineSignatureOk(terminal, e.receipt, e.offline) : true)),
+      );
+      ok.forEach((good, i) => {
+        if (!good) forged.add(i);
+      });
+    }
     // Only refunds and voids wait for their original's ledger; a request of sales goes on without a turn.
     const holds = req.entries.some((e) => e.refersTo)
-      ? await this.reserveAll(shard, terminal, who, req.entries, now)
+      ? await this.reserveAll(
+          shard,
+          terminal,
+          who,
+          req.entries.map((e, i) => (forged.has(i) ? { ...e, refersTo: undefined } : e)),
+          now,
+        )
       : [];
     const answers: ((committed: Promise<Issued>[]) => Promise<IssueOutcome>)[] = [];
     const sales: Sale[] = [];
@@ -163,6 +195,10 @@ export class Issuer {
       }
     };
     for (const [index, entry] of req.entries.entries()) {
+      if (forged.has(index)) {
+        answers.push(async () => ({ kind: "offline_signature" }));
+        continue;
+      }
       const keyHash = hashKey(who, entry.idempotencyKey);
       const { bodyHash } = entry;
       const same = inRequest.get(keyHash);
@@ -184,6 +220,13 @@ export class Issuer {
       const legacy = idem.findLegacy(who, entry.idempotencyKey);
       if (legacy) {
         const outcome: IssueOutcome = legacy.bodyHash === bodyHash ? replayed(legacy.issued) : { kind: "conflict" };
+        answers.push(async () => outcome);
+        continue;
+      }
+      // Past the keys' 24 h, an offline sequence is still known: it replays (or conflicts) for ever.
+      const registered = entry.offline && this.parts.offline.known(who, entry.offline.terminalSeq);
+      if (registered) {
+        const outcome = this.replay(shard, registered, bodyHash);
         answers.push(async () => outcome);
         continue;
       }
@@ -325,8 +368,11 @@ export class Issuer {
         const { format, switches } =
           switchedAt !== null ? { format: 2 as const, switches: false } : this.formatOf(s.shard, counter);
         const code = encodeCode(deps.config.codeKey, { shard: s.shard, counter }, format);
+        const offline = s.entry.offline;
+        const late = offline ? isLate(receivedAt, offline.signedAt, deps.config.offlineMaxMs) : false;
         const record = buildRecord({
           ...(s.entry.refersTo ? { refersTo: s.entry.refersTo.code } : {}),
+          late,
           input: s.entry.receipt,
           code,
           tenantId,
@@ -346,6 +392,16 @@ export class Issuer {
         moved.set(storeKey, { tenantId, storeId, head: { seq: record.seq, hash, counter } });
         entries.push(entry);
         out.push(issuedOf(record, hash));
+        if (offline) {
+          const seq = offline.terminalSeq;
+          this.parts.offline.record(`${tenantId}/${storeId}/${terminalId}`, {
+            seq,
+            bodyHash: s.entry.bodyHash,
+            counter,
+            late,
+            at: receivedAt,
+          });
+        }
         if (s.hold) {
           this.parts.sagas.record(s.hold.original.shard, {
             counter: s.hold.original.counter,

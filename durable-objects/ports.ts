@@ -51,6 +51,8 @@ export type ShardConfig = {
   logOrigin: string;
   /** A void is accepted this long after its sale's receivedAt (VOID_WINDOW_S). */
   voidWindowMs: number;
+  /** An offline receipt registered more than this after its signedAt is late (OFFLINE_MAX_HOURS). */
+  offlineMaxMs: number;
   /** The log's signing keys, first the published one (none: no checkpoints are signed). */
   signers: () => Promise<Signer[]>;
 };

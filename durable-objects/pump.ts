@@ -7,6 +7,7 @@
 
 import { groupForSend, type OutboxReceipt, packMessages } from "../core/outbox.ts";
 import { describeError } from "../kit/describe-error.ts";
+import type { OfflineStats } from "./offline.ts";
 import type { ShardDeps } from "./ports.ts";
 import type { BatchRing, BatchStats } from "./ring.ts";
 import type { ShardTables } from "./tables.ts";
@@ -28,6 +29,8 @@ export type ShardStats = {
   checkpointAgeMs: number | null;
   /** Share of the code space (the counters of the layout the shard issues) used. */
   codeSpaceUsed: number;
+  /** Offline receipts: late, gaps, backlogs, terminals over their budget (offline.ts). */
+  offline: OfflineStats;
 };
 
 const REDRIVE_AFTER_MS = 60 * 60 * 1000; // sent but never confirmed: send again (after the queue gave up)
@@ -241,7 +244,11 @@ export class OutboxPump {
     return null;
   }
 
-  stats(shard: number, issued: number, now: number): Omit<ShardStats, "logSize" | "checkpointAgeMs" | "codeSpaceUsed"> {
+  stats(
+    shard: number,
+    issued: number,
+    now: number,
+  ): Omit<ShardStats, "logSize" | "checkpointAgeMs" | "codeSpaceUsed" | "offline"> {
     const oldestEntry = this.ring.oldestUnconfirmed();
     const oldest = oldestEntry
       ? Date.parse((JSON.parse(oldestEntry.record) as { receivedAt: string }).receivedAt)

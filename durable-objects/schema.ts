@@ -136,6 +136,31 @@ CREATE TABLE IF NOT EXISTS refund_ledger (counter INTEGER PRIMARY KEY, ledger TE
 CREATE INDEX IF NOT EXISTS refund_ledger_due ON refund_ledger (due) WHERE due IS NOT NULL;
 CREATE TABLE IF NOT EXISTS refund_sagas (hold TEXT PRIMARY KEY, confirm TEXT NOT NULL) WITHOUT ROWID;
 `,
+  // 8: offline receipts (docs/offline.md). A terminal's Ed25519 key, if it
+  // registered one. \`offline_seqs\`: every offline receipt registered, by its
+  // terminal's sequence, for ever (a replay after any time answers the same).
+  // \`offline_terminals\`: per terminal that ever registered one, what the
+  // operator's console shows (gaps, late receipts, the backlog it reported).
+  `
+ALTER TABLE terminals ADD COLUMN public_key TEXT;
+CREATE TABLE IF NOT EXISTS offline_seqs (
+  terminal TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  body_hash TEXT NOT NULL,
+  counter INTEGER NOT NULL,
+  PRIMARY KEY (terminal, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS offline_terminals (
+  terminal TEXT PRIMARY KEY,
+  registered INTEGER NOT NULL,
+  max_seq INTEGER NOT NULL,
+  late INTEGER NOT NULL,
+  last_late_at INTEGER,
+  backlog INTEGER NOT NULL,
+  backlog_since INTEGER,
+  reported_at INTEGER
+) WITHOUT ROWID;
+`,
 ];
 
 /** Runs the steps this object has not run yet. */

@@ -5,7 +5,7 @@
  * Durable Object (store-shard.ts) is a thin shell around this, and tests can
  * open a second instance over the same storage with faulty ports.
  */
-import { type CodeFormat, MAX_COUNTER, V1_MAX_COUNTER } from "../core/code.ts";
+import { type CodeFormat, encodeCode, MAX_COUNTER, V1_MAX_COUNTER } from "../core/code.ts";
 import type { ChainRecord } from "../core/receipt.ts";
 import { describeError } from "../kit/describe-error.ts";
 import { ShardAdmin } from "./admin.ts";
@@ -15,6 +15,7 @@ import { IdempotencyIndex } from "./idempotency.ts";
 import { type IssueReply, type IssueRequest, Issuer } from "./issuer.ts";
 import { RefundLedgers, type RefundSummary } from "./ledgers.ts";
 import { type LogView, ShardLog } from "./log.ts";
+import { OfflineRegister } from "./offline.ts";
 import type { ConfirmCall, HoldOutcome, LedgerPeer, ReserveAnswer, ReserveCall, ShardDeps } from "./ports.ts";
 import { OutboxPump, type ShardStats } from "./pump.ts";
 import { adoptLegacyHeld, BatchRing } from "./ring.ts";
@@ -59,6 +60,7 @@ export class Shard {
   readonly cuts: LotteryCuts;
   readonly ledgers: RefundLedgers;
   readonly sagas: RefundSagas;
+  readonly offline: OfflineRegister;
   private number: number;
   private alarmAt: number | null = null;
   private markedAt: number;
@@ -105,6 +107,7 @@ export class Shard {
       () => this.log.size,
     );
     this.sagas = new RefundSagas(this.tables, deps.logger, (n) => this.peer(n), deps.clock());
+    this.offline = new OfflineRegister(this.tables, deps.config.offlineMaxMs);
     this.issuer = new Issuer({
       tables: this.tables,
       log: this.log,
@@ -113,6 +116,7 @@ export class Shard {
       heads: this.heads,
       cuts: this.cuts,
       sagas: this.sagas,
+      offline: this.offline,
       deps,
       meta,
       disabledTenants: this.admin.disabled,
@@ -230,9 +234,13 @@ export class Shard {
     this.admin.upsertStore(store);
   }
 
-  registerTerminal(shard: number, store: StoreInfo, t: { terminalId: string; tokenHash: string }): void {
+  registerTerminal(
+    shard: number,
+    store: StoreInfo,
+    t: { terminalId: string; tokenHash: string; publicKey?: string | null },
+  ): void {
     this.claim(shard);
-    this.admin.registerTerminal(store, t);
+    this.admin.registerTerminal(store, { ...t, publicKey: t.publicKey ?? null });
   }
 
   view(counter: number): ShardView {
@@ -265,7 +273,16 @@ export class Shard {
       logSize: size,
       checkpointAgeMs: this.log.signedAt === null ? null : now - this.log.signedAt,
       codeSpaceUsed: size / (format === 1 ? V1_MAX_COUNTER : MAX_COUNTER),
+      offline: this.offline.stats(now),
     };
+  }
+
+  /** The code of the offline receipt a terminal registered under `seq` (`terminal` is tenant/store/terminal), or null. */
+  offlineCode(terminal: string, seq: number): string | null {
+    const counter = this.offline.counterOf(terminal, seq);
+    if (counter === null) return null;
+    const { format } = this.issuer.formatOf(this.number, counter);
+    return encodeCode(this.deps.config.codeKey, { shard: this.number, counter }, format);
   }
 
   markPersisted(counters: number[]): number {

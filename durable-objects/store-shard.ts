@@ -158,7 +158,7 @@ export class StoreShard extends DurableObject<ShardEnv> {
   registerTerminal(
     shard: number,
     store: StoreInfo,
-    t: { terminalId: string; tokenHash: string },
+    t: { terminalId: string; tokenHash: string; publicKey?: string | null },
     tenantDisabled = false,
   ): void {
     this.shard.registerTerminal(shard, store, t);
@@ -205,6 +205,11 @@ export class StoreShard extends DurableObject<ShardEnv> {
 
   stats(): ShardStats {
     return this.shard.stats();
+  }
+
+  /** GET /v1/verify/offline: the code a terminal's offline receipt got, or null (not registered). */
+  offlineCode(t: { tenantId: string; storeId: string; terminalId: string; terminalSeq: number }): string | null {
+    return this.shard.offlineCode(`${t.tenantId}/${t.storeId}/${t.terminalId}`, t.terminalSeq);
   }
 
   override alarm(): Promise<void> {

@@ -4,7 +4,25 @@
  */
 import { GENESIS_HASH } from "../core/receipt.ts";
 
-export type Terminal = { tenant_id: string; store_id: string; terminal_id: string; revoked_at: number | null };
+export type Terminal = {
+  tenant_id: string;
+  store_id: string;
+  terminal_id: string;
+  revoked_at: number | null;
+  /** v1.2: base64 of its Ed25519 key, for offline receipts; null when it registered none. */
+  public_key: string | null;
+};
+/** A terminal's offline account (schema step 8). */
+export type OfflineTerminalRow = {
+  terminal: string;
+  registered: number;
+  max_seq: number;
+  late: number;
+  last_late_at: number | null;
+  backlog: number;
+  backlog_since: number | null;
+  reported_at: number | null;
+};
 export type StoreHead = { seq: number; head_hash: string; head_counter: number | null };
 export type StoreInfo = { tenantId: string; storeId: string; name: string; timezone: string };
 export type LogHeadRow = { size: number; edge: ArrayBuffer; tail: ArrayBuffer; last_received_at: number };
@@ -74,21 +92,28 @@ export class ShardTables {
   terminalByToken(tokenHash: string): Terminal | undefined {
     return this.sql
       .exec<Terminal>(
-        "SELECT tenant_id, store_id, terminal_id, revoked_at FROM terminals WHERE token_hash = ?",
+        "SELECT tenant_id, store_id, terminal_id, revoked_at, public_key FROM terminals WHERE token_hash = ?",
         tokenHash,
       )
       .toArray()[0];
   }
 
-  putTerminal(t: { tenantId: string; storeId: string; terminalId: string; tokenHash: string }): void {
+  putTerminal(t: {
+    tenantId: string;
+    storeId: string;
+    terminalId: string;
+    tokenHash: string;
+    publicKey: string | null;
+  }): void {
     this.sql.exec(
-      `INSERT INTO terminals (token_hash, tenant_id, store_id, terminal_id) VALUES (?, ?, ?, ?)
+      `INSERT INTO terminals (token_hash, tenant_id, store_id, terminal_id, public_key) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (tenant_id, store_id, terminal_id)
-       DO UPDATE SET token_hash = excluded.token_hash, revoked_at = NULL`,
+       DO UPDATE SET token_hash = excluded.token_hash, revoked_at = NULL, public_key = excluded.public_key`,
       t.tokenHash,
       t.tenantId,
       t.storeId,
       t.terminalId,
+      t.publicKey,
     );
   }
 
@@ -385,6 +410,62 @@ export class ShardTables {
       closesAt,
       size,
     );
+  }
+
+  // ---- offline receipts: each registered one by its terminal's sequence, and each terminal's account ----
+
+  offlineSeq(terminal: string, seq: number): { body_hash: string; counter: number } | undefined {
+    return this.sql
+      .exec<{ body_hash: string; counter: number }>(
+        "SELECT body_hash, counter FROM offline_seqs WHERE terminal = ? AND seq = ?",
+        terminal,
+        seq,
+      )
+      .toArray()[0];
+  }
+
+  /** The registered one with this counter's sequence, for GET /v1/verify/offline (null: none). */
+  offlineCounter(terminal: string, seq: number): number | null {
+    return this.offlineSeq(terminal, seq)?.counter ?? null;
+  }
+
+  putOfflineSeq(terminal: string, seq: number, bodyHash: string, counter: number): void {
+    this.sql.exec(
+      "INSERT INTO offline_seqs (terminal, seq, body_hash, counter) VALUES (?, ?, ?, ?)",
+      terminal,
+      seq,
+      bodyHash,
+      counter,
+    );
+  }
+
+  offlineTerminal(terminal: string): OfflineTerminalRow | undefined {
+    return this.sql
+      .exec<OfflineTerminalRow>("SELECT * FROM offline_terminals WHERE terminal = ?", terminal)
+      .toArray()[0];
+  }
+
+  putOfflineTerminal(r: OfflineTerminalRow): void {
+    this.sql.exec(
+      `INSERT INTO offline_terminals (terminal, registered, max_seq, late, last_late_at, backlog, backlog_since, reported_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (terminal) DO UPDATE SET registered = excluded.registered, max_seq = excluded.max_seq,
+         late = excluded.late, last_late_at = excluded.last_late_at, backlog = excluded.backlog,
+         backlog_since = excluded.backlog_since, reported_at = excluded.reported_at`,
+      r.terminal,
+      r.registered,
+      r.max_seq,
+      r.late,
+      r.last_late_at,
+      r.backlog,
+      r.backlog_since,
+      r.reported_at,
+    );
+  }
+
+  /** Every terminal's offline account (one row per terminal that ever registered an offline receipt). */
+  offlineTerminals(): OfflineTerminalRow[] {
+    return this.sql.exec<OfflineTerminalRow>("SELECT * FROM offline_terminals").toArray();
   }
 
   // ---- refunds: ledgers of originals on this shard, sagas of refunds issued here ----

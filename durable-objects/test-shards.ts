@@ -31,6 +31,7 @@ export const config: ShardConfig = {
   checkpointMs: 50,
   logOrigin: "unit.test/log",
   voidWindowMs: 900_000,
+  offlineMaxMs: 72 * 3_600_000,
   signers: async () => [],
 };
 

@@ -138,6 +138,9 @@ export function issuedOfLegacyReply(response: string): Issued {
     receivedAt: r.receivedAt,
     hash: r.hash,
     prevHash: r.prevHash,
+    currency: null,
+    total: null,
+    late: false,
     // Replies stored before v1.2 are all sales.
     kind: "sale",
     refersTo: null,

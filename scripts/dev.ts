@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { TerminalClient } from "../clients/terminal/index.ts";
 import { configSchema } from "../core/config.ts";
 import { demoSale, ensureDemo } from "./lib/demo.ts";
-import { localLogKey } from "./lib/log-key.ts";
+import { localKey } from "./lib/log-key.ts";
 import { applyMigrations } from "./lib/migrate.ts";
 import { assertPortFree } from "./lib/ports.ts";
 import { checkReachable, hostPort, type RunningPostgres, startEmbeddedPostgres } from "./lib/postgres.ts";
@@ -105,7 +105,9 @@ async function main(): Promise<void> {
   tunnel = await startTunnel({ target: hostPort(databaseUrl), port: TUNNEL_PORT });
 
   const logOrigin = process.env.LOG_ORIGIN ?? `localhost:${PORT}/log`;
-  const logKey = await localLogKey(resolve(DATA, "log-signing-key"), logOrigin.split("/")[0] ?? "tillproof");
+  const keyName = logOrigin.split("/")[0] ?? "tillproof";
+  const logKey = await localKey("LOG_SIGNING_KEY", resolve(DATA, "log-signing-key"), keyName);
+  const certKey = await localKey("TERMINAL_CERT_KEY", resolve(DATA, "terminal-cert-key"), `${keyName}-terminals`);
   // Every documented setting is read from the environment (contract v1.1): the settings' schema is the list.
   const passThrough = Object.keys(configSchema.shape);
   const vars: Record<string, string> = {
@@ -115,6 +117,7 @@ async function main(): Promise<void> {
     CODE_KEY,
     PUBLIC_BASE_URL: process.env.PUBLIC_BASE_URL ?? BASE,
     LOG_SIGNING_KEY: logKey.privateKey,
+    TERMINAL_CERT_KEY: certKey.privateKey,
     LOG_ORIGIN: logOrigin,
     ...Object.fromEntries(passThrough.flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : []))),
   };

@@ -1,15 +1,24 @@
 /**
  * `npm run log:keygen -- <key name>`: a new Ed25519 key for the transparency
  * log, in the signed-note formats: the private key (for LOG_SIGNING_KEY) and
- * the verifier key to publish. Nothing is written or sent anywhere.
+ * the verifier key to publish. `npm run terminal:keygen -- <key name>` makes
+ * the terminal-certificate key (TERMINAL_CERT_KEY) the same way. Nothing is
+ * written or sent anywhere.
  */
 import { generateSigningKey } from "../tlog/note.ts";
 
-const name = process.argv[2];
-if (!name || process.argv.length > 3) {
-  console.error("usage: npm run log:keygen -- <key name, e.g. receipts.example.com>");
+const terminal = process.argv.includes("--terminal-cert");
+const args = process.argv.slice(2).filter((a) => a !== "--terminal-cert");
+const name = args[0];
+const variable = terminal ? "TERMINAL_CERT_KEY" : "LOG_SIGNING_KEY";
+if (!name || args.length > 1) {
+  console.error(`usage: npm run ${terminal ? "terminal" : "log"}:keygen -- <key name, e.g. receipts.example.com>`);
   process.exit(2);
 }
 const { privateKey, verifierKey } = await generateSigningKey(name);
-console.log(`LOG_SIGNING_KEY (secret; wrangler secret put LOG_SIGNING_KEY):\n${privateKey}\n`);
-console.log(`Verifier key (publish it; clients pin it):\n${verifierKey}`);
+console.log(`${variable} (secret; wrangler secret put ${variable}):\n${privateKey}\n`);
+console.log(
+  terminal
+    ? `Verifier key (published at /v1/log/witnesses; when you rotate, add it to TERMINAL_CERT_RETIRED):\n${verifierKey}`
+    : `Verifier key (publish it; clients pin it):\n${verifierKey}`,
+);

@@ -103,6 +103,7 @@ export async function startStack(
       PUBLIC_RPS: "0", // the tests poll verify from one address
       LOG_ORIGIN: "browser.test/log",
       LOG_SIGNING_KEY: (await generateSigningKey("browser.test")).privateKey,
+      TERMINAL_CERT_KEY: (await generateSigningKey("browser.test-terminals")).privateKey,
       ...opts.vars,
     };
     const logs: string[] = [];

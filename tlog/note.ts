@@ -16,7 +16,7 @@ const subtle = crypto.subtle;
 const KEY_NAME = /^[\x21-\x2a\x2c-\x7e]+$/;
 
 export type Signer = { name: string; keyId: Uint8Array; publicKey: Uint8Array; key: CryptoKey };
-export type Verifier = { name: string; keyId: Uint8Array; key: CryptoKey };
+export type Verifier = { name: string; keyId: Uint8Array; publicKey: Uint8Array; key: CryptoKey };
 export type Checkpoint = { origin: string; size: number; root: Uint8Array };
 
 const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
@@ -105,7 +105,7 @@ export async function parseVerifierKey(vkey: string): Promise<Verifier | null> {
   const keyId = await keyIdOf(name, publicKey);
   if (hex(keyId) !== id.toLowerCase()) return null;
   const key = await subtle.importKey("raw", publicKey, "Ed25519", false, ["verify"]);
-  return { name, keyId, key };
+  return { name, keyId, publicKey, key };
 }
 
 /** Signs a note's text with one or more keys (several during a key rotation: one signature line each). */

@@ -8,15 +8,18 @@ import { ApiError } from "../api/errors.ts";
 import { signersFor } from "../tlog/signers.ts";
 import type { Env } from "./env.ts";
 import { logger } from "./request-context.ts";
+import { certKeys } from "./shared/cert-keys.ts";
 
 export const MIN_CODE_KEY_LENGTH = 12;
 
-export type SecretChecks = { codeKey: string; logKey: string };
+export type SecretChecks = { codeKey: string; logKey: string; terminalCertKey: string };
 
 const seen = new Map<string, Promise<SecretChecks>>();
 
-export function checkSecrets(env: Pick<Env, "CODE_KEY" | "LOG_SIGNING_KEY">): Promise<SecretChecks> {
-  const id = `${env.CODE_KEY?.length ?? -1}:${env.LOG_SIGNING_KEY ?? ""}`;
+export function checkSecrets(
+  env: Pick<Env, "CODE_KEY" | "LOG_SIGNING_KEY" | "TERMINAL_CERT_KEY">,
+): Promise<SecretChecks> {
+  const id = `${env.CODE_KEY?.length ?? -1}:${env.LOG_SIGNING_KEY ?? ""}:${env.TERMINAL_CERT_KEY ?? ""}`;
   let result = seen.get(id);
   if (!result) {
     result = (async () => {
@@ -28,8 +31,14 @@ export function checkSecrets(env: Pick<Env, "CODE_KEY" | "LOG_SIGNING_KEY">): Pr
         (s) => (s.length ? "ok" : "LOG_SIGNING_KEY is not set: no checkpoints are signed"),
         (e: Error) => `LOG_SIGNING_KEY is invalid: ${e.message}`,
       );
-      if (codeKey !== "ok" || logKey !== "ok") logger.error({ msg: "configuration", codeKey, logKey });
-      return { codeKey, logKey };
+      // Without it receipts still issue, but their answers carry no signedQr and terminals get no certificate.
+      const terminalCertKey = await certKeys(env).then(
+        (k) => (k ? "ok" : "TERMINAL_CERT_KEY is not set: no signed QR codes or terminal certificates"),
+        (e: Error) => e.message,
+      );
+      if (codeKey !== "ok" || logKey !== "ok" || terminalCertKey !== "ok")
+        logger.error({ msg: "configuration", codeKey, logKey, terminalCertKey });
+      return { codeKey, logKey, terminalCertKey };
     })();
     seen.set(id, result);
   }

@@ -21,6 +21,8 @@ export interface Env extends ShardEnv, ConfigVars {
   PUBLIC_READS?: RateLimit;
   /** Secret. Postgres (Neon in production). */
   DATABASE_URL: string;
+  /** Secret. The Ed25519 key of terminal certificates and signed QR codes (contract v1.2), as LOG_SIGNING_KEY. */
+  TERMINAL_CERT_KEY?: string;
   /** Secret. The platform operator's bearer token. */
   OPERATOR_TOKEN: string;
   /** Local only: host:port of the WebSocket→TCP tunnel to a plain Postgres. Unset for Neon. */

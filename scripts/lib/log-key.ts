@@ -1,13 +1,19 @@
 /**
- * The log's signing key for a local stack: LOG_SIGNING_KEY when set, else one
- * generated once into .data/ (kept, so checkpoints stay verifiable across runs).
+ * A signing key for a local stack (the log's, LOG_SIGNING_KEY, or the
+ * terminal-certificate key, TERMINAL_CERT_KEY): the variable when set, else
+ * one generated once into .data/ (kept, so what it signed stays checkable
+ * across runs).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { generateSigningKey, parseSigningKey, verifierKeyOf } from "../../tlog/note.ts";
 
-export async function localLogKey(file: string, name: string): Promise<{ privateKey: string; verifierKey: string }> {
-  let privateKey = process.env.LOG_SIGNING_KEY;
+export async function localKey(
+  variable: "LOG_SIGNING_KEY" | "TERMINAL_CERT_KEY",
+  file: string,
+  name: string,
+): Promise<{ privateKey: string; verifierKey: string }> {
+  let privateKey = process.env[variable];
   if (!privateKey) {
     if (!existsSync(file)) {
       mkdirSync(dirname(file), { recursive: true });

@@ -17,9 +17,11 @@ import { type Ctx, pg, publicBaseUrl } from "../http.ts";
 import { router } from "../openapi.ts";
 import { logger } from "../request-context.ts";
 import { callShard, shard } from "../shards.ts";
+import { certKeys } from "../shared/cert-keys.ts";
 import { markChanged } from "../shared/verify-cache.ts";
 import { credentialsRefused } from "./auth.ts";
-import { renderIssued } from "./render.ts";
+import { backlogOf } from "./backlog.ts";
+import { renderSigned } from "./render.ts";
 import { issueBatchRoute, issueReceiptRoute } from "./routes.ts";
 
 export const ingest = router();
@@ -36,14 +38,23 @@ type Refused = Exclude<IssueOutcome, { kind: "issued" | "replayed" | "replayed_p
 /** What a terminal hears for one entry: a rendered receipt, or why not. */
 type Answer = { kind: "issued" | "replayed"; receipt: IssuedReceipt } | Refused | { kind: "replay_unavailable" };
 
+/** The cert key, or null (not set, or not valid: /healthz says which) — a receipt is never refused for its QR. */
+const qrKeys = (c: Ctx) => certKeys(c.env).catch(() => null);
+
 async function issue(c: Ctx, creds: Terminal, entries: IssueEntry[]): Promise<Answer[]> {
   const baseUrl = publicBaseUrl(c);
-  const reply = await callShard(creds.shard, () => shard(c.env, creds.shard).issue({ ...creds, entries }));
+  const backlog = backlogOf(c.req.header("tillproof-offline-backlog"));
+  const [reply, keys] = await Promise.all([
+    callShard(creds.shard, () =>
+      shard(c.env, creds.shard).issue({ ...creds, entries, ...(backlog ? { backlog } : {}) }),
+    ),
+    qrKeys(c),
+  ]);
   if (reply.refused) throw shardError(reply.refused);
   const answers = await Promise.all(
-    reply.outcomes.map((o): Answer | Promise<Answer> => {
+    reply.outcomes.map(async (o): Promise<Answer> => {
       if (o.kind === "replayed_persisted") return replayFromPostgres(c, o.code, baseUrl);
-      if ("issued" in o) return { kind: o.kind, receipt: renderIssued(o.issued, baseUrl) };
+      if ("issued" in o) return { kind: o.kind, receipt: await renderSigned(o.issued, baseUrl, keys) };
       return o;
     }),
   );
@@ -70,7 +81,11 @@ async function issue(c: Ctx, creds: Terminal, entries: IssueEntry[]): Promise<An
 async function replayFromPostgres(c: Ctx, code: string, baseUrl: string): Promise<Answer> {
   try {
     const row = await findReceipt(pg(c).db, code);
-    if (row) return { kind: "replayed", receipt: renderIssued(issuedOf(row.record, row.hash), baseUrl) };
+    if (row)
+      return {
+        kind: "replayed",
+        receipt: await renderSigned(issuedOf(row.record, row.hash), baseUrl, await qrKeys(c)),
+      };
     logger.error({ msg: "replay: receipt not in postgres", code });
   } catch (e) {
     logger.error({ msg: "replay: postgres lookup failed", error: describeError(e) });
@@ -102,15 +117,32 @@ function originalRef(c: Ctx, r: ReceiptInput): OriginalRef | undefined {
   return { shard: parts.shard, counter: parts.counter, code: parts.code };
 }
 
-/** One entry for the shard; refersTo resolved. */
-function entryOf(c: Ctx, idempotencyKey: string, raw: unknown, receipt: ReceiptInput): IssueEntry {
+/**
+ * One entry for the shard; refersTo resolved. An offline receipt is keyed by
+ * its sequence (whatever idempotencyKey it came with), in a spelling no client
+ * key can take; its signature covers the body without `offline`.
+ */
+function entryOf(c: Ctx, idempotencyKey: string, raw: Record<string, unknown>, receipt: ReceiptInput): IssueEntry {
   const refersTo = originalRef(c, receipt);
-  return { idempotencyKey, bodyHash: bodyHash(raw), receipt, ...(refersTo ? { refersTo } : {}) };
+  const entry: IssueEntry = { idempotencyKey, bodyHash: bodyHash(raw), receipt, ...(refersTo ? { refersTo } : {}) };
+  if (!receipt.offline) return entry;
+  const { offline: _signed, ...signedBody } = raw;
+  return {
+    ...entry,
+    idempotencyKey: `offline:${receipt.offline.terminalSeq}`,
+    offline: { ...receipt.offline, signedBodyHash: bodyHash(signedBody) },
+  };
 }
 
-/** The one mapping from the shard's domain words to the API's statuses. */
-function shardError(e: Refusal | Exclude<Answer, { receipt: unknown }>): ApiError {
+/** The one mapping from the shard's domain words to the API's statuses (`offline`: the entry was an offline receipt). */
+function shardError(e: Refusal | Exclude<Answer, { receipt: unknown }>, offline = false): ApiError {
   switch (e.kind) {
+    case "offline_signature":
+      return new ApiError(
+        400,
+        "invalid_offline_signature",
+        "The offline receipt's signature does not check against this terminal's registered key (or it registered none), or its currency or total is not the one signed.",
+      );
     case "replay_unavailable":
       return new ApiError(503, "unavailable", "This receipt was issued; retry shortly with the same Idempotency-Key.", {
         retryAfter: 5,
@@ -129,7 +161,9 @@ function shardError(e: Refusal | Exclude<Answer, { receipt: unknown }>): ApiErro
         },
       );
     case "conflict":
-      return new ApiError(409, "idempotency_conflict", "This Idempotency-Key was used with a different body.");
+      return offline
+        ? new ApiError(409, "offline_seq_conflict", "This terminalSeq was registered with a different receipt.")
+        : new ApiError(409, "idempotency_conflict", "This Idempotency-Key was used with a different body.");
     case "refund_refused":
       return new ApiError(409, e.reason, REFUND_MESSAGES[e.reason], {
         ...(e.path && e.message ? { details: [{ path: e.path, message: e.message }] } : {}),
@@ -176,8 +210,14 @@ const statusOf = (o: { kind: "issued" | "replayed" }) => (o.kind === "issued" ? 
 ingest.openapi(issueReceiptRoute, async (c) => {
   const key = c.req.valid("header")["idempotency-key"];
   // The raw body is hashed for idempotency (the validator kept it parsed), the validated one issued.
-  const raw: unknown = await c.req.json();
+  const raw = (await c.req.json()) as Record<string, unknown>;
   const receipt = checkReceipt(c.req.valid("json"), Date.now());
+  if (receipt.offline) {
+    throw validationFailed(
+      [{ path: "offline", message: "is only taken in POST /v1/receipts/batch" }],
+      "Offline receipts are registered through the batch endpoint.",
+    );
+  }
   const [outcome] = await issue(c, terminalOf(c), [entryOf(c, key, raw, receipt)]);
   if (!outcome) throw new Error("shard returned no outcome");
   if ("receipt" in outcome) return c.json(outcome.receipt, statusOf(outcome));
@@ -197,7 +237,8 @@ ingest.openapi(issueBatchRoute, async (c) => {
     const { idempotencyKey, ...body } = raw;
     try {
       const key = idempotencyKeySchema.safeParse(idempotencyKey);
-      if (!key.success) {
+      // An offline receipt is known by its terminalSeq; its idempotencyKey plays no part.
+      if (!key.success && body.offline === undefined) {
         throw new ApiError(
           400,
           "invalid_idempotency_key",
@@ -205,7 +246,7 @@ ingest.openapi(issueBatchRoute, async (c) => {
         );
       }
       const receipt = parseReceipt(body, now);
-      entries.push(entryOf(c, key.data, body, receipt));
+      entries.push(entryOf(c, key.data ?? "", body, receipt));
       slots.push(i);
       results.push({ status: 0 });
     } catch (e) {
@@ -218,10 +259,11 @@ ingest.openapi(issueBatchRoute, async (c) => {
     const outcomes = await issue(c, creds, entries);
     outcomes.forEach((o, j) => {
       const slot = slots[j] as number;
+      const offline = entries[j]?.offline !== undefined;
       results[slot] =
         "receipt" in o
           ? { status: statusOf(o), receipt: o.receipt }
-          : { status: shardError(o).status, error: shardError(o).toBody().error };
+          : { status: shardError(o, offline).status, error: shardError(o, offline).toBody().error };
     });
   }
   return c.json({ results }, 200);

@@ -5,6 +5,7 @@
  * Only hashes are served, never receipt contents.
  */
 import { ApiError, notFound } from "../../api/errors.ts";
+import { config } from "../../core/config.ts";
 import type { LogView } from "../../durable-objects/log.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import { verifierKeyOf } from "../../tlog/note.ts";
@@ -15,8 +16,9 @@ import { type Ctx, param } from "../http.ts";
 import { router } from "../openapi.ts";
 import { logger } from "../request-context.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
+import { certKeys } from "../shared/cert-keys.ts";
 import { storedFullTile, tileReader } from "../shared/tiles.ts";
-import { checkpointRoute, consistencyRoute, inclusionRoute, logKeyRoute, tileRoute } from "./routes.ts";
+import { checkpointRoute, consistencyRoute, inclusionRoute, logKeyRoute, tileRoute, witnessesRoute } from "./routes.ts";
 import { shardParam, tileLevel } from "./schemas.ts";
 
 export const log = router();
@@ -46,6 +48,28 @@ log.openapi(logKeyRoute, async (c) => {
   if (!signer) throw new ApiError(503, "unavailable", "The log's signing key is not configured.", { retryAfter: 60 });
   c.header("Cache-Control", "public, max-age=300");
   return c.text(`${verifierKeyOf(signer)}\n`, 200);
+});
+
+/**
+ * What a verifier pins. Witnesses (C2SP tlog-witness) are not configured in
+ * this release: the list is empty and the quorum 0, as the contract has it.
+ */
+log.openapi(witnessesRoute, async (c) => {
+  const [signer, keys] = await Promise.all([
+    primarySigner(c.env.LOG_SIGNING_KEY).catch(() => null),
+    certKeys(c.env).catch(() => null),
+  ]);
+  c.header("Cache-Control", "public, max-age=300");
+  return c.json(
+    {
+      quorum: 0,
+      witnesses: [],
+      log: { origin: config(c.env).LOG_ORIGIN, vkey: signer ? verifierKeyOf(signer) : null },
+      terminalCertKey: keys?.vkey ?? null,
+      retiredTerminalCertKeys: keys?.retired ?? [],
+    },
+    200,
+  );
 });
 
 log.openapi(checkpointRoute, async (c) => {

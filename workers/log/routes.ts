@@ -9,6 +9,7 @@ import {
   inclusionSchema,
   shardParam,
   tileLevel,
+  witnessesSchema,
 } from "./schemas.ts";
 
 const tags = ["Transparency log"];
@@ -25,6 +26,19 @@ export const logKeyRoute = createRoute({
   responses: {
     200: textResponse("<name>+<key id>+<base64 key>"),
     ...errors({ ...publicErrors, 503: "No signing key configured" }),
+  },
+});
+
+export const witnessesRoute = createRoute({
+  method: "get",
+  path: "/v1/log/witnesses",
+  operationId: "getWitnesses",
+  tags,
+  summary: "v1.2: the keys to pin: the log's, its witnesses' and the terminal-certificate key",
+  security: security.public,
+  responses: {
+    200: json("The keys and the quorum", witnessesSchema),
+    ...errors({ ...publicErrors }),
   },
 });
 

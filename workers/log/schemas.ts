@@ -21,3 +21,16 @@ export const consistencySchema = z.object({
   to: z.number().int(),
   consistency: z.array(z.string().regex(/^[0-9a-f]{64}$/)),
 });
+
+export const witnessesSchema = z.object({
+  quorum: z.number().int().meta({ description: "Cosignatures a served checkpoint needs (0: no witnesses configured)" }),
+  witnesses: z.array(z.object({ name: z.string(), vkey: z.string() })),
+  log: z.object({ origin: z.string(), vkey: z.string().nullable() }),
+  terminalCertKey: z.string().nullable().meta({
+    description:
+      "v1.2: the verifier key of the gateway's terminal-certificate key (certificates, offline and signed QR codes); null when none is configured",
+  }),
+  retiredTerminalCertKeys: z.array(z.string()).meta({
+    description: "Verifier keys rotated out: what they signed still checks",
+  }),
+});

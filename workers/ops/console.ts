@@ -69,6 +69,22 @@ const SCRIPT = `(() => {
       cell(row, fmtAge(x.checkpointAgeMs));
       cell(row, x.commits.batches ? (x.commits.receipts / x.commits.batches).toFixed(2) : "–");
     }
+    const offline = $("offline").tBodies[0];
+    offline.replaceChildren();
+    for (const x of s.shards) {
+      for (const t of (x.offline && x.offline.terminals) || []) {
+        const row = offline.insertRow();
+        cell(row, t.terminal);
+        cell(row, String(x.shard));
+        cell(row, String(t.lastSeq));
+        cell(row, String(t.gaps), t.gaps > 0);
+        cell(row, String(t.late), t.late > 0);
+        cell(row, String(t.backlog));
+        cell(row, t.backlogSince ? new Date(t.backlogSince).toLocaleString() : "–");
+        cell(row, t.overBudget ? "yes" : "no", t.overBudget);
+      }
+    }
+    if (!offline.rows.length) { const row = offline.insertRow(); cell(row, "No terminal has gaps, a backlog or late receipts."); }
     for (const n of s.failedShards) {
       const row = body.insertRow();
       cell(row, String(n)); cell(row, "does not answer", true);
@@ -102,6 +118,9 @@ const PAGE = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <h2>Shards</h2><div class="table"><table id="shards"><caption>Per shard, as the shard itself reports</caption>
 <thead><tr><th scope="col">Shard</th><th scope="col">Issued</th><th scope="col">Unpersisted</th><th scope="col">Oldest unpersisted</th>
 <th scope="col">Code space used</th><th scope="col">Checkpoint age</th><th scope="col">Receipts per commit</th></tr></thead><tbody></tbody></table></div>
+<h2>Offline terminals</h2><div class="table"><table id="offline"><caption>Terminals with gaps, a reported backlog or late offline receipts (worst first)</caption>
+<thead><tr><th scope="col">Terminal</th><th scope="col">Shard</th><th scope="col">Last seq</th><th scope="col">Gaps</th><th scope="col">Late</th>
+<th scope="col">Backlog</th><th scope="col">Backlog since</th><th scope="col">Over budget</th></tr></thead><tbody></tbody></table></div>
 <script>${SCRIPT}</script></main></body></html>`;
 
 const SOURCES = [`style-src 'sha256-${sha256(CSS)}'`, `script-src 'sha256-${sha256(SCRIPT)}'`, "connect-src 'self'"];

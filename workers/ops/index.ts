@@ -47,10 +47,13 @@ async function postgresHealth(c: Ctx): Promise<string> {
 
 ops.openapi(healthRoute, async (c) => {
   const postgres = await postgresHealth(c);
-  const { codeKey, logKey } = await checkSecrets(c.env);
+  const { codeKey, logKey, terminalCertKey } = await checkSecrets(c.env);
   const { problems } = readConfig(c.env);
-  const checks = { postgres, codeKey, logKey, config: problems.length ? problems.join("; ") : "ok" };
-  const ok = Object.values(checks).every((v) => v === "ok");
+  const checks = { postgres, codeKey, logKey, terminalCertKey, config: problems.length ? problems.join("; ") : "ok" };
+  // A release upgraded in place serves before its operator adds TERMINAL_CERT_KEY: reported, not fatal.
+  const ok = Object.entries(checks).every(
+    ([k, v]) => v === "ok" || (k === "terminalCertKey" && !c.env.TERMINAL_CERT_KEY),
+  );
   if (!ok) c.header("Retry-After", "5");
   return c.json({ ok, checks }, ok ? 200 : 503);
 });

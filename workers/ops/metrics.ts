@@ -61,6 +61,26 @@ metrics.openapi(metricsRoute, async (c) => {
       "Group commits (ring rows written) since the object started.",
       per((s) => s.commits.batches),
     ),
+    counter(
+      "tillproof_offline_late_total",
+      "Offline receipts registered more than OFFLINE_MAX_HOURS after their terminal signed them.",
+      per((s) => s.offline.late),
+    ),
+    gauge(
+      "tillproof_offline_gaps",
+      "Offline receipts missing from their terminals' sequences (terminalSeq gaps).",
+      per((s) => s.offline.gaps),
+    ),
+    gauge(
+      "tillproof_offline_backlog",
+      "Offline receipts terminals report holding unsent (Tillproof-Offline-Backlog).",
+      per((s) => s.offline.backlog),
+    ),
+    gauge(
+      "tillproof_offline_terminals_over_budget",
+      "Terminals offline longer than OFFLINE_MAX_HOURS allows (an old backlog, or a late receipt within a day).",
+      per((s) => s.offline.overBudget),
+    ),
     gauge("tillproof_shard_up", "1 when the shard answered this scrape.", [
       ...stats.map((s) => ({ labels: { shard: s.shard }, value: 1 })),
       ...status.failedShards.map((n) => ({ labels: { shard: n }, value: 0 })),

@@ -1,8 +1,10 @@
 /** Operator and tenant administration: tenants, stores, terminals, keys. */
 
 import { ApiError, notFound } from "../../api/errors.ts";
+import { config } from "../../core/config.ts";
 import { hashSecret, newTenantKey, newTerminalToken } from "../../core/credentials.ts";
 import { shardForStore } from "../../core/ids.ts";
+import type { CertifiedTerminal } from "../../core/offline.ts";
 import { findStore, upsertStore } from "../../db/stores.ts";
 import {
   insertTenant,
@@ -12,11 +14,12 @@ import {
   swapTenantKeyHash,
 } from "../../db/tenants.ts";
 import { deleteTerminal, insertTerminal, markTerminalRevoked } from "../../db/terminals.ts";
-import { KiB, limitBody, pg } from "../http.ts";
+import { type Ctx, KiB, limitBody, pg } from "../http.ts";
 import { router } from "../openapi.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
 import { audit } from "../shared/audit-trail.ts";
 import { seedBranding } from "../shared/branding-store.ts";
+import { certKeys, signCertificate } from "../shared/cert-keys.ts";
 import { auditRoutes } from "./audit.ts";
 import { requireTenant } from "./auth.ts";
 import { branding } from "./branding.ts";
@@ -99,6 +102,21 @@ tenant.openapi(putStoreRoute, async (c) => {
   return c.json({ store }, created ? 201 : 200);
 });
 
+/** A terminal certificate (contract v1.2), valid TERMINAL_CERT_DAYS from now. */
+async function certify(
+  c: Ctx,
+  t: Omit<CertifiedTerminal, "notAfter">,
+): Promise<{ certificate: string; notAfter: string }> {
+  const keys = await certKeys(c.env).catch(() => null);
+  if (!keys) {
+    throw new ApiError(503, "misconfigured", "Terminal certificates cannot be signed yet; the operator is alerted.", {
+      retryAfter: 60,
+    });
+  }
+  const notAfter = new Date(Date.now() + config(c.env).TERMINAL_CERT_DAYS * 86_400_000).toISOString();
+  return { certificate: await signCertificate(keys, { ...t, notAfter }), notAfter };
+}
+
 tenant.openapi(registerTerminalRoute, async (c) => {
   const { tenantId, storeId } = c.req.valid("param");
   const input = c.req.valid("json");
@@ -108,7 +126,17 @@ tenant.openapi(registerTerminalRoute, async (c) => {
   const token = newTerminalToken(c.env.CODE_KEY, store.shard);
   const tokenHash = hashSecret(token);
   const key = { tenantId, storeId, id: input.id };
-  const mirrored = await insertTerminal(db, { ...key, label: input.label ?? null, tokenHash });
+  // A certificate needs the gateway's key: without it, a key is refused rather than kept uncertified.
+  const cert = input.publicKey
+    ? await certify(c, { tenantId, storeId, terminalId: input.id, publicKey: input.publicKey })
+    : null;
+  const mirrored = await insertTerminal(db, {
+    ...key,
+    label: input.label ?? null,
+    tokenHash,
+    publicKey: input.publicKey ?? null,
+    certNotAfter: cert ? new Date(cert.notAfter) : null,
+  });
   if (!mirrored) throw new ApiError(409, "already_exists", `Terminal ${input.id} already exists in store ${storeId}.`);
   const n = store.shard;
   // Read after the write: a disable that raced this request finds the store, or this finds the disable.
@@ -117,7 +145,7 @@ tenant.openapi(registerTerminalRoute, async (c) => {
     shard(c.env, n).registerTerminal(
       n,
       { tenantId, storeId, name: store.name, timezone: store.timezone },
-      { terminalId: input.id, tokenHash },
+      { terminalId: input.id, tokenHash, publicKey: input.publicKey ?? null },
       disabled,
     ),
   ).catch(async (e) => {
@@ -132,7 +160,7 @@ tenant.openapi(registerTerminalRoute, async (c) => {
     createdAt: mirrored.createdAt,
   };
   await audit(c, { tenantId, action: "terminal.create", target: `${storeId}/${input.id}` });
-  return c.json({ terminal, token }, 201);
+  return c.json({ terminal, token, ...(cert ?? {}) }, 201);
 });
 
 tenant.openapi(revokeTerminalRoute, async (c) => {

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { time } from "../../api/responses.ts";
 import { brandingInputSchema } from "../../core/branding.ts";
 import { slug } from "../../core/ids.ts";
+import { publicKeySchema } from "../../core/offline.ts";
 import { textField } from "../../core/text.ts";
 import { isStoreTimeZone } from "../../core/time-zones.ts";
 
@@ -14,7 +15,11 @@ export const storeSchema = z.strictObject({
   timezone: z.string().refine(isStoreTimeZone, "must be an IANA time zone Postgres knows, such as Europe/Berlin"),
 });
 
-export const terminalSchema = z.strictObject({ id: slug, label: textField(100).optional() });
+export const terminalSchema = z.strictObject({
+  id: slug,
+  label: textField(100).optional(),
+  publicKey: publicKeySchema.optional(),
+});
 
 // Responses.
 export const tenantCreatedSchema = z.object({
@@ -37,6 +42,11 @@ export const storeResponseSchema = z.object({
 export const terminalCreatedSchema = z.object({
   terminal: z.object({ id: z.string(), storeId: z.string(), label: z.string().optional(), createdAt: time }),
   token: z.string().meta({ description: "Shown once; only its hash is stored" }),
+  certificate: z.string().optional().meta({
+    description:
+      "v1.2, with publicKey: the gateway's Ed25519 signature (standard base64) over tillproof/terminal-cert/v1\\n<tenantId>\\n<storeId>\\n<terminalId>\\n<publicKey>\\n<notAfter>\\n",
+  }),
+  notAfter: time.optional().meta({ description: "v1.2, with publicKey: the certificate's end" }),
 });
 
 export const apiKeySchema = z.object({ apiKey: z.string() });

@@ -4,20 +4,22 @@ import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError } from "../../api/errors.ts";
 import { config } from "../../core/config.ts";
+import { findStore } from "../../db/stores.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import { pickLocale } from "../../kit/format.ts";
 import { verifierKeyOf } from "../../tlog/note.ts";
 import { primarySigner } from "../../tlog/signers.ts";
-import { type AppEnv, type Ctx, publicBaseUrl } from "../http.ts";
+import { type AppEnv, type Ctx, pg, publicBaseUrl } from "../http.ts";
 import { router } from "../openapi.ts";
 import { logger } from "../request-context.ts";
+import { callShard, shard } from "../shards.ts";
 import { verifyCode } from "../shared/lookup.ts";
 import { lotteryFor } from "../shared/lottery-entries.ts";
 import type { Page } from "../shared/page-shell.tsx";
 import { contentSecurityPolicy } from "../shared/page-style.ts";
 import { edgeCache } from "../shared/verify-cache.ts";
 import { errorPage, receiptPage } from "./page.tsx";
-import { receiptPageRoute, verifyRoute } from "./routes.ts";
+import { offlineVerifyRoute, receiptPageRoute, verifyRoute } from "./routes.ts";
 
 export const verify = router();
 
@@ -37,6 +39,32 @@ const maybeEdgeCache: MiddlewareHandler<AppEnv> = (c, next) =>
 
 verify.openapi(verifyRoute(maybeEdgeCache), async (c) => {
   const { receipt } = await verifyCode(c, c.req.valid("param").code);
+  cacheFor(c, receipt);
+  return c.json(receipt, 200);
+});
+
+/**
+ * An offline receipt by its terminal's sequence: the store's shard (from
+ * Postgres) knows the code it got; then the same answer as by its code.
+ */
+verify.openapi(offlineVerifyRoute, async (c) => {
+  const { tenantId, storeId, terminalId, terminalSeq } = c.req.valid("param");
+  const store = await findStore(pg(c).db, tenantId, storeId).catch((e: unknown) => {
+    logger.error({ msg: "verify offline: postgres failed", error: describeError(e) });
+    throw new ApiError(503, "unavailable", "The receipt store cannot be reached; try again shortly.", {
+      retryAfter: 5,
+    });
+  });
+  const n = store?.shard;
+  const code =
+    n === undefined
+      ? null
+      : await callShard(n, () => shard(c.env, n).offlineCode({ tenantId, storeId, terminalId, terminalSeq }));
+  if (code === null) {
+    c.header("Cache-Control", "no-store");
+    throw new ApiError(404, "not_registered", "The gateway has not registered this offline receipt (yet).");
+  }
+  const { receipt } = await verifyCode(c, code);
   cacheFor(c, receipt);
   return c.json(receipt, 200);
 });

@@ -57,3 +57,29 @@ export const receiptPageRoute = (cache: MiddlewareHandler<AppEnv>) =>
       503: htmlResponse("A page asking to try again shortly"),
     },
   });
+
+export const offlineVerifyRoute = createRoute({
+  method: "get",
+  path: "/v1/verify/offline/{tenantId}/{storeId}/{terminalId}/{terminalSeq}",
+  operationId: "verifyOfflineReceipt",
+  tags,
+  summary: "v1.2: whether a terminal's offline receipt has been registered, and if so its verify answer",
+  security: security.public,
+  request: {
+    params: z.object({
+      tenantId: z.string().max(64),
+      storeId: z.string().max(64),
+      terminalId: z.string().max(64),
+      terminalSeq: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    }),
+  },
+  responses: {
+    200: json("The registered receipt, as GET /v1/verify/{code} answers it", res.verifyAnswerSchema),
+    ...errors({
+      400: "A terminalSeq that is not a positive integer",
+      404: "not_registered: the gateway has not registered it (yet)",
+      429: "Past PUBLIC_RPS for this address; see Retry-After",
+      503: "The store's shard or the record store cannot be reached; see Retry-After",
+    }),
+  },
+});
