@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { groupCode } from "../core/code.ts";
+import { offlineSchema } from "../core/offline.ts";
 import { type ChainRecord, itemSchema, kindOf, paymentSchema, RECEIPT_KINDS } from "../core/receipt.ts";
 
 export const hash = z.string().regex(/^[0-9a-f]{64}$/);
@@ -94,6 +95,11 @@ export const verifiedReceiptSchema = z
       .meta({ description: "A sale's refunds, in the order they were issued" }),
     refundedTotal: z.number().int().optional().meta({ description: "A sale's refunds together" }),
     voidedBy: code.nullable().optional().meta({ description: "The void that cancelled this sale, if any" }),
+    offline: offlineSchema.optional().meta({ description: "v1.2: signed by its terminal while offline, as sent" }),
+    late: z
+      .literal(true)
+      .optional()
+      .meta({ description: "v1.2: registered more than OFFLINE_MAX_HOURS after it was signed" }),
   })
   .meta({ id: "VerifiedReceipt" });
 
@@ -142,5 +148,7 @@ export function receiptFields(
     kind: kindOf(r),
     refersTo: r.refersTo === undefined ? null : groupCode(r.refersTo),
     ...(r.reason === undefined ? {} : { reason: r.reason }),
+    ...(r.offline === undefined ? {} : { offline: r.offline }),
+    ...(r.late ? { late: true as const } : {}),
   };
 }

@@ -14,13 +14,16 @@ import { ADD_TO_ROLLUPS, STORE_ZONE, ZONE } from "./rollups.ts";
  */
 export const INSERT_RECEIPTS_CTE = `ins AS (
   INSERT INTO receipts (code, received_at, tenant_id, store_id, terminal_id, seq, issued_at,
-                        currency, total, cashier, items, payments, hash, prev_hash, kind, refers_to, reason)
+                        currency, total, cashier, items, payments, hash, prev_hash, kind, refers_to, reason,
+                        offline, late)
   SELECT code, "receivedAt", "tenantId", "storeId", "terminalId", seq, "issuedAt",
-         currency, total, cashier, items, payments, "_hash", "prevHash", kind, "refersTo", reason
+         currency, total, cashier, items, payments, "_hash", "prevHash", kind, "refersTo", reason,
+         offline, late
   FROM jsonb_to_recordset($1::jsonb) AS r(
     code text, "receivedAt" timestamptz, "tenantId" text, "storeId" text, "terminalId" text,
     seq bigint, "issuedAt" timestamptz, currency text, total bigint, cashier text,
-    items jsonb, payments jsonb, "_hash" text, "prevHash" text, kind text, "refersTo" text, reason text)
+    items jsonb, payments jsonb, "_hash" text, "prevHash" text, kind text, "refersTo" text, reason text,
+    offline jsonb, late boolean)
   ON CONFLICT DO NOTHING
   RETURNING code, received_at, tenant_id, store_id, currency, issued_at, total, items, payments, kind, refers_to
 )`;
@@ -110,6 +113,8 @@ type Row = {
   kind: string | null;
   refers_to: string | null;
   reason: string | null;
+  offline: ChainRecord["offline"] | null;
+  late: boolean | null;
   pred_hash: string | null;
   store_name: string | null;
   store_timezone: string | null;
@@ -130,7 +135,7 @@ export function recordColumns(alias = ""): string {
     `${a}tenant_id, ${a}store_id, ${a}terminal_id, ${a}seq`,
     `(extract(epoch from ${a}issued_at) * 1000)::bigint AS issued_ms`,
     `${a}currency, ${a}total, ${a}cashier, ${a}items, ${a}payments, ${a}hash, ${a}prev_hash`,
-    `${a}kind, ${a}refers_to, ${a}reason`,
+    `${a}kind, ${a}refers_to, ${a}reason, ${a}offline, ${a}late`,
   ].join(", ");
 }
 
@@ -153,6 +158,8 @@ export type RecordRow = Pick<
   | "kind"
   | "refers_to"
   | "reason"
+  | "offline"
+  | "late"
 >;
 
 /** Rebuilds the hashed record from a row, exactly as the shard built it. */
@@ -177,6 +184,8 @@ export function recordFromRow(r: RecordRow): ChainRecord {
   if (r.kind !== null) record.kind = r.kind as NonNullable<ChainRecord["kind"]>;
   if (r.refers_to !== null) record.refersTo = r.refers_to;
   if (r.reason !== null) record.reason = r.reason;
+  if (r.offline !== null) record.offline = r.offline;
+  if (r.late === true) record.late = true;
   return record;
 }
 

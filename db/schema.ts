@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   bigserial,
+  boolean,
   char,
   index,
   integer,
@@ -109,6 +110,10 @@ export const receipts = pgTable(
     /** v1.2: a refund's or void's original (ungrouped code). */
     refersTo: varchar("refers_to", { length: 20 }),
     reason: text("reason"),
+    /** v1.2: an offline receipt's terminalSeq, signedAt and signature, as the record hashed them. */
+    offline: jsonb("offline"),
+    /** v1.2: set (true) only on an offline receipt registered late. */
+    late: boolean("late"),
     /** When the row landed (not hashed): receivedAt → persistedAt is the pipeline's lag. */
     persistedAt: ts("persisted_at").notNull().default(sql`clock_timestamp()`),
   },

@@ -49,6 +49,8 @@ function shard(n: number) {
       cashier: null,
       kind: "sale",
       refers_to: null,
+      offline: null,
+      late: null,
       reason: null,
       items: record.items,
       payments: record.payments,
