@@ -2,16 +2,45 @@
  * The terminal client: issues receipts the way the gateway expects a terminal
  * to. Every sale gets an Idempotency-Key once and keeps it through every
  * retry, so a lost reply never issues twice; 429/503 wait for Retry-After,
- * failed connections back off (doubling, capped, jittered). A sale that
- * cannot be sent goes to an offline queue (pluggable storage, a file on
- * Node) and `flush()` sends the queue in order through /v1/receipts/batch.
+ * failed connections back off (doubling, capped, jittered).
+ *
+ * Offline (contract v1.2): a terminal enrolled with its own key (`enroll`)
+ * signs a sale the gateway cannot take now as an offline receipt and hands
+ * back the QR to print, within its offline budget; `flush()` registers them
+ * in terminalSeq order once the gateway answers again, and maps each to its
+ * code. A terminal without a key queues the sale instead (`issueOrQueue`).
+ * Both live in pluggable storage (a JSON file on Node).
  */
 import { RejectedError, UnavailableError } from "./errors.ts";
-import { MemoryQueue, type QueuedSale, type QueueStorage } from "./queue.ts";
+import {
+  budgetProblem,
+  DEFAULT_BUDGET,
+  newKeyPair,
+  type OfflineBudget,
+  type OfflineReceipt,
+  type OfflineState,
+  signOffline,
+} from "./offline.ts";
+import { type JsonStorage, MemoryQueue, type QueuedSale, type QueueStorage } from "./queue.ts";
 import type { IssuedReceipt, SaleInput } from "./types.ts";
 
 export { RejectedError, UnavailableError } from "./errors.ts";
-export { FileQueue, MemoryQueue, type QueuedSale, type QueueStorage } from "./queue.ts";
+export {
+  type OfflineBudget,
+  OfflineBudgetError,
+  type OfflineReceipt,
+  type OfflineState,
+  type TerminalIdentity,
+} from "./offline.ts";
+export {
+  FileQueue,
+  FileStorage,
+  type JsonStorage,
+  MemoryQueue,
+  MemoryStorage,
+  type QueuedSale,
+  type QueueStorage,
+} from "./queue.ts";
 export type { IssuedReceipt, SaleInput } from "./types.ts";
 
 export type ClientOptions = {
@@ -20,6 +49,12 @@ export type ClientOptions = {
   /** The terminal's token (tpt_…). */
   token: string;
   queue?: QueueStorage;
+  /** The terminal's offline state (`enroll` writes it); without it, sales that cannot be sent are queued. */
+  offline?: JsonStorage<OfflineState>;
+  /** Default 72 hours and 500 receipts. */
+  offlineBudget?: OfflineBudget;
+  /** The clock offline receipts are signed by (tests move it). */
+  now?: () => number;
   /** Attempts per sale before UnavailableError (default 6). */
   attempts?: number;
   /** First backoff and its cap, in ms (default 250 and 8,000). */
@@ -31,14 +66,28 @@ export type ClientOptions = {
   sleep?: (ms: number) => Promise<void>;
 };
 
-export type FlushResult = { sent: IssuedReceipt[]; rejected: { key: string; error: RejectedError }[]; left: number };
+export type FlushResult = {
+  sent: IssuedReceipt[];
+  rejected: { key: string; error: RejectedError }[];
+  left: number;
+  /** Offline receipts registered by this flush, in terminalSeq order, each with its receipt (and code). */
+  registered: { terminalSeq: number; receipt: IssuedReceipt }[];
+};
+
+/** What `sell` gives the till to print: the receipt, or the offline receipt's QR. */
+export type Sold = { receipt: IssuedReceipt } | { offline: OfflineReceipt };
+
+type BatchAnswer = { results: { status: number; receipt?: IssuedReceipt; error?: ErrorBody["error"] }[] };
 
 type ErrorBody = {
   error?: { code?: string; message?: string; requestId?: string; details?: { path: string; message: string }[] };
 };
 
 export class TerminalClient {
-  private readonly o: Required<Omit<ClientOptions, "queue">> & { queue: QueueStorage };
+  private readonly o: Required<Omit<ClientOptions, "queue" | "offline">> & {
+    queue: QueueStorage;
+    offline: JsonStorage<OfflineState> | null;
+  };
 
   constructor(options: ClientOptions) {
     this.o = {
@@ -49,9 +98,102 @@ export class TerminalClient {
       fetch: globalThis.fetch.bind(globalThis),
       sleep: (ms) => new Promise((ok) => setTimeout(ok, ms)),
       queue: new MemoryQueue(),
+      offlineBudget: DEFAULT_BUDGET,
+      now: Date.now,
       ...options,
+      offline: options.offline ?? null,
       baseUrl: options.baseUrl.replace(/\/+$/, ""),
     };
+  }
+
+  /**
+   * Registers a new terminal with its own key (contract v1.2): the tenant's
+   * key is needed once, at the till's installation. The key pair is made
+   * here; the private key stays in `storage`, with the token and the
+   * certificate. Returns a client ready to sell.
+   */
+  static async enroll(opts: {
+    baseUrl: string;
+    tenantKey: string;
+    tenantId: string;
+    storeId: string;
+    terminalId: string;
+    label?: string;
+    storage: JsonStorage<OfflineState>;
+    client?: Omit<ClientOptions, "baseUrl" | "token" | "offline">;
+  }): Promise<TerminalClient> {
+    const baseUrl = opts.baseUrl.replace(/\/+$/, "");
+    const keys = await newKeyPair();
+    const doFetch = opts.client?.fetch ?? globalThis.fetch.bind(globalThis);
+    const res = await doFetch(`${baseUrl}/v1/tenants/${opts.tenantId}/stores/${opts.storeId}/terminals`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${opts.tenantKey}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        id: opts.terminalId,
+        publicKey: keys.publicKey,
+        ...(opts.label ? { label: opts.label } : {}),
+      }),
+    });
+    const body = (await res.json().catch(() => ({}))) as ErrorBody & {
+      token?: string;
+      certificate?: string;
+      notAfter?: string;
+    };
+    if (res.status !== 201 || !body.token || !body.certificate || !body.notAfter) {
+      throw new RejectedError(res.status, body.error ?? { message: "The gateway did not certify the terminal's key." });
+    }
+    const { tenantId, storeId, terminalId } = opts;
+    const identity = {
+      tenantId,
+      storeId,
+      terminalId,
+      token: body.token,
+      ...keys,
+      certificate: body.certificate,
+      notAfter: body.notAfter,
+    };
+    await opts.storage.save({ identity, nextSeq: 1, pending: [], registered: [] });
+    return new TerminalClient({ ...opts.client, baseUrl, token: body.token, offline: opts.storage });
+  }
+
+  /**
+   * Sells: the receipt from the gateway, or, when it cannot be reached and
+   * this terminal has a key, an offline receipt signed here with the QR to
+   * print. Past the offline budget it throws OfflineBudgetError (saying why)
+   * and sells nothing; a sale the gateway refuses throws RejectedError.
+   */
+  async sell(sale: SaleInput): Promise<Sold> {
+    const state = await this.o.offline?.load();
+    if (!state) {
+      const r = await this.issueOrQueue(sale);
+      if ("receipt" in r) return r;
+      throw new Error("this terminal has no key for offline receipts; the sale was queued (see issueOrQueue)");
+    }
+    // Offline receipts wait in order: while some do, new sales join them rather than overtake.
+    if (!state.pending.length) {
+      try {
+        return { receipt: await this.issueReceipt(sale) };
+      } catch (e) {
+        if (!(e instanceof UnavailableError)) throw e;
+      }
+    }
+    return { offline: await this.signOffline(state, sale) };
+  }
+
+  private async signOffline(state: OfflineState, sale: SaleInput): Promise<OfflineReceipt> {
+    const now = this.o.now();
+    const refused = budgetProblem(state, this.o.offlineBudget, now);
+    if (refused) throw refused;
+    const seq = state.nextSeq;
+    const signed = await signOffline(state.identity, seq, sale, new Date(now).toISOString(), this.o.baseUrl);
+    // Saved before the QR is handed out: a restart never reuses or skips a number.
+    await this.o.offline?.save({ ...state, nextSeq: seq + 1, pending: [...state.pending, signed] });
+    return signed;
+  }
+
+  /** Offline receipts waiting for their upload, in terminalSeq order. */
+  async offlinePending(): Promise<OfflineReceipt[]> {
+    return (await this.o.offline?.load())?.pending ?? [];
   }
 
   /** Issues one receipt, retrying safely; throws RejectedError (do not retry) or UnavailableError (queue it). */
@@ -97,14 +239,14 @@ export class TerminalClient {
     } catch (e) {
       if (!(e instanceof UnavailableError)) throw e;
       const queued: QueuedSale = { idempotencyKey, sale, queuedAt: new Date().toISOString() };
-      await this.o.queue.save([...(await this.o.queue.load()), queued]);
+      await this.o.queue.save([...((await this.o.queue.load()) ?? []), queued]);
       return { queued };
     }
   }
 
   /** Sales waiting in the offline queue. */
   async pending(): Promise<QueuedSale[]> {
-    return this.o.queue.load();
+    return (await this.o.queue.load()) ?? [];
   }
 
   /**
@@ -113,13 +255,16 @@ export class TerminalClient {
    * for the operator to see); on UnavailableError the rest stays, in order.
    */
   async flush(): Promise<FlushResult> {
-    const result: FlushResult = { sent: [], rejected: [], left: 0 };
-    let queue = await this.o.queue.load();
+    const result: FlushResult = { sent: [], rejected: [], left: 0, registered: [] };
+    if (!(await this.flushOffline(result))) return result;
+    let queue = (await this.o.queue.load()) ?? [];
     while (queue.length) {
       const chunk = queue.slice(0, 100);
-      const { body } = await this.send<{
-        results: { status: number; receipt?: IssuedReceipt; error?: ErrorBody["error"] }[];
-      }>("/v1/receipts/batch", { receipts: chunk.map((q) => ({ idempotencyKey: q.idempotencyKey, ...q.sale })) }, {});
+      const { body } = await this.send<BatchAnswer>(
+        "/v1/receipts/batch",
+        { receipts: chunk.map((q) => ({ idempotencyKey: q.idempotencyKey, ...q.sale })) },
+        {},
+      );
       const retry: QueuedSale[] = [];
       chunk.forEach((q, i) => {
         const r = body.results[i];
@@ -136,6 +281,53 @@ export class TerminalClient {
       }
     }
     return result;
+  }
+
+  /**
+   * Registers the offline receipts in terminalSeq order, 100 at a time,
+   * telling the gateway how many are left (Tillproof-Offline-Backlog). False
+   * when the gateway is busy and some are left for a later flush.
+   */
+  private async flushOffline(result: FlushResult): Promise<boolean> {
+    let state = await this.o.offline?.load();
+    while (state?.pending.length) {
+      const chunk = state.pending.slice(0, 100);
+      const rest = state.pending.slice(chunk.length);
+      const backlog = rest[0] ? `${rest.length}; since=${rest[0].signedAt}` : "0";
+      const { body } = await this.send<BatchAnswer>(
+        "/v1/receipts/batch",
+        {
+          receipts: chunk.map((o) => ({
+            ...o.sale,
+            idempotencyKey: `offline-${o.terminalSeq}`,
+            offline: { terminalSeq: o.terminalSeq, signedAt: o.signedAt, signature: o.signature },
+          })),
+        },
+        { "tillproof-offline-backlog": backlog },
+      );
+      const retry: OfflineReceipt[] = [];
+      const registered: OfflineState["registered"] = [];
+      chunk.forEach((o, i) => {
+        const r = body.results[i];
+        if (r && (r.status === 201 || r.status === 200) && r.receipt) {
+          result.registered.push({ terminalSeq: o.terminalSeq, receipt: r.receipt });
+          registered.push({ terminalSeq: o.terminalSeq, code: r.receipt.code });
+        } else if (r && r.status !== 429 && r.status !== 503) {
+          result.rejected.push({ key: `offline-${o.terminalSeq}`, error: new RejectedError(r.status, r.error ?? {}) });
+        } else retry.push(o);
+      });
+      state = {
+        ...state,
+        pending: [...retry, ...rest],
+        registered: [...state.registered, ...registered].slice(-1_000),
+      };
+      await this.o.offline?.save(state);
+      if (retry.length) {
+        result.left = state.pending.length;
+        return false; // busy: keep the order, try again later
+      }
+    }
+    return true;
   }
 
   private async send<T>(

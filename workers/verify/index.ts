@@ -4,6 +4,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError } from "../../api/errors.ts";
 import { config } from "../../core/config.ts";
+import { toBase64 } from "../../kit/base64.ts";
 import { findStore } from "../../db/stores.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import { pickLocale } from "../../kit/format.ts";
@@ -13,13 +14,15 @@ import { type AppEnv, type Ctx, pg, publicBaseUrl } from "../http.ts";
 import { router } from "../openapi.ts";
 import { logger } from "../request-context.ts";
 import { callShard, shard } from "../shards.ts";
-import { verifyCode } from "../shared/lookup.ts";
+import { certKeys, signedQrOf } from "../shared/cert-keys.ts";
+import { type Verification, verifyCode } from "../shared/lookup.ts";
 import { lotteryFor } from "../shared/lottery-entries.ts";
 import type { Page } from "../shared/page-shell.tsx";
 import { contentSecurityPolicy } from "../shared/page-style.ts";
 import { edgeCache } from "../shared/verify-cache.ts";
 import { errorPage, receiptPage } from "./page.tsx";
-import { offlineVerifyRoute, receiptPageRoute, verifyRoute } from "./routes.ts";
+import { offlinePage, offlineServiceWorker } from "./offline-page.ts";
+import { offlinePageRoute, offlineVerifyRoute, offlineWorkerRoute, receiptPageRoute, verifyRoute } from "./routes.ts";
 
 export const verify = router();
 
@@ -69,6 +72,22 @@ verify.openapi(offlineVerifyRoute, async (c) => {
   return c.json(receipt, 200);
 });
 
+/** The `/o` page: static for a deployment (its keys pinned), so browsers and the edge may keep it. */
+verify.openapi(offlinePageRoute, async (c) => {
+  const keys = await certKeys(c.env).catch(() => null);
+  const page = offlinePage((keys?.trusted ?? []).map(toBase64));
+  c.header("Content-Security-Policy", page.csp);
+  c.header("X-Frame-Options", "DENY");
+  c.header("Referrer-Policy", "no-referrer");
+  c.header("Cache-Control", "public, max-age=3600");
+  return c.html(page.html, 200);
+});
+
+verify.openapi(offlineWorkerRoute, (c) => {
+  c.header("Cache-Control", "public, max-age=3600");
+  return c.body(offlineServiceWorker(), 200, { "content-type": "text/javascript; charset=utf-8" });
+});
+
 /** The pages may not be framed (DENY, plus frame-ancestors in the CSP), sniffed or leak the URL as a referrer. */
 verify.use("/r/*", secureHeaders({ xFrameOptions: "DENY", referrerPolicy: "no-referrer" }));
 
@@ -79,6 +98,23 @@ function sendPage(c: Ctx, page: Page, status: ContentfulStatusCode) {
 
 /** Errors the page explains itself; anything else is the API's 500. */
 const PAGE_ERRORS = new Set([400, 404, 503]);
+
+/**
+ * The signed QR the receipt was printed with (deterministic), or the bare
+ * address: without a key, and for a receipt that does not verify (the gateway
+ * never signs what its log contradicts).
+ */
+async function printedQr(c: Ctx, pageUrl: string, r: Verification["receipt"]): Promise<string> {
+  const keys = await certKeys(c.env).catch(() => null);
+  if (!keys || r.status !== "valid") return pageUrl;
+  return signedQrOf(keys, pageUrl, {
+    code: r.code,
+    receivedAt: r.receivedAt,
+    currency: r.currency,
+    total: r.total,
+    hash: r.hash,
+  });
+}
 
 verify.openapi(receiptPageRoute(maybeEdgeCache), async (c) => {
   try {
@@ -93,8 +129,10 @@ verify.openapi(receiptPageRoute(maybeEdgeCache), async (c) => {
             logger.error({ msg: "receipt page: lottery unavailable", error: describeError(e) });
             return [];
           });
+    const pageUrl = `${publicBaseUrl(c)}/r/${verification.receipt.code}`;
     const page = await receiptPage(verification, {
-      pageUrl: `${publicBaseUrl(c)}/r/${verification.receipt.code}`,
+      pageUrl,
+      qrText: await printedQr(c, pageUrl, verification.receipt),
       locale: pickLocale(c.req.header("accept-language")),
       verifierKey: signer ? verifierKeyOf(signer) : null,
       lottery,

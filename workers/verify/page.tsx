@@ -209,7 +209,14 @@ const LogCheck = (props: { input: LogCheckInput | null }) => {
 
 export function receiptPage(
   v: Verification,
-  opts: { pageUrl: string; locale: string; verifierKey: string | null; lottery?: LotteryEntry[] },
+  opts: {
+    pageUrl: string;
+    /** What the printed QR carries (contract v1.2 signedQr); the page's own address when no key is set. */
+    qrText: string;
+    locale: string;
+    verifierKey: string | null;
+    lottery?: LotteryEntry[];
+  },
 ): Promise<Page> {
   if (v.branding === null) return missingPage(v.receipt);
   const { receipt: r, branding, storeTimezone } = v;
@@ -310,10 +317,10 @@ export function receiptPage(
           </section>
         ) : null}
         <figure class="qr">
-          <div role="img" aria-label="QR code of this page's address">
-            {raw(renderSVG(opts.pageUrl, { pixelSize: 1, border: 2 }))}
+          <div role="img" aria-label="Signed QR code of this receipt" data-qr={opts.qrText}>
+            {raw(renderSVG(opts.qrText, { pixelSize: 1, border: 2 }))}
           </div>
-          <figcaption>Scan to open this page</figcaption>
+          <figcaption>Scan to open this page; the code also carries the gateway's signature, checkable offline</figcaption>
         </figure>
         <details>
           <summary>Chain record</summary>

@@ -83,3 +83,23 @@ export const offlineVerifyRoute = createRoute({
     }),
   },
 });
+
+export const offlinePageRoute = createRoute({
+  method: "get",
+  path: "/o",
+  operationId: "offlineReceiptPage",
+  tags,
+  summary: "v1.2: the page an offline receipt's QR opens (the payload stays in the fragment); checks it in the browser",
+  security: security.public,
+  responses: { 200: htmlResponse("The checking page, the same for everyone (cacheable)") },
+});
+
+export const offlineWorkerRoute = createRoute({
+  method: "get",
+  path: "/o-sw.js",
+  operationId: "offlinePageServiceWorker",
+  tags,
+  summary: "v1.2: the service worker that keeps /o working with no network",
+  security: security.public,
+  responses: { 200: { description: "JavaScript", content: { "text/javascript": { schema: z.string() } } } },
+});

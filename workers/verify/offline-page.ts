@@ -1,0 +1,138 @@
+/**
+ * The `/o` page (contract v1.2 "Offline receipts"): what the QR code of a
+ * receipt signed offline opens. The payload stays in the fragment, so it never
+ * reaches a server. The page is the same for everyone (the gateway's
+ * certificate keys are pinned in it), cacheable, and a service worker keeps it
+ * for use with no network. Its script checks, with WebCrypto alone, the
+ * certificate, the terminal's signature and the validity, then, when the
+ * network allows, asks the gateway whether the receipt was registered.
+ * Kept as plain ES2020 in a string: the exact bytes the CSP hash covers.
+ */
+import { createHash } from "node:crypto";
+
+export const OFFLINE_SW_PATH = "/o-sw.js";
+
+const CSS = `*{box-sizing:border-box}body{margin:0;font:17px/1.5 system-ui,sans-serif;color:#111827;background:#f3f4f6}
+main{max-width:40rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem;margin:.5rem 0 1rem}
+section{background:#fff;border-radius:.5rem;padding:1rem;margin:0 0 1rem}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0}
+dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}ul{list-style:none;padding:0;margin:0}
+li{padding:.5rem .7rem;margin:.3rem 0;border-radius:.3rem;border-left:.35rem solid #9ca3af;background:#f9fafb}
+li.pass{border-left-color:#15803d;background:#dcfce7}li.fail{border-left-color:#b91c1c;background:#fee2e2}
+li.wait{border-left-color:#b45309;background:#fef3c7}.total{font-size:1.6rem;font-weight:700}a{color:#1d4ed8}`;
+
+const SCRIPT = `(async () => {
+  const $ = (id) => document.getElementById(id);
+  const keys = JSON.parse($("keys").textContent);
+  const enc = new TextEncoder();
+  const unb64 = (s) => { try { return Uint8Array.from(atob(s), (c) => c.charCodeAt(0)); } catch { return null; } };
+  const say = (id, state, text) => { const li = $(id); li.className = state; li.dataset.result = state; li.textContent = text; };
+  const verify = async (pub, sig, text) => {
+    const k = unb64(pub), s = unb64(sig);
+    if (!k || !s || k.length !== 32 || s.length !== 64) return false;
+    try {
+      const key = await crypto.subtle.importKey("raw", k, { name: "Ed25519" }, false, ["verify"]);
+      return await crypto.subtle.verify({ name: "Ed25519" }, key, s, enc.encode(text));
+    } catch { return false; }
+  };
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("${OFFLINE_SW_PATH}", { scope: "/o" }).catch(() => {});
+  let p = null;
+  try {
+    const b = location.hash.slice(1).replace(/-/g, "+").replace(/_/g, "/");
+    p = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(unb64(b + "===".slice((b.length + 3) % 4)) || new Uint8Array()));
+  } catch { p = null; }
+  const fields = ["v", "t", "s", "d", "n", "a", "c", "m", "h", "k", "x", "e", "g"];
+  const str = (x) => typeof x === "string";
+  if (!p || typeof p !== "object" || p.v !== 1 || Object.keys(p).join() !== fields.join() ||
+      ![p.t, p.s, p.d, p.a, p.c, p.h, p.k, p.x, p.e, p.g].every(str) || !Number.isInteger(p.n) || !Number.isInteger(p.m)) {
+    document.body.dataset.state = "unreadable";
+    say("cert", "fail", "This is not a Tillproof offline receipt code: nothing to check.");
+    say("sig", "fail", "–"); say("valid", "fail", "–"); say("reg", "fail", "–");
+    return;
+  }
+  $("store").textContent = p.t + " / " + p.s;
+  $("till").textContent = p.d + ", receipt " + p.n + " made offline";
+  $("when").textContent = new Date(p.a).toLocaleString() + " (" + p.a + ")";
+  $("total").textContent = (p.m / 100).toFixed(2) + " " + p.c;
+  const certText = "tillproof/terminal-cert/v1\\n" + [p.t, p.s, p.d, p.k, p.e].join("\\n") + "\\n";
+  let cert = false;
+  for (const k of keys) if (await verify(k, p.x, certText)) { cert = true; break; }
+  say("cert", cert ? "pass" : "fail", cert
+    ? "The gateway certified this till's key (until " + new Date(p.e).toLocaleDateString() + ")."
+    : "The till's certificate is NOT from this gateway: do not trust this receipt.");
+  const sigText = "tillproof/offline-receipt/v1\\n" + [p.t, p.s, p.d, p.n, p.a, p.c, p.m, p.h].join("\\n") + "\\n";
+  const sig = await verify(p.k, p.g, sigText);
+  say("sig", sig ? "pass" : "fail", sig
+    ? "The till signed this total, store, time and receipt number."
+    : "The signature does NOT match: the amount or details were changed after the till signed them.");
+  const inTime = Date.parse(p.a) <= Date.parse(p.e);
+  say("valid", inTime ? "pass" : "fail", inTime
+    ? "It was signed while the till's certificate was valid."
+    : "It was signed after the till's certificate ran out.");
+  document.body.dataset.state = cert && sig && inTime ? "checked" : "failed";
+  say("reg", "wait", "Asking the gateway whether it has registered this receipt…");
+  const path = "/v1/verify/offline/" + [p.t, p.s, p.d, p.n].map(encodeURIComponent).join("/");
+  try {
+    const res = await fetch(path, { headers: { accept: "application/json" } });
+    if (res.status === 404) { say("reg", "wait", "Not registered yet: the till sends it once it is back online."); return; }
+    if (!res.ok) { say("reg", "wait", "The gateway could not say right now (HTTP " + res.status + "); try again later."); return; }
+    const r = await res.json();
+    const same = r.offline && r.offline.signature === p.g && r.total === p.m && r.currency === p.c;
+    const li = $("reg");
+    li.className = same ? "pass" : "fail";
+    li.dataset.result = same ? "pass" : "fail";
+    li.textContent = same
+      ? "Registered as receipt " + r.code + (r.late ? " (it arrived late)" : "") + ": "
+      : "The gateway registered something else under this number: ";
+    const a = document.createElement("a");
+    a.href = "/r/" + encodeURIComponent(r.code);
+    a.textContent = "open the registered receipt";
+    li.append(a);
+  } catch {
+    say("reg", "wait", "No network: the checks above need none; whether it is registered can be asked later.");
+  }
+})();`;
+
+const SW = `const CACHE = "tillproof-o-v1";
+self.addEventListener("install", (e) => { e.waitUntil(caches.open(CACHE).then((c) => c.add("/o")).then(() => self.skipWaiting())); });
+self.addEventListener("activate", (e) => { e.waitUntil(self.clients.claim()); });
+self.addEventListener("fetch", (e) => {
+  const url = new URL(e.request.url);
+  if (e.request.method !== "GET" || url.origin !== location.origin || url.pathname !== "/o") return;
+  // The page first from the network (a new key or fix), the kept copy when there is none.
+  e.respondWith(fetch(e.request).then((res) => {
+    if (res.ok) { const copy = res.clone(); caches.open(CACHE).then((c) => c.put("/o", copy)); }
+    return res;
+  }).catch(() => caches.match("/o")));
+});`;
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("base64");
+const CSS_HASH = sha256(CSS);
+const SCRIPT_HASH = sha256(SCRIPT);
+
+/** The page, with the trusted certificate keys (raw, base64; current first) pinned in it. */
+export function offlinePage(trusted: string[]): { html: string; csp: string } {
+  const keys = JSON.stringify(trusted).replace(/</g, "\\u003c");
+  const html = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer">
+<meta name="robots" content="noindex, nofollow"><title>Check an offline receipt</title><style>${CSS}</style></head>
+<body data-state="checking"><main><h1>Check a receipt made offline</h1>
+<section><dl><dt>Shop</dt><dd id="store">–</dd><dt>Till</dt><dd id="till">–</dd><dt>Signed</dt><dd id="when">–</dd>
+<dt>Total</dt><dd class="total" id="total">–</dd></dl></section>
+<section aria-live="polite"><ul><li id="cert">Checking the till's certificate…</li><li id="sig">Checking the till's signature…</li>
+<li id="valid">Checking the certificate's validity…</li><li id="reg">Registration: not asked yet.</li></ul></section>
+<noscript><p>This page checks the receipt in your browser and needs JavaScript.</p></noscript>
+<script type="application/json" id="keys">${keys}</script><script>${SCRIPT}</script></main></body></html>`;
+  const csp = [
+    "default-src 'none'",
+    `style-src 'sha256-${CSS_HASH}'`,
+    `script-src 'sha256-${SCRIPT_HASH}'`,
+    "connect-src 'self'",
+    "worker-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+  return { html, csp };
+}
+
+export const offlineServiceWorker = (): string => SW;
