@@ -17,6 +17,27 @@ describe("console alerts", () => {
     expect(alertsFor(healthy)).toEqual([]);
   });
 
+  it("names terminals offline past their budget and gaps in their sequences", () => {
+    const offline = (overBudget: number, gaps: number) => ({ late: 1, gaps, backlog: 4, overBudget });
+    const alerts = alertsFor({
+      ...healthy,
+      shards: [
+        { shard: 1, oldestUnpersistedAgeMs: null, codeSpaceUsed: 0, offline: offline(1, 2) },
+        { shard: 2, oldestUnpersistedAgeMs: null, codeSpaceUsed: 0, offline: offline(1, 0) },
+      ],
+    });
+    expect(alerts).toEqual([
+      '2 terminal(s) have been offline longer than OFFLINE_MAX_HOURS allows (a backlog that old, or a late receipt in the last day): see "Offline terminals".',
+      "2 offline receipt(s) are missing from terminals' sequences (gaps): the terminal lost them, or has not sent them yet.",
+    ]);
+    expect(
+      alertsFor({
+        ...healthy,
+        shards: [{ shard: 1, oldestUnpersistedAgeMs: null, codeSpaceUsed: 0, offline: offline(0, 0) }],
+      }),
+    ).toEqual([]);
+  });
+
   it("names each problem in plain words, with the thresholds of ops/alerts.yml", () => {
     const alerts = alertsFor({
       postgres: "unreachable",

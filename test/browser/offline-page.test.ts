@@ -83,7 +83,7 @@ async function verdicts(page: Page, settled: "pass" | "wait" | "fail") {
     sig: await of("sig"),
     valid: await of("valid"),
     reg: await of("reg"),
-    text: await page.locator("#reg").innerText(),
+    text: await page.locator("#reg").textContent(),
   };
 }
 
@@ -100,7 +100,7 @@ describe("the /o page", () => {
     await page.goto(registered);
     expect(await verdicts(page, "pass")).toMatchObject({ cert: "pass", sig: "pass", valid: "pass", reg: "pass" });
     expect(await page.locator("#reg a").getAttribute("href")).toBe(`/r/${registeredCode}`);
-    expect(await page.locator("#total").innerText()).toBe("3.90 EUR");
+    expect(await page.locator("#total").textContent()).toBe("3.90 EUR");
     await page.close();
   });
 
@@ -119,7 +119,7 @@ describe("the /o page", () => {
     await page.waitForSelector("#sig[data-result]");
     expect(await page.locator("#sig").getAttribute("data-result")).toBe("fail");
     expect(await page.locator("#cert").getAttribute("data-result")).toBe("pass");
-    expect(await page.locator("#sig").innerText()).toMatch(/changed after the till signed/);
+    expect(await page.locator("#sig").textContent()).toMatch(/changed after the till signed/);
     expect(await page.locator("body").getAttribute("data-state")).toBe("failed");
     await page.close();
   });

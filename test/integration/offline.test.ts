@@ -167,7 +167,7 @@ describe("registering offline receipts", () => {
     const e1 = await offlineEntry(f, signer, 1, bodies[0] as Record<string, unknown>, at(73)); // late
     const e2 = await offlineEntry(f, signer, 2, bodies[1] as Record<string, unknown>, at(2));
     const e4 = await offlineEntry(f, signer, 4, bodies[2] as Record<string, unknown>, at(1)); // 3 is missing
-    const first = await batch(t.token, [e1, e2, e4], { "tillproof-offline-backlog": "5; since=" + at(73) });
+    const first = await batch(t.token, [e1, e2, e4], { "tillproof-offline-backlog": `5; since=${at(73)}` });
     expect(first.status, first.text).toBe(200);
     expect(first.body.results.map((r) => r.status)).toEqual([201, 201, 201]);
     const [r1, r2, r4] = first.body.results.map((r) => r.receipt) as NonNullable<Result["receipt"]>[];

@@ -320,7 +320,9 @@ export function receiptPage(
           <div role="img" aria-label="Signed QR code of this receipt" data-qr={opts.qrText}>
             {raw(renderSVG(opts.qrText, { pixelSize: 1, border: 2 }))}
           </div>
-          <figcaption>Scan to open this page; the code also carries the gateway's signature, checkable offline</figcaption>
+          <figcaption>
+            Scan to open this page; the code also carries the gateway's signature, checkable offline
+          </figcaption>
         </figure>
         <details>
           <summary>Chain record</summary>
