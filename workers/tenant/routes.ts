@@ -98,13 +98,19 @@ export const registerTerminalRoute = createRoute({
   path: "/v1/tenants/{tenantId}/stores/{storeId}/terminals",
   operationId: "registerTerminal",
   tags: ["Tenant admin"],
-  summary: "Register a terminal; its token is shown once",
+  summary: "Register a terminal (v1.2: with its Ed25519 key, certified); its token is shown once",
   security: security.tenant,
   middleware: [jsonBody] as const,
   request: { params: storePath, body: body(terminalSchema, { id: "till-1", label: "Front counter" }) },
   responses: {
     201: json("Registered", terminalCreatedSchema),
-    ...errors({ ...tenantErrors, 404: "No such store", 409: "Id taken", 415: "Not JSON" }),
+    ...errors({
+      ...tenantErrors,
+      404: "No such store",
+      409: "Id taken",
+      415: "Not JSON",
+      503: "A publicKey was sent but the gateway has no TERMINAL_CERT_KEY to certify it (misconfigured)",
+    }),
   },
 });
 
