@@ -30,6 +30,7 @@ const CAUSES: [RegExp, string][] = [
   [/\bmeta\b/, "watermarks (meta)"],
   [/\brefund_ledger\b/, "refund ledgers (reserve, confirm)"],
   [/\brefund_sagas\b/, "refund sagas (written, deleted)"],
+  [/\boffline_(seqs|terminals)\b/, "offline receipts (sequences, terminals)"],
   [/\breceipts\b/, "receipts, old table"],
 ];
 const causeOf = (query: string) => CAUSES.find(([re]) => re.test(query))?.[1] ?? "other";
@@ -50,6 +51,7 @@ const RPC_METHODS = [
   "confirm",
   "release",
   "holdOutcome",
+  "offlineCode",
 ];
 
 export class StoreShard extends ProductShard {
