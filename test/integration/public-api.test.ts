@@ -75,7 +75,10 @@ describe("GET /healthz", () => {
   it("makes a real round trip to Postgres, and names what failed when it cannot", async () => {
     const ok = await call("GET", "/healthz");
     expect(ok.status).toBe(200);
-    expect(ok.body).toEqual({ ok: true, checks: { postgres: "ok", codeKey: "ok", logKey: "ok", config: "ok" } });
+    expect(ok.body).toEqual({
+      ok: true,
+      checks: { postgres: "ok", codeKey: "ok", logKey: "ok", terminalCertKey: "ok", config: "ok" },
+    });
 
     const down = await app.request(
       "https://tillproof.test/healthz",

@@ -18,7 +18,7 @@ section{background:#fff;border-radius:.5rem;padding:1rem;margin:0 0 1rem}dl{disp
 dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}ul{list-style:none;padding:0;margin:0}
 li{padding:.5rem .7rem;margin:.3rem 0;border-radius:.3rem;border-left:.35rem solid #9ca3af;background:#f9fafb}
 li.pass{border-left-color:#15803d;background:#dcfce7}li.fail{border-left-color:#b91c1c;background:#fee2e2}
-li.wait{border-left-color:#b45309;background:#fef3c7}.total{font-size:1.6rem;font-weight:700}a{color:#1d4ed8}`;
+li.wait,li.asking{border-left-color:#b45309;background:#fef3c7}.total{font-size:1.6rem;font-weight:700}a{color:#1d4ed8}`;
 
 const SCRIPT = `(async () => {
   const $ = (id) => document.getElementById(id);
@@ -69,7 +69,7 @@ const SCRIPT = `(async () => {
     ? "It was signed while the till's certificate was valid."
     : "It was signed after the till's certificate ran out.");
   document.body.dataset.state = cert && sig && inTime ? "checked" : "failed";
-  say("reg", "wait", "Asking the gateway whether it has registered this receipt…");
+  say("reg", "asking", "Asking the gateway whether it has registered this receipt…");
   const path = "/v1/verify/offline/" + [p.t, p.s, p.d, p.n].map(encodeURIComponent).join("/");
   try {
     const res = await fetch(path, { headers: { accept: "application/json" } });

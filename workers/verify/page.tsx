@@ -4,15 +4,15 @@
  *
  * Safety: hono/jsx escapes every interpolated string and attribute, and nothing
  * tenant-, store-, terminal- or item-supplied is ever passed as raw HTML. The one
- * raw fragment is the QR code's SVG, which uqr builds from our own page URL.
+ * raw fragment is the QR code's SVG, which kit/qr-svg.ts builds from our own signed QR text.
  */
 
 import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
-import { renderSVG } from "uqr";
 import type { MissingReceipt, Proof } from "../../api/responses.ts";
 import type { Branding } from "../../core/branding.ts";
 import { formatDateTime, formatMoney, formatQuantity } from "../../kit/format.ts";
+import { qrSvg } from "../../kit/qr-svg.ts";
 import type { Verification } from "../shared/lookup.ts";
 import type { LotteryEntry } from "../shared/lottery-entries.ts";
 import { Document, type Page, render } from "../shared/page-shell.tsx";
@@ -318,7 +318,7 @@ export function receiptPage(
         ) : null}
         <figure class="qr">
           <div role="img" aria-label="Signed QR code of this receipt" data-qr={opts.qrText}>
-            {raw(renderSVG(opts.qrText, { pixelSize: 1, border: 2 }))}
+            {raw(qrSvg(opts.qrText))}
           </div>
           <figcaption>
             Scan to open this page; the code also carries the gateway's signature, checkable offline
