@@ -21,7 +21,14 @@ import type { LotteryCuts } from "./cuts.ts";
 import type { Head, StoreHeads } from "./heads.ts";
 import type { IdempotencyIndex, KnownKey } from "./idempotency.ts";
 import type { ShardLog } from "./log.ts";
-import { type BacklogReport, isLate, type OfflineEntry, type OfflineRegister, offlineSignatureOk } from "./offline.ts";
+import {
+  type BacklogReport,
+  isLate,
+  type OfflineEntry,
+  type OfflineRegister,
+  offlineSignatureOk,
+  terminalKey,
+} from "./offline.ts";
 import type { ReserveAnswer, ShardDeps } from "./ports.ts";
 import { type BatchRing, entryBytes, type RingEntry } from "./ring.ts";
 import type { RefundSagas } from "./sagas.ts";
@@ -156,7 +163,11 @@ export class Issuer {
     const terminal = this.authenticate(req.tokenHash);
     if ("kind" in terminal) return { refused: terminal, outcomes: [] };
     const { storeRate, outboxLimit } = deps.config;
-    const who = `${terminal.tenant_id}/${terminal.store_id}/${terminal.terminal_id}`;
+    const who = terminalKey({
+      tenantId: terminal.tenant_id,
+      storeId: terminal.store_id,
+      terminalId: terminal.terminal_id,
+    });
     if (!heads.get(terminal.tenant_id, terminal.store_id)) {
       throw new Error(`store ${terminal.tenant_id}/${terminal.store_id} has a terminal but is not on this shard`);
     }
@@ -394,7 +405,7 @@ export class Issuer {
         out.push(issuedOf(record, hash));
         if (offline) {
           const seq = offline.terminalSeq;
-          this.parts.offline.record(`${tenantId}/${storeId}/${terminalId}`, {
+          this.parts.offline.record(terminalKey({ tenantId, storeId, terminalId }), {
             seq,
             bodyHash: s.entry.bodyHash,
             counter,

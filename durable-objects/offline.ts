@@ -57,6 +57,10 @@ export async function offlineSignatureOk(t: Terminal, r: ReceiptInput, o: Offlin
   return verifyText(key, sig, text);
 }
 
+/** How the shard names a terminal in its offline tables (and its idempotency keys): tenant/store/terminal. */
+export const terminalKey = (t: { tenantId: string; storeId: string; terminalId: string }): string =>
+  `${t.tenantId}/${t.storeId}/${t.terminalId}`;
+
 /** Late: it arrived more than `maxMs` after the terminal signed it. */
 export const isLate = (receivedAt: number, signedAt: string, maxMs: number): boolean =>
   receivedAt - Date.parse(signedAt) > maxMs;
@@ -85,10 +89,6 @@ export class OfflineRegister {
   known(terminal: string, seq: number): { bodyHash: string; counter: number } | null {
     const row = this.tables.offlineSeq(terminal, seq);
     return row ? { bodyHash: row.body_hash, counter: row.counter } : null;
-  }
-
-  counterOf(terminal: string, seq: number): number | null {
-    return this.tables.offlineCounter(terminal, seq);
   }
 
   /** Inside the commit's transaction: the sequence taken, and the terminal's account moved on. */

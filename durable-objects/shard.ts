@@ -279,8 +279,8 @@ export class Shard {
 
   /** The code of the offline receipt a terminal registered under `seq` (`terminal` is tenant/store/terminal), or null. */
   offlineCode(terminal: string, seq: number): string | null {
-    const counter = this.offline.counterOf(terminal, seq);
-    if (counter === null) return null;
+    const counter = this.offline.known(terminal, seq)?.counter;
+    if (counter === undefined) return null;
     const { format } = this.issuer.formatOf(this.number, counter);
     return encodeCode(this.deps.config.codeKey, { shard: this.number, counter }, format);
   }

@@ -12,6 +12,7 @@ import { shardConfig } from "./config.ts";
 import type { Cut } from "./cuts.ts";
 import type { IssueReply, IssueRequest } from "./issuer.ts";
 import type { LogView } from "./log.ts";
+import { terminalKey } from "./offline.ts";
 import type {
   ConfirmCall,
   HoldOutcome,
@@ -209,7 +210,7 @@ export class StoreShard extends DurableObject<ShardEnv> {
 
   /** GET /v1/verify/offline: the code a terminal's offline receipt got, or null (not registered). */
   offlineCode(t: { tenantId: string; storeId: string; terminalId: string; terminalSeq: number }): string | null {
-    return this.shard.offlineCode(`${t.tenantId}/${t.storeId}/${t.terminalId}`, t.terminalSeq);
+    return this.shard.offlineCode(terminalKey(t), t.terminalSeq);
   }
 
   override alarm(): Promise<void> {

@@ -424,11 +424,6 @@ export class ShardTables {
       .toArray()[0];
   }
 
-  /** The registered one with this counter's sequence, for GET /v1/verify/offline (null: none). */
-  offlineCounter(terminal: string, seq: number): number | null {
-    return this.offlineSeq(terminal, seq)?.counter ?? null;
-  }
-
   putOfflineSeq(terminal: string, seq: number, bodyHash: string, counter: number): void {
     this.sql.exec(
       "INSERT INTO offline_seqs (terminal, seq, body_hash, counter) VALUES (?, ?, ?, ?)",
