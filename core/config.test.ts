@@ -8,7 +8,7 @@ describe("config", () => {
     expect(config).toMatchObject({
       SHARD_COUNT: 256,
       FLUSH_MS: 250,
-      COMMIT_WINDOW_MS: 60,
+      COMMIT_HOLD_MS: 10,
       CHECKPOINT_MS: 1_000,
       STORE_MAX_RPS: 200,
       OUTBOX_LIMIT: 2_000_000,

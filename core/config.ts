@@ -20,8 +20,12 @@ export const configSchema = z.object({
   SHARD_COUNT: int(256, 1, MAX_SHARDS),
   /** Outbox flush interval in ms (docs/scale.md §4). */
   FLUSH_MS: int(250, 1, 60_000),
-  /** Group commit: a busy shard commits at most this often (docs/scale.md §12). */
-  COMMIT_WINDOW_MS: int(60, 0, 1_000),
+  /**
+   * Group commit: the longest a lone receipt may hold for company, and only
+   * while that pays (kit/group-commit.ts; 0: never). Replaces COMMIT_WINDOW_MS,
+   * which is ignored (docs/scale.md §12).
+   */
+  COMMIT_HOLD_MS: int(10, 0, 50),
   /** A checkpoint is signed at most this many ms after a receipt is issued. */
   CHECKPOINT_MS: int(1_000, 1, 3_600_000),
   /** Receipts a second one store may issue (burst twice that) before 429. */

@@ -13,7 +13,7 @@ export function shardConfig(env: ShardEnv): ShardConfig {
     outboxLimit: c.OUTBOX_LIMIT,
     storeRate: c.STORE_MAX_RPS,
     flushMs: c.FLUSH_MS,
-    commitWindowMs: c.COMMIT_WINDOW_MS,
+    commitHoldMs: c.COMMIT_HOLD_MS,
     checkpointMs: c.CHECKPOINT_MS,
     logOrigin: c.LOG_ORIGIN,
     voidWindowMs: c.VOID_WINDOW_S * 1000,

@@ -14,7 +14,7 @@ import { keyHash as hashKey } from "../core/idem-run.ts";
 import { buildRecord, type ChainRecord, type Issued, issuedOf, type ReceiptInput } from "../core/receipt.ts";
 import { type Claim, mirrorHash } from "../core/refunds.ts";
 import { sha256Hex } from "../kit/crypto.ts";
-import { GroupCommit } from "../kit/group-commit.ts";
+import { GroupCommit, type HoldStats } from "../kit/group-commit.ts";
 import { type Bucket, takeTokens } from "../kit/rate-limit.ts";
 import { fromHex } from "../tlog/merkle.ts";
 import type { LotteryCuts } from "./cuts.ts";
@@ -90,8 +90,6 @@ type HoldRef = { original: OriginalRef; attempt: number; claim: Claim; kind: "re
 /** One sale (or refund, or void) waiting for a commit. */
 type Sale = { shard: number; terminal: Terminal; entry: IssueEntry; keyHash: string; hold?: HoldRef };
 
-/** A busy shard commits before its window is out once this many sales wait (latency at peak, docs/scale.md §12). */
-const COMMIT_TARGET = 4;
 /**
  * A ring row stays under SQLite's 2 MB (string or blob): a commit takes sales
  * until their entries, as the row stores them (JSON in JSON, UTF-8), reach this.
@@ -131,8 +129,7 @@ export class Issuer {
     this.group = new GroupCommit({
       commit: (sales) => this.commit(sales),
       durable: () => parts.deps.storage.sync(),
-      windowMs: parts.deps.config.commitWindowMs,
-      targetItems: COMMIT_TARGET,
+      holdMs: parts.deps.config.commitHoldMs,
     });
   }
 
@@ -448,6 +445,11 @@ export class Issuer {
   /** Sales waiting for a commit. */
   get queued(): number {
     return this.group.queued;
+  }
+
+  /** Holds for company since the object started, by outcome (kit/group-commit.ts). */
+  get holds(): HoldStats {
+    return { ...this.group.holds };
   }
 }
 

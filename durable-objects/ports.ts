@@ -41,10 +41,10 @@ export type ShardConfig = {
   storeRate: number;
   flushMs: number;
   /**
-   * Group commit: a busy shard commits at most this often, so receipts that
-   * arrive meanwhile share one row written. Idle shards commit at once.
+   * Group commit: a commit starts once the previous one is durable and takes
+   * all that waits; a lone receipt may hold this long for company, while that pays.
    */
-  commitWindowMs: number;
+  commitHoldMs: number;
   /** A checkpoint is signed at most this long after a receipt is issued. */
   checkpointMs: number;
   /** Checkpoint origins are `<logOrigin>/<shard>`. */

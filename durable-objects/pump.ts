@@ -7,6 +7,7 @@
 
 import { groupForSend, type OutboxReceipt, packMessages } from "../core/outbox.ts";
 import { describeError } from "../kit/describe-error.ts";
+import type { HoldStats } from "../kit/group-commit.ts";
 import type { OfflineStats } from "./offline.ts";
 import type { ShardDeps } from "./ports.ts";
 import type { BatchRing, BatchStats } from "./ring.ts";
@@ -24,6 +25,8 @@ export type ShardStats = {
   messagesSent: number;
   /** Group commits since the object started: how many, how many receipts, and their sizes. */
   commits: BatchStats;
+  /** Lone receipts that held for company: the holds that gathered one, and those that waited for nothing. */
+  holds: HoldStats;
   /** The log's size (= the last counter issued), and how old its latest checkpoint is (null: none yet). */
   logSize: number;
   checkpointAgeMs: number | null;
@@ -248,7 +251,7 @@ export class OutboxPump {
     shard: number,
     issued: number,
     now: number,
-  ): Omit<ShardStats, "logSize" | "checkpointAgeMs" | "codeSpaceUsed" | "offline"> {
+  ): Omit<ShardStats, "logSize" | "checkpointAgeMs" | "codeSpaceUsed" | "offline" | "holds"> {
     const oldestEntry = this.ring.oldestUnconfirmed();
     const oldest = oldestEntry
       ? Date.parse((JSON.parse(oldestEntry.record) as { receivedAt: string }).receivedAt)

@@ -270,6 +270,7 @@ export class Shard {
     const format = this.issuer.formatOf(this.number, size + 1).format;
     return {
       ...this.pump.stats(this.number, size, now),
+      holds: this.issuer.holds,
       logSize: size,
       checkpointAgeMs: this.log.signedAt === null ? null : now - this.log.signedAt,
       codeSpaceUsed: size / (format === 1 ? V1_MAX_COUNTER : MAX_COUNTER),

@@ -27,7 +27,7 @@ export const config: ShardConfig = {
   outboxLimit: 1_000,
   storeRate: 1_000,
   flushMs: 20,
-  commitWindowMs: 60,
+  commitHoldMs: 0,
   checkpointMs: 50,
   logOrigin: "unit.test/log",
   voidWindowMs: 900_000,

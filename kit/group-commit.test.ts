@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { GroupCommit } from "./group-commit.ts";
 
 /** A commit log and a durability step the test releases by hand. */
-function harness(windowMs: number, cap = Number.POSITIVE_INFINITY) {
+function harness(holdMs: number, cap = Number.POSITIVE_INFINITY) {
   const commits: number[][] = [];
   let release: (() => void)[] = [];
   let clock = 0;
@@ -13,8 +13,7 @@ function harness(windowMs: number, cap = Number.POSITIVE_INFINITY) {
       return taken.map((i) => `r${i}`);
     },
     durable: () => new Promise<void>((ok) => release.push(ok)),
-    windowMs,
-    targetItems: 1_000,
+    holdMs,
     now: () => clock,
   });
   const flush = async () => {
@@ -62,7 +61,7 @@ describe("group commit", () => {
     const h = harness(1_000, 2);
     h.g.submit([1, 2, 3]);
     expect(h.commits).toEqual([[1, 2]]);
-    await h.flush(); // busy (3 arrivals a second × 1 s window), yet the leftover does not wait
+    await h.flush(); // a hold is only for a lone item: the leftover does not wait
     expect(h.commits).toEqual([[1, 2], [3]]);
   });
 
@@ -77,8 +76,7 @@ describe("group commit", () => {
         return items;
       },
       durable: async () => {},
-      windowMs: 0,
-      targetItems: 1_000,
+      holdMs: 0,
     });
     const [a] = g.submit([1]);
     await expect(a).rejects.toThrow(/commit failed/);
@@ -92,66 +90,106 @@ describe("group commit", () => {
       durable: async () => {
         throw new Error("sync failed");
       },
-      windowMs: 0,
-      targetItems: 1_000,
+      holdMs: 0,
     });
     await expect(g.submit([1])[0]).rejects.toThrow(/sync failed/);
   });
 
-  it("waits out the window only when busy (arrivals closer together than half the window)", async () => {
-    const windowMs = 20;
+  it("never waits for a timer with holds off, and batch size grows with offered load", async () => {
     const commits: number[][] = [];
     const g = new GroupCommit<number, number>({
       commit: (items) => {
         commits.push([...items]);
         return items;
       },
-      durable: async () => {},
-      windowMs,
-      targetItems: 1_000,
+      // Storage that takes 2 ms to make a commit durable.
+      durable: () => new Promise((ok) => setTimeout(ok, 2)),
+      holdMs: 0,
     });
-    // Light load: every sale is its own commit, none waits.
-    for (let i = 0; i < 5; i++) await g.submit([i])[0];
-    expect(commits.every((c) => c.length === 1)).toBe(true);
-    // One sale a millisecond, each in its own task: busy. Sales that arrive within a window share a commit
-    // (without the window each would commit alone, as the durable step here takes no time).
-    commits.length = 0;
-    const all: Promise<number>[] = [];
-    for (let i = 0; i < 200; i++) {
-      all.push(...g.submit([i]));
-      await new Promise((ok) => setTimeout(ok, 1));
-    }
-    await Promise.all(all);
-    expect(commits.length).toBeLessThan(40);
-    expect(commits.flat()).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    const meanBatch = async (perMs: number) => {
+      commits.length = 0;
+      const all: Promise<number>[] = [];
+      for (let t = 0; t < 60; t++) {
+        for (let i = 0; i < perMs; i++) all.push(...g.submit([t * 100 + i]));
+        await new Promise((ok) => setTimeout(ok, 1));
+      }
+      await Promise.all(all);
+      return all.length / commits.length;
+    };
+    const light = await meanBatch(1);
+    const heavy = await meanBatch(8);
+    expect(heavy).toBeGreaterThan(2 * light);
   });
 });
 
 describe("group commit under closed-loop load", () => {
-  it("commits as soon as arrivals pause, and once enough wait, before the window is out", async () => {
-    const commits: number[][] = [];
-    const g = new GroupCommit<number, number>({
-      commit: (items) => {
-        commits.push([...items]);
-        return items;
-      },
-      durable: () => new Promise((ok) => setTimeout(ok, 1)),
-      windowMs: 1_000,
-      targetItems: 4,
+  for (const holdMs of [0, 50]) {
+    it(`clients that each wait for their reply never wait for a timer (hold ${holdMs} ms)`, async () => {
+      const commits: number[][] = [];
+      const g = new GroupCommit<number, number>({
+        commit: (items) => {
+          commits.push([...items]);
+          return items;
+        },
+        durable: () => new Promise((ok) => setTimeout(ok, 1)),
+        holdMs,
+      });
+      // One client at a time: each sale is alone when its commit starts; with a 50 ms hold,
+      // a client that waited would take ≥ 50 ms per sale, 1,000 ms over 20.
+      const started = Date.now();
+      for (let i = 0; i < 20; i++) await g.submit([i])[0];
+      const alone = Date.now() - started;
+      expect(alone).toBeLessThan(holdMs ? 400 : 1_000);
+      // Eight clients, each sending its next sale as soon as the last one is answered.
+      commits.length = 0;
+      let answered = 0;
+      const client = async (c: number) => {
+        for (let i = 0; i < 20; i++) {
+          await g.submit([c * 100 + i])[0];
+          answered++;
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, (_, c) => client(c)));
+      expect(answered).toBe(160);
+      expect(Math.max(...commits.map((c) => c.length))).toBeGreaterThan(1);
+      // Holds that gathered nothing stop: at most the first few, and probes, wait.
+      expect(g.holds.wasted).toBeLessThanOrEqual(4);
     });
-    // Eight clients, each sending its next sale as soon as the last one is answered.
-    const started = Date.now();
-    let answered = 0;
-    const client = async (c: number) => {
-      for (let i = 0; i < 20; i++) {
-        await g.submit([c * 100 + i])[0];
-        answered++;
-      }
-    };
-    await Promise.all(Array.from({ length: 8 }, (_, c) => client(c)));
-    // A full 1 s window per commit would take tens of seconds; pauses and the target end each wait early.
-    expect(Date.now() - started).toBeLessThan(3_000);
-    expect(answered).toBe(160);
-    expect(Math.max(...commits.map((c) => c.length))).toBeGreaterThan(1);
+  }
+
+  it("holds a lone receipt for one more while arrivals come within the hold, and counts it as paid", async () => {
+    const h = harnessWithHold(20);
+    // Arrivals every 5 ms (smoothed gap under twice the hold), two by two: holds gather company.
+    for (let i = 0; i < 4; i++) {
+      void h.g.submit([i]);
+      h.tick(5);
+      void h.g.submit([i + 100]);
+      await h.flush();
+      h.tick(5);
+    }
+    const before = h.commits.length;
+    void h.g.submit([10]);
+    expect(h.commits.length).toBe(before); // held, not committed inside the call
+    void h.g.submit([11]);
+    await new Promise((ok) => setTimeout(ok, 0));
+    expect(h.commits.at(-1)).toEqual([10, 11]);
+    expect(h.g.holds.paid).toBeGreaterThan(0);
   });
 });
+
+/** Like harness, with a hold and a clock the test moves. */
+function harnessWithHold(holdMs: number) {
+  const commits: number[][] = [];
+  let clock = 0;
+  const g = new GroupCommit<number, number>({
+    commit: (items) => {
+      commits.push([...items]);
+      return items;
+    },
+    durable: async () => {},
+    holdMs,
+    now: () => clock,
+  });
+  const flush = () => new Promise((ok) => setTimeout(ok, 25));
+  return { g, commits, flush, tick: (ms: number) => (clock += ms) };
+}

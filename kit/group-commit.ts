@@ -1,44 +1,87 @@
 /**
- * Group commit: what reaches the shard while a commit is in flight goes into
- * the next commit together (one transaction, one ring row). An idle shard
- * commits at once, inside the call that brought the work. A busy one (its
- * arrivals, smoothed, come closer together than half the window) gathers first:
- * until `windowMs` has passed since its last commit began, or `targetItems`
- * wait, or arrivals pause. So it commits at most every window while busy, its
- * batches grow with its load, and a lightly loaded shard never waits (a window
- * would rarely gather a second receipt).
+ * Group commit without timers: a commit starts as soon as the previous one is
+ * durable and takes everything queued meanwhile (one transaction, one ring
+ * row). An idle shard, or one whose clients each wait for their reply, commits
+ * at once, inside the call that brought the work; batches grow with the load
+ * and with the storage's own latency, never with a clock.
  *
- * A caller's promise settles only after `durable` resolved for its commit:
- * nobody hears of a receipt that storage could still lose.
+ * One bounded exception, off unless `holdMs` > 0: a commit that would take a
+ * single item may hold for one more arrival, at most `holdMs`, and only while
+ * that pays (see HoldPolicy). A caller's promise settles only after `durable`
+ * resolved for its commit: nobody hears of a receipt storage could still lose.
  */
 export type GroupCommitOptions<T, R> = {
   /** Commits a prefix of `items` in one transaction (at least one); returns a result per item taken. */
   commit: (items: T[]) => R[];
   /** Resolves once what `commit` wrote is durable. */
   durable: () => Promise<void>;
-  /** A busy shard commits at most this often (an item waits at most this long for company). */
-  windowMs: number;
-  /** A busy shard commits before its window is out once this many items wait. */
-  targetItems: number;
+  /** The longest a lone item may wait for company (0: never). */
+  holdMs: number;
   now?: () => number;
 };
 
 type Waiting<T, R> = { item: T; resolve: (r: R) => void; reject: (e: unknown) => void };
 
+/** Holds by outcome, for the shard's stats and the bench (commit sizes are the ring's). */
+export type HoldStats = { paid: number; wasted: number };
+
+/**
+ * When holding a lone item pays. It pays when another arrival is likely
+ * within the cap (the smoothed gap between arrivals is under twice the cap)
+ * and recent holds did gather one. Clients that wait for their own reply never
+ * arrive during a hold, so their holds fail and stop; a probe every
+ * `PROBE_EVERY` commits finds out when holding pays again (so at most that
+ * share of receipts ever waits for nothing).
+ */
+export class HoldPolicy {
+  private gap = Number.POSITIVE_INFINITY;
+  private lastArrival = Number.NEGATIVE_INFINITY;
+  /** The share of recent holds that gathered an arrival (smoothed); starts hopeful. */
+  private payoff = 1;
+  private sinceProbe = 0;
+  static readonly PROBE_EVERY = 256;
+
+  private readonly holdMs: number;
+
+  constructor(holdMs: number) {
+    this.holdMs = holdMs;
+  }
+
+  arrived(now: number): void {
+    const gap = now - this.lastArrival;
+    this.lastArrival = now;
+    this.gap = Number.isFinite(this.gap) ? 0.8 * this.gap + 0.2 * gap : gap;
+  }
+
+  /** How long a commit of `queued` items should hold for one more (0: commit now). */
+  holdFor(queued: number): number {
+    if (this.holdMs <= 0 || queued !== 1 || this.gap >= 2 * this.holdMs) return 0;
+    if (this.payoff >= 0.5) return this.holdMs;
+    if (++this.sinceProbe < HoldPolicy.PROBE_EVERY) return 0;
+    this.sinceProbe = 0;
+    return this.holdMs;
+  }
+
+  held(paid: boolean): void {
+    this.payoff = 0.75 * this.payoff + 0.25 * (paid ? 1 : 0);
+  }
+}
+
 export class GroupCommit<T, R> {
   private queue: Waiting<T, R>[] = [];
   private running = false;
-  /** The time between arrivals (calls to submit), smoothed; and the last arrival. */
-  private gap = Number.POSITIVE_INFINITY;
-  private lastAt = Number.NEGATIVE_INFINITY;
-  private lastArrival = Number.NEGATIVE_INFINITY;
-  /** Wakes a commit that waits for more arrivals. */
+  /** Wakes a commit that holds for one more arrival. */
   private wake: (() => void) | null = null;
+  private readonly policy: HoldPolicy;
+  private readonly now: () => number;
+  readonly holds: HoldStats = { paid: 0, wasted: 0 };
 
   private readonly o: GroupCommitOptions<T, R>;
 
   constructor(o: GroupCommitOptions<T, R>) {
     this.o = o;
+    this.policy = new HoldPolicy(o.holdMs);
+    this.now = o.now ?? Date.now;
   }
 
   /** Items waiting for a commit (not yet written). */
@@ -48,30 +91,13 @@ export class GroupCommit<T, R> {
 
   /** Queues the items for the next commit; each promise settles when its item is durable (or failed). */
   submit(items: T[]): Promise<R>[] {
-    this.arrived();
-    this.wake?.();
+    this.policy.arrived(this.now());
     const promises = items.map(
       (item) => new Promise<R>((resolve, reject) => this.queue.push({ item, resolve, reject })),
     );
+    this.wake?.();
     if (!this.running) void this.run();
     return promises;
-  }
-
-  private arrived(): void {
-    const now = (this.o.now ?? Date.now)();
-    const gap = now - this.lastArrival;
-    this.lastArrival = now;
-    this.gap = Number.isFinite(this.gap) ? 0.8 * this.gap + 0.2 * gap : gap;
-  }
-
-  /**
-   * Whether waiting pays: a window would gather at least two more arrivals
-   * (they come closer together than half the window). Below that, waiting
-   * would add latency for little. Clients that wait for their reply before
-   * sending again are served by the target and the pause (see gather).
-   */
-  private get busy(): boolean {
-    return this.gap < this.o.windowMs / 2;
   }
 
   /** Resolves true at the next arrival, false if none came within `ms`. */
@@ -89,49 +115,27 @@ export class GroupCommit<T, R> {
     });
   }
 
-  /**
-   * A busy shard gathers more before it commits: until the window since its
-   * last commit is out, or `targetItems` wait, or arrivals fall silent (below).
-   */
-  private async gather(now: () => number): Promise<void> {
-    const until = this.lastAt + this.o.windowMs;
-    // How long a silence ends the gathering: three usual gaps, until two gaps were seen while
-    // gathering, then three of those. Clients that each wait for their reply arrive in a burst
-    // right after the last replies and then fall silent, so their gathering ends within
-    // milliseconds; independent arrivals keep their usual spacing and fill the window.
-    let pause = Math.min(this.o.windowMs, 3 * this.gap);
-    let last = now();
-    let gaps = 0;
-    let seen = 0;
-    while (this.queue.length < this.o.targetItems && now() < until) {
-      if (!(await this.nextArrival(Math.max(1, Math.min(until - now(), pause))))) break;
-      const t = now();
-      gaps += t - last;
-      seen++;
-      last = t;
-      if (seen >= 2) pause = Math.min(this.o.windowMs, 3 * (gaps / seen));
-    }
-  }
-
   private async run(): Promise<void> {
     this.running = true;
-    const now = this.o.now ?? Date.now;
     try {
       while (this.queue.length) {
-        if (this.busy) await this.gather(now); // not awaited when idle: the commit runs inside submit
-        this.lastAt = now();
+        const hold = this.policy.holdFor(this.queue.length);
+        if (hold > 0) {
+          const paid = await this.nextArrival(hold);
+          this.policy.held(paid);
+          this.holds[paid ? "paid" : "wasted"]++;
+        }
         const waiting = this.queue;
         let results: R[];
         try {
           results = this.o.commit(waiting.map((w) => w.item));
         } catch (e) {
+          // Only this commit's items fail; what arrives next gets a commit of its own.
           this.queue = [];
           for (const w of waiting) w.reject(e);
           continue;
         }
         const taken = waiting.splice(0, results.length);
-        // Items the commit left (it was full) go next, without waiting out a window.
-        if (this.queue.length) this.lastAt = Number.NEGATIVE_INFINITY;
         try {
           await this.o.durable();
           for (const [i, w] of taken.entries()) w.resolve(results[i] as R);

@@ -51,7 +51,7 @@ const { values: args } = parseArgs({
     "store-max-rps": { type: "string", default: "1000000" },
     quiet: { type: "boolean", default: false },
     against: { type: "string" },
-    "commit-window-ms": { type: "string" },
+    "commit-hold-ms": { type: "string" },
     "shard-count": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -69,7 +69,7 @@ if (args.help) {
   --quiet        no per-second progress lines
   --keep         keep .data/bench/<run> (Postgres data, workerd state) afterwards
   --against F    an earlier run's bench-results/<stamp>.json: throughput and p50 targets compare with it
-  --commit-window-ms N, --shard-count N   run with these settings instead of wrangler.toml's`);
+  --commit-hold-ms N, --shard-count N   run with these settings instead of wrangler.toml's`);
   process.exit(0);
 }
 
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
     // The log signs as in production (one checkpoint a second at most per shard).
     LOG_SIGNING_KEY: (await generateSigningKey("bench.localhost")).privateKey,
     STORE_MAX_RPS: String(Number(args["store-max-rps"]) || 1_000_000),
-    ...(args["commit-window-ms"] ? { COMMIT_WINDOW_MS: args["commit-window-ms"] } : {}),
+    ...(args["commit-hold-ms"] !== undefined ? { COMMIT_HOLD_MS: args["commit-hold-ms"] } : {}),
     ...(args["shard-count"] ? { SHARD_COUNT: args["shard-count"] } : {}),
   };
   const tm = Date.now();
@@ -222,7 +222,7 @@ async function main(): Promise<void> {
       state: args["state-tmpfs"] ? "tmpfs" : "disk",
       bundle: args.exact ? "exact product" : "product + DO row counter",
       STORE_MAX_RPS: vars.STORE_MAX_RPS,
-      ...(vars.COMMIT_WINDOW_MS ? { COMMIT_WINDOW_MS: vars.COMMIT_WINDOW_MS } : {}),
+      ...(vars.COMMIT_HOLD_MS !== undefined ? { COMMIT_HOLD_MS: vars.COMMIT_HOLD_MS } : {}),
       ...(vars.SHARD_COUNT ? { SHARD_COUNT: vars.SHARD_COUNT } : {}),
     },
     shards: multi.shards,
