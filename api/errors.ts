@@ -12,7 +12,7 @@ export type ErrorBody = {
   error: { code: string; message: string; details?: ErrorDetail[]; requestId?: string };
 };
 
-export type ApiErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 503;
+export type ApiErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 426 | 429 | 500 | 503;
 
 export class ApiError extends Error {
   readonly status: ApiErrorStatus;

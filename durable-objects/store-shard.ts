@@ -1,9 +1,12 @@
 /**
  * StoreShard: the Durable Object for one shard of stores. A thin shell: each
  * RPC method hands over to the shard's logic (shard.ts), built once per object
- * over its real storage, queue and tile bucket.
+ * over its real storage, queue and tile bucket. It also holds the terminal
+ * channel's sockets (Hibernation API); what a message is answered with is the
+ * Worker's to say (`answerChannel`, wired by the composition root).
  */
 import { DurableObject } from "cloudflare:workers";
+import { CHANNEL_SESSION_HEADER, type ChannelSession, CLOSE, channelSessionSchema } from "../core/channel.ts";
 import { openPg } from "../db/client.ts";
 import { findReceipt, shardHistory } from "../db/receipts.ts";
 import { describeError } from "../kit/describe-error.ts";
@@ -69,7 +72,16 @@ export function peerOf(env: ShardEnv): ShardDeps["peer"] {
 /** How soon a shard that could not start tries again. */
 const START_RETRY_MS = 30_000;
 
-export class StoreShard extends DurableObject<ShardEnv> {
+/** What a channel message is answered with, and whether the socket is closed after it. */
+export type ChannelAnswer = { reply: string; close?: { code: number; reason: string } };
+
+/** The session a socket was accepted with (kept across hibernation), or null for a socket of no session. */
+function sessionOf(ws: WebSocket): ChannelSession | null {
+  const parsed = channelSessionSchema.safeParse(ws.deserializeAttachment());
+  return parsed.success ? parsed.data : null;
+}
+
+export class StoreShard<E extends ShardEnv = ShardEnv> extends DurableObject<E> {
   /** Built once the upgrade step has run (in blockConcurrencyWhile: no call reaches it before). */
   private built: Shard | null = null;
   /** Why the shard could not start (its history did not check out, Postgres was away): every call fails with it. */
@@ -79,7 +91,10 @@ export class StoreShard extends DurableObject<ShardEnv> {
   private readonly clock = Date.now;
   private readonly logger = consoleLogger();
 
-  constructor(ctx: DurableObjectState, env: ShardEnv) {
+  /** Messages each socket has in flight (backpressure; a socket with any in flight keeps the object awake). */
+  private readonly inFlight = new WeakMap<WebSocket, number>();
+
+  constructor(ctx: DurableObjectState, env: E) {
     super(ctx, env);
     const queue = this.queueFor(ctx, env);
     this.boot = async () => {
@@ -127,6 +142,79 @@ export class StoreShard extends DurableObject<ShardEnv> {
     return this.shard.issue(req);
   }
 
+  /**
+   * The terminal channel's upgrade, from the Worker (workers/ingest/channel-connect.ts):
+   * the token's hash is checked here, then the socket is accepted for
+   * hibernation, tagged with it. One socket per terminal: a newer one closes the older.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    let session: ChannelSession | null = null;
+    try {
+      session = channelSessionSchema.parse(JSON.parse(request.headers.get(CHANNEL_SESSION_HEADER) ?? "null"));
+    } catch {
+      session = null;
+    }
+    if (!session || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("not a channel upgrade", { status: 400 });
+    }
+    const who = this.shard.issuer.authenticate(session.tokenHash);
+    if ("kind" in who) return Response.json({ refused: who.kind }, { status: 401 });
+    for (const old of this.ctx.getWebSockets(session.tokenHash)) {
+      old.close(CLOSE.replaced, "replaced by a newer connection");
+    }
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1], [session.tokenHash]);
+    pair[1].serializeAttachment(session);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /** A message on a terminal's socket: answered once its receipts are durable, as HTTP would. */
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const session = sessionOf(ws);
+    if (!session) return ws.close(1011, "no session");
+    const inFlight = (this.inFlight.get(ws) ?? 0) + 1;
+    this.inFlight.set(ws, inFlight);
+    let answer: ChannelAnswer;
+    try {
+      answer = await this.answerChannel(session, message, inFlight);
+    } finally {
+      this.inFlight.set(ws, (this.inFlight.get(ws) ?? 1) - 1);
+    }
+    try {
+      ws.send(answer.reply);
+      if (answer.close) ws.close(answer.close.code, answer.close.reason);
+    } catch {
+      // The socket closed meanwhile: the terminal retries with the same key and hears the same answer.
+    }
+  }
+
+  override webSocketClose(ws: WebSocket, code: number): void {
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
+    } catch {
+      // already closed
+    }
+  }
+
+  /** The answer to a channel message; the composition root wires the Worker's (workers/index.ts). */
+  protected answerChannel(
+    _session: ChannelSession,
+    _message: string | ArrayBuffer,
+    _inFlight: number,
+  ): Promise<ChannelAnswer> {
+    return Promise.resolve({ reply: "", close: { code: 1011, reason: "the channel is not wired" } });
+  }
+
+  /** Closes the sockets whose terminal is no longer good here (revoked, or its tenant disabled). */
+  private closeRefusedSockets(): void {
+    for (const ws of this.ctx.getWebSockets()) {
+      const session = sessionOf(ws);
+      if (!session || "kind" in this.shard.issuer.authenticate(session.tokenHash)) {
+        ws.close(CLOSE.unauthorized, "this terminal's token is no longer accepted");
+      }
+    }
+  }
+
   /** The refund saga's steps on this shard's ledgers (durable-objects/ledgers.ts), and its question back. */
   reserve(call: ReserveCall): Promise<ReserveAnswer> {
     return this.shard.reserve(call);
@@ -169,10 +257,13 @@ export class StoreShard extends DurableObject<ShardEnv> {
   /** The operator disabled or re-enabled a tenant: its terminals on this shard follow at once. */
   setTenantDisabled(tenantId: string, disabled: boolean): void {
     this.shard.admin.setTenantDisabled(tenantId, disabled);
+    if (disabled) this.closeRefusedSockets();
   }
 
   revokeTerminal(t: { tenantId: string; storeId: string; terminalId: string }): boolean {
-    return this.shard.admin.revokeTerminal(t, this.clock());
+    const revoked = this.shard.admin.revokeTerminal(t, this.clock());
+    this.closeRefusedSockets();
+    return revoked;
   }
 
   /** The log's size at a lottery draw's close; registers a close still ahead (durable-objects/cuts.ts). */

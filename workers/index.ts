@@ -4,6 +4,7 @@
  */
 
 import { cors } from "hono/cors";
+import type { ChannelSession } from "../core/channel.ts";
 import type { OutboxMessage } from "../core/outbox.ts";
 import type { WebhookMessage } from "../core/webhooks.ts";
 import { withPg } from "../db/client.ts";
@@ -11,12 +12,14 @@ import { ensurePartitions } from "../db/partitions.ts";
 import { refreshTimeZones } from "../db/rollups.ts";
 import { listTenantNames } from "../db/tenants.ts";
 import { pruneDeliveredDeliveries } from "../db/webhooks.ts";
+import { StoreShard as ShardObject } from "../durable-objects/store-shard.ts";
 import { describeError } from "../kit/describe-error.ts";
 import { dashboard } from "./analytics/dashboard.ts";
 import { analytics } from "./analytics/index.ts";
 import { mountReference } from "./docs/index.ts";
 import type { Env } from "./env.ts";
 import { closePg, notFoundHandler, onError } from "./http.ts";
+import { answerChannel } from "./ingest/channel.ts";
 import { ingest } from "./ingest/index.ts";
 import { log } from "./log/index.ts";
 import { lottery } from "./lottery/index.ts";
@@ -37,7 +40,12 @@ import { deliverWebhooks, sweepOverdueDeliveries } from "./webhooks/deliver.ts";
 import { webhooks } from "./webhooks/index.ts";
 import { receiptPersistedEvent } from "./webhooks/routes.ts";
 
-export { StoreShard } from "../durable-objects/store-shard.ts";
+/** The shard's Durable Object, with the terminal channel's answers wired in (workers/ingest/channel.ts). */
+export class StoreShard extends ShardObject<Env> {
+  protected override answerChannel(session: ChannelSession, message: string | ArrayBuffer, inFlight: number) {
+    return answerChannel({ env: this.env, session, message, inFlight, issue: (req) => this.shard.issue(req) });
+  }
+}
 
 /** Delivered webhook deliveries stay in the delivery log this long. */
 const DELIVERY_LOG_DAYS = 7;

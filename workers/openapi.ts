@@ -66,7 +66,7 @@ export const security = {
 const errorContent = { "application/json": { schema: errorBodySchema } };
 
 /** Error responses in the contract's body, by status. */
-export function errors(described: Partial<Record<400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503, string>>) {
+export function errors(described: Partial<Record<400 | 401 | 403 | 404 | 409 | 413 | 415 | 426 | 429 | 503, string>>) {
   return Object.fromEntries(
     Object.entries(described).map(([status, description]) => [status, { description, content: errorContent }]),
   );

@@ -47,10 +47,10 @@ export const edgeCache: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 /** The receipt `code` changed (refunded, voided): this colo's cached answers for it are passed over. */
-export async function markChanged(c: Ctx, code: string): Promise<void> {
+export async function markChanged(origin: string, code: string): Promise<void> {
   const store = await caches.open(CACHE);
   const mark = new Response("changed", {
     headers: { "cache-control": "public, max-age=60", [CACHED_AT]: String(Date.now()) },
   });
-  await store.put(new Request(markKey(new URL(c.req.url).origin, code)), mark);
+  await store.put(new Request(markKey(origin, code)), mark);
 }
