@@ -11,6 +11,7 @@
  * code. A terminal without a key queues the sale instead (`issueOrQueue`).
  * Both live in pluggable storage (a JSON file on Node).
  */
+import { type ChannelAnswer, TerminalChannel, type WebSocketLike } from "./channel.ts";
 import { RejectedError, UnavailableError } from "./errors.ts";
 import {
   budgetProblem,
@@ -24,6 +25,7 @@ import {
 import { type JsonStorage, MemoryQueue, type QueuedSale, type QueueStorage } from "./queue.ts";
 import type { IssuedReceipt, SaleInput } from "./types.ts";
 
+export type { WebSocketLike } from "./channel.ts";
 export { RejectedError, UnavailableError } from "./errors.ts";
 export {
   type OfflineBudget,
@@ -64,6 +66,14 @@ export type ClientOptions = {
   timeoutMs?: number;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Receipts over the terminal channel (a WebSocket to the shard), falling back
+   * to HTTP by itself: `true` (default where a WebSocket that takes headers
+   * exists, as Node's does) or `false` for HTTP only.
+   */
+  channel?: boolean;
+  /** The WebSocket constructor for the channel (default: the global one). */
+  WebSocket?: WebSocketLike;
 };
 
 export type FlushResult = {
@@ -84,10 +94,12 @@ type ErrorBody = {
 };
 
 export class TerminalClient {
-  private readonly o: Required<Omit<ClientOptions, "queue" | "offline">> & {
+  private readonly o: Required<Omit<ClientOptions, "queue" | "offline" | "channel" | "WebSocket">> & {
     queue: QueueStorage;
     offline: JsonStorage<OfflineState> | null;
   };
+  /** The terminal channel, or null (HTTP only). */
+  private readonly channel: TerminalChannel | null;
 
   constructor(options: ClientOptions) {
     this.o = {
@@ -104,6 +116,14 @@ export class TerminalClient {
       offline: options.offline ?? null,
       baseUrl: options.baseUrl.replace(/\/+$/, ""),
     };
+    // Node's global WebSocket takes headers (the DOM's type does not say so); a browser's does not, so pass one there.
+    const ws = options.WebSocket ?? (globalThis as unknown as { WebSocket?: WebSocketLike }).WebSocket;
+    this.channel = options.channel !== false && ws ? new TerminalChannel(this.o.baseUrl, this.o.token, ws) : null;
+  }
+
+  /** Closes the terminal channel's socket (a process that ends should; a new request reopens it). */
+  close(): void {
+    this.channel?.close();
   }
 
   /**
@@ -341,17 +361,15 @@ export class TerminalClient {
     for (let attempt = 0; attempt < this.o.attempts; attempt++) {
       let wait = Math.min(this.o.maxBackoffMs, this.o.backoffMs * 2 ** attempt) * (0.5 + Math.random() / 2);
       try {
-        const res = await this.o.fetch(`${this.o.baseUrl}${path}`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${this.o.token}`, "content-type": "application/json", ...headers },
-          body: payload,
-          signal: AbortSignal.timeout(this.o.timeoutMs),
-        });
-        const json = (await res.json().catch(() => ({}))) as T & ErrorBody;
-        if (res.ok) return { status: res.status, body: json };
+        // The channel first; if it has no answer (closed, not reachable), the same request over HTTP.
+        const res =
+          (await this.channel?.request(path, body, headers, this.o.timeoutMs)) ??
+          (await this.overHttp(path, payload, headers));
+        const json = res.body as T & ErrorBody;
+        if (res.status >= 200 && res.status < 300) return { status: res.status, body: json };
         lastStatus = res.status;
         if (res.status !== 429 && res.status < 500) throw new RejectedError(res.status, json.error ?? {});
-        const after = Number(res.headers.get("retry-after"));
+        const after = res.retryAfter ?? 0;
         if (Number.isFinite(after) && after > 0) wait = Math.min(this.o.maxBackoffMs, after * 1000);
       } catch (e) {
         if (e instanceof RejectedError) throw e;
@@ -360,5 +378,16 @@ export class TerminalClient {
       if (attempt < this.o.attempts - 1) await this.o.sleep(wait);
     }
     throw new UnavailableError(this.o.attempts, lastStatus, lastError);
+  }
+
+  private async overHttp(path: string, payload: string, headers: Record<string, string>): Promise<ChannelAnswer> {
+    const res = await this.o.fetch(`${this.o.baseUrl}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${this.o.token}`, "content-type": "application/json", ...headers },
+      body: payload,
+      signal: AbortSignal.timeout(this.o.timeoutMs),
+    });
+    const body = await res.json().catch(() => ({}));
+    return { status: res.status, body, retryAfter: Number(res.headers.get("retry-after")) || undefined };
   }
 }

@@ -12,7 +12,11 @@ import { call, type Fixture, fixture, issue, sale, uid, useShardBand } from "./h
 
 useShardBand(19);
 
-type Reply = { id: string | null; status: number; body: Record<string, unknown> & { error?: { code: string } } };
+type Reply = {
+  id: string | null;
+  status: number;
+  body: Record<string, unknown> & { error?: { code: string; requestId?: string } };
+};
 
 /** A terminal's socket: send a message, await the reply with its id; see how it closed. */
 type Channel = {

@@ -36,7 +36,8 @@ const messageSchema = z.discriminatedUnion("type", [
 ]);
 
 export type ChannelMessage = z.infer<typeof messageSchema>;
-export type ChannelReply = { id: string | null; status: number; body: unknown };
+/** `retryAfter` (seconds): what HTTP sends as the Retry-After header, for 429 and 503. */
+export type ChannelReply = { id: string | null; status: number; body: unknown; retryAfter?: number };
 
 export type ChannelCall = {
   env: Env;
@@ -49,7 +50,12 @@ export type ChannelCall = {
 
 const errorReply = (id: string | null, e: ApiError): ChannelReply => {
   const body: ErrorBody = e.toBody();
-  return { id, status: e.status, body: { error: { ...body.error, requestId: crypto.randomUUID() } } };
+  return {
+    id,
+    status: e.status,
+    body: { error: { ...body.error, requestId: crypto.randomUUID() } },
+    ...(e.retryAfter === undefined ? {} : { retryAfter: e.retryAfter }),
+  };
 };
 
 /** The message's id, if it has one that could be echoed (so even a refused message is matched). */
