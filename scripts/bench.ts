@@ -19,6 +19,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { generateSigningKey } from "../tlog/note.ts";
 import { setupFleet } from "./lib/bench/fleet.ts";
+import { channel } from "./lib/bench/phases/channel.ts";
 import { issuance } from "./lib/bench/phases/issuance.ts";
 import { persistence } from "./lib/bench/phases/persistence.ts";
 import { productionRates } from "./lib/bench/phases/production-rates.ts";
@@ -187,6 +188,7 @@ async function main(): Promise<void> {
   const persisted = await persistence(b, { multi, shards: multi.shards });
   const verified = await verifyPersisted(b, persisted.backlogCodes);
   const returned = await refunds(b, multi);
+  const overChannel = await channel(b, multi);
   let profile: Profiled = null;
   let profiledState = args["state-tmpfs"] ? "tmpfs" : "disk";
   if (!args["no-profile"] && args["no-compare"])
@@ -232,6 +234,7 @@ async function main(): Promise<void> {
     persistence: persisted,
     verify: verified,
     refunds: returned,
+    channel: overChannel,
     profile,
     profiledState,
     other,

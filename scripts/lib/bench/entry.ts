@@ -38,6 +38,8 @@ const causeOf = (query: string) => CAUSES.find(([re]) => re.test(query))?.[1] ??
 /** The shard's RPC methods the counter wraps, when the product has them. */
 const RPC_METHODS = [
   "issue",
+  "fetch",
+  "webSocketMessage",
   "markPersisted",
   "view",
   "logView",
