@@ -57,7 +57,9 @@ beforeAll(async () => {
     token: state.identity.token,
     offline: storage,
     attempts: 1,
+    // No network: HTTP fails, and no socket either.
     fetch: () => Promise.reject(new TypeError("network down")),
+    channel: false,
   });
   const first = await cut.sell(sale(390));
   if (!("offline" in first)) throw new Error("expected an offline sale");
