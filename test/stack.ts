@@ -149,3 +149,16 @@ export async function callStack(
   const text = await res.text();
   return { status: res.status, text, body: (text.startsWith("{") ? JSON.parse(text) : {}) as Record<string, string> };
 }
+
+/** A tenant with a store "main" and a terminal "till-1", made through the API; the terminal's token. */
+export async function stackTerminal(stack: Pick<Stack, "baseUrl">, tenantId: string, name: string): Promise<string> {
+  const t = await callStack(stack, "POST", "/v1/tenants", OPERATOR_TOKEN, { id: tenantId, name });
+  const apiKey = t.body.apiKey ?? "";
+  await callStack(stack, "PUT", `/v1/tenants/${tenantId}/stores/main`, apiKey, {
+    name: "Main",
+    timezone: "Europe/Berlin",
+  });
+  const r = await callStack(stack, "POST", `/v1/tenants/${tenantId}/stores/main/terminals`, apiKey, { id: "till-1" });
+  if (r.status !== 201 || !r.body.token) throw new Error(`terminal: ${r.status} ${r.text}`);
+  return r.body.token;
+}

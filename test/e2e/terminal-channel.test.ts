@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SaleInput, TerminalClient, type WebSocketLike } from "../../clients/terminal/index.ts";
-import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
+import { type Stack, stackTerminal, startStack } from "../stack.ts";
 
 let stack: Stack;
 let token = "";
@@ -34,15 +34,7 @@ const NodeWebSocket = (globalThis as unknown as { WebSocket: WebSocketLike }).We
 
 beforeAll(async () => {
   stack = await startStack();
-  const t = await callStack(stack, "POST", "/v1/tenants", OPERATOR_TOKEN, { id: tenantId, name: "Channel test" });
-  await callStack(stack, "PUT", `/v1/tenants/${tenantId}/stores/main`, t.body.apiKey ?? "", {
-    name: "Main",
-    timezone: "Europe/Berlin",
-  });
-  const r = await callStack(stack, "POST", `/v1/tenants/${tenantId}/stores/main/terminals`, t.body.apiKey ?? "", {
-    id: "till-1",
-  });
-  token = r.body.token ?? "";
+  token = await stackTerminal(stack, tenantId, "Channel test");
 }, 120_000);
 
 afterAll(async () => {

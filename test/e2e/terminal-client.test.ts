@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileQueue, type SaleInput, TerminalClient } from "../../clients/terminal/index.ts";
-import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
+import { callStack, type Stack, stackTerminal, startStack } from "../stack.ts";
 import { startTcpProxy, type TcpProxy } from "../tcp-proxy.ts";
 
 let stack: Stack;
@@ -40,15 +40,7 @@ const client = () =>
 
 beforeAll(async () => {
   stack = await startStack();
-  const t = await callStack(stack, "POST", "/v1/tenants", OPERATOR_TOKEN, { id: tenantId, name: "Client test" });
-  await callStack(stack, "PUT", `/v1/tenants/${tenantId}/stores/main`, t.body.apiKey ?? "", {
-    name: "Main",
-    timezone: "Europe/Berlin",
-  });
-  const r = await callStack(stack, "POST", `/v1/tenants/${tenantId}/stores/main/terminals`, t.body.apiKey ?? "", {
-    id: "till-1",
-  });
-  token = r.body.token ?? "";
+  token = await stackTerminal(stack, tenantId, "Client test");
   const target = new URL(stack.baseUrl);
   proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
 }, 120_000);

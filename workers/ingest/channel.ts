@@ -48,47 +48,54 @@ export type ChannelCall = {
   issue: (req: IssueRequest) => Promise<IssueReply>;
 };
 
-const errorReply = (id: string | null, e: ApiError): ChannelReply => {
+/** One message's identity: its id once known (so even a refused message is matched), and its request id for the logs. */
+type Asked = { id: string | null; requestId: string };
+
+const errorReply = (asked: Asked, e: ApiError): ChannelReply => {
   const body: ErrorBody = e.toBody();
   return {
-    id,
+    id: asked.id,
     status: e.status,
-    body: { error: { ...body.error, requestId: crypto.randomUUID() } },
+    body: { error: { ...body.error, requestId: asked.requestId } },
     ...(e.retryAfter === undefined ? {} : { retryAfter: e.retryAfter }),
   };
 };
 
-/** The message's id, if it has one that could be echoed (so even a refused message is matched). */
-function idOf(json: unknown): string | null {
-  const id = (json as { id?: unknown } | null)?.id;
-  return messageId.safeParse(id).success ? (id as string) : null;
-}
+/** A string's UTF-8 size, without copying it when its length alone settles the question (at most 3 bytes a unit). */
+const overLimit = (message: string | ArrayBuffer, limit: number) =>
+  typeof message === "string"
+    ? message.length > limit || (message.length * 3 > limit && new TextEncoder().encode(message).byteLength > limit)
+    : message.byteLength > limit;
 
-async function reply(call: ChannelCall, pg: { get: () => Pg }): Promise<ChannelReply> {
+async function reply(call: ChannelCall, asked: Asked, pg: { get: () => Pg }): Promise<ChannelReply> {
   const { message } = call;
-  const bytes = typeof message === "string" ? new TextEncoder().encode(message).byteLength : message.byteLength;
-  if (bytes > MAX_MESSAGE_BYTES) {
+  if (overLimit(message, MAX_MESSAGE_BYTES)) {
     return errorReply(
-      null,
+      asked,
       new ApiError(413, "payload_too_large", `A message is at most ${MAX_MESSAGE_BYTES / KiB} KiB.`),
     );
   }
   if (typeof message !== "string") {
-    return errorReply(null, new ApiError(415, "unsupported_media_type", "Send messages as JSON text frames."));
+    return errorReply(asked, new ApiError(415, "unsupported_media_type", "Send messages as JSON text frames."));
   }
   let json: unknown;
   try {
     json = JSON.parse(message);
   } catch {
-    return errorReply(null, validationFailed([{ path: "", message: "is not JSON" }], "The message is not valid JSON."));
+    return errorReply(
+      asked,
+      validationFailed([{ path: "", message: "is not JSON" }], "The message is not valid JSON."),
+    );
   }
-  const id = idOf(json);
+  const id = messageId.safeParse((json as { id?: unknown } | null)?.id);
+  if (id.success) asked.id = id.data;
   const parsed = messageSchema.safeParse(json);
-  if (!parsed.success) return errorReply(id, validationFailed(zodProblems(parsed.error), "The message is not valid."));
+  if (!parsed.success)
+    return errorReply(asked, validationFailed(zodProblems(parsed.error), "The message is not valid."));
   const m = parsed.data;
   if (call.inFlight > MAX_IN_FLIGHT) {
     return errorReply(
-      m.id,
+      asked,
       new ApiError(429, "rate_limited", `At most ${MAX_IN_FLIGHT} messages may wait for their answer on one socket.`, {
         retryAfter: 1,
       }),
@@ -109,7 +116,7 @@ async function reply(call: ChannelCall, pg: { get: () => Pg }): Promise<ChannelR
     if (!batch.success) throw validationFailed(zodProblems(batch.error));
     return { id: m.id, status: 200, body: await issueBatch(via, batch.data.receipts, Date.now()) };
   }
-  if (bytes > MAX_RECEIPT_BYTES + KiB) {
+  if (overLimit(message, MAX_RECEIPT_BYTES + KiB)) {
     throw new ApiError(413, "payload_too_large", `The body is larger than ${MAX_RECEIPT_BYTES / KiB} KiB.`);
   }
   const key = idempotencyKeySchema.safeParse(m.idempotencyKey);
@@ -133,30 +140,32 @@ async function reply(call: ChannelCall, pg: { get: () => Pg }): Promise<ChannelR
 export async function answerChannel(
   call: ChannelCall,
 ): Promise<{ reply: string; close?: { code: number; reason: string } }> {
-  let handle: Pg | null = null;
-  const pg = { get: () => (handle ??= openPg(call.env)) };
+  // Opened only for a replay older than the shard's ring.
+  const pg: { handle: Pg | null; get: () => Pg } = {
+    handle: null,
+    get: () => {
+      pg.handle ??= openPg(call.env);
+      return pg.handle;
+    },
+  };
+  const asked: Asked = { id: null, requestId: crypto.randomUUID() };
   let out: ChannelReply;
   try {
-    out = await reply(call, pg);
+    out = await reply(call, asked, pg);
   } catch (e) {
     const refused = apiErrorOf(e);
-    if (!refused) logger.error({ msg: "channel: message failed", error: describeError(e) });
-    const id = (() => {
-      try {
-        return typeof call.message === "string" ? idOf(JSON.parse(call.message)) : null;
-      } catch {
-        return null;
-      }
-    })();
+    if (!refused) {
+      logger.error({ msg: "channel: message failed", requestId: asked.requestId, error: describeError(e) });
+    }
     out = errorReply(
-      id,
+      asked,
       refused ??
         new ApiError(503, "unavailable", "The receipt service is busy; retry with the same Idempotency-Key.", {
           retryAfter: 2,
         }),
     );
   } finally {
-    if (handle) await (handle as Pg).end().catch(() => {});
+    await pg.handle?.end().catch(() => {});
   }
   return {
     reply: JSON.stringify(out),

@@ -8,8 +8,8 @@
 import { startCpu } from "../cpu.ts";
 import type { Fleet, Terminal } from "../fleet.ts";
 import { type LoadResult, percentiles } from "../load.ts";
-import { type BenchRun, type Phase, rowsPerReceipt, type TallySum, tallyDelta } from "../run.ts";
-import { PLAN, type RateResult } from "./production-rates.ts";
+import type { BenchRun, Phase } from "../run.ts";
+import { measureAtRate, PLAN, type RateResult } from "./production-rates.ts";
 
 type Socket = { ws: WebSocket; waiting: Map<string, (status: number) => void> };
 
@@ -104,30 +104,13 @@ async function drive(
 
 export type ChannelResult = { light: Phase; sustained: RateResult; peak: RateResult };
 
-async function atRate(b: BenchRun, fleet: Fleet, label: string, perShard: number, count: number): Promise<RateResult> {
+function atRate(b: BenchRun, fleet: Fleet, label: string, perShard: number, count: number): Promise<RateResult> {
   const shards = [...new Set(fleet.terminals.map((t) => t.shard))].slice(-count);
   const terminals = fleet.terminals.filter((t) => shards.includes(t.shard));
-  const rate = Math.round(perShard * shards.length);
   b.say(
     `${label}: ${Math.round(perShard * 10) / 10}/s on each of ${shards.length} shards over ${terminals.length} sockets`,
   );
-  const t0 = await b.tally(shards);
-  const p0 = await b.pipeline();
-  const phase = await drive(b, label, terminals, b.o.phaseSec, rate);
-  await b.drain();
-  const delta: TallySum | null = tallyDelta(t0, await b.tally(shards));
-  const p1 = await b.pipeline();
-  const receipts = phase.load.status["201"] ?? 0;
-  return {
-    label,
-    perShardRate: perShard,
-    shards: shards.length,
-    phase,
-    receipts,
-    delta,
-    rows: delta ? rowsPerReceipt(delta, receipts) : null,
-    messages: p1.messagesSent - p0.messagesSent,
-  };
+  return measureAtRate(b, { label, perShard, shards, run: (rate) => drive(b, label, terminals, b.o.phaseSec, rate) });
 }
 
 export async function channel(b: BenchRun, fleet: Fleet): Promise<ChannelResult> {

@@ -29,35 +29,54 @@ function terminalsOn(fleet: Fleet, count: number): { terminals: Terminal[]; shar
   return { terminals: fleet.terminals.filter((t) => shards.includes(t.shard)), shards };
 }
 
-async function atRate(b: BenchRun, fleet: Fleet, label: string, perShard: number, count: number): Promise<RateResult> {
-  const { terminals, shards } = terminalsOn(fleet, count);
-  const rate = Math.round(perShard * shards.length);
-  b.say(`${label}: ${round1(perShard)} receipts/s on each of ${shards.length} shards (${rate}/s), paced`);
-  const t0 = await b.tally(shards);
+/**
+ * One phase at `perShard` receipts a second on each of `shards`, driven by
+ * `run` (over HTTP here, over the channel in channel.ts), with the rows, commits
+ * and queue messages it cost counted around it.
+ */
+export async function measureAtRate(
+  b: BenchRun,
+  o: { label: string; perShard: number; shards: number[]; run: (rate: number) => Promise<Phase> },
+): Promise<RateResult> {
+  const rate = Math.round(o.perShard * o.shards.length);
+  const t0 = await b.tally(o.shards);
   const p0 = await b.pipeline();
-  const phase = await b.phase({
-    label,
-    url: b.base,
-    connections: Math.min(64, Math.max(8, Math.ceil(rate / 20))),
-    rate,
-    durationSec: b.o.phaseSec,
-    maxRequests: rate * b.o.phaseSec * 2,
-    next: b.issuer(terminals),
-  });
+  const phase = await o.run(rate);
   await b.drain();
-  const delta = tallyDelta(t0, await b.tally(shards));
+  const delta = tallyDelta(t0, await b.tally(o.shards));
   const p1 = await b.pipeline();
   const receipts = phase.load.status["201"] ?? 0;
   return {
-    label,
-    perShardRate: perShard,
-    shards: shards.length,
+    label: o.label,
+    perShardRate: o.perShard,
+    shards: o.shards.length,
     phase,
     receipts,
     delta,
     rows: delta ? rowsPerReceipt(delta, receipts) : null,
     messages: p1.messagesSent - p0.messagesSent,
   };
+}
+
+async function atRate(b: BenchRun, fleet: Fleet, label: string, perShard: number, count: number): Promise<RateResult> {
+  const { terminals, shards } = terminalsOn(fleet, count);
+  const rate = Math.round(perShard * shards.length);
+  b.say(`${label}: ${round1(perShard)} receipts/s on each of ${shards.length} shards (${rate}/s), paced`);
+  return measureAtRate(b, {
+    label,
+    perShard,
+    shards,
+    run: (r) =>
+      b.phase({
+        label,
+        url: b.base,
+        connections: Math.min(64, Math.max(8, Math.ceil(r / 20))),
+        rate: r,
+        durationSec: b.o.phaseSec,
+        maxRequests: r * b.o.phaseSec * 2,
+        next: b.issuer(terminals),
+      }),
+  });
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
