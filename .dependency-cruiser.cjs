@@ -11,14 +11,22 @@
  *   workers/           the Worker: everything above; a feature folder uses
  *                      workers/shared and workers/*.ts, never another feature;
  *                      only workers/index.ts (the composition root) meets them all
+ *   witness/           the witness Worker, deployable alone: tlog and kit only
  *   scripts/, test/    tools and tests: anything; the product never imports them
  */
-const PRODUCT = "^(tlog|kit|core|api|db|durable-objects|workers|clients)/";
+const PRODUCT = "^(tlog|kit|core|api|db|durable-objects|workers|clients|witness)/";
 const notTests = "\\.test\\.tsx?$";
 
 module.exports = {
   forbidden: [
     { name: "no-cycles", severity: "error", from: {}, to: { circular: true } },
+    {
+      name: "witness-stands-alone",
+      comment: "witness/ is a Worker anyone deploys on its own: it uses the tlog library and kit, nothing of the gateway",
+      severity: "error",
+      from: { path: "^witness/" },
+      to: { path: "^(core|api|db|durable-objects|workers|scripts|test|clients)/" },
+    },
     {
       name: "tlog-stands-alone",
       comment: "tlog/ is a library: it imports nothing of ours",

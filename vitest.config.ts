@@ -27,6 +27,7 @@ export default defineConfig({
             "api/**/*.test.ts",
             "workers/**/*.test.ts",
             "durable-objects/**/*.test.ts",
+            "witness/**/*.test.ts",
             "scripts/**/*.test.ts",
             "ops/**/*.test.ts",
           ],

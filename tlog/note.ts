@@ -13,21 +13,22 @@ const enc = new TextEncoder();
 const subtle = crypto.subtle;
 
 /** What makes a valid key name in signed notes: no spaces or plus signs. */
-const KEY_NAME = /^[\x21-\x2a\x2c-\x7e]+$/;
+export const KEY_NAME = /^[\x21-\x2a\x2c-\x7e]+$/;
 
 export type Signer = { name: string; keyId: Uint8Array; publicKey: Uint8Array; key: CryptoKey };
 export type Verifier = { name: string; keyId: Uint8Array; publicKey: Uint8Array; key: CryptoKey };
 export type Checkpoint = { origin: string; size: number; root: Uint8Array };
 
-const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
-function unb64(s: string): Uint8Array | null {
+export const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
+export function unb64(s: string): Uint8Array | null {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) return null;
   return Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
 }
-const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+export const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
 
-async function keyIdOf(name: string, publicKey: Uint8Array): Promise<Uint8Array> {
-  const data = new Uint8Array([...enc.encode(name), 0x0a, ED25519, ...publicKey]);
+/** SHA-256(name ‖ 0x0A ‖ signature type ‖ public key)[:4]: 0x01 for a log's key, 0x04 for a cosigner's. */
+export async function keyIdOf(name: string, publicKey: Uint8Array, type = ED25519): Promise<Uint8Array> {
+  const data = new Uint8Array([...enc.encode(name), 0x0a, type, ...publicKey]);
   return new Uint8Array(await subtle.digest("SHA-256", data)).slice(0, 4);
 }
 
@@ -55,7 +56,7 @@ export async function parseSigningKey(text: string): Promise<Signer> {
 }
 
 /** Splits on the first n − 1 plus signs: the last field is base64, which may hold "+" itself. */
-function splitKey(text: string, n: number): string[] | null {
+export function splitKey(text: string, n: number): string[] | null {
   const out: string[] = [];
   let rest = text;
   for (let i = 0; i < n - 1; i++) {
@@ -126,19 +127,27 @@ export async function signNote(text: string, signers: Signer | Signer[]): Promis
  * lines from other keys are allowed (and ignored), as the spec says.
  */
 export async function openNote(note: string, verifier: Verifier): Promise<string | null> {
-  const split = note.lastIndexOf("\n\n");
-  if (split < 0 || !note.endsWith("\n")) return null;
-  const text = note.slice(0, split + 1);
-  const lines = note.slice(split + 2, -1).split("\n");
-  for (const line of lines) {
-    const m = /^— (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
-    if (!m) return null;
-    if (m[1] !== verifier.name) continue;
-    const raw = unb64(m[2] as string);
-    if (!raw || raw.length !== 4 + 64 || hex(raw.slice(0, 4)) !== hex(verifier.keyId)) continue;
-    if (await subtle.verify("Ed25519", verifier.key, raw.slice(4), enc.encode(text))) return text;
+  const parsed = splitNote(note);
+  if (!parsed) return null;
+  for (const { name, raw } of parsed.signatures) {
+    if (name !== verifier.name || raw.length !== 4 + 64 || hex(raw.slice(0, 4)) !== hex(verifier.keyId)) continue;
+    if (await subtle.verify("Ed25519", verifier.key, raw.slice(4), enc.encode(parsed.text))) return parsed.text;
   }
   return null;
+}
+
+/** A note split into its text and its signature lines (name and raw bytes); null if it is not a note. */
+export function splitNote(note: string): { text: string; signatures: { name: string; raw: Uint8Array }[] } | null {
+  const split = note.lastIndexOf("\n\n");
+  if (split < 0 || !note.endsWith("\n")) return null;
+  const signatures: { name: string; raw: Uint8Array }[] = [];
+  for (const line of note.slice(split + 2, -1).split("\n")) {
+    const m = /^— (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
+    const raw = m ? unb64(m[2] as string) : null;
+    if (!m || !raw) return null;
+    signatures.push({ name: m[1] as string, raw });
+  }
+  return { text: note.slice(0, split + 1), signatures };
 }
 
 /** The keys (name and 8-hex key ID) whose signature lines a note carries, unverified. */
