@@ -1,6 +1,7 @@
 /**
- * A signing key for a local stack (the log's, LOG_SIGNING_KEY, or the
- * terminal-certificate key, TERMINAL_CERT_KEY): the variable when set, else
+ * A signing key for a local stack (the log's, LOG_SIGNING_KEY, the
+ * terminal-certificate key, TERMINAL_CERT_KEY, or the local witness's,
+ * WITNESS_KEY): the variable when set, else
  * one generated once into .data/ (kept, so what it signed stays checkable
  * across runs).
  */
@@ -9,7 +10,7 @@ import { dirname } from "node:path";
 import { generateSigningKey, parseSigningKey, verifierKeyOf } from "../../tlog/note.ts";
 
 export async function localKey(
-  variable: "LOG_SIGNING_KEY" | "TERMINAL_CERT_KEY",
+  variable: "LOG_SIGNING_KEY" | "TERMINAL_CERT_KEY" | "WITNESS_KEY",
   file: string,
   name: string,
 ): Promise<{ privateKey: string; verifierKey: string }> {

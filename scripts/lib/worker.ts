@@ -13,22 +13,25 @@ export type LocalWorker = { url: URL; dispose: () => Promise<void> };
 /**
  * `vars`: plain-text bindings (settings and secrets); `onLog`: the Worker's
  * console lines; `entrypoint`: another entry than wrangler.toml's main (the
- * chaos entry wraps the product's).
+ * chaos entry wraps the product's). `opts.config`: another Worker's
+ * wrangler.toml (the witness's); `opts.port` a fixed port; `opts.persistTo` a
+ * folder that keeps its storage across runs.
  */
 export async function startLocalWorker(
   vars: Record<string, string>,
   onLog?: (line: string) => void,
   entrypoint?: string,
+  opts: { config?: string; port?: number; persistTo?: string } = {},
 ): Promise<LocalWorker> {
   const worker = await unstable_startWorker({
-    config: CONFIG,
+    config: opts.config ?? CONFIG,
     ...(entrypoint ? { entrypoint } : {}),
     bindings: Object.fromEntries(
       Object.entries(vars).map(([name, value]): [string, Binding] => [name, { type: "plain_text", value }]),
     ),
     dev: {
-      server: { hostname: "127.0.0.1", port: 0 },
-      persist: false,
+      server: { hostname: "127.0.0.1", port: opts.port ?? 0 },
+      persist: opts.persistTo ?? false,
       inspector: false,
       watch: false,
       logLevel: "none",
