@@ -42,6 +42,13 @@ export const configSchema = z.object({
   VERIFY_EDGE_CACHE: onOff("on"),
   /** Checkpoint origin prefix: each shard's origin is `<LOG_ORIGIN>/<shard>`. */
   LOG_ORIGIN: z.string().min(1).default(DEFAULT_LOG_ORIGIN),
+  /**
+   * The witnesses each shard submits its checkpoints to: `<vkey>@<submission URL prefix>`,
+   * space-separated (contract v1.2 "Witnessed checkpoints"; empty: none, as in v1.1).
+   */
+  WITNESSES: z.string().default(""),
+  /** How many of WITNESSES must cosign a checkpoint before it is served (default: all of them). */
+  WITNESS_QUORUM: z.coerce.number().int().min(0).max(64).optional(),
   /** "on": webhooks may also be http, and to loopback only (local development; core/webhooks.ts). */
   ALLOW_INSECURE_WEBHOOKS: onOff("off"),
   /** Seconds before a failed webhook delivery's first retry; each retry waits twice as long, at most an hour. */

@@ -1,7 +1,7 @@
 /** The shard's settings, read from the Worker's env once per object. */
 import { V1_MAX_COUNTER } from "../core/code.ts";
 import { config } from "../core/config.ts";
-import { signersFor } from "../tlog/signers.ts";
+import { signersFor, witnessPolicyFor } from "../tlog/signers.ts";
 import type { ShardConfig, ShardEnv } from "./ports.ts";
 
 export function shardConfig(env: ShardEnv): ShardConfig {
@@ -19,5 +19,6 @@ export function shardConfig(env: ShardEnv): ShardConfig {
     voidWindowMs: c.VOID_WINDOW_S * 1000,
     offlineMaxMs: c.OFFLINE_MAX_HOURS * 3_600_000,
     signers: () => signersFor(env.LOG_SIGNING_KEY),
+    witnesses: () => witnessPolicyFor(c.WITNESSES, c.WITNESS_QUORUM),
   };
 }

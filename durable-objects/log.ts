@@ -8,6 +8,7 @@
  * be durable before it signs, and full tiles wait in SQLite until R2 has them.
  */
 import { edgeRoot, type Hash } from "../tlog/merkle.ts";
+import type { TileReader } from "../tlog/proofs.ts";
 import { formatCheckpoint, noteSignatures, type Signer, signerLabel, signNote } from "../tlog/note.ts";
 import {
   appendLeaves,
@@ -23,8 +24,16 @@ import type { LogHead, ShardTables } from "./tables.ts";
 export type SignedCheckpoint = { size: number; note: string; signedAt: number };
 export type TileBytes = { level: number; index: number; hashes: Uint8Array };
 
-/** What a reader needs of the log: sizes, the latest checkpoint, and the unfilled tiles. */
-export type LogView = { size: number; checkpoint: SignedCheckpoint | null; tiles: TileBytes[] };
+/**
+ * What a reader needs of the log: its size, the latest signed checkpoint, the
+ * latest witnessed one (what is served and proven against), and the unfilled tiles.
+ */
+export type LogView = {
+  size: number;
+  checkpoint: SignedCheckpoint | null;
+  witnessed: SignedCheckpoint | null;
+  tiles: TileBytes[];
+};
 
 const UPLOADS_PER_ALARM = 32;
 
@@ -34,6 +43,8 @@ export class ShardLog {
   private signed: SignedCheckpoint | null;
   /** Full tiles still waiting in SQLite for R2. */
   private waiting: number;
+  /** Full tiles read back from R2 for consistency proofs (immutable). */
+  private readonly fullTiles = new Map<string, Hash[]>();
 
   private readonly tables: ShardTables;
 
@@ -63,6 +74,11 @@ export class ShardLog {
 
   get signedSize(): number {
     return this.signed?.size ?? 0;
+  }
+
+  /** The latest signed checkpoint (null: none yet). */
+  get checkpoint(): SignedCheckpoint | null {
+    return this.signed;
   }
 
   get signedAt(): number | null {
@@ -148,7 +164,7 @@ export class ShardLog {
     this.waiting = this.tables.pendingTileCount();
   }
 
-  view(): LogView {
+  view(): Omit<LogView, "witnessed"> {
     const tiles: TileBytes[] = [];
     this.state.partial.forEach((hashes, level) => {
       if (!hashes.length) return;
@@ -156,6 +172,29 @@ export class ShardLog {
       tiles.push({ level, index, hashes: packHashes(hashes) });
     });
     return { size: this.state.size, checkpoint: this.signed, tiles };
+  }
+
+  /**
+   * Reads this tree's tiles: the unfilled ones from memory, full ones from
+   * SQLite until R2 has them, then from R2 (the last few kept in memory).
+   */
+  reader(bucket: Pick<R2Bucket, "get">, shard: number): TileReader {
+    return async (level, index, width) => {
+      const partial = this.state.partial[level];
+      const unfilled = Math.floor(Math.floor(this.state.size / TILE_WIDTH ** level) / TILE_WIDTH);
+      if (partial && index === unfilled && partial.length >= width) return partial.slice(0, width);
+      const key = tileObjectKey(shard, level, index);
+      const pending = this.fullTiles.has(key) ? null : this.tables.pendingTile(level, index);
+      let full = this.fullTiles.get(key) ?? (pending ? unpackHashes(pending) : null);
+      if (!full) {
+        const object = await bucket.get(key);
+        if (!object) throw new Error(`log tile ${key} is neither here nor in R2`);
+        full = unpackHashes(new Uint8Array(await object.arrayBuffer()));
+        if (this.fullTiles.size >= 16) this.fullTiles.delete(this.fullTiles.keys().next().value as string);
+        this.fullTiles.set(key, full);
+      }
+      return full.slice(0, width);
+    };
   }
 
   /** A full tile not yet in R2. */

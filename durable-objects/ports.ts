@@ -11,6 +11,8 @@ import type { ChainRecord } from "../core/receipt.ts";
 import type { Claim, Hold, LedgerRefusal, ReserveRequest } from "../core/refunds.ts";
 import type { Logger } from "../kit/logger.ts";
 import type { Signer } from "../tlog/note.ts";
+import type { WitnessPolicy } from "../tlog/witness-protocol.ts";
+import type { WitnessFetch } from "./witnessing.ts";
 
 /** What the shard object reads from the Worker's env: its bindings, its secrets and the settings. */
 export interface ShardEnv extends ConfigVars {
@@ -55,6 +57,8 @@ export type ShardConfig = {
   offlineMaxMs: number;
   /** The log's signing keys, first the published one (none: no checkpoints are signed). */
   signers: () => Promise<Signer[]>;
+  /** WITNESSES and WITNESS_QUORUM: who must cosign a checkpoint before it is served (none: as in v1.1). */
+  witnesses: () => Promise<WitnessPolicy>;
 };
 
 /** A reservation on an original's ledger, as the refund's shard asks for it (core/refunds.ts). */
@@ -95,7 +99,9 @@ export type ShardDeps = {
   /** Where the shard's lines go (a test keeps them). */
   logger: Logger;
   queue: { sendBatch(messages: Iterable<MessageSendRequest<OutboxMessage>>): Promise<unknown> };
-  tiles: Pick<R2Bucket, "put">;
+  tiles: Pick<R2Bucket, "put" | "get">;
+  /** How the shard reaches its witnesses (the global fetch; tests put a faulty or recording one here). */
+  witnessFetch: WitnessFetch;
   config: ShardConfig;
   /** Another shard's refund ledgers (a refund's original may live anywhere). */
   peer: (shard: number) => LedgerPeer;

@@ -161,6 +161,27 @@ CREATE TABLE IF NOT EXISTS offline_terminals (
   reported_at INTEGER
 ) WITHOUT ROWID;
 `,
+  // 9: witnessed checkpoints (contract v1.2). \`log_witnessed\`: checkpoints
+  // that met the witness quorum, with the cosignatures, by size: the latest
+  // few, and those kept for good (one an hour, a draw's close).
+  // \`witness_refusals\`: per witness and status, the refusals counted and the last.
+  `
+CREATE TABLE IF NOT EXISTS log_witnessed (
+  size INTEGER PRIMARY KEY,
+  note TEXT NOT NULL,
+  witnessed_at INTEGER NOT NULL,
+  kept INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS witness_refusals (
+  witness TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  detail TEXT NOT NULL,
+  PRIMARY KEY (witness, status)
+) WITHOUT ROWID;
+`,
 ];
 
 /** Runs the steps this object has not run yet. */

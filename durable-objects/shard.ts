@@ -8,6 +8,7 @@
 import { type CodeFormat, encodeCode, MAX_COUNTER, V1_MAX_COUNTER } from "../core/code.ts";
 import type { ChainRecord } from "../core/receipt.ts";
 import { describeError } from "../kit/describe-error.ts";
+import { consistencyProof } from "../tlog/proofs.ts";
 import { ShardAdmin } from "./admin.ts";
 import { type Cut, LotteryCuts } from "./cuts.ts";
 import { StoreHeads } from "./heads.ts";
@@ -22,6 +23,7 @@ import { adoptLegacyHeld, BatchRing } from "./ring.ts";
 import { RefundSagas } from "./sagas.ts";
 import { migrate } from "./schema.ts";
 import { ShardTables, type StoreInfo } from "./tables.ts";
+import { ShardWitnessing, type WitnessStats } from "./witnessing.ts";
 
 /** A receipt the shard still holds (not confirmed in Postgres yet), with its store's names. */
 export type HeldReceipt = { record: string; hash: string; storeName: string; storeTimezone: string };
@@ -61,6 +63,7 @@ export class Shard {
   readonly ledgers: RefundLedgers;
   readonly sagas: RefundSagas;
   readonly offline: OfflineRegister;
+  readonly witnessing: ShardWitnessing;
   private number: number;
   private alarmAt: number | null = null;
   private markedAt: number;
@@ -108,6 +111,16 @@ export class Shard {
     );
     this.sagas = new RefundSagas(this.tables, deps.logger, (n) => this.peer(n), deps.clock());
     this.offline = new OfflineRegister(this.tables, deps.config.offlineMaxMs);
+    this.witnessing = new ShardWitnessing({
+      tables: this.tables,
+      clock: deps.clock,
+      logger: deps.logger,
+      fetch: deps.witnessFetch,
+      policy: deps.config.witnesses,
+      proof: async (from, to) =>
+        from === 0 || from === to ? [] : consistencyProof(from, to, this.log.reader(deps.tiles, this.number)),
+      settled: () => this.schedule(),
+    });
     this.issuer = new Issuer({
       tables: this.tables,
       log: this.log,
@@ -175,7 +188,8 @@ export class Shard {
     // schedule() only ever moves the alarm earlier: an alarm left far ahead (by an older release) must
     // not hold back the checkpoint of a tree that is unsigned now, such as a history just adopted.
     const owed = this.sagas.nextAt() !== null || this.ledgers.nextAt() !== null;
-    if (this.log.unsigned || this.resign || this.pump.held > 0 || unmarked || owed) this.schedule();
+    const unwitnessed = !this.witnessing.covers(this.log.checkpoint);
+    if (this.log.unsigned || this.resign || this.pump.held > 0 || unmarked || owed || unwitnessed) this.schedule();
   }
 
   get shard(): number {
@@ -258,13 +272,18 @@ export class Shard {
     }
     return {
       held,
-      log: this.log.view(),
+      log: this.logView(),
       codeFormat: this.issuer.formatOf(this.number, counter).format,
       refunds: this.ledgers.summary(counter),
     };
   }
 
-  stats(): ShardStats {
+  /** The log's head with the latest witnessed checkpoint: what the log API serves and proves against. */
+  logView(): LogView {
+    return { ...this.log.view(), witnessed: this.witnessing.witnessed };
+  }
+
+  stats(): ShardStats & { witnessing: WitnessStats } {
     const now = this.deps.clock();
     const size = this.log.size;
     const format = this.issuer.formatOf(this.number, size + 1).format;
@@ -275,6 +294,7 @@ export class Shard {
       checkpointAgeMs: this.log.signedAt === null ? null : now - this.log.signedAt,
       codeSpaceUsed: size / (format === 1 ? V1_MAX_COUNTER : MAX_COUNTER),
       offline: this.offline.stats(now),
+      witnessing: this.witnessing.stats(),
     };
   }
 
@@ -319,7 +339,10 @@ export class Shard {
       this.deps.logger.error({ msg: "log tile upload failed", shard: this.number, error: describeError(e) });
     }
     const due = this.checkpointAt(now);
-    if (due === null || due > now) return;
+    if (due === null || due > now) {
+      this.witness(now);
+      return;
+    }
     try {
       const signers = await config.signers();
       if (!signers.length) {
@@ -335,6 +358,14 @@ export class Shard {
       this.signNotBefore = now + Math.min(60_000, 1_000 * 2 ** (this.signFailures - 1));
       this.deps.logger.error({ msg: "checkpoint signing failed", shard: this.number, error: describeError(e) });
     }
+    this.witness(now);
+  }
+
+  /** Submits the latest signed checkpoint to the witnesses, unless it is witnessed or not due again yet. */
+  private witness(now: number): void {
+    const signed = this.log.checkpoint;
+    const at = this.witnessing.nextAt(signed);
+    if (at !== null && at <= now) this.witnessing.kick(signed, this.number);
   }
 
   /** When the next checkpoint is due (null: nothing to sign). */
@@ -359,6 +390,7 @@ export class Shard {
     const checkpoint = this.checkpointAt(now);
     if (checkpoint !== null) times.push(checkpoint);
     if (this.log.tilesWaiting) times.push(now + 1_000);
+    times.push(this.witnessing.nextAt(this.log.checkpoint));
     const due = times.filter((t): t is number => t !== null);
     if (!due.length) return;
     const at = Math.min(...due);

@@ -104,6 +104,7 @@ export class StoreShard<E extends ShardEnv = ShardEnv> extends DurableObject<E> 
           storage: this.storageFor(ctx),
           queue,
           tiles: env.LOG_TILES,
+          witnessFetch: (url, init) => fetch(url, init),
           config: shardConfig(env),
           clock: this.clock,
           logger: this.logger,
@@ -276,9 +277,14 @@ export class StoreShard<E extends ShardEnv = ShardEnv> extends DurableObject<E> 
     return this.shard.view(counter);
   }
 
-  /** The log's head: size, latest checkpoint, unfilled tiles. */
+  /** The log's head: size, latest signed and witnessed checkpoints, unfilled tiles. */
   logView(): LogView {
-    return this.shard.log.view();
+    return this.shard.logView();
+  }
+
+  /** The witnessed checkpoint kept at exactly `size`, or null. */
+  witnessedCheckpoint(size: number): string | null {
+    return this.shard.witnessing.at(size);
   }
 
   /** A full log tile that has not reached R2 yet. */

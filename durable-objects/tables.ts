@@ -32,6 +32,9 @@ export type BatchRow = { slot: number; batchNo: number; first: number; count: nu
 
 const bytes = (b: ArrayBuffer | Uint8Array) => (b instanceof Uint8Array ? b : new Uint8Array(b));
 
+export type WitnessedRow = { size: number; note: string; witnessed_at: number };
+export type RefusalRow = { witness: string; status: number; count: number; size: number; at: number; detail: string };
+
 export class ShardTables {
   private readonly sql: SqlStorage;
 
@@ -392,6 +395,63 @@ export class ShardTables {
       c.size,
       c.note,
       c.signedAt,
+    );
+  }
+
+  // ---- witnessed checkpoints and refusals ----
+
+  latestWitnessed(): WitnessedRow | undefined {
+    return this.sql
+      .exec<WitnessedRow>("SELECT size, note, witnessed_at FROM log_witnessed ORDER BY size DESC LIMIT 1")
+      .toArray()[0];
+  }
+
+  witnessedAt(size: number): WitnessedRow | undefined {
+    return this.sql
+      .exec<WitnessedRow>("SELECT size, note, witnessed_at FROM log_witnessed WHERE size = ?", size)
+      .toArray()[0];
+  }
+
+  /** Stores a witnessed checkpoint; `keep` marks one never pruned. Drops unkept ones past the newest `recent`. */
+  putWitnessed(w: { size: number; note: string; witnessedAt: number }, keep: boolean, recent: number): void {
+    this.sql.exec(
+      `INSERT INTO log_witnessed (size, note, witnessed_at, kept) VALUES (?, ?, ?, ?)
+       ON CONFLICT (size) DO UPDATE SET note = excluded.note, kept = max(kept, excluded.kept)`,
+      w.size,
+      w.note,
+      w.witnessedAt,
+      keep ? 1 : 0,
+    );
+    this.sql.exec(
+      `DELETE FROM log_witnessed WHERE kept = 0 AND size < (
+         SELECT min(size) FROM (SELECT size FROM log_witnessed ORDER BY size DESC LIMIT ?))`,
+      recent,
+    );
+  }
+
+  /** When the newest kept witnessed checkpoint was witnessed (null: none). */
+  lastKeptAt(): number | null {
+    return (
+      this.sql.exec<{ at: number | null }>("SELECT max(witnessed_at) AS at FROM log_witnessed WHERE kept = 1").one()
+        .at ?? null
+    );
+  }
+
+  refusals(): RefusalRow[] {
+    return this.sql
+      .exec<RefusalRow>("SELECT witness, status, count, size, at, detail FROM witness_refusals ORDER BY at DESC")
+      .toArray();
+  }
+
+  countRefusal(r: { witness: string; status: number; size: number; at: number; detail: string }): void {
+    this.sql.exec(
+      `INSERT INTO witness_refusals (witness, status, count, size, at, detail) VALUES (?, ?, 1, ?, ?, ?)
+       ON CONFLICT (witness, status) DO UPDATE SET count = count + 1, size = excluded.size, at = excluded.at, detail = excluded.detail`,
+      r.witness,
+      r.status,
+      r.size,
+      r.at,
+      r.detail,
     );
   }
 

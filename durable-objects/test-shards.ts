@@ -33,6 +33,7 @@ export const config: ShardConfig = {
   voidWindowMs: 900_000,
   offlineMaxMs: 72 * 3_600_000,
   signers: async () => [],
+  witnesses: async () => ({ witnesses: [], quorum: 0 }),
 };
 
 export const sale = (total = 680) => ({
@@ -45,6 +46,8 @@ export const sale = (total = 680) => ({
 
 export type World = {
   storage: TestStorage;
+  /** The world's R2: full log tiles by key. */
+  tiles: Map<string, Uint8Array>;
   sent: OutboxMessage[];
   logger: ReturnType<typeof memoryLogger>;
   now: number;
@@ -69,7 +72,13 @@ export function fleetPeer(fleet: Fleet): (n: number) => LedgerPeer {
 }
 
 export function world(): World {
-  return { storage: testStorage(), sent: [], logger: memoryLogger(), now: Date.parse("2026-11-21T09:15:00Z") };
+  return {
+    storage: testStorage(),
+    tiles: new Map(),
+    sent: [],
+    logger: memoryLogger(),
+    now: Date.parse("2026-11-21T09:15:00Z"),
+  };
 }
 
 /** A shard over the world's storage: call again for a restart. */
@@ -79,8 +88,17 @@ export function open(w: World, over: Partial<ShardDeps> = {}, number = SHARD): S
     clock: () => w.now,
     logger: w.logger,
     queue: { sendBatch: async (batch) => void w.sent.push(...[...batch].map((m) => m.body)) },
-    // The shard ignores what a put returns.
-    tiles: { put: (async () => null) as unknown as R2Bucket["put"] },
+    // The shard ignores what a put returns, and reads only a get's bytes.
+    tiles: {
+      put: (async (key: string, value: Uint8Array) => void w.tiles.set(key, value)) as unknown as R2Bucket["put"],
+      get: (async (key: string) => {
+        const bytes = w.tiles.get(key);
+        return bytes ? { arrayBuffer: async () => bytes.slice().buffer } : null;
+      }) as unknown as R2Bucket["get"],
+    },
+    witnessFetch: async () => {
+      throw new Error("this world has no witnesses");
+    },
     config,
     peer: () => {
       throw new Error("this test has one shard");

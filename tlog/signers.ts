@@ -3,6 +3,7 @@
  * work). The shard signs with them and the Worker publishes the first.
  */
 import { parseSigningKey, type Signer } from "./note.ts";
+import { parseWitnessPolicy, type WitnessPolicy } from "./witness-protocol.ts";
 
 const parsed = new Map<string, Promise<Signer[]>>();
 
@@ -29,3 +30,16 @@ export function signersFor(keys: string | undefined): Promise<Signer[]> {
 /** The key /v1/log/key publishes, or null when the log has none. */
 export const primarySigner = async (keys: string | undefined): Promise<Signer | null> =>
   (await signersFor(keys))[0] ?? null;
+
+const policies = new Map<string, Promise<WitnessPolicy>>();
+
+/** WITNESSES and WITNESS_QUORUM parsed once per isolate; rejects (every time) if they are malformed. */
+export function witnessPolicyFor(list: string | undefined, quorum: number | undefined): Promise<WitnessPolicy> {
+  const key = `${list ?? ""}|${quorum ?? ""}`;
+  let policy = policies.get(key);
+  if (!policy) {
+    policy = parseWitnessPolicy(list, quorum);
+    policies.set(key, policy);
+  }
+  return policy;
+}

@@ -5,8 +5,9 @@
  *
  *   old <size>\n  <base64 hash>\n × (≤ 63)  \n  <signed checkpoint note>
  */
+import { parseCosignerVkey } from "./cosignature.ts";
 import type { Hash } from "./merkle.ts";
-import { b64, unb64 } from "./note.ts";
+import { b64, unb64, type Verifier } from "./note.ts";
 
 export const MAX_PROOF_LINES = 63;
 /** The content type of a 409's body: the size the witness holds. */
@@ -61,4 +62,24 @@ export function parseWitnessList(text: string | undefined): WitnessEntry[] {
       }
       return { vkey, name, url };
     });
+}
+
+export type Witness = WitnessEntry & { verifier: Verifier };
+/** The witnesses a log submits to, and how many must cosign a checkpoint before it counts. */
+export type WitnessPolicy = { witnesses: Witness[]; quorum: number };
+
+/** WITNESSES and WITNESS_QUORUM (default: all) as a policy; throws naming what is wrong. */
+export async function parseWitnessPolicy(list: string | undefined, quorum?: number): Promise<WitnessPolicy> {
+  const witnesses = await Promise.all(
+    parseWitnessList(list).map(async (w) => {
+      const verifier = await parseCosignerVkey(w.vkey);
+      if (!verifier) throw new Error(`WITNESSES: "${w.vkey}" is not a cosigner (0x04) verifier key`);
+      return { ...w, verifier };
+    }),
+  );
+  const names = new Set(witnesses.map((w) => w.vkey));
+  if (names.size !== witnesses.length) throw new Error("WITNESSES lists a witness twice");
+  const q = quorum ?? witnesses.length;
+  if (q > witnesses.length) throw new Error(`WITNESS_QUORUM ${q} is more than the ${witnesses.length} witnesses listed`);
+  return { witnesses, quorum: q };
 }

@@ -32,6 +32,7 @@ export function openShard(storage: DurableObjectStorage, faults: Partial<ShardDe
     storage: storageOf(storage),
     queue: env.RECEIPTS_QUEUE,
     tiles: env.LOG_TILES,
+    witnessFetch: (url, init) => fetch(url, init),
     config: shardConfig(env),
     clock: Date.now,
     logger: consoleLogger(),
