@@ -65,8 +65,15 @@ export const proofSchema = z
     checkpoint: z.string().meta({ description: "The C2SP signed checkpoint (signed-note text)" }),
   })
   .nullable()
-  .meta({ description: "null until a signed checkpoint covers the receipt (at most CHECKPOINT_MS)" });
+  .meta({
+    description:
+      "v1.2: against the latest witnessed checkpoint (its cosignatures in the note); null until one covers the receipt",
+  });
 export type Proof = z.infer<typeof proofSchema>;
+
+const witnessed = z.boolean().meta({
+  description: "v1.2: a checkpoint the witness quorum cosigned covers the receipt (then `proof` is against it)",
+});
 
 export const verifiedReceiptSchema = z
   .object({
@@ -74,6 +81,7 @@ export const verifiedReceiptSchema = z
     status: z.enum(["valid", "tampered"]),
     persisted: z.boolean(),
     proof: proofSchema,
+    witnessed,
     tenant: z.object({ id: z.string(), displayName: z.string() }),
     store: z.object({ id: z.string(), name: z.string() }),
     terminalId: z.string(),
@@ -112,6 +120,7 @@ export const missingReceiptSchema = z
     status: z.literal("missing"),
     persisted: z.literal(false),
     proof: proofSchema,
+    witnessed,
   })
   .meta({ id: "MissingReceipt" });
 export type MissingReceipt = z.infer<typeof missingReceiptSchema>;
@@ -123,7 +132,7 @@ export const money = z.number().int();
 /** What verify and the webhooks tell about a receipt, without what only verifying adds (status, persisted, proof). */
 export type ReceiptFields = Omit<
   VerifiedReceipt,
-  "status" | "persisted" | "proof" | "refunds" | "refundedTotal" | "voidedBy"
+  "status" | "persisted" | "proof" | "witnessed" | "refunds" | "refundedTotal" | "voidedBy"
 >;
 
 export function receiptFields(

@@ -13,6 +13,54 @@ const healthy: StatusSnapshot = {
 };
 
 describe("console alerts", () => {
+  it("raises a witness's refusal of a checkpoint for a day, and a checkpoint left unwitnessed past a minute", () => {
+    const now = Date.parse("2026-12-06T12:00:00Z");
+    const refusal = {
+      witness: "w1.example",
+      status: 422,
+      count: 1,
+      size: 7,
+      detail: "the consistency proof does not verify",
+    };
+    const at = (ago: number) => ({ ...refusal, at: now - ago });
+    const alerts = alertsFor(
+      {
+        ...healthy,
+        shards: [
+          {
+            shard: 2,
+            oldestUnpersistedAgeMs: null,
+            codeSpaceUsed: 0,
+            witnessing: { unwitnessedMs: 0, refusals: [at(60_000)] },
+          },
+          {
+            shard: 3,
+            oldestUnpersistedAgeMs: null,
+            codeSpaceUsed: 0,
+            witnessing: { unwitnessedMs: 0, refusals: [at(2 * 86_400_000)] },
+          },
+          {
+            shard: 4,
+            oldestUnpersistedAgeMs: null,
+            codeSpaceUsed: 0,
+            witnessing: { unwitnessedMs: 90_000, refusals: [] },
+          },
+          {
+            shard: 5,
+            oldestUnpersistedAgeMs: null,
+            codeSpaceUsed: 0,
+            witnessing: { unwitnessedMs: 30_000, refusals: [] },
+          },
+        ],
+      },
+      now,
+    );
+    expect(alerts).toEqual([
+      "Witness w1.example refused shard 2's checkpoint at size 7 (422: the consistency proof does not verify). The shard's log may have been rewritten: nothing it signed since is witnessed or served. Investigate before anything else.",
+      "Shard 4's latest checkpoint has waited 90 s for its witnesses' quorum: new receipts verify with \"witnessed\": false.",
+    ]);
+  });
+
   it("says nothing when all is well", () => {
     expect(alertsFor(healthy)).toEqual([]);
   });

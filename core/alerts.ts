@@ -9,6 +9,11 @@ export type ShardHealth = {
   codeSpaceUsed: number;
   /** Offline receipts (docs/offline.md): registered late, missing from sequences, held unsent, terminals past their budget. */
   offline?: { late: number; gaps: number; backlog: number; overBudget: number };
+  /** v1.2: how long the latest checkpoint has waited for its witnesses, and their refusals (witnessing.ts). */
+  witnessing?: {
+    unwitnessedMs: number;
+    refusals: { witness: string; status: number; count: number; size: number; at: number; detail: string }[];
+  };
 };
 
 export type StatusSnapshot = {
@@ -24,10 +29,33 @@ export type StatusSnapshot = {
   failedShards: number[];
 };
 
-export const THRESHOLDS = { lagSeconds: 60, codeSpace: 0.5, futurePartitions: 3, webhookPendingSeconds: 3_600 };
+export const THRESHOLDS = {
+  lagSeconds: 60,
+  codeSpace: 0.5,
+  futurePartitions: 3,
+  webhookPendingSeconds: 3_600,
+  /** A checkpoint waiting this long for its witness quorum: they are down, or refusing. */
+  unwitnessedSeconds: 60,
+  /** A witness's refusal stays an alert this long. */
+  refusalSeconds: 86_400,
+};
 
-export function alertsFor(s: StatusSnapshot): string[] {
+export function alertsFor(s: StatusSnapshot, now = Date.now()): string[] {
   const out: string[] = [];
+  for (const x of s.shards) {
+    for (const r of x.witnessing?.refusals ?? []) {
+      if (now - r.at > THRESHOLDS.refusalSeconds * 1000) continue;
+      out.push(
+        `Witness ${r.witness} refused shard ${x.shard}'s checkpoint at size ${r.size} (${r.status}: ${r.detail}). The shard's log may have been rewritten: nothing it signed since is witnessed or served. Investigate before anything else.`,
+      );
+    }
+    const waiting = (x.witnessing?.unwitnessedMs ?? 0) / 1000;
+    if (waiting > THRESHOLDS.unwitnessedSeconds) {
+      out.push(
+        `Shard ${x.shard}'s latest checkpoint has waited ${Math.round(waiting)} s for its witnesses' quorum: new receipts verify with "witnessed": false.`,
+      );
+    }
+  }
   if (s.postgres !== "ok") {
     out.push("Postgres does not answer. Receipts are still issued and held in the shards until it is back.");
   }

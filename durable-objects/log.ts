@@ -8,8 +8,8 @@
  * be durable before it signs, and full tiles wait in SQLite until R2 has them.
  */
 import { edgeRoot, type Hash } from "../tlog/merkle.ts";
-import type { TileReader } from "../tlog/proofs.ts";
 import { formatCheckpoint, noteSignatures, type Signer, signerLabel, signNote } from "../tlog/note.ts";
+import type { TileReader } from "../tlog/proofs.ts";
 import {
   appendLeaves,
   emptyLog,

@@ -40,6 +40,9 @@ export type ShardView = {
   refunds: RefundSummary | null;
 };
 
+/** What /ops and /metrics read of a shard: the pump's counts, the log's and the witnesses'. */
+export type ShardStatus = ShardStats & { witnessing: WitnessStats };
+
 /** With no signing key configured, look again this often (a deploy that adds one restarts the object anyway). */
 const NO_KEY_RECHECK_MS = 10 * 60 * 1000;
 /**
@@ -283,7 +286,7 @@ export class Shard {
     return { ...this.log.view(), witnessed: this.witnessing.witnessed };
   }
 
-  stats(): ShardStats & { witnessing: WitnessStats } {
+  stats(): ShardStatus {
     const now = this.deps.clock();
     const size = this.log.size;
     const format = this.issuer.formatOf(this.number, size + 1).format;
@@ -294,7 +297,7 @@ export class Shard {
       checkpointAgeMs: this.log.signedAt === null ? null : now - this.log.signedAt,
       codeSpaceUsed: size / (format === 1 ? V1_MAX_COUNTER : MAX_COUNTER),
       offline: this.offline.stats(now),
-      witnessing: this.witnessing.stats(),
+      witnessing: this.witnessing.stats(this.log.checkpoint),
     };
   }
 

@@ -26,8 +26,7 @@ import type {
   ShardEnv,
   ShardStorage,
 } from "./ports.ts";
-import type { ShardStats } from "./pump.ts";
-import { Shard, type ShardView } from "./shard.ts";
+import { Shard, type ShardStatus, type ShardView } from "./shard.ts";
 import type { StoreInfo } from "./tables.ts";
 import { type HistorySource, upgradeOnStart } from "./upgrade.ts";
 
@@ -301,7 +300,7 @@ export class StoreShard<E extends ShardEnv = ShardEnv> extends DurableObject<E> 
     return this.shard.markPersisted(counters);
   }
 
-  stats(): ShardStats {
+  stats(): ShardStatus {
     return this.shard.stats();
   }
 

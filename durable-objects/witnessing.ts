@@ -54,6 +54,8 @@ export type WitnessStats = {
   /** The size and age of the latest checkpoint that met the quorum (null: none yet). */
   witnessedSize: number | null;
   witnessedAgeMs: number | null;
+  /** How long the latest signed checkpoint has waited for the quorum (0: it has it). */
+  unwitnessedMs: number;
   quorum: number;
   witnesses: number;
   /** Refusals per witness and status since the shard's first (counted for good). */
@@ -95,7 +97,9 @@ export class ShardWitnessing {
 
   /** Whether `signed` (the latest signed checkpoint) is witnessed already. */
   covers(signed: SignedCheckpoint | null): boolean {
-    return !signed || (this.latest !== null && this.latest.size === signed.size && this.latest.note.startsWith(signed.note));
+    return (
+      !signed || (this.latest !== null && this.latest.size === signed.size && this.latest.note.startsWith(signed.note))
+    );
   }
 
   /** Starts submitting `signed` unless it is witnessed or a run is under way (one at a time). */
@@ -125,10 +129,12 @@ export class ShardWitnessing {
     return times.length ? Math.max(now, Math.min(...times)) : null;
   }
 
-  stats(): WitnessStats {
+  stats(signed: SignedCheckpoint | null): WitnessStats {
+    const now = this.deps.clock();
     return {
       witnessedSize: this.latest?.size ?? null,
-      witnessedAgeMs: this.latest ? this.deps.clock() - this.latest.signedAt : null,
+      witnessedAgeMs: this.latest ? now - this.latest.signedAt : null,
+      unwitnessedMs: signed && !this.covers(signed) ? Math.max(0, now - signed.signedAt) : 0,
       quorum: this.quorum,
       witnesses: this.count,
       refusals: this.deps.tables.refusals(),
@@ -208,13 +214,19 @@ export class ShardWitnessing {
         this.refused.delete(w.vkey);
         return;
       }
-      const size = res.status === 409 && res.headers.get("content-type")?.startsWith(SIZE_CONTENT_TYPE) ? parseSizeBody(text) : null;
+      const size =
+        res.status === 409 && res.headers.get("content-type")?.startsWith(SIZE_CONTENT_TYPE)
+          ? parseSizeBody(text)
+          : null;
       if (size !== null && size !== old) {
         this.held.set(w.vkey, size); // stale: ask again from the size it holds
         continue;
       }
       if (res.status === 409 || [400, 403, 404, 422].includes(res.status)) {
-        const why = size === old && old === target.size ? "another root at the same size (a split view)" : text.trim().slice(0, 200);
+        const why =
+          size === old && old === target.size
+            ? "another root at the same size (a split view)"
+            : text.trim().slice(0, 200);
         return this.refuse(w, res.status, target, shard, why);
       }
       return this.failed(w, shard, `answered ${res.status}`);
@@ -226,7 +238,14 @@ export class ShardWitnessing {
     const now = this.deps.clock();
     this.refused.set(w.vkey, { size: target.size, at: now });
     this.deps.tables.countRefusal({ witness: w.name, status, size: target.size, at: now, detail });
-    this.deps.logger.error({ msg: "witness refused the checkpoint", shard, witness: w.name, status, size: target.size, detail });
+    this.deps.logger.error({
+      msg: "witness refused the checkpoint",
+      shard,
+      witness: w.name,
+      status,
+      size: target.size,
+      detail,
+    });
   }
 
   private failed(w: Witness, shard: number, why: string): void {

@@ -80,6 +80,7 @@ export async function parseWitnessPolicy(list: string | undefined, quorum?: numb
   const names = new Set(witnesses.map((w) => w.vkey));
   if (names.size !== witnesses.length) throw new Error("WITNESSES lists a witness twice");
   const q = quorum ?? witnesses.length;
-  if (q > witnesses.length) throw new Error(`WITNESS_QUORUM ${q} is more than the ${witnesses.length} witnesses listed`);
+  if (q > witnesses.length)
+    throw new Error(`WITNESS_QUORUM ${q} is more than the ${witnesses.length} witnesses listed`);
   return { witnesses, quorum: q };
 }

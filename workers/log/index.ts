@@ -10,15 +10,24 @@ import type { LogView } from "../../durable-objects/log.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import { verifierKeyOf } from "../../tlog/note.ts";
 import { consistencyProof, hexList, inclusionProof } from "../../tlog/proofs.ts";
-import { primarySigner } from "../../tlog/signers.ts";
+import { primarySigner, witnessPolicyFor } from "../../tlog/signers.ts";
 import { packHashes, parseTilePath, TILE_WIDTH, tileWidth } from "../../tlog/tiles.ts";
+import type { WitnessPolicy } from "../../tlog/witness-protocol.ts";
 import { type Ctx, param } from "../http.ts";
 import { router } from "../openapi.ts";
 import { logger } from "../request-context.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
 import { certKeys } from "../shared/cert-keys.ts";
 import { storedFullTile, tileReader } from "../shared/tiles.ts";
-import { checkpointRoute, consistencyRoute, inclusionRoute, logKeyRoute, tileRoute, witnessesRoute } from "./routes.ts";
+import {
+  checkpointAtRoute,
+  checkpointRoute,
+  consistencyRoute,
+  inclusionRoute,
+  logKeyRoute,
+  tileRoute,
+  witnessesRoute,
+} from "./routes.ts";
 import { shardParam, tileLevel } from "./schemas.ts";
 
 export const log = router();
@@ -40,6 +49,15 @@ async function signedView(c: Ctx): Promise<{ n: number; view: LogView; signed: n
   return { n, view, signed: view.checkpoint.size };
 }
 
+/** WITNESSES and WITNESS_QUORUM; null (logged) when they do not parse, which /healthz reports too. */
+async function policyOf(c: Ctx): Promise<WitnessPolicy | null> {
+  const { WITNESSES, WITNESS_QUORUM } = config(c.env);
+  return witnessPolicyFor(WITNESSES, WITNESS_QUORUM).catch((e: Error) => {
+    logger.error({ msg: "WITNESSES is invalid", error: describeError(e) });
+    return null;
+  });
+}
+
 log.openapi(logKeyRoute, async (c) => {
   const signer = await primarySigner(c.env.LOG_SIGNING_KEY).catch((e: Error) => {
     logger.error({ msg: "LOG_SIGNING_KEY is invalid", error: describeError(e) });
@@ -50,20 +68,19 @@ log.openapi(logKeyRoute, async (c) => {
   return c.text(`${verifierKeyOf(signer)}\n`, 200);
 });
 
-/**
- * What a verifier pins. Witnesses (C2SP tlog-witness) are not configured in
- * this release: the list is empty and the quorum 0, as the contract has it.
- */
+/** What a verifier pins: the log's key, its witnesses' and the quorum, and the terminal-certificate key. */
 log.openapi(witnessesRoute, async (c) => {
-  const [signer, keys] = await Promise.all([
+  const [signer, keys, policy] = await Promise.all([
     primarySigner(c.env.LOG_SIGNING_KEY).catch(() => null),
     certKeys(c.env).catch(() => null),
+    policyOf(c),
   ]);
+  if (!policy) throw new ApiError(503, "unavailable", "The witness configuration is invalid.", { retryAfter: 60 });
   c.header("Cache-Control", "public, max-age=300");
   return c.json(
     {
-      quorum: 0,
-      witnesses: [],
+      quorum: policy.quorum,
+      witnesses: policy.witnesses.map((w) => ({ name: w.name, vkey: w.vkey })),
       log: { origin: config(c.env).LOG_ORIGIN, vkey: signer ? verifierKeyOf(signer) : null },
       terminalCertKey: keys?.vkey ?? null,
       retiredTerminalCertKeys: keys?.retired ?? [],
@@ -72,10 +89,21 @@ log.openapi(witnessesRoute, async (c) => {
   );
 });
 
+/** The latest checkpoint the witness quorum cosigned (with every cosignature); never one it did not. */
 log.openapi(checkpointRoute, async (c) => {
   const { view } = await signedView(c);
+  if (!view.witnessed) throw notFound("Checkpoint");
   c.header("Cache-Control", "no-cache");
-  return c.text(view.checkpoint?.note ?? "", 200);
+  return c.text(view.witnessed.note, 200);
+});
+
+log.openapi(checkpointAtRoute, async (c) => {
+  const n = shardOf(c);
+  const { size } = c.req.valid("param");
+  const note = await callShard(n, () => shard(c.env, n).witnessedCheckpoint(size));
+  if (!note) throw notFound("Checkpoint");
+  c.header("Cache-Control", "public, max-age=31536000, immutable");
+  return c.text(note, 200);
 });
 
 log.openapi(inclusionRoute, async (c) => {

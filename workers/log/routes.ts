@@ -47,12 +47,39 @@ export const checkpointRoute = createRoute({
   path: "/v1/log/{shard}/checkpoint",
   operationId: "getCheckpoint",
   tags,
-  summary: "The shard's latest signed C2SP checkpoint",
+  summary: "The shard's latest witnessed C2SP checkpoint: the log's signature and the witnesses' cosignatures",
   security: security.public,
   request: { params: shardPath },
   responses: {
     200: textResponse("The signed note"),
-    ...errors({ ...publicErrors, 400: "Not a shard number", 404: "Nothing signed yet" }),
+    ...errors({ ...publicErrors, 400: "Not a shard number", 404: "Nothing witnessed yet" }),
+  },
+});
+
+export const checkpointAtRoute = createRoute({
+  method: "get",
+  path: "/v1/log/{shard}/checkpoint/{size}",
+  operationId: "getCheckpointAt",
+  tags,
+  summary: "v1.2: a witnessed checkpoint the shard served at exactly that size, if it kept it",
+  security: security.public,
+  request: {
+    params: shardPath.extend({
+      size: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(Number.MAX_SAFE_INTEGER)
+        .meta({ description: "The tree size", example: "1024" }),
+    }),
+  },
+  responses: {
+    200: textResponse("The signed note with its cosignatures"),
+    ...errors({
+      ...publicErrors,
+      400: "Not a shard number or a size",
+      404: "No witnessed checkpoint kept at that size",
+    }),
   },
 });
 

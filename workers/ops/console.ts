@@ -67,6 +67,14 @@ const SCRIPT = `(() => {
       cell(row, fmtAge(x.oldestUnpersistedAgeMs), (x.oldestUnpersistedAgeMs || 0) > 60000);
       cell(row, (x.codeSpaceUsed * 100).toFixed(4) + " %", x.codeSpaceUsed > 0.5);
       cell(row, fmtAge(x.checkpointAgeMs));
+      const w = x.witnessing || { refusals: [], unwitnessedMs: 0 };
+      const refused = w.refusals.reduce((n, r) => n + r.count, 0);
+      cell(
+        row,
+        refused ? refused + " refused (" + w.refusals.map((r) => r.witness + " " + r.status).join(", ") + ")"
+          : w.unwitnessedMs > 60000 ? "waiting " + fmtAge(w.unwitnessedMs) : "ok",
+        refused > 0 || w.unwitnessedMs > 60000,
+      );
       cell(row, x.commits.batches ? (x.commits.receipts / x.commits.batches).toFixed(2) : "–");
     }
     const offline = $("offline").tBodies[0];
@@ -117,7 +125,7 @@ const PAGE = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <dt>Dead letters</dt><dd id="dead">–</dd><dt>Quarantined receipts</dt><dd id="quarantine">–</dd><dt>Partitions</dt><dd id="partitions">–</dd></dl>
 <h2>Shards</h2><div class="table"><table id="shards"><caption>Per shard, as the shard itself reports</caption>
 <thead><tr><th scope="col">Shard</th><th scope="col">Issued</th><th scope="col">Unpersisted</th><th scope="col">Oldest unpersisted</th>
-<th scope="col">Code space used</th><th scope="col">Checkpoint age</th><th scope="col">Receipts per commit</th></tr></thead><tbody></tbody></table></div>
+<th scope="col">Code space used</th><th scope="col">Checkpoint age</th><th scope="col">Witnesses</th><th scope="col">Receipts per commit</th></tr></thead><tbody></tbody></table></div>
 <h2>Offline terminals</h2><div class="table"><table id="offline"><caption>Terminals with gaps, a reported backlog or late offline receipts (worst first)</caption>
 <thead><tr><th scope="col">Terminal</th><th scope="col">Shard</th><th scope="col">Last seq</th><th scope="col">Gaps</th><th scope="col">Late</th>
 <th scope="col">Backlog</th><th scope="col">Backlog since</th><th scope="col">Over budget</th></tr></thead><tbody></tbody></table></div>

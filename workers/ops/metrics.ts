@@ -56,6 +56,21 @@ metrics.openapi(metricsRoute, async (c) => {
       "Age of the shard's latest signed checkpoint (NaN before the first).",
       per((s) => (s.checkpointAgeMs === null ? null : s.checkpointAgeMs / 1000)),
     ),
+    gauge(
+      "tillproof_unwitnessed_seconds",
+      "How long the shard's latest signed checkpoint has waited for its witness quorum (0: witnessed).",
+      per((s) => s.witnessing.unwitnessedMs / 1000),
+    ),
+    counter(
+      "tillproof_witness_refusals_total",
+      "Checkpoints a witness refused (422, 409 on equal sizes, 400, 403, 404): the log may have been rewritten.",
+      stats.flatMap((s) =>
+        s.witnessing.refusals.map((r) => ({
+          labels: { witness: r.witness, shard: s.shard, status: r.status },
+          value: r.count,
+        })),
+      ),
+    ),
     counter(
       "tillproof_commits_total",
       "Group commits (ring rows written) since the object started.",

@@ -6,13 +6,13 @@
  */
 
 import { shardsInUse } from "../../db/shards.ts";
-import type { ShardStats } from "../../durable-objects/pump.ts";
+import type { ShardStatus } from "../../durable-objects/shard.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import { type Ctx, pg } from "../http.ts";
 import { logger } from "../request-context.ts";
 import { shard, shardCount } from "../shards.ts";
 
-export type ShardReport = { postgres: "ok" | "unreachable"; answered: ShardStats[]; failed: number[] };
+export type ShardReport = { postgres: "ok" | "unreachable"; answered: ShardStatus[]; failed: number[] };
 
 export async function shardReport(c: Ctx): Promise<ShardReport> {
   const used = await shardsInUse(pg(c).db).then(
@@ -22,7 +22,7 @@ export async function shardReport(c: Ctx): Promise<ShardReport> {
       return { shards: Array.from({ length: shardCount(c.env) }, (_, n) => n), postgres: "unreachable" as const };
     },
   );
-  const answered: ShardStats[] = [];
+  const answered: ShardStatus[] = [];
   const failed: number[] = [];
   await Promise.all(
     used.shards.map((n) =>

@@ -9,14 +9,14 @@ import { breakerFor } from "../../db/client.ts";
 import { partitionHealth } from "../../db/partitions.ts";
 import { quarantineSummary } from "../../db/quarantine.ts";
 import { webhookHealth } from "../../db/webhooks.ts";
-import type { ShardStats } from "../../durable-objects/pump.ts";
+import type { ShardStatus } from "../../durable-objects/shard.ts";
 import { type Ctx, pg } from "../http.ts";
 import { router } from "../openapi.ts";
 import { pendingDeadLetters } from "./dead-letters.ts";
 import { statusRoute } from "./routes.ts";
 import { shardReport } from "./shard-report.ts";
 
-export type Status = Omit<StatusSnapshot, "shards"> & { shards: ShardStats[] };
+export type Status = Omit<StatusSnapshot, "shards"> & { shards: ShardStatus[] };
 
 export async function gatherStatus(c: Ctx): Promise<Status> {
   const [report, partitions, deadLetters, webhooks, quarantine] = await Promise.all([

@@ -60,7 +60,13 @@ export async function verifyCode(c: Ctx, input: string): Promise<Verification> {
   const index = parts.counter - 1;
   if (!source) {
     const proof = view ? await proofFor(c, parts.shard, index, view.log).catch(logFailure(null)) : null;
-    const receipt: MissingReceipt = { code: groupCode(parts.code), status: "missing", persisted: false, proof };
+    const receipt: MissingReceipt = {
+      code: groupCode(parts.code),
+      status: "missing",
+      persisted: false,
+      proof,
+      witnessed: view ? isWitnessed(index, view.log) : false,
+    };
     return { receipt, branding: null, storeTimezone: "UTC", canonical: null };
   }
   const { record: r, hash, persisted, names } = source;
@@ -81,6 +87,7 @@ export async function verifyCode(c: Ctx, input: string): Promise<Verification> {
     status,
     persisted,
     proof: checked?.proof ?? null,
+    witnessed: view ? isWitnessed(index, view.log) : false,
     ...fields,
     ...(fields.kind === "sale" ? refundsOf(view?.refunds ?? null) : {}),
   };
@@ -180,9 +187,12 @@ async function brandingFor(c: Ctx, tenantId: string, fallbackName: string): Prom
   });
 }
 
-/** The inclusion proof of leaf `index` for the shard's latest checkpoint, if it covers the leaf. */
+/** Whether the latest witnessed checkpoint covers leaf `index`. */
+const isWitnessed = (index: number, log: LogView): boolean => index < (log.witnessed?.size ?? 0);
+
+/** The inclusion proof of leaf `index` for the shard's latest witnessed checkpoint, if it covers the leaf. */
 async function proofFor(c: Ctx, n: number, index: number, log: LogView): Promise<Proof> {
-  const signed = log.checkpoint;
+  const signed = log.witnessed;
   if (!signed || index >= signed.size) return null;
   const inclusion = hexList(await inclusionProof(index, signed.size, tileReader(c.env, n, log)));
   return { shard: n, leafIndex: index, treeSize: signed.size, inclusion, checkpoint: signed.note };
