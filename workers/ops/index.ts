@@ -2,6 +2,7 @@
 import { sql } from "drizzle-orm";
 import { readConfig } from "../../core/config.ts";
 import { describeError } from "../../kit/describe-error.ts";
+import { witnessPolicyFor } from "../../tlog/signers.ts";
 import { checkSecrets } from "../config-check.ts";
 import { type Ctx, pg } from "../http.ts";
 import { router } from "../openapi.ts";
@@ -48,8 +49,19 @@ async function postgresHealth(c: Ctx): Promise<string> {
 ops.openapi(healthRoute, async (c) => {
   const postgres = await postgresHealth(c);
   const { codeKey, logKey, terminalCertKey } = await checkSecrets(c.env);
-  const { problems } = readConfig(c.env);
-  const checks = { postgres, codeKey, logKey, terminalCertKey, config: problems.length ? problems.join("; ") : "ok" };
+  const { problems, config } = readConfig(c.env);
+  const witnesses = await witnessPolicyFor(config.WITNESSES, config.WITNESS_QUORUM).then(
+    () => "ok",
+    (e: Error) => `${e.message}: no checkpoint is witnessed or served`,
+  );
+  const checks = {
+    postgres,
+    codeKey,
+    logKey,
+    terminalCertKey,
+    witnesses,
+    config: problems.length ? problems.join("; ") : "ok",
+  };
   // A release upgraded in place serves before its operator adds TERMINAL_CERT_KEY: reported, not fatal.
   const ok = Object.entries(checks).every(
     ([k, v]) => v === "ok" || (k === "terminalCertKey" && !c.env.TERMINAL_CERT_KEY),
