@@ -1,7 +1,8 @@
 /**
  * `npm run dev`: the whole gateway on this machine. Postgres (embedded unless
- * DATABASE_URL is set) → migrations → the Neon WebSocket tunnel → wrangler dev
- * with every binding → demo tenant, store and terminal. Ctrl-C stops all of it.
+ * DATABASE_URL is set) → migrations → the Neon WebSocket tunnel → a witness
+ * (unless WITNESSES is set) → wrangler dev with every binding → demo tenant,
+ * store and terminal. Ctrl-C stops all of it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -16,13 +17,15 @@ import { assertPortFree } from "./lib/ports.ts";
 import { checkReachable, hostPort, type RunningPostgres, startEmbeddedPostgres } from "./lib/postgres.ts";
 import { runtimeUrl } from "./lib/roles.ts";
 import { startTunnel, type Tunnel } from "./lib/tunnel.ts";
+import { type LocalWitness, startWitness } from "./lib/witness.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 /** Where the local stack keeps its state; TILLPROOF_DATA_DIR moves it (npm run test:upgrade runs two releases on one). */
 const DATA = resolve(process.env.TILLPROOF_DATA_DIR ?? resolve(ROOT, ".data"));
 const PORT = Number(process.env.PORT ?? 8787);
 const PG_PORT = Number(process.env.TILLPROOF_PG_PORT ?? 54329);
-const TUNNEL_PORT = Number(process.env.TILLPROOF_TUNNEL_PORT ?? 8788);
+const TUNNEL_PORT = Number(process.env.TILLPROOF_TUNNEL_PORT ?? 8789);
+const WITNESS_PORT = Number(process.env.WITNESS_PORT ?? 8788);
 const OPERATOR_TOKEN = process.env.OPERATOR_TOKEN ?? "dev-operator-token";
 const CODE_KEY = process.env.CODE_KEY ?? "dev-code-key-not-for-production";
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -32,6 +35,7 @@ const say = (line: string) => console.log(`[tillproof] ${line}`);
 let pgServer: RunningPostgres | null = null;
 let tunnel: Tunnel | null = null;
 let wrangler: ChildProcess | null = null;
+let witness: LocalWitness | null = null;
 let stopping = false;
 
 async function stopAll(code: number): Promise<never> {
@@ -48,6 +52,7 @@ async function stopAll(code: number): Promise<never> {
         process.kill(-wrangler.pid, "SIGKILL");
       } catch {}
     }
+    await witness?.dispose().catch(() => {});
     await tunnel?.close();
     await pgServer?.stop();
   }
@@ -108,6 +113,20 @@ async function main(): Promise<void> {
   const keyName = logOrigin.split("/")[0] ?? "tillproof";
   const logKey = await localKey("LOG_SIGNING_KEY", resolve(DATA, "log-signing-key"), keyName);
   const certKey = await localKey("TERMINAL_CERT_KEY", resolve(DATA, "terminal-cert-key"), `${keyName}-terminals`);
+  // Shard state belongs with its database: one folder per DATABASE_URL, and the witness's with it.
+  const stateId = pgServer ? "embedded" : createHash("sha256").update(databaseUrl).digest("hex").slice(0, 12);
+  // Witnessed out of the box (contract v1.2): our own witness, unless WITNESSES names others.
+  if (!process.env.WITNESSES) {
+    await assertPortFree(WITNESS_PORT, "WITNESS_PORT");
+    const key = await localKey("WITNESS_KEY", resolve(DATA, "witness-key"), `${keyName}-witness`);
+    witness = await startWitness({
+      key: key.privateKey,
+      logs: [{ originPrefix: `${logOrigin}/`, vkey: logKey.verifierKey }],
+      port: WITNESS_PORT,
+      persistTo: resolve(DATA, "witness", stateId),
+    });
+    say(`witness at ${witness.url} (${witness.vkey})`);
+  }
   // Every documented setting is read from the environment (contract v1.1): the settings' schema is the list.
   const passThrough = Object.keys(configSchema.shape);
   const vars: Record<string, string> = {
@@ -119,6 +138,7 @@ async function main(): Promise<void> {
     LOG_SIGNING_KEY: logKey.privateKey,
     TERMINAL_CERT_KEY: certKey.privateKey,
     LOG_ORIGIN: logOrigin,
+    ...(witness ? { WITNESSES: witness.entry } : {}),
     ...Object.fromEntries(passThrough.flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : []))),
   };
   const args = [
@@ -127,13 +147,8 @@ async function main(): Promise<void> {
     "127.0.0.1",
     "--port",
     String(PORT),
-    // Shard state belongs with its database: one folder per DATABASE_URL.
     "--persist-to",
-    resolve(
-      DATA,
-      "wrangler",
-      pgServer ? "embedded" : createHash("sha256").update(databaseUrl).digest("hex").slice(0, 12),
-    ),
+    resolve(DATA, "wrangler", stateId),
     "--show-interactive-dev-session=false",
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
@@ -178,6 +193,8 @@ async function main(): Promise<void> {
                     (issued by the terminal client, clients/terminal/; another: npm run receipt)
   Log verifier key: ${logKey.verifierKey}
                     (also at ${BASE}/v1/log/key; the private key is in .data/log-signing-key)
+  Witnesses:        ${witness ? `${witness.url}  ${witness.vkey}` : process.env.WITNESSES}
+                    (every checkpoint served is cosigned: ${BASE}/v1/log/witnesses)
 
   Issue a receipt with curl:
     curl -sS ${BASE}/v1/receipts \\

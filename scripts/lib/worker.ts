@@ -23,6 +23,10 @@ export async function startLocalWorker(
   entrypoint?: string,
   opts: { config?: string; port?: number; persistTo?: string } = {},
 ): Promise<LocalWorker> {
+  // Nothing local may wait on the internet: no telemetry, no update checks (whoever the caller is).
+  for (const name of ["WRANGLER_SEND_METRICS", "WRANGLER_SEND_ERROR_REPORTS", "CLOUDFLARE_CF_FETCH_ENABLED"]) {
+    process.env[name] ??= "false";
+  }
   const worker = await unstable_startWorker({
     config: opts.config ?? CONFIG,
     ...(entrypoint ? { entrypoint } : {}),
