@@ -16,6 +16,7 @@ import { freePort } from "../scripts/lib/ports.ts";
 import { hostPort, type RunningPostgres, startEmbeddedPostgres } from "../scripts/lib/postgres.ts";
 import { runtimeUrl } from "../scripts/lib/roles.ts";
 import { startTunnel, type Tunnel } from "../scripts/lib/tunnel.ts";
+import { type LocalWitness, startWitness } from "../scripts/lib/witness.ts";
 import { startLocalWorker } from "../scripts/lib/worker.ts";
 import { generateSigningKey } from "../tlog/note.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
@@ -38,6 +39,8 @@ export type Stack = {
   postgresDown: (down: boolean) => void;
   /** With `postgresProxy`: the TCP proxy between the tunnel and Postgres (refuse, black-hole, count connections). */
   postgresProxy: TcpProxy | null;
+  /** With `witness`: the shipped witness the gateway submits its checkpoints to (WITNESSES). */
+  witness: LocalWitness | null;
   stop: () => Promise<void>;
 };
 
@@ -46,7 +49,7 @@ export type Stack = {
  * `vars`: more settings (core/config.ts), e.g. ALLOW_INSECURE_WEBHOOKS.
  */
 export async function startStack(
-  opts: { chaos?: boolean; vars?: Record<string, string>; postgresProxy?: boolean } = {},
+  opts: { chaos?: boolean; vars?: Record<string, string>; postgresProxy?: boolean; witness?: boolean } = {},
 ): Promise<Stack> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = async () => {
@@ -91,6 +94,16 @@ export async function startStack(
     const tunnel: Tunnel = await startTunnel({ target: hostPort(workerUrl), port: 0 });
     cleanups.push(() => tunnel.close());
 
+    const logKey = await generateSigningKey("browser.test");
+    let witness: LocalWitness | null = null;
+    if (opts.witness) {
+      const w = await startWitness({
+        key: (await generateSigningKey("witness.browser.test")).privateKey,
+        logs: [{ originPrefix: "browser.test/log/", vkey: logKey.verifierKey }],
+      });
+      witness = w;
+      cleanups.push(() => w.dispose());
+    }
     const vars: Record<string, string> = {
       DATABASE_URL: workerUrl,
       NEON_WS_PROXY: `127.0.0.1:${tunnel.port}`,
@@ -102,7 +115,8 @@ export async function startStack(
       CHECKPOINT_MS: "50",
       PUBLIC_RPS: "0", // the tests poll verify from one address
       LOG_ORIGIN: "browser.test/log",
-      LOG_SIGNING_KEY: (await generateSigningKey("browser.test")).privateKey,
+      LOG_SIGNING_KEY: logKey.privateKey,
+      ...(witness ? { WITNESSES: witness.entry } : {}),
       TERMINAL_CERT_KEY: (await generateSigningKey("browser.test-terminals")).privateKey,
       ...opts.vars,
     };
@@ -123,6 +137,7 @@ export async function startStack(
       logs: () => [...logs],
       postgresDown: (down) => tunnel.setDown(down),
       postgresProxy: proxy,
+      witness,
       sql: async <T>(text: string, params: unknown[] = []) => (await pool.query(text, params)).rows as T[],
       stop,
     };

@@ -135,6 +135,7 @@ verify.openapi(receiptPageRoute(maybeEdgeCache), async (c) => {
       qrText: await printedQr(c, pageUrl, verification.receipt),
       locale: pickLocale(c.req.header("accept-language")),
       verifierKey: signer ? verifierKeyOf(signer) : null,
+      logOrigin: config(c.env).LOG_ORIGIN,
       lottery,
     });
     cacheFor(c, verification.receipt);

@@ -76,8 +76,12 @@ export const LOG_CHECK_SCRIPT = `(async () => {
     }
     if (!signed) throw new Error("the checkpoint's signature does not verify");
     const [origin, sizeLine, rootLine] = text.split("\\n");
-    if (!origin.endsWith("/" + data.shard)) throw new Error("the checkpoint is another shard's");
+    // Exactly this deployment's origin for this shard: a suffix match would take another log's checkpoint.
+    if (origin !== data.logOrigin + "/" + data.shard) throw new Error("the checkpoint is another log's or another shard's");
     if (Number(sizeLine) !== data.treeSize) throw new Error("the proof is for another tree size");
+    if (!(Number.isInteger(data.leafIndex) && data.leafIndex >= 0 && data.leafIndex < data.treeSize)) {
+      throw new Error("the entry is not within the signed tree");
+    }
     let fn = data.leafIndex, sn = data.treeSize - 1;
     let r = await sha(new Uint8Array([0]), unhex(data.hash));
     for (const p of data.inclusion.map(unhex)) {

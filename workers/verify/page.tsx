@@ -167,7 +167,14 @@ const KindNote = (props: { r: Receipt; money: (minor: number) => string; when: (
 };
 
 /** What the browser needs to check the receipt against the signed log itself. */
-type LogCheckInput = { record: string; hash: string; proof: NonNullable<Proof>; verifierKey: string };
+type LogCheckInput = {
+  record: string;
+  hash: string;
+  proof: NonNullable<Proof>;
+  verifierKey: string;
+  /** The deployment's LOG_ORIGIN: the checkpoint's origin must be exactly `<logOrigin>/<shard>`. */
+  logOrigin: string;
+};
 
 /**
  * The in-browser check. Without JavaScript it says so, and the server's answer
@@ -184,8 +191,8 @@ const LogCheck = (props: { input: LogCheckInput | null }) => {
       </section>
     );
   }
-  const { proof, record, hash, verifierKey } = input;
-  const data = { record, hash, verifierKey, ...proof };
+  const { proof, record, hash, verifierKey, logOrigin } = input;
+  const data = { record, hash, verifierKey, logOrigin, ...proof };
   return (
     <section class="log-check" id="log-check" data-result="nojs" aria-live="polite">
       <p data-message>Your browser can check this receipt against the signed public log if JavaScript is on.</p>
@@ -215,6 +222,7 @@ export function receiptPage(
     qrText: string;
     locale: string;
     verifierKey: string | null;
+    logOrigin: string;
     lottery?: LotteryEntry[];
   },
 ): Promise<Page> {
@@ -222,7 +230,7 @@ export function receiptPage(
   const { receipt: r, branding, storeTimezone } = v;
   const checkInput =
     r.proof && opts.verifierKey
-      ? { record: v.canonical, hash: r.hash, proof: r.proof, verifierKey: opts.verifierKey }
+      ? { record: v.canonical, hash: r.hash, proof: r.proof, verifierKey: opts.verifierKey, logOrigin: opts.logOrigin }
       : null;
   const { locale } = opts;
   const money = (minor: number) => formatMoney(minor, r.currency, locale);

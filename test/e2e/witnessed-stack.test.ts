@@ -1,0 +1,98 @@
+/**
+ * The gateway with the shipped witness, both in workerd over HTTP: a receipt
+ * verifies `witnessed` once the witness cosigned a checkpoint covering it, the
+ * proof's checkpoint carries that cosignature, /v1/log/witnesses pins the
+ * witness, and the checkpoint stays retrievable by its size. With the witness
+ * gone, a new receipt still verifies as valid but says `witnessed: false`, has
+ * no proof, and the shard reports how long its checkpoint has waited.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cosignatureCount, parseCosignerVkey } from "../../tlog/cosignature.ts";
+import { callStack, OPERATOR_TOKEN, type Stack, stackTerminal, startStack } from "../stack.ts";
+
+let stack: Stack;
+let token: string;
+
+const sale = (total: number) => ({
+  issuedAt: "2026-12-06T10:15:00+01:00",
+  currency: "EUR",
+  items: [{ name: "Bread", quantity: 1, unitPrice: total, total }],
+  total,
+  payments: [{ method: "cash", amount: total }],
+});
+
+async function until<T>(probe: () => Promise<T | null>, what: string, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = await probe();
+    if (v !== null) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out: ${what}\n${stack.logs().slice(-20).join("\n")}`);
+}
+
+type Verified = {
+  status: string;
+  witnessed: boolean;
+  proof: { shard: number; treeSize: number; checkpoint: string } | null;
+};
+const verify = async (code: string) => (await (await fetch(`${stack.baseUrl}/v1/verify/${code}`)).json()) as Verified;
+
+async function issue(key: string, total: number): Promise<string> {
+  const res = await callStack(stack, "POST", "/v1/receipts", token, sale(total), { "idempotency-key": key });
+  expect(res.status).toBe(201);
+  return (JSON.parse(res.text) as { code: string }).code;
+}
+
+beforeAll(async () => {
+  stack = await startStack({ witness: true });
+  token = await stackTerminal(stack, "witnessed", "Witnessed Bakery");
+}, 120_000);
+afterAll(() => stack?.stop());
+
+describe("a gateway with its witness", () => {
+  it("verifies a receipt as witnessed, against a checkpoint the witness cosigned, kept by its size", async () => {
+    const witness = stack.witness!;
+    const pins = (await (await fetch(`${stack.baseUrl}/v1/log/witnesses`)).json()) as {
+      quorum: number;
+      witnesses: { vkey: string }[];
+    };
+    expect(pins.quorum).toBe(1);
+    expect(pins.witnesses.map((w) => w.vkey)).toEqual([witness.vkey]);
+
+    const code = await issue("w-1", 300);
+    const v = await until(async () => {
+      const r = await verify(code);
+      return r.witnessed ? r : null;
+    }, "the receipt is witnessed");
+    expect(v.status).toBe("valid");
+    const cosigner = (await parseCosignerVkey(witness.vkey))!;
+    expect(await cosignatureCount(v.proof?.checkpoint ?? "", [cosigner])).toBe(1);
+
+    const served = await (await fetch(`${stack.baseUrl}/v1/log/${v.proof?.shard}/checkpoint`)).text();
+    expect(await cosignatureCount(served, [cosigner])).toBe(1);
+    const atSize = await fetch(`${stack.baseUrl}/v1/log/${v.proof?.shard}/checkpoint/${v.proof?.treeSize}`);
+    expect(atSize.status).toBe(200);
+    expect(await atSize.text()).toBe(v.proof?.checkpoint);
+    expect((await fetch(`${stack.baseUrl}/v1/log/${v.proof?.shard}/checkpoint/999999`)).status).toBe(404);
+  });
+
+  it("with the witness gone, a new receipt is valid but unwitnessed, without a proof, and the wait is reported", async () => {
+    await stack.witness?.dispose();
+    const code = await issue("w-2", 400);
+
+    // Past several checkpoint intervals (CHECKPOINT_MS 50) and retries: still not witnessed.
+    await new Promise((r) => setTimeout(r, 2_500));
+    const v = await verify(code);
+    expect(v.status).toBe("valid");
+    expect(v.witnessed).toBe(false);
+    expect(v.proof).toBeNull();
+    const metrics = await until(async () => {
+      const text = await (
+        await fetch(`${stack.baseUrl}/metrics`, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } })
+      ).text();
+      return /tillproof_unwitnessed_seconds\{shard="\d+"\} [1-9]/.test(text) ? text : null;
+    }, "the shard reports its unwitnessed checkpoint");
+    expect(metrics).toContain("tillproof_unwitnessed_seconds");
+  });
+});
