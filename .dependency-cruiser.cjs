@@ -22,7 +22,8 @@ module.exports = {
     { name: "no-cycles", severity: "error", from: {}, to: { circular: true } },
     {
       name: "witness-stands-alone",
-      comment: "witness/ is a Worker anyone deploys on its own: it uses the tlog library and kit, nothing of the gateway",
+      comment:
+        "witness/ is a Worker anyone deploys on its own: it uses the tlog library and kit, nothing of the gateway",
       severity: "error",
       from: { path: "^witness/" },
       to: { path: "^(core|api|db|durable-objects|workers|scripts|test|clients)/" },

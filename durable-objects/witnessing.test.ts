@@ -67,7 +67,7 @@ async function witnessedWorld(names: string[], quorum?: number) {
     config: { ...config, signers: async () => [signer], witnesses: async () => policy },
     witnessFetch: fetch,
   };
-  const shard = setUp(w);
+  setUp(w);
   // setUp opened with the default deps; reopen over the same storage with the witnesses.
   return { w, ws, policy, over, shard: open(w, over) };
 }

@@ -78,7 +78,7 @@ describe("the witness's add-checkpoint", () => {
     expect((await submit(6, await log.note(), [])).status).toBe(400);
     expect((await addCheckpoint("old 01\n\n", deps)).status).toBe(400);
     expect((await addCheckpoint(`old 0\nnot-base64\n\n${await log.note()}`, deps)).status).toBe(400);
-    const tooLong = Array.from({ length: 64 }, () => "A".repeat(43) + "=").join("\n");
+    const tooLong = Array.from({ length: 64 }, () => `${"A".repeat(43)}=`).join("\n");
     expect((await addCheckpoint(`old 0\n${tooLong}\n\n${await log.note()}`, deps)).status).toBe(400);
   });
 
