@@ -188,6 +188,7 @@ describe("webhooks on a real stack", () => {
       status: _s,
       persisted: _p,
       proof: _proof,
+      witnessed: _w,
       refunds: _r,
       refundedTotal: _t,
       voidedBy: _v,
