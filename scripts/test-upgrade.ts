@@ -49,7 +49,7 @@ import type { Demo } from "./lib/demo.ts";
 import { assertPortFree, freePorts } from "./lib/ports.ts";
 
 type Release = { commit: string; date?: string; note?: string; settings?: Record<string, string> };
-type Ports = { http: number; pg: number; tunnel: number };
+type Ports = { http: number; pg: number; tunnel: number; witness: number };
 type Receipt = { code: string; seq: number; hash: string; prevHash: string };
 type Sale = ReturnType<typeof sale>;
 /** A receipt the old release issued, with what its terminal sent. */
@@ -227,6 +227,8 @@ function stackEnv(ports: Ports): NodeJS.ProcessEnv {
     PORT: String(ports.http),
     TILLPROOF_PG_PORT: String(ports.pg),
     TILLPROOF_TUNNEL_PORT: String(ports.tunnel),
+    // Releases from v1.2 on start a witness of their own.
+    WITNESS_PORT: String(ports.witness),
     OPERATOR_TOKEN,
     CODE_KEY,
     WRANGLER_SEND_METRICS: "false",
@@ -565,8 +567,8 @@ async function main(): Promise<void> {
   for (const rel of releases) await run("git", ["rev-parse", "--verify", `${rel.commit}^{commit}`], { cwd: ROOT });
   mkdirSync(TMP, { mode: 0o755 });
   chmodSync(TMP, 0o755);
-  const [http = 0, pg = 0, tunnel = 0] = await freePorts(3);
-  const ports = { http, pg, tunnel };
+  const [http = 0, pg = 0, tunnel = 0, witness = 0] = await freePorts(4);
+  const ports = { http, pg, tunnel, witness };
   say(`${releases.length} release(s); ports ${http} (HTTP), ${pg} (Postgres), ${tunnel} (tunnel); in ${TMP}`);
   say(`the new code: the working tree at ${ROOT}`);
   const results: { ok: boolean; line: string }[] = [];
