@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { cosignatureCount, cosignerOf, cosignerVkey } from "../tlog/cosignature.ts";
-import { generateSigningKey, parseSigningKey, verifierKeyOf } from "../tlog/note.ts";
+import { generateSigningKey, parseSigningKey, parseVerifierKey, verifierKeyOf } from "../tlog/note.ts";
 import { appendLeaves, emptyLog, packHashes } from "../tlog/tiles.ts";
 import { parseWitnessPolicy } from "../tlog/witness-protocol.ts";
 import { addCheckpoint, type Cosigned } from "../witness/add-checkpoint.ts";
@@ -18,7 +18,6 @@ import { config, issue, open, setUp, type World, world } from "./test-shards.ts"
 type MemoryWitness = { name: string; entry: string; stored: Cosigned | null; down: boolean; calls: number };
 
 async function witnessesFor(logVkey: string, names: string[]) {
-  const { parseVerifierKey } = await import("../tlog/note.ts");
   const logVerifier = (await parseVerifierKey(logVkey))!;
   const ws = await Promise.all(
     names.map(async (name) => {
@@ -162,5 +161,23 @@ describe("a witnessed shard", () => {
     await after.alarm();
     await after.witnessing.idle();
     expect((ws[0] as MemoryWitness).calls).toBe(calls);
+  });
+
+  it("with WITNESSES that do not parse, nothing is witnessed and the shard waits a minute before it tries again (no alarm spin)", async () => {
+    const w = world();
+    const signer = await parseSigningKey((await generateSigningKey("unit.test/log")).privateKey);
+    const over: Partial<ShardDeps> = {
+      config: {
+        ...config,
+        signers: async () => [signer],
+        witnesses: () => Promise.reject(new Error('WITNESSES: "x" is not <vkey>@<submission URL prefix>')),
+      },
+    };
+    setUp(w);
+    const shard = open(w, over);
+    await issueAndWitness(w, shard, 1, "a");
+    expect(shard.logView().checkpoint?.size).toBe(1);
+    expect(shard.logView().witnessed).toBeNull();
+    expect(shard.witnessing.nextAt(shard.logView().checkpoint)).toBeGreaterThanOrEqual(w.now + 60_000);
   });
 });

@@ -31,6 +31,8 @@ import type { RefusalRow, ShardTables } from "./tables.ts";
 const TIMEOUT_MS = 5_000;
 const MAX_BACKOFF_MS = 8_000;
 const REFUSAL_RETRY_MS = 10 * 60_000;
+/** After a run that failed as a whole (WITNESSES does not parse), wait this long: never an alarm spin. */
+const ERROR_RETRY_MS = 60_000;
 /** Witnessed checkpoints kept besides those kept for good: the newest this many. */
 const RECENT = 64;
 /** One witnessed checkpoint an hour is kept for good (proofs against an older tree stay checkable). */
@@ -62,8 +64,6 @@ export type WitnessStats = {
   refusals: RefusalRow[];
 };
 
-type Target = SignedCheckpoint;
-
 export class ShardWitnessing {
   private readonly deps: WitnessingDeps;
   /** What each witness (by vkey) holds, as last heard; unknown after a restart (it says, with a 409). */
@@ -73,9 +73,11 @@ export class ShardWitnessing {
   private readonly retryAt = new Map<string, number>();
   private readonly failures = new Map<string, number>();
   private readonly refused = new Map<string, { size: number; at: number }>();
-  private target: Target | null = null;
+  private target: SignedCheckpoint | null = null;
   private latest: SignedCheckpoint | null;
   private running: Promise<void> | null = null;
+  /** No run before this (a run failed as a whole). */
+  private pausedUntil = 0;
   private quorum = 0;
   private count = 0;
 
@@ -106,7 +108,10 @@ export class ShardWitnessing {
   kick(signed: SignedCheckpoint | null, shard: number): void {
     if (!signed || this.running || this.covers(signed)) return;
     this.running = this.run(signed, shard)
-      .catch((e) => this.deps.logger.error({ msg: "witnessing failed", shard, error: describeError(e) }))
+      .catch((e) => {
+        this.pausedUntil = this.deps.clock() + ERROR_RETRY_MS;
+        this.deps.logger.error({ msg: "witnessing failed", shard, error: describeError(e) });
+      })
       .finally(() => {
         this.running = null;
         this.deps.settled();
@@ -122,6 +127,7 @@ export class ShardWitnessing {
   nextAt(signed: SignedCheckpoint | null): number | null {
     if (this.running || !signed || this.covers(signed)) return null;
     const now = this.deps.clock();
+    if (this.pausedUntil > now) return this.pausedUntil;
     if (this.target?.size !== signed.size || this.target.note !== signed.note) return now;
     // Those down wait out their backoff; those that refused, a newer checkpoint and REFUSAL_RETRY_MS.
     const times = [...this.retryAt.values()];
@@ -161,14 +167,14 @@ export class ShardWitnessing {
     );
   }
 
-  private mayAsk(w: Witness, target: Target, now: number): boolean {
+  private mayAsk(w: Witness, target: SignedCheckpoint, now: number): boolean {
     if ((this.retryAt.get(w.vkey) ?? 0) > now) return false;
     const refused = this.refused.get(w.vkey);
     return !refused || (target.size > refused.size && now >= refused.at + REFUSAL_RETRY_MS);
   }
 
   /** Stores the target as witnessed once `quorum` witnesses cosigned it (again as more cosign). */
-  private witnessIfQuorum(target: Target, policy: WitnessPolicy): void {
+  private witnessIfQuorum(target: SignedCheckpoint, policy: WitnessPolicy): void {
     if (this.target !== target) return; // a newer checkpoint replaced it meanwhile
     const lines = policy.witnesses.flatMap((w) => this.lines.get(w.vkey) ?? []);
     if (lines.length < policy.quorum) return;
@@ -181,7 +187,7 @@ export class ShardWitnessing {
     this.latest = { size: target.size, note, signedAt: this.latest?.size === target.size ? this.latest.signedAt : now };
   }
 
-  private async submit(w: Witness, target: Target, shard: number): Promise<void> {
+  private async submit(w: Witness, target: SignedCheckpoint, shard: number): Promise<void> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const old = this.held.get(w.vkey) ?? 0;
       if (old > target.size) return this.refuse(w, 409, target, shard, `the witness holds a larger tree (${old})`);
@@ -234,7 +240,7 @@ export class ShardWitnessing {
     return this.failed(w, shard, "kept answering 409 with a moving size");
   }
 
-  private refuse(w: Witness, status: number, target: Target, shard: number, detail: string): void {
+  private refuse(w: Witness, status: number, target: SignedCheckpoint, shard: number, detail: string): void {
     const now = this.deps.clock();
     this.refused.set(w.vkey, { size: target.size, at: now });
     this.deps.tables.countRefusal({ witness: w.name, status, size: target.size, at: now, detail });
