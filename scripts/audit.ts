@@ -8,9 +8,13 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { codeRoute, encodeCode, MAX_SHARDS, parseCode } from "../core/code.ts";
 import { config } from "../core/config.ts";
+import { checkGrowth, openPins, type Pins } from "../tlog/monitor.ts";
+import type { Checkpoint } from "../tlog/note.ts";
+import { keepCheckpoint, keptCheckpoint } from "./lib/audit/kept.ts";
 import { refundProblems } from "./lib/audit/refunds.ts";
 import { auditShard, type ShardAudit } from "./lib/audit/shard-audit.ts";
 import { codesOfShard, countersPresent, logApi, shardFacts, shardRows, shardsNamedPast } from "./lib/audit/sources.ts";
+import { readPinsFile } from "./lib/pins-file.ts";
 
 const HELP = `npm run audit -- [options]
   --database-url URL  Postgres to audit (default $AUDIT_DATABASE_URL or $DATABASE_URL)
@@ -18,6 +22,10 @@ const HELP = `npm run audit -- [options]
   --key VKEY          the log's verifier key to trust (default $LOG_VERIFIER_KEY, else the service's /v1/log/key)
   --code-key KEY      CODE_KEY, to name missing receipts by code (default $CODE_KEY; else by shard and entry)
   --operator-token T  read the log without the public rate limit (only over https or to this machine; else 429s are waited out)
+  --witness-policy F  pin the log and its witnesses from F (what GET /v1/log/witnesses answers, saved when you
+                      decided to trust it): each checkpoint needs the log's signature, its exact origin and the quorum
+  --state DIR         keep the largest checkpoint verified per shard in DIR, and demand that the log only grew since
+                      (a consistency proof from it); a fork or a shrunk tree is a problem, and DIR keeps the old one
   --shard N           audit only this shard (repeatable)
   --shard-count N     shards to look for (default $SHARD_COUNT or the Worker's default, 256; up to 8192)
   --grace-ms MS       rows received this long before the audit must be in the signed log (default 60000)
@@ -27,6 +35,10 @@ export type AuditOptions = {
   databaseUrl: string;
   url: string;
   key?: string;
+  /** The log's key, origin and witnesses to pin (a policy file); without it, `key` and the service's origin, no quorum. */
+  pins?: Pins;
+  /** Where the largest verified checkpoint of each shard is kept between audits. */
+  stateDir?: string;
   codeKey?: string;
   /** Sent with the log reads so the service does not rate-limit the audit. */
   operatorToken?: string;
@@ -40,7 +52,7 @@ export type AuditOptions = {
 
 export type AuditReport = { shards: ShardAudit[]; checked: number; problems: number; unsigned: number };
 
-type Signed = { size: number; root: Uint8Array; origin: string };
+type Signed = { note: string; checkpoint: Checkpoint };
 
 export async function runAudit(o: AuditOptions): Promise<AuditReport> {
   const base = new URL(o.url);
@@ -48,7 +60,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
     throw new Error("refusing to send the operator token over plain http to another machine; use https");
   }
   const api = logApi(o.url.replace(/\/+$/, ""), o.operatorToken);
-  const vkey = o.key ?? (await api.verifierKey());
+  const pins = await openPins(o.pins ?? (await servicePins(api, o.key)));
   const graceMs = o.graceMs ?? 60_000;
   const signedBefore = Date.now() - graceMs;
   const pool = new pg.Pool({ connectionString: o.databaseUrl, max: 2 });
@@ -63,7 +75,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
       : await shardsNamedPast(pool, counted.length);
     const signsFor = await Promise.all(
       past.map((n) =>
-        api.checkpoint(n, vkey).then(
+        api.checkpoint(n, pins).then(
           (signed) => signed !== null,
           () => false,
         ),
@@ -79,7 +91,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
     }[] = [];
     for (const n of candidates) {
       const [cp, facts] = await Promise.all([
-        api.checkpoint(n, vkey).then(
+        api.checkpoint(n, pins).then(
           (signed) => ({ signed, error: null }),
           (e: Error) => ({ signed: null, error: e.message }),
         ),
@@ -87,8 +99,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
       ]);
       if (cp.signed || cp.error || facts.hasRows) plan.push({ n, ...cp, facts });
     }
-    const total = plan.reduce((sum, p) => sum + (p.signed?.size ?? 0), 0);
-    const prefixes = new Set(plan.flatMap((p) => (p.signed ? [p.signed.origin.slice(0, -`/${p.n}`.length)] : [])));
+    const total = plan.reduce((sum, p) => sum + (p.signed?.checkpoint.size ?? 0), 0);
     const started = Date.now();
     let before = 0;
     const results: ShardAudit[] = [];
@@ -97,7 +108,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
         facts.v2From !== null ? (counter >= facts.v2From ? 2 : 1) : facts.hasV1 ? 1 : 2;
       const result = await auditShard({
         shard: n,
-        signed: signed ?? { size: 0, root: new Uint8Array(32) },
+        signed: signed?.checkpoint ?? { size: 0, root: new Uint8Array(32) },
         rows: shardRows(pool, n),
         tiles: api.tiles(n),
         codeOf: (counter) => (o.codeKey ? encodeCode(o.codeKey, { shard: n, counter }, format(counter)) : null),
@@ -118,7 +129,16 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
           detail: "rows in Postgres, but no signed log",
         });
       }
-      before += signed?.size ?? 0;
+      if (signed && o.stateDir) {
+        const fork = await checkGrowth(
+          await keptCheckpoint(o.stateDir, signed.checkpoint.origin),
+          signed.checkpoint,
+          (from, to) => api.consistency(n, from, to),
+        );
+        if (fork) result.problems.unshift({ kind: "fork", code: `shard ${n}`, detail: fork });
+        else await keepCheckpoint(o.stateDir, signed.checkpoint.origin, signed.note);
+      }
+      before += signed?.checkpoint.size ?? 0;
       results.push(result);
     }
     if (!o.shards) {
@@ -143,13 +163,6 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
     if (refunds.problems.length) {
       results.push({ shard: -1, signedSize: 0, checked: 0, unsigned: 0, problems: refunds.problems });
     }
-    if (prefixes.size > 1) {
-      results[0]?.problems.push({
-        kind: "checkpoint",
-        code: "all shards",
-        detail: `checkpoints name more than one log: ${[...prefixes].join(", ")}`,
-      });
-    }
     return {
       shards: results,
       checked: results.reduce((n, r) => n + r.checked, 0),
@@ -159,6 +172,14 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
   } finally {
     await pool.end();
   }
+}
+
+/** Without a policy file: the pinned `key` (else the service's) and the service's origin, no witness quorum. */
+async function servicePins(api: ReturnType<typeof logApi>, key: string | undefined): Promise<Pins> {
+  const served = await api.pins();
+  const vkey = key ?? served.log.vkey;
+  if (!vkey) throw new Error("the service has no log key, and none was given with --key");
+  return { log: { origin: served.log.origin, vkey }, witnesses: [], quorum: 0 };
 }
 
 function bar(done: number, total: number, started: number, shard: number): string {
@@ -176,6 +197,8 @@ async function main(): Promise<number> {
       key: { type: "string" },
       "code-key": { type: "string" },
       "operator-token": { type: "string" },
+      "witness-policy": { type: "string" },
+      state: { type: "string" },
       shard: { type: "string", multiple: true },
       "shard-count": { type: "string" },
       "grace-ms": { type: "string" },
@@ -209,6 +232,8 @@ async function main(): Promise<number> {
     databaseUrl,
     url: values.url ?? process.env.TILLPROOF_URL ?? "http://127.0.0.1:8787",
     key: values.key ?? process.env.LOG_VERIFIER_KEY,
+    pins: values["witness-policy"] ? await readPinsFile(values["witness-policy"]) : undefined,
+    stateDir: values.state,
     codeKey: values["code-key"] ?? process.env.CODE_KEY,
     operatorToken: values["operator-token"],
     shards,

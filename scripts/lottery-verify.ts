@@ -6,16 +6,25 @@
  * consistency proof), then the seed and every winning number, recomputed.
  * Prints what it checked; exits 1 on any mismatch, 2 if it cannot check.
  * `--key` pins the log's verifier key (else it is read from the same server);
- * `--commitment` is the one you saw published before the close.
+ * `--commitment` is the one you saw published before the close; `--witness-policy <file>`
+ * pins the log and its witnesses as `npm run audit` does, and demands their quorum.
  */
 import { parseArgs } from "node:util";
 import { commitmentOf, type Prize, type ShardRoot, seedOf, winningNumbers } from "../core/lottery.ts";
 import { fromHex, toHex, verifyConsistency } from "../tlog/merkle.ts";
+import { openPins } from "../tlog/monitor.ts";
+import type { Checkpoint } from "../tlog/note.ts";
 import { logApi } from "./lib/audit/sources.ts";
+import { readPinsFile } from "./lib/pins-file.ts";
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
-  options: { url: { type: "string" }, key: { type: "string" }, commitment: { type: "string" } },
+  options: {
+    url: { type: "string" },
+    key: { type: "string" },
+    commitment: { type: "string" },
+    "witness-policy": { type: "string" },
+  },
 });
 const id = positionals[0];
 const base = (args.url ?? process.env.TILLPROOF_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`).replace(
@@ -64,17 +73,19 @@ async function main(): Promise<number> {
   check(toHex(commitmentOf(reveal)) === d.commitment, `commitment: SHA-256(reveal) = ${d.commitment}`);
 
   const log = logApi(base);
-  const served = await log.verifierKey();
-  const vkey = args.key ?? served;
-  if (args.key) check(served === args.key, "the server's log key is the pinned one");
-  console.log(`      log key: ${vkey}`);
+  const served = (await log.pins()).log;
+  const pinned = args["witness-policy"] ? await readPinsFile(args["witness-policy"]) : null;
+  const vkey = pinned?.log.vkey ?? args.key ?? served.vkey ?? "";
+  if (pinned || args.key) check(served.vkey === vkey, "the server's log key is the pinned one");
+  const pins = await openPins(pinned ?? { log: { origin: served.origin, vkey }, witnesses: [], quorum: 0 });
+  console.log(`      log key: ${vkey}${pins.quorum ? `, ${pins.quorum} witness cosignature(s) required` : ""}`);
   const shards: ShardRoot[] = [];
   for (const s of [...d.shards].sort((a, b) => a.shard - b.shard)) {
     const root = fromHex(s.root);
     shards.push({ shard: s.shard, size: s.size, root });
-    let cp: Awaited<ReturnType<typeof log.checkpoint>>;
+    let cp: Checkpoint | undefined;
     try {
-      cp = await log.checkpoint(s.shard, vkey);
+      cp = (await log.checkpoint(s.shard, pins))?.checkpoint;
     } catch (e) {
       check(false, `shard ${s.shard}: checkpoint (${(e as Error).message})`);
       continue;

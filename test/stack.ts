@@ -41,6 +41,8 @@ export type Stack = {
   postgresProxy: TcpProxy | null;
   /** With `witness`: the shipped witness the gateway submits its checkpoints to (WITNESSES). */
   witness: LocalWitness | null;
+  /** The log's signing key (LOG_SIGNING_KEY), for tests that play an operator who signs a forged tree. */
+  logSigningKey: string;
   stop: () => Promise<void>;
 };
 
@@ -138,6 +140,7 @@ export async function startStack(
       postgresDown: (down) => tunnel.setDown(down),
       postgresProxy: proxy,
       witness,
+      logSigningKey: logKey.privateKey,
       sql: async <T>(text: string, params: unknown[] = []) => (await pool.query(text, params)).rows as T[],
       stop,
     };

@@ -86,6 +86,8 @@ describe("checkGrowth", () => {
     expect(await checkGrowth(kept, checkpointOf(await log.note(3))!, async () => [])).toMatch(/shrank/);
     log.grow(1);
     const next = checkpointOf(await log.note())!;
-    expect(await checkGrowth(kept, next, async () => Promise.reject(new Error("404")))).toMatch(/no consistency proof.*404/);
+    expect(await checkGrowth(kept, next, async () => Promise.reject(new Error("404")))).toMatch(
+      /no consistency proof.*404/,
+    );
   });
 });

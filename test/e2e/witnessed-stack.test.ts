@@ -6,9 +6,23 @@
  * gone, a new receipt still verifies as valid but says `witnessed: false`, has
  * no proof, and the shard reports how long its checkpoint has waited.
  */
+
+import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cosignatureCount, parseCosignerVkey } from "../../tlog/cosignature.ts";
-import { callStack, OPERATOR_TOKEN, type Stack, stackTerminal, startStack } from "../stack.ts";
+import { runAudit } from "../../scripts/audit.ts";
+import { cosignatureCount, cosignerOf, cosignerVkey, parseCosignerVkey } from "../../tlog/cosignature.ts";
+import type { Pins } from "../../tlog/monitor.ts";
+import {
+  formatCheckpoint,
+  generateSigningKey,
+  parseCheckpoint,
+  parseSigningKey,
+  signNote,
+  splitNote,
+} from "../../tlog/note.ts";
+import { CODE_KEY, callStack, OPERATOR_TOKEN, type Stack, stackTerminal, startStack } from "../stack.ts";
 
 let stack: Stack;
 let token: string;
@@ -75,6 +89,54 @@ describe("a gateway with its witness", () => {
     expect(atSize.status).toBe(200);
     expect(await atSize.text()).toBe(v.proof?.checkpoint);
     expect((await fetch(`${stack.baseUrl}/v1/log/${v.proof?.shard}/checkpoint/999999`)).status).toBe(404);
+  });
+
+  it("npm run audit pins the witness quorum and keeps each shard's checkpoint; a fork since the kept one fails it", async () => {
+    await until(async () => {
+      const [row] = await stack.sql<{ n: string }>("SELECT count(*) AS n FROM receipts");
+      return Number(row?.n) >= 1 ? true : null;
+    }, "the receipt persisted");
+    const policy = (await (await fetch(`${stack.baseUrl}/v1/log/witnesses`)).json()) as Pins;
+    const state = await mkdtemp(join(tmpdir(), "audit-state-"));
+    const audit = (pins: Pins) =>
+      runAudit({
+        databaseUrl: stack.databaseUrl,
+        url: stack.baseUrl,
+        codeKey: CODE_KEY,
+        shardCount: 4,
+        graceMs: 1_000,
+        pins,
+        stateDir: state,
+      });
+
+    const clean = await audit(policy);
+    expect(clean.problems).toBe(0);
+    const [kept] = await readdir(state);
+    expect(kept).toMatch(/^browser\.test%2Flog%2F\d\.checkpoint$/);
+    const keptNote = await readFile(join(state, kept ?? ""), "utf8");
+
+    // A policy demanding a second witness: no checkpoint meets it, and the kept one stays as it was.
+    const absent = cosignerVkey(
+      await cosignerOf(await parseSigningKey((await generateSigningKey("absent")).privateKey)),
+    );
+    const strict = await audit({ ...policy, witnesses: [...policy.witnesses, { vkey: absent }], quorum: 2 });
+    expect(strict.shards.flatMap((s) => s.problems)).toContainEqual(
+      expect.objectContaining({ kind: "checkpoint", detail: expect.stringMatching(/below the quorum of 2/) }),
+    );
+    expect(await readFile(join(state, kept ?? ""), "utf8")).toBe(keptNote);
+
+    // The operator once showed this auditor another history (signed with the log's own key): the log is not its extension.
+    const seen = parseCheckpoint(splitNote(keptNote)?.text ?? "");
+    const forged = await signNote(
+      formatCheckpoint({ origin: seen?.origin ?? "", size: seen?.size ?? 1, root: new Uint8Array(32).fill(7) }),
+      await parseSigningKey(stack.logSigningKey),
+    );
+    await writeFile(join(state, kept ?? ""), forged);
+    const forkedReport = await audit(policy);
+    expect(forkedReport.shards.flatMap((s) => s.problems)).toContainEqual(
+      expect.objectContaining({ kind: "fork", detail: expect.stringMatching(/split view|fork/) }),
+    );
+    expect(await readFile(join(state, kept ?? ""), "utf8")).toBe(forged);
   });
 
   it("with the witness gone, a new receipt is valid but unwitnessed, without a proof, and the wait is reported", async () => {

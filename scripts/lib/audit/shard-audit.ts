@@ -28,6 +28,8 @@ export type Problem = {
     | "duplicate"
     | "log_root"
     | "checkpoint"
+    /** The log is not an extension of the checkpoint the last audit kept (`--state`). */
+    | "fork"
     /** A refund or void that points to no sale of its tenant, or a sale given back more than it took. */
     | "refund";
   /** The receipt's compact code, or `shard S entry I` when only the log knows it. */

@@ -9,8 +9,9 @@ import {
   V1_MAX_SHARDS,
 } from "../../../core/code.ts";
 import { type RecordRow, recordColumns } from "../../../db/receipts.ts";
-import { HASH_SIZE, type Hash } from "../../../tlog/merkle.ts";
-import { openNote, parseCheckpoint, parseVerifierKey } from "../../../tlog/note.ts";
+import { fromHex, HASH_SIZE, type Hash } from "../../../tlog/merkle.ts";
+import { checkCheckpoint, type OpenedPins } from "../../../tlog/monitor.ts";
+import type { Checkpoint } from "../../../tlog/note.ts";
 import type { TileReader } from "../../../tlog/proofs.ts";
 import { TILE_WIDTH, tileIndexPath, unpackHashes } from "../../../tlog/tiles.ts";
 
@@ -188,24 +189,29 @@ async function getWith(url: string, operatorToken: string | undefined): Promise<
 export function logApi(base: string, operatorToken?: string) {
   const get = (url: string) => getWith(url, operatorToken);
   return {
-    verifierKey: async () => (await (await get(`${base}/v1/log/key`)).text()).trim(),
+    /** What the service says to pin (the audit pins only its origin when no policy file is given). */
+    pins: async () =>
+      (await (await get(`${base}/v1/log/witnesses`)).json()) as { log: { origin: string; vkey: string | null } },
 
     /**
-     * The shard's latest checkpoint, its signature and origin checked; null if
-     * it has none. Throws (and the audit reports it) for anything not signed
-     * by the key or naming another shard.
+     * The shard's latest checkpoint, checked against the pins (the log's key,
+     * the exact origin, the witness quorum); null if it has none. Throws (and
+     * the audit reports it) for anything that fails a check.
      */
-    async checkpoint(shard: number, vkey: string): Promise<{ size: number; root: Hash; origin: string } | null> {
+    async checkpoint(shard: number, pins: OpenedPins): Promise<{ note: string; checkpoint: Checkpoint } | null> {
       const res = await get(`${base}/v1/log/${shard}/checkpoint`);
       if (res.status === 404) return null;
       const note = await res.text();
-      const verifier = await parseVerifierKey(vkey);
-      if (!verifier) throw new Error(`not a verifier key: ${vkey}`);
-      const text = await openNote(note, verifier);
-      const cp = text ? parseCheckpoint(text) : null;
-      if (!cp) throw new Error(`the checkpoint is not signed by ${verifier.name}`);
-      if (!cp.origin.endsWith(`/${shard}`)) throw new Error(`the checkpoint names another log: ${cp.origin}`);
-      return cp;
+      const verdict = await checkCheckpoint(note, pins, `${pins.origin}/${shard}`);
+      if (!verdict.ok) throw new Error(`the checkpoint is ${verdict.reason}`);
+      return { note, checkpoint: verdict.checkpoint };
+    },
+
+    async consistency(shard: number, from: number, to: number): Promise<Hash[]> {
+      const res = await get(`${base}/v1/log/${shard}/proof/consistency?from=${from}&to=${to}`);
+      if (!res.ok) throw new Error(`GET consistency ${from}→${to}: ${res.status}`);
+      const { consistency } = (await res.json()) as { consistency: string[] };
+      return consistency.map(fromHex);
     },
 
     tiles(shard: number): TileReader {
