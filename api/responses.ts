@@ -97,6 +97,9 @@ export const verifiedReceiptSchema = z
     kind: z.enum(RECEIPT_KINDS),
     refersTo: code.nullable(),
     reason: z.string().optional().meta({ description: "Why money went back (a refund's own words)" }),
+    cashier: z.string().optional().meta({
+      description: "v1.2: as sent, when it was; with the fields above it rebuilds the record that `hash` covers",
+    }),
     refunds: z
       .array(z.object({ code, total: z.number().int(), receivedAt: time }))
       .optional()
@@ -157,6 +160,7 @@ export function receiptFields(
     kind: kindOf(r),
     refersTo: r.refersTo === undefined ? null : groupCode(r.refersTo),
     ...(r.reason === undefined ? {} : { reason: r.reason }),
+    ...(r.cashier === undefined ? {} : { cashier: r.cashier }),
     ...(r.offline === undefined ? {} : { offline: r.offline }),
     ...(r.late ? { late: true as const } : {}),
   };

@@ -102,13 +102,3 @@ export const LOG_CHECK_SCRIPT = `(async () => {
 })();`;
 
 export const LOG_CHECK_SCRIPT_HASH = createHash("sha256").update(LOG_CHECK_SCRIPT).digest("base64");
-
-/** JSON for an inline data block: nothing in it can end the script element or be read as markup. */
-export function inlineJson(value: unknown): string {
-  return JSON.stringify(value)
-    .replaceAll("<", "\\u003c")
-    .replaceAll(">", "\\u003e")
-    .replaceAll("&", "\\u0026")
-    .replaceAll("\u2028", "\\u2028")
-    .replaceAll("\u2029", "\\u2029");
-}

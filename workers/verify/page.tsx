@@ -12,12 +12,13 @@ import type { Child } from "hono/jsx";
 import type { MissingReceipt, Proof } from "../../api/responses.ts";
 import type { Branding } from "../../core/branding.ts";
 import { formatDateTime, formatMoney, formatQuantity } from "../../kit/format.ts";
+import { inlineJson } from "../../kit/inline-json.ts";
 import { qrSvg } from "../../kit/qr-svg.ts";
 import type { Verification } from "../shared/lookup.ts";
 import type { LotteryEntry } from "../shared/lottery-entries.ts";
 import { Document, type Page, render } from "../shared/page-shell.tsx";
 import { NEUTRAL, type Palette, pageCss, palette } from "../shared/page-style.ts";
-import { inlineJson, LOG_CHECK_SCRIPT, LOG_CHECK_SCRIPT_HASH } from "./log-check.ts";
+import { LOG_CHECK_SCRIPT, LOG_CHECK_SCRIPT_HASH } from "./log-check.ts";
 
 const BrandHeader = (props: { branding: Pick<Branding, "displayName" | "logoUrl"> }) => (
   <header class="brand">
