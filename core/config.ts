@@ -68,6 +68,11 @@ export const configSchema = z.object({
   TERMINAL_CERT_RETIRED: z.string().default(""),
   /** Base of the printed verify URL; defaults to the request's origin. */
   PUBLIC_BASE_URL: z.url().optional(),
+  /**
+   * Where the independent verifier (`npm run build:verifier`) is hosted, by whoever
+   * hosts it: the receipt page links to it as `<VERIFIER_URL>?code=<code>`.
+   */
+  VERIFIER_URL: z.url().optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -44,7 +44,7 @@ async function check(page: Page, url: string): Promise<{ result: string; verdict
 }
 
 beforeAll(async () => {
-  stack = await startStack({ witness: true });
+  stack = await startStack({ witness: true, vars: { VERIFIER_URL: "https://verifier.example.org/check" } });
   const token = await stackTerminal(stack, "verifier", "Verifier Bakery");
   const res = await callStack(
     stack,
@@ -111,6 +111,26 @@ describe("the independent verifier", () => {
     const forked = await check(page, `${url}?code=${code}`);
     expect(forked.result).toBe("failed");
     expect(forked.verdict).toMatch(/NOT verified/);
+    await context.close();
+  });
+
+  it("the receipt page checks the cosignatures too, keeps the tree it saw, and links to the independent verifier", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.baseUrl}/r/${code}`);
+    const check = page.locator('#log-check[data-result="ok"]');
+    await check.waitFor();
+    expect(await check.textContent()).toMatch(/cosigned by 1 of 1 witnesses/);
+    const link = page.getByRole("link", { name: "Check it with the independent verifier" });
+    expect(await link.getAttribute("href")).toMatch(/^https:\/\/verifier\.example\.org\/check\?code=[0-9A-Z-]+$/);
+    // A tree of the same size this browser saw before, with another root: the page refuses it.
+    await page.evaluate(
+      `(() => { const k = Object.keys(localStorage).find((k) => k.startsWith("tillproof-log:")); const v = JSON.parse(localStorage.getItem(k)); localStorage.setItem(k, JSON.stringify({ size: v.size, root: "07".repeat(32) })); })()`,
+    );
+    await page.reload();
+    const failed = page.locator('#log-check[data-result="failed"]');
+    await failed.waitFor();
+    expect(await failed.textContent()).toMatch(/another tree of \d+ entries than this browser saw before/);
     await context.close();
   });
 

@@ -2,16 +2,16 @@
 import type { Child } from "hono/jsx";
 import type { HtmlEscapedString } from "hono/utils/html";
 
-/** A rendered page: its markup, and the one stylesheet and (hash of the) one script the CSP must allow. */
-export type Page = { html: string; css: string; scriptHash: string | null };
+/** A rendered page: its markup, the one stylesheet the CSP must allow, and whether it loads a script of ours. */
+export type Page = { html: string; css: string; scripted: boolean };
 
 /** JSX renders elements only; the doctype keeps browsers out of quirks mode. */
 export async function render(
   node: HtmlEscapedString | Promise<HtmlEscapedString>,
   css: string,
-  scriptHash: string | null = null,
+  scripted = false,
 ): Promise<Page> {
-  return { html: `<!DOCTYPE html>${await node}`, css, scriptHash };
+  return { html: `<!DOCTYPE html>${await node}`, css, scripted };
 }
 
 export const Document = (props: { title: string; css: string; themeColor: string; children: Child }) => (

@@ -9,7 +9,7 @@ import { toBase64 } from "../../kit/base64.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import { pickLocale } from "../../kit/format.ts";
 import { verifierKeyOf } from "../../tlog/note.ts";
-import { primarySigner } from "../../tlog/signers.ts";
+import { primarySigner, witnessPolicyFor } from "../../tlog/signers.ts";
 import { type AppEnv, type Ctx, pg, publicBaseUrl } from "../http.ts";
 import { router } from "../openapi.ts";
 import { logger } from "../request-context.ts";
@@ -20,9 +20,17 @@ import { lotteryFor } from "../shared/lottery-entries.ts";
 import type { Page } from "../shared/page-shell.tsx";
 import { contentSecurityPolicy } from "../shared/page-style.ts";
 import { edgeCache } from "../shared/verify-cache.ts";
+import { LOG_CHECK_SCRIPT } from "./log-check.ts";
 import { offlinePage, offlineServiceWorker } from "./offline-page.ts";
 import { errorPage, receiptPage } from "./page.tsx";
-import { offlinePageRoute, offlineVerifyRoute, offlineWorkerRoute, receiptPageRoute, verifyRoute } from "./routes.ts";
+import {
+  logCheckScriptRoute,
+  offlinePageRoute,
+  offlineVerifyRoute,
+  offlineWorkerRoute,
+  receiptPageRoute,
+  verifyRoute,
+} from "./routes.ts";
 
 export const verify = router();
 
@@ -83,6 +91,12 @@ verify.openapi(offlinePageRoute, async (c) => {
   return c.html(page.html, 200);
 });
 
+/** The receipt page's check: one file for every receipt, versioned by its hash (?v=) so it can be kept for good. */
+verify.openapi(logCheckScriptRoute, (c) => {
+  c.header("Cache-Control", "public, max-age=31536000, immutable");
+  return c.body(LOG_CHECK_SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8" });
+});
+
 verify.openapi(offlineWorkerRoute, (c) => {
   c.header("Cache-Control", "public, max-age=3600");
   return c.body(offlineServiceWorker(), 200, { "content-type": "text/javascript; charset=utf-8" });
@@ -92,7 +106,7 @@ verify.openapi(offlineWorkerRoute, (c) => {
 verify.use("/r/*", secureHeaders({ xFrameOptions: "DENY", referrerPolicy: "no-referrer" }));
 
 function sendPage(c: Ctx, page: Page, status: ContentfulStatusCode) {
-  c.header("Content-Security-Policy", contentSecurityPolicy(page.css, page.scriptHash));
+  c.header("Content-Security-Policy", contentSecurityPolicy(page.css, page.scripted));
   return c.html(page.html, status);
 }
 
@@ -120,6 +134,9 @@ verify.openapi(receiptPageRoute(maybeEdgeCache), async (c) => {
   try {
     const verification = await verifyCode(c, c.req.valid("param").code);
     const signer = await primarySigner(c.env.LOG_SIGNING_KEY).catch(() => null);
+    const { WITNESSES, WITNESS_QUORUM, VERIFIER_URL } = config(c.env);
+    // Witnesses that do not parse serve no checkpoint (/healthz says why): the page then has no proof to check.
+    const policy = await witnessPolicyFor(WITNESSES, WITNESS_QUORUM).catch(() => ({ witnesses: [], quorum: 0 }));
     // The lottery is extra: without Postgres the page still shows the receipt. Only a receipt that
     // verifies takes part.
     const lottery =
@@ -136,6 +153,8 @@ verify.openapi(receiptPageRoute(maybeEdgeCache), async (c) => {
       locale: pickLocale(c.req.header("accept-language")),
       verifierKey: signer ? verifierKeyOf(signer) : null,
       logOrigin: config(c.env).LOG_ORIGIN,
+      witnesses: { vkeys: policy.witnesses.map((w) => w.vkey), quorum: policy.quorum },
+      independentVerifier: VERIFIER_URL ? `${VERIFIER_URL}?code=${verification.receipt.code}` : null,
       lottery,
     });
     cacheFor(c, verification.receipt);

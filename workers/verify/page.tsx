@@ -18,7 +18,7 @@ import type { Verification } from "../shared/lookup.ts";
 import type { LotteryEntry } from "../shared/lottery-entries.ts";
 import { Document, type Page, render } from "../shared/page-shell.tsx";
 import { NEUTRAL, type Palette, pageCss, palette } from "../shared/page-style.ts";
-import { LOG_CHECK_SCRIPT, LOG_CHECK_SCRIPT_HASH } from "./log-check.ts";
+import { LOG_CHECK_SCRIPT_HASH, LOG_CHECK_SCRIPT_URL } from "./log-check.ts";
 
 const BrandHeader = (props: { branding: Pick<Branding, "displayName" | "logoUrl"> }) => (
   <header class="brand">
@@ -175,25 +175,38 @@ type LogCheckInput = {
   verifierKey: string;
   /** The deployment's LOG_ORIGIN: the checkpoint's origin must be exactly `<logOrigin>/<shard>`. */
   logOrigin: string;
+  /** The witnesses' cosigner vkeys and how many must have cosigned the checkpoint. */
+  witnesses: string[];
+  quorum: number;
 };
 
 /**
  * The in-browser check. Without JavaScript it says so, and the server's answer
  * above it still stands; with it, the script replaces the message.
  */
-const LogCheck = (props: { input: LogCheckInput | null }) => {
+const LogCheck = (props: { input: LogCheckInput | null; independent: string | null }) => {
   const input = props.input;
+  const elsewhere = props.independent ? (
+    <p>
+      <a href={props.independent} rel="noopener">
+        Check it with the independent verifier
+      </a>
+      , which trusts only keys pinned apart from this service.
+    </p>
+  ) : null;
   if (!input) {
     return (
       <section class="log-check" id="log-check" data-result="unsigned">
         <p data-message>
-          This receipt will be in the signed public log within a few seconds. Reload then to have your browser check it.
+          This receipt will be in the witnessed public log within a few seconds. Reload then to have your browser check
+          it.
         </p>
+        {elsewhere}
       </section>
     );
   }
-  const { proof, record, hash, verifierKey, logOrigin } = input;
-  const data = { record, hash, verifierKey, logOrigin, ...proof };
+  const { proof, record, hash, verifierKey, logOrigin, witnesses, quorum } = input;
+  const data = { record, hash, verifierKey, logOrigin, witnesses, quorum, ...proof };
   return (
     <section class="log-check" id="log-check" data-result="nojs" aria-live="polite">
       <p data-message>Your browser can check this receipt against the signed public log if JavaScript is on.</p>
@@ -204,13 +217,15 @@ const LogCheck = (props: { input: LogCheckInput | null }) => {
         </p>
         <pre>{proof.checkpoint}</pre>
         <p>
-          by the log key <code>{verifierKey}</code> (the same as at <code>/v1/log/key</code>).
+          by the log key <code>{verifierKey}</code> (the same as at <code>/v1/log/key</code>), and cosigned by {quorum}{" "}
+          or more of the witnesses at <code>/v1/log/witnesses</code>.
         </p>
       </details>
+      {elsewhere}
       <script type="application/json" id="log-proof">
         {raw(inlineJson(data))}
       </script>
-      <script>{raw(LOG_CHECK_SCRIPT)}</script>
+      <script src={LOG_CHECK_SCRIPT_URL} integrity={`sha256-${LOG_CHECK_SCRIPT_HASH}`} defer />
     </section>
   );
 };
@@ -224,6 +239,9 @@ export function receiptPage(
     locale: string;
     verifierKey: string | null;
     logOrigin: string;
+    witnesses: { vkeys: string[]; quorum: number };
+    /** The independent verifier's address for this receipt (VERIFIER_URL), if one is hosted. */
+    independentVerifier: string | null;
     lottery?: LotteryEntry[];
   },
 ): Promise<Page> {
@@ -231,7 +249,15 @@ export function receiptPage(
   const { receipt: r, branding, storeTimezone } = v;
   const checkInput =
     r.proof && opts.verifierKey
-      ? { record: v.canonical, hash: r.hash, proof: r.proof, verifierKey: opts.verifierKey, logOrigin: opts.logOrigin }
+      ? {
+          record: v.canonical,
+          hash: r.hash,
+          proof: r.proof,
+          verifierKey: opts.verifierKey,
+          logOrigin: opts.logOrigin,
+          witnesses: opts.witnesses.vkeys,
+          quorum: opts.witnesses.quorum,
+        }
       : null;
   const { locale } = opts;
   const money = (minor: number) => formatMoney(minor, r.currency, locale);
@@ -249,7 +275,7 @@ export function receiptPage(
       <main>
         <StateBanner state={state} branding={branding} />
         <KindNote r={r} money={money} when={(iso) => formatDateTime(iso, storeTimezone, locale)} />
-        <LogCheck input={checkInput} />
+        <LogCheck input={checkInput} independent={opts.independentVerifier} />
         <div class={state === "bad" ? "altered" : undefined}>
           {state === "bad" ? <p class="altered-note">As stored now: may have been altered.</p> : null}
           <h2 class="store">{r.store.name}</h2>
@@ -370,7 +396,7 @@ export function receiptPage(
       </footer>
     </Document>
   );
-  return render(page, css, checkInput ? LOG_CHECK_SCRIPT_HASH : null);
+  return render(page, css, checkInput !== null);
 }
 
 /** A code the signed log says was issued, whose record is gone. */

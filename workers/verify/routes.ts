@@ -94,6 +94,16 @@ export const offlinePageRoute = createRoute({
   responses: { 200: htmlResponse("The checking page, the same for everyone (cacheable)") },
 });
 
+export const logCheckScriptRoute = createRoute({
+  method: "get",
+  path: "/r-check.js",
+  operationId: "receiptPageCheckScript",
+  tags,
+  summary: "v1.2: the receipt page's in-browser check (the page pins it by hash)",
+  security: security.public,
+  responses: { 200: { description: "JavaScript", content: { "text/javascript": { schema: z.string() } } } },
+});
+
 export const offlineWorkerRoute = createRoute({
   method: "get",
   path: "/o-sw.js",
