@@ -10,9 +10,14 @@
  * in terminalSeq order once the gateway answers again, and maps each to its
  * code. A terminal without a key queues the sale instead (`issueOrQueue`).
  * Both live in pluggable storage (a JSON file on Node).
+ *
+ * As a monitor (`monitor` storage): the client remembers every receipt it is
+ * given, and `auditOwnReceipts()` checks each is in a witnessed checkpoint at
+ * its entry, and that each shard's log only grew since it last looked.
  */
 import { type ChannelAnswer, TerminalChannel, type WebSocketLike } from "./channel.ts";
 import { RejectedError, UnavailableError } from "./errors.ts";
+import { type AuditReport, auditReceipts, emptyMonitor, type MonitorState } from "./monitor.ts";
 import {
   budgetProblem,
   DEFAULT_BUDGET,
@@ -27,6 +32,7 @@ import type { IssuedReceipt, SaleInput } from "./types.ts";
 
 export type { WebSocketLike } from "./channel.ts";
 export { RejectedError, UnavailableError } from "./errors.ts";
+export type { AuditEvent, AuditReport, MonitorState } from "./monitor.ts";
 export {
   type OfflineBudget,
   OfflineBudgetError,
@@ -74,6 +80,12 @@ export type ClientOptions = {
   channel?: boolean;
   /** The WebSocket constructor for the channel (default: the global one). */
   WebSocket?: WebSocketLike;
+  /** Where the client keeps the receipts it watches and the checkpoints it verified; enables `auditOwnReceipts`. */
+  monitor?: JsonStorage<MonitorState>;
+  /** The keys to trust (what GET /v1/log/witnesses answers, pinned apart from the gateway); default: the gateway's on the first audit. */
+  pins?: MonitorState["pins"];
+  /** A receipt still in no witnessed checkpoint this long after it was received is an `unwitnessed` event (default 1 hour). */
+  unwitnessedAfterMs?: number;
 };
 
 export type FlushResult = {
@@ -94,14 +106,22 @@ type ErrorBody = {
 };
 
 export class TerminalClient {
-  private readonly o: Required<Omit<ClientOptions, "queue" | "offline" | "channel" | "WebSocket">> & {
+  private readonly o: Required<
+    Omit<ClientOptions, "queue" | "offline" | "channel" | "WebSocket" | "monitor" | "pins" | "unwitnessedAfterMs">
+  > & {
     queue: QueueStorage;
     offline: JsonStorage<OfflineState> | null;
+    monitor: JsonStorage<MonitorState> | null;
   };
+  /** Serializes updates of the monitor's storage (sales finish concurrently). */
+  private monitorTurn: Promise<unknown> = Promise.resolve();
   /** The terminal channel, or null (HTTP only). */
   private readonly channel: TerminalChannel | null;
 
+  private readonly options: ClientOptions;
+
   constructor(options: ClientOptions) {
+    this.options = options;
     this.o = {
       attempts: 6,
       backoffMs: 250,
@@ -114,6 +134,7 @@ export class TerminalClient {
       now: Date.now,
       ...options,
       offline: options.offline ?? null,
+      monitor: options.monitor ?? null,
       baseUrl: options.baseUrl.replace(/\/+$/, ""),
     };
     // Node's global WebSocket takes headers (the DOM's type does not say so); a browser's does not, so pass one there.
@@ -366,7 +387,10 @@ export class TerminalClient {
           (await this.channel?.request(path, body, headers, this.o.timeoutMs)) ??
           (await this.overHttp(path, payload, headers));
         const json = res.body as T & ErrorBody;
-        if (res.status >= 200 && res.status < 300) return { status: res.status, body: json };
+        if (res.status >= 200 && res.status < 300) {
+          await this.watch(json);
+          return { status: res.status, body: json };
+        }
         lastStatus = res.status;
         if (res.status !== 429 && res.status < 500) throw new RejectedError(res.status, json.error ?? {});
         const after = res.retryAfter ?? 0;
@@ -378,6 +402,59 @@ export class TerminalClient {
       if (attempt < this.o.attempts - 1) await this.o.sleep(wait);
     }
     throw new UnavailableError(this.o.attempts, lastStatus, lastError);
+  }
+
+  /**
+   * Checks that the receipts this terminal was given are in witnessed
+   * checkpoints at their entries, and that each shard's log only grew since
+   * the last audit. Events are what the POS should raise; a receipt not
+   * witnessed yet is looked at again next time.
+   */
+  async auditOwnReceipts(): Promise<AuditReport> {
+    if (!this.o.monitor) throw new Error("auditOwnReceipts needs the `monitor` storage option");
+    const monitor = this.o.monitor;
+    const before = (await monitor.load()) ?? { ...emptyMonitor(), pins: this.options.pins ?? null };
+    const { state, report } = await auditReceipts(before, (path) => this.getPublic(path), {
+      now: this.o.now(),
+      unwitnessedAfterMs: this.options.unwitnessedAfterMs ?? 3_600_000,
+    });
+    await this.inMonitorTurn(async () => {
+      // Receipts issued while the audit ran are kept too.
+      const seen = new Set(before.watching.map((w) => w.code));
+      const added = ((await monitor.load())?.watching ?? []).filter((w) => !seen.has(w.code));
+      await monitor.save({ ...state, watching: [...state.watching, ...added] });
+    });
+    return report;
+  }
+
+  private inMonitorTurn(work: () => Promise<void>): Promise<void> {
+    const turn = this.monitorTurn.then(work);
+    this.monitorTurn = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** Remembers the receipts in a successful answer (one receipt, or a batch's results) for `auditOwnReceipts`. */
+  private async watch(answer: unknown): Promise<void> {
+    const monitor = this.o.monitor;
+    if (!monitor) return;
+    const one = answer as Partial<IssuedReceipt> & { results?: { receipt?: IssuedReceipt }[] };
+    const given = (one.results ? one.results.map((r) => r.receipt) : [one]).flatMap((r) =>
+      r?.code && r.hash && r.receivedAt ? [{ code: r.code, hash: r.hash, receivedAt: r.receivedAt }] : [],
+    );
+    if (!given.length) return;
+    // The sale is done whatever happens here: monitoring must never fail it.
+    await this.inMonitorTurn(async () => {
+      const state = (await monitor.load()) ?? { ...emptyMonitor(), pins: this.options.pins ?? null };
+      const known = new Set(state.watching.map((w) => w.code));
+      await monitor.save({ ...state, watching: [...state.watching, ...given.filter((g) => !known.has(g.code))] });
+    }).catch(() => undefined);
+  }
+
+  private async getPublic(path: string): Promise<{ status: number; body: unknown }> {
+    const res = await this.o.fetch(`${this.o.baseUrl}${path}`, { signal: AbortSignal.timeout(this.o.timeoutMs) });
+    const text = await res.text();
+    const json = (res.headers.get("content-type") ?? "").includes("json");
+    return { status: res.status, body: json ? JSON.parse(text) : text };
   }
 
   private async overHttp(path: string, payload: string, headers: Record<string, string>): Promise<ChannelAnswer> {

@@ -11,6 +11,7 @@ import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryStorage, type MonitorState, TerminalClient } from "../../clients/terminal/index.ts";
 import { runAudit } from "../../scripts/audit.ts";
 import { cosignatureCount, cosignerOf, cosignerVkey, parseCosignerVkey } from "../../tlog/cosignature.ts";
 import type { Pins } from "../../tlog/monitor.ts";
@@ -32,7 +33,7 @@ const sale = (total: number) => ({
   currency: "EUR",
   items: [{ name: "Bread", quantity: 1, unitPrice: total, total }],
   total,
-  payments: [{ method: "cash", amount: total }],
+  payments: [{ method: "cash" as const, amount: total }],
 });
 
 async function until<T>(probe: () => Promise<T | null>, what: string, ms = 20_000): Promise<T> {
@@ -137,6 +138,38 @@ describe("a gateway with its witness", () => {
       expect.objectContaining({ kind: "fork", detail: expect.stringMatching(/split view|fork/) }),
     );
     expect(await readFile(join(state, kept ?? ""), "utf8")).toBe(forged);
+  });
+
+  it("a terminal audits its own receipts: included and witnessed, then a fork and a changed receipt are events", async () => {
+    const monitor = new MemoryStorage<MonitorState>();
+    const till = new TerminalClient({ baseUrl: stack.baseUrl, token, monitor, channel: false });
+    const sold = [await till.issueReceipt(sale(120)), await till.issueReceipt(sale(130))];
+    const clean = await until(async () => {
+      const report = await till.auditOwnReceipts();
+      return report.waiting === 0 ? report : null;
+    }, "both receipts witnessed");
+    expect(clean.events).toEqual([]);
+    expect(clean.confirmed.sort()).toEqual(sold.map((r) => r.code).sort());
+
+    // The gateway once showed this till another tree of the size it kept; and a receipt the log holds another hash for.
+    const state = (await monitor.load()) as MonitorState;
+    const [origin] = Object.keys(state.kept);
+    const forgedHash = "ab".repeat(32);
+    const other = await till.issueReceipt(sale(140));
+    await monitor.save({
+      ...state,
+      kept: { [origin ?? ""]: { size: state.kept[origin ?? ""]?.size ?? 1, root: "07".repeat(32) } },
+      watching: [{ code: other.code, hash: forgedHash, receivedAt: other.receivedAt }],
+    });
+    const forked = await till.auditOwnReceipts();
+    expect(forked.events).toContainEqual(expect.objectContaining({ kind: "fork", origin }));
+    const mine = await till.issueReceipt(sale(150));
+    await monitor.save({ ...state, watching: [{ code: mine.code, hash: forgedHash, receivedAt: mine.receivedAt }] });
+    const changed = await until(async () => {
+      const report = await till.auditOwnReceipts();
+      return report.events.length ? report : null;
+    }, "the forged receipt looked at");
+    expect(changed.events).toEqual([expect.objectContaining({ kind: "mismatch", code: mine.code })]);
   });
 
   it("with the witness gone, a new receipt is valid but unwitnessed, without a proof, and the wait is reported", async () => {
