@@ -42,13 +42,30 @@ async function issueAsV1(n: number, token: string, count: number, runsOutIn?: nu
   return codes;
 }
 
+/**
+ * A store on a shard no other test of this file used: each test forces its
+ * shard's layout, so two sharing one (a 1-in-8 chance in the band) would see
+ * each other's codes.
+ */
+const usedShards = new Set<number>();
+async function freshFixture(): Promise<Awaited<ReturnType<typeof fixture>>> {
+  for (;;) {
+    const f = await fixture();
+    const n = Number(f.token.split("_")[1]);
+    if (!usedShards.has(n)) {
+      usedShards.add(n);
+      return f;
+    }
+  }
+}
+
 async function persisted(code: string): Promise<void> {
   await eventually(async () => (await sqlQuery("SELECT 1 FROM receipts WHERE code = $1", [compact(code)]))[0]);
 }
 
 describe("code space", () => {
   it("keeps a store's 16-character codes verifying after its shard moved on to 20-character ones", async () => {
-    const f = await fixture();
+    const f = await freshFixture();
     const n = Number(f.token.split("_")[1]);
     const old = await issueAsV1(n, f.token, 2);
     for (const code of old) expect(compact(code)).toHaveLength(16);
@@ -72,7 +89,7 @@ describe("code space", () => {
   });
 
   it("never treats the other layout's spelling of an issued counter as that receipt", async () => {
-    const f = await fixture();
+    const f = await freshFixture();
     const n = Number(f.token.split("_")[1]);
     const [v1] = await issueAsV1(n, f.token, 1);
     const parts = parseCode(KEY, v1 ?? "");
@@ -84,7 +101,7 @@ describe("code space", () => {
   });
 
   it("switches a shard still issuing v1 to v2 when v1's counter runs out, instead of answering 503", async () => {
-    const f = await fixture();
+    const f = await freshFixture();
     const n = Number(f.token.split("_")[1]);
     // v1 "runs out" two receipts from now (the limit lowered through the configuration seam).
     const codes = await issueAsV1(n, f.token, 4, 2);
