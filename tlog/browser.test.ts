@@ -62,6 +62,26 @@ describe("the browser's Merkle checks", () => {
   });
 });
 
+describe("the browser's kept tree", () => {
+  it("reads back what it kept, and takes junk in storage for nothing kept rather than a fork", () => {
+    const store = new Map<string, string>();
+    const localStorage = {
+      getItem: (k: string) => store.get(k) ?? null,
+      setItem: (k: string, v: string) => void store.set(k, v),
+    };
+    const kept = new Function("localStorage", `${BROWSER_TLOG}; return { keptTree, keepTree };`)(localStorage) as {
+      keptTree: (slot: string) => { size: number; root: string } | null;
+      keepTree: (slot: string, cp: { size: number; root: Uint8Array }) => void;
+    };
+    kept.keepTree("s", { size: 7, root: rootAt(7) });
+    expect(kept.keptTree("s")).toEqual({ size: 7, root: toHex(rootAt(7)) });
+    for (const junk of ["{", "[]", '{"size":"7","root":"00"}', `{"size":0,"root":"${"0".repeat(64)}"}`]) {
+      store.set("s", junk);
+      expect(kept.keptTree("s"), junk).toBeNull();
+    }
+  });
+});
+
 describe("the browser's note checks", () => {
   it("take a checkpoint the pinned log signed for the origin with the quorum's cosignatures, and say what fails", async () => {
     const log = await memoryLog("example.test/log", "example.test/log/5");

@@ -8,7 +8,7 @@
  * Defines: sha, hex, unhex, unb64, keyOf(vkey, type), checkpointOf(note),
  * signedBy(note, key), cosignedBy(note, key), inclusionOk(hashHex, index,
  * size, proof, root), consistencyOk(from, to, proof, oldRoot, newRoot),
- * checkpointCheck(note, pins, origin).
+ * checkpointCheck(note, pins, origin), keptTree(slot), keepTree(slot, cp).
  */
 export const BROWSER_TLOG = `
 const enc = new TextEncoder();
@@ -115,6 +115,19 @@ const consistencyOk = async (from, to, proof, oldRoot, newRoot) => {
     fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
   }
   return sn === 0 && same(fr, oldRoot) && same(sr, newRoot);
+};
+// The largest tree of a log this browser kept ({ size, root hex }), or null; storage that is
+// unreadable or not in that shape (private mode, a hand edit) counts as none, never as a fork.
+const keptTree = (slot) => {
+  try {
+    const kept = JSON.parse(localStorage.getItem(slot) || "null");
+    return kept && Number.isInteger(kept.size) && kept.size > 0 && /^[0-9a-f]{64}$/.test(kept.root) ? kept : null;
+  } catch {
+    return null;
+  }
+};
+const keepTree = (slot, cp) => {
+  try { localStorage.setItem(slot, JSON.stringify({ size: cp.size, root: hex(cp.root) })); } catch { /* no storage */ }
 };
 // The checkpoint if the pinned log key signed it for exactly this origin and the quorum of pinned
 // witnesses cosigned it; throws saying which check failed. pins: { log: key, witnesses: [key], quorum }.

@@ -87,7 +87,7 @@ const check = async (input) => {
   step(cp.size === p.treeSize && await inclusionOk(a.hash, p.leafIndex, cp.size, p.inclusion, cp.root),
     "the receipt is entry " + (p.leafIndex + 1) + " of that tree of " + cp.size);
   const slot = "tillproof-verifier:" + origin;
-  const kept = JSON.parse(localStorage.getItem(slot) || "null");
+  const kept = keptTree(slot);
   if (kept && kept.size !== cp.size) {
     const [from, to, oldRoot, newRoot] = kept.size < cp.size ? [kept.size, cp.size, unhex(kept.root), cp.root] : [cp.size, kept.size, cp.root, unhex(kept.root)];
     const c = await getJson("/v1/log/" + p.shard + "/proof/consistency?from=" + from + "&to=" + to);
@@ -96,7 +96,7 @@ const check = async (input) => {
   } else {
     step(!kept || kept.root === hex(cp.root), kept ? "the same tree of " + cp.size + " this browser saw before" : "first checkpoint of this log this browser keeps");
   }
-  if (!kept || kept.size < cp.size) localStorage.setItem(slot, JSON.stringify({ size: cp.size, root: hex(cp.root) }));
+  if (!kept || kept.size < cp.size) keepTree(slot, cp);
   show("ok", "Verified: receipt " + a.code + " is in the witnessed log of " + PINS.log.origin);
 };
 form.addEventListener("submit", (e) => {

@@ -58,8 +58,7 @@ ${BROWSER_TLOG}
     }
     // The largest tree of this log this browser saw before must be a prefix of this one, or this one of it.
     const slot = "tillproof-log:" + origin;
-    let kept = null;
-    try { kept = JSON.parse(localStorage.getItem(slot) || "null"); } catch { kept = null; }
+    const kept = keptTree(slot);
     let seen = "";
     if (kept && kept.size !== cp.size) {
       const [from, to, oldRoot, newRoot] = kept.size < cp.size
@@ -73,9 +72,7 @@ ${BROWSER_TLOG}
     } else if (kept && kept.root !== hex(cp.root)) {
       throw new Error("the log shows another tree of " + cp.size + " entries than this browser saw before");
     }
-    if (!kept || kept.size < cp.size) {
-      try { localStorage.setItem(slot, JSON.stringify({ size: cp.size, root: hex(cp.root) })); } catch { /* private mode */ }
-    }
+    if (!kept || kept.size < cp.size) keepTree(slot, cp);
     const witnessed = pins.quorum ? ", cosigned by " + cp.cosigned + " of " + pins.witnesses.length + " witnesses" : "";
     say("ok", "Checked by your browser against the signed log (" + origin + ", entry " + (data.leafIndex + 1) + " of " + cp.size + witnessed + seen + ").");
   } catch (e) {
