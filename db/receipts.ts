@@ -4,7 +4,6 @@ import { codeRoute, counterCodeRange, shardCodeRange } from "../core/code.ts";
 import type { OutboxReceipt } from "../core/outbox.ts";
 import type { ChainRecord } from "../core/receipt.ts";
 import type { Db } from "./client.ts";
-import { ADD_TO_ROLLUPS, STORE_ZONE, ZONE } from "./rollups.ts";
 
 /**
  * The INSERT of one queue batch, as a CTE returning the rows really inserted.
@@ -44,24 +43,14 @@ const ADD_DELIVERIES = `hooks AS (
 )`;
 
 /**
- * One statement per batch: the INSERT, the new rows added to the analytics
- * rollups (db/rollups.ts), their webhook deliveries. A void is booked against
- * its sale's hour and day, found among the rows already in Postgres or in
- * this very batch (a CTE's rows are not in the table yet).
+ * One statement per batch: the INSERT and the new rows' webhook deliveries.
+ * The INSERT's trigger adds the rows it really inserted to the analytics
+ * rollups (migrations/0018), which this role cannot write.
  */
 const INSERT_BATCH = `
 WITH ${INSERT_RECEIPTS_CTE},
-src AS (
-  SELECT r.code, r.tenant_id, r.store_id, r.currency, r.issued_at, r.total, r.items, r.payments,
-         coalesce(r.kind, 'sale') AS kind, ${ZONE} AS tz,
-         CASE WHEN r.kind = 'void' THEN coalesce(
-           (SELECT o.issued_at FROM ins o WHERE o.code = r.refers_to),
-           (SELECT o.issued_at FROM receipts o WHERE o.code = r.refers_to LIMIT 1),
-           r.issued_at) ELSE r.issued_at END AS booked_at
-    FROM ins r ${STORE_ZONE}),
-${ADD_TO_ROLLUPS},
 ${ADD_DELIVERIES}
-SELECT (SELECT count(*) FROM src) AS inserted,
+SELECT (SELECT count(*) FROM ins) AS inserted,
        (SELECT coalesce(json_agg(json_build_object('tenantId', tenant_id, 'webhookId', webhook_id, 'eventId', event_id)
                                  ORDER BY event_id), '[]') FROM hooks) AS deliveries`;
 

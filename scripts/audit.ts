@@ -12,6 +12,7 @@ import { checkGrowth, openPins, type Pins } from "../tlog/monitor.ts";
 import type { Checkpoint } from "../tlog/note.ts";
 import { keepCheckpoint, keptCheckpoint } from "./lib/audit/kept.ts";
 import { refundProblems } from "./lib/audit/refunds.ts";
+import { rollupProblems } from "./lib/audit/rollups.ts";
 import { auditShard, type ShardAudit } from "./lib/audit/shard-audit.ts";
 import { codesOfShard, countersPresent, logApi, shardFacts, shardRows, shardsNamedPast } from "./lib/audit/sources.ts";
 import { readPinsFile } from "./lib/pins-file.ts";
@@ -26,6 +27,8 @@ const HELP = `npm run audit -- [options]
                       decided to trust it): each checkpoint needs the log's signature, its exact origin and the quorum
   --state DIR         keep the largest checkpoint verified per shard in DIR, and demand that the log only grew since
                       (a consistency proof from it); a fork or a shrunk tree is a problem, and DIR keeps the old one
+  --rollups           also recompute every store-local day's analytics rollups (the tax CSV's figures) from the
+                      receipts, in one snapshot, and report each figure that differs
   --shard N           audit only this shard (repeatable)
   --shard-count N     shards to look for (default $SHARD_COUNT or the Worker's default, 256; up to 8192)
   --grace-ms MS       rows received this long before the audit must be in the signed log (default 60000)
@@ -42,6 +45,8 @@ export type AuditOptions = {
   codeKey?: string;
   /** Sent with the log reads so the service does not rate-limit the audit. */
   operatorToken?: string;
+  /** Also recompute each day's rollups from the receipts and compare. */
+  rollups?: boolean;
   /** Only these shards; default: every shard below `shardCount` that has a log or rows. */
   shards?: number[];
   shardCount?: number;
@@ -50,7 +55,14 @@ export type AuditOptions = {
   progress?: (line: string) => void;
 };
 
-export type AuditReport = { shards: ShardAudit[]; checked: number; problems: number; unsigned: number };
+export type AuditReport = {
+  shards: ShardAudit[];
+  checked: number;
+  problems: number;
+  unsigned: number;
+  /** With `rollups`: how many receipts were recomputed into how many store-days. */
+  rollups?: { receipts: number; days: number };
+};
 
 type Signed = { note: string; checkpoint: Checkpoint };
 
@@ -163,7 +175,10 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
     if (refunds.problems.length) {
       results.push({ shard: -1, signedSize: 0, checked: 0, unsigned: 0, problems: refunds.problems });
     }
+    const rollups = o.rollups ? await rollupProblems(pool) : undefined;
+    if (rollups) results.push({ shard: -1, signedSize: 0, checked: 0, unsigned: 0, problems: rollups.problems });
     return {
+      rollups: rollups && { receipts: rollups.receipts, days: rollups.days },
       shards: results,
       checked: results.reduce((n, r) => n + r.checked, 0),
       problems: results.reduce((n, r) => n + r.problems.length, 0),
@@ -199,6 +214,7 @@ async function main(): Promise<number> {
       "operator-token": { type: "string" },
       "witness-policy": { type: "string" },
       state: { type: "string" },
+      rollups: { type: "boolean" },
       shard: { type: "string", multiple: true },
       "shard-count": { type: "string" },
       "grace-ms": { type: "string" },
@@ -234,6 +250,7 @@ async function main(): Promise<number> {
     key: values.key ?? process.env.LOG_VERIFIER_KEY,
     pins: values["witness-policy"] ? await readPinsFile(values["witness-policy"]) : undefined,
     stateDir: values.state,
+    rollups: values.rollups,
     codeKey: values["code-key"] ?? process.env.CODE_KEY,
     operatorToken: values["operator-token"],
     shards,
@@ -254,6 +271,11 @@ async function main(): Promise<number> {
     for (const p of s.problems) console.log(`${p.kind.toUpperCase().padEnd(12)} ${p.code}  ${p.detail}`);
   }
   const signed = report.shards.reduce((n, s) => n + s.signedSize, 0);
+  if (report.rollups) {
+    console.log(
+      `audit: rollups recomputed from ${report.rollups.receipts.toLocaleString("en")} receipts over ${report.rollups.days.toLocaleString("en")} store-days`,
+    );
+  }
   console.log(
     `audit: ${report.checked.toLocaleString("en")} receipts in ${report.shards.length} shard(s) against ${signed.toLocaleString("en")} signed log entries (${report.unsigned} newer than their checkpoint): ${
       report.problems ? `${report.problems} problem(s) — FAILED` : "all intact — OK"

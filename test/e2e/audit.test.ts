@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeRoute, encodeCode, shardCodeRange } from "../../core/code.ts";
-import { runAudit } from "../../scripts/audit.ts";
+import { type AuditOptions, runAudit } from "../../scripts/audit.ts";
 import { insiderSql, insiderTruncateSql } from "../insider.ts";
 import { CODE_KEY, OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
 
@@ -75,8 +75,15 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const audit = () =>
-  runAudit({ databaseUrl: stack.databaseUrl, url: stack.baseUrl, codeKey: CODE_KEY, shardCount: 4, graceMs: 1_000 });
+const audit = (more: Partial<AuditOptions> = {}) =>
+  runAudit({
+    databaseUrl: stack.databaseUrl,
+    url: stack.baseUrl,
+    codeKey: CODE_KEY,
+    shardCount: 4,
+    graceMs: 1_000,
+    ...more,
+  });
 
 /** Runs SQL as a superuser with the append-only trigger off (what the audit exists to catch). */
 const asInsider = (statement: string) => stack.sql(insiderSql(statement));
@@ -86,6 +93,39 @@ describe("npm run audit", () => {
     const report = await audit();
     expect(report.checked).toBe(codes.length);
     expect(report.problems).toBe(0);
+  });
+
+  it("recomputes each day's rollups from the receipts (--rollups): the Worker's role cannot write them, and what the owner changed is found", async () => {
+    const clean = await audit({ rollups: true });
+    expect(clean.problems).toBe(0);
+    expect(clean.rollups).toEqual({ receipts: codes.length, days: 2 });
+    // The runtime role only reads them: the receipts INSERT's trigger adds, as the owner.
+    for (const write of [
+      "UPDATE sales_rollup SET gross = gross + 1",
+      "INSERT INTO tax_rollup (tenant_id, store_id, currency, hour, day, rate, receipts, gross) VALUES ('audit', 'north', 'EUR', now(), current_date, '0', 1, 1)",
+      "PERFORM tillproof_rollups_add(ARRAY(SELECT r FROM receipts r LIMIT 1))",
+    ]) {
+      await expect(stack.sql(`DO $$ BEGIN SET LOCAL ROLE tillproof_app; ${write}; END $$`)).rejects.toThrow(
+        /permission denied/,
+      );
+    }
+    // The owner still can (an insider): the tax CSV's figure no longer adds up, and the audit says where.
+    await stack.sql("UPDATE sales_rollup SET gross = gross - 100, cash = cash - 100 WHERE store_id = 'north'");
+    try {
+      const report = await audit({ rollups: true });
+      const found = report.shards.flatMap((s) => s.problems).filter((p) => p.kind === "rollup");
+      expect(found).toEqual([
+        {
+          kind: "rollup",
+          code: "audit/north EUR 2026-11-21",
+          detail:
+            "sales rollup differs from its receipts: gross 5900 stored, 6000 recomputed; cash 5900 stored, 6000 recomputed",
+        },
+      ]);
+      expect(report.problems).toBe(1);
+    } finally {
+      await stack.sql("UPDATE sales_rollup SET gross = gross + 100, cash = cash + 100 WHERE store_id = 'north'");
+    }
   });
 
   it("lists an edited, a re-hashed and a deleted receipt by code", async () => {

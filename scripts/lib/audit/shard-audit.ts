@@ -31,7 +31,9 @@ export type Problem = {
     /** The log is not an extension of the checkpoint the last audit kept (`--state`). */
     | "fork"
     /** A refund or void that points to no sale of its tenant, or a sale given back more than it took. */
-    | "refund";
+    | "refund"
+    /** A day's analytics rollup that its receipts do not add up to (`--rollups`). */
+    | "rollup";
   /** The receipt's compact code, or `shard S entry I` when only the log knows it. */
   code: string;
   detail: string;
