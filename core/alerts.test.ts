@@ -6,7 +6,7 @@ const healthy: StatusSnapshot = {
   breakerOpen: false,
   deadLetters: 0,
   partitions: { defaultRows: 0, futurePartitions: 7 },
-  webhooks: { pending: 3, oldestPendingSeconds: 40, failed: 0 },
+  webhooks: { pending: 3, oldestPendingSeconds: 40, failed: 0, held: 0 },
   quarantine: { count: 0, oldestAgeSeconds: null },
   shards: [{ shard: 1, oldestUnpersistedAgeMs: 400, codeSpaceUsed: 0.01 }],
   failedShards: [],
@@ -92,7 +92,7 @@ describe("console alerts", () => {
       breakerOpen: true,
       deadLetters: 2,
       partitions: { defaultRows: 5, futurePartitions: 2 },
-      webhooks: { pending: 120, oldestPendingSeconds: 7_300, failed: 4 },
+      webhooks: { pending: 120, oldestPendingSeconds: 7_300, failed: 4, held: 2 },
       quarantine: { count: 3, oldestAgeSeconds: 50 },
       shards: [
         { shard: 1, oldestUnpersistedAgeMs: 90_000, codeSpaceUsed: 0.51 },
@@ -111,6 +111,7 @@ describe("console alerts", () => {
       "5 receipt(s) landed in the DEFAULT partition: a day has no partition.",
       "Only 2 daily partition(s) exist ahead of today: the partition cron is failing.",
       "120 webhook deliveries are being retried, the oldest for 2 h: a tenant's receiver is down or refusing them.",
+      "2 webhook deliveries are held: their receipt in Postgres no longer matches its shard's signed log, so they were never sent (?status=held; npm run audit names the receipts).",
       "4 webhook deliveries were given up after 24 h: each tenant's delivery log lists them (?status=failed); a manual retry sends one again.",
     ]);
   });

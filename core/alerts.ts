@@ -21,8 +21,11 @@ export type StatusSnapshot = {
   breakerOpen: boolean;
   deadLetters: number | null;
   partitions: { defaultRows: number; futurePartitions: number } | null;
-  /** Webhook deliveries: still being retried (and the oldest's age), and given up. Null: Postgres did not say. */
-  webhooks: { pending: number; oldestPendingSeconds: number; failed: number } | null;
+  /**
+   * Webhook deliveries: still being retried (and the oldest's age), given up, and held because
+   * their receipt failed its log check. Null: Postgres did not say.
+   */
+  webhooks: { pending: number; oldestPendingSeconds: number; failed: number; held: number } | null;
   /** Receipts Postgres refused, kept in quarantined_receipts. Null: Postgres did not say. */
   quarantine: { count: number; oldestAgeSeconds: number | null } | null;
   shards: ShardHealth[];
@@ -102,6 +105,11 @@ export function alertsFor(s: StatusSnapshot, now = Date.now()): string[] {
   if (s.webhooks && s.webhooks.oldestPendingSeconds > THRESHOLDS.webhookPendingSeconds) {
     out.push(
       `${s.webhooks.pending} webhook deliveries are being retried, the oldest for ${Math.round(s.webhooks.oldestPendingSeconds / 3_600)} h: a tenant's receiver is down or refusing them.`,
+    );
+  }
+  if (s.webhooks?.held) {
+    out.push(
+      `${s.webhooks.held} webhook deliveries are held: their receipt in Postgres no longer matches its shard's signed log, so they were never sent (?status=held; npm run audit names the receipts).`,
     );
   }
   if (s.webhooks?.failed) {

@@ -171,7 +171,8 @@ export function retryDelaySeconds(attempts: number, baseSeconds: number, random:
   return Math.max(1, Math.round(plain * (0.8 + 0.4 * random)));
 }
 
-export type DeliveryStatus = "pending" | "delivered" | "failed";
+/** held: its receipt failed the check verify makes (#26), so it was never signed or sent. */
+export type DeliveryStatus = "pending" | "delivered" | "failed" | "held";
 
 /** After a failed attempt: keep trying until the delivery is `retryForSeconds` old, then give up (dead letter). */
 export function afterFailure(ageSeconds: number, retryForSeconds: number): DeliveryStatus {

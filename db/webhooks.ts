@@ -286,20 +286,22 @@ export async function deferDeliveries(db: Db, keys: DeliveryKey[], seconds: numb
        AND d.status = 'pending'`);
 }
 
-export type WebhookHealth = { pending: number; oldestPendingSeconds: number; failed: number };
+export type WebhookHealth = { pending: number; oldestPendingSeconds: number; failed: number; held: number };
 
-/** For the operator's status and /metrics: through the partial indexes of pending and failed rows only. */
+/** For the operator's status and /metrics: through the partial indexes of pending, failed and held rows only. */
 export async function webhookHealth(db: Db): Promise<WebhookHealth> {
-  const { rows } = await db.execute<{ pending: string; oldest_s: string | null; failed: string }>(sql`
-    SELECT p.pending, p.oldest_s, f.failed
+  const { rows } = await db.execute<{ pending: string; oldest_s: string | null; failed: string; held: string }>(sql`
+    SELECT p.pending, p.oldest_s, f.failed, h.held
       FROM (SELECT count(*) AS pending, extract(epoch from now() - min(created_at)) AS oldest_s
               FROM webhook_deliveries WHERE status = 'pending') p,
-           (SELECT count(*) AS failed FROM webhook_deliveries WHERE status = 'failed') f`);
+           (SELECT count(*) AS failed FROM webhook_deliveries WHERE status = 'failed') f,
+           (SELECT count(*) AS held FROM webhook_deliveries WHERE status = 'held') h`);
   const row = rows[0];
   return {
     pending: Number(row?.pending ?? 0),
     oldestPendingSeconds: Math.max(0, Number(row?.oldest_s ?? 0)),
     failed: Number(row?.failed ?? 0),
+    held: Number(row?.held ?? 0),
   };
 }
 

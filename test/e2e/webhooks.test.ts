@@ -3,13 +3,16 @@
  * is the TypeScript example in docs/api.md, taken from the document itself:
  * a receiver written only from the docs verifies every delivery. Retries,
  * giving up after 24 h (the delivery's age moved back in Postgres), the
- * delivery log and the manual retry.
+ * delivery log and the manual retry; a receipt changed in Postgres is held.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { canonicalHash } from "../../core/canonical.ts";
+import { type RecordRow, recordColumns, recordFromRow } from "../../db/receipts.ts";
+import { insiderSql } from "../insider.ts";
 import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -108,7 +111,8 @@ async function sell(store: string, total: number): Promise<string> {
   return r.body.code ?? "";
 }
 
-const eventOf = (code: string) => `evt_${code.replaceAll("-", "")}`;
+const compactOf = (code: string) => code.replaceAll("-", "");
+const eventOf = (code: string) => `evt_${compactOf(code)}`;
 const delivered = (path: string) => receiver.received.filter((r) => r.path === path && r.answered === 204);
 
 beforeAll(async () => {
@@ -263,6 +267,66 @@ describe("webhooks on a real stack", () => {
       delivered("/hook").find((r) => r.eventId === eventOf(code)),
     );
     expect(verifyTillproof(secrets.mirror ?? "", got.signature, got.raw)).toBe(true);
+  });
+
+  it("holds a delivery whose receipt no longer matches the signed log: never signed or sent, alerted, and a manual retry checks again", async () => {
+    receiver.down(true);
+    const [edited, rehashed] = [await sell("main", 501), await sell("main", 502)];
+    type Page = { deliveries: { eventId: string; status: string; attempts: number; lastError: string | null }[] };
+    const page = async (status: string) =>
+      ((await admin("GET", `/webhooks/mirror/deliveries?status=${status}`)).body as unknown as Page).deliveries;
+    for (const code of [edited, rehashed]) {
+      await until("a first failed attempt", async () =>
+        (await page("pending")).find((d) => d.eventId === eventOf(code) && d.attempts >= 1),
+      );
+    }
+    // An insider edits one row, and rewrites the other so that it hashes to its (new) hash.
+    await stack.sql(insiderSql(`UPDATE receipts SET total = 1 WHERE code = '${compactOf(edited)}'`));
+    const [row] = await stack.sql<RecordRow>(`SELECT ${recordColumns()} FROM receipts WHERE code = $1`, [
+      compactOf(rehashed),
+    ]);
+    const forged = { ...recordFromRow(row as RecordRow), total: 1 };
+    await stack.sql(
+      insiderSql(
+        `UPDATE receipts SET total = 1, hash = '${canonicalHash(forged)}' WHERE code = '${compactOf(rehashed)}'`,
+      ),
+    );
+    const before = receiver.received.length;
+    receiver.down(false);
+    const held = await until("both deliveries held", async () => {
+      const h = (await page("held")).filter((d) => [edited, rehashed].map(eventOf).includes(d.eventId));
+      return h.length === 2 ? h : undefined;
+    });
+    expect(held.find((d) => d.eventId === eventOf(edited))?.lastError).toBe(
+      "held: the receipt no longer hashes to its hash",
+    );
+    expect(held.find((d) => d.eventId === eventOf(rehashed))?.lastError).toBe(
+      "held: its hash is not the entry its shard's signed log holds",
+    );
+    // A manual retry checks again: still held, still not sent.
+    const retried = await admin("POST", `/webhooks/mirror/deliveries/${eventOf(rehashed)}/retry`);
+    expect(retried.body.delivery).toMatchObject({ status: "held" });
+    expect(receiver.received.slice(before).filter((r) => [edited, rehashed].map(eventOf).includes(r.eventId))).toEqual(
+      [],
+    );
+    // The operator sees it: status, its alert, /metrics.
+    type Status = { webhooks: { held: number }; alerts: string[] };
+    // (The flaky webhook takes every store: it holds its own two as well.)
+    await until("the flaky webhook's two held", async () => {
+      const [n] = await stack.sql<{ n: number }>(
+        "SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'held'",
+      );
+      return n?.n === 4 ? true : undefined;
+    });
+    const status = (await callStack(stack, "GET", "/v1/ops/status", OPERATOR_TOKEN)).body as unknown as Status;
+    expect(status.webhooks.held).toBe(4);
+    expect(status.alerts.join("\n")).toContain("4 webhook deliveries are held");
+    const metrics = await fetch(`${stack.baseUrl}/metrics`, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } });
+    expect(await metrics.text()).toMatch(/^tillproof_webhook_deliveries_held 4$/m);
+    // Mended (the row put back as it was signed), a manual retry sends it.
+    await stack.sql(insiderSql(`UPDATE receipts SET total = 501 WHERE code = '${compactOf(edited)}'`));
+    const mended = await admin("POST", `/webhooks/mirror/deliveries/${eventOf(edited)}/retry`);
+    expect(mended.body.delivery).toMatchObject({ status: "delivered", lastStatus: 204 });
   });
 
   it("does not follow a redirect: it is a failed attempt", async () => {

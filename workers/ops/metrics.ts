@@ -133,6 +133,11 @@ metrics.openapi(metricsRoute, async (c) => {
       one(status.webhooks?.failed ?? Number.NaN),
     ),
     gauge(
+      "tillproof_webhook_deliveries_held",
+      "Webhook deliveries held because their receipt failed its check against the signed log: never sent.",
+      one(status.webhooks?.held ?? Number.NaN),
+    ),
+    gauge(
       "tillproof_future_partitions",
       "Daily receipt partitions that exist ahead of today.",
       one(partitions?.futurePartitions ?? Number.NaN),

@@ -19,13 +19,13 @@ import { findNames, findReceipt, type PersistedReceipt } from "../../db/receipts
 import type { LogView } from "../../durable-objects/log.ts";
 import type { ShardView } from "../../durable-objects/shard.ts";
 import { describeError } from "../../kit/describe-error.ts";
-import { fromHex, leafHash, toHex } from "../../tlog/merkle.ts";
-import { hexList, inclusionProof, leafAt } from "../../tlog/proofs.ts";
+import { hexList, inclusionProof } from "../../tlog/proofs.ts";
 import { assertCodeKey } from "../config-check.ts";
 import { type Ctx, pg } from "../http.ts";
 import { logger } from "../request-context.ts";
 import { callShard, shard } from "../shards.ts";
 import { brandingOrDefault, defaultBranding } from "./branding-store.ts";
+import { loggedHash } from "./record-check.ts";
 import { tileReader } from "./tiles.ts";
 
 /** The contract's verify answer, plus what only the receipt page shows. */
@@ -212,10 +212,7 @@ async function checkLog(
   hash: string,
   log: LogView,
 ): Promise<{ leaf: string; proof: Proof }> {
-  // A record claiming a counter the log never reached was never issued by this shard.
-  if (index >= log.size) return { leaf: "not in the log", proof: null };
-  const leaf = await leafAt(index, log.size, tileReader(c.env, n, log));
-  const matches = toHex(leaf) === toHex(leafHash(fromHex(hash)));
+  const leaf = await loggedHash(c.env, n, index, hash, log);
   const proof = await proofFor(c, n, index, log).catch(logFailure(null));
-  return { leaf: matches ? hash : `leaf ${toHex(leaf)}`, proof };
+  return { leaf, proof };
 }

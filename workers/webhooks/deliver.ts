@@ -10,6 +10,7 @@
 
 import { type ReceiptFields, receiptFields } from "../../api/responses.ts";
 import { config } from "../../core/config.ts";
+import type { ChainRecord } from "../../core/receipt.ts";
 import {
   afterFailure,
   DELIVERY_TIMEOUT_MS,
@@ -34,6 +35,7 @@ import { describeError } from "../../kit/describe-error.ts";
 import type { Env } from "../env.ts";
 import { logger } from "../request-context.ts";
 import { brandingOrDefault } from "../shared/branding-store.ts";
+import { type LogViews, logViews, recordProblem } from "../shared/record-check.ts";
 import { announceDeliveries } from "../shared/webhook-queue.ts";
 
 /**
@@ -62,13 +64,14 @@ export async function deliverWebhooks(
       const jobs = await loadDeliveryJobs(db, keys);
       const byKey = new Map(jobs.map((j) => [`${j.tenantId}/${j.webhookId}/${j.eventId}`, j]));
       const names = brandingNames(env);
+      const views = logViews(env);
       await eachWithLimit(batch.messages, SENDS_AT_ONCE, async (m) => {
         // Gone (webhook deleted), delivered or given up: nothing to do for it (a redelivered
         // message, or a manual retry got there first).
         const due = m.body.eventIds
           .map((eventId) => byKey.get(`${m.body.tenantId}/${m.body.webhookId}/${eventId}`))
           .filter((j): j is DeliveryJob => j?.status === "pending");
-        const results = await sendInOrder(env, due, names);
+        const results = await sendInOrder(env, due, names, views);
         await recordAttempts(db, results);
         const waiting = results.filter((r) => r.status === "pending");
         if (!waiting.length && results.length === due.length) return m.ack();
@@ -119,10 +122,10 @@ function brandingNames(env: Env): Names {
  * cannot be reached (no answer, timeout) stops the rest until the next try: a
  * receiver that is down costs one attempt per message, not fifty.
  */
-async function sendInOrder(env: Env, jobs: DeliveryJob[], names: Names): Promise<AttemptResult[]> {
+async function sendInOrder(env: Env, jobs: DeliveryJob[], names: Names, views: LogViews): Promise<AttemptResult[]> {
   const results: AttemptResult[] = [];
   for (const job of jobs) {
-    const result = await attemptDelivery(env, job, names);
+    const result = await attemptDelivery(env, job, names, views);
     results.push(result);
     if (result.httpStatus === null && result.status === "pending") break;
   }
@@ -130,8 +133,7 @@ async function sendInOrder(env: Env, jobs: DeliveryJob[], names: Names): Promise
 }
 
 /** The verify answer's receipt fields (docs/api.md "Tenant webhooks"). */
-async function receiptOf(job: DeliveryJob, names: Names): Promise<ReceiptFields> {
-  const r = recordFromRow(job.row);
+async function receiptOf(job: DeliveryJob, r: ChainRecord, names: Names): Promise<ReceiptFields> {
   return receiptFields(r, job.row.hash, {
     tenantDisplayName: await names(r.tenantId, job.tenantName ?? r.tenantId),
     storeName: job.storeName ?? r.storeId,
@@ -139,7 +141,9 @@ async function receiptOf(job: DeliveryJob, names: Names): Promise<ReceiptFields>
 }
 
 /**
- * One attempt: POST the event, signed, and judge the answer. Any 2xx within
+ * One attempt: check the receipt against its shard's signed log as verify
+ * does, then POST the event, signed, and judge the answer. A receipt that
+ * fails the check is held: never signed, never sent, alerted. Any 2xx within
  * DELIVERY_TIMEOUT_MS is delivered; a redirect is not followed (it would
  * leave the address the tenant registered) and counts as a failure.
  */
@@ -147,6 +151,7 @@ export async function attemptDelivery(
   env: Env,
   job: DeliveryJob,
   names: Names = brandingNames(env),
+  views: LogViews = logViews(env),
 ): Promise<AttemptResult> {
   const settings = config(env);
   const key = { tenantId: job.tenantId, webhookId: job.webhookId, eventId: job.eventId };
@@ -160,7 +165,19 @@ export async function attemptDelivery(
   // Checked again at send time: the setting may have changed since the URL was accepted.
   const problem = webhookUrlProblem(job.url, { allowInsecure: settings.ALLOW_INSECURE_WEBHOOKS === "on" });
   if (problem) return fail(null, `url refused: ${problem}`);
-  const body = eventBody(job.eventId, job.createdAt, await receiptOf(job, names));
+  const record = recordFromRow(job.row);
+  let held: string | null;
+  try {
+    held = await recordProblem(env, record, job.row.hash, views);
+  } catch (e) {
+    logger.warn({ msg: "webhooks: log unreadable; delivery waits", eventId: job.eventId, error: describeError(e) });
+    return fail(null, "its receipt cannot be checked against the signed log right now");
+  }
+  if (held) {
+    logger.error({ msg: "webhooks: receipt fails its log check; delivery held", ...key, code: record.code, held });
+    return { ...key, status: "held", httpStatus: null, error: `held: ${held}`, retryInSeconds: null };
+  }
+  const body = eventBody(job.eventId, job.createdAt, await receiptOf(job, record, names));
   const secret = webhookSecret(env.CODE_KEY, { tenantId: job.tenantId, id: job.webhookId }, job.salt);
   try {
     const res = await fetch(job.url, {

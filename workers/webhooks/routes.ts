@@ -106,7 +106,7 @@ export const listDeliveriesRoute = createRoute({
   request: {
     params: webhookPath,
     query: z.object({
-      status: z.enum(["pending", "delivered", "failed"]).optional(),
+      status: z.enum(["pending", "delivered", "failed", "held"]).optional(),
       limit: z.coerce.number().int().min(1).max(500).default(100),
       before: z.string().max(64).optional().meta({ description: "The `next` of the previous page" }),
     }),

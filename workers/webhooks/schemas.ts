@@ -28,8 +28,9 @@ export const deliverySchema = z
     eventId: z.string().meta({ description: "The Tillproof-Event-Id header: one per receipt" }),
     type: z.enum(["receipt.persisted"]),
     code,
-    status: z.enum(["pending", "delivered", "failed"]).meta({
-      description: "pending: being retried; delivered: a 2xx came back; failed: retried for 24 h, given up",
+    status: z.enum(["pending", "delivered", "failed", "held"]).meta({
+      description:
+        "pending: being retried; delivered: a 2xx came back; failed: retried for 24 h, given up; held: its receipt failed the check verify makes against the signed log, so it was never signed or sent (lastError says why)",
     }),
     attempts: z.number().int(),
     createdAt: time,
