@@ -1,6 +1,6 @@
 /** Vectors computed by hand for the bit layout, and with Python's hashlib/hmac for the hashes (not this code). */
 import { describe, expect, it } from "vitest";
-import { commitmentOf, crockford, isEligible, prizeFor, seedOf, winningNumbers } from "./lottery.ts";
+import { boundaryProblems, commitmentOf, crockford, isEligible, prizeFor, seedOf, winningNumbers } from "./lottery.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const reveal = Uint8Array.from({ length: 32 }, (_, i) => i);
@@ -69,5 +69,53 @@ describe("lottery formulas", () => {
     expect(isEligible({ ...r, currency: "CHF", tenantId: "other" }, { opensAt: 0, closesAt: 200, minTotal: 0 })).toBe(
       true,
     );
+  });
+});
+
+describe("a shard's cut at the close (boundaryProblems)", () => {
+  const close = Date.parse("2026-12-06T12:00:00Z");
+  const leaf = (index: number, receivedAt: string) => ({ index, receivedAt, hash: "00".repeat(32), inclusion: [] });
+  const tree = { size: 10, root: new Uint8Array(32) };
+  const yes = () => true;
+  const cut = {
+    shard: 3,
+    size: 7,
+    checkpoint: "",
+    last: leaf(6, "2026-12-06T11:59:59.999Z"),
+    next: leaf(7, "2026-12-06T12:00:00.000Z"),
+  };
+
+  it("accepts the last leaf before the close and the first at or after it", () => {
+    expect(boundaryProblems(cut, close, tree, yes)).toEqual([]);
+    expect(
+      boundaryProblems({ ...cut, size: 10, last: leaf(9, cut.last.receivedAt), next: null }, close, tree, yes),
+    ).toEqual([]);
+    expect(
+      boundaryProblems({ ...cut, size: 0, last: null, next: leaf(0, "2026-12-06T12:00:01Z") }, close, tree, yes),
+    ).toEqual([]);
+  });
+
+  it("refuses a cut too early or too late, a leaf out of place or not in the tree, and a hidden rest", () => {
+    expect(boundaryProblems({ ...cut, next: leaf(7, "2026-12-06T11:59:59Z") }, close, tree, yes)).toEqual([
+      "its next leaf was received at 2026-12-06T11:59:59Z, before the close",
+    ]);
+    expect(boundaryProblems({ ...cut, last: leaf(6, "2026-12-06T12:00:00Z") }, close, tree, yes)).toEqual([
+      "its last leaf was received at 2026-12-06T12:00:00Z, not before the close",
+    ]);
+    expect(boundaryProblems({ ...cut, last: leaf(5, cut.last.receivedAt) }, close, tree, yes)).toEqual([
+      "its last leaf is entry 6, not 7",
+    ]);
+    expect(boundaryProblems(cut, close, tree, (l) => l.index !== 7)).toEqual([
+      "its next leaf is not in the witnessed tree of size 10",
+    ]);
+    expect(boundaryProblems({ ...cut, next: null }, close, tree, yes)).toEqual([
+      "the witnessed tree has 3 leaf(s) past the cut, and none is shown",
+    ]);
+    expect(boundaryProblems({ ...cut, size: 11 }, close, tree, yes)[0]).toBe(
+      "the witnessed tree (size 10) is smaller than the cut (11)",
+    );
+    expect(
+      boundaryProblems({ ...cut, size: 0, last: null, next: leaf(0, "2026-12-06T11:00:00Z") }, close, tree, yes),
+    ).toEqual(["its next leaf was received at 2026-12-06T11:00:00Z, before the close"]);
   });
 });

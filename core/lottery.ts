@@ -137,3 +137,67 @@ export function isEligible(
     (d.tenants === undefined || d.tenants.includes(r.tenantId))
   );
 }
+
+/** One leaf either side of a shard's cut, as a draw publishes it (#26). */
+export type BoundaryLeaf = {
+  /** 0-based leaf index. */
+  index: number;
+  /** The receipt's receivedAt (ISO 8601), as its record holds it. */
+  receivedAt: string;
+  /** The receipt's hash (hex): the leaf is RFC 9162's leaf hash of these 32 bytes. */
+  hash: string;
+  /** The inclusion proof of the leaf in the witnessed checkpoint's tree (hex hashes). */
+  inclusion: string[];
+};
+
+/**
+ * What proves a shard's size at the close: a witnessed checkpoint taken after
+ * the run started, the last leaf before the close and the first one after it
+ * (null when the witnessed tree ends at the cut). A shard whose log was not
+ * empty but had nothing before the close is published with size 0.
+ */
+export type Boundary = {
+  shard: number;
+  size: number;
+  /** The witnessed checkpoint (a signed note with cosignatures) the proofs are against. */
+  checkpoint: string;
+  last: BoundaryLeaf | null;
+  next: BoundaryLeaf | null;
+};
+
+/**
+ * Why a boundary does not prove its cut, given the close and the witnessed
+ * tree (already checked: signature, origin, quorum): each leaf must sit where
+ * the cut says, be in the tree, and be stamped on its side of the close. Empty: it does.
+ */
+export function boundaryProblems(
+  b: Boundary,
+  closesAt: number,
+  tree: { size: number; root: Uint8Array },
+  included: (leaf: BoundaryLeaf) => boolean,
+): string[] {
+  const out: string[] = [];
+  const at = (leaf: BoundaryLeaf, index: number, what: string) => {
+    if (leaf.index !== index) out.push(`its ${what} leaf is entry ${leaf.index + 1}, not ${index + 1}`);
+    else if (!included(leaf)) out.push(`its ${what} leaf is not in the witnessed tree of size ${tree.size}`);
+  };
+  if (tree.size < b.size) out.push(`the witnessed tree (size ${tree.size}) is smaller than the cut (${b.size})`);
+  if (b.size === 0) {
+    if (b.last) out.push("an empty cut has no last leaf");
+  } else if (!b.last) {
+    out.push("no last leaf before the close");
+  } else {
+    at(b.last, b.size - 1, "last");
+    if (!(Date.parse(b.last.receivedAt) < closesAt))
+      out.push(`its last leaf was received at ${b.last.receivedAt}, not before the close`);
+  }
+  if (tree.size > b.size) {
+    if (!b.next) out.push(`the witnessed tree has ${tree.size - b.size} leaf(s) past the cut, and none is shown`);
+    else {
+      at(b.next, b.size, "next");
+      if (!(Date.parse(b.next.receivedAt) >= closesAt))
+        out.push(`its next leaf was received at ${b.next.receivedAt}, before the close`);
+    }
+  } else if (b.next) out.push("a next leaf past the witnessed tree");
+  return out;
+}

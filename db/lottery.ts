@@ -1,6 +1,6 @@
 /** Lottery draws in Postgres (migrations/0013), and the winners found by code suffix. */
 import { sql } from "drizzle-orm";
-import type { DrawRules, Prize } from "../core/lottery.ts";
+import type { Boundary, DrawRules, Prize } from "../core/lottery.ts";
 import type { Db } from "./client.ts";
 
 export type WinningNumbers = { prize: number; name: string; suffixes: string[] }[];
@@ -8,6 +8,8 @@ export type DrawResult = {
   drawnAt: string;
   seed: string;
   shards: { shard: number; size: number; root: string }[];
+  /** What proves each shard's cut; null for a draw run before they were published. */
+  boundaries: Boundary[] | null;
   winning: WinningNumbers;
   winners: number;
 };
@@ -40,6 +42,7 @@ type Row = {
   drawn_ms: string | null;
   seed: string | null;
   shards: DrawResult["shards"] | null;
+  boundaries: Boundary[] | null;
   winning: WinningNumbers | null;
   winners: string | null;
 };
@@ -47,7 +50,7 @@ type Row = {
 const COLUMNS = sql.raw(`id, title, (extract(epoch from opens_at) * 1000)::bigint AS opens_ms,
   (extract(epoch from closes_at) * 1000)::bigint AS closes_ms, min_total, currency, tenants, prizes,
   encode(reveal, 'hex') AS reveal, commitment, (extract(epoch from drawn_at) * 1000)::bigint AS drawn_ms,
-  seed, shards, winning, winners`);
+  seed, shards, boundaries, winning, winners`);
 
 const iso = (ms: string) => new Date(Number(ms)).toISOString();
 
@@ -69,7 +72,14 @@ function fromRow(r: Row): Draw {
     reveal: new Uint8Array(Buffer.from(String(r.reveal), "hex")),
     result:
       r.drawn_ms && r.seed && r.shards && r.winning
-        ? { drawnAt: iso(r.drawn_ms), seed: r.seed, shards: r.shards, winning: r.winning, winners: Number(r.winners) }
+        ? {
+            drawnAt: iso(r.drawn_ms),
+            seed: r.seed,
+            shards: r.shards,
+            boundaries: r.boundaries,
+            winning: r.winning,
+            winners: Number(r.winners),
+          }
         : null,
   };
 }
@@ -128,6 +138,7 @@ export async function drawsFor(
 export async function recordResult(db: Db, id: string, result: Omit<DrawResult, "drawnAt">): Promise<Draw | null> {
   await db.execute(sql`
     UPDATE lottery_draws SET drawn_at = now(), seed = ${result.seed}, shards = ${JSON.stringify(result.shards)}::jsonb,
+           boundaries = ${JSON.stringify(result.boundaries)}::jsonb,
            winning = ${JSON.stringify(result.winning)}::jsonb, winners = ${result.winners}
      WHERE id = ${id} AND drawn_at IS NULL`);
   return findDraw(db, id);

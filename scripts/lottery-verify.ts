@@ -8,11 +8,22 @@
  * `--key` pins the log's verifier key (else it is read from the same server);
  * `--commitment` is the one you saw published before the close; `--witness-policy <file>`
  * pins the log and its witnesses as `npm run audit` does, and demands their quorum.
+ * Each shard's size is checked to be the close (v1.2): the last leaf before it
+ * and the first after it, proven in a witnessed checkpoint; a shard left out
+ * must have had nothing before the close.
  */
 import { parseArgs } from "node:util";
-import { commitmentOf, type Prize, type ShardRoot, seedOf, winningNumbers } from "../core/lottery.ts";
-import { fromHex, toHex, verifyConsistency } from "../tlog/merkle.ts";
-import { openPins } from "../tlog/monitor.ts";
+import {
+  type Boundary,
+  boundaryProblems,
+  commitmentOf,
+  type Prize,
+  type ShardRoot,
+  seedOf,
+  winningNumbers,
+} from "../core/lottery.ts";
+import { fromHex, leafHash, toHex, verifyConsistency, verifyInclusion } from "../tlog/merkle.ts";
+import { checkCheckpoint, type OpenedPins, openPins } from "../tlog/monitor.ts";
 import type { Checkpoint } from "../tlog/note.ts";
 import { logApi } from "./lib/audit/sources.ts";
 import { readPinsFile } from "./lib/pins-file.ts";
@@ -41,11 +52,13 @@ if (!id) {
 type Drawn = {
   id: string;
   status: string;
+  closesAt: string;
   commitment: string;
   reveal: string;
   seed: string;
   prizes: Prize[];
   shards: { shard: number; size: number; root: string }[];
+  boundaries?: Boundary[];
   winningNumbers: { prize: number; name: string; suffixes: string[] }[];
 };
 
@@ -107,6 +120,8 @@ async function main(): Promise<number> {
     check(ok, `shard ${s.shard}: root at size ${s.size} is consistent with its signed checkpoint at ${cp.size}`);
   }
 
+  await checkBoundaries(d, pins);
+
   const seed = seedOf(d.id, reveal, shards);
   check(toHex(seed) === d.seed, `seed: ${toHex(seed)}`);
   const winning = winningNumbers(seed, d.prizes);
@@ -120,6 +135,53 @@ async function main(): Promise<number> {
   check(d.winningNumbers.length === winning.length, `${winning.length} prizes, as published`);
   console.log(failures ? `\n${failures} check(s) failed` : `\ndraw ${d.id} checks out`);
   return failures ? 1 : 0;
+}
+
+/** Each shard's size is the close, proven in a witnessed checkpoint; a shard left out had nothing before it. */
+async function checkBoundaries(d: Drawn, pins: OpenedPins): Promise<void> {
+  if (!d.boundaries) {
+    console.log("note  drawn before boundaries were published: each shard's size at the close is the operator's word");
+    return;
+  }
+  const closesAt = Date.parse(d.closesAt);
+  const bounded = new Map(d.boundaries.map((b) => [b.shard, b]));
+  for (const s of d.shards) {
+    if (!bounded.has(s.shard)) check(false, `shard ${s.shard}: nothing proves its size at the close`);
+  }
+  for (const b of [...d.boundaries].sort((x, y) => x.shard - y.shard)) {
+    const drawn = d.shards.find((s) => s.shard === b.shard);
+    if ((drawn?.size ?? 0) !== b.size) {
+      check(false, `shard ${b.shard}: the proof is for size ${b.size}, the seed used ${drawn?.size ?? "none"}`);
+      continue;
+    }
+    const verdict = await checkCheckpoint(b.checkpoint, pins, `${pins.origin}/${b.shard}`);
+    if (!verdict.ok) {
+      check(false, `shard ${b.shard}: its witnessed checkpoint ${verdict.reason}`);
+      continue;
+    }
+    const tree = verdict.checkpoint;
+    const included = (leaf: { index: number; hash: string; inclusion: string[] }) =>
+      verifyInclusion(leafHash(fromHex(leaf.hash)), leaf.index, tree.size, leaf.inclusion.map(fromHex), tree.root);
+    const problems = boundaryProblems(b, closesAt, tree, included);
+    if (drawn && !problems.length) {
+      // The seed's root at the cut is the witnessed tree's prefix.
+      let same = tree.size === b.size && toHex(tree.root) === drawn.root;
+      if (tree.size > b.size) {
+        const p = await fetch(`${base}/v1/log/${b.shard}/proof/consistency?from=${b.size}&to=${tree.size}`);
+        const proof = p.ok ? ((await p.json()) as { consistency: string[] }).consistency.map(fromHex) : [];
+        same = p.ok && verifyConsistency(b.size, tree.size, proof, fromHex(drawn.root), tree.root);
+      }
+      if (!same) problems.push(`its root at size ${b.size} is not a prefix of the witnessed tree`);
+    }
+    const sides = [
+      b.last ? `entry ${b.last.index + 1} at ${b.last.receivedAt}` : "nothing",
+      b.next ? `entry ${b.next.index + 1} at ${b.next.receivedAt}` : `the witnessed tree's end (${tree.size})`,
+    ];
+    check(
+      !problems.length,
+      `shard ${b.shard}: ${b.size ? `size ${b.size}` : "left out"} is the close (${sides.join(" < close ≤ ")}, ${verdict.cosigned} cosignature(s))${problems.length ? `: ${problems.join("; ")}` : ""}`,
+    );
+  }
 }
 
 main().then(

@@ -56,9 +56,11 @@ beforeAll(async () => {
     prizes: [{ name: "Tea", digits: 2, numbers: 10 }],
   });
   expect(created.status).toBe(201);
+  const tokens: string[] = [];
   for (const store of ["a1", "b2"]) {
     await api("PUT", `/v1/tenants/${drawId}-t/stores/${store}`, key, { name: store, timezone: "Europe/Berlin" });
     const r = await api("POST", `/v1/tenants/${drawId}-t/stores/${store}/terminals`, key, { id: "till-1" });
+    tokens.push(String(r.body.token));
     for (let i = 0; i < 5; i++) {
       const sale = {
         issuedAt: new Date().toISOString(),
@@ -73,6 +75,15 @@ beforeAll(async () => {
     }
   }
   await new Promise((ok) => setTimeout(ok, Math.max(0, Date.parse(closesAt) - Date.now() + 100)));
+  // One sale after the close: its shard's proof shows it as the first leaf past the cut.
+  const late = {
+    issuedAt: new Date().toISOString(),
+    currency: "EUR",
+    items: [{ name: "Tea", quantity: 1, unitPrice: 400, total: 400 }],
+    total: 400,
+    payments: [{ method: "cash", amount: 400 }],
+  };
+  expect((await api("POST", "/v1/receipts", tokens[0] ?? "", late, { "idempotency-key": "late" })).status).toBe(201);
   for (let i = 0; ; i++) {
     const run = await api("POST", `/v1/lottery/draws/${drawId}/run`, OPERATOR_TOKEN);
     if (run.status === 200) break;
@@ -91,6 +102,13 @@ describe("npm run lottery:verify", () => {
   it("agrees with the server on a drawn lottery", async () => {
     const out = await verify(stack.baseUrl);
     expect(out.stdout).toContain(`draw ${drawId} checks out`);
+    // Each shard's size is proven to be the close, one of them with the sale made after it.
+    expect(out.stdout).toMatch(
+      /ok +shard \d+: size 5 is the close \(entry 5 at \S+ < close ≤ entry 6 at \S+, \d+ cosignature/,
+    );
+    expect(out.stdout).toMatch(
+      /ok +shard \d+: size 5 is the close \(entry 5 at \S+ < close ≤ the witnessed tree's end \(5\)/,
+    );
     expect(out.stdout).not.toContain("FAIL");
     expect(out.status).toBe(0);
   }, 60_000);
@@ -107,7 +125,7 @@ describe("npm run lottery:verify", () => {
     expect(wrong.stdout).toContain("FAIL");
   }, 60_000);
 
-  it("fails on a changed winning ending, and on a changed shard root", async () => {
+  it("fails on a changed winning ending, a changed shard root, a cut shown on the wrong side of the close, and a withheld proof", async () => {
     for (const edit of [
       (d: Record<string, unknown>) => {
         const w = d.winningNumbers as { suffixes: string[] }[];
@@ -117,6 +135,15 @@ describe("npm run lottery:verify", () => {
       (d: Record<string, unknown>) => {
         const s = d.shards as { root: string }[];
         if (s[0]) s[0].root = `${s[0].root.slice(0, -2)}${s[0].root.endsWith("00") ? "11" : "00"}`;
+      },
+      // A first leaf after the close, claimed to be before it (the cut then looks too early).
+      (d: Record<string, unknown>) => {
+        const b = (d.boundaries as { next: { receivedAt: string } | null }[]).find((x) => x.next);
+        if (b?.next) b.next.receivedAt = new Date(Date.parse(d.closesAt as string) - 1).toISOString();
+      },
+      // A shard's proof withheld.
+      (d: Record<string, unknown>) => {
+        (d.boundaries as unknown[]).shift();
       },
     ]) {
       const proxy = await tamperingProxy(edit);

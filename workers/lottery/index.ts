@@ -7,8 +7,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { ApiError, invalidCode, notFound, validationFailed } from "../../api/errors.ts";
-import { groupCode, parseCode } from "../../core/code.ts";
+import { encodeCode, groupCode, parseCode } from "../../core/code.ts";
 import {
+  type Boundary,
+  type BoundaryLeaf,
   commitmentOf,
   countedTotal,
   isEligible,
@@ -20,7 +22,7 @@ import {
 import { type Draw, findDraw, insertDraw, listDraws, recordResult, rulesOf, winners } from "../../db/lottery.ts";
 import { shardsInUse } from "../../db/shards.ts";
 import { toHex } from "../../tlog/merkle.ts";
-import { rootAt } from "../../tlog/proofs.ts";
+import { hexList, inclusionProof, rootAt } from "../../tlog/proofs.ts";
 import { type Ctx, pg, publicBaseUrl } from "../http.ts";
 import { router } from "../openapi.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
@@ -61,6 +63,7 @@ export function publicDraw(d: Draw) {
     reveal: Buffer.from(d.reveal).toString("hex"),
     seed: d.result.seed,
     shards: d.result.shards,
+    ...(d.result.boundaries ? { boundaries: d.result.boundaries } : {}),
     winningNumbers: d.result.winning,
     winners: d.result.winners,
   };
@@ -110,29 +113,67 @@ async function drawOr404(c: Ctx, id: string): Promise<Draw> {
   return d;
 }
 
-/** Each shard's size and root at the close; throws 503 while a shard cannot tell or Postgres lacks receipts. */
-async function rootsAtClose(c: Ctx, closesAt: number): Promise<ShardRoot[]> {
-  const roots = await Promise.all(
-    (await allShards(c)).map(async (n): Promise<ShardRoot | null> => {
-      const stub = shard(c.env, n);
-      const cut = await callShard(n, () => stub.lotteryCut(n, closesAt));
-      if (cut.state === "unknown") {
-        throw new ApiError(503, "unavailable", `Shard ${n} cannot tell its log's size at the close.`, {
+/**
+ * Each shard's size and root at the close, and what proves the size (#26): a
+ * witnessed checkpoint covering the first leaf after the close, with that leaf
+ * and the last one before it. Throws 503 while a shard cannot tell, Postgres
+ * lacks receipts, or the close is not witnessed yet.
+ */
+async function cutsAtClose(c: Ctx, closesAt: number): Promise<{ roots: ShardRoot[]; boundaries: Boundary[] }> {
+  const cuts = await Promise.all((await allShards(c)).map((n) => cutOf(c, n, closesAt)));
+  return {
+    roots: cuts.flatMap((x) => (x.root ? [x.root] : [])),
+    boundaries: cuts.flatMap((x) => (x.boundary ? [x.boundary] : [])),
+  };
+}
+
+async function cutOf(
+  c: Ctx,
+  n: number,
+  closesAt: number,
+): Promise<{ root: ShardRoot | null; boundary: Boundary | null }> {
+  const stub = shard(c.env, n);
+  const cut = await callShard(n, () => stub.lotteryCut(n, closesAt));
+  if (cut.state === "unknown") {
+    throw new ApiError(503, "unavailable", `Shard ${n} cannot tell its log's size at the close.`, { retryAfter: 60 });
+  }
+  if (cut.state === "pending") throw new ApiError(409, "not_closed", "The draw has not closed yet.");
+  if (cut.size > 0 && cut.heldFrom !== null && cut.heldFrom <= cut.size) {
+    throw new ApiError(503, "unavailable", `Shard ${n} has receipts from before the close Postgres lacks yet.`, {
+      retryAfter: 5,
+    });
+  }
+  const view = await callShard(n, () => stub.logView());
+  if (view.size === 0) return { root: null, boundary: null };
+  const witnessed = view.witnessed;
+  if (!witnessed || witnessed.size < Math.min(view.size, cut.size + 1)) {
+    throw new ApiError(503, "unavailable", `Shard ${n}'s log at the close is not witnessed yet.`, { retryAfter: 5 });
+  }
+  const read = tileReader(c.env, n, view);
+  const leaf = async (index: number): Promise<BoundaryLeaf> => {
+    const { codeFormat } = await callShard(n, () => stub.view(index + 1));
+    const { receipt } = await verifyCode(c, encodeCode(c.env.CODE_KEY, { shard: n, counter: index + 1 }, codeFormat));
+    if (receipt.status !== "valid") {
+      throw new ApiError(
+        503,
+        "unavailable",
+        `Shard ${n}'s entry ${index + 1} is ${receipt.status}: the close cannot be proven.`,
+        {
           retryAfter: 60,
-        });
-      }
-      if (cut.state === "pending") throw new ApiError(409, "not_closed", "The draw has not closed yet.");
-      if (cut.size === 0) return null;
-      if (cut.heldFrom !== null && cut.heldFrom <= cut.size) {
-        throw new ApiError(503, "unavailable", `Shard ${n} has receipts from before the close Postgres lacks yet.`, {
-          retryAfter: 5,
-        });
-      }
-      const view = await callShard(n, () => stub.logView());
-      return { shard: n, size: cut.size, root: await rootAt(cut.size, tileReader(c.env, n, view)) };
-    }),
-  );
-  return roots.filter((r): r is ShardRoot => r !== null);
+        },
+      );
+    }
+    const inclusion = hexList(await inclusionProof(index, witnessed.size, read));
+    return { index, receivedAt: receipt.receivedAt, hash: receipt.hash, inclusion };
+  };
+  const boundary: Boundary = {
+    shard: n,
+    size: cut.size,
+    checkpoint: witnessed.note,
+    last: cut.size > 0 ? await leaf(cut.size - 1) : null,
+    next: witnessed.size > cut.size ? await leaf(cut.size) : null,
+  };
+  return { root: cut.size > 0 ? { shard: n, size: cut.size, root: await rootAt(cut.size, read) } : null, boundary };
 }
 
 lottery.openapi(runDrawRoute, async (c) => {
@@ -140,13 +181,14 @@ lottery.openapi(runDrawRoute, async (c) => {
   if (d.result) return c.json({ draw: publicDraw(d) }, 200);
   const closesAt = Date.parse(d.closesAt);
   if (Date.now() < closesAt) throw new ApiError(409, "not_closed", `The draw closes at ${d.closesAt}.`);
-  const shards = await rootsAtClose(c, closesAt);
+  const { roots: shards, boundaries } = await cutsAtClose(c, closesAt);
   const seed = seedOf(d.id, d.reveal, shards);
   const winning = winningNumbers(seed, d.prizes);
   const { count } = await winners(pg(c).db, d, winning, "count");
   const stored = await recordResult(pg(c).db, d.id, {
     seed: toHex(seed),
     shards: shards.map((s) => ({ shard: s.shard, size: s.size, root: toHex(s.root) })),
+    boundaries,
     winning,
     winners: count,
   });

@@ -4,6 +4,13 @@ import { code, hash, time } from "../../api/responses.ts";
 
 const prize = z.object({ name: z.string(), digits: z.number().int(), numbers: z.number().int() });
 
+const boundaryLeaf = z.object({
+  index: z.number().int().meta({ description: "0-based leaf index" }),
+  receivedAt: time,
+  hash,
+  inclusion: z.array(z.string()),
+});
+
 export const drawSchema = z
   .object({
     id: z.string(),
@@ -20,6 +27,23 @@ export const drawSchema = z
     reveal: hash.optional().meta({ description: "Once drawn" }),
     seed: hash.optional(),
     shards: z.array(z.object({ shard: z.number().int(), size: z.number().int(), root: hash })).optional(),
+    boundaries: z
+      .array(
+        z.object({
+          shard: z.number().int(),
+          size: z.number().int(),
+          checkpoint: z.string().meta({ description: "The witnessed checkpoint the proofs are against" }),
+          last: boundaryLeaf.nullable().meta({ description: "The last leaf before the close (null: size 0)" }),
+          next: boundaryLeaf
+            .nullable()
+            .meta({ description: "The first leaf at or after the close (null: the witnessed tree ends at the cut)" }),
+        }),
+      )
+      .optional()
+      .meta({
+        description:
+          "What proves each shard's size at the close (v1.2): every shard whose log had leaves when the draw ran, a shard left out with size 0. Absent for draws run before.",
+      }),
     winningNumbers: z
       .array(z.object({ prize: z.number().int(), name: z.string(), suffixes: z.array(z.string()) }))
       .optional(),
