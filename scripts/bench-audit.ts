@@ -65,7 +65,7 @@ try {
   );
   const logs = new Map<number, { state: LogState; full: Map<string, Hash[]> }>();
   const columns =
-    "code, received_at, tenant_id, store_id, terminal_id, seq, issued_at, currency, total, cashier, items, payments, hash, prev_hash";
+    "code, received_at, tenant_id, store_id, terminal_id, seq, issued_at, currency, total, cashier, items, payments, hash, prev_hash, kind";
   const now = Date.now();
   for (let s = 0; s < SHARDS; s++) {
     const count = Math.floor(N / SHARDS) + (s < N % SHARDS ? 1 : 0);
@@ -114,6 +114,7 @@ try {
           record.payments,
           hash,
           record.prevHash,
+          record.kind ?? null,
         ]
           .map(copyText)
           .join("\t"),
@@ -198,6 +199,9 @@ try {
   );
   const rss = Math.round(process.memoryUsage().rss / 2 ** 20);
   say(`peak resident memory of this process: ${rss} MiB (the generator's logs included)`);
+  for (const p of [...report.shards, ...withRollups.shards].flatMap((x) => x.problems).slice(0, 3)) {
+    say(`problem: ${p.kind} ${p.code} ${p.detail}`);
+  }
   if (report.problems || withRollups.problems) process.exitCode = 1;
 } catch (e) {
   console.error(`[bench:audit] failed: ${(e as Error).stack ?? e}`);
