@@ -19,7 +19,10 @@ const say = (line: string) => console.log(`[bench:witness] ${line}`);
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
 const vars = { CHECKPOINT_MS: "1000" };
-const [plain, witnessed] = await Promise.all([startStack({ vars }), startStack({ vars, witness: true })]);
+const plain = await startStack({ vars });
+// The second stack shares the first one's Postgres (each makes its own database).
+process.env.TEST_DATABASE_URL ??= plain.databaseUrl;
+const witnessed = await startStack({ vars, witness: true });
 try {
   const stacks = [
     { name: "without a witness (baseline)", stack: plain, token: "", ms: [] as number[] },
@@ -69,5 +72,6 @@ try {
   (the witness here is one workerd on this machine; a witness across the internet adds its round trip)
 `);
 } finally {
-  await Promise.all([plain.stop(), witnessed.stop()]);
+  await witnessed.stop();
+  await plain.stop();
 }
