@@ -166,25 +166,13 @@ try {
   await pool.end();
   say(`baseline: reading the ${read.toLocaleString("en")} rows in the audit's pages took ${baseline.toFixed(1)} s`);
 
+  const options = { databaseUrl: server.url, url, key: key.verifierKey, codeKey: CODE_KEY, shardCount: SHARDS };
   const ta = Date.now();
-  const report = await runAudit({
-    databaseUrl: server.url,
-    url,
-    key: key.verifierKey,
-    codeKey: CODE_KEY,
-    shardCount: SHARDS,
-  });
+  const report = await runAudit(options);
   const audit = (Date.now() - ta) / 1000;
   // The same audit with --rollups: every day recomputed from the receipts and compared.
   const tr = Date.now();
-  const withRollups = await runAudit({
-    databaseUrl: server.url,
-    url,
-    key: key.verifierKey,
-    codeKey: CODE_KEY,
-    shardCount: SHARDS,
-    rollups: true,
-  });
+  const withRollups = await runAudit({ ...options, rollups: true });
   const rollups = (Date.now() - tr) / 1000;
   http.close();
   await client.end();

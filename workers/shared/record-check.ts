@@ -5,6 +5,7 @@
  * still hashes to its hash and that hash is the leaf its shard's log holds at
  * its entry.
  */
+import { canonicalHash } from "../../core/canonical.ts";
 import { chainStatus } from "../../core/chain.ts";
 import { parseCode } from "../../core/code.ts";
 import type { ChainRecord } from "../../core/receipt.ts";
@@ -58,7 +59,7 @@ export async function recordProblem(
   const logged = await loggedHash(env, parts.shard, parts.counter - 1, hash, await views(parts.shard));
   // The chain link to the predecessor is the audit's (it needs the store's previous row).
   if (chainStatus(record, hash, logged, null) === "valid") return null;
-  return logged === hash
-    ? "the receipt no longer hashes to its hash"
-    : "its hash is not the entry its shard's signed log holds";
+  if (canonicalHash(record) !== hash) return "the receipt no longer hashes to its hash";
+  if (logged !== hash) return "its hash is not the entry its shard's signed log holds";
+  return "its store's first receipt does not start the chain";
 }
