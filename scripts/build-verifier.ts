@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { verifierPage } from "../clients/verifier/page.ts";
 import { openPins } from "../tlog/monitor.ts";
+import { parseVerifierKey } from "../tlog/note.ts";
 import { readPinsFile } from "./lib/pins-file.ts";
 
 const USAGE = "usage: npm run build:verifier -- --policy <file> [--url https://receipts.example.com] [--out <dir>]";
@@ -23,7 +24,12 @@ export async function buildVerifier(o: { policy: string; url?: string; out: stri
     console.warn("build:verifier: the policy requires no witness: the page trusts the log's key alone");
   const file = join(resolve(o.out), "index.html");
   await mkdir(resolve(o.out), { recursive: true });
-  await writeFile(file, verifierPage({ ...pins, url }));
+  const certKeys = [pins.terminalCertKey ?? [], pins.retiredTerminalCertKeys ?? []].flat();
+  const unreadable = (await Promise.all(certKeys.map(parseVerifierKey))).some((k) => !k);
+  if (unreadable) throw new Error(`${o.policy}: a terminal-certificate key does not parse`);
+  if (!certKeys.length)
+    console.warn("build:verifier: the policy pins no terminalCertKey: the page cannot check QR codes");
+  await writeFile(file, verifierPage({ url, log: pins.log, witnesses: pins.witnesses, quorum: pins.quorum, certKeys }));
   return file;
 }
 

@@ -13,6 +13,7 @@ const pinsFileSchema = z.object({
   witnesses: z.array(z.object({ name: z.string().optional(), vkey: z.string() })),
   log: z.object({ origin: z.string().min(1), vkey: z.string().min(1) }),
   terminalCertKey: z.string().nullable().optional(),
+  retiredTerminalCertKeys: z.array(z.string()).optional(),
 });
 
 export type PinsFile = Pins & z.infer<typeof pinsFileSchema>;

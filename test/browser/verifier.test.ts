@@ -3,7 +3,9 @@
  * than the gateway, checks a witnessed receipt with only the keys pinned in
  * it (the gateway's CORS headers let it ask), remembers the checkpoint, and
  * says NOT verified for a tree that does not extend the one it kept, or a
- * checkpoint short of its quorum.
+ * checkpoint short of its quorum. It checks printed QR codes with the pinned
+ * certificate key too: a receipt link's signed payload, and an offline
+ * receipt's before and after the till registers it.
  */
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -12,10 +14,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryStorage, type OfflineState, TerminalClient } from "../../clients/terminal/index.ts";
+import { encodePayload, type OfflinePayload, type SignedQrPayload } from "../../core/offline.ts";
+import { fromBase64Url } from "../../kit/base64.ts";
 import { buildVerifier } from "../../scripts/build-verifier.ts";
 import { cosignerOf, cosignerVkey } from "../../tlog/cosignature.ts";
 import { generateSigningKey, parseSigningKey } from "../../tlog/note.ts";
-import { callStack, type Stack, stackTerminal, startStack } from "../stack.ts";
+import { callStack, OPERATOR_TOKEN, type Stack, stackTerminal, startStack } from "../stack.ts";
 import { launchChromium } from "./chromium.ts";
 
 let stack: Stack;
@@ -23,6 +28,7 @@ let browser: Browser;
 let site: Server;
 let siteUrl: string;
 let code: string;
+let signedQr: string;
 const pages = new Map<string, string>();
 
 async function hosted(name: string, policy: Record<string, unknown>): Promise<string> {
@@ -33,9 +39,29 @@ async function hosted(name: string, policy: Record<string, unknown>): Promise<st
   return `${siteUrl}/${name}/`;
 }
 
+async function witnessed(path: string): Promise<void> {
+  const end = Date.now() + 20_000;
+  for (;;) {
+    const res = await fetch(`${stack.baseUrl}${path}`);
+    if (res.status === 200 && ((await res.json()) as { witnessed: boolean }).witnessed) return;
+    if (Date.now() > end) throw new Error(`never witnessed: ${path}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The payload after "#", decoded, changed and encoded again: what a forger would print. */
+function altered<P extends OfflinePayload | SignedQrPayload>(qr: string, change: (p: P) => P): string {
+  const at = qr.indexOf("#");
+  const p = JSON.parse(new TextDecoder().decode(fromBase64Url(qr.slice(at + 1)) ?? new Uint8Array())) as P;
+  return `${qr.slice(0, at)}#${encodePayload(change(p))}`;
+}
+
 async function check(page: Page, url: string): Promise<{ result: string; verdict: string; steps: string[] }> {
+  await page.goto("about:blank"); // another fragment alone would not load the page again
   await page.goto(url);
-  await page.waitForSelector("body[data-result=ok], body[data-result=failed]", { timeout: 15_000 });
+  await page.waitForSelector("body[data-result=ok], body[data-result=failed], body[data-result=signed]", {
+    timeout: 15_000,
+  });
   return {
     result: (await page.getAttribute("body", "data-result")) ?? "",
     verdict: await page.innerText("#verdict"),
@@ -62,14 +88,8 @@ beforeAll(async () => {
     { "idempotency-key": "verifier-1" },
   );
   if (res.status !== 201) throw new Error(`receipt: ${res.status} ${res.text}`);
-  code = (JSON.parse(res.text) as { code: string }).code;
-  const end = Date.now() + 20_000;
-  for (;;) {
-    const v = (await (await fetch(`${stack.baseUrl}/v1/verify/${code}`)).json()) as { witnessed: boolean };
-    if (v.witnessed) break;
-    if (Date.now() > end) throw new Error("never witnessed");
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  ({ code, signedQr } = JSON.parse(res.text) as { code: string; signedQr: string });
+  await witnessed(`/v1/verify/${code}`);
   site = createServer((req, res) => {
     const body = pages.get(new URL(req.url ?? "/", "http://x").pathname);
     res.writeHead(body ? 200 : 404, { "content-type": "text/html; charset=utf-8" }).end(body ?? "");
@@ -149,6 +169,94 @@ describe("the independent verifier", () => {
     expect(short.verdict).toMatch(/cosigned by 1 of the witnesses, fewer than the 2 required/);
     const unknown = await check(page, `${strict}?code=${code.slice(0, -1)}${code.endsWith("0") ? "1" : "0"}`);
     expect(unknown.result).toBe("failed");
+    await context.close();
+  });
+
+  it("checks a receipt link's signed QR code with the pinned certificate key, and refuses a changed amount", async () => {
+    const policy = (await (await fetch(`${stack.baseUrl}/v1/log/witnesses`)).json()) as Record<string, unknown>;
+    const url = await hosted("qr", policy);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const good = await check(page, `${url}#${encodeURIComponent(signedQr)}`);
+    expect(good.result, good.steps.join("\n")).toBe("ok");
+    expect(good.steps.join("\n")).toMatch(
+      /pinned key signed this QR code[\s\S]*the one the QR code signed[\s\S]*cosigned by 1[\s\S]*entry 1 of/,
+    );
+    // The printed amount was changed after the gateway signed it.
+    const forged = altered<SignedQrPayload>(signedQr, (p) => ({ ...p, m: p.m - 100 }));
+    const bad = await check(page, `${url}#${encodeURIComponent(forged)}`);
+    expect(bad.result).toBe("failed");
+    expect(bad.verdict).toMatch(/NOT verified: the gateway's pinned key signed this QR code/);
+    // A verifier whose policy pins no certificate key says so rather than trusting the code.
+    const blind = await hosted("blind", { ...policy, terminalCertKey: null, retiredTerminalCertKeys: [] });
+    const unpinned = await check(page, `${blind}#${encodeURIComponent(signedQr)}`);
+    expect(unpinned.result).toBe("failed");
+    expect(unpinned.verdict).toMatch(/pins no certificate key/);
+    await context.close();
+  });
+
+  it("checks an offline receipt's QR code before it is registered, then in the witnessed log; refuses a forged one", async () => {
+    const tenantId = "verifier-offline";
+    const t = await callStack(stack, "POST", "/v1/tenants", OPERATOR_TOKEN, { id: tenantId, name: "Offline Bakery" });
+    await callStack(stack, "PUT", `/v1/tenants/${tenantId}/stores/main`, t.body.apiKey ?? "", {
+      name: "Main",
+      timezone: "Europe/Berlin",
+    });
+    let down = false;
+    const till = await TerminalClient.enroll({
+      baseUrl: stack.baseUrl,
+      tenantKey: t.body.apiKey ?? "",
+      tenantId,
+      storeId: "main",
+      terminalId: "till-1",
+      storage: new MemoryStorage<OfflineState>(),
+      client: {
+        attempts: 1,
+        timeoutMs: 5_000,
+        channel: false,
+        fetch: (input, init) => (down ? Promise.reject(new TypeError("network down")) : fetch(input, init)),
+      },
+    });
+    down = true;
+    const sold = await till.sell({
+      issuedAt: new Date().toISOString(),
+      currency: "EUR",
+      items: [{ name: "Pretzel", quantity: 3, unitPrice: 90, total: 270 }],
+      total: 270,
+      payments: [{ method: "cash", amount: 270 }],
+    });
+    if (!("offline" in sold)) throw new Error("expected an offline receipt");
+    const qr = sold.offline.qr;
+
+    const policy = (await (await fetch(`${stack.baseUrl}/v1/log/witnesses`)).json()) as Record<string, unknown>;
+    const url = await hosted("offline", policy);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const waiting = await check(page, `${url}#${encodeURIComponent(qr)}`);
+    expect(waiting.result, waiting.steps.join("\n")).toBe("signed");
+    expect(waiting.steps.join("\n")).toMatch(/certified this till's key[\s\S]*till signed this total[\s\S]*was valid/);
+    expect(waiting.verdict).toMatch(/not registered yet/);
+
+    // Changed total, and a certificate the pinned key never signed: both NOT verified, before anything is asked.
+    const more = altered<OfflinePayload>(qr, (p) => ({ ...p, m: 2700 }));
+    expect((await check(page, `${url}#${encodeURIComponent(more)}`)).verdict).toMatch(/NOT verified: the till signed/);
+    const uncertified = altered<OfflinePayload>(qr, (p) => ({ ...p, e: "2099-01-01T00:00:00Z" }));
+    expect((await check(page, `${url}#${encodeURIComponent(uncertified)}`)).verdict).toMatch(
+      /NOT verified: the gateway's pinned certificate key certified/,
+    );
+
+    down = false;
+    const flushed = await till.flush();
+    const registered = flushed.registered[0]?.receipt;
+    if (!registered) throw new Error(`not registered: ${JSON.stringify(flushed)}`);
+    await witnessed(`/v1/verify/offline/${tenantId}/main/till-1/1`);
+    const done = await check(page, `${url}#${encodeURIComponent(qr)}`);
+    expect(done.result, done.steps.join("\n")).toBe("ok");
+    expect(done.steps.join("\n")).toMatch(
+      new RegExp(
+        `registered exactly this signed receipt as ${registered.code}[\\s\\S]*hashes to[\\s\\S]*cosigned by 1`,
+      ),
+    );
     await context.close();
   });
 });
