@@ -3,12 +3,27 @@
  * "Terminal channel"): receipts over a WebSocket to the shard get the same
  * statuses and bodies as over HTTP, an Idempotency-Key means the same on both,
  * a socket dropped before its answer is retried to the same code, a revoked
- * terminal's socket is closed, a newer socket replaces an older one, and one
- * shard holds 200 sockets at once.
+ * terminal's socket is closed, a newer socket replaces an older one, one
+ * shard holds 200 sockets at once, and a socket outlives its shard's
+ * hibernation with every receipt issued exactly once.
  */
-import { SELF } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { call, type Fixture, fixture, issue, sale, uid, useShardBand } from "./helpers.ts";
+import { parseCode } from "../../core/code.ts";
+import type { StoreShard } from "../../durable-objects/store-shard.ts";
+import { shard } from "../../workers/shards.ts";
+import {
+  call,
+  compact,
+  eventually,
+  type Fixture,
+  fixture,
+  issue,
+  sale,
+  sqlQuery,
+  uid,
+  useShardBand,
+} from "./helpers.ts";
 
 useShardBand(19);
 
@@ -220,5 +235,38 @@ describe("terminal channel", () => {
     expect(replies.map((r) => r.status)).toEqual(replies.map(() => 201));
     expect(new Set(replies.map((r) => r.body.code)).size).toBe(200);
     for (const s of sockets) s.close();
+  });
+
+  it("a socket outlives its shard's hibernation: the woken shard replays, goes on counting, and each receipt lands once", async () => {
+    const g = await fixture();
+    const n = Number(g.token.split("_")[1]);
+    const stub = shard(env, n);
+    const ch = await connect(g.token);
+    const key = uid("sleep");
+    const first = await ch.ask(receiptMessage("1", key));
+    expect(first.status).toBe(201);
+    const before = await runInDurableObject(stub, (instance: StoreShard) => instance);
+
+    // Hibernated as the runtime does it to an idle object: the instance goes, the socket stays open.
+    await evictDurableObject(stub, { webSockets: "hibernate" });
+    const replay = await ch.ask(receiptMessage("2", key));
+    expect(replay.status).toBe(200);
+    expect(replay.body.code).toBe(first.body.code);
+    const next = await ch.ask(receiptMessage("3", uid("awake")));
+    expect(next.status).toBe(201);
+    expect(await runInDurableObject(stub, (instance: StoreShard) => instance !== before)).toBe(true);
+    const counter = (code: unknown) => parseCode("test-code-key", String(code))?.counter ?? 0;
+    expect(counter(next.body.code)).toBe(counter(first.body.code) + 1);
+
+    const codes = [first.body.code, next.body.code].map((c) => compact(String(c)));
+    const rows = await eventually(async () => {
+      const r = await sqlQuery<{ code: string; n: string }>(
+        "SELECT code, count(*)::text AS n FROM receipts WHERE code = ANY($1) GROUP BY code",
+        [codes],
+      );
+      return r.length === 2 ? r : null;
+    });
+    expect(rows.map((r) => r.n)).toEqual(["1", "1"]);
+    ch.close();
   });
 });
