@@ -21,9 +21,9 @@ import { appendLeaves, emptyLog, type LogState, packHashes, parseTilePath } from
 import { runAudit } from "./audit.ts";
 import { shardRows } from "./lib/audit/sources.ts";
 import { copyFrom, copyText } from "./lib/bench/copy.ts";
-import { applyMigrations } from "./lib/migrate.ts";
-import { freePort } from "./lib/ports.ts";
-import { startEmbeddedPostgres } from "./lib/postgres.ts";
+import { applyMigrations } from "./lib/stack/migrate.ts";
+import { freePort } from "./lib/stack/ports.ts";
+import { startEmbeddedPostgres } from "./lib/stack/postgres.ts";
 
 const { values } = parseArgs({ options: { receipts: { type: "string" }, shards: { type: "string" } } });
 const N = Number(values.receipts ?? 1_000_000);

@@ -20,9 +20,9 @@ import {
   signText,
 } from "../core/offline.ts";
 import { sha256Hex } from "../kit/crypto.ts";
-import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../test/stack.ts";
 import { generateSigningKey, parseSigningKey } from "../tlog/note.ts";
 import { PRICES } from "./lib/bench/prices.ts";
+import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "./lib/stack/local.ts";
 
 const N = Number(process.argv[2] ?? 400);
 const BASE = "https://receipts.example.com";

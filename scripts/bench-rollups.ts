@@ -22,9 +22,9 @@ import { batchJson, INSERT_RECEIPTS_CTE, insertReceipts } from "../db/receipts.t
 import { sha256Hex } from "../kit/crypto.ts";
 import { ASSUMPTIONS, PRICES } from "./lib/bench/prices.ts";
 import { makeSale, rng } from "./lib/bench/receipts.ts";
-import { applyMigrations } from "./lib/migrate.ts";
-import { freePort } from "./lib/ports.ts";
-import { startEmbeddedPostgres } from "./lib/postgres.ts";
+import { applyMigrations } from "./lib/stack/migrate.ts";
+import { freePort } from "./lib/stack/ports.ts";
+import { startEmbeddedPostgres } from "./lib/stack/postgres.ts";
 
 const { values: args } = parseArgs({
   options: { rounds: { type: "string", default: "6" }, batches: { type: "string", default: "20" } },

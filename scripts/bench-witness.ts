@@ -10,7 +10,7 @@
  * and their difference: figures from one run on this machine.
  */
 import { parseArgs } from "node:util";
-import { callStack, type Stack, stackTerminal, startStack } from "../test/stack.ts";
+import { callStack, type Stack, stackTerminal, startStack } from "./lib/stack/local.ts";
 
 const { values } = parseArgs({ options: { samples: { type: "string", default: "60" } } });
 const SAMPLES = Number(values.samples);

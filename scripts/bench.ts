@@ -31,7 +31,6 @@ import { type Before, report } from "./lib/bench/report.ts";
 import { BenchRun, OPERATOR_TOKEN } from "./lib/bench/run.ts";
 import {
   bundle,
-  Cleanup,
   postmasterPid,
   ROOT,
   removeDir,
@@ -39,7 +38,9 @@ import {
   startTunnelProcess,
   startWorkers,
 } from "./lib/bench/stack.ts";
-import { hostPort } from "./lib/postgres.ts";
+import { Cleanup } from "./lib/stack/cleanup.ts";
+import { hostPort } from "./lib/stack/postgres.ts";
+import { localSettings } from "./lib/stack/settings.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -145,14 +146,16 @@ async function main(): Promise<void> {
   const stateDir = args["state-tmpfs"] ? `/dev/shm/tillproof-bench-${process.pid}` : resolve(runDir, "workerd");
   if (args["state-tmpfs"]) cleanup.add("tmpfs state", () => removeDir(stateDir));
   const vars = {
-    DATABASE_URL: db.url,
-    NEON_WS_PROXY: `127.0.0.1:${tunnel.port}`,
-    OPERATOR_TOKEN,
-    CODE_KEY: "bench-code-key",
+    ...localSettings({
+      databaseUrl: db.url,
+      tunnelPort: tunnel.port,
+      operatorToken: OPERATOR_TOKEN,
+      codeKey: "bench-code-key",
+      // The log signs as in production (one checkpoint a second at most per shard).
+      logSigningKey: (await generateSigningKey("bench.localhost")).privateKey,
+    }),
     // The load generator is one address: no per-client limit on the public reads it measures.
     PUBLIC_RPS: "0",
-    // The log signs as in production (one checkpoint a second at most per shard).
-    LOG_SIGNING_KEY: (await generateSigningKey("bench.localhost")).privateKey,
     STORE_MAX_RPS: String(Number(args["store-max-rps"]) || 1_000_000),
     ...(args["commit-hold-ms"] !== undefined ? { COMMIT_HOLD_MS: args["commit-hold-ms"] } : {}),
     ...(args["shard-count"] ? { SHARD_COUNT: args["shard-count"] } : {}),

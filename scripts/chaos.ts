@@ -18,8 +18,8 @@
  * Exits 1 on any loss, any duplicate, or a 5xx other than 503 with Retry-After.
  */
 import { parseArgs } from "node:util";
-import { OPERATOR_TOKEN, type Stack, startStack } from "../test/stack.ts";
 import type { FaultName } from "./lib/chaos/faults.ts";
+import { OPERATOR_TOKEN, type Stack, startStack } from "./lib/stack/local.ts";
 
 const { values: args } = parseArgs({
   options: { quick: { type: "boolean", default: false }, only: { type: "string" } },

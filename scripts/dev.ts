@@ -12,12 +12,13 @@ import { TerminalClient } from "../clients/terminal/index.ts";
 import { configSchema } from "../core/config.ts";
 import { demoSale, ensureDemo } from "./lib/demo.ts";
 import { localKey } from "./lib/log-key.ts";
-import { applyMigrations } from "./lib/migrate.ts";
-import { assertPortFree } from "./lib/ports.ts";
-import { checkReachable, hostPort, type RunningPostgres, startEmbeddedPostgres } from "./lib/postgres.ts";
-import { runtimeUrl } from "./lib/roles.ts";
-import { startTunnel, type Tunnel } from "./lib/tunnel.ts";
-import { type LocalWitness, startWitness } from "./lib/witness.ts";
+import { applyMigrations } from "./lib/stack/migrate.ts";
+import { assertPortFree } from "./lib/stack/ports.ts";
+import { checkReachable, hostPort, type RunningPostgres, startEmbeddedPostgres } from "./lib/stack/postgres.ts";
+import { runtimeUrl } from "./lib/stack/roles.ts";
+import { localSettings, QUIET_ENV } from "./lib/stack/settings.ts";
+import { startTunnel, type Tunnel } from "./lib/stack/tunnel.ts";
+import { type LocalWitness, startWitness } from "./lib/stack/witness.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 /** Where the local stack keeps its state; TILLPROOF_DATA_DIR moves it (npm run test:upgrade runs two releases on one). */
@@ -130,15 +131,17 @@ async function main(): Promise<void> {
   // Every documented setting is read from the environment (contract v1.1): the settings' schema is the list.
   const passThrough = Object.keys(configSchema.shape);
   const vars: Record<string, string> = {
-    DATABASE_URL: workerUrl,
-    NEON_WS_PROXY: `127.0.0.1:${tunnel.port}`,
-    OPERATOR_TOKEN,
-    CODE_KEY,
+    ...localSettings({
+      databaseUrl: workerUrl,
+      tunnelPort: tunnel.port,
+      operatorToken: OPERATOR_TOKEN,
+      codeKey: CODE_KEY,
+      logOrigin,
+      logSigningKey: logKey.privateKey,
+      terminalCertKey: certKey.privateKey,
+      witnesses: witness?.entry,
+    }),
     PUBLIC_BASE_URL: process.env.PUBLIC_BASE_URL ?? BASE,
-    LOG_SIGNING_KEY: logKey.privateKey,
-    TERMINAL_CERT_KEY: certKey.privateKey,
-    LOG_ORIGIN: logOrigin,
-    ...(witness ? { WITNESSES: witness.entry } : {}),
     ...Object.fromEntries(passThrough.flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : []))),
   };
   const args = [
@@ -158,9 +161,7 @@ async function main(): Promise<void> {
     stdio: ["ignore", "inherit", "inherit"],
     env: {
       ...process.env,
-      WRANGLER_SEND_METRICS: "false",
-      WRANGLER_SEND_ERROR_REPORTS: "false",
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      ...QUIET_ENV,
       WRANGLER_LOG: process.env.WRANGLER_LOG ?? "warn",
     },
   });

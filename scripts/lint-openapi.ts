@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { startLocalWorker } from "./lib/worker.ts";
+import { startLocalWorker } from "./lib/stack/worker.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 

@@ -3,7 +3,7 @@
  * (MIGRATION_DATABASE_URL; e.g. Neon, before a deploy). The Worker's own
  * DATABASE_URL is the runtime role, which cannot migrate.
  */
-import { applyMigrations } from "./lib/migrate.ts";
+import { applyMigrations } from "./lib/stack/migrate.ts";
 
 const url = process.env.MIGRATION_DATABASE_URL;
 if (!url) {

@@ -46,7 +46,7 @@ import { configSchema } from "../core/config.ts";
 import { shardForStore } from "../core/ids.ts";
 import { apiCall } from "./lib/api.ts";
 import type { Demo } from "./lib/demo.ts";
-import { assertPortFree, freePorts } from "./lib/ports.ts";
+import { assertPortFree, freePorts } from "./lib/stack/ports.ts";
 
 type Release = { commit: string; date?: string; note?: string; settings?: Record<string, string> };
 type Ports = { http: number; pg: number; tunnel: number; witness: number };

@@ -10,8 +10,8 @@
  */
 import { resolve } from "node:path";
 import { localKey } from "./lib/log-key.ts";
-import { assertPortFree } from "./lib/ports.ts";
-import { startWitness } from "./lib/witness.ts";
+import { assertPortFree } from "./lib/stack/ports.ts";
+import { startWitness } from "./lib/stack/witness.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const DATA = resolve(process.env.TILLPROOF_DATA_DIR ?? resolve(ROOT, ".data"));

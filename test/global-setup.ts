@@ -5,11 +5,11 @@
  */
 import pg from "pg";
 import type { TestProject } from "vitest/node";
-import { applyMigrations } from "../scripts/lib/migrate.ts";
-import { freePort } from "../scripts/lib/ports.ts";
-import { hostPort, type RunningPostgres, startEmbeddedPostgres } from "../scripts/lib/postgres.ts";
-import { runtimeUrl } from "../scripts/lib/roles.ts";
-import { startTunnel } from "../scripts/lib/tunnel.ts";
+import { applyMigrations } from "../scripts/lib/stack/migrate.ts";
+import { freePort } from "../scripts/lib/stack/ports.ts";
+import { hostPort, type RunningPostgres, startEmbeddedPostgres } from "../scripts/lib/stack/postgres.ts";
+import { runtimeUrl } from "../scripts/lib/stack/roles.ts";
+import { startTunnel } from "../scripts/lib/stack/tunnel.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

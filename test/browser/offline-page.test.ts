@@ -7,7 +7,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryStorage, type OfflineState, type SaleInput, TerminalClient } from "../../clients/terminal/index.ts";
-import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
+import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
 import { launchChromium } from "./chromium.ts";
 
 let stack: Stack;

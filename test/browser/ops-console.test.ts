@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
+import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
 import { ARTIFACTS, launchChromium } from "./chromium.ts";
 
 let stack: Stack | undefined;

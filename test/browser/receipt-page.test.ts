@@ -9,8 +9,8 @@ import { resolve } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contrastRatio, toHex } from "../../kit/contrast.ts";
+import { OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
 import { insiderSql } from "../insider.ts";
-import { OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
 import { ARTIFACTS, launchChromium } from "./chromium.ts";
 
 const XSS_ITEM = "<img src=x onerror=alert(1)>";

@@ -18,9 +18,9 @@ import { MemoryStorage, type OfflineState, TerminalClient } from "../../clients/
 import { encodePayload, type OfflinePayload, type SignedQrPayload } from "../../core/offline.ts";
 import { fromBase64Url } from "../../kit/base64.ts";
 import { buildVerifier } from "../../scripts/build-verifier.ts";
+import { callStack, OPERATOR_TOKEN, type Stack, stackTerminal, startStack } from "../../scripts/lib/stack/local.ts";
 import { cosignerOf, cosignerVkey } from "../../tlog/cosignature.ts";
 import { generateSigningKey, parseSigningKey } from "../../tlog/note.ts";
-import { callStack, OPERATOR_TOKEN, type Stack, stackTerminal, startStack } from "../stack.ts";
 import { launchChromium } from "./chromium.ts";
 
 let stack: Stack;

@@ -9,8 +9,8 @@ import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeRoute, encodeCode, shardCodeRange } from "../../core/code.ts";
 import { type AuditOptions, runAudit } from "../../scripts/audit.ts";
+import { CODE_KEY, OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
 import { insiderSql, insiderTruncateSql } from "../insider.ts";
-import { CODE_KEY, OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
 
 let stack: Stack;
 

@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
+import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
 
 let stack: Stack;
 const drawId = `e2e-${Date.now().toString(36)}`;

@@ -18,9 +18,9 @@ import {
   TerminalClient,
 } from "../../clients/terminal/index.ts";
 import { checkOfflinePayload, checkSignedQr, decodeOfflinePayload, decodeSignedQr } from "../../core/offline.ts";
+import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
+import { startTcpProxy, type TcpProxy } from "../../scripts/lib/stack/tcp-proxy.ts";
 import { parseVerifierKey } from "../../tlog/note.ts";
-import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
-import { startTcpProxy, type TcpProxy } from "../tcp-proxy.ts";
 
 let stack: Stack;
 let proxy: TcpProxy;

@@ -7,7 +7,7 @@
  * latencies it saw (the closing note's figures come from one run of this).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
+import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
 
 let stack: Stack;
 let tenantId = "";

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SaleInput, TerminalClient, type WebSocketLike } from "../../clients/terminal/index.ts";
-import { type Stack, stackTerminal, startStack } from "../stack.ts";
+import { type Stack, stackTerminal, startStack } from "../../scripts/lib/stack/local.ts";
 
 let stack: Stack;
 let token = "";

@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileQueue, type SaleInput, TerminalClient } from "../../clients/terminal/index.ts";
-import { callStack, type Stack, stackTerminal, startStack } from "../stack.ts";
-import { startTcpProxy, type TcpProxy } from "../tcp-proxy.ts";
+import { callStack, type Stack, stackTerminal, startStack } from "../../scripts/lib/stack/local.ts";
+import { startTcpProxy, type TcpProxy } from "../../scripts/lib/stack/tcp-proxy.ts";
 
 let stack: Stack;
 let proxy: TcpProxy;

@@ -12,8 +12,8 @@ import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canonicalHash } from "../../core/canonical.ts";
 import { type RecordRow, recordColumns, recordFromRow } from "../../db/receipts.ts";
+import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
 import { insiderSql } from "../insider.ts";
-import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../stack.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 

@@ -4,7 +4,7 @@
  * every status, the cosignature, the latest checkpoint per origin, the vkey.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalWitness, startWitness } from "../../scripts/lib/witness.ts";
+import { type LocalWitness, startWitness } from "../../scripts/lib/stack/witness.ts";
 import { cosignedAt, parseCosignerVkey } from "../../tlog/cosignature.ts";
 import { type MemoryLog, memoryLog } from "../../tlog/memory-log.ts";
 import { formatCheckpoint, generateSigningKey, signNote } from "../../tlog/note.ts";

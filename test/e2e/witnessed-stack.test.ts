@@ -13,6 +13,14 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryStorage, type MonitorState, TerminalClient } from "../../clients/terminal/index.ts";
 import { runAudit } from "../../scripts/audit.ts";
+import {
+  CODE_KEY,
+  callStack,
+  OPERATOR_TOKEN,
+  type Stack,
+  stackTerminal,
+  startStack,
+} from "../../scripts/lib/stack/local.ts";
 import { cosignatureCount, cosignerOf, cosignerVkey, parseCosignerVkey } from "../../tlog/cosignature.ts";
 import type { Pins } from "../../tlog/monitor.ts";
 import {
@@ -23,7 +31,6 @@ import {
   signNote,
   splitNote,
 } from "../../tlog/note.ts";
-import { CODE_KEY, callStack, OPERATOR_TOKEN, type Stack, stackTerminal, startStack } from "../stack.ts";
 
 let stack: Stack;
 let token: string;

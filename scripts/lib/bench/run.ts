@@ -4,12 +4,13 @@
  * generator wrapped with CPU sampling, and the probes phases read between loads.
  */
 import pg from "pg";
+import type { Cleanup } from "../stack/cleanup.ts";
 import { type CpuPids, type CpuSplit, startCpu } from "./cpu.ts";
 import type { ShardTally, Tally } from "./entry.ts";
 import type { Fleet, Terminal } from "./fleet.ts";
 import { type LoadOptions, type LoadResult, type Req, runLoad } from "./load.ts";
 import { rng, SalePool } from "./receipts.ts";
-import type { Cleanup, Database, Workers } from "./stack.ts";
+import type { Database, Workers } from "./stack.ts";
 
 export type Phase = { load: LoadResult; cpu: CpuSplit };
 export type Pipeline = {

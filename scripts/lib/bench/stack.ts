@@ -11,44 +11,17 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:f
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import pg from "pg";
-import { applyMigrations } from "../migrate.ts";
-import { freePort, freePorts } from "../ports.ts";
-import { type RunningPostgres, startEmbeddedPostgres } from "../postgres.ts";
+import type { Cleanup } from "../stack/cleanup.ts";
+import { applyMigrations } from "../stack/migrate.ts";
+import { freePort, freePorts } from "../stack/ports.ts";
+import { type RunningPostgres, startEmbeddedPostgres } from "../stack/postgres.ts";
+import { QUIET_ENV, quiet } from "../stack/settings.ts";
 import type { ShardTally } from "./entry.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../../..");
 const require = createRequire(import.meta.url);
 
-export const QUIET_ENV = {
-  WRANGLER_SEND_METRICS: "false",
-  WRANGLER_SEND_ERROR_REPORTS: "false",
-  CLOUDFLARE_CF_FETCH_ENABLED: "false",
-} as const;
-Object.assign(process.env, QUIET_ENV);
-
-/** Teardown steps, run last-in first-out exactly once (also on Ctrl-C). */
-export class Cleanup {
-  private readonly steps: { name: string; run: () => Promise<unknown> | unknown }[] = [];
-  private done: Promise<void> | null = null;
-  add(name: string, run: () => Promise<unknown> | unknown): void {
-    this.steps.push({ name, run });
-  }
-  run(log: (line: string) => void = () => {}): Promise<void> {
-    this.done ??= (async () => {
-      for (const step of this.steps.reverse()) {
-        try {
-          await Promise.race([
-            Promise.resolve(step.run()),
-            new Promise((_, fail) => setTimeout(() => fail(new Error("timed out after 10 s")), 10_000)),
-          ]);
-        } catch (e) {
-          log(`cleanup: ${step.name} failed: ${(e as Error).message}`);
-        }
-      }
-    })();
-    return this.done;
-  }
-}
+quiet();
 
 // ---------------------------------------------------------------- Postgres
 

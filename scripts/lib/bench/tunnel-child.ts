@@ -4,7 +4,7 @@
  * Usage: node tunnel-child.ts <host:port of Postgres>. Prints "PORT <n>" when
  * listening; exits when its parent closes stdin or sends SIGTERM.
  */
-import { startTunnel } from "../tunnel.ts";
+import { startTunnel } from "../stack/tunnel.ts";
 
 const target = process.argv[2];
 if (!target) {

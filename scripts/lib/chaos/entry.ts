@@ -1,5 +1,5 @@
 /**
- * The chaos Worker entry (`npm run chaos`, test/stack.ts `chaos: true`): the
+ * The chaos Worker entry (`npm run chaos`, scripts/lib/stack/local.ts `chaos: true`): the
  * product's own Worker and StoreShard with the faults of faults.ts around
  * them, the way the bench's entry wraps them with its counter. The product's
  * bundle has none of this: no fault field, no faults route, no per-batch check.

@@ -1,5 +1,5 @@
 /**
- * The whole gateway for the browser tests, in this Node process: a real
+ * The whole gateway for the tests and the tools (chaos, bench:witness), in this Node process: a real
  * Postgres (embedded in its own folder, or TEST_DATABASE_URL / DATABASE_URL) with
  * a fresh database, the Neon WebSocket tunnel, and the Worker served over HTTP by
  * wrangler's `unstable_startWorker` (workerd with every binding, the queue
@@ -11,20 +11,22 @@
  */
 import { resolve } from "node:path";
 import pg from "pg";
-import { applyMigrations } from "../scripts/lib/migrate.ts";
-import { freePort } from "../scripts/lib/ports.ts";
-import { hostPort, type RunningPostgres, startEmbeddedPostgres } from "../scripts/lib/postgres.ts";
-import { runtimeUrl } from "../scripts/lib/roles.ts";
-import { startTunnel, type Tunnel } from "../scripts/lib/tunnel.ts";
-import { type LocalWitness, startWitness } from "../scripts/lib/witness.ts";
-import { startLocalWorker } from "../scripts/lib/worker.ts";
-import { generateSigningKey } from "../tlog/note.ts";
+import { generateSigningKey } from "../../../tlog/note.ts";
+import { Cleanup } from "./cleanup.ts";
+import { applyMigrations } from "./migrate.ts";
+import { freePort } from "./ports.ts";
+import { hostPort, type RunningPostgres, startEmbeddedPostgres } from "./postgres.ts";
+import { runtimeUrl } from "./roles.ts";
+import { localSettings, QUICK_SETTINGS } from "./settings.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
+import { startTunnel, type Tunnel } from "./tunnel.ts";
+import { type LocalWitness, startWitness } from "./witness.ts";
+import { startLocalWorker } from "./worker.ts";
 
 export const OPERATOR_TOKEN = "browser-test-operator-token";
 export const CODE_KEY = "browser-test-code-key";
 
-const ROOT = resolve(import.meta.dirname, "..");
+const ROOT = resolve(import.meta.dirname, "../../..");
 
 export type Stack = {
   /** Where the Worker listens, e.g. http://127.0.0.1:41234 (no trailing slash). */
@@ -53,10 +55,8 @@ export type Stack = {
 export async function startStack(
   opts: { chaos?: boolean; vars?: Record<string, string>; postgresProxy?: boolean; witness?: boolean } = {},
 ): Promise<Stack> {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const stop = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => console.error("stack cleanup:", e));
-  };
+  const cleanup = new Cleanup();
+  const stop = () => cleanup.run((line) => console.error(`stack ${line}`));
   try {
     let server: RunningPostgres | null = null;
     let adminUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
@@ -68,15 +68,15 @@ export async function startStack(
         database: "postgres",
         ephemeral: true,
       });
-      cleanups.push(() => server?.stop() ?? Promise.resolve());
+      cleanup.add("embedded Postgres", () => server?.stop() ?? Promise.resolve());
       adminUrl = server.url;
     }
     const database = `tillproof_browser_${process.pid}_${Date.now()}`;
     const admin = new pg.Client({ connectionString: adminUrl });
     await admin.connect();
-    cleanups.push(() => admin.end());
+    cleanup.add("admin connection", () => admin.end());
     await admin.query(`CREATE DATABASE ${database}`);
-    cleanups.push(() => admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+    cleanup.add("test database", () => admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
     const url = new URL(adminUrl);
     url.pathname = `/${database}`;
     const databaseUrl = url.toString();
@@ -87,14 +87,14 @@ export async function startStack(
       const target = new URL(databaseUrl);
       const p = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
       proxy = p;
-      cleanups.push(() => p.close());
+      cleanup.add("Postgres proxy", () => p.close());
       const viaProxy = new URL(workerUrl);
       viaProxy.port = String(p.port);
       workerUrl = viaProxy.toString();
     }
 
     const tunnel: Tunnel = await startTunnel({ target: hostPort(workerUrl), port: 0 });
-    cleanups.push(() => tunnel.close());
+    cleanup.add("tunnel", () => tunnel.close());
 
     const logKey = await generateSigningKey("browser.test");
     let witness: LocalWitness | null = null;
@@ -104,22 +104,20 @@ export async function startStack(
         logs: [{ originPrefix: "browser.test/log/", vkey: logKey.verifierKey }],
       });
       witness = w;
-      cleanups.push(() => w.dispose());
+      cleanup.add("witness", () => w.dispose());
     }
     const vars: Record<string, string> = {
-      DATABASE_URL: workerUrl,
-      NEON_WS_PROXY: `127.0.0.1:${tunnel.port}`,
-      OPERATOR_TOKEN,
-      CODE_KEY,
-      SHARD_COUNT: "4",
-      FLUSH_MS: "20",
-      VERIFY_EDGE_CACHE: "off",
-      CHECKPOINT_MS: "50",
-      PUBLIC_RPS: "0", // the tests poll verify from one address
-      LOG_ORIGIN: "browser.test/log",
-      LOG_SIGNING_KEY: logKey.privateKey,
-      ...(witness ? { WITNESSES: witness.entry } : {}),
-      TERMINAL_CERT_KEY: (await generateSigningKey("browser.test-terminals")).privateKey,
+      ...localSettings({
+        databaseUrl: workerUrl,
+        tunnelPort: tunnel.port,
+        operatorToken: OPERATOR_TOKEN,
+        codeKey: CODE_KEY,
+        logOrigin: "browser.test/log",
+        logSigningKey: logKey.privateKey,
+        terminalCertKey: (await generateSigningKey("browser.test-terminals")).privateKey,
+        witnesses: witness?.entry,
+      }),
+      ...QUICK_SETTINGS,
       ...opts.vars,
     };
     const logs: string[] = [];
@@ -128,11 +126,11 @@ export async function startStack(
       (line) => logs.push(line),
       opts.chaos ? resolve(ROOT, "scripts/lib/chaos/entry.ts") : undefined,
     );
-    cleanups.push(() => worker.dispose());
+    cleanup.add("Worker", () => worker.dispose());
     const listening = worker.url;
 
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-    cleanups.push(() => pool.end());
+    cleanup.add("pool", () => pool.end());
     return {
       baseUrl: listening.origin,
       databaseUrl,

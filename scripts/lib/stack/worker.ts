@@ -5,8 +5,9 @@
  */
 import { resolve } from "node:path";
 import { type Binding, unstable_startWorker } from "wrangler";
+import { quiet } from "./settings.ts";
 
-const CONFIG = resolve(import.meta.dirname, "../../wrangler.toml");
+const CONFIG = resolve(import.meta.dirname, "../../../wrangler.toml");
 
 export type LocalWorker = { url: URL; dispose: () => Promise<void> };
 
@@ -23,10 +24,7 @@ export async function startLocalWorker(
   entrypoint?: string,
   opts: { config?: string; port?: number; persistTo?: string } = {},
 ): Promise<LocalWorker> {
-  // Nothing local may wait on the internet: no telemetry, no update checks (whoever the caller is).
-  for (const name of ["WRANGLER_SEND_METRICS", "WRANGLER_SEND_ERROR_REPORTS", "CLOUDFLARE_CF_FETCH_ENABLED"]) {
-    process.env[name] ??= "false";
-  }
+  quiet(); // whoever the caller is
   const worker = await unstable_startWorker({
     config: opts.config ?? CONFIG,
     ...(entrypoint ? { entrypoint } : {}),

@@ -3,7 +3,7 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
 
-const MIGRATIONS = resolve(import.meta.dirname, "../../migrations");
+const MIGRATIONS = resolve(import.meta.dirname, "../../../migrations");
 
 /** Applies migrations/ (drizzle's journal): the same step in dev, tests and production. */
 export async function applyMigrations(url: string): Promise<void> {

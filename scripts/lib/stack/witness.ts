@@ -4,11 +4,11 @@
  * submission prefix, and the WITNESSES entry a gateway needs to use it.
  */
 import { resolve } from "node:path";
-import { cosignerOf, cosignerVkey } from "../../tlog/cosignature.ts";
-import { parseSigningKey } from "../../tlog/note.ts";
+import { cosignerOf, cosignerVkey } from "../../../tlog/cosignature.ts";
+import { parseSigningKey } from "../../../tlog/note.ts";
 import { startLocalWorker } from "./worker.ts";
 
-const CONFIG = resolve(import.meta.dirname, "../../witness/wrangler.toml");
+const CONFIG = resolve(import.meta.dirname, "../../../witness/wrangler.toml");
 
 export type LocalWitness = {
   /** The submission prefix, e.g. http://127.0.0.1:8788 (no trailing slash). */
