@@ -15,6 +15,7 @@ import type { SecondWorkerd } from "./phases/second-workerd.ts";
 import type { verifyPersisted } from "./phases/verify.ts";
 import { ASSUMPTIONS, PRICES } from "./prices.ts";
 import { money, type Phase, round, type TallySum, tallyDelta } from "./run.ts";
+import type { WorkerLog } from "./stack.ts";
 
 /** Figures of an earlier run (`--against`), for the "not lower than before" targets. */
 export type Before = { satMulti: number; satSingle: number; batch: number; p50: number; p99: number; file: string };
@@ -101,8 +102,9 @@ function inputsFor(
   };
 }
 
-export function report(m: Measured): { text: string; json: Record<string, unknown> } {
-  const { issuance: is, rates, persistence: ps, verify: v } = m;
+/** Each measured point (50 % load, the production rates, the channel's) with its cost inputs and its price. */
+function pricedPoints(m: Measured) {
+  const { issuance: is, rates } = m;
   const w = is.window;
   const halfDelta = tallyDelta(w.tally[0], w.tally[1]);
   const halfMessages = w.pipeline[1].messagesSent - w.pipeline[0].messagesSent;
@@ -147,10 +149,16 @@ export function report(m: Measured): { text: string; json: Record<string, unknow
       rate: r,
     })),
   ];
-  const priced = points.map((p) => ({ ...p, cost: p.c ? priceReceipts(p.c.inputs) : null }));
+  return { priced: points.map((p) => ({ ...p, cost: p.c ? priceReceipts(p.c.inputs) : null })), halfDelta };
+}
+type Priced = ReturnType<typeof pricedPoints>["priced"];
+
+/** The issue's targets, each with what this run reached. */
+function targetsOf(m: Measured, priced: Priced, batchRate: number) {
+  const { issuance: is, rates } = m;
+  const w = is.window;
   const sustained = priced[1];
   const sat = is.satMulti.load;
-  const batchRate = ps.backlogCodes.length / (ps.batchMs / 1000);
   const before = m.before;
   const sustainedRows = sustained?.c?.inputs.rowsWritten ?? Number.NaN;
   const chan = priced.find((p) => p.short.startsWith("chan. 15k"));
@@ -208,12 +216,18 @@ export function report(m: Measured): { text: string; json: Record<string, unknow
     },
   ];
 
-  // ---------------------------------------------------------------- print
-  const L = (x: LoadResult) =>
-    `${String(x.rps).padStart(8)} req/s  p50 ${String(x.latencyMs.p50).padStart(6)}  p95 ${String(x.latencyMs.p95).padStart(6)}  p99 ${String(x.latencyMs.p99).padStart(6)} ms  non-2xx ${x.non2xx}${x.errors ? ` errors ${x.errors}` : ""}`;
-  const C = (c: CpuSplit) =>
-    `loadgen ${c.loadgen}%  tunnel ${c.tunnel}%  workerd ${c.workerd}% (busiest thread ${c.workerdBusiestThread}%)  postgres ${c.postgres}%  other ${c.other}%  | machine ${c.machineBusy}% of ${c.cores * 100}%`;
-  const rows: [string, Phase | null, string][] = [
+  return targets;
+}
+
+const L = (x: LoadResult) =>
+  `${String(x.rps).padStart(8)} req/s  p50 ${String(x.latencyMs.p50).padStart(6)}  p95 ${String(x.latencyMs.p95).padStart(6)}  p99 ${String(x.latencyMs.p99).padStart(6)} ms  non-2xx ${x.non2xx}${x.errors ? ` errors ${x.errors}` : ""}`;
+const C = (c: CpuSplit) =>
+  `loadgen ${c.loadgen}%  tunnel ${c.tunnel}%  workerd ${c.workerd}% (busiest thread ${c.workerdBusiestThread}%)  postgres ${c.postgres}%  other ${c.other}%  | machine ${c.machineBusy}% of ${c.cores * 100}%`;
+
+/** The phases in the order they are printed: name, result (null when not run) and a note. */
+function phaseRows(m: Measured): [string, Phase | null, string][] {
+  const { issuance: is, rates, persistence: ps, verify: v } = m;
+  return [
     ["baseline (bare fetch)", is.baseline, ""],
     ["issue, 64 stores, sat.", is.satMulti, `drained in ${is.drains.multi} ms`],
     ["issue, 1 store, sat.", is.satSingle, `drained in ${is.drains.single} ms`],
@@ -247,7 +261,11 @@ export function report(m: Measured): { text: string; json: Record<string, unknow
         ] as [string, Phase, string][])
       : []),
   ];
-  const out: string[] = [""];
+}
+
+function phasesSection(m: Measured, rows: [string, Phase | null, string][], batchRate: number): string[] {
+  const out: string[] = [];
+  const { before } = m;
   out.push(`Tillproof bench ${m.stamp}  (${JSON.stringify(m.options)})`);
   out.push("");
   out.push("  phase                         throughput / latency");
@@ -260,6 +278,11 @@ export function report(m: Measured): { text: string; json: Record<string, unknow
       `  before (${before.file}): 64 stores ${before.satMulti} req/s, 1 store ${before.satSingle} req/s, batch ${before.batch} receipts/s, 50 % p50 ${before.p50} / p99 ${before.p99} ms`,
     );
   }
+  return out;
+}
+
+function commitsSection(priced: Priced, halfDelta: TallySum | null): string[] {
+  const out: string[] = [];
   out.push("");
   out.push("  group commit: receipts per commit (each commit writes one ring row)");
   for (const p of priced) {
@@ -274,6 +297,11 @@ export function report(m: Measured): { text: string; json: Record<string, unknow
       `  ${p.short.padEnd(20)} ${String(batches).padStart(6)} commits, ${round(receipts / Math.max(1, batches), 2)} receipts each   (sizes ${dist})`,
     );
   }
+  return out;
+}
+
+function rowsWrittenSection(priced: Priced): string[] {
+  const out: string[] = [];
   out.push("");
   out.push("  rows written per receipt, by cause (counted through the shard's storage seam)");
   const causes = [...new Set(priced.flatMap((p) => Object.keys(p.c?.rows ?? {})))];
@@ -286,6 +314,14 @@ export function report(m: Measured): { text: string; json: Record<string, unknow
   out.push(
     `  ${"total".padEnd(56)}${priced.map((p) => String(round(p.c?.inputs.rowsWritten ?? Number.NaN, 3)).padStart(18)).join("")}`,
   );
+  return out;
+}
+
+function ratiosSection(m: Measured): string[] {
+  const out: string[] = [];
+  const { issuance: is, persistence: ps } = m;
+  const w = is.window;
+  const sat = is.satMulti.load;
   out.push("");
   out.push("  ratios and persistence");
   out.push(
@@ -306,10 +342,21 @@ export function report(m: Measured): { text: string; json: Record<string, unknow
   out.push(
     `  lag at 50 % (persisted_at − received_at)  p50 ${round(Number(w.lag.p50), 0)} ms  p95 ${round(Number(w.lag.p95), 0)} ms  p99 ${round(Number(w.lag.p99), 0)} ms  max ${round(Number(w.lag.max), 0)} ms  (${w.lag.n} rows, ${w.lag.inserts} INSERTs)`,
   );
+  return out;
+}
+
+function cpuSection(m: Measured, rows: [string, Phase | null, string][]): string[] {
+  const out: string[] = [];
+  const w = m.issuance.window;
   out.push("");
   out.push("  CPU per phase (100 % = one core)");
   for (const [name, p] of rows) if (p) out.push(`  ${name.padEnd(28)}${C(p.cpu)}`);
   out.push(`  ${"50 % phase + its drain".padEnd(28)}${C(w.cpu)}`);
+  return out;
+}
+
+function profileSection(m: Measured): string[] {
+  const out: string[] = [];
   const profile = m.profile?.summary;
   if (profile) {
     out.push("");
@@ -322,6 +369,11 @@ export function report(m: Measured): { text: string; json: Record<string, unknow
       );
     }
   }
+  return out;
+}
+
+function costSection(priced: Priced): string[] {
+  const out: string[] = [];
   out.push("");
   out.push("  cost per 1 million receipts");
   out.push(`  ${"".padEnd(28)}${priced.map((p) => p.short.padStart(18)).join("")}`);
@@ -343,10 +395,19 @@ export function report(m: Measured): { text: string; json: Record<string, unknow
     for (const l of p.cost.lines)
       if (/rows written|DO requests|Queue/.test(l.component)) out.push(`    ${l.component}: ${l.basis}`);
   }
+  return out;
+}
+
+function targetsSection(targets: ReturnType<typeof targetsOf>): string[] {
+  const out: string[] = [];
   out.push("");
   out.push("  targets");
   for (const t of targets) out.push(`  ${t.pass ? "PASS" : "MISS"}  ${t.name.padEnd(44)} ${t.value}`);
-  const errors = m.logs.filter((l) => l.level === "error" || l.level === "warn");
+  return out;
+}
+
+function errorsSection(errors: WorkerLog[]): string[] {
+  const out: string[] = [];
   if (errors.length) {
     out.push("");
     out.push(
@@ -356,6 +417,32 @@ export function report(m: Measured): { text: string; json: Record<string, unknow
         .join(" | ")}`,
     );
   }
+  return out;
+}
+
+/** The bench's report: the figures, then the JSON kept in bench-results/. */
+export function report(m: Measured): { text: string; json: Record<string, unknown> } {
+  const { issuance: is, rates, persistence: ps } = m;
+  const w = is.window;
+  const before = m.before;
+  const { priced, halfDelta } = pricedPoints(m);
+  const batchRate = ps.backlogCodes.length / (ps.batchMs / 1000);
+  const targets = targetsOf(m, priced, batchRate);
+  const rows = phaseRows(m);
+  const profile = m.profile?.summary;
+  const errors = m.logs.filter((l) => l.level === "error" || l.level === "warn");
+  const out = [
+    "",
+    ...phasesSection(m, rows, batchRate),
+    ...commitsSection(priced, halfDelta),
+    ...rowsWrittenSection(priced),
+    ...ratiosSection(m),
+    ...cpuSection(m, rows),
+    ...profileSection(m),
+    ...costSection(priced),
+    ...targetsSection(targets),
+    ...errorsSection(errors),
+  ];
   const json = {
     run: m.stamp,
     options: m.options,
