@@ -12,7 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { backfill } from "./lib/backfill.ts";
-import { setupFleet, type Terminal } from "./lib/bench/fleet.ts";
+import { type Fleet, setupFleet, type Terminal } from "./lib/bench/fleet.ts";
 import { type LoadResult, runLoad } from "./lib/bench/load.ts";
 import { rng, SalePool } from "./lib/bench/receipts.ts";
 import { refundBody, voidBody } from "./lib/returns.ts";
@@ -94,7 +94,8 @@ if (!args["allow-remote"] && !["127.0.0.1", "localhost", "::1", "[::1]"].include
 
 const say = (line: string) => console.log(`[simulate] ${line}`);
 
-async function main(): Promise<void> {
+/** The gateway answers, and the options make sense together. */
+async function checkGateway(): Promise<void> {
   try {
     const health = await fetch(`${base}/healthz`);
     if (!health.ok) say(`warning: /healthz answered ${health.status}`);
@@ -103,14 +104,15 @@ async function main(): Promise<void> {
   }
   if (stores < tenants) throw new Error("--stores must be at least --tenants");
   if (terminalsWanted < stores) throw new Error("--terminals must be at least --stores");
+}
 
-  const prefix = `sim-${Date.now().toString(36)}`;
+/** Tenants, stores and terminals through the API, and weeks of past sales when asked. */
+async function setUp(prefix: string): Promise<Fleet> {
   const t0 = Date.now();
   const fleet = await setupFleet({ base, operatorToken, prefix, tenants, stores, terminals: terminalsWanted });
   say(
     `set up ${tenants} tenants, ${stores} stores, ${fleet.terminals.length} terminals on ${fleet.shards.length} shards through the API in ${((Date.now() - t0) / 1000).toFixed(1)} s (ids ${prefix}-*)`,
   );
-
   if (backfillDays > 0) {
     const t1 = Date.now();
     const n = await backfill({
@@ -126,25 +128,47 @@ async function main(): Promise<void> {
     say(`backfilled ${n} past sales in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
     if (first) say(`dashboard: ${base}/dashboard with tenant ${first.id} and key ${first.key}`);
   }
+  return fleet;
+}
 
-  // Offline terminals are the last share of the list (at least one when the share is > 0).
-  const offlineCount = offlineShare > 0 ? Math.max(1, Math.round(fleet.terminals.length * offlineShare)) : 0;
-  const online = fleet.terminals.slice(0, fleet.terminals.length - offlineCount);
-  const offline = fleet.terminals.slice(fleet.terminals.length - offlineCount);
-  // Receipts/s split like the terminals; a batch carries 12.5 sales on average.
-  const offlineReceiptRate = online.length ? rate * (offlineCount / fleet.terminals.length) : rate;
-  const onlineRate = Math.max(online.length ? 1 : 0, Math.round(rate - offlineReceiptRate));
-  const batchRate = offlineCount ? Math.max(1, Math.round(offlineReceiptRate / 12.5)) : 0;
+type Tally = {
+  created: number;
+  replayed: number;
+  retriesSent: number;
+  refunds: number;
+  voids: number;
+  retryReplayed: number;
+  retryOther: number;
+  batches: number;
+  batchEntries: number;
+  entryStatus: Record<string, number>;
+  errors: Record<string, number>;
+};
 
+/** What the two loads share: the sales, the numbering, what was issued (for refunds and voids) and the tally. */
+function traffic(fleet: Fleet, prefix: string) {
   const pool = new SalePool(4096, seed);
   const r = rng(seed + 1);
   let sent = 0;
   const recent: { t: Terminal; key: string; body: string }[] = [];
-  // Sales in flight (by their number) and sales issued (with their code), for refunds and voids.
+  // Sales in flight (by their key) and sales issued (with their code), for refunds and voids.
   const inFlight = new Map<string, { t: Terminal; body: string }>();
   const issued: { t: Terminal; code: string; body: string }[] = [];
   const refundShare = num("refund-share", args["refund-share"], 0, 0.5);
   const voidShare = num("void-share", args["void-share"], 0, 0.5);
+  const tally: Tally = {
+    created: 0,
+    replayed: 0,
+    retriesSent: 0,
+    refunds: 0,
+    voids: 0,
+    retryReplayed: 0,
+    retryOther: 0,
+    batches: 0,
+    batchEntries: 0,
+    entryStatus: {},
+    errors: {},
+  };
   const returnRequest = () => {
     const roll = r();
     if (issued.length < 20 || roll >= refundShare + voidShare) return null;
@@ -168,19 +192,6 @@ async function main(): Promise<void> {
       tag: isVoid ? "void" : "refund",
     };
   };
-  const tally = {
-    created: 0,
-    replayed: 0,
-    retriesSent: 0,
-    refunds: 0,
-    voids: 0,
-    retryReplayed: 0,
-    retryOther: 0,
-    batches: 0,
-    batchEntries: 0,
-    entryStatus: {} as Record<string, number>,
-    errors: {} as Record<string, number>,
-  };
   const noteError = (status: number, body: string) => {
     let code = String(status);
     try {
@@ -188,141 +199,154 @@ async function main(): Promise<void> {
     } catch {}
     tally.errors[code] = (tally.errors[code] ?? 0) + 1;
   };
-
   const started = Date.now();
   const receiptsPerSec = () => {
-    const s = (Date.now() - started) / 1000;
-    return s > 0 ? `  ~${Math.round((tally.created + tally.replayed) / s)} receipts/s` : "";
+    const secs = (Date.now() - started) / 1000;
+    return secs > 0 ? `  ~${Math.round((tally.created + tally.replayed) / secs)} receipts/s` : "";
   };
+  return {
+    pool,
+    r,
+    prefix,
+    recent,
+    inFlight,
+    issued,
+    tally,
+    returnRequest,
+    noteError,
+    receiptsPerSec,
+    nextNumber: () => ++sent,
+  };
+}
+type Traffic = ReturnType<typeof traffic>;
 
-  const runs: Promise<LoadResult>[] = [];
-  if (online.length && onlineRate > 0) {
-    runs.push(
-      runLoad({
-        label: `online (${online.length} terminals)`,
-        url: base,
-        connections: Math.min(64, Math.max(4, Math.ceil(onlineRate / 25))),
-        durationSec: duration,
-        rate: onlineRate,
-        maxRequests: Math.ceil(onlineRate * duration * 1.2) + 10,
-        next: () => {
-          const back = returnRequest();
-          if (back) return back;
-          if (recent.length > 50 && r() < retryShare) {
-            const again = recent[Math.floor(r() * recent.length)] as (typeof recent)[number];
-            return {
-              method: "POST",
-              path: "/v1/receipts",
-              headers: {
-                authorization: `Bearer ${again.t.token}`,
-                "content-type": "application/json",
-                "idempotency-key": again.key,
-              },
-              body: again.body,
-              tag: "retry",
-            };
-          }
-          const t = online[Math.floor(r() * online.length)] as Terminal;
-          const key = `${prefix}-${++sent}`;
-          const body = pool.body(sent, Date.now() - Math.floor(r() * 3000));
-          if (recent.length < 512) recent.push({ t, key, body });
-          else recent[sent % 512] = { t, key, body };
-          inFlight.set(key, { t, body });
-          return {
-            method: "POST",
-            path: "/v1/receipts",
-            headers: { authorization: `Bearer ${t.token}`, "content-type": "application/json", "idempotency-key": key },
-            body,
-            tag: `one ${key}`,
-          };
-        },
-        onBody: (status, body, tag) => {
-          if (tag === "refund" || tag === "void") {
-            if (status === 201) tally[tag === "refund" ? "refunds" : "voids"]++;
-            else noteError(status, body);
-            return;
-          }
-          if (tag?.startsWith("one ")) {
-            const key = tag.slice(4);
-            const s = inFlight.get(key);
-            inFlight.delete(key);
-            if (s && status === 201 && issued.length < 2048) {
-              issued.push({ ...s, code: (JSON.parse(body) as { code: string }).code });
-            }
-          }
-          if (tag === "retry") {
-            tally.retriesSent++;
-            if (status === 200) tally.retryReplayed++;
-            else if (status === 201) tally.created++;
-            else tally.retryOther++;
-            if (status === 200) tally.replayed++;
-            else if (status !== 201) noteError(status, body);
-            return;
-          }
-          if (status === 201) tally.created++;
-          else if (status === 200) tally.replayed++;
-          else noteError(status, body);
-        },
-        live: console.log,
-        liveExtra: receiptsPerSec,
-      }),
-    );
-  }
-  if (offline.length && batchRate > 0) {
-    runs.push(
-      runLoad({
-        label: `offline (${offline.length} terminals)`,
-        url: base,
-        connections: Math.min(16, Math.max(1, Math.ceil(batchRate / 10))),
-        durationSec: duration,
-        rate: batchRate,
-        maxRequests: Math.ceil(batchRate * duration * 1.2) + 5,
-        next: () => {
-          const t = offline[Math.floor(r() * offline.length)] as Terminal;
-          const n = 5 + Math.floor(r() * 16);
-          // Sales made while the terminal was offline: minutes to a few hours ago.
-          const since = Date.now() - Math.floor((5 + r() * 175) * 60_000);
-          const entries: string[] = [];
-          for (let i = 0; i < n; i++) {
-            const key = `${prefix}-${++sent}`;
-            entries.push(pool.entry(sent, key, since + i * Math.floor(20_000 + r() * 60_000)));
-          }
-          return {
-            method: "POST",
-            path: "/v1/receipts/batch",
-            headers: { authorization: `Bearer ${t.token}`, "content-type": "application/json" },
-            body: `{"receipts":[${entries.join(",")}]}`,
-            tag: "batch",
-          };
-        },
-        onBody: (status, body) => {
-          if (status !== 200) return noteError(status, body);
-          tally.batches++;
-          const results = (JSON.parse(body) as { results: { status: number; error?: { code?: string } }[] }).results;
-          for (const e of results) {
-            tally.batchEntries++;
-            tally.entryStatus[e.status] = (tally.entryStatus[e.status] ?? 0) + 1;
-            if (e.status === 201) tally.created++;
-            else if (e.status === 200) tally.replayed++;
-            else {
-              const code = `entry ${e.status} ${e.error?.code ?? ""}`.trim();
-              tally.errors[code] = (tally.errors[code] ?? 0) + 1;
-            }
-          }
-        },
-        live: console.log,
-        liveExtra: receiptsPerSec,
-      }),
-    );
-  }
-  say(
-    `sending ~${rate} receipts/s for ${duration} s: ${onlineRate} single/s from ${online.length} online terminals, ${batchRate} batches/s (5–20 each) from ${offline.length} offline terminals, ${(retryShare * 100).toFixed(1)} % of singles retried`,
-  );
-  const results = await Promise.all(runs);
-  const elapsed = Math.max(...results.map((x) => x.durationSec));
+/** Online terminals: single sales, some sent twice with their key, and refunds and voids of what was issued. */
+function onlineLoad(x: Traffic, online: Terminal[], onlineRate: number): Promise<LoadResult> {
+  const { pool, r, prefix, recent, inFlight, issued, tally, returnRequest, noteError } = x;
+  return runLoad({
+    label: `online (${online.length} terminals)`,
+    url: base,
+    connections: Math.min(64, Math.max(4, Math.ceil(onlineRate / 25))),
+    durationSec: duration,
+    rate: onlineRate,
+    maxRequests: Math.ceil(onlineRate * duration * 1.2) + 10,
+    next: () => {
+      const back = returnRequest();
+      if (back) return back;
+      if (recent.length > 50 && r() < retryShare) {
+        const again = recent[Math.floor(r() * recent.length)] as (typeof recent)[number];
+        return {
+          method: "POST",
+          path: "/v1/receipts",
+          headers: {
+            authorization: `Bearer ${again.t.token}`,
+            "content-type": "application/json",
+            "idempotency-key": again.key,
+          },
+          body: again.body,
+          tag: "retry",
+        };
+      }
+      const t = online[Math.floor(r() * online.length)] as Terminal;
+      const n = x.nextNumber();
+      const key = `${prefix}-${n}`;
+      const body = pool.body(n, Date.now() - Math.floor(r() * 3000));
+      if (recent.length < 512) recent.push({ t, key, body });
+      else recent[n % 512] = { t, key, body };
+      inFlight.set(key, { t, body });
+      return {
+        method: "POST",
+        path: "/v1/receipts",
+        headers: { authorization: `Bearer ${t.token}`, "content-type": "application/json", "idempotency-key": key },
+        body,
+        tag: `one ${key}`,
+      };
+    },
+    onBody: (status, body, tag) => {
+      if (tag === "refund" || tag === "void") {
+        if (status === 201) tally[tag === "refund" ? "refunds" : "voids"]++;
+        else noteError(status, body);
+        return;
+      }
+      if (tag?.startsWith("one ")) {
+        const key = tag.slice(4);
+        const s = inFlight.get(key);
+        inFlight.delete(key);
+        if (s && status === 201 && issued.length < 2048) {
+          issued.push({ ...s, code: (JSON.parse(body) as { code: string }).code });
+        }
+      }
+      if (tag === "retry") {
+        tally.retriesSent++;
+        if (status === 200) tally.retryReplayed++;
+        else if (status === 201) tally.created++;
+        else tally.retryOther++;
+        if (status === 200) tally.replayed++;
+        else if (status !== 201) noteError(status, body);
+        return;
+      }
+      if (status === 201) tally.created++;
+      else if (status === 200) tally.replayed++;
+      else noteError(status, body);
+    },
+    live: console.log,
+    liveExtra: x.receiptsPerSec,
+  });
+}
 
-  // The pipeline a moment later: how much of it reached Postgres (bounded wait).
-  type Totals = { issued: number; persisted: number; unpersisted: number; oldestUnpersistedAgeMs: number };
+/** Offline terminals: batches of 5–20 sales made minutes to hours ago. */
+function offlineLoad(x: Traffic, offline: Terminal[], batchRate: number): Promise<LoadResult> {
+  const { pool, r, prefix, tally, noteError } = x;
+  return runLoad({
+    label: `offline (${offline.length} terminals)`,
+    url: base,
+    connections: Math.min(16, Math.max(1, Math.ceil(batchRate / 10))),
+    durationSec: duration,
+    rate: batchRate,
+    maxRequests: Math.ceil(batchRate * duration * 1.2) + 5,
+    next: () => {
+      const t = offline[Math.floor(r() * offline.length)] as Terminal;
+      const n = 5 + Math.floor(r() * 16);
+      // Sales made while the terminal was offline: minutes to a few hours ago.
+      const since = Date.now() - Math.floor((5 + r() * 175) * 60_000);
+      const entries: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const number = x.nextNumber();
+        const key = `${prefix}-${number}`;
+        entries.push(pool.entry(number, key, since + i * Math.floor(20_000 + r() * 60_000)));
+      }
+      return {
+        method: "POST",
+        path: "/v1/receipts/batch",
+        headers: { authorization: `Bearer ${t.token}`, "content-type": "application/json" },
+        body: `{"receipts":[${entries.join(",")}]}`,
+        tag: "batch",
+      };
+    },
+    onBody: (status, body) => {
+      if (status !== 200) return noteError(status, body);
+      tally.batches++;
+      const results = (JSON.parse(body) as { results: { status: number; error?: { code?: string } }[] }).results;
+      for (const e of results) {
+        tally.batchEntries++;
+        tally.entryStatus[e.status] = (tally.entryStatus[e.status] ?? 0) + 1;
+        if (e.status === 201) tally.created++;
+        else if (e.status === 200) tally.replayed++;
+        else {
+          const code = `entry ${e.status} ${e.error?.code ?? ""}`.trim();
+          tally.errors[code] = (tally.errors[code] ?? 0) + 1;
+        }
+      }
+    },
+    live: console.log,
+    liveExtra: x.receiptsPerSec,
+  });
+}
+
+type Totals = { issued: number; persisted: number; unpersisted: number; oldestUnpersistedAgeMs: number };
+
+/** The pipeline a moment later: how much of it reached Postgres (bounded wait). */
+async function pipelineSoon(): Promise<Totals | null> {
   let pipeline: Totals | null = null;
   for (let i = 0; i < 10; i++) {
     const res = await fetch(`${base}/v1/ops/pipeline`, { headers: { authorization: `Bearer ${operatorToken}` } });
@@ -332,7 +356,12 @@ async function main(): Promise<void> {
     if (totals.unpersisted === 0) break;
     await new Promise((ok) => setTimeout(ok, 500));
   }
+  return pipeline;
+}
 
+/** Prints the summary; true when anything went wrong. */
+function summarise(results: LoadResult[], tally: Tally, pipeline: Totals | null): boolean {
+  const elapsed = Math.max(...results.map((x) => x.durationSec));
   console.log("\n  Summary");
   for (const x of results) {
     console.log(
@@ -360,8 +389,30 @@ async function main(): Promise<void> {
       `  pipeline (all shards)      issued ${pipeline.issued}, persisted ${pipeline.persisted}, unpersisted ${pipeline.unpersisted}, oldest unpersisted ${pipeline.oldestUnpersistedAgeMs} ms`,
     );
   }
-  const bad = errs.length > 0 || results.some((x) => x.errors > 0) || tally.retryOther > 0;
-  process.exitCode = bad ? 1 : 0;
+  return errs.length > 0 || results.some((x) => x.errors > 0) || tally.retryOther > 0;
+}
+
+async function main(): Promise<void> {
+  await checkGateway();
+  const prefix = `sim-${Date.now().toString(36)}`;
+  const fleet = await setUp(prefix);
+  // Offline terminals are the last share of the list (at least one when the share is > 0).
+  const offlineCount = offlineShare > 0 ? Math.max(1, Math.round(fleet.terminals.length * offlineShare)) : 0;
+  const online = fleet.terminals.slice(0, fleet.terminals.length - offlineCount);
+  const offline = fleet.terminals.slice(fleet.terminals.length - offlineCount);
+  // Receipts/s split like the terminals; a batch carries 12.5 sales on average.
+  const offlineReceiptRate = online.length ? rate * (offlineCount / fleet.terminals.length) : rate;
+  const onlineRate = Math.max(online.length ? 1 : 0, Math.round(rate - offlineReceiptRate));
+  const batchRate = offlineCount ? Math.max(1, Math.round(offlineReceiptRate / 12.5)) : 0;
+  const x = traffic(fleet, prefix);
+  const runs: Promise<LoadResult>[] = [];
+  if (online.length && onlineRate > 0) runs.push(onlineLoad(x, online, onlineRate));
+  if (offline.length && batchRate > 0) runs.push(offlineLoad(x, offline, batchRate));
+  say(
+    `sending ~${rate} receipts/s for ${duration} s: ${onlineRate} single/s from ${online.length} online terminals, ${batchRate} batches/s (5–20 each) from ${offline.length} offline terminals, ${(retryShare * 100).toFixed(1)} % of singles retried`,
+  );
+  const results = await Promise.all(runs);
+  process.exitCode = summarise(results, x.tally, await pipelineSoon()) ? 1 : 0;
 }
 
 main().catch((e: Error) => {
