@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeRoute, encodeCode, shardCodeRange } from "../../core/code.ts";
 import { type AuditOptions, runAudit } from "../../scripts/audit.ts";
-import { CODE_KEY, OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
+import { auditTarget, CODE_KEY, OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
 import { insiderSql, insiderTruncateSql } from "../insider.ts";
 
 let stack: Stack;
@@ -77,10 +77,7 @@ afterAll(async () => {
 
 const audit = (more: Partial<AuditOptions> = {}) =>
   runAudit({
-    databaseUrl: stack.databaseUrl,
-    url: stack.baseUrl,
-    codeKey: CODE_KEY,
-    shardCount: 4,
+    ...auditTarget(stack),
     graceMs: 1_000,
     ...more,
   });

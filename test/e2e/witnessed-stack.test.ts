@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryStorage, type MonitorState, TerminalClient } from "../../clients/terminal/index.ts";
 import { runAudit } from "../../scripts/audit.ts";
 import {
-  CODE_KEY,
+  auditTarget,
   callStack,
   OPERATOR_TOKEN,
   type Stack,
@@ -108,10 +108,7 @@ describe("a gateway with its witness", () => {
     const state = await mkdtemp(join(tmpdir(), "audit-state-"));
     const audit = (pins: Pins) =>
       runAudit({
-        databaseUrl: stack.databaseUrl,
-        url: stack.baseUrl,
-        codeKey: CODE_KEY,
-        shardCount: 4,
+        ...auditTarget(stack),
         graceMs: 1_000,
         pins,
         stateDir: state,

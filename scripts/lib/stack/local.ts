@@ -45,6 +45,8 @@ export type Stack = {
   witness: LocalWitness | null;
   /** The log's signing key (LOG_SIGNING_KEY), for tests that play an operator who signs a forged tree. */
   logSigningKey: string;
+  /** SHARD_COUNT as the Worker runs with it. */
+  shardCount: number;
   stop: () => Promise<void>;
 };
 
@@ -139,6 +141,7 @@ export async function startStack(
       postgresProxy: proxy,
       witness,
       logSigningKey: logKey.privateKey,
+      shardCount: Number(vars.SHARD_COUNT),
       sql: async <T>(text: string, params: unknown[] = []) => (await pool.query(text, params)).rows as T[],
       stop,
     };
@@ -147,6 +150,14 @@ export async function startStack(
     throw e;
   }
 }
+
+/** What `npm run audit` (scripts/audit.ts runAudit) needs to check this stack. */
+export const auditTarget = (stack: Stack) => ({
+  databaseUrl: stack.databaseUrl,
+  url: stack.baseUrl,
+  codeKey: CODE_KEY,
+  shardCount: stack.shardCount,
+});
 
 /** One JSON call to a running stack, as a client would make it: status, raw text and parsed body. */
 export async function callStack(
