@@ -14,6 +14,7 @@ import {
   signedQrPayload,
   signText,
 } from "./offline.ts";
+import { BROWSER_OFFLINE } from "./offline-browser.ts";
 
 // Vectors computed outside this code: keys from fixed seeds (00..1f for the gateway, 20..3f for the
 // terminal), signatures with `openssl pkeyutl -sign -rawin` over the texts written to files (each ends in a newline), the hash with sha256sum and the payloads
@@ -143,5 +144,52 @@ describe("signed texts and payloads (contract v1.2)", () => {
     expect(decodeOfflinePayload(`${OFFLINE_PAYLOAD}=`)).toBeNull();
     expect(decodeSignedQr(OFFLINE_PAYLOAD)).toBeNull(); // the other kind
     expect(decodeSignedQr(flipJson(QR_PAYLOAD, '"v":1', '"v":2'))).toBeNull();
+  });
+});
+
+describe("the browser copy of the checks (core/offline-browser.ts), on the same vectors", () => {
+  type Printed = { kind: "offline" | "qr"; p: Record<string, unknown> } | null;
+  const lib = new Function(
+    `${BROWSER_OFFLINE}; return { printedPayload, offlineChecks, qrSigned, ed25519Key, bytesOfBase64 };`,
+  )() as {
+    printedPayload: (text: string) => Printed;
+    offlineChecks: (
+      p: Record<string, unknown>,
+      keys: CryptoKey[],
+    ) => Promise<{ certificate: boolean; signature: boolean; inValidity: boolean }>;
+    qrSigned: (p: Record<string, unknown>, keys: CryptoKey[]) => Promise<boolean>;
+    ed25519Key: (raw: Uint8Array | null) => Promise<CryptoKey | null>;
+    bytesOfBase64: (s: string) => Uint8Array | null;
+  };
+  const keyOf = async (b64: string) => (await lib.ed25519Key(lib.bytesOfBase64(b64))) as CryptoKey;
+  const reencoded = (p: Record<string, unknown>) =>
+    Buffer.from(JSON.stringify(p)).toString("base64").replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+
+  it("reads both payloads, from a URL or alone, and nothing else", () => {
+    expect(lib.printedPayload(`https://receipts.example/o#${OFFLINE_PAYLOAD}`)).toEqual({
+      kind: "offline",
+      p: decodeOfflinePayload(OFFLINE_PAYLOAD),
+    });
+    expect(lib.printedPayload(QR_PAYLOAD)).toEqual({ kind: "qr", p: decodeSignedQr(QR_PAYLOAD) });
+    for (const bad of ["", "#", "#not-base64!", `#${reencoded({ v: 2 })}`, `#${reencoded({ v: 1, c: "x" })}`]) {
+      expect(lib.printedPayload(bad), bad).toBeNull();
+    }
+    const offline = decodeOfflinePayload(OFFLINE_PAYLOAD) as Record<string, unknown>;
+    expect(lib.printedPayload(reencoded({ ...offline, n: "7" }))).toBeNull(); // a number as text
+    expect(lib.printedPayload(reencoded({ ...offline, a: "yesterday" }))).toBeNull();
+  });
+
+  it("accepts what the TypeScript checks accept, and refuses a changed amount, time or key", async () => {
+    const gateway = [await keyOf(GATEWAY_PUB)];
+    const offline = decodeOfflinePayload(OFFLINE_PAYLOAD) as Record<string, unknown>;
+    expect(await lib.offlineChecks(offline, gateway)).toEqual({ certificate: true, signature: true, inValidity: true });
+    expect((await lib.offlineChecks({ ...offline, m: 2500 }, gateway)).signature).toBe(false);
+    expect((await lib.offlineChecks({ ...offline, e: "2099-01-01T00:00:00Z" }, gateway)).certificate).toBe(false);
+    expect((await lib.offlineChecks({ ...offline, a: "2028-01-01T00:00:00Z" }, gateway)).inValidity).toBe(false);
+    expect((await lib.offlineChecks(offline, [await keyOf(TERMINAL_PUB)])).certificate).toBe(false);
+    const qr = decodeSignedQr(QR_PAYLOAD) as Record<string, unknown>;
+    expect(await lib.qrSigned(qr, gateway)).toBe(true);
+    expect(await lib.qrSigned({ ...qr, m: 249 }, gateway)).toBe(false);
+    expect(await lib.qrSigned(qr, [])).toBe(false);
   });
 });

@@ -14,10 +14,12 @@
  * key. Both are checked with the pinned certificate keys before anything is
  * asked; the record the service answers must then be the one signed.
  */
+import { BROWSER_OFFLINE } from "../../core/offline-browser.ts";
 import { BROWSER_TLOG } from "../../tlog/browser.ts";
 
 export const VERIFIER_SCRIPT = `(async () => {
 ${BROWSER_TLOG}
+${BROWSER_OFFLINE}
 const PINS = JSON.parse(document.getElementById("pins").textContent);
 const form = document.getElementById("check");
 const list = document.getElementById("steps");
@@ -65,31 +67,11 @@ const pinned = async () => pins || (pins = {
   witnesses: await Promise.all(PINS.witnesses.map((w) => keyOf(w.vkey, 4))),
   quorum: PINS.quorum,
 });
+// The pinned certificate keys (they sign printed QR codes and till certificates).
 const certKeys = async () => {
   if (!PINS.certKeys.length) step(false, "this verifier pins no certificate key, so it cannot check signed QR codes");
-  return Promise.all(PINS.certKeys.map((k) => keyOf(k, 1)));
+  return (await Promise.all(PINS.certKeys.map((k) => keyOf(k, 1)))).map((k) => k.key);
 };
-const edVerify = async (key, sigB64, text) => {
-  try { return await crypto.subtle.verify({ name: "Ed25519" }, key, unb64(sigB64), enc.encode(text)); } catch { return false; }
-};
-const signedByCertKey = async (sigB64, text) => {
-  for (const k of await certKeys()) if (await edVerify(k.key, sigB64, text)) return true;
-  return false;
-};
-// The signed payload after "#" in a printed URL: base64url of JSON, its keys in the contract's order.
-const OFFLINE_FIELDS = "v,t,s,d,n,a,c,m,h,k,x,e,g";
-const QR_FIELDS = "v,c,r,y,m,h,g";
-const printed = (input) => {
-  const at = input.indexOf("#");
-  if (at < 0) return null;
-  try {
-    const b = input.slice(at + 1).trim().replace(/-/g, "+").replace(/_/g, "/");
-    const p = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(unb64(b + "===".slice((b.length + 3) % 4))));
-    const kind = p && p.v === 1 ? { [OFFLINE_FIELDS]: "offline", [QR_FIELDS]: "qr" }[Object.keys(p).join()] : undefined;
-    return kind ? { kind, p } : null;
-  } catch { return null; }
-};
-const isTime = (s) => typeof s === "string" && !Number.isNaN(Date.parse(s));
 const getJson = async (path) => {
   const res = await fetch(PINS.url + path, { headers: { accept: "application/json" } });
   return { status: res.status, body: await res.json().catch(() => null) };
@@ -97,16 +79,11 @@ const getJson = async (path) => {
 // An offline receipt's QR: the certificate, the till's signature and the validity need no network;
 // then the receipt the gateway registered under the till's number must carry that signature.
 const offlineCheck = async (p) => {
-  const str = [p.t, p.s, p.d, p.a, p.c, p.h, p.k, p.x, p.e, p.g].every((x) => typeof x === "string");
-  step(str && Number.isInteger(p.n) && Number.isInteger(p.m) && isTime(p.a) && isTime(p.e),
-    "an offline receipt: " + p.t + " / " + p.s + ", till " + p.d + ", its receipt " + p.n + ", " + p.c + " " + (p.m / 100).toFixed(2));
-  const cert = "tillproof/terminal-cert/v1\\n" + [p.t, p.s, p.d, p.k, p.e].join("\\n") + "\\n";
-  step(await signedByCertKey(p.x, cert), "the gateway's pinned certificate key certified this till's key until " + p.e);
-  let till = null;
-  try { till = await crypto.subtle.importKey("raw", unb64(p.k), { name: "Ed25519" }, false, ["verify"]); } catch { till = null; }
-  const text = "tillproof/offline-receipt/v1\\n" + [p.t, p.s, p.d, p.n, p.a, p.c, p.m, p.h].join("\\n") + "\\n";
-  step(!!till && await edVerify(till, p.g, text), "the till signed this total, store, time and receipt number");
-  step(Date.parse(p.a) <= Date.parse(p.e), "it was signed (" + p.a + ") while the till's certificate was valid");
+  step(true, "an offline receipt: " + p.t + " / " + p.s + ", till " + p.d + ", its receipt " + p.n + ", " + p.c + " " + (p.m / 100).toFixed(2));
+  const c = await offlineChecks(p, await certKeys());
+  step(c.certificate, "the gateway's pinned certificate key certified this till's key until " + p.e);
+  step(c.signature, "the till signed this total, store, time and receipt number");
+  step(c.inValidity, "it was signed (" + p.a + ") while the till's certificate was valid");
   const got = await getJson("/v1/verify/offline/" + [p.t, p.s, p.d, p.n].map(encodeURIComponent).join("/"));
   if (got.status === 404) {
     show("signed", "Signed by a certified till, not registered yet: the till sends it once it is back online. Check again later.");
@@ -119,16 +96,12 @@ const offlineCheck = async (p) => {
   return a;
 };
 // A receipt link's QR: the gateway signed its code, time, amount and hash.
-const qrCheck = async (p) => {
-  const str = [p.c, p.r, p.y, p.h, p.g].every((x) => typeof x === "string") && Number.isInteger(p.m);
-  const text = "tillproof/receipt-qr/v1\\n" + [p.c, p.r, p.y, p.m, p.h].join("\\n") + "\\n";
-  step(str && await signedByCertKey(p.g, text),
-    "the gateway's pinned key signed this QR code: " + p.c + ", " + p.y + " " + (p.m / 100).toFixed(2) + ", received " + p.r);
-};
+const qrCheck = async (p) => step(await qrSigned(p, await certKeys()),
+  "the gateway's pinned key signed this QR code: " + p.c + ", " + p.y + " " + (p.m / 100).toFixed(2) + ", received " + p.r);
 const check = async (input) => {
   list.textContent = "";
   show("checking", "Checking\\u2026");
-  const qr = printed(input);
+  const qr = input.includes("#") ? printedPayload(input) : null;
   const keys = await pinned();
   if (qr && qr.kind === "offline") {
     const registered = await offlineCheck(qr.p);

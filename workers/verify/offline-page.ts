@@ -9,6 +9,7 @@
  * Kept as plain ES2020 in a string: the exact bytes the CSP hash covers.
  */
 import { createHash } from "node:crypto";
+import { BROWSER_OFFLINE } from "../../core/offline-browser.ts";
 
 export const OFFLINE_SW_PATH = "/o-sw.js";
 
@@ -21,50 +22,30 @@ li.pass{border-left-color:#15803d;background:#dcfce7}li.fail{border-left-color:#
 li.wait,li.asking{border-left-color:#b45309;background:#fef3c7}.total{font-size:1.6rem;font-weight:700}a{color:#1d4ed8}`;
 
 const SCRIPT = `(async () => {
+${BROWSER_OFFLINE}
   const $ = (id) => document.getElementById(id);
-  const keys = JSON.parse($("keys").textContent);
-  const enc = new TextEncoder();
-  const unb64 = (s) => { try { return Uint8Array.from(atob(s), (c) => c.charCodeAt(0)); } catch { return null; } };
   const say = (id, state, text) => { const li = $(id); li.className = state; li.dataset.result = state; li.textContent = text; };
-  const verify = async (pub, sig, text) => {
-    const k = unb64(pub), s = unb64(sig);
-    if (!k || !s || k.length !== 32 || s.length !== 64) return false;
-    try {
-      const key = await crypto.subtle.importKey("raw", k, { name: "Ed25519" }, false, ["verify"]);
-      return await crypto.subtle.verify({ name: "Ed25519" }, key, s, enc.encode(text));
-    } catch { return false; }
-  };
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("${OFFLINE_SW_PATH}", { scope: "/o" }).catch(() => {});
-  let p = null;
-  try {
-    const b = location.hash.slice(1).replace(/-/g, "+").replace(/_/g, "/");
-    p = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(unb64(b + "===".slice((b.length + 3) % 4)) || new Uint8Array()));
-  } catch { p = null; }
-  const fields = ["v", "t", "s", "d", "n", "a", "c", "m", "h", "k", "x", "e", "g"];
-  const str = (x) => typeof x === "string";
-  if (!p || typeof p !== "object" || p.v !== 1 || Object.keys(p).join() !== fields.join() ||
-      ![p.t, p.s, p.d, p.a, p.c, p.h, p.k, p.x, p.e, p.g].every(str) || !Number.isInteger(p.n) || !Number.isInteger(p.m)) {
+  const printed = printedPayload(location.hash);
+  if (!printed || printed.kind !== "offline") {
     document.body.dataset.state = "unreadable";
     say("cert", "fail", "This is not a Tillproof offline receipt code: nothing to check.");
     say("sig", "fail", "–"); say("valid", "fail", "–"); say("reg", "fail", "–");
     return;
   }
+  const p = printed.p;
+  const keys = await Promise.all(JSON.parse($("keys").textContent).map((k) => ed25519Key(bytesOfBase64(k))));
   $("store").textContent = p.t + " / " + p.s;
   $("till").textContent = p.d + ", receipt " + p.n + " made offline";
   $("when").textContent = new Date(p.a).toLocaleString() + " (" + p.a + ")";
   $("total").textContent = (p.m / 100).toFixed(2) + " " + p.c;
-  const certText = "tillproof/terminal-cert/v1\\n" + [p.t, p.s, p.d, p.k, p.e].join("\\n") + "\\n";
-  let cert = false;
-  for (const k of keys) if (await verify(k, p.x, certText)) { cert = true; break; }
+  const { certificate: cert, signature: sig, inValidity: inTime } = await offlineChecks(p, keys.filter(Boolean));
   say("cert", cert ? "pass" : "fail", cert
     ? "The gateway certified this till's key (until " + new Date(p.e).toLocaleDateString() + ")."
     : "The till's certificate is NOT from this gateway: do not trust this receipt.");
-  const sigText = "tillproof/offline-receipt/v1\\n" + [p.t, p.s, p.d, p.n, p.a, p.c, p.m, p.h].join("\\n") + "\\n";
-  const sig = await verify(p.k, p.g, sigText);
   say("sig", sig ? "pass" : "fail", sig
     ? "The till signed this total, store, time and receipt number."
     : "The signature does NOT match: the amount or details were changed after the till signed them.");
-  const inTime = Date.parse(p.a) <= Date.parse(p.e);
   say("valid", inTime ? "pass" : "fail", inTime
     ? "It was signed while the till's certificate was valid."
     : "It was signed after the till's certificate ran out.");
