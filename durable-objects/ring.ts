@@ -44,8 +44,6 @@ export type BatchStats = { batches: number; receipts: number; sizes: Record<stri
 export const RING_SLOTS = 262_144;
 const PARSED_BATCHES = 16;
 /** Receipts a shard held one row each before the ring are carried over in batches of this many. */
-const LEGACY_BATCH = 200;
-const LEGACY_PAGE = 5_000;
 
 export class BatchRing {
   /** Live batches in batch order, from index `head` on (dead ones before it are dropped in bulk). */
@@ -276,59 +274,4 @@ export class BatchRing {
     });
     return { ...this.committed, sizes };
   }
-}
-
-/**
- * Carries over, once, the receipts a shard from before the ring held one row
- * each (inside a transaction): runs of consecutive counters become batches,
- * each carrying the log's head as it was. Their keys stay in the old table and
- * their stores' heads in `stores`, so the new batches count as marked.
- */
-export function adoptLegacyHeld(tables: ShardTables): void {
-  const head = tables.logHead();
-  if (!head) throw new Error("receipts are held but the log has no head");
-  const log: LogHead = {
-    size: head.size,
-    edge: new Uint8Array(head.edge),
-    tail: new Uint8Array(head.tail),
-    lastReceivedAt: head.last_received_at,
-  };
-  const meta = tables.meta();
-  const first = Math.max(meta.marked_batch ?? 0, meta.persisted_batch ?? 0, tables.maxBatchNo());
-  let batchNo = first;
-  let run: RingEntry[] = [];
-  const put = () => {
-    if (!run.length) return;
-    batchNo++;
-    // Slots of this pass must not wrap onto each other (or onto batches from before it).
-    if (batchNo - first >= RING_SLOTS / 2) {
-      throw new Error("too many separate runs of held receipts to carry over into the ring; confirm them first");
-    }
-    const c = run[0]?.counter ?? 0;
-    tables.putBatch({
-      slot: batchNo % RING_SLOTS,
-      batchNo,
-      first: c,
-      count: run.length,
-      log,
-      entries: encodeEntries(run),
-    });
-    run = [];
-  };
-  // Page by counter: only one page of records is in memory at a time.
-  for (
-    let after = 0, page = tables.legacyHeld(0, LEGACY_PAGE);
-    page.length;
-    page = tables.legacyHeld(after, LEGACY_PAGE)
-  ) {
-    for (const r of page) {
-      const last = run.at(-1);
-      if (last && (last.counter + 1 !== r.counter || run.length >= LEGACY_BATCH)) put();
-      run.push({ counter: r.counter, hash: r.hash, record: r.record });
-    }
-    after = page.at(-1)?.counter ?? after;
-  }
-  put();
-  tables.setMeta("marked_batch", batchNo);
-  tables.dropLegacyHeld();
 }

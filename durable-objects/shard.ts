@@ -19,7 +19,7 @@ import { type LogView, ShardLog } from "./log.ts";
 import { OfflineRegister } from "./offline.ts";
 import type { ConfirmCall, HoldOutcome, LedgerPeer, ReserveAnswer, ReserveCall, ShardDeps } from "./ports.ts";
 import { OutboxPump, type ShardStats } from "./pump.ts";
-import { adoptLegacyHeld, BatchRing } from "./ring.ts";
+import { BatchRing } from "./ring.ts";
 import { RefundSagas } from "./sagas.ts";
 import { migrate } from "./schema.ts";
 import { ShardTables, type StoreInfo } from "./tables.ts";
@@ -87,7 +87,6 @@ export class Shard {
     this.markedAt = deps.clock();
     migrate(deps.storage.sql);
     this.tables = new ShardTables(deps.storage.sql);
-    if (this.tables.hasLegacyHeld()) deps.storage.transactionSync(() => adoptLegacyHeld(this.tables));
     const meta = this.tables.meta();
     this.number = meta.shard ?? -1;
     this.ring = new BatchRing(this.tables, meta);

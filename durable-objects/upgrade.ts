@@ -16,8 +16,9 @@ import { type ChainRecord, GENESIS_HASH, type Issued } from "../core/receipt.ts"
 import type { Logger } from "../kit/logger.ts";
 import { fromHex } from "../tlog/merkle.ts";
 import { appendLeaves, emptyLog, type LogState, packHashes } from "../tlog/tiles.ts";
+import { encodeEntries, RING_SLOTS, type RingEntry } from "./ring.ts";
 import { migrate } from "./schema.ts";
-import { ShardTables } from "./tables.ts";
+import { type LogHead, ShardTables } from "./tables.ts";
 
 /** A receipt of the shard's history, as Postgres holds it: its record (rebuilt from the row) and stored hash. */
 export type HistoryRow = { counter: number; record: ChainRecord; hash: string };
@@ -104,9 +105,68 @@ export async function adoptHistory(
   return { size: state.size };
 }
 
+const HELD_BATCH = 200;
+const HELD_PAGE = 5_000;
+
 /**
- * What a shard runs once at start, before its logic is built: the schema steps,
- * then, for a shard from before the log, the adoption of its history.
+ * Carries over, once, the receipts a shard from before the ring held one row
+ * each (inside a transaction): runs of consecutive counters become batches,
+ * each carrying the log's head as it was. Their keys stay in the old table and
+ * their stores' heads in `stores`, so the new batches count as marked.
+ */
+export function adoptHeldRows(tables: ShardTables): void {
+  const head = tables.logHead();
+  if (!head) throw new Error("receipts are held but the log has no head");
+  const log: LogHead = {
+    size: head.size,
+    edge: new Uint8Array(head.edge),
+    tail: new Uint8Array(head.tail),
+    lastReceivedAt: head.last_received_at,
+  };
+  const meta = tables.meta();
+  const first = Math.max(meta.marked_batch ?? 0, meta.persisted_batch ?? 0, tables.maxBatchNo());
+  let batchNo = first;
+  let run: RingEntry[] = [];
+  const put = () => {
+    if (!run.length) return;
+    batchNo++;
+    // Slots of this pass must not wrap onto each other (or onto batches from before it).
+    if (batchNo - first >= RING_SLOTS / 2) {
+      throw new Error("too many separate runs of held receipts to carry over into the ring; confirm them first");
+    }
+    const c = run[0]?.counter ?? 0;
+    tables.putBatch({
+      slot: batchNo % RING_SLOTS,
+      batchNo,
+      first: c,
+      count: run.length,
+      log,
+      entries: encodeEntries(run),
+    });
+    run = [];
+  };
+  // Page by counter: only one page of records is in memory at a time.
+  for (
+    let after = 0, page = tables.legacyHeld(0, HELD_PAGE);
+    page.length;
+    page = tables.legacyHeld(after, HELD_PAGE)
+  ) {
+    for (const r of page) {
+      const last = run.at(-1);
+      if (last && (last.counter + 1 !== r.counter || run.length >= HELD_BATCH)) put();
+      run.push({ counter: r.counter, hash: r.hash, record: r.record });
+    }
+    after = page.at(-1)?.counter ?? after;
+  }
+  put();
+  tables.setMeta("marked_batch", batchNo);
+  tables.dropLegacyHeld();
+}
+
+/**
+ * What a shard runs once at start, before its logic is built: the schema steps;
+ * for a shard from before the log, the adoption of its history; for a shard from
+ * before the ring, its held rows carried into the ring.
  */
 export async function upgradeOnStart(
   storage: { sql: SqlStorage; transactionSync: <T>(fn: () => T) => T },
@@ -116,10 +176,12 @@ export async function upgradeOnStart(
   migrate(storage.sql);
   const tables = new ShardTables(storage.sql);
   const upTo = historyToAdopt(tables);
-  if (!upTo) return;
-  const shard = tables.meta().shard ?? -1;
-  const { size } = await adoptHistory(tables, (fn) => storage.transactionSync(fn), shard, upTo, source);
-  logger.info({ msg: "shard adopted its history", shard, size });
+  if (upTo) {
+    const shard = tables.meta().shard ?? -1;
+    const { size } = await adoptHistory(tables, (fn) => storage.transactionSync(fn), shard, upTo, source);
+    logger.info({ msg: "shard adopted its history", shard, size });
+  }
+  if (tables.hasLegacyHeld()) storage.transactionSync(() => adoptHeldRows(tables));
 }
 
 /**
