@@ -1,9 +1,9 @@
-import type { Pool } from "@neondatabase/serverless";
 import { sql } from "drizzle-orm";
 import { codeRoute, counterCodeRange, shardCodeRange } from "../core/code.ts";
 import type { OutboxReceipt } from "../core/outbox.ts";
 import type { ChainRecord } from "../core/receipt.ts";
 import type { Db } from "./client.ts";
+import type { Queryable } from "./rollups.ts";
 
 /**
  * The INSERT of one queue batch, as a CTE returning the rows really inserted.
@@ -61,14 +61,14 @@ export function batchJson(receipts: OutboxReceipt[]): string {
 
 export type NewDelivery = { tenantId: string; webhookId: string; eventId: string };
 
-/** Inserts receipts; returns how many were new and the webhook deliveries they created. */
+/** Inserts receipts (with the consumer's pool, or any client); returns how many were new and the webhook deliveries they created. */
 export async function insertReceipts(
-  pool: Pool,
+  client: Queryable,
   receipts: OutboxReceipt[],
 ): Promise<{ inserted: number; deliveries: NewDelivery[] }> {
   if (!receipts.length) return { inserted: 0, deliveries: [] };
-  const result = await pool.query<{ inserted: string; deliveries: NewDelivery[] }>(INSERT_BATCH, [batchJson(receipts)]);
-  const row = result.rows[0];
+  const result = await client.query(INSERT_BATCH, [batchJson(receipts)]);
+  const row = result.rows[0] as { inserted: string; deliveries: NewDelivery[] } | undefined;
   return { inserted: Number(row?.inserted ?? 0), deliveries: row?.deliveries ?? [] };
 }
 

@@ -64,3 +64,54 @@ export function copyText(v: unknown): string {
   const s = typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v);
   return s.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r");
 }
+
+/** The receipts columns a COPY of outbox receipts fills: what the consumer's INSERT fills. */
+export const COPY_COLUMNS = [
+  "code",
+  "received_at",
+  "tenant_id",
+  "store_id",
+  "terminal_id",
+  "seq",
+  "issued_at",
+  "currency",
+  "total",
+  "cashier",
+  "items",
+  "payments",
+  "hash",
+  "prev_hash",
+  "kind",
+  "refers_to",
+  "reason",
+  "offline",
+  "late",
+] as const;
+
+/** One outbox receipt as a line of COPY's text format, in COPY_COLUMNS order. */
+export function copyLine(r: { hash: string; record: string }): string {
+  const x = JSON.parse(r.record) as Record<string, unknown>;
+  return [
+    x.code,
+    x.receivedAt,
+    x.tenantId,
+    x.storeId,
+    x.terminalId,
+    x.seq,
+    x.issuedAt,
+    x.currency,
+    x.total,
+    x.cashier,
+    x.items,
+    x.payments,
+    r.hash,
+    x.prevHash,
+    x.kind,
+    x.refersTo,
+    x.reason,
+    x.offline,
+    x.late,
+  ]
+    .map(copyText)
+    .join("\t");
+}

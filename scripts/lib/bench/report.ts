@@ -334,7 +334,7 @@ function ratiosSection(m: Measured): string[] {
     `  consumer, full batches only  ${round(ps.fullRate, 0)} rows/s   (${round((ps.fullRate / ps.copyRate) * 100)} % of COPY)`,
   );
   out.push(
-    `  product INSERT from Node      ${round(ps.insertRate, 0)} rows/s   (${ps.insertBatch} per statement: ${round((ps.insertRate / ps.copyRate) * 100)} % of COPY)`,
+    `  product INSERT + rollups      ${round(ps.insertRate, 0)} rows/s   (from Node, ${ps.insertBatch} per batch: ${round((ps.insertRate / ps.copyRate) * 100)} % of COPY)`,
   );
   out.push(
     `  raw COPY, same rows           ${round(ps.copyRate, 0)} rows/s   (${ps.copied} rows in ${round(ps.copyMs, 0)} ms)`,

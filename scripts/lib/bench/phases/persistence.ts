@@ -6,6 +6,7 @@
  */
 import pg from "pg";
 import { canonicalJson } from "../../../../core/canonical.ts";
+import { encodeCode } from "../../../../core/code.ts";
 import { insertReceipts, type RecordRow, recordColumns, recordFromRow } from "../../../../db/receipts.ts";
 import { copyFrom, copyText } from "../copy.ts";
 import { type Fleet, pool, type Terminal } from "../fleet.ts";
@@ -178,37 +179,32 @@ export async function persistence(b: BenchRun, fleets: { multi: Fleet; shards: n
   await b.q("DROP TABLE bench_copy_scratch");
   const copyRate = copied / (copyMs / 1000);
 
-  // The product's own INSERT (db/receipts.ts insertReceipts, jsonb_to_recordset) straight from
-  // Node, with the consumer's batch size: the SQL's cost without the queue, Worker and tunnel.
-  b.say("the product's INSERT statement from Node, same rows, same batch size");
+  // The product's own write (db/receipts.ts insertBatch: the INSERT, then the rollups folded in
+  // Node and added per bucket, in one transaction) straight from Node, with the consumer's batch
+  // size, on the same rows under fresh codes (a shard no store uses): the SQL's cost without the
+  // queue, Worker and tunnel, rollups and webhook deliveries included.
+  b.say("the product's INSERT with its rollups from Node, same rows (fresh codes), same batch size");
   const recordRows = await b.q<Record<string, unknown>>(
     `SELECT ${recordColumns()} FROM receipts WHERE code = ANY($1)`,
     [backlogCodes.map((c) => c.replaceAll("-", ""))],
   );
-  const outbox = recordRows.map((row, i) => ({
-    counter: i + 1,
-    hash: String(row.hash),
-    record: canonicalJson(recordFromRow(row as RecordRow)),
-  }));
-  await b.q("DROP TABLE IF EXISTS bench_insert_scratch");
-  await b.q(
-    "CREATE TABLE bench_insert_scratch (LIKE receipts INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)",
-  );
+  const outbox = recordRows.map((row, i) => {
+    const record = {
+      ...recordFromRow(row as RecordRow),
+      code: encodeCode("bench-insert", { shard: 1023, counter: i + 1 }),
+    };
+    return { counter: i + 1, hash: String(row.hash), record: canonicalJson(record) };
+  });
   const insertClient = new pg.Client({ connectionString: b.o.db.url });
   await insertClient.connect();
-  const scratchPool = {
-    query: (text: string, params: unknown[]) =>
-      insertClient.query(text.replace(/INSERT INTO receipts\b/, "INSERT INTO bench_insert_scratch"), params),
-  } as unknown as Parameters<typeof insertReceipts>[0];
-  const insertBatch = Math.max(100, Math.round(drained / Math.max(1, perInsert.length)));
+  const insertBatchSize = Math.max(100, Math.round(drained / Math.max(1, perInsert.length)));
   const ti = performance.now();
   let inserted = 0;
-  for (let i = 0; i < outbox.length; i += insertBatch)
-    inserted += (await insertReceipts(scratchPool, outbox.slice(i, i + insertBatch))).inserted;
+  for (let i = 0; i < outbox.length; i += insertBatchSize)
+    inserted += (await insertReceipts(insertClient, outbox.slice(i, i + insertBatchSize))).inserted;
   const insertMs = performance.now() - ti;
   await insertClient.end();
-  b.ownStatements += Math.ceil(outbox.length / insertBatch);
-  await b.q("DROP TABLE bench_insert_scratch");
+  b.ownStatements += Math.ceil(outbox.length / insertBatchSize) * 4;
   const insertRate = inserted / (insertMs / 1000);
   return {
     backlogCodes,
@@ -231,7 +227,7 @@ export async function persistence(b: BenchRun, fleets: { multi: Fleet; shards: n
     copied,
     copyMs,
     insertRate,
-    insertBatch,
+    insertBatch: insertBatchSize,
     insertMs,
   };
 }
