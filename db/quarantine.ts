@@ -8,7 +8,6 @@ import type { OutboxReceipt } from "../core/outbox.ts";
 import type { ChainRecord } from "../core/receipt.ts";
 import { describeError } from "../kit/describe-error.ts";
 import type { Db } from "./client.ts";
-import type { Queryable } from "./rollups.ts";
 
 /**
  * Keeps a refused receipt (once: a redelivery changes nothing). True when the
@@ -16,31 +15,21 @@ import type { Queryable } from "./rollups.ts";
  * another hash (an insider's row): then it is not kept, and its shard keeps it.
  */
 export async function quarantineReceipt(
-  pool: Queryable,
+  db: Db,
   shard: number,
   receipt: OutboxReceipt,
   error: unknown,
 ): Promise<boolean> {
   const code = (JSON.parse(receipt.record) as { code?: unknown }).code;
   const sqlstate = (error as { code?: unknown }).code;
-  await pool.query(
-    `INSERT INTO quarantined_receipts (shard, counter, code, hash, record, reason, sqlstate)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-    [
-      shard,
-      receipt.counter,
-      typeof code === "string" ? code : "",
-      receipt.hash,
-      receipt.record,
-      describeError(error).slice(0, 500),
-      typeof sqlstate === "string" ? sqlstate : null,
-    ],
-  );
-  const { rows } = await pool.query("SELECT hash, record FROM quarantined_receipts WHERE shard = $1 AND counter = $2", [
-    shard,
-    receipt.counter,
-  ]);
-  const kept = rows[0] as { hash: string; record: string } | undefined;
+  await db.execute(sql`
+    INSERT INTO quarantined_receipts (shard, counter, code, hash, record, reason, sqlstate)
+    VALUES (${shard}, ${receipt.counter}, ${typeof code === "string" ? code : ""}, ${receipt.hash}, ${receipt.record},
+            ${describeError(error).slice(0, 500)}, ${typeof sqlstate === "string" ? sqlstate : null})
+    ON CONFLICT DO NOTHING`);
+  const { rows } = await db.execute<{ hash: string; record: string }>(sql`
+    SELECT hash, record FROM quarantined_receipts WHERE shard = ${shard} AND counter = ${receipt.counter}`);
+  const kept = rows[0];
   return kept?.hash === receipt.hash && kept.record === receipt.record;
 }
 

@@ -107,7 +107,7 @@ async function persistSplitting(
       }
       const [receipt] = await resolveReferences(env, groupByShard(bodies));
       if (!receipt) return bodies; // the shard no longer holds it: Postgres confirmed it already
-      if (!(await quarantineReceipt(pg.pool, only.shard, receipt, e))) {
+      if (!(await quarantineReceipt(pg.db, only.shard, receipt, e))) {
         logger.error({
           msg: "quarantine holds another receipt at this counter; kept in the shard",
           shard: only.shard,

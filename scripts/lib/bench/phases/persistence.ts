@@ -16,9 +16,40 @@ export const BACKLOG = 20_000;
 
 export async function persistence(b: BenchRun, fleets: { multi: Fleet; shards: number[] }) {
   const { shards } = fleets;
-  b.say(`persistence: receipts table locked; issuing ${BACKLOG} receipts via /v1/receipts/batch (the consumer waits)`);
   const pBacklog0 = await b.pipeline();
   const tallyB0 = await b.tally(shards);
+  const { unlock, backlogCodes, batchMs, batchErrors } = await issueWhileLocked(b, fleets.multi);
+  const { verifyFresh, freshCheck } = await verifyUnpersisted(b, backlogCodes);
+  const drainStats = await timeDrain(b, backlogCodes, unlock);
+  const pBacklog1 = await b.pipeline();
+  const tallyB1 = await b.tally(shards);
+  const backlogAlarm =
+    tallyB0?.methods.alarm && tallyB1?.methods.alarm
+      ? {
+          calls: tallyB1.methods.alarm.calls - tallyB0.methods.alarm.calls,
+          rowsRead: tallyB1.methods.alarm.rowsRead - tallyB0.methods.alarm.rowsRead,
+        }
+      : null;
+  const backlogMessages = pBacklog1.messagesSent - pBacklog0.messagesSent;
+  const copyStats = await rawCopy(b, backlogCodes);
+  const insertStats = await productInsert(b, backlogCodes, drainStats.drained, drainStats.perInsert.length);
+  return {
+    backlogCodes,
+    batchMs,
+    batchErrors,
+    verifyFresh,
+    freshCheck,
+    ...drainStats,
+    backlogMessages,
+    backlogAlarm,
+    ...copyStats,
+    ...insertStats,
+  };
+}
+
+/** Locks Postgres's receipts table (so the consumer waits) and issues the backlog through /v1/receipts/batch. */
+async function issueWhileLocked(b: BenchRun, fleet: Fleet) {
+  b.say(`persistence: receipts table locked; issuing ${BACKLOG} receipts via /v1/receipts/batch (the consumer waits)`);
   const lock = await b.sql.connect();
   let locked = true;
   const unlock = async () => {
@@ -36,7 +67,7 @@ export async function persistence(b: BenchRun, fleets: { multi: Fleet; shards: n
   const tbatch = Date.now();
   let batchErrors = 0;
   await pool(batches, 8, async (i) => {
-    const t = fleets.multi.terminals[i % fleets.multi.terminals.length] as Terminal;
+    const t = fleet.terminals[i % fleet.terminals.length] as Terminal;
     const entries: string[] = [];
     for (let k = 0; k < 100; k++) {
       entries.push(b.sales.entry(i * 100 + k, b.nextKey(), Date.now() - 60_000));
@@ -63,7 +94,11 @@ export async function persistence(b: BenchRun, fleets: { multi: Fleet; shards: n
     `  ${backlogCodes.length} issued in ${batchMs} ms (${round(backlogCodes.length / (batchMs / 1000), 0)} receipts/s through the batch endpoint), ${batchErrors} errors`,
   );
 
-  // Verify while nothing of the backlog is in Postgres: Postgres miss, then the shard.
+  return { unlock, backlogCodes, batchMs, batchErrors };
+}
+
+/** Verify while nothing of the backlog is in Postgres: a Postgres miss, then the shard. */
+async function verifyUnpersisted(b: BenchRun, backlogCodes: string[]) {
   b.say("verify, not yet persisted (served by the shard): GET /v1/verify/{code}, saturation");
   let unpersistedSeen = 0;
   let persistedSeen = 0;
@@ -86,6 +121,11 @@ export async function persistence(b: BenchRun, fleets: { multi: Fleet; shards: n
   });
   const freshCheck = { unpersisted: unpersistedSeen, persisted: persistedSeen };
 
+  return { verifyFresh, freshCheck };
+}
+
+/** Releases the lock and times the consumer's drain of the backlog, INSERT by INSERT. */
+async function timeDrain(b: BenchRun, backlogCodes: string[], unlock: () => Promise<void>) {
   // Should be 0: the lock held the consumer back, so every verify above was the shard path.
   const [held] = await b.q<{ n: string }>("SELECT count(*) AS n FROM receipts WHERE code = ANY($1)", [
     backlogCodes.map((c) => c.replaceAll("-", "")),
@@ -120,16 +160,6 @@ export async function persistence(b: BenchRun, fleets: { multi: Fleet; shards: n
     insideMs: round(Number(x.last_ms) - Number(x.first_ms), 1),
     gapBeforeMs: round(Number(x.first_ms) - (i ? Number(all[i - 1]?.last_ms) : release), 0),
   }));
-  const pBacklog1 = await b.pipeline();
-  const tallyB1 = await b.tally(shards);
-  const backlogAlarm =
-    tallyB0?.methods.alarm && tallyB1?.methods.alarm
-      ? {
-          calls: tallyB1.methods.alarm.calls - tallyB0.methods.alarm.calls,
-          rowsRead: tallyB1.methods.alarm.rowsRead - tallyB0.methods.alarm.rowsRead,
-        }
-      : null;
-  const backlogMessages = pBacklog1.messagesSent - pBacklog0.messagesSent;
   const drained = Number(bl.n);
   const drainSecs = Math.max(0.001, (new Date(bl.last).getTime() - release) / 1000);
   const consumerRate = drained / drainSecs;
@@ -142,7 +172,21 @@ export async function persistence(b: BenchRun, fleets: { multi: Fleet; shards: n
     ? fullBatches.reduce((t, x) => t + x.rows, 0) / ((lastFull.startMs + lastFull.insideMs) / 1000)
     : consumerRate;
 
-  // Raw COPY of the same rows into a scratch table of the same shape.
+  return {
+    inPostgresBeforeUnlock: Number(held?.n ?? 0),
+    drainBacklog,
+    drained,
+    inserts: Number(bl.inserts),
+    perInsert,
+    drainSecs,
+    consumerRate,
+    inStatementSecs,
+    fullRate,
+  };
+}
+
+/** A raw COPY of the same rows into a scratch table of the same shape: the ceiling. */
+async function rawCopy(b: BenchRun, backlogCodes: string[]) {
   b.say("raw COPY of the same rows into a scratch table of the same shape");
   const cols = [
     "code",
@@ -179,25 +223,34 @@ export async function persistence(b: BenchRun, fleets: { multi: Fleet; shards: n
   await b.q("DROP TABLE bench_copy_scratch");
   const copyRate = copied / (copyMs / 1000);
 
-  // The product's own write (db/receipts.ts insertBatch: the INSERT, then the rollups folded in
-  // Node and added per bucket, in one transaction) straight from Node, with the consumer's batch
-  // size, on the same rows under fresh codes (a shard no store uses): the SQL's cost without the
-  // queue, Worker and tunnel, rollups and webhook deliveries included.
+  return { copyRate, copied, copyMs };
+}
+
+/**
+ * The product's own write (db/receipts.ts insertReceipts: the INSERT, whose trigger adds the rows
+ * to the rollups, and the webhook deliveries) straight from Node with the consumer's batch size,
+ * on the same rows under fresh codes and store ids: the SQL's cost without the queue,
+ * Worker and tunnel.
+ */
+async function productInsert(b: BenchRun, backlogCodes: string[], drained: number, inserts: number) {
   b.say("the product's INSERT with its rollups from Node, same rows (fresh codes), same batch size");
   const recordRows = await b.q<Record<string, unknown>>(
     `SELECT ${recordColumns()} FROM receipts WHERE code = ANY($1)`,
     [backlogCodes.map((c) => c.replaceAll("-", ""))],
   );
   const outbox = recordRows.map((row, i) => {
+    const original = recordFromRow(row as RecordRow);
+    // A code and a store no receipt has, so the rows are new to the unique keys (code; store and seq).
     const record = {
-      ...recordFromRow(row as RecordRow),
+      ...original,
       code: encodeCode("bench-insert", { shard: 1023, counter: i + 1 }),
+      storeId: `${original.storeId}-again`,
     };
     return { counter: i + 1, hash: String(row.hash), record: canonicalJson(record) };
   });
   const insertClient = new pg.Client({ connectionString: b.o.db.url });
   await insertClient.connect();
-  const insertBatchSize = Math.max(100, Math.round(drained / Math.max(1, perInsert.length)));
+  const insertBatchSize = Math.max(100, Math.round(drained / Math.max(1, inserts)));
   const ti = performance.now();
   let inserted = 0;
   for (let i = 0; i < outbox.length; i += insertBatchSize)
@@ -206,28 +259,5 @@ export async function persistence(b: BenchRun, fleets: { multi: Fleet; shards: n
   await insertClient.end();
   b.ownStatements += Math.ceil(outbox.length / insertBatchSize) * 4;
   const insertRate = inserted / (insertMs / 1000);
-  return {
-    backlogCodes,
-    batchMs,
-    batchErrors,
-    verifyFresh,
-    freshCheck,
-    inPostgresBeforeUnlock: Number(held?.n ?? 0),
-    drainBacklog,
-    drained,
-    inserts: Number(bl.inserts),
-    perInsert,
-    backlogMessages,
-    backlogAlarm,
-    drainSecs,
-    consumerRate,
-    inStatementSecs,
-    fullRate,
-    copyRate,
-    copied,
-    copyMs,
-    insertRate,
-    insertBatch: insertBatchSize,
-    insertMs,
-  };
+  return { insertRate, insertBatch: insertBatchSize, insertMs };
 }
