@@ -146,11 +146,7 @@ export function adoptHeldRows(tables: ShardTables): void {
     run = [];
   };
   // Page by counter: only one page of records is in memory at a time.
-  for (
-    let after = 0, page = tables.legacyHeld(0, HELD_PAGE);
-    page.length;
-    page = tables.legacyHeld(after, HELD_PAGE)
-  ) {
+  for (let after = 0, page = tables.legacyHeld(0, HELD_PAGE); page.length; page = tables.legacyHeld(after, HELD_PAGE)) {
     for (const r of page) {
       const last = run.at(-1);
       if (last && (last.counter + 1 !== r.counter || run.length >= HELD_BATCH)) put();
