@@ -8,7 +8,7 @@ import pg from "pg";
 import { canonicalJson } from "../../../../core/canonical.ts";
 import { encodeCode } from "../../../../core/code.ts";
 import { insertReceipts, type RecordRow, recordColumns, recordFromRow } from "../../../../db/receipts.ts";
-import { copyFrom, copyText } from "../copy.ts";
+import { COPY_COLUMNS, copyFrom, copyText } from "../copy.ts";
 import { type Fleet, pool, type Terminal } from "../fleet.ts";
 import { type BenchRun, round } from "../run.ts";
 
@@ -188,22 +188,8 @@ async function timeDrain(b: BenchRun, backlogCodes: string[], unlock: () => Prom
 /** A raw COPY of the same rows into a scratch table of the same shape: the ceiling. */
 async function rawCopy(b: BenchRun, backlogCodes: string[]) {
   b.say("raw COPY of the same rows into a scratch table of the same shape");
-  const cols = [
-    "code",
-    "received_at",
-    "tenant_id",
-    "store_id",
-    "terminal_id",
-    "seq",
-    "issued_at",
-    "currency",
-    "total",
-    "cashier",
-    "items",
-    "payments",
-    "hash",
-    "prev_hash",
-  ];
+  // The columns the consumer's INSERT fills.
+  const cols = COPY_COLUMNS;
   const source = await b.q<Record<string, unknown>>(
     `SELECT ${cols.map((c) => `${c}::text AS ${c}`).join(", ")} FROM receipts WHERE code = ANY($1)`,
     [backlogCodes.map((c) => c.replaceAll("-", ""))],
