@@ -14,6 +14,10 @@ const dbLogger = consoleLogger();
 
 export type Db = NeonDatabase<typeof schema>;
 export type Pg = { db: Db; pool: Pool; end: () => Promise<void> };
+/** Anything that runs a parameterized query: pg's Pool or Client, or Neon's. */
+export type Queryable = {
+  query: (text: string, params?: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }>;
+};
 export type DbEnv = { DATABASE_URL: string; NEON_WS_PROXY?: string };
 
 /**

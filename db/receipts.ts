@@ -2,8 +2,7 @@ import { sql } from "drizzle-orm";
 import { codeRoute, counterCodeRange, shardCodeRange } from "../core/code.ts";
 import type { OutboxReceipt } from "../core/outbox.ts";
 import type { ChainRecord } from "../core/receipt.ts";
-import type { Db } from "./client.ts";
-import type { Queryable } from "./rollups.ts";
+import type { Db, Queryable } from "./client.ts";
 
 /**
  * The INSERT of one queue batch, as a CTE returning the rows really inserted.

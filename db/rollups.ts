@@ -5,11 +5,7 @@
  * owner) with a range of days read back from receipts, so the two can never
  * count differently. The runtime role only reads them.
  */
-
-/** Anything that runs a parameterized query: pg's Pool or Client, or Neon's. */
-export type Queryable = {
-  query: (text: string, params?: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }>;
-};
+import type { Queryable } from "./client.ts";
 
 /** Makes time_zones what this server knows now (daily; migrations/0015). Returns how many it knows. */
 export async function refreshTimeZones(client: Queryable): Promise<number> {

@@ -43,7 +43,6 @@ export type BatchStats = { batches: number; receipts: number; sizes: Record<stri
 
 export const RING_SLOTS = 262_144;
 const PARSED_BATCHES = 16;
-/** Receipts a shard held one row each before the ring are carried over in batches of this many. */
 
 export class BatchRing {
   /** Live batches in batch order, from index `head` on (dead ones before it are dropped in bulk). */

@@ -105,6 +105,7 @@ export async function adoptHistory(
   return { size: state.size };
 }
 
+/** Receipts a shard held one row each before the ring are carried over in batches of this many, read in pages of HELD_PAGE. */
 const HELD_BATCH = 200;
 const HELD_PAGE = 5_000;
 

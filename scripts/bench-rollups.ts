@@ -164,9 +164,11 @@ try {
   }
   // Rollup rows one batch touches (its distinct buckets), per receipt: 1.0 per table would mean a
   // batch has nothing to fold together. Days are taken in UTC here (a count, not the figures).
-  const sample = Array.from({ length: 20 }, () => nextBatch(false)).map((b) => b.map((x) => JSON.parse(x.record)));
+  const sample = Array.from({ length: 20 }, () => nextBatch(false)).map((b) =>
+    b.map((x) => JSON.parse(x.record) as BenchRecord),
+  );
   const bucketsPerReceipt = (key: (r: BenchRecord) => string[]) =>
-    sample.reduce((n, b: BenchRecord[]) => n + new Set(b.flatMap(key)).size, 0) / (sample.length * BATCH);
+    sample.reduce((n, b) => n + new Set(b.flatMap(key)).size, 0) / (sample.length * BATCH);
   const hourOf = (r: BenchRecord) => `${r.tenantId}/${r.storeId}/${r.currency}/${r.issuedAt.slice(0, 13)}`;
   const touched = {
     sales: bucketsPerReceipt((r) => [hourOf(r)]),
