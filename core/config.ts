@@ -66,6 +66,11 @@ export const configSchema = z.object({
    * certificates and printed QR codes they signed still check (docs/offline.md "Rotating").
    */
   TERMINAL_CERT_RETIRED: z.string().default(""),
+  /**
+   * Days receipts stay in Postgres: older days are archived to R2 as Parquet and their
+   * partitions dropped (docs/archive.md). 0 archives today too (tests and demos only).
+   */
+  HOT_DAYS: int(7, 0, 3_650),
   /** Base of the printed verify URL; defaults to the request's origin. */
   PUBLIC_BASE_URL: z.url().optional(),
   /**

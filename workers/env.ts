@@ -13,6 +13,8 @@ export interface Env extends ShardEnv, ConfigVars {
   BRANDING: KVNamespace;
   /** R2: dead-lettered queue messages, kept until the operator replays them (workers/ops/dead-letters.ts). */
   DEAD_LETTERS: R2Bucket;
+  /** R2: archived days of receipts as Parquet, with a manifest per day (workers/archive/, docs/archive.md). */
+  ARCHIVE: R2Bucket;
   /** The receipts queue's dead-letter queue (its consumer is this Worker; the producer is for tests and tools). */
   DEAD_LETTER_QUEUE?: Queue<OutboxMessage>;
   /** The webhooks queue (workers/webhooks/deliver.ts): deliveries to send now. */

@@ -16,6 +16,7 @@ import { StoreShard as ShardObject } from "../durable-objects/store-shard.ts";
 import { describeError } from "../kit/describe-error.ts";
 import { dashboard } from "./analytics/dashboard.ts";
 import { analytics } from "./analytics/index.ts";
+import { archive, archiveDueDays } from "./archive/index.ts";
 import { mountReference } from "./docs/index.ts";
 import type { Env } from "./env.ts";
 import { closePg, notFoundHandler, onError } from "./http.ts";
@@ -74,6 +75,7 @@ app.route("/", analytics);
 app.route("/", webhooks);
 app.route("/", ops);
 app.route("/", deadLetters);
+app.route("/", archive);
 app.route("/", metrics);
 app.route("/", status);
 app.route("/", opsConsole);
@@ -92,7 +94,7 @@ export default {
   /**
    * Every minute: webhook deliveries whose queue message was lost. Daily: keeps
    * receipt partitions created a week ahead (a day that fails is logged, the others
-   * still made) and forgets delivered webhook deliveries after DELIVERY_LOG_DAYS.
+   * still made), archives the days older than HOT_DAYS (workers/archive/) and forgets delivered webhook deliveries after DELIVERY_LOG_DAYS.
    */
   scheduled: async (controller: ScheduledController, env: Env, ctx: ExecutionContext) => {
     if (controller.cron === "* * * * *") {
@@ -108,6 +110,9 @@ export default {
       pruned += n;
     }
     logger.info({ msg: "webhook delivery log pruned", deleted: pruned });
+    await archiveDueDays(env, ctx).catch((e: unknown) =>
+      logger.error({ msg: "archive failed", error: describeError(e) }),
+    );
     const zones = await withPg(env, ctx, (pg) => refreshTimeZones(pg.pool));
     logger.info({ msg: "time zones refreshed", known: zones });
     for (const o of outcomes) {

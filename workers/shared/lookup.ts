@@ -24,6 +24,7 @@ import { assertCodeKey } from "../config-check.ts";
 import { type Ctx, pg } from "../http.ts";
 import { logger } from "../request-context.ts";
 import { callShard, shard } from "../shards.ts";
+import { findArchived } from "./archived-receipt.ts";
 import { brandingOrDefault, defaultBranding } from "./branding-store.ts";
 import { loggedHash } from "./record-check.ts";
 import { tileReader } from "./tiles.ts";
@@ -161,6 +162,12 @@ async function read(
   // Persisted and pruned between the two reads: Postgres has it now.
   const again = await findReceipt(db, parts.code);
   if (again) return { source: persistedSource(again), view };
+  // Archived (docs/archive.md): older than HOT_DAYS, in R2.
+  const archived = await findArchived(c.env, db, parts).catch((e: unknown) => {
+    logger.error({ msg: "verify: archive lookup failed", error: describeError(e) });
+    throw unavailable("The receipt archive cannot be read right now.");
+  });
+  if (archived) return { source: persistedSource(archived), view };
   // Refused by Postgres and kept aside (workers/persist): checked against the log like any record.
   const quarantined = await findQuarantined(db, parts.code);
   if (quarantined) {

@@ -55,7 +55,14 @@ export type Stack = {
  * `vars`: more settings (core/config.ts), e.g. ALLOW_INSECURE_WEBHOOKS.
  */
 export async function startStack(
-  opts: { chaos?: boolean; vars?: Record<string, string>; postgresProxy?: boolean; witness?: boolean } = {},
+  opts: {
+    chaos?: boolean;
+    vars?: Record<string, string>;
+    postgresProxy?: boolean;
+    witness?: boolean;
+    /** A folder for the Worker's local storage (R2, KV, Durable Objects), for tests that edit it as an insider. */
+    persistTo?: string;
+  } = {},
 ): Promise<Stack> {
   const cleanup = new Cleanup();
   const stop = () => cleanup.run((line) => console.error(`stack ${line}`));
@@ -127,6 +134,7 @@ export async function startStack(
       vars,
       (line) => logs.push(line),
       opts.chaos ? resolve(ROOT, "scripts/lib/chaos/entry.ts") : undefined,
+      { persistTo: opts.persistTo },
     );
     cleanup.add("Worker", () => worker.dispose());
     const listening = worker.url;

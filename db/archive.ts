@@ -1,0 +1,153 @@
+/**
+ * Where archived days went (migrations/0021): one row per Parquet object and
+ * one per day, and the owner's function that drops a day once its archive
+ * was checked. The objects themselves are R2's (workers/archive/).
+ */
+import { sql } from "drizzle-orm";
+import type { ArchivedObject, ArchivedReceipt } from "../core/archive.ts";
+import { type CodeFormat, codeRoute, shardCodeRange } from "../core/code.ts";
+import type { Db } from "./client.ts";
+import { type RecordRow, recordColumns, recordFromRow } from "./receipts.ts";
+
+export type DayState = "writing" | "verified" | "dropped" | "failed";
+
+/** The day's state, or null when no archive of it was started. */
+export async function dayState(db: Db, day: string): Promise<{ state: DayState; detail: string | null } | null> {
+  const { rows } = await db.execute<{ state: DayState; detail: string | null }>(
+    sql`SELECT state, detail FROM archive_days WHERE day = ${day}::date`,
+  );
+  return rows[0] ?? null;
+}
+
+export async function setDayState(
+  db: Db,
+  day: string,
+  state: DayState,
+  more: { detail?: string | null; rows?: number; manifestSha256?: string } = {},
+): Promise<void> {
+  await db.execute(sql`
+    INSERT INTO archive_days (day, state, rows, manifest_sha256, detail)
+    VALUES (${day}::date, ${state}, ${more.rows ?? null}, ${more.manifestSha256 ?? null}, ${more.detail ?? null})
+    ON CONFLICT (day) DO UPDATE SET state = EXCLUDED.state, detail = EXCLUDED.detail, updated_at = now(),
+      rows = coalesce(EXCLUDED.rows, archive_days.rows),
+      manifest_sha256 = coalesce(EXCLUDED.manifest_sha256, archive_days.manifest_sha256)`);
+}
+
+/** Whether the day still has its partition in Postgres. */
+export async function dayIsHot(db: Db, day: string): Promise<boolean> {
+  const part = `receipts_${day.replaceAll("-", "")}`;
+  const { rows } = await db.execute<{ hot: boolean }>(sql`SELECT to_regclass(${part}) IS NOT NULL AS hot`);
+  return rows[0]?.hot === true;
+}
+
+/** Days with a partition, oldest first, up to `until` (the archive's candidates). */
+export async function hotDaysUntil(db: Db, until: string): Promise<string[]> {
+  const { rows } = await db.execute<{ day: string }>(sql`
+    SELECT to_char(to_date(substr(c.relname, 10), 'YYYYMMDD'), 'YYYY-MM-DD') AS day
+      FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = 'receipts'::regclass AND c.relname ~ '^receipts_[0-9]{8}$'
+       AND to_date(substr(c.relname, 10), 'YYYYMMDD') <= ${until}::date
+     ORDER BY 1`);
+  return rows.map((r) => r.day);
+}
+
+/** Shards that have stores (the only ones that can hold receipts). */
+export async function shardsWithStores(db: Db): Promise<number[]> {
+  const { rows } = await db.execute<{ shard: number }>(sql`SELECT DISTINCT shard FROM stores ORDER BY shard`);
+  return rows.map((r) => Number(r.shard));
+}
+
+/** Receipts of a day in Postgres. */
+export async function dayRowCount(db: Db, day: string): Promise<number> {
+  const { rows } = await db.execute<{ n: string }>(sql`
+    SELECT count(*) AS n FROM receipts
+     WHERE received_at >= ${day}::date AND received_at < ${day}::date + 1`);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * A page of one shard's receipts of a day in one code layout, in code order
+ * (counter order within a shard and layout), after code `after`.
+ */
+export async function shardDayPage(
+  db: Db,
+  page: { day: string; shard: number; format: CodeFormat; after: string | null; limit: number },
+): Promise<(ArchivedReceipt & { code: string })[]> {
+  const { lo, hi } = shardCodeRange(page.shard, page.format);
+  const from = page.after ?? "";
+  const { rows } = await db.execute<RecordRow>(sql`
+    SELECT ${sql.raw(recordColumns())} FROM receipts
+     WHERE received_at >= ${page.day}::date AND received_at < ${page.day}::date + 1
+       AND code >= ${lo} AND code > ${from} AND length(code) = ${page.format === 1 ? 16 : 20}
+       ${hi === "~" ? sql`` : sql`AND code < ${hi}`}
+     ORDER BY code LIMIT ${page.limit}`);
+  return rows.map((r) => ({
+    code: r.code,
+    counter: codeRoute(r.code)?.counter ?? 0,
+    record: recordFromRow(r),
+    hash: r.hash,
+  }));
+}
+
+export type ObjectRow = ArchivedObject & { day: string; lastCode: string };
+
+const OBJECT_COLUMNS = sql`to_char(day, 'YYYY-MM-DD') AS day, shard, part, key, rows, first_counter::float8 AS first_counter,
+  last_counter::float8 AS last_counter, sha256, bytes::float8 AS bytes, last_code`;
+
+type Raw = {
+  day: string;
+  shard: number;
+  part: number;
+  key: string;
+  rows: number;
+  first_counter: number;
+  last_counter: number;
+  sha256: string;
+  bytes: number;
+  last_code: string;
+};
+
+const fromRaw = (r: Raw): ObjectRow => ({
+  day: r.day,
+  shard: r.shard,
+  part: r.part,
+  key: r.key,
+  rows: r.rows,
+  firstCounter: r.first_counter,
+  lastCounter: r.last_counter,
+  sha256: r.sha256,
+  bytes: r.bytes,
+  lastCode: r.last_code,
+});
+
+/** The objects recorded for a day, by shard and part. */
+export async function dayObjects(db: Db, day: string): Promise<ObjectRow[]> {
+  const { rows } = await db.execute<Raw>(
+    sql`SELECT ${OBJECT_COLUMNS} FROM archive_objects WHERE day = ${day}::date ORDER BY shard, part`,
+  );
+  return rows.map(fromRaw);
+}
+
+/** Records an object written to R2 (a rerun writes the same bytes, so the first row stands). */
+export async function recordObject(db: Db, o: ObjectRow): Promise<void> {
+  await db.execute(sql`
+    INSERT INTO archive_objects (day, shard, part, key, rows, first_counter, last_counter, last_code, sha256, bytes)
+    VALUES (${o.day}::date, ${o.shard}, ${o.part}, ${o.key}, ${o.rows}, ${o.firstCounter}, ${o.lastCounter},
+            ${o.lastCode}, ${o.sha256}, ${o.bytes})
+    ON CONFLICT DO NOTHING`);
+}
+
+/** The archived objects that may hold a shard's counter (normally one), by index, no scan. */
+export async function objectsForCounter(db: Db, shard: number, counter: number): Promise<ObjectRow[]> {
+  const { rows } = await db.execute<Raw>(sql`
+    SELECT ${OBJECT_COLUMNS} FROM archive_objects
+     WHERE shard = ${shard} AND last_counter >= ${counter} AND first_counter <= ${counter}
+     ORDER BY last_counter LIMIT 4`);
+  return rows.map(fromRaw);
+}
+
+/** Drops a verified day's partition (the owner's function checks the state and the counts). */
+export async function dropArchivedDay(db: Db, day: string): Promise<number> {
+  const { rows } = await db.execute<{ n: string }>(sql`SELECT tillproof_drop_archived_day(${day}::date) AS n`);
+  return Number(rows[0]?.n ?? 0);
+}

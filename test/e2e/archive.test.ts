@@ -1,0 +1,163 @@
+/**
+ * The archive round trip on a real stack (docs/archive.md): receipts issued
+ * through the API and persisted, their day archived with `npm run archive`'s
+ * code (HOT_DAYS=0, so today may go), its partition dropped, and then every
+ * receipt still verifies `valid` with its proof, read from R2. A rerun writes
+ * nothing and reports the day dropped again.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ArchivedReceipt, decodeRows, encodeObject } from "../../core/archive.ts";
+import { archiveByHand } from "../../scripts/archive.ts";
+import { OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
+
+let stack: Stack;
+/** The Worker's local storage: R2's objects are files here, which the insider test edits. */
+const storage = mkdtempSync(join(tmpdir(), "tillproof-archive-"));
+const codes: string[] = [];
+const day = new Date().toISOString().slice(0, 10);
+
+async function api<T>(method: string, path: string, token: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${stack.baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+type Verified = { status: string; persisted: boolean; proof: { leafIndex: number } | null; total: number };
+const verify = (code: string) => api<Verified>("GET", `/v1/verify/${code}`, OPERATOR_TOKEN);
+
+async function until(probe: () => Promise<boolean>, what: string): Promise<void> {
+  const end = Date.now() + 30_000;
+  while (Date.now() < end) {
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out: ${what}`);
+}
+
+beforeAll(async () => {
+  stack = await startStack({ vars: { HOT_DAYS: "0" }, persistTo: storage });
+  const { apiKey } = await api<{ apiKey: string }>("POST", "/v1/tenants", OPERATOR_TOKEN, { id: "arch", name: "Arch" });
+  for (const store of ["north", "south", "east"]) {
+    await api("PUT", `/v1/tenants/arch/stores/${store}`, apiKey, { name: store, timezone: "Europe/Berlin" });
+    const { token } = await api<{ token: string }>("POST", `/v1/tenants/arch/stores/${store}/terminals`, apiKey, {
+      id: "till",
+    });
+    const { results } = await api<{ results: { receipt: { code: string } }[] }>("POST", "/v1/receipts/batch", token, {
+      receipts: Array.from({ length: 25 }, (_, i) => ({
+        idempotencyKey: `${store}-${i}`,
+        issuedAt: "2026-11-21T10:15:00+01:00",
+        currency: "EUR",
+        cashier: i % 2 ? "Ana" : undefined,
+        items: [{ name: `Brot ${i}`, quantity: 1, unitPrice: 300 + i, total: 300 + i }],
+        total: 300 + i,
+        payments: [{ method: "cash", amount: 300 + i }],
+      })),
+    });
+    codes.push(...results.map((r) => r.receipt.code));
+  }
+  await until(
+    async () => (await Promise.all(codes.map(verify))).every((v) => v.persisted && v.proof !== null),
+    "every receipt persisted and in a witnessed checkpoint",
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  rmSync(storage, { recursive: true, force: true });
+});
+
+/** Every Parquet file of `size` bytes under `dir`. */
+function filesOfSize(dir: string, size: number): string[] {
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .map((f) => join(dir, f))
+    .filter(
+      (f) => statSync(f).isFile() && statSync(f).size === size && readFileSync(f).subarray(0, 4).toString() === "PAR1",
+    );
+}
+
+const bufferOf = (b: Buffer): ArrayBuffer => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+
+describe("archiving a day", () => {
+  it("writes it to R2, checks it, drops its partition, and every receipt still verifies from the archive", async () => {
+    const before = await Promise.all(codes.map(verify));
+    const report = await archiveByHand(stack.baseUrl, OPERATOR_TOKEN, day);
+    expect(report).toMatchObject({ day, state: "dropped", detail: null });
+    expect(report.rows).toBe(codes.length);
+    expect(report.dropped).toBe(codes.length);
+    const [part] = await stack.sql<{ p: string | null }>("SELECT to_regclass($1)::text AS p", [
+      `receipts_${day.replaceAll("-", "")}`,
+    ]);
+    expect(part?.p).toBeNull();
+    const objects = await stack.sql<{ shard: number; rows: number }>(
+      "SELECT shard, rows FROM archive_objects WHERE day = $1::date",
+      [day],
+    );
+    expect(objects.reduce((n, o) => n + o.rows, 0)).toBe(codes.length);
+    const [held] = await stack.sql<{ n: string }>("SELECT count(*) AS n FROM receipts WHERE code = ANY($1)", [
+      codes.map((c) => c.replaceAll("-", "")),
+    ]);
+    expect(Number(held?.n)).toBe(0);
+
+    const after = await Promise.all(codes.map(verify));
+    for (const [i, v] of after.entries()) {
+      expect(v).toMatchObject({ status: "valid", persisted: true, total: before[i]?.total });
+      expect(v.proof).toEqual(before[i]?.proof);
+    }
+    const page = await fetch(`${stack.baseUrl}/r/${codes[7]}`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Brot 7");
+  });
+
+  it("is idempotent: a rerun writes nothing and reports the day dropped", async () => {
+    const again = await archiveByHand(stack.baseUrl, OPERATOR_TOKEN, day);
+    expect(again).toMatchObject({ state: "dropped", written: 0, dropped: 0, rows: codes.length });
+  });
+
+  it("refuses a day that is not one, and a day that never had receipts is absent", async () => {
+    const bad = await fetch(`${stack.baseUrl}/v1/ops/archive/yesterday`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("invalid_id");
+    expect(await archiveByHand(stack.baseUrl, OPERATOR_TOKEN, "2001-01-01")).toMatchObject({ state: "absent" });
+  });
+
+  it("shows an archived receipt whose object an insider edited as tampered, and one whose object is gone as missing", async () => {
+    // The insider rewrites one object with one sale's total changed, and its size where Postgres keeps it.
+    const [target] = await stack.sql<{ key: string; bytes: string }>(
+      "SELECT key, bytes FROM archive_objects WHERE day = $1::date ORDER BY shard LIMIT 1",
+      [day],
+    );
+    const [file, ...more] = filesOfSize(storage, Number(target?.bytes));
+    expect(file).toBeDefined();
+    expect(more).toEqual([]);
+    const original = readFileSync(file as string);
+    const rows = await decodeRows({ byteLength: original.length, slice: (s, e) => bufferOf(original.subarray(s, e)) });
+    const victim = rows[3] as ArchivedReceipt;
+    victim.record.total += 1;
+    const forged = Buffer.from(encodeObject(rows));
+    writeFileSync(file as string, forged);
+    await stack.sql("UPDATE archive_objects SET bytes = $2 WHERE key = $1", [target?.key, forged.length]);
+    const edited = (await Promise.all(codes.map(verify))).filter((v) => v.status !== "valid");
+    expect(edited).toHaveLength(1);
+    expect(edited[0]).toMatchObject({ status: "tampered", persisted: true, total: victim.record.total });
+
+    // An object lost from R2: its receipts read as missing (the log still has them), never as not found.
+    const [gone] = await stack.sql<{ key: string; first_counter: string }>(
+      "SELECT key, first_counter FROM archive_objects WHERE day = $1::date ORDER BY shard LIMIT 1",
+      [day],
+    );
+    await stack.sql("UPDATE archive_objects SET key = key || '.lost' WHERE key = $1", [gone?.key]);
+    const statuses = await Promise.all(codes.map(async (c) => (await verify(c)).status));
+    expect(statuses.filter((s) => s === "missing").length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s === "missing").length).toBeLessThan(codes.length);
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * Archiving one day (#27, docs/archive.md): every shard's receipts of the day
+ * to R2 as Parquet, a manifest, then the whole archive read back and checked
+ * (each object's SHA-256, its row count, every record against its hash and its
+ * shard's signed log, the day's total against Postgres), and only then the
+ * day's partition dropped. Idempotent and resumable: objects are recorded in
+ * Postgres as they are written, a rerun goes on after the last one, and a
+ * rewritten object has the same bytes. A day that fails a check stays in
+ * Postgres, marked failed (an alert), and is checked again on the next run.
+ */
+import { decodeRows, encodeObject, manifestKey, manifestOf, objectKey, PART_ROWS } from "../../core/archive.ts";
+import { type CodeFormat, codeRoute } from "../../core/code.ts";
+import {
+  type DayState,
+  dayIsHot,
+  dayObjects,
+  dayRowCount,
+  dayState,
+  dropArchivedDay,
+  type ObjectRow,
+  recordObject,
+  setDayState,
+  shardDayPage,
+  shardsWithStores,
+} from "../../db/archive.ts";
+import type { Db } from "../../db/client.ts";
+import { sha256Hex } from "../../kit/crypto.ts";
+import type { Env } from "../env.ts";
+import { logViews, recordProblem } from "../shared/record-check.ts";
+
+export type ArchiveReport = {
+  day: string;
+  /** `absent`: the day has no partition and was never archived (nothing to do). */
+  state: DayState | "absent";
+  rows: number;
+  objects: number;
+  /** Objects this run wrote (0 on a rerun of a finished day). */
+  written: number;
+  /** Rows whose partition this run dropped. */
+  dropped: number;
+  detail: string | null;
+};
+
+type Run = { env: Env; db: Db; day: string; deadline: number };
+
+/** Archives `day` as far as `deadline` (epoch ms) allows; call again to resume. */
+export async function archiveDay(env: Env, db: Db, day: string, deadline: number): Promise<ArchiveReport> {
+  const run: Run = { env, db, day, deadline };
+  const before = await dayState(db, day);
+  const report = (state: ArchiveReport["state"], more: Partial<ArchiveReport> = {}): ArchiveReport => ({
+    day,
+    state,
+    rows: 0,
+    objects: 0,
+    written: 0,
+    dropped: 0,
+    detail: null,
+    ...more,
+  });
+  if (before?.state === "dropped") {
+    const objects = await dayObjects(db, day);
+    return report("dropped", { objects: objects.length, rows: objects.reduce((n, o) => n + o.rows, 0) });
+  }
+  if (!before && !(await dayIsHot(db, day))) return report("absent");
+  if (before?.state !== "verified") await setDayState(db, day, "writing", { detail: null });
+
+  const written = await writeObjects(run);
+  if (written === null) return report("writing", { detail: "stopped at its deadline; the next run goes on" });
+  const objects = await dayObjects(db, day);
+  const rows = objects.reduce((n, o) => n + o.rows, 0);
+  const manifest = JSON.stringify(manifestOf(day, objects), null, 1);
+  const manifestSha256 = sha256Hex(manifest);
+  await env.ARCHIVE.put(manifestKey(day), manifest, { httpMetadata: { contentType: "application/json" } });
+
+  const problem = await checkArchive(run, objects);
+  if (problem) {
+    await setDayState(db, day, "failed", { detail: problem, rows, manifestSha256 });
+    return report("failed", { rows, objects: objects.length, written, detail: problem });
+  }
+  await setDayState(db, day, "verified", { rows, manifestSha256 });
+  const dropped = await dropArchivedDay(db, day);
+  return report("dropped", { rows, objects: objects.length, written, dropped });
+}
+
+/** Writes what is not written yet; the number written, or null when the deadline came first. */
+async function writeObjects(run: Run): Promise<number | null> {
+  const done = await dayObjects(run.db, run.day);
+  let written = 0;
+  for (const shard of await shardsWithStores(run.db)) {
+    const mine = done.filter((o) => o.shard === shard);
+    const last = mine.at(-1);
+    let part = last ? last.part + 1 : 0;
+    // Codes of the older layout (16 characters) first, then the current one: a resumed run starts where the last part ended.
+    const resumeFormat: CodeFormat = last && last.lastCode.length === 20 ? 2 : 1;
+    for (const format of [1, 2] as const) {
+      if (format < resumeFormat) continue;
+      let after = last && format === resumeFormat ? last.lastCode : null;
+      for (;;) {
+        if (Date.now() > run.deadline) return null;
+        const page = await shardDayPage(run.db, { day: run.day, shard, format, after, limit: PART_ROWS });
+        if (page.length === 0) break;
+        const body = encodeObject(page);
+        const sha256 = sha256Hex(new Uint8Array(body));
+        const key = objectKey(run.day, shard, part);
+        await run.env.ARCHIVE.put(key, body, { sha256, customMetadata: { rows: String(page.length) } });
+        const counters = page.map((r) => r.counter);
+        const lastCode = page[page.length - 1]?.code ?? "";
+        await recordObject(run.db, {
+          day: run.day,
+          shard,
+          part,
+          key,
+          rows: page.length,
+          firstCounter: Math.min(...counters),
+          lastCounter: Math.max(...counters),
+          sha256,
+          bytes: body.byteLength,
+          lastCode,
+        });
+        written++;
+        part++;
+        after = lastCode;
+        if (page.length < PART_ROWS) break;
+      }
+    }
+  }
+  return written;
+}
+
+/**
+ * Reads the whole archive back: null when every object is there with its
+ * SHA-256 and row count, every record hashes to its hash and is its shard's
+ * log leaf at its counter, and the rows add up to the day's rows in Postgres.
+ */
+async function checkArchive(run: Run, objects: ObjectRow[]): Promise<string | null> {
+  const views = logViews(run.env);
+  for (const o of objects) {
+    const got = await run.env.ARCHIVE.get(o.key);
+    if (!got) return `${o.key} is missing from R2`;
+    const body = await got.arrayBuffer();
+    if (sha256Hex(new Uint8Array(body)) !== o.sha256) return `${o.key} does not match its SHA-256`;
+    const rows = await decodeRows({ byteLength: body.byteLength, slice: (s, e) => body.slice(s, e) });
+    if (rows.length !== o.rows) return `${o.key} holds ${rows.length} rows, not ${o.rows}`;
+    for (const r of rows) {
+      const route = codeRoute(r.record.code);
+      if (route?.shard !== o.shard || route.counter !== r.counter)
+        return `${o.key}: row ${r.counter} is not where its code says`;
+      const problem = await recordProblem(run.env, r.record, r.hash, views);
+      if (problem) return `${o.key}: receipt ${r.record.code}: ${problem}`;
+    }
+  }
+  const archived = objects.reduce((n, o) => n + o.rows, 0);
+  const held = await dayRowCount(run.db, run.day);
+  return held === archived ? null : `${held} receipts of the day in Postgres, ${archived} archived`;
+}

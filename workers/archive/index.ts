@@ -1,0 +1,62 @@
+/**
+ * The archive (docs/archive.md): by hand through the operator route
+ * (`npm run archive -- --day`), and daily from the cron for every day older
+ * than HOT_DAYS, oldest first, as far as its time allows.
+ */
+import { ApiError } from "../../api/errors.ts";
+import { config } from "../../core/config.ts";
+import { hotDaysUntil } from "../../db/archive.ts";
+import { withPg } from "../../db/client.ts";
+import { describeError } from "../../kit/describe-error.ts";
+import type { Env } from "../env.ts";
+import { pg } from "../http.ts";
+import { router } from "../openapi.ts";
+import { logger } from "../request-context.ts";
+import { type ArchiveReport, archiveDay } from "./archive-day.ts";
+import { archiveDayRoute } from "./routes.ts";
+
+/** A request archives for this long, then answers `writing` (the caller calls again). */
+const REQUEST_BUDGET_MS = 20_000;
+/** The daily cron's share of its 15 minutes. */
+const CRON_BUDGET_MS = 10 * 60_000;
+
+/** The newest day that may leave Postgres: HOT_DAYS before today (UTC). */
+export function lastArchivableDay(env: Env, now: number): string {
+  const day = new Date(now - config(env).HOT_DAYS * 86_400_000);
+  return day.toISOString().slice(0, 10);
+}
+
+export const archive = router();
+
+archive.openapi(archiveDayRoute, async (c) => {
+  const { day } = c.req.valid("param");
+  const newest = lastArchivableDay(c.env, Date.now());
+  if (day > newest) {
+    throw new ApiError(
+      409,
+      "too_recent",
+      `Days after ${newest} stay in Postgres (HOT_DAYS=${config(c.env).HOT_DAYS}).`,
+    );
+  }
+  const report = await archiveDay(c.env, pg(c).db, day, Date.now() + REQUEST_BUDGET_MS);
+  logArchive(report);
+  return c.json(report, 200);
+});
+
+/** Every day past HOT_DAYS still in Postgres, oldest first, until the budget is spent. */
+export async function archiveDueDays(env: Env, ctx: ExecutionContext): Promise<void> {
+  const deadline = Date.now() + CRON_BUDGET_MS;
+  const days = await withPg(env, ctx, (pg) => hotDaysUntil(pg.db, lastArchivableDay(env, Date.now())));
+  for (const day of days) {
+    if (Date.now() > deadline) break;
+    const report = await withPg(env, ctx, (pg) => archiveDay(env, pg.db, day, deadline)).catch((e: unknown) => {
+      logger.error({ msg: "archive failed", day, error: describeError(e) });
+      return null;
+    });
+    if (report) logArchive(report);
+  }
+}
+
+function logArchive(r: ArchiveReport): void {
+  (r.state === "failed" ? logger.error : logger.info)({ msg: "archive", ...r });
+}
