@@ -92,6 +92,7 @@ describe("console alerts", () => {
       breakerOpen: true,
       deadLetters: 2,
       partitions: { defaultRows: 5, futurePartitions: 2 },
+      archive: { failedDays: 1, overdueDays: 3 },
       webhooks: { pending: 120, oldestPendingSeconds: 7_300, failed: 4, held: 2 },
       quarantine: { count: 3, oldestAgeSeconds: 50 },
       shards: [
@@ -110,6 +111,8 @@ describe("console alerts", () => {
       "3 receipt(s) were refused by Postgres and quarantined (table quarantined_receipts, with the reason): they verify, but are missing from analytics until mended and re-inserted.",
       "5 receipt(s) landed in the DEFAULT partition: a day has no partition.",
       "Only 2 daily partition(s) exist ahead of today: the partition cron is failing.",
+      "1 day(s) failed their archive checks and stay in Postgres: archive_days.detail says which check (docs/archive.md).",
+      "3 day(s) older than HOT_DAYS are still in Postgres a day later: the archive cron is failing or behind.",
       "120 webhook deliveries are being retried, the oldest for 2 h: a tenant's receiver is down or refusing them.",
       "2 webhook deliveries are held: their receipt in Postgres no longer matches its shard's signed log, so they were never sent (?status=held; npm run audit names the receipts).",
       "4 webhook deliveries were given up after 24 h: each tenant's delivery log lists them (?status=failed); a manual retry sends one again.",

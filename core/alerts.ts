@@ -21,6 +21,8 @@ export type StatusSnapshot = {
   breakerOpen: boolean;
   deadLetters: number | null;
   partitions: { defaultRows: number; futurePartitions: number } | null;
+  /** The archive (docs/archive.md): days that failed their checks, and days past HOT_DAYS a cron ago still in Postgres. */
+  archive?: { failedDays: number; overdueDays: number } | null;
   /**
    * Webhook deliveries: still being retried (and the oldest's age), given up, and held because
    * their receipt failed its log check. Null: Postgres did not say.
@@ -100,6 +102,16 @@ export function alertsFor(s: StatusSnapshot, now = Date.now()): string[] {
   if (s.partitions && s.partitions.futurePartitions < THRESHOLDS.futurePartitions) {
     out.push(
       `Only ${s.partitions.futurePartitions} daily partition(s) exist ahead of today: the partition cron is failing.`,
+    );
+  }
+  if (s.archive?.failedDays) {
+    out.push(
+      `${s.archive.failedDays} day(s) failed their archive checks and stay in Postgres: archive_days.detail says which check (docs/archive.md).`,
+    );
+  }
+  if (s.archive?.overdueDays) {
+    out.push(
+      `${s.archive.overdueDays} day(s) older than HOT_DAYS are still in Postgres a day later: the archive cron is failing or behind.`,
     );
   }
   if (s.webhooks && s.webhooks.oldestPendingSeconds > THRESHOLDS.webhookPendingSeconds) {

@@ -14,6 +14,11 @@ export const PART_ROWS = 20_000;
 /** Rows per row group: one code's lookup reads one group (about 100 kB). */
 export const ROW_GROUP_ROWS = 500;
 
+/** The newest UTC day that may leave Postgres: HOT_DAYS before today. */
+export function lastArchivableDay(hotDays: number, now: number): string {
+  return new Date(now - hotDays * 86_400_000).toISOString().slice(0, 10);
+}
+
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 export const daySchema = z.string().regex(DAY, "a UTC day, YYYY-MM-DD");
 

@@ -51,6 +51,19 @@ export async function hotDaysUntil(db: Db, until: string): Promise<string[]> {
   return rows.map((r) => r.day);
 }
 
+/** Days that failed their checks, and days before `lastArchivable` still in Postgres (a cron ago, they were due). */
+export async function archiveHealth(
+  db: Db,
+  lastArchivable: string,
+): Promise<{ failedDays: number; overdueDays: number }> {
+  const { rows } = await db.execute<{ failed_days: number; overdue_days: number }>(sql`
+    SELECT (SELECT count(*) FROM archive_days WHERE state = 'failed')::int AS failed_days,
+           (SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = 'receipts'::regclass AND c.relname ~ '^receipts_[0-9]{8}$'
+               AND to_date(substr(c.relname, 10), 'YYYYMMDD') < ${lastArchivable}::date)::int AS overdue_days`);
+  return { failedDays: rows[0]?.failed_days ?? 0, overdueDays: rows[0]?.overdue_days ?? 0 };
+}
+
 /** Shards that have stores (the only ones that can hold receipts). */
 export async function shardsWithStores(db: Db): Promise<number[]> {
   const { rows } = await db.execute<{ shard: number }>(sql`SELECT DISTINCT shard FROM stores ORDER BY shard`);

@@ -4,6 +4,7 @@
  * than HOT_DAYS, oldest first, as far as its time allows.
  */
 import { ApiError } from "../../api/errors.ts";
+import { lastArchivableDay } from "../../core/archive.ts";
 import { config } from "../../core/config.ts";
 import { hotDaysUntil } from "../../db/archive.ts";
 import { withPg } from "../../db/client.ts";
@@ -20,17 +21,11 @@ const REQUEST_BUDGET_MS = 20_000;
 /** The daily cron's share of its 15 minutes. */
 const CRON_BUDGET_MS = 10 * 60_000;
 
-/** The newest day that may leave Postgres: HOT_DAYS before today (UTC). */
-export function lastArchivableDay(env: Env, now: number): string {
-  const day = new Date(now - config(env).HOT_DAYS * 86_400_000);
-  return day.toISOString().slice(0, 10);
-}
-
 export const archive = router();
 
 archive.openapi(archiveDayRoute, async (c) => {
   const { day } = c.req.valid("param");
-  const newest = lastArchivableDay(c.env, Date.now());
+  const newest = lastArchivableDay(config(c.env).HOT_DAYS, Date.now());
   if (day > newest) {
     throw new ApiError(
       409,
@@ -46,7 +41,7 @@ archive.openapi(archiveDayRoute, async (c) => {
 /** Every day past HOT_DAYS still in Postgres, oldest first, until the budget is spent. */
 export async function archiveDueDays(env: Env, ctx: ExecutionContext): Promise<void> {
   const deadline = Date.now() + CRON_BUDGET_MS;
-  const days = await withPg(env, ctx, (pg) => hotDaysUntil(pg.db, lastArchivableDay(env, Date.now())));
+  const days = await withPg(env, ctx, (pg) => hotDaysUntil(pg.db, lastArchivableDay(config(env).HOT_DAYS, Date.now())));
   for (const day of days) {
     if (Date.now() > deadline) break;
     const report = await withPg(env, ctx, (pg) => archiveDay(env, pg.db, day, deadline)).catch((e: unknown) => {

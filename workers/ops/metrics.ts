@@ -138,6 +138,16 @@ metrics.openapi(metricsRoute, async (c) => {
       one(status.webhooks?.held ?? Number.NaN),
     ),
     gauge(
+      "tillproof_archive_failed_days",
+      "Days that failed their archive checks and stay in Postgres (docs/archive.md).",
+      one(status.archive?.failedDays ?? Number.NaN),
+    ),
+    gauge(
+      "tillproof_archive_overdue_days",
+      "Days past HOT_DAYS still in Postgres a day after they were due.",
+      one(status.archive?.overdueDays ?? Number.NaN),
+    ),
+    gauge(
       "tillproof_future_partitions",
       "Daily receipt partitions that exist ahead of today.",
       one(partitions?.futurePartitions ?? Number.NaN),

@@ -5,6 +5,9 @@
  * the console at /ops.
  */
 import { alertsFor, type StatusSnapshot } from "../../core/alerts.ts";
+import { lastArchivableDay } from "../../core/archive.ts";
+import { config } from "../../core/config.ts";
+import { archiveHealth } from "../../db/archive.ts";
 import { breakerFor } from "../../db/client.ts";
 import { partitionHealth } from "../../db/partitions.ts";
 import { quarantineSummary } from "../../db/quarantine.ts";
@@ -19,9 +22,10 @@ import { shardReport } from "./shard-report.ts";
 export type Status = Omit<StatusSnapshot, "shards"> & { shards: ShardStatus[] };
 
 export async function gatherStatus(c: Ctx): Promise<Status> {
-  const [report, partitions, deadLetters, webhooks, quarantine] = await Promise.all([
+  const [report, partitions, archive, deadLetters, webhooks, quarantine] = await Promise.all([
     shardReport(c),
     partitionHealth(pg(c).db).catch(() => null),
+    archiveHealth(pg(c).db, lastArchivableDay(config(c.env).HOT_DAYS, Date.now())).catch(() => null),
     pendingDeadLetters(c.env.DEAD_LETTERS).catch(() => null),
     webhookHealth(pg(c).db).catch(() => null),
     quarantineSummary(pg(c).db).catch(() => null),
@@ -31,6 +35,7 @@ export async function gatherStatus(c: Ctx): Promise<Status> {
     breakerOpen: breakerFor(c.env.DATABASE_URL).state(Date.now()) !== "closed",
     deadLetters,
     partitions,
+    archive,
     webhooks,
     quarantine,
     shards: report.answered,
