@@ -159,6 +159,11 @@ export async function objectsForCounter(db: Db, shard: number, counter: number):
   return rows.map(fromRaw);
 }
 
+/** A failed day starts over: its object rows go (the owner's function checks it failed and is still in Postgres). */
+export async function restartFailedDay(db: Db, day: string): Promise<void> {
+  await db.execute(sql`SELECT tillproof_archive_restart(${day}::date)`);
+}
+
 /** Drops a verified day's partition (the owner's function checks the state and the counts). */
 export async function dropArchivedDay(db: Db, day: string): Promise<number> {
   const { rows } = await db.execute<{ n: string }>(sql`SELECT tillproof_drop_archived_day(${day}::date) AS n`);

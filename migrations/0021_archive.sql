@@ -70,3 +70,23 @@ END $$;
 REVOKE ALL ON FUNCTION tillproof_drop_archived_day(date) FROM PUBLIC;
 --> statement-breakpoint
 GRANT EXECUTE ON FUNCTION tillproof_drop_archived_day(date) TO tillproof_app;
+--> statement-breakpoint
+-- A failed day starts over from Postgres (which still holds it): its object
+-- rows go, and the next run writes every object again from the rows as they
+-- are now. Only for a day that failed and still has its partition.
+CREATE FUNCTION tillproof_archive_restart(d date) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM archive_days WHERE day = d AND state = 'failed' FOR UPDATE) THEN
+		RAISE EXCEPTION 'day % has not failed', d;
+	END IF;
+	IF to_regclass('receipts_' || to_char(d, 'YYYYMMDD')) IS NULL THEN
+		RAISE EXCEPTION 'day % is no longer in Postgres', d;
+	END IF;
+	DELETE FROM archive_objects WHERE day = d;
+	UPDATE archive_days SET state = 'writing', detail = NULL, updated_at = now() WHERE day = d;
+END $$;
+--> statement-breakpoint
+REVOKE ALL ON FUNCTION tillproof_archive_restart(date) FROM PUBLIC;
+--> statement-breakpoint
+GRANT EXECUTE ON FUNCTION tillproof_archive_restart(date) TO tillproof_app;

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ArchivedReceipt, decodeRows, encodeObject } from "../../core/archive.ts";
 import { archiveByHand } from "../../scripts/archive.ts";
 import { OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
+import { insiderSql } from "../insider.ts";
 
 let stack: Stack;
 /** The Worker's local storage: R2's objects are files here, which the insider test edits. */
@@ -87,6 +88,27 @@ const filesOfSize = (dir: string, size: number) => parquetFiles(dir).filter((f) 
 const bufferOf = (b: Buffer): ArrayBuffer => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 
 describe("archiving a day", () => {
+  it("keeps a day that fails its checks in Postgres, says why, raises an alert, and checks it again on the next run", async () => {
+    const code = (codes[4] as string).replaceAll("-", "");
+    await stack.sql(insiderSql(`UPDATE receipts SET total = total + 1 WHERE code = '${code}'`));
+    const failed = await archiveByHand(stack.baseUrl, OPERATOR_TOKEN, day);
+    expect(failed).toMatchObject({ state: "failed", dropped: 0 });
+    expect(failed.detail).toContain(`receipt ${code}: the receipt no longer hashes to its hash`);
+    const [part] = await stack.sql<{ p: string | null }>("SELECT to_regclass($1)::text AS p", [
+      `receipts_${day.replaceAll("-", "")}`,
+    ]);
+    expect(part?.p).not.toBeNull();
+    const status = await api<{ alerts: string[] }>("GET", "/v1/ops/status", OPERATOR_TOKEN);
+    expect(status.alerts).toContain(
+      "1 day(s) failed their archive checks and stay in Postgres: archive_days.detail says which check (docs/archive.md).",
+    );
+    const metrics = await (
+      await fetch(`${stack.baseUrl}/metrics`, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } })
+    ).text();
+    expect(metrics).toContain("tillproof_archive_failed_days 1");
+    await stack.sql(insiderSql(`UPDATE receipts SET total = total - 1 WHERE code = '${code}'`));
+  });
+
   it("writes it to R2, checks it, drops its partition, and every receipt still verifies from the archive", async () => {
     const before = await Promise.all(codes.map(verify));
     const report = await archiveByHand(stack.baseUrl, OPERATOR_TOKEN, day);

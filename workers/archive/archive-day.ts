@@ -6,7 +6,8 @@
  * day's partition dropped. Idempotent and resumable: objects are recorded in
  * Postgres as they are written, a rerun goes on after the last one, and a
  * rewritten object has the same bytes. A day that fails a check stays in
- * Postgres, marked failed (an alert), and is checked again on the next run.
+ * Postgres, marked failed (an alert); the next run writes it again from
+ * Postgres and checks it again.
  */
 import { decodeRows, encodeObject, manifestKey, manifestOf, objectKey, PART_ROWS } from "../../core/archive.ts";
 import { type CodeFormat, codeRoute } from "../../core/code.ts";
@@ -19,6 +20,7 @@ import {
   dropArchivedDay,
   type ObjectRow,
   recordObject,
+  restartFailedDay,
   setDayState,
   shardDayPage,
   shardsWithStores,
@@ -62,6 +64,8 @@ export async function archiveDay(env: Env, db: Db, day: string, deadline: number
     return report("dropped", { objects: objects.length, rows: objects.reduce((n, o) => n + o.rows, 0) });
   }
   if (!before && !(await dayIsHot(db, day))) return report("absent");
+  // A failed day is written again from Postgres as it is now (a row mended since, an object lost or edited).
+  if (before?.state === "failed") await restartFailedDay(db, day);
   if (before?.state !== "verified") await setDayState(db, day, "writing", { detail: null });
 
   const written = await writeObjects(run);
