@@ -40,14 +40,16 @@ export async function dayIsHot(db: Db, day: string): Promise<boolean> {
   return rows[0]?.hot === true;
 }
 
+/** The days that have a daily partition (`receipts_YYYYMMDD`), as a subquery with one column `day`. */
+const PARTITION_DAYS = sql`(
+  SELECT to_date(substr(c.relname, 10), 'YYYYMMDD') AS day
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+   WHERE i.inhparent = 'receipts'::regclass AND c.relname ~ '^receipts_[0-9]{8}$') AS partition_days`;
+
 /** Days with a partition, oldest first, up to `until` (the archive's candidates). */
 export async function hotDaysUntil(db: Db, until: string): Promise<string[]> {
   const { rows } = await db.execute<{ day: string }>(sql`
-    SELECT to_char(to_date(substr(c.relname, 10), 'YYYYMMDD'), 'YYYY-MM-DD') AS day
-      FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-     WHERE i.inhparent = 'receipts'::regclass AND c.relname ~ '^receipts_[0-9]{8}$'
-       AND to_date(substr(c.relname, 10), 'YYYYMMDD') <= ${until}::date
-     ORDER BY 1`);
+    SELECT to_char(day, 'YYYY-MM-DD') AS day FROM ${PARTITION_DAYS} WHERE day <= ${until}::date ORDER BY 1`);
   return rows.map((r) => r.day);
 }
 
@@ -58,9 +60,7 @@ export async function archiveHealth(
 ): Promise<{ failedDays: number; overdueDays: number }> {
   const { rows } = await db.execute<{ failed_days: number; overdue_days: number }>(sql`
     SELECT (SELECT count(*) FROM archive_days WHERE state = 'failed')::int AS failed_days,
-           (SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-             WHERE i.inhparent = 'receipts'::regclass AND c.relname ~ '^receipts_[0-9]{8}$'
-               AND to_date(substr(c.relname, 10), 'YYYYMMDD') < ${lastArchivable}::date)::int AS overdue_days`);
+           (SELECT count(*) FROM ${PARTITION_DAYS} WHERE day < ${lastArchivable}::date)::int AS overdue_days`);
   return { failedDays: rows[0]?.failed_days ?? 0, overdueDays: rows[0]?.overdue_days ?? 0 };
 }
 

@@ -15,6 +15,7 @@ import { type ArchivedReceipt, decodeRows, encodeObject } from "../../core/archi
 import { archiveByHand } from "../../scripts/archive.ts";
 import { OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
 import { insiderSql } from "../insider.ts";
+import { stackJson, until } from "./helpers.ts";
 
 let stack: Stack;
 /** The Worker's local storage: R2's objects are files here, which the insider test edits. */
@@ -22,27 +23,11 @@ const storage = mkdtempSync(join(tmpdir(), "tillproof-archive-"));
 const codes: string[] = [];
 const day = new Date().toISOString().slice(0, 10);
 
-async function api<T>(method: string, path: string, token: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${stack.baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
+const api = <T>(method: string, path: string, token: string, body?: unknown) =>
+  stackJson<T>(stack, method, path, token, body);
 
 type Verified = { status: string; persisted: boolean; proof: { leafIndex: number } | null; total: number };
 const verify = (code: string) => api<Verified>("GET", `/v1/verify/${code}`, OPERATOR_TOKEN);
-
-async function until(probe: () => Promise<boolean>, what: string): Promise<void> {
-  const end = Date.now() + 30_000;
-  while (Date.now() < end) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out: ${what}`);
-}
 
 beforeAll(async () => {
   stack = await startStack({ vars: { HOT_DAYS: "0" }, persistTo: storage });
@@ -175,6 +160,32 @@ describe("archiving a day", () => {
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("invalid_id");
     expect(await archiveByHand(stack.baseUrl, OPERATOR_TOKEN, "2001-01-01")).toMatchObject({ state: "absent" });
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const early = await fetch(`${stack.baseUrl}/v1/ops/archive/${tomorrow}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
+    });
+    expect(early.status).toBe(409);
+    expect(((await early.json()) as { error: { code: string } }).error.code).toBe("too_recent");
+  });
+
+  it("never drops a partition whose rows the archive's records do not add up to, even a day marked verified", async () => {
+    await stack.sql(
+      "CREATE TABLE receipts_20010102 PARTITION OF receipts FOR VALUES FROM ('2001-01-02 00:00+00') TO ('2001-01-03 00:00+00')",
+    );
+    await stack.sql("INSERT INTO archive_days (day, state) VALUES ('2001-01-02', 'verified')");
+    await stack.sql(
+      `INSERT INTO archive_objects (day, shard, part, key, rows, first_counter, last_counter, last_code, sha256, bytes)
+       VALUES ('2001-01-02', 1, 0, 'forged', 5, 1, 5, 'X', repeat('0', 64), 1)`,
+    );
+    await expect(stack.sql("SELECT tillproof_drop_archived_day('2001-01-02')")).rejects.toThrow(
+      "day 2001-01-02: 0 rows in Postgres, 5 archived",
+    );
+    const [part] = await stack.sql<{ p: string | null }>("SELECT to_regclass('receipts_20010102')::text AS p");
+    expect(part?.p).toBe("receipts_20010102");
+    await stack.sql("DROP TABLE receipts_20010102");
+    await stack.sql("DELETE FROM archive_objects WHERE day = '2001-01-02'");
+    await stack.sql("DELETE FROM archive_days WHERE day = '2001-01-02'");
   });
 
   it("shows an archived receipt whose object an insider edited as tampered, and one whose object is gone as missing", async () => {

@@ -11,18 +11,12 @@ import { codeRoute, encodeCode, shardCodeRange } from "../../core/code.ts";
 import { type AuditOptions, runAudit } from "../../scripts/audit.ts";
 import { auditTarget, CODE_KEY, OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
 import { insiderSql, insiderTruncateSql } from "../insider.ts";
+import { stackJson, until } from "./helpers.ts";
 
 let stack: Stack;
 
-async function api<T>(method: string, path: string, token: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${stack.baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
+const api = <T>(method: string, path: string, token: string, body?: unknown) =>
+  stackJson<T>(stack, method, path, token, body);
 
 const sale = {
   issuedAt: "2026-11-21T10:15:00+01:00",
@@ -33,15 +27,6 @@ const sale = {
 };
 
 const codes: string[] = [];
-
-async function until(probe: () => Promise<boolean>, what: string): Promise<void> {
-  const end = Date.now() + 30_000;
-  while (Date.now() < end) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out: ${what}`);
-}
 
 beforeAll(async () => {
   stack = await startStack();

@@ -27,6 +27,7 @@ import {
 } from "../../db/archive.ts";
 import type { Db } from "../../db/client.ts";
 import { sha256Hex } from "../../kit/crypto.ts";
+import { describeError } from "../../kit/describe-error.ts";
 import type { Env } from "../env.ts";
 import { logViews, recordProblem } from "../shared/record-check.ts";
 
@@ -66,7 +67,7 @@ export async function archiveDay(env: Env, db: Db, day: string, deadline: number
   if (!before && !(await dayIsHot(db, day))) return report("absent");
   // A failed day is written again from Postgres as it is now (a row mended since, an object lost or edited).
   if (before?.state === "failed") await restartFailedDay(db, day);
-  if (before?.state !== "verified") await setDayState(db, day, "writing", { detail: null });
+  else if (before?.state !== "verified") await setDayState(db, day, "writing", { detail: null });
 
   const written = await writeObjects(run);
   if (written === null) return report("writing", { detail: "stopped at its deadline; the next run goes on" });
@@ -82,8 +83,15 @@ export async function archiveDay(env: Env, db: Db, day: string, deadline: number
     return report("failed", { rows, objects: objects.length, written, detail: problem });
   }
   await setDayState(db, day, "verified", { rows, manifestSha256 });
-  const dropped = await dropArchivedDay(db, day);
-  return report("dropped", { rows, objects: objects.length, written, dropped });
+  try {
+    const dropped = await dropArchivedDay(db, day);
+    return report("dropped", { rows, objects: objects.length, written, dropped });
+  } catch (e) {
+    // The owner's function counted again under its lock and refused (a row arrived since the check).
+    const detail = `the partition was not dropped: ${describeError(e)}`;
+    await setDayState(db, day, "failed", { detail });
+    return report("failed", { rows, objects: objects.length, written, detail });
+  }
 }
 
 /** Writes what is not written yet; the number written, or null when the deadline came first. */
