@@ -7,8 +7,9 @@
  * - runs: at each mark the memtable becomes one sorted run of pages, with its
  *   32-bit fingerprints kept in memory (4 bytes a key); a lookup reads one page
  *   only when a fingerprint matches;
- * - the `idempotency` table of shards older than the ring, read until its last
- *   key expired.
+ *
+ * A shard from before the ring kept a row per key; the upgrade turns its live
+ * keys into one run when the shard starts (upgrade.ts: carryLegacyKeys).
  */
 
 import {
@@ -22,30 +23,24 @@ import {
   mayHold,
   toPages,
 } from "../core/idem-run.ts";
-import type { Issued } from "../core/receipt.ts";
 import type { ShardTables } from "./tables.ts";
-import { issuedOfLegacyReply } from "./upgrade.ts";
 
 export type KnownKey = { bodyHash: string; counter: number };
 
 /** ≥ 24 h, with an hour of slack. */
 export const IDEMPOTENCY_TTL_MS = 25 * 60 * 60 * 1000;
-const LEGACY_SWEEP_CHUNK = 5_000;
 
 type Run = { run: number; createdAt: number; fps: Uint32Array };
 
 export class IdempotencyIndex {
   private memtable = new Map<string, KnownKey>();
   private runs: Run[];
-  private legacy: boolean;
-  private legacySweepFrom: { terminal: string; key: string } | null = null;
 
   private readonly tables: ShardTables;
 
   constructor(tables: ShardTables) {
     this.tables = tables;
     this.runs = tables.idemRuns().map((r) => ({ run: r.run, createdAt: r.created_at, fps: fingerprintsFrom(r.fps) }));
-    this.legacy = tables.hasLegacyIdempotency();
   }
 
   /** Keys remembered since the last mark. */
@@ -73,13 +68,6 @@ export class IdempotencyIndex {
     return null;
   }
 
-  /** A key remembered by a shard from before the ring, with what it issued. */
-  findLegacy(who: string, key: string): { bodyHash: string; issued: Issued } | null {
-    if (!this.legacy) return null;
-    const row = this.tables.legacyIdempotency(who, key);
-    return row ? { bodyHash: row.body_hash, issued: issuedOfLegacyReply(row.response) } : null;
-  }
-
   /**
    * Writes the memtable as run `run` (inside the mark's transaction): one row
    * per thousand keys and one for the fingerprints. Returns what to run once
@@ -89,14 +77,7 @@ export class IdempotencyIndex {
     if (!this.memtable.size) return () => {};
     const entries: IdemEntry[] = [];
     for (const [keyHash, k] of this.memtable) entries.push({ keyHash, bodyHash: k.bodyHash, counter: k.counter });
-    const pages = toPages(entries);
-    const fps = fingerprints(pages);
-    this.tables.putIdemRun(
-      run,
-      now,
-      fingerprintBytes(fps),
-      pages.map((p) => ({ first: p.first, entries: encodePage(p.entries) })),
-    );
+    const fps = writeRun(this.tables, run, now, entries);
     const flushed = this.memtable;
     return () => {
       this.runs.push({ run, createdAt: now, fps });
@@ -105,28 +86,19 @@ export class IdempotencyIndex {
     };
   }
 
-  /** Drops one expired run per call, or one page of the old table's expired keys. */
+  /** Drops one expired run per call. */
   sweep(now: number): void {
     const oldest = this.runs[0];
     if (oldest && oldest.createdAt < now - IDEMPOTENCY_TTL_MS) {
       this.tables.deleteIdemRun(oldest.run);
       this.runs.shift();
-      return;
     }
-    if (!this.legacy) return;
-    this.legacySweepFrom = this.tables.sweepLegacyIdempotency(
-      this.legacySweepFrom ?? { terminal: "", key: "" },
-      LEGACY_SWEEP_CHUNK,
-      now - IDEMPOTENCY_TTL_MS,
-    );
-    if (!this.legacySweepFrom) this.legacy = this.tables.hasLegacyIdempotency();
   }
 
   /** When the sweep next has work. */
   nextAt(now: number): number | null {
     const oldest = this.runs[0];
     const due = oldest ? oldest.createdAt + IDEMPOTENCY_TTL_MS : null;
-    if (this.legacy) return this.legacySweepFrom ? now + 1_000 : now + 60 * 60 * 1000;
     return due === null ? null : Math.max(now, due);
   }
 
@@ -134,4 +106,17 @@ export class IdempotencyIndex {
   memoryBytes(): number {
     return this.runs.reduce((n, r) => n + r.fps.byteLength, 0) + this.memtable.size * 150;
   }
+}
+
+/** Writes `entries` as run `run`: one row per thousand keys and one for the fingerprints, which it returns. */
+export function writeRun(tables: ShardTables, run: number, createdAt: number, entries: IdemEntry[]): Uint32Array {
+  const pages = toPages(entries);
+  const fps = fingerprints(pages);
+  tables.putIdemRun(
+    run,
+    createdAt,
+    fingerprintBytes(fps),
+    pages.map((p) => ({ first: p.first, entries: encodePage(p.entries) })),
+  );
+  return fps;
 }

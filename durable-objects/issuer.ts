@@ -225,12 +225,6 @@ export class Issuer {
         answers.push(async () => outcome);
         continue;
       }
-      const legacy = idem.findLegacy(who, entry.idempotencyKey);
-      if (legacy) {
-        const outcome: IssueOutcome = legacy.bodyHash === bodyHash ? replayed(legacy.issued) : { kind: "conflict" };
-        answers.push(async () => outcome);
-        continue;
-      }
       // Past the keys' 24 h, an offline sequence is still known: it replays (or conflicts) for ever.
       const registered = entry.offline && this.parts.offline.known(who, entry.offline.terminalSeq);
       if (registered) {

@@ -98,7 +98,10 @@ export class StoreShard<E extends ShardEnv = ShardEnv> extends DurableObject<E> 
     const queue = this.queueFor(ctx, env);
     this.boot = async () => {
       try {
-        await upgradeOnStart(ctx.storage, historyFromPostgres(env), this.logger);
+        await upgradeOnStart(ctx.storage, historyFromPostgres(env), this.logger, {
+          codeKey: shardConfig(env).codeKey,
+          now: this.clock(),
+        });
         this.built = new Shard({
           storage: this.storageFor(ctx),
           queue,

@@ -177,48 +177,24 @@ export class ShardTables {
     this.sql.exec("DELETE FROM idem_runs WHERE run = ?", run);
   }
 
-  hasLegacyIdempotency(): boolean {
+  /** The keys a shard from before the ring kept a row each for, received at or after `since`. */
+  legacyIdempotency(
+    since: number,
+  ): { terminal: string; key: string; body_hash: string; response: string; created_at: number }[] {
+    return this.sql
+      .exec<{ terminal: string; key: string; body_hash: string; response: string; created_at: number }>(
+        "SELECT terminal, key, body_hash, response, created_at FROM idempotency WHERE created_at >= ?",
+        since,
+      )
+      .toArray();
+  }
+
+  hasLegacyKeys(): boolean {
     return this.sql.exec("SELECT 1 FROM idempotency LIMIT 1").toArray().length > 0;
   }
 
-  legacyIdempotency(terminal: string, key: string): { body_hash: string; response: string } | undefined {
-    return this.sql
-      .exec<{ body_hash: string; response: string }>(
-        "SELECT body_hash, response FROM idempotency WHERE terminal = ? AND key = ?",
-        terminal,
-        key,
-      )
-      .toArray()[0];
-  }
-
-  /**
-   * Deletes expired keys in one page of the primary key after `from`; returns
-   * where the next page starts (null when the table has been walked).
-   */
-  sweepLegacyIdempotency(
-    from: { terminal: string; key: string },
-    pageSize: number,
-    expiredBefore: number,
-  ): { terminal: string; key: string } | null {
-    const page = "(terminal, key) > (?, ?) ORDER BY terminal, key LIMIT ?";
-    const last = this.sql
-      .exec<{ terminal: string; key: string }>(
-        `SELECT terminal, key FROM idempotency WHERE ${page} OFFSET ?`,
-        from.terminal,
-        from.key,
-        1,
-        pageSize - 1,
-      )
-      .toArray()[0];
-    this.sql.exec(
-      `DELETE FROM idempotency WHERE created_at < ? AND (terminal, key) IN
-         (SELECT terminal, key FROM idempotency WHERE ${page})`,
-      expiredBefore,
-      from.terminal,
-      from.key,
-      pageSize,
-    );
-    return last ?? null;
+  dropLegacyIdempotency(): void {
+    this.sql.exec("DELETE FROM idempotency");
   }
 
   // ---- the batch ring: one row per group commit (ring.ts) ----

@@ -12,10 +12,13 @@
  * then answers 503 and says why in its log, rather than sign a forged tree).
  */
 import { canonicalHash } from "../core/canonical.ts";
-import { type ChainRecord, GENESIS_HASH, type Issued } from "../core/receipt.ts";
+import { parseCode } from "../core/code.ts";
+import { keyHash } from "../core/idem-run.ts";
+import { type ChainRecord, GENESIS_HASH } from "../core/receipt.ts";
 import type { Logger } from "../kit/logger.ts";
 import { fromHex } from "../tlog/merkle.ts";
 import { appendLeaves, emptyLog, type LogState, packHashes } from "../tlog/tiles.ts";
+import { IDEMPOTENCY_TTL_MS, writeRun } from "./idempotency.ts";
 import { encodeEntries, RING_SLOTS, type RingEntry } from "./ring.ts";
 import { migrate } from "./schema.ts";
 import { type LogHead, ShardTables } from "./tables.ts";
@@ -112,8 +115,8 @@ const HELD_PAGE = 5_000;
 /**
  * Carries over, once, the receipts a shard from before the ring held one row
  * each (inside a transaction): runs of consecutive counters become batches,
- * each carrying the log's head as it was. Their keys stay in the old table and
- * their stores' heads in `stores`, so the new batches count as marked.
+ * each carrying the log's head as it was. Their keys go to the index next
+ * (carryLegacyKeys) and their stores' heads stay in `stores`, so the new batches count as marked.
  */
 export function adoptHeldRows(tables: ShardTables): void {
   const head = tables.logHead();
@@ -160,15 +163,42 @@ export function adoptHeldRows(tables: ShardTables): void {
   tables.dropLegacyHeld();
 }
 
+/** The run a pre-ring shard's keys become: before every run a mark writes (those count from 1). */
+const LEGACY_RUN = 0;
+
+/**
+ * A pre-ring shard's live idempotency keys become one run of the index, so a
+ * retry still replays its code while no lookup reads the old table. The run is
+ * dated by its newest key and expires with it. A key's counter is in the code
+ * its stored reply printed.
+ */
+export function carryLegacyKeys(tables: ShardTables, codeKey: string, now: number): number {
+  const rows = tables.legacyIdempotency(now - IDEMPOTENCY_TTL_MS);
+  const entries = rows.flatMap((r) => {
+    const parsed = parseCode(codeKey, (JSON.parse(r.response) as { code: string }).code);
+    return parsed ? [{ keyHash: keyHash(r.terminal, r.key), bodyHash: r.body_hash, counter: parsed.counter }] : [];
+  });
+  if (entries.length)
+    writeRun(
+      tables,
+      LEGACY_RUN,
+      rows.reduce((t, r) => Math.max(t, r.created_at), 0),
+      entries,
+    );
+  tables.dropLegacyIdempotency();
+  return entries.length;
+}
+
 /**
  * What a shard runs once at start, before its logic is built: the schema steps;
  * for a shard from before the log, the adoption of its history; for a shard from
- * before the ring, its held rows carried into the ring.
+ * before the ring, its held rows carried into the ring and its keys into the index.
  */
 export async function upgradeOnStart(
   storage: { sql: SqlStorage; transactionSync: <T>(fn: () => T) => T },
   source: HistorySource,
   logger: Logger,
+  start: { codeKey: string; now: number },
 ): Promise<void> {
   migrate(storage.sql);
   const tables = new ShardTables(storage.sql);
@@ -179,29 +209,8 @@ export async function upgradeOnStart(
     logger.info({ msg: "shard adopted its history", shard, size });
   }
   if (tables.hasLegacyHeld()) storage.transactionSync(() => adoptHeldRows(tables));
-}
-
-/**
- * What a pre-ring shard issued, from the reply it stored with the key (the
- * API's IssuedReceipt of that release): the printed code loses its dashes.
- */
-export function issuedOfLegacyReply(response: string): Issued {
-  const r = JSON.parse(response) as Issued;
-  return {
-    code: r.code.replaceAll("-", ""),
-    tenantId: r.tenantId,
-    storeId: r.storeId,
-    terminalId: r.terminalId,
-    seq: r.seq,
-    issuedAt: r.issuedAt,
-    receivedAt: r.receivedAt,
-    hash: r.hash,
-    prevHash: r.prevHash,
-    currency: null,
-    total: null,
-    late: false,
-    // Replies stored before v1.2 are all sales.
-    kind: "sale",
-    refersTo: null,
-  };
+  if (tables.hasLegacyKeys()) {
+    const keys = storage.transactionSync(() => carryLegacyKeys(tables, start.codeKey, start.now));
+    logger.info({ msg: "shard carried its idempotency keys into the index", keys });
+  }
 }
