@@ -4,7 +4,8 @@
  * objects shared across requests) and is ended with waitUntil.
  */
 import { Client, type ClientConfig, Pool, type PoolClient } from "@neondatabase/serverless";
-import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
+import { drizzle } from "drizzle-orm/neon-serverless";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { Breaker } from "../kit/breaker.ts";
 import { describeError } from "../kit/describe-error.ts";
 import { consoleLogger } from "../kit/logger.ts";
@@ -12,12 +13,17 @@ import * as schema from "./schema.ts";
 
 const dbLogger = consoleLogger();
 
-export type Db = NeonDatabase<typeof schema>;
+type RowsOf<Row> = { rows: Row[]; rowCount: number | null };
+/** What `execute` returns on either driver: pg's result, rows typed by the caller. */
+interface ResultHKT extends PgQueryResultHKT {
+  type: RowsOf<this["row"]>;
+}
+/**
+ * Every query in db/ goes through drizzle on this type: the Worker's (Neon's
+ * driver, below) and the scripts' and tests' (node-postgres) both fit it.
+ */
+export type Db = PgDatabase<ResultHKT, typeof schema>;
 export type Pg = { db: Db; pool: Pool; end: () => Promise<void> };
-/** Anything that runs a parameterized query: pg's Pool or Client, or Neon's. */
-export type Queryable = {
-  query: (text: string, params?: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }>;
-};
 export type DbEnv = { DATABASE_URL: string; NEON_WS_PROXY?: string };
 
 /**
@@ -116,6 +122,15 @@ export function isPostgresUnavailable(e: unknown): e is Error {
   return false;
 }
 
+/** The SQLSTATE Postgres answered with, if it did (drizzle wraps the driver's error in its own). */
+export function sqlStateOf(e: unknown): string | null {
+  for (let x = e, depth = 0; x instanceof Error && depth < 5; x = x.cause, depth++) {
+    const code = (x as { code?: unknown }).code;
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return null;
+}
+
 /** The retry hint of an unavailable Postgres, in seconds. */
 export function retryAfterOf(e: unknown): number {
   for (let x = e, depth = 0; x instanceof Error && depth < 5; x = x.cause, depth++) {
@@ -126,6 +141,9 @@ export function retryAfterOf(e: unknown): number {
 
 /** Postgres connections this isolate has opened (a count for tests and the operator: anonymous load must not move it). */
 export const sessionsOpened = (): number => sessions;
+
+/** drizzle over Neon's Pool, or over one of its connections (a session's settings hold for every query). */
+export const dbOf = (client: Pool | PoolClient): Db => drizzle({ client, schema });
 
 export function openPg(env: DbEnv): Pg {
   const pool = new Pool({ connectionString: env.DATABASE_URL, connectionTimeoutMillis: 5_000, max: 4 });
@@ -145,7 +163,7 @@ export function openPg(env: DbEnv): Pg {
     ended = true;
     return pool.end().catch(() => {});
   };
-  return { db: drizzle({ client: pool, schema }), pool, end };
+  return { db: dbOf(pool), pool, end };
 }
 
 /** Runs `fn` with a fresh pool and ends the pool after the response. */

@@ -7,7 +7,7 @@ import { sql } from "drizzle-orm";
 import type { OutboxReceipt } from "../core/outbox.ts";
 import type { ChainRecord } from "../core/receipt.ts";
 import { describeError } from "../kit/describe-error.ts";
-import type { Db } from "./client.ts";
+import { type Db, sqlStateOf } from "./client.ts";
 
 /**
  * Keeps a refused receipt (once: a redelivery changes nothing). True when the
@@ -21,11 +21,11 @@ export async function quarantineReceipt(
   error: unknown,
 ): Promise<boolean> {
   const code = (JSON.parse(receipt.record) as { code?: unknown }).code;
-  const sqlstate = (error as { code?: unknown }).code;
+  const sqlstate = sqlStateOf(error);
   await db.execute(sql`
     INSERT INTO quarantined_receipts (shard, counter, code, hash, record, reason, sqlstate)
     VALUES (${shard}, ${receipt.counter}, ${typeof code === "string" ? code : ""}, ${receipt.hash}, ${receipt.record},
-            ${describeError(error).slice(0, 500)}, ${typeof sqlstate === "string" ? sqlstate : null})
+            ${describeError(error).slice(0, 500)}, ${sqlstate})
     ON CONFLICT DO NOTHING`);
   const { rows } = await db.execute<{ hash: string; record: string }>(sql`
     SELECT hash, record FROM quarantined_receipts WHERE shard = ${shard} AND counter = ${receipt.counter}`);

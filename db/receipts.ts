@@ -1,8 +1,8 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { codeRoute, counterCodeRange, shardCodeRange } from "../core/code.ts";
 import type { OutboxReceipt } from "../core/outbox.ts";
 import type { ChainRecord } from "../core/receipt.ts";
-import type { Db, Queryable } from "./client.ts";
+import type { Db } from "./client.ts";
 
 /**
  * The INSERT of one queue batch, as a CTE returning the rows really inserted.
@@ -10,14 +10,14 @@ import type { Db, Queryable } from "./client.ts";
  * with jsonb_to_recordset, so the consumer never re-serializes a receipt.
  * Idempotent: a redelivered receipt hits the primary key and is skipped.
  */
-export const INSERT_RECEIPTS_CTE = `ins AS (
+export const insertReceiptsCte = (batch: string): SQL => sql`ins AS (
   INSERT INTO receipts (code, received_at, tenant_id, store_id, terminal_id, seq, issued_at,
                         currency, total, cashier, items, payments, hash, prev_hash, kind, refers_to, reason,
                         offline, late)
   SELECT code, "receivedAt", "tenantId", "storeId", "terminalId", seq, "issuedAt",
          currency, total, cashier, items, payments, "_hash", "prevHash", kind, "refersTo", reason,
          offline, late
-  FROM jsonb_to_recordset($1::jsonb) AS r(
+  FROM jsonb_to_recordset(${batch}::jsonb) AS r(
     code text, "receivedAt" timestamptz, "tenantId" text, "storeId" text, "terminalId" text,
     seq bigint, "issuedAt" timestamptz, currency text, total bigint, cashier text,
     items jsonb, payments jsonb, "_hash" text, "prevHash" text, kind text, "refersTo" text, reason text,
@@ -31,7 +31,7 @@ export const INSERT_RECEIPTS_CTE = `ins AS (
  * the same statement: a receipt in Postgres always has them, whatever happens
  * to the queue message that announces them.
  */
-const ADD_DELIVERIES = `hooks AS (
+const ADD_DELIVERIES = sql`hooks AS (
   INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, code, received_at)
   SELECT i.tenant_id, w.id, 'evt_' || replace(i.code, '-', ''), i.code, i.received_at
     FROM ins i
@@ -46,8 +46,8 @@ const ADD_DELIVERIES = `hooks AS (
  * The INSERT's trigger adds the rows it really inserted to the analytics
  * rollups (migrations/0018), which this role cannot write.
  */
-const INSERT_BATCH = `
-WITH ${INSERT_RECEIPTS_CTE},
+const insertBatch = (batch: string): SQL => sql`
+WITH ${insertReceiptsCte(batch)},
 ${ADD_DELIVERIES}
 SELECT (SELECT count(*) FROM ins) AS inserted,
        (SELECT coalesce(json_agg(json_build_object('tenantId', tenant_id, 'webhookId', webhook_id, 'eventId', event_id)
@@ -60,15 +60,14 @@ export function batchJson(receipts: OutboxReceipt[]): string {
 
 export type NewDelivery = { tenantId: string; webhookId: string; eventId: string };
 
-/** Inserts receipts (with the consumer's pool, or any client); returns how many were new and the webhook deliveries they created. */
+/** Inserts receipts; returns how many were new and the webhook deliveries they created. */
 export async function insertReceipts(
-  client: Queryable,
+  db: Db,
   receipts: OutboxReceipt[],
 ): Promise<{ inserted: number; deliveries: NewDelivery[] }> {
   if (!receipts.length) return { inserted: 0, deliveries: [] };
-  const result = await client.query(INSERT_BATCH, [batchJson(receipts)]);
-  const row = result.rows[0] as { inserted: string; deliveries: NewDelivery[] } | undefined;
-  return { inserted: Number(row?.inserted ?? 0), deliveries: row?.deliveries ?? [] };
+  const { rows } = await db.execute<{ inserted: string; deliveries: NewDelivery[] }>(insertBatch(batchJson(receipts)));
+  return { inserted: Number(rows[0]?.inserted ?? 0), deliveries: rows[0]?.deliveries ?? [] };
 }
 
 export type PersistedReceipt = {

@@ -16,16 +16,18 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { sql } from "drizzle-orm";
 import pg from "pg";
 import { canonicalJson } from "../core/canonical.ts";
 import { encodeCode } from "../core/code.ts";
 import type { OutboxReceipt } from "../core/outbox.ts";
 import { buildRecord, GENESIS_HASH, parseReceipt } from "../core/receipt.ts";
-import { batchJson, INSERT_RECEIPTS_CTE, insertReceipts } from "../db/receipts.ts";
+import { batchJson, insertReceipts, insertReceiptsCte } from "../db/receipts.ts";
 import { sha256Hex } from "../kit/crypto.ts";
 import { COPY_COLUMNS, copyFrom, copyLine } from "./lib/bench/copy.ts";
 import { ASSUMPTIONS, PRICES } from "./lib/bench/prices.ts";
 import { makeSale, rng } from "./lib/bench/receipts.ts";
+import { nodeDb } from "./lib/db.ts";
 import { applyMigrations } from "./lib/stack/migrate.ts";
 import { freePort } from "./lib/stack/ports.ts";
 import { startEmbeddedPostgres } from "./lib/stack/postgres.ts";
@@ -114,7 +116,9 @@ try {
 
   // COPY (the ceiling) and the INSERT alone run with triggers off, so neither touches the rollups;
   // the product's statement has its trigger (migrations/0018) add each inserted row to the rollups.
-  const insertOnly = `WITH ${INSERT_RECEIPTS_CTE} SELECT count(*) AS inserted FROM ins`;
+  const orm = nodeDb(db);
+  const insertOnly = (batch: OutboxReceipt[]) =>
+    orm.execute(sql`WITH ${insertReceiptsCte(batchJson(batch))} SELECT count(*) AS inserted FROM ins`);
   const withoutTriggers = async (fn: () => Promise<unknown>) => {
     await db.query("SET session_replication_role = replica");
     try {
@@ -132,13 +136,13 @@ try {
       }),
     "receipts only": (batches) =>
       withoutTriggers(async () => {
-        for (const b of batches) await db.query(insertOnly, [batchJson(b)]);
+        for (const b of batches) await insertOnly(b);
       }),
     "with rollups": async (batches) => {
-      for (const b of batches) await insertReceipts(db, b);
+      for (const b of batches) await insertReceipts(orm, b);
     },
     "with a webhook": async (batches) => {
-      for (const b of batches) await insertReceipts(db, b);
+      for (const b of batches) await insertReceipts(orm, b);
     },
   };
   const ms = Object.fromEntries(NAMES.map((n) => [n, [] as number[]])) as Record<Name, number[]>;

@@ -113,7 +113,7 @@ export default {
     await archiveDueDays(env, ctx).catch((e: unknown) =>
       logger.error({ msg: "archive failed", error: describeError(e) }),
     );
-    const zones = await withPg(env, ctx, (pg) => refreshTimeZones(pg.pool));
+    const zones = await withPg(env, ctx, (pg) => refreshTimeZones(pg.db));
     logger.info({ msg: "time zones refreshed", known: zones });
     for (const o of outcomes) {
       const failed = o.outcome.startsWith("failed");

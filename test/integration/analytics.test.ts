@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { splitTax } from "../../core/analytics.ts";
 import { canonicalJson } from "../../core/canonical.ts";
 import type { OutboxMessage } from "../../core/outbox.ts";
-import { openPg } from "../../db/client.ts";
+import { dbOf, openPg } from "../../db/client.ts";
 import { type RecordRow, recordColumns, recordFromRow } from "../../db/receipts.ts";
 import { rebuildRollups } from "../../db/rollups.ts";
 import worker from "../../workers/index.ts";
@@ -404,10 +404,10 @@ describe("upkeep", () => {
       await client.query("SET TIME ZONE 'Asia/Kolkata'");
       // An insider's edit of a rollup is undone by the rebuild, which reads only receipts.
       await client.query("UPDATE sales_rollup SET gross = gross + 1 WHERE tenant_id = $1", [f.tenantId]);
-      const first = await rebuildRollups(client, FROM, TO);
+      const first = await rebuildRollups(dbOf(client), FROM, TO);
       expect(first.receipts).toBeGreaterThanOrEqual(BERLIN.length + KOLKATA.length + 1);
       expect(await snapshot()).toEqual(kept);
-      await rebuildRollups(client, FROM, TO);
+      await rebuildRollups(dbOf(client), FROM, TO);
       expect(await snapshot()).toEqual(kept);
     } finally {
       client.release();

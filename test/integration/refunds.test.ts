@@ -8,7 +8,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { encodeCode, parseCode } from "../../core/code.ts";
 import { shardForStore } from "../../core/ids.ts";
-import { openPg } from "../../db/client.ts";
+import { dbOf, openPg } from "../../db/client.ts";
 import { rebuildRollups } from "../../db/rollups.ts";
 import {
   call,
@@ -379,7 +379,7 @@ describe("refunds and voids in analytics", () => {
     const pg = openPg({ DATABASE_URL: env.TEST_ADMIN_DATABASE_URL, NEON_WS_PROXY: env.NEON_WS_PROXY });
     const client = await pg.pool.connect();
     try {
-      await rebuildRollups(client, day, day);
+      await rebuildRollups(dbOf(client), day, day);
     } finally {
       client.release();
       await pg.end();

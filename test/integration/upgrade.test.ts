@@ -199,7 +199,7 @@ async function preLogShard(persistedUpTo: number) {
   // What Postgres confirmed, as 49e008b's consumer wrote it.
   const pg = openPg({ DATABASE_URL: env.TEST_ADMIN_DATABASE_URL, NEON_WS_PROXY: env.NEON_WS_PROXY });
   await insertReceipts(
-    pg.pool,
+    pg.db,
     issued.slice(0, persistedUpTo).map((o, i) => ({ counter: i + 1, hash: o.receipt.hash, record: o.record })),
   );
   await pg.end();

@@ -10,7 +10,7 @@
  */
 
 import type { OutboxEntry, OutboxMessage, OutboxReceipt } from "../../core/outbox.ts";
-import { type Pg, withPg } from "../../db/client.ts";
+import { type Pg, sqlStateOf, withPg } from "../../db/client.ts";
 import { quarantineReceipt } from "../../db/quarantine.ts";
 import { insertReceipts, type NewDelivery } from "../../db/receipts.ts";
 import { describeError } from "../../kit/describe-error.ts";
@@ -69,7 +69,7 @@ export async function consumeReceipts(
 }
 
 async function persist(env: Env, pg: Pg, bodies: OutboxMessage[], deliveries: NewDelivery[]): Promise<void> {
-  const inserted = await insertReceipts(pg.pool, await resolveReferences(env, groupByShard(bodies)));
+  const inserted = await insertReceipts(pg.db, await resolveReferences(env, groupByShard(bodies)));
   deliveries.push(...inserted.deliveries);
 }
 
@@ -133,8 +133,8 @@ async function persistSplitting(
 
 /** A data or constraint error (SQLSTATE class 22 or 23): this input, not the connection, is the problem. */
 function rejectsData(e: unknown): boolean {
-  const code = (e as { code?: unknown }).code;
-  return typeof code === "string" && (code.startsWith("22") || code.startsWith("23"));
+  const code = sqlStateOf(e);
+  return code !== null && (code.startsWith("22") || code.startsWith("23"));
 }
 
 function groupByShard(bodies: readonly OutboxMessage[]): Map<number, OutboxEntry[]> {

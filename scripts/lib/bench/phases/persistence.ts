@@ -8,6 +8,7 @@ import pg from "pg";
 import { canonicalJson } from "../../../../core/canonical.ts";
 import { encodeCode } from "../../../../core/code.ts";
 import { insertReceipts, type RecordRow, recordColumns, recordFromRow } from "../../../../db/receipts.ts";
+import { nodeDb } from "../../db.ts";
 import { COPY_COLUMNS, copyFrom, copyText } from "../copy.ts";
 import { type Fleet, pool, type Terminal } from "../fleet.ts";
 import { type BenchRun, round } from "../run.ts";
@@ -240,7 +241,7 @@ async function productInsert(b: BenchRun, backlogCodes: string[], drained: numbe
   const ti = performance.now();
   let inserted = 0;
   for (let i = 0; i < outbox.length; i += insertBatchSize)
-    inserted += (await insertReceipts(insertClient, outbox.slice(i, i + insertBatchSize))).inserted;
+    inserted += (await insertReceipts(nodeDb(insertClient), outbox.slice(i, i + insertBatchSize))).inserted;
   const insertMs = performance.now() - ti;
   await insertClient.end();
   b.ownStatements += Math.ceil(outbox.length / insertBatchSize) * 4;
