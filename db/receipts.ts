@@ -176,6 +176,31 @@ export function recordFromRow(r: RecordRow): ChainRecord {
   return record;
 }
 
+/** The row a record is stored as (recordFromRow's inverse): how the audit walks archived receipts with the rest. */
+export function rowOfRecord(r: ChainRecord, hash: string): RecordRow {
+  return {
+    code: r.code,
+    received_ms: String(Date.parse(r.receivedAt)),
+    tenant_id: r.tenantId,
+    store_id: r.storeId,
+    terminal_id: r.terminalId,
+    seq: String(r.seq),
+    issued_ms: String(Date.parse(r.issuedAt)),
+    currency: r.currency,
+    total: String(r.total),
+    cashier: r.cashier ?? null,
+    items: r.items,
+    payments: r.payments,
+    hash,
+    prev_hash: r.prevHash,
+    kind: r.kind ?? null,
+    refers_to: r.refersTo ?? null,
+    reason: r.reason ?? null,
+    offline: r.offline ?? null,
+    late: r.late === true ? true : null,
+  };
+}
+
 /** The receipt, its predecessor's hash and display names, in one round trip. */
 export async function findReceipt(db: Db, code: string): Promise<PersistedReceipt | null> {
   const { rows } = await db.execute<Row>(sql`

@@ -1,7 +1,7 @@
 /**
- * `npm run audit`: checks every receipt in Postgres against the shards' signed
- * logs and the per-store chains, streaming (one tile and one page of rows at a
- * time). Lists each altered or missing receipt, prints a summary, exits 1 if
+ * `npm run audit`: checks every receipt, in Postgres or archived in R2, against
+ * the shards' signed logs and the per-store chains, streaming (one tile, one
+ * page of rows and one archived object at a time). Lists each altered or missing receipt, prints a summary, exits 1 if
  * anything is wrong. Run `npm run audit -- --help` for the options.
  */
 import { parseArgs } from "node:util";
@@ -13,8 +13,18 @@ import type { Checkpoint } from "../tlog/note.ts";
 import { keepCheckpoint, keptCheckpoint } from "./lib/audit/kept.ts";
 import { refundProblems } from "./lib/audit/refunds.ts";
 import { rollupProblems } from "./lib/audit/rollups.ts";
-import { auditShard, type ShardAudit } from "./lib/audit/shard-audit.ts";
-import { codesOfShard, countersPresent, logApi, shardFacts, shardRows, shardsNamedPast } from "./lib/audit/sources.ts";
+import { auditShard, type Problem, type ShardAudit } from "./lib/audit/shard-audit.ts";
+import {
+  archivedObjects,
+  archivedRows,
+  archiveLookup,
+  codesOfShard,
+  countersPresent,
+  logApi,
+  shardFacts,
+  shardRows,
+  shardsNamedPast,
+} from "./lib/audit/sources.ts";
 import { readPinsFile } from "./lib/pins-file.ts";
 
 const HELP = `npm run audit -- [options]
@@ -22,7 +32,8 @@ const HELP = `npm run audit -- [options]
   --url URL           the Tillproof service, for checkpoints and tiles (default $TILLPROOF_URL or http://127.0.0.1:8787)
   --key VKEY          the log's verifier key to trust (default $LOG_VERIFIER_KEY, else the service's /v1/log/key)
   --code-key KEY      CODE_KEY, to name missing receipts by code (default $CODE_KEY; else by shard and entry)
-  --operator-token T  read the log without the public rate limit (only over https or to this machine; else 429s are waited out)
+  --operator-token T  read the log without the public rate limit (only over https or to this machine; else 429s are
+                      waited out), and read archived days' objects (needed once a day has been archived)
   --witness-policy F  pin the log and its witnesses from F (what GET /v1/log/witnesses answers, saved when you
                       decided to trust it): each checkpoint needs the log's signature, its exact origin and the quorum
   --state DIR         keep the largest checkpoint verified per shard in DIR, and demand that the log only grew since
@@ -61,7 +72,7 @@ export type AuditReport = {
   problems: number;
   unsigned: number;
   /** With `rollups`: how many receipts were recomputed into how many store-days. */
-  rollups?: { receipts: number; days: number };
+  rollups?: { receipts: number; days: number; archivedThrough: string | null };
 };
 
 type Signed = { note: string; checkpoint: Checkpoint };
@@ -116,12 +127,19 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
     let before = 0;
     const results: ShardAudit[] = [];
     for (const { n, signed, error, facts } of plan) {
+      // Days already archived: their objects, through the operator's route (the log's leaves check every byte).
+      const objects = await archivedObjects(pool, n);
+      if (objects.length && !o.operatorToken) {
+        throw new Error(`shard ${n} has ${objects.length} archived object(s); reading them needs --operator-token`);
+      }
+      const archiveProblems: Problem[] = [];
+      const archived = objects.length ? archivedRows(objects, (x) => api.archiveObject(x), archiveProblems) : undefined;
       const format = (counter: number) =>
         facts.v2From !== null ? (counter >= facts.v2From ? 2 : 1) : facts.hasV1 ? 1 : 2;
       const result = await auditShard({
         shard: n,
         signed: signed?.checkpoint ?? { size: 0, root: new Uint8Array(32) },
-        rows: shardRows(pool, n),
+        rows: shardRows(pool, n, archived),
         tiles: api.tiles(n),
         codeOf: (counter) => (o.codeKey ? encodeCode(o.codeKey, { shard: n, counter }, format(counter)) : null),
         codeIsGenuine: (code) => !o.codeKey || parseCode(o.codeKey, code)?.code === code,
@@ -133,6 +151,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
         },
         progress: (done) => o.progress?.(bar(before + done, total, started, n)),
       });
+      result.problems.unshift(...archiveProblems);
       if (error) result.problems.unshift({ kind: "checkpoint", code: `shard ${n}`, detail: error });
       else if (!signed) {
         result.problems.unshift({
@@ -171,14 +190,17 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
       }
     }
     // Refunds and voids point to sales of their tenant, and no sale gave back more than it took.
-    const refunds = await refundProblems(pool);
+    const refunds = await refundProblems(
+      pool,
+      o.operatorToken ? archiveLookup(pool, (x) => api.archiveObject(x)) : undefined,
+    );
     if (refunds.problems.length) {
       results.push({ shard: -1, signedSize: 0, checked: 0, unsigned: 0, problems: refunds.problems });
     }
     const rollups = o.rollups ? await rollupProblems(pool) : undefined;
     if (rollups) results.push({ shard: -1, signedSize: 0, checked: 0, unsigned: 0, problems: rollups.problems });
     return {
-      rollups: rollups && { receipts: rollups.receipts, days: rollups.days },
+      rollups: rollups && { receipts: rollups.receipts, days: rollups.days, archivedThrough: rollups.archivedThrough },
       shards: results,
       checked: results.reduce((n, r) => n + r.checked, 0),
       problems: results.reduce((n, r) => n + r.problems.length, 0),
@@ -273,7 +295,7 @@ async function main(): Promise<number> {
   const signed = report.shards.reduce((n, s) => n + s.signedSize, 0);
   if (report.rollups) {
     console.log(
-      `audit: rollups recomputed from ${report.rollups.receipts.toLocaleString("en")} receipts over ${report.rollups.days.toLocaleString("en")} store-days`,
+      `audit: rollups recomputed from ${report.rollups.receipts.toLocaleString("en")} receipts over ${report.rollups.days.toLocaleString("en")} store-days${report.rollups.archivedThrough ? ` (days through ${report.rollups.archivedThrough} are archived: not recomputed)` : ""}`,
     );
   }
   console.log(

@@ -13,7 +13,8 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ArchivedReceipt, decodeRows, encodeObject } from "../../core/archive.ts";
 import { archiveByHand } from "../../scripts/archive.ts";
-import { OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
+import { runAudit } from "../../scripts/audit.ts";
+import { auditTarget, OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
 import { insiderSql } from "../insider.ts";
 import { stackJson, until } from "./helpers.ts";
 
@@ -28,6 +29,9 @@ const api = <T>(method: string, path: string, token: string, body?: unknown) =>
 
 type Verified = { status: string; persisted: boolean; proof: { leafIndex: number } | null; total: number };
 const verify = (code: string) => api<Verified>("GET", `/v1/verify/${code}`, OPERATOR_TOKEN);
+/** `npm run audit` of the stack, reading archived objects through the operator's route. */
+const audit = (rollups = false) =>
+  runAudit({ ...auditTarget(stack), operatorToken: OPERATOR_TOKEN, graceMs: 1_000, rollups });
 
 beforeAll(async () => {
   stack = await startStack({ vars: { HOT_DAYS: "0" }, persistTo: storage });
@@ -124,6 +128,21 @@ describe("archiving a day", () => {
     expect(await page.text()).toContain("Brot 7");
   });
 
+  it("is audited from the archive: every archived receipt checked against its log leaf, and the rollups of archived days left alone", async () => {
+    const report = await audit(true);
+    expect(report.shards.flatMap((s) => s.problems)).toEqual([]);
+    expect(report.checked).toBe(codes.length);
+    expect(report.rollups?.archivedThrough).not.toBeNull();
+    // The objects come through the operator's route: without the token the audit says so, rather than miss them.
+    await expect(runAudit({ ...auditTarget(stack), graceMs: 1_000 })).rejects.toThrow(/needs --operator-token/);
+    const anonymous = await fetch(`${stack.baseUrl}/v1/ops/archive/object?key=archive/v1/x`);
+    expect(anonymous.status).toBe(401);
+    const sneaky = await fetch(`${stack.baseUrl}/v1/ops/archive/object?key=archive/v1/../../secrets`, {
+      headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
+    });
+    expect(sneaky.status).toBe(400);
+  });
+
   it("can be queried by DuckDB as it stands: each store's receipts and gross equal the analytics rollups", async () => {
     const files = parquetFiles(storage);
     const duck = await DuckDBInstance.create(":memory:");
@@ -207,6 +226,15 @@ describe("archiving a day", () => {
     const edited = (await Promise.all(codes.map(verify))).filter((v) => v.status !== "valid");
     expect(edited).toHaveLength(1);
     expect(edited[0]).toMatchObject({ status: "tampered", persisted: true, total: victim.record.total });
+    const tampered = (await audit()).shards.flatMap((s) => s.problems);
+    expect(tampered).toContainEqual({
+      kind: "altered",
+      code: victim.record.code,
+      detail: "the record no longer hashes to its hash",
+    });
+    expect(tampered).toContainEqual(
+      expect.objectContaining({ kind: "archive", code: target?.key, detail: expect.stringContaining("SHA-256") }),
+    );
 
     // An object lost from R2: its receipts read as missing (the log still has them), never as not found.
     const [gone] = await stack.sql<{ key: string; first_counter: string }>(
@@ -217,5 +245,10 @@ describe("archiving a day", () => {
     const statuses = await Promise.all(codes.map(async (c) => (await verify(c)).status));
     expect(statuses.filter((s) => s === "missing").length).toBeGreaterThan(0);
     expect(statuses.filter((s) => s === "missing").length).toBeLessThan(codes.length);
+    const lost = (await audit()).shards.flatMap((s) => s.problems);
+    expect(lost).toContainEqual(
+      expect.objectContaining({ kind: "archive", code: `${gone?.key}.lost`, detail: expect.stringContaining("gone") }),
+    );
+    expect(lost.filter((p) => p.kind === "missing")).toHaveLength(statuses.filter((s) => s === "missing").length);
   });
 });

@@ -3,7 +3,7 @@
  * (`npm run archive -- --day`), and daily from the cron for every day older
  * than HOT_DAYS, oldest first, as far as its time allows.
  */
-import { ApiError } from "../../api/errors.ts";
+import { ApiError, notFound } from "../../api/errors.ts";
 import { lastArchivableDay } from "../../core/archive.ts";
 import { config } from "../../core/config.ts";
 import { hotDaysUntil } from "../../db/archive.ts";
@@ -14,7 +14,7 @@ import { pg } from "../http.ts";
 import { router } from "../openapi.ts";
 import { logger } from "../request-context.ts";
 import { type ArchiveReport, archiveDay } from "./archive-day.ts";
-import { archiveDayRoute } from "./routes.ts";
+import { archiveDayRoute, archiveObjectRoute } from "./routes.ts";
 
 /** A request archives for this long, then answers `writing` (the caller calls again). */
 const REQUEST_BUDGET_MS = 20_000;
@@ -36,6 +36,21 @@ archive.openapi(archiveDayRoute, async (c) => {
   const report = await archiveDay(c.env, pg(c).db, day, Date.now() + REQUEST_BUDGET_MS);
   logArchive(report);
   return c.json(report, 200);
+});
+
+archive.openapi(archiveObjectRoute, async (c) => {
+  // A Range header is R2's own (bytes=a-b): the audit asks for the bytes Postgres says were written.
+  const ranged = c.req.header("range") !== undefined;
+  const object = await c.env.ARCHIVE.get(c.req.valid("query").key, ranged ? { range: c.req.raw.headers } : {});
+  if (!object) throw notFound("Archive object");
+  c.header("content-type", "application/vnd.apache.parquet");
+  c.header("etag", object.httpEtag);
+  // Read whole (a part is a few MB): a body that ends short fails here, as a 500, never as a cut 200.
+  const bytes = await object.arrayBuffer();
+  if (!ranged) return c.body(bytes, 200);
+  const from = object.range && "offset" in object.range ? (object.range.offset ?? 0) : 0;
+  c.header("content-range", `bytes ${from}-${from + bytes.byteLength - 1}/${object.size}`);
+  return c.body(bytes, 206);
 });
 
 /** Every day past HOT_DAYS still in Postgres, oldest first, until the budget is spent. */

@@ -1,4 +1,4 @@
-/** The archive's operator route (contract: docs/api.md "Archive"), as an OpenAPI route. */
+/** The archive's operator routes (contract: docs/api.md "Archive"), as OpenAPI routes. */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { daySchema } from "../../core/archive.ts";
@@ -27,5 +27,39 @@ export const archiveDayRoute = createRoute({
   responses: {
     200: json("Where the day stands (state `writing`: call again)", archiveReportSchema),
     ...errors({ 401: "Missing or invalid operator token", 409: "The day is younger than HOT_DAYS" }),
+  },
+});
+
+export const archiveObjectRoute = createRoute({
+  method: "get",
+  path: "/v1/ops/archive/object",
+  operationId: "getArchiveObject",
+  tags: ["Operations"],
+  summary: "One archived Parquet object, as R2 holds it (what `npm run audit` checks archived receipts from)",
+  security: security.operator,
+  middleware: [requireOperator] as const,
+  request: {
+    query: z.object({
+      key: z
+        .string()
+        .max(200)
+        .regex(/^archive\/v1\/(?!.*\.\.)[A-Za-z0-9=/._-]+$/, "an archive object's key (archive/v1/…)")
+        .meta({ example: "archive/v1/day=2026-12-01/shard=00042/part=000.parquet" }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "The object's bytes (Parquet; its SHA-256 is in the day's manifest and in archive_objects)",
+      content: { "application/vnd.apache.parquet": { schema: z.string().meta({ format: "binary" }) } },
+    },
+    206: {
+      description: "The bytes a `Range: bytes=a-b` header asked for, with Content-Range",
+      content: { "application/vnd.apache.parquet": { schema: z.string().meta({ format: "binary" }) } },
+    },
+    ...errors({
+      400: "Not an archive object's key",
+      401: "Missing or invalid operator token",
+      404: "No such object in R2",
+    }),
   },
 });

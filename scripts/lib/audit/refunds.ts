@@ -76,8 +76,11 @@ export function problemsOf(original: ChainRecord | null, children: Child[], refe
   return out;
 }
 
-/** Every refund and void in Postgres, grouped by original, checked. */
-export async function refundProblems(pool: pg.Pool): Promise<{ checked: number; problems: Problem[] }> {
+/** Every refund and void in Postgres, grouped by original, checked; an original no longer in Postgres is looked up in the archive. */
+export async function refundProblems(
+  pool: pg.Pool,
+  archived: (code: string) => Promise<ChainRecord | null> = async () => null,
+): Promise<{ checked: number; problems: Problem[] }> {
   const problems: Problem[] = [];
   let checked = 0;
   let after = "";
@@ -98,7 +101,8 @@ export async function refundProblems(pool: pg.Pool): Promise<{ checked: number; 
     const byCode = new Map(originals.map((o) => [o.code.trim(), recordFromRow(o)]));
     for (const r of rows) {
       checked += r.children.length;
-      problems.push(...problemsOf(byCode.get(r.refers_to) ?? null, r.children, r.refers_to));
+      const original = byCode.get(r.refers_to) ?? (await archived(r.refers_to));
+      problems.push(...problemsOf(original, r.children, r.refers_to));
     }
     after = rows[rows.length - 1]?.refers_to ?? after;
     if (rows.length < PAGE) break;

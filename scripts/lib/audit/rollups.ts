@@ -145,8 +145,15 @@ const STORED = {
             FROM item_rollup GROUP BY 1, 2, 3, 4, 5`,
 };
 
-/** Recomputes every day's rollups from the receipts in Postgres and compares, in one read-only snapshot. */
-export async function rollupProblems(pool: pg.Pool): Promise<{ receipts: number; days: number; problems: Problem[] }> {
+/**
+ * Recomputes every day's rollups from the receipts in Postgres and compares, in
+ * one read-only snapshot. Days whose receipts were archived (a store's day may
+ * straddle two UTC days: through the day after the last one dropped) keep
+ * rollups with no rows under them and are left out (`archivedThrough`).
+ */
+export async function rollupProblems(
+  pool: pg.Pool,
+): Promise<{ receipts: number; days: number; problems: Problem[]; archivedThrough: string | null }> {
   const client = await pool.connect();
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -171,8 +178,22 @@ export async function rollupProblems(pool: pg.Pool): Promise<{ receipts: number;
         stored[table].set(key, Object.fromEntries(fields.map((f) => [f, Number(r[f])])));
       }
     }
+    const { rows: dropped } = await client.query<{ through: string | null }>(
+      "SELECT to_char(max(day) + 1, 'YYYY-MM-DD') AS through FROM archive_days WHERE state = 'dropped'",
+    );
     await client.query("COMMIT");
-    return { receipts: tally.count, days: tally.sales.size, problems: compareRollups(tally, stored) };
+    const through = dropped[0]?.through ?? null;
+    if (through) {
+      for (const map of [tally.sales, tally.tax, tally.items, stored.sales, stored.tax, stored.items]) {
+        for (const key of map.keys()) if ((key.split("\u0000")[3] ?? "") <= through) map.delete(key);
+      }
+    }
+    return {
+      receipts: tally.count,
+      days: tally.sales.size,
+      problems: compareRollups(tally, stored),
+      archivedThrough: through,
+    };
   } catch (e) {
     await client.query("ROLLBACK").catch(() => {});
     throw e;

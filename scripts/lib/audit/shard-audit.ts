@@ -33,7 +33,9 @@ export type Problem = {
     /** A refund or void that points to no sale of its tenant, or a sale given back more than it took. */
     | "refund"
     /** A day's analytics rollup that its receipts do not add up to (`--rollups`). */
-    | "rollup";
+    | "rollup"
+    /** An archived object that is gone from R2, unreadable, or not the bytes recorded when it was written. */
+    | "archive";
   /** The receipt's compact code, or `shard S entry I` when only the log knows it. */
   code: string;
   detail: string;
@@ -44,7 +46,7 @@ export type ShardAudit = { shard: number; signedSize: number; checked: number; u
 export type ShardAuditInput = {
   shard: number;
   signed: { size: number; root: Hash };
-  /** The shard's rows in counter order. */
+  /** The shard's rows in counter order (Postgres's and the archive's). */
   rows: AsyncIterable<RecordRow>;
   tiles: TileReader;
   /** The code of a leaf whose row is gone (null without CODE_KEY). */
@@ -188,7 +190,11 @@ export async function auditShard(input: ShardAuditInput): Promise<ShardAudit> {
   const arrived = tail.length ? await input.recheck(tail) : new Set<number>();
   for (const c of missing) {
     if (!arrived.has(c))
-      problems.push({ kind: "missing", code: nameOf(c), detail: "in the signed log, not in Postgres" });
+      problems.push({
+        kind: "missing",
+        code: nameOf(c),
+        detail: "in the signed log, in neither Postgres nor the archive",
+      });
   }
   return { shard, signedSize: signed.size, checked, unsigned, problems };
 }

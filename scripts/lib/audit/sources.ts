@@ -1,5 +1,10 @@
-/** Where the audit reads from: Postgres (rows in counter order, a page at a time) and the public log API. */
+/**
+ * Where the audit reads from: Postgres (rows in counter order, a page at a
+ * time), the archive (the objects of dropped days, through the operator's
+ * route) and the public log API.
+ */
 import type pg from "pg";
+import { type ArchivedReceipt, decodeRows } from "../../../core/archive.ts";
 import {
   type CodeFormat,
   codeRoute,
@@ -8,12 +13,15 @@ import {
   shardCodeRange,
   V1_MAX_SHARDS,
 } from "../../../core/code.ts";
-import { type RecordRow, recordColumns } from "../../../db/receipts.ts";
+import type { ChainRecord } from "../../../core/receipt.ts";
+import { type RecordRow, recordColumns, rowOfRecord } from "../../../db/receipts.ts";
+import { sha256Hex } from "../../../kit/crypto.ts";
 import { fromHex, HASH_SIZE, type Hash } from "../../../tlog/merkle.ts";
 import { checkCheckpoint, type OpenedPins } from "../../../tlog/monitor.ts";
 import type { Checkpoint } from "../../../tlog/note.ts";
 import type { TileReader } from "../../../tlog/proofs.ts";
 import { TILE_WIDTH, tileIndexPath, unpackHashes } from "../../../tlog/tiles.ts";
+import type { Problem } from "./shard-audit.ts";
 
 const PAGE = 5_000;
 
@@ -24,10 +32,15 @@ const PAGE = 5_000;
  * honest database has every v1 counter before every v2 one; merging keeps the
  * walk in order even when an inserted row breaks that.
  */
-export async function* shardRows(pool: pg.Pool, shard: number): AsyncGenerator<RecordRow> {
+export async function* shardRows(
+  pool: pg.Pool,
+  shard: number,
+  archived?: AsyncGenerator<RecordRow>,
+): AsyncGenerator<RecordRow> {
   const layouts = ([1, 2] as const)
     .filter((format) => format === 2 || shard < V1_MAX_SHARDS)
     .map((format) => layoutRows(pool, shard, format));
+  if (archived) layouts.push(archived);
   const heads = await Promise.all(layouts.map((it) => it.next()));
   const counterOf = (r: IteratorResult<RecordRow>) => (r.done ? Infinity : (codeRoute(r.value.code)?.counter ?? 0));
   for (;;) {
@@ -59,6 +72,91 @@ async function* layoutRows(pool: pg.Pool, shard: number, format: CodeFormat): As
     if (last) after = [last.code, last.received_at];
   }
 }
+
+/** An archived object of a day whose partition was dropped (its rows are only in R2 now). */
+export type ArchivedObject = { day: string; part: number; key: string; rows: number; bytes: number; sha256: string };
+
+/** A shard's objects of dropped days, in counter order (a day still in Postgres is read from there). */
+export async function archivedObjects(pool: pg.Pool, shard: number): Promise<ArchivedObject[]> {
+  const { rows } = await pool.query<ArchivedObject>(
+    `SELECT to_char(o.day, 'YYYY-MM-DD') AS day, o.part, o.key, o.rows, o.bytes::int AS bytes, o.sha256
+       FROM archive_objects o JOIN archive_days d ON d.day = o.day AND d.state = 'dropped'
+      WHERE o.shard = $1 ORDER BY o.first_counter`,
+    [shard],
+  );
+  return rows;
+}
+
+/**
+ * The receipts of a shard's archived objects, in counter order, as rows. An
+ * object that is gone, unreadable or not the bytes recorded when it was
+ * written is a problem of its own; its receipts then count as missing (or,
+ * where its rows still read, each is checked as any row is).
+ */
+export async function* archivedRows(
+  objects: ArchivedObject[],
+  read: (o: ArchivedObject) => Promise<Uint8Array | null>,
+  problems: Problem[],
+): AsyncGenerator<RecordRow> {
+  for (const o of objects) {
+    const bytes = await read(o);
+    if (!bytes) {
+      problems.push({ kind: "archive", code: o.key, detail: `gone from R2: its ${o.rows} receipt(s) cannot be read` });
+      continue;
+    }
+    if (sha256Hex(bytes) !== o.sha256) {
+      problems.push({
+        kind: "archive",
+        code: o.key,
+        detail: "not the bytes written: its SHA-256 differs from the one recorded",
+      });
+    }
+    const receipts = await decodeRows(parquetFileOf(bytes)).catch((e: Error) => {
+      problems.push({ kind: "archive", code: o.key, detail: `unreadable as Parquet: ${e.message}` });
+      return [];
+    });
+    for (const r of receipts) yield rowOfRecord(r.record, r.hash);
+  }
+}
+
+/**
+ * An archived receipt by code, for the checks that follow a reference (a
+ * refund's sale): its shard and counter name the object; the last few objects
+ * read are kept. Null when no dropped day's object holds it.
+ */
+export function archiveLookup(
+  pool: pg.Pool,
+  read: (o: ArchivedObject) => Promise<Uint8Array | null>,
+): (code: string) => Promise<ChainRecord | null> {
+  const kept = new Map<string, ArchivedReceipt[]>();
+  return async (code) => {
+    const route = codeRoute(code);
+    if (!route) return null;
+    const { rows: objects } = await pool.query<ArchivedObject>(
+      `SELECT to_char(o.day, 'YYYY-MM-DD') AS day, o.part, o.key, o.rows, o.bytes::int AS bytes, o.sha256
+         FROM archive_objects o JOIN archive_days d ON d.day = o.day AND d.state = 'dropped'
+        WHERE o.shard = $1 AND o.first_counter <= $2 AND o.last_counter >= $2`,
+      [route.shard, route.counter],
+    );
+    for (const o of objects) {
+      let receipts = kept.get(o.key);
+      if (!receipts) {
+        const bytes = await read(o);
+        receipts = bytes ? await decodeRows(parquetFileOf(bytes)).catch(() => []) : [];
+        if (kept.size >= 8) kept.delete(kept.keys().next().value as string);
+        kept.set(o.key, receipts);
+      }
+      const found = receipts.find((r) => r.counter === route.counter && r.record.code === code);
+      if (found) return found.record;
+    }
+    return null;
+  };
+}
+
+const parquetFileOf = (bytes: Uint8Array) => ({
+  byteLength: bytes.byteLength,
+  slice: (start: number, end?: number) => bytes.slice(start, end).buffer,
+});
 
 /**
  * The SQL for one shard's codes of one layout. The last shard of a layout has
@@ -171,8 +269,12 @@ export async function shardFacts(
  * GETs a public log URL: with the operator's token when given (the service does
  * not rate-limit it), and otherwise waiting out 429s and 503s as Retry-After says.
  */
-async function getWith(url: string, operatorToken: string | undefined): Promise<Response> {
-  const headers: Record<string, string> = operatorToken ? { authorization: `Bearer ${operatorToken}` } : {};
+async function getWith(
+  url: string,
+  operatorToken: string | undefined,
+  more: Record<string, string> = {},
+): Promise<Response> {
+  const headers: Record<string, string> = operatorToken ? { authorization: `Bearer ${operatorToken}`, ...more } : more;
   for (let attempt = 0; ; attempt++) {
     const res = await fetch(url, { headers });
     if ((res.status === 429 || res.status === 503) && attempt < 8) {
@@ -187,7 +289,7 @@ async function getWith(url: string, operatorToken: string | undefined): Promise<
 }
 
 export function logApi(base: string, operatorToken?: string) {
-  const get = (url: string) => getWith(url, operatorToken);
+  const get = (url: string, headers?: Record<string, string>) => getWith(url, operatorToken, headers);
   return {
     /** What the service says to pin (the audit pins only its origin when no policy file is given). */
     pins: async () =>
@@ -212,6 +314,18 @@ export function logApi(base: string, operatorToken?: string) {
       if (!res.ok) throw new Error(`GET consistency ${from}→${to}: ${res.status}`);
       const { consistency } = (await res.json()) as { consistency: string[] };
       return consistency.map(fromHex);
+    },
+
+    /**
+     * The bytes an archived object was written with, by the size Postgres recorded (the operator's
+     * route: needs the operator token); null when R2 has no such object.
+     */
+    async archiveObject(o: { key: string; bytes: number }): Promise<Uint8Array | null> {
+      const res = await get(`${base}/v1/ops/archive/object?key=${encodeURIComponent(o.key)}`, {
+        range: `bytes=0-${Math.max(0, o.bytes - 1)}`,
+      });
+      if (res.status === 404) return null;
+      return new Uint8Array(await res.arrayBuffer());
     },
 
     tiles(shard: number): TileReader {
