@@ -10,6 +10,9 @@ import type { Db } from "./client.ts";
 
 const ROLLUPS = ["sales_rollup", "tax_rollup", "item_rollup"] as const;
 
+/** A rebuild asked for days whose receipts left Postgres for the archive. */
+export class ArchivedDays extends Error {}
+
 /** Makes time_zones what this server knows now (daily; migrations/0015). Returns how many it knows. */
 export async function refreshTimeZones(db: Db): Promise<number> {
   const { rows } = await db.execute<{ n: number }>(sql`SELECT tillproof_refresh_time_zones() AS n`);
@@ -23,6 +26,7 @@ export async function refreshTimeZones(db: Db): Promise<number> {
  * consumer, never by both and never by neither. Safe to run again. Needs the
  * owner's connection (the runtime role may not delete rollups). Uses the
  * stores' current time zones (a store that changed zone needs a rebuild).
+ * Refuses (ArchivedDays) a range that reaches archived days.
  */
 export async function rebuildRollups(
   db: Db,
@@ -31,6 +35,15 @@ export async function rebuildRollups(
 ): Promise<{ receipts: number; deleted: number; written: number }> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`LOCK TABLE sales_rollup, tax_rollup, item_rollup IN SHARE ROW EXCLUSIVE MODE`);
+    // An archived day's receipts are in R2 only: recomputing it from Postgres would wipe its figures.
+    // A store's day may straddle two UTC days, hence the day after the last one dropped.
+    const { rows: archived } = await tx.execute<{ through: string | null }>(
+      sql`SELECT to_char(max(day) + 1, 'YYYY-MM-DD') AS through FROM archive_days WHERE state = 'dropped'`,
+    );
+    const through = archived[0]?.through ?? null;
+    if (through !== null && from <= through) {
+      throw new ArchivedDays(`days through ${through} are archived (docs/archive.md): rebuild from the day after`);
+    }
     let deleted = 0;
     for (const table of ROLLUPS) {
       const out = await tx.execute(

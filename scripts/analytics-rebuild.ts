@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { dateRange } from "../core/analytics.ts";
-import { rebuildRollups } from "../db/rollups.ts";
+import { ArchivedDays, rebuildRollups } from "../db/rollups.ts";
 import { nodeDb } from "./lib/db.ts";
 
 const { values: args } = parseArgs({ options: { from: { type: "string" }, to: { type: "string" } } });
@@ -28,7 +28,11 @@ const client = new pg.Client({ connectionString: url });
 await client.connect();
 try {
   const started = Date.now();
-  const r = await rebuildRollups(nodeDb(client), range.data.from, range.data.to);
+  const r = await rebuildRollups(nodeDb(client), range.data.from, range.data.to).catch((e: unknown) => {
+    if (!(e instanceof ArchivedDays)) throw e;
+    console.error(`analytics:rebuild: ${e.message}`);
+    process.exit(2);
+  });
   console.log(
     `rebuilt ${range.data.from} … ${range.data.to}: ${r.receipts} receipts, ${r.deleted} rollup rows replaced by ${r.written}, in ${Date.now() - started} ms`,
   );

@@ -409,6 +409,14 @@ describe("upkeep", () => {
       expect(await snapshot()).toEqual(kept);
       await rebuildRollups(dbOf(client), FROM, TO);
       expect(await snapshot()).toEqual(kept);
+      // Once a day is archived its receipts are in R2 only: a rebuild reaching it is refused, and wipes nothing.
+      await client.query("INSERT INTO archive_days (day, state) VALUES ($1::date - 1, 'dropped')", [TO]);
+      try {
+        await expect(rebuildRollups(dbOf(client), FROM, TO)).rejects.toThrow(/archived/);
+        expect(await snapshot()).toEqual(kept);
+      } finally {
+        await client.query("DELETE FROM archive_days WHERE day = $1::date - 1", [TO]);
+      }
     } finally {
       client.release();
       await pg.end();
