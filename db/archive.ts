@@ -33,6 +33,18 @@ export async function setDayState(
       manifest_sha256 = coalesce(EXCLUDED.manifest_sha256, archive_days.manifest_sha256)`);
 }
 
+/**
+ * The last day whose rollups have archived receipts under them: the day after
+ * the last one dropped (a store's day may straddle two UTC days); null when
+ * none was. Rollups up to it cannot be recomputed from Postgres.
+ */
+export async function archivedThrough(db: Db): Promise<string | null> {
+  const { rows } = await db.execute<{ through: string | null }>(
+    sql`SELECT to_char(max(day) + 1, 'YYYY-MM-DD') AS through FROM archive_days WHERE state = 'dropped'`,
+  );
+  return rows[0]?.through ?? null;
+}
+
 /** Whether the day still has its partition in Postgres. */
 export async function dayIsHot(db: Db, day: string): Promise<boolean> {
   const part = `receipts_${day.replaceAll("-", "")}`;

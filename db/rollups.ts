@@ -6,6 +6,7 @@
  * count differently. The runtime role only reads them.
  */
 import { sql } from "drizzle-orm";
+import { archivedThrough } from "./archive.ts";
 import type { Db } from "./client.ts";
 
 const ROLLUPS = ["sales_rollup", "tax_rollup", "item_rollup"] as const;
@@ -36,11 +37,7 @@ export async function rebuildRollups(
   return db.transaction(async (tx) => {
     await tx.execute(sql`LOCK TABLE sales_rollup, tax_rollup, item_rollup IN SHARE ROW EXCLUSIVE MODE`);
     // An archived day's receipts are in R2 only: recomputing it from Postgres would wipe its figures.
-    // A store's day may straddle two UTC days, hence the day after the last one dropped.
-    const { rows: archived } = await tx.execute<{ through: string | null }>(
-      sql`SELECT to_char(max(day) + 1, 'YYYY-MM-DD') AS through FROM archive_days WHERE state = 'dropped'`,
-    );
-    const through = archived[0]?.through ?? null;
+    const through = await archivedThrough(tx);
     if (through !== null && from <= through) {
       throw new ArchivedDays(`days through ${through} are archived (docs/archive.md): rebuild from the day after`);
     }

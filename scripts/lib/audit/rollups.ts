@@ -10,6 +10,8 @@
  */
 import type pg from "pg";
 import type { ChainRecord } from "../../../core/receipt.ts";
+import { archivedThrough } from "../../../db/archive.ts";
+import { nodeDb } from "../db.ts";
 import type { Problem } from "./shard-audit.ts";
 
 /** One receipt as the rollups count it: the store-local day it is booked on (a void on its sale's). */
@@ -178,11 +180,8 @@ export async function rollupProblems(
         stored[table].set(key, Object.fromEntries(fields.map((f) => [f, Number(r[f])])));
       }
     }
-    const { rows: dropped } = await client.query<{ through: string | null }>(
-      "SELECT to_char(max(day) + 1, 'YYYY-MM-DD') AS through FROM archive_days WHERE state = 'dropped'",
-    );
+    const through = await archivedThrough(nodeDb(client));
     await client.query("COMMIT");
-    const through = dropped[0]?.through ?? null;
     if (through) {
       for (const map of [tally.sales, tally.tax, tally.items, stored.sales, stored.tax, stored.items]) {
         for (const key of map.keys()) if ((key.split("\u0000")[3] ?? "") <= through) map.delete(key);

@@ -76,15 +76,16 @@ async function* layoutRows(pool: pg.Pool, shard: number, format: CodeFormat): As
 /** An archived object of a day whose partition was dropped (its rows are only in R2 now). */
 export type ArchivedObject = { day: string; part: number; key: string; rows: number; bytes: number; sha256: string };
 
-/** A shard's objects of dropped days, in counter order (a day still in Postgres is read from there). */
-export async function archivedObjects(pool: pg.Pool, shard: number): Promise<ArchivedObject[]> {
-  const { rows } = await pool.query<ArchivedObject>(
-    `SELECT to_char(o.day, 'YYYY-MM-DD') AS day, o.part, o.key, o.rows, o.bytes::int AS bytes, o.sha256
-       FROM archive_objects o JOIN archive_days d ON d.day = o.day AND d.state = 'dropped'
-      WHERE o.shard = $1 ORDER BY o.first_counter`,
-    [shard],
-  );
-  return rows;
+/** A shard's objects of dropped days (a day still in Postgres is read from there), those holding `counter` if given. */
+const DROPPED_OBJECTS = `
+  SELECT to_char(o.day, 'YYYY-MM-DD') AS day, o.part, o.key, o.rows, o.bytes::int AS bytes, o.sha256
+    FROM archive_objects o JOIN archive_days d ON d.day = o.day AND d.state = 'dropped'
+   WHERE o.shard = $1 AND ($2::int8 IS NULL OR $2 BETWEEN o.first_counter AND o.last_counter)
+   ORDER BY o.first_counter`;
+
+/** A shard's objects of dropped days, in counter order. */
+export async function archivedObjects(pool: pg.Pool, shard: number, counter?: number): Promise<ArchivedObject[]> {
+  return (await pool.query<ArchivedObject>(DROPPED_OBJECTS, [shard, counter ?? null])).rows;
 }
 
 /**
@@ -132,13 +133,7 @@ export function archiveLookup(
   return async (code) => {
     const route = codeRoute(code);
     if (!route) return null;
-    const { rows: objects } = await pool.query<ArchivedObject>(
-      `SELECT to_char(o.day, 'YYYY-MM-DD') AS day, o.part, o.key, o.rows, o.bytes::int AS bytes, o.sha256
-         FROM archive_objects o JOIN archive_days d ON d.day = o.day AND d.state = 'dropped'
-        WHERE o.shard = $1 AND o.first_counter <= $2 AND o.last_counter >= $2`,
-      [route.shard, route.counter],
-    );
-    for (const o of objects) {
+    for (const o of await archivedObjects(pool, route.shard, route.counter)) {
       let receipts = kept.get(o.key);
       if (!receipts) {
         const bytes = await read(o);
