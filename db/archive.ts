@@ -153,6 +153,15 @@ export async function dayObjects(db: Db, day: string): Promise<ObjectRow[]> {
   return rows.map(fromRaw);
 }
 
+/** The objects of days dropped from Postgres, received on `since` or later (a rebuild's archived receipts). */
+export async function droppedObjectsSince(db: Db, since: string): Promise<ObjectRow[]> {
+  const { rows } = await db.execute<Raw>(sql`
+    SELECT ${OBJECT_COLUMNS} FROM archive_objects o
+     WHERE day >= ${since}::date AND EXISTS (SELECT 1 FROM archive_days d WHERE d.day = o.day AND d.state = 'dropped')
+     ORDER BY day, shard, part`);
+  return rows.map(fromRaw);
+}
+
 /** Records an object written to R2 (a rerun writes the same bytes, so the first row stands). */
 export async function recordObject(db: Db, o: ObjectRow): Promise<void> {
   await db.execute(sql`

@@ -5,15 +5,13 @@ import type { ChainRecord } from "../core/receipt.ts";
 import type { Db } from "./client.ts";
 
 /**
- * The INSERT of one queue batch, as a CTE returning the rows really inserted.
- * The records travel as the exact JSON the shard hashed; Postgres unpacks them
- * with jsonb_to_recordset, so the consumer never re-serializes a receipt.
- * Idempotent: a redelivered receipt hits the primary key and is skipped.
+ * A batch's receipts as rows of receipts' columns (RECEIPT_COLUMNS). The
+ * records travel as the exact JSON the shard hashed; Postgres unpacks them with
+ * jsonb_to_recordset, so nothing re-serializes a receipt.
  */
-export const insertReceiptsCte = (batch: string): SQL => sql`ins AS (
-  INSERT INTO receipts (code, received_at, tenant_id, store_id, terminal_id, seq, issued_at,
-                        currency, total, cashier, items, payments, hash, prev_hash, kind, refers_to, reason,
-                        offline, late)
+const RECEIPT_COLUMNS = sql.raw(`code, received_at, tenant_id, store_id, terminal_id, seq, issued_at,
+  currency, total, cashier, items, payments, hash, prev_hash, kind, refers_to, reason, offline, late`);
+const receiptsOfBatch = (batch: string): SQL => sql`
   SELECT code, "receivedAt", "tenantId", "storeId", "terminalId", seq, "issuedAt",
          currency, total, cashier, items, payments, "_hash", "prevHash", kind, "refersTo", reason,
          offline, late
@@ -21,7 +19,18 @@ export const insertReceiptsCte = (batch: string): SQL => sql`ins AS (
     code text, "receivedAt" timestamptz, "tenantId" text, "storeId" text, "terminalId" text,
     seq bigint, "issuedAt" timestamptz, currency text, total bigint, cashier text,
     items jsonb, payments jsonb, "_hash" text, "prevHash" text, kind text, "refersTo" text, reason text,
-    offline jsonb, late boolean)
+    offline jsonb, late boolean)`;
+
+/** INSERTs a batch's receipts into `table` (a table with receipts' columns), as a statement fragment. */
+export const insertReceiptsInto = (table: SQL, batch: string): SQL =>
+  sql`INSERT INTO ${table} (${RECEIPT_COLUMNS}) ${receiptsOfBatch(batch)}`;
+
+/**
+ * The INSERT of one queue batch, as a CTE returning the rows really inserted.
+ * Idempotent: a redelivered receipt hits the primary key and is skipped.
+ */
+export const insertReceiptsCte = (batch: string): SQL => sql`ins AS (
+  ${insertReceiptsInto(sql`receipts`, batch)}
   ON CONFLICT DO NOTHING
   RETURNING code, received_at, tenant_id, store_id, currency, issued_at, total, items, payments, kind, refers_to
 )`;

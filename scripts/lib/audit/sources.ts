@@ -148,7 +148,8 @@ export function archiveLookup(
   };
 }
 
-const parquetFileOf = (bytes: Uint8Array) => ({
+/** Bytes read whole, as hyparquet reads a file. */
+export const parquetFileOf = (bytes: Uint8Array) => ({
   byteLength: bytes.byteLength,
   slice: (start: number, end?: number) => bytes.slice(start, end).buffer,
 });
