@@ -3,9 +3,11 @@
  * the consumer's INSERT. The same realistic batches (100 receipts, ≈ 5 items
  * each, 200 stores in several time zones) go through a raw COPY (the
  * ceiling), the receipts-only INSERT (the baseline), the product's statement
- * for tenants without webhooks (the
- * rollups), and for tenants with one webhook (rollups and a delivery row per
- * receipt), alternating in rounds within one run; it prints the time per
+ * for tenants without webhooks (the rollups), the same INSERT with the batch
+ * folded into its buckets in memory and one upsert per bucket instead (the
+ * plan the record-store issue proposed), and the product's statement for
+ * tenants with one webhook (rollups and a delivery row per receipt),
+ * alternating in rounds within one run; it prints the time per
  * receipt of each, their ratios and shares of COPY, how many rollup rows a
  * batch touches per receipt (what folding a batch in memory could save), the
  * rollup and delivery bytes per receipt, and what that costs per million
@@ -13,6 +15,7 @@
  *
  *   npm run bench:rollups                 # embedded Postgres
  *   npm run bench:rollups -- --rounds 8   # more rounds (default 6, 20 batches each)
+ *   npm run bench:rollups -- --spread-hours 1   # issued within the last hour, as a live batch is (default a week)
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -33,11 +36,17 @@ import { freePort } from "./lib/stack/ports.ts";
 import { startEmbeddedPostgres } from "./lib/stack/postgres.ts";
 
 const { values: args } = parseArgs({
-  options: { rounds: { type: "string", default: "6" }, batches: { type: "string", default: "20" } },
+  options: {
+    rounds: { type: "string", default: "6" },
+    batches: { type: "string", default: "20" },
+    "spread-hours": { type: "string", default: String(7 * 24) },
+  },
 });
 const ROUNDS = Number(args.rounds);
 const BATCHES = Number(args.batches);
 const BATCH = 100;
+/** Receipts are issued up to this long before now: a week by default; 1 is what a live consumer batch holds. */
+const SPREAD_MS = Number(args["spread-hours"]) * 3_600_000;
 const STORES = 200;
 const ZONES = ["Europe/Berlin", "Europe/London", "Asia/Kolkata", "America/New_York", "Europe/Zurich"];
 type BenchRecord = {
@@ -45,7 +54,9 @@ type BenchRecord = {
   storeId: string;
   currency: string;
   issuedAt: string;
-  items: { sku?: string; name: string; taxRate?: number }[];
+  total: number;
+  items: { sku?: string; name: string; taxRate?: number; quantity: number; total: number }[];
+  payments: { method: string; amount: number }[];
 };
 const say = (line: string) => console.log(`[bench:rollups] ${line}`);
 
@@ -99,7 +110,7 @@ try {
       while (hooked(s) !== withWebhook) s = Math.floor(r() * STORES);
       const head = heads.get(s) ?? { seq: 0, hash: GENESIS_HASH };
       const record = buildRecord({
-        input: parseReceipt(makeSale(r, now - Math.floor(r() * 7 * 86_400_000)), now),
+        input: parseReceipt(makeSale(r, now - Math.floor(r() * SPREAD_MS)), now),
         code: encodeCode("bench-rollups", { shard: 0, counter: ++counter }),
         tenantId: tenants[s % tenants.length] as string,
         storeId: `s${s}`,
@@ -127,7 +138,91 @@ try {
       await db.query("SET session_replication_role = origin");
     }
   };
-  const NAMES = ["COPY", "receipts only", "with rollups", "with a webhook"] as const;
+  // The plan the rollups issue proposed: fold the batch into its buckets in memory (here, as the
+  // consumer would, with each store's zone known), then one upsert per bucket beside the INSERT.
+  const zoneOf = (storeId: string) => ZONES[Number(storeId.slice(1)) % ZONES.length] as string;
+  const dayFormats = new Map(ZONES.map((z) => [z, new Intl.DateTimeFormat("en-CA", { timeZone: z })]));
+  const foldBatch = (batch: OutboxReceipt[]) => {
+    const sales = new Map<string, Record<string, string | number>>();
+    const tax = new Map<string, Record<string, string | number>>();
+    const items = new Map<string, Record<string, string | number | null>>();
+    for (const x of batch) {
+      const rec = JSON.parse(x.record) as BenchRecord;
+      const at = new Date(rec.issuedAt);
+      const hour = `${rec.issuedAt.slice(0, 13)}:00:00Z`;
+      const day = dayFormats.get(zoneOf(rec.storeId))?.format(at) ?? "";
+      const key = `${rec.tenantId}|${rec.storeId}|${rec.currency}|${hour}|${day}`;
+      const base = { tenant_id: rec.tenantId, store_id: rec.storeId, currency: rec.currency, hour, day };
+      const sb = sales.get(key) ?? { ...base, receipts: 0, gross: 0, cash: 0, card: 0, other: 0 };
+      sb.receipts = Number(sb.receipts) + 1;
+      sb.gross = Number(sb.gross) + rec.total;
+      for (const p of rec.payments) {
+        const m = p.method === "cash" || p.method === "card" ? p.method : "other";
+        sb[m] = Number(sb[m]) + p.amount;
+      }
+      sales.set(key, sb);
+      const rates = new Set<string>();
+      for (const i of rec.items) {
+        const rate = i.taxRate === undefined ? "" : String(i.taxRate);
+        const tb = tax.get(`${key}|${rate}`) ?? { ...base, rate, receipts: 0, gross: 0 };
+        if (!rates.has(rate)) tb.receipts = Number(tb.receipts) + 1;
+        rates.add(rate);
+        tb.gross = Number(tb.gross) + i.total;
+        tax.set(`${key}|${rate}`, tb);
+        const itemKey = i.sku ? `s:${i.sku}` : `n:${i.name}`;
+        const ik = `${rec.tenantId}|${rec.storeId}|${rec.currency}|${day}|${itemKey}`;
+        const ib = items.get(ik) ?? {
+          ...base,
+          item_key: itemKey,
+          sku: i.sku ?? null,
+          name: i.name,
+          quantity: 0,
+          revenue: 0,
+          receipts: 0,
+        };
+        ib.quantity = Number(ib.quantity) + i.quantity;
+        ib.revenue = Number(ib.revenue) + i.total;
+        ib.receipts = Number(ib.receipts) + 1;
+        items.set(ik, ib);
+      }
+    }
+    return { sales: [...sales.values()], tax: [...tax.values()], items: [...items.values()] };
+  };
+  const insertFolded = (batch: OutboxReceipt[]) => {
+    const f = foldBatch(batch);
+    return orm.execute(sql`WITH ${insertReceiptsCte(batchJson(batch))},
+      s AS (INSERT INTO sales_rollup AS t (tenant_id, store_id, currency, hour, day, receipts, gross, cash, card, other)
+        SELECT * FROM jsonb_to_recordset(${JSON.stringify(f.sales)}::jsonb) AS b(tenant_id text, store_id text,
+          currency text, hour timestamptz, day date, receipts bigint, gross bigint, cash bigint, card bigint, other bigint)
+        ORDER BY 1, 2, 3, 4, 5
+        ON CONFLICT (tenant_id, store_id, currency, hour, day) DO UPDATE SET receipts = t.receipts + excluded.receipts,
+          gross = t.gross + excluded.gross, cash = t.cash + excluded.cash, card = t.card + excluded.card,
+          other = t.other + excluded.other RETURNING 1),
+      x AS (INSERT INTO tax_rollup AS t (tenant_id, store_id, currency, hour, day, rate, receipts, gross)
+        SELECT * FROM jsonb_to_recordset(${JSON.stringify(f.tax)}::jsonb) AS b(tenant_id text, store_id text,
+          currency text, hour timestamptz, day date, rate text, receipts bigint, gross bigint)
+        ORDER BY 1, 2, 3, 4, 5, 6
+        ON CONFLICT (tenant_id, store_id, currency, hour, day, rate) DO UPDATE SET
+          receipts = t.receipts + excluded.receipts, gross = t.gross + excluded.gross RETURNING 1),
+      i AS (INSERT INTO item_rollup AS t (tenant_id, store_id, currency, day, item_key, sku, name, quantity, revenue, receipts)
+        SELECT tenant_id, store_id, currency, day, item_key, sku, name, quantity, revenue, receipts
+          FROM jsonb_to_recordset(${JSON.stringify(f.items)}::jsonb) AS b(tenant_id text, store_id text, currency text,
+            day date, item_key text, sku text, name text, quantity numeric, revenue bigint, receipts bigint)
+        ORDER BY 1, 2, 3, 4, 5
+        ON CONFLICT (tenant_id, store_id, currency, day, item_key) DO UPDATE SET quantity = t.quantity + excluded.quantity,
+          revenue = t.revenue + excluded.revenue, receipts = t.receipts + excluded.receipts RETURNING 1)
+      SELECT (SELECT count(*) FROM ins) + (SELECT count(*) FROM s) + (SELECT count(*) FROM x) + (SELECT count(*) FROM i) AS n`);
+  };
+  // Only the rollups' trigger is off: the INSERT keeps its others, as the product's statement does.
+  const withoutRollupsTrigger = async (fn: () => Promise<unknown>) => {
+    await db.query("ALTER TABLE receipts DISABLE TRIGGER receipts_to_rollups");
+    try {
+      await fn();
+    } finally {
+      await db.query("ALTER TABLE receipts ENABLE TRIGGER receipts_to_rollups");
+    }
+  };
+  const NAMES = ["COPY", "receipts only", "with rollups", "folded in memory", "with a webhook"] as const;
   type Name = (typeof NAMES)[number];
   const runs: Record<Name, (batches: OutboxReceipt[][]) => Promise<void>> = {
     COPY: (batches) =>
@@ -141,6 +236,10 @@ try {
     "with rollups": async (batches) => {
       for (const b of batches) await insertReceipts(orm, b);
     },
+    "folded in memory": (batches) =>
+      withoutRollupsTrigger(async () => {
+        for (const b of batches) await insertFolded(b);
+      }),
     "with a webhook": async (batches) => {
       for (const b of batches) await insertReceipts(orm, b);
     },
@@ -184,6 +283,7 @@ try {
   const base = median(ms["receipts only"]);
   const roll = median(ms["with rollups"]);
   const hook = median(ms["with a webhook"]);
+  const folded = median(ms["folded in memory"]);
   const share = (x: number) => `${((copy / x) * 100).toFixed(1)} % of COPY`;
   const size = async (t: string) =>
     Number(
@@ -212,12 +312,13 @@ try {
     raw COPY (the ceiling)     ${copy.toFixed(3)}
     receipts only (baseline)   ${base.toFixed(3)}   ${share(base)}
     with rollups (the product) ${roll.toFixed(3)}   ${share(roll)}   ratio ${(roll / base).toFixed(2)}×   (+${extraMs.toFixed(3)} ms)
+    folded in memory, then one upsert per bucket ${folded.toFixed(3)}   ${share(folded)}   ratio ${(folded / base).toFixed(2)}×
     with rollups and a webhook ${hook.toFixed(3)}   ${share(hook)}   ratio ${(hook / base).toFixed(2)}×   (+${(hook - roll).toFixed(3)} ms for the delivery row)
   rollup rows one batch touches, per receipt: sales ${touched.sales.toFixed(2)}, tax ${touched.tax.toFixed(2)}, items ${touched.items.toFixed(2)}
     (a batch's receipts rarely share a store-hour: folding a batch in memory leaves the rows to write as they are)
   webhook deliveries: ${deliveries} rows, ${(deliveryBytes / Math.max(1, deliveries)).toFixed(0)} B each with their indexes
   size after ${receipts} receipts: receipts ${(receiptBytes / receipts).toFixed(0)} B each; rollups ${rollupRows} rows, ${(rollupBytes / rolledUp).toFixed(0)} B per receipt
-    (this data: ${STORES} stores × 7 days; rows grow with store-hours and items sold, not with receipts)
+    (this data: ${STORES} stores, issued over ${args["spread-hours"]} h; rows grow with store-hours and items sold, not with receipts)
   cost per million receipts: compute +$${computeUsd.toFixed(4)} (${cuHours.toFixed(3)} CU-h at ${ASSUMPTIONS.neonUtilization * 100} % use, $${PRICES.neonCompute.usd}/CU-h), storage ≤ $${storageUsd.toFixed(4)}/month ($${PRICES.neonStorage.usd}/GB-month; an upper bound, see docs/scale.md §13)
 `);
   await db.end();
