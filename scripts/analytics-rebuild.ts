@@ -19,7 +19,7 @@ import { canonicalJson } from "../core/canonical.ts";
 import { archivedThrough, droppedObjectsSince } from "../db/archive.ts";
 import { ArchivedDays, loadArchivedReceipts, rebuildRollups, receivedSince } from "../db/rollups.ts";
 import { sha256Hex } from "../kit/crypto.ts";
-import { logApi, parquetFileOf } from "./lib/audit/sources.ts";
+import { logApi, objectUnlike, parquetFileOf } from "./lib/audit/sources.ts";
 import { nodeDb } from "./lib/db.ts";
 
 export type RebuildOptions = {
@@ -51,9 +51,9 @@ export async function runRebuild(o: RebuildOptions): Promise<RebuildResult> {
       for (const object of await droppedObjectsSince(db, receivedSince(o.from))) {
         const bytes = await api.archiveObject(object);
         if (!bytes) throw new ArchiveUnreadable(`${object.key} is gone from R2`);
-        if (sha256Hex(bytes) !== object.sha256) {
-          throw new ArchiveUnreadable(`${object.key} is not the bytes written (SHA-256); run npm run audit`);
-        }
+        const unlike = objectUnlike(object, bytes);
+        if (unlike)
+          throw new ArchiveUnreadable(`${object.key} is not the bytes written (${unlike}); run npm run audit`);
         const rows = await decodeRows(parquetFileOf(bytes));
         const receipts = rows.map((r) => ({ counter: r.counter, hash: r.hash, record: canonicalJson(r.record) }));
         const altered = receipts.find((r) => sha256Hex(r.record) !== r.hash);

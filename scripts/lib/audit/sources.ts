@@ -100,24 +100,28 @@ export async function* archivedRows(
   problems: Problem[],
 ): AsyncGenerator<RecordRow> {
   for (const o of objects) {
-    const bytes = await read(o);
-    if (!bytes) {
-      problems.push({ kind: "archive", code: o.key, detail: `gone from R2: its ${o.rows} receipt(s) cannot be read` });
+    // An object R2 will not serve whole (after the route's retries) is listed, and the walk goes on.
+    const bytes = await read(o).catch((e: Error) => e);
+    if (!bytes || bytes instanceof Error) {
+      const why = bytes ? `unreadable (${bytes.message.slice(0, 200)})` : "gone from R2";
+      problems.push({ kind: "archive", code: o.key, detail: `${why}: its ${o.rows} receipt(s) cannot be read` });
       continue;
     }
-    if (sha256Hex(bytes) !== o.sha256) {
-      problems.push({
-        kind: "archive",
-        code: o.key,
-        detail: "not the bytes written: its SHA-256 differs from the one recorded",
-      });
-    }
+    const unlike = objectUnlike(o, bytes);
+    if (unlike) problems.push({ kind: "archive", code: o.key, detail: `not the bytes written: ${unlike}` });
     const receipts = await decodeRows(parquetFileOf(bytes)).catch((e: Error) => {
       problems.push({ kind: "archive", code: o.key, detail: `unreadable as Parquet: ${e.message}` });
       return [];
     });
     for (const r of receipts) yield rowOfRecord(r.record, r.hash);
   }
+}
+
+/** How an object's bytes differ from what Postgres recorded when it was written; null when they do not. */
+export function objectUnlike(o: { bytes: number; sha256: string }, bytes: Uint8Array): string | null {
+  if (bytes.byteLength !== o.bytes) return `it is ${bytes.byteLength} bytes, not the ${o.bytes} recorded`;
+  if (sha256Hex(bytes) !== o.sha256) return "its SHA-256 differs from the one recorded";
+  return null;
 }
 
 /**
@@ -314,7 +318,8 @@ export function logApi(base: string, operatorToken?: string) {
 
     /**
      * The bytes an archived object was written with, by the size Postgres recorded (the operator's
-     * route: needs the operator token); null when R2 has no such object.
+     * route: needs the operator token); null when R2 has no such object. A shorter object gives
+     * fewer bytes, or a refusal the caller lists as a problem.
      */
     async archiveObject(o: { key: string; bytes: number }): Promise<Uint8Array | null> {
       const res = await get(`${base}/v1/ops/archive/object?key=${encodeURIComponent(o.key)}`, {

@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { sha256Hex } from "../../../kit/crypto.ts";
+import { objectUnlike } from "./sources.ts";
+
+describe("objectUnlike", () => {
+  const written = new TextEncoder().encode("PAR1 a part PAR1");
+  const recorded = { bytes: written.byteLength, sha256: sha256Hex(written) };
+
+  it("finds nothing in the bytes that were written", () => {
+    expect(objectUnlike(recorded, written)).toBeNull();
+  });
+
+  it("names an object cut short or grown by its size, before hashing it", () => {
+    expect(objectUnlike(recorded, written.subarray(0, 4))).toBe(
+      `it is 4 bytes, not the ${written.byteLength} recorded`,
+    );
+    const grown = new Uint8Array([...written, 0]);
+    expect(objectUnlike(recorded, grown)).toBe(
+      `it is ${grown.byteLength} bytes, not the ${written.byteLength} recorded`,
+    );
+  });
+
+  it("names an object of the same size with other bytes by its SHA-256", () => {
+    const edited = written.slice();
+    edited[6] = 0x41;
+    expect(objectUnlike(recorded, edited)).toBe("its SHA-256 differs from the one recorded");
+  });
+});
