@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import type { ArchivedObject, ArchivedReceipt } from "../core/archive.ts";
 import { type CodeFormat, codeRoute, shardCodeRange } from "../core/code.ts";
 import type { Db } from "./client.ts";
+import { LOTTERY_HOLDS_FROM } from "./lottery.ts";
 import { type RecordRow, recordColumns, recordFromRow } from "./receipts.ts";
 
 export type DayState = "writing" | "verified" | "dropped" | "failed";
@@ -65,14 +66,15 @@ export async function hotDaysUntil(db: Db, until: string): Promise<string[]> {
   return rows.map((r) => r.day);
 }
 
-/** Days that failed their checks, and days before `lastArchivable` still in Postgres (a cron ago, they were due). */
+/** Days that failed their checks, and days before `lastArchivable` still in Postgres (a cron ago, they were due) that no lottery draw holds. */
 export async function archiveHealth(
   db: Db,
   lastArchivable: string,
 ): Promise<{ failedDays: number; overdueDays: number }> {
   const { rows } = await db.execute<{ failed_days: number; overdue_days: number }>(sql`
     SELECT (SELECT count(*) FROM archive_days WHERE state = 'failed')::int AS failed_days,
-           (SELECT count(*) FROM ${PARTITION_DAYS} WHERE day < ${lastArchivable}::date)::int AS overdue_days`);
+           (SELECT count(*) FROM ${PARTITION_DAYS} WHERE day < ${lastArchivable}::date
+               AND day < coalesce(${LOTTERY_HOLDS_FROM}, 'infinity'))::int AS overdue_days`);
   return { failedDays: rows[0]?.failed_days ?? 0, overdueDays: rows[0]?.overdue_days ?? 0 };
 }
 

@@ -156,20 +156,14 @@ export type Winner = {
 
 /**
  * Eligible receipts whose code ends with a winning suffix, each once with its
- * smallest prize, by code. Each suffix is a range scan of the reversed-code
- * index within the draw's days (partitions by received_at), never a scan of
- * all receipts. `after`: the last code of the previous page.
+ * smallest prize. Each suffix is a range scan of the reversed-code index
+ * within the draw's days (partitions by received_at), never a scan of all
+ * receipts; so it needs those days in Postgres (keepWinners).
  */
-export async function winners(
-  db: Db,
-  d: Draw,
-  winning: WinningNumbers,
-  page: { limit: number; after?: string | undefined } | "count",
-): Promise<{ rows: Winner[]; count: number }> {
+function matchesOf(d: Draw, winning: WinningNumbers) {
   const suffixes = winning.flatMap((w) => w.suffixes.map((x) => ({ prize: w.prize, rs: [...x].reverse().join("") })));
-  const matches = sql`
-    SELECT DISTINCT ON (r.code) r.code, s.prize, r.tenant_id, r.store_id, r.total, r.currency,
-           (extract(epoch from r.received_at) * 1000)::bigint AS received_ms
+  return sql`
+    SELECT DISTINCT ON (r.code) r.code, s.prize, r.tenant_id, r.store_id, r.total, r.currency, r.received_at
       FROM jsonb_to_recordset(${JSON.stringify(suffixes)}::jsonb) AS s(prize int, rs text)
       JOIN LATERAL (
         SELECT * FROM receipts r
@@ -186,12 +180,30 @@ export async function winners(
        AND (${d.currency}::text IS NULL OR r.currency = ${d.currency})
        AND (${d.tenants === null} OR r.tenant_id = ANY (${textArray(d.tenants)}))
      ORDER BY r.code, s.prize`;
+}
+
+/**
+ * The winners, by code, a page at a time, or their count: the list kept at
+ * the run (keepWinners), or, for a draw not kept yet, found in receipts.
+ * `after`: the last code of the previous page.
+ */
+export async function winners(
+  db: Db,
+  d: Draw,
+  winning: WinningNumbers,
+  page: { limit: number; after?: string | undefined } | "count",
+): Promise<{ rows: Winner[]; count: number }> {
+  const kept = d.result ? await keptWinners(db, d.id) : null;
+  const source = kept === null ? matchesOf(d, winning) : sql`SELECT * FROM lottery_winners WHERE draw_id = ${d.id}`;
   if (page === "count") {
-    const { rows } = await db.execute<{ n: string }>(sql`SELECT count(*) AS n FROM (${matches}) m`);
+    if (kept !== null) return { rows: [], count: kept };
+    const { rows } = await db.execute<{ n: string }>(sql`SELECT count(*) AS n FROM (${source}) m`);
     return { rows: [], count: Number(rows[0]?.n ?? 0) };
   }
   const { rows } = await db.execute<Record<string, string>>(sql`
-    SELECT * FROM (${matches}) m WHERE ${page.after ?? ""} = '' OR m.code > ${page.after ?? ""}
+    SELECT m.code, m.prize, m.tenant_id, m.store_id, m.total, m.currency,
+           (extract(epoch from m.received_at) * 1000)::bigint AS received_ms
+      FROM (${source}) m WHERE ${page.after ?? ""} = '' OR m.code > ${page.after ?? ""}
      ORDER BY m.code LIMIT ${page.limit}`);
   return {
     rows: rows.map((r) => ({
@@ -205,4 +217,55 @@ export async function winners(
     })),
     count: rows.length,
   };
+}
+
+/** How many winners were kept for a draw; null if they were not kept (yet). */
+async function keptWinners(db: Db, drawId: string): Promise<number | null> {
+  const { rows } = await db.execute<{ winners: string }>(
+    sql`SELECT winners FROM lottery_winners_kept WHERE draw_id = ${drawId}`,
+  );
+  return rows[0] ? Number(rows[0].winners) : null;
+}
+
+/**
+ * Writes down a drawn draw's winners, once, while its days are in Postgres:
+ * the list then survives the archive. Returns how many were kept.
+ */
+export async function keepWinners(db: Db, d: Draw & { result: DrawResult }): Promise<number> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`
+      INSERT INTO lottery_winners (draw_id, code, prize, tenant_id, store_id, total, currency, received_at)
+      SELECT ${d.id}, code, prize, tenant_id, store_id, total, currency, received_at FROM (${matchesOf(d, d.result.winning)}) m
+      ON CONFLICT DO NOTHING`);
+    await tx.execute(sql`
+      INSERT INTO lottery_winners_kept (draw_id, winners)
+      SELECT ${d.id}, count(*) FROM lottery_winners WHERE draw_id = ${d.id}
+      ON CONFLICT DO NOTHING`);
+    return (await keptWinners(tx, d.id)) ?? 0;
+  });
+}
+
+/** Drawn draws whose winners were not kept (run before this release, or their keeping failed). */
+export async function drawsNotKept(db: Db): Promise<string[]> {
+  const { rows } = await db.execute<{ id: string }>(sql`
+    SELECT d.id FROM lottery_draws d
+     WHERE d.drawn_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lottery_winners_kept k WHERE k.draw_id = d.id)
+     ORDER BY d.drawn_at`);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * The first UTC day the lottery needs in Postgres: the open of the oldest draw
+ * whose winners are not kept (null when none). The archive leaves that day
+ * and every later one alone.
+ */
+export const LOTTERY_HOLDS_FROM = sql`(
+  SELECT min((d.opens_at AT TIME ZONE 'UTC')::date) FROM lottery_draws d
+   WHERE NOT EXISTS (SELECT 1 FROM lottery_winners_kept k WHERE k.draw_id = d.id))`;
+
+export async function lotteryHoldsFrom(db: Db): Promise<string | null> {
+  const { rows } = await db.execute<{ day: string | null }>(
+    sql`SELECT to_char(${LOTTERY_HOLDS_FROM}, 'YYYY-MM-DD') AS day`,
+  );
+  return rows[0]?.day ?? null;
 }

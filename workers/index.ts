@@ -23,7 +23,7 @@ import { closePg, notFoundHandler, onError } from "./http.ts";
 import { answerChannel } from "./ingest/channel.ts";
 import { ingest } from "./ingest/index.ts";
 import { log } from "./log/index.ts";
-import { lottery } from "./lottery/index.ts";
+import { keepDrawnWinners, lottery } from "./lottery/index.ts";
 import { router } from "./openapi.ts";
 import { opsConsole } from "./ops/console.ts";
 import { DEAD_LETTER_QUEUE, deadLetters, recordDeadLetters } from "./ops/dead-letters.ts";
@@ -110,6 +110,10 @@ export default {
       pruned += n;
     }
     logger.info({ msg: "webhook delivery log pruned", deleted: pruned });
+    // Before the archive: a drawn draw's winners are kept while its days are still in Postgres.
+    await withPg(env, ctx, (pg) => keepDrawnWinners(pg.db)).catch((e: unknown) =>
+      logger.error({ msg: "lottery winners not kept", error: describeError(e) }),
+    );
     await archiveDueDays(env, ctx).catch((e: unknown) =>
       logger.error({ msg: "archive failed", error: describeError(e) }),
     );

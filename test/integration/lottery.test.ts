@@ -14,10 +14,14 @@ import {
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseCode } from "../../core/code.ts";
 import { commitmentOf, prizeFor, seedOf, winningNumbers } from "../../core/lottery.ts";
+import { openPg } from "../../db/client.ts";
+import { drawsNotKept } from "../../db/lottery.ts";
 import type { StoreShard } from "../../durable-objects/store-shard.ts";
 import { fromHex, leafHash, rootOfLeafHashes, toHex } from "../../tlog/merkle.ts";
 import { leafAt, rootAt } from "../../tlog/proofs.ts";
+import { archiveDay } from "../../workers/archive/archive-day.ts";
 import { app } from "../../workers/index.ts";
+import { keepDrawnWinners } from "../../workers/lottery/index.ts";
 import { shard } from "../../workers/shards.ts";
 import { tileReader } from "../../workers/shared/tiles.ts";
 import {
@@ -352,5 +356,57 @@ describe("draw rules", () => {
       OPERATOR_TOKEN,
     );
     expect([400, 409]).toContain(res.status);
+  });
+});
+
+describe("winners and the archive", () => {
+  type Listed = { winners: { code: string; prize: { prize: number } }[]; next: string | null };
+  const listed = async () =>
+    (await lot<Listed>("GET", `/v1/lottery/draws/${drawId}/winners?limit=100`, undefined, OPERATOR_TOKEN)).body;
+
+  it("writes a draw's winners down at its run, so the list outlives the days it was found in", async () => {
+    const [kept] = await sqlQuery<{ winners: string }>("SELECT winners FROM lottery_winners_kept WHERE draw_id = $1", [
+      drawId,
+    ]);
+    expect(Number(kept?.winners)).toBe(drawn.winners);
+    expect(drawn.winners).toBeGreaterThan(0);
+    const rows = await sqlQuery<{ code: string }>("SELECT code FROM lottery_winners WHERE draw_id = $1 ORDER BY code", [
+      drawId,
+    ]);
+    expect((await listed()).winners.map((w) => compact(w.code))).toEqual(rows.map((r) => r.code));
+    // The runtime role may add to the list, never change it.
+    const pg = openPg(env);
+    try {
+      await expect(pg.pool.query("DELETE FROM lottery_winners WHERE draw_id = $1", [drawId])).rejects.toThrow(
+        /permission denied/,
+      );
+    } finally {
+      await pg.end();
+    }
+  });
+
+  it("holds a draw's days in Postgres until its winners are kept, and keeps a drawn draw's by the daily cron", async () => {
+    // By code and prize: an earlier test edited a winner's total in Postgres since the run.
+    const wins = async () => (await listed()).winners.map((w) => [w.code, w.prize.prize]);
+    const before = await wins();
+    // A draw run by an earlier release kept no list: forget this one's, as the owner.
+    await sqlQuery("DELETE FROM lottery_winners_kept WHERE draw_id = $1", [drawId]);
+    await sqlQuery("DELETE FROM lottery_winners WHERE draw_id = $1", [drawId]);
+    const pg = openPg(env);
+    try {
+      expect(await drawsNotKept(pg.db)).toContain(drawId);
+      // A day the draw covers (a month on: no partition is touched, whatever the answer).
+      const later = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+      const held = await archiveDay(env, pg.db, later, Date.now() + 60_000);
+      expect(held).toMatchObject({ state: "held", written: 0, dropped: 0 });
+      expect(held.detail).toMatch(/lottery draw/);
+      expect(await sqlQuery("SELECT 1 FROM archive_days WHERE day = $1::date", [later])).toEqual([]);
+      // The cron keeps it again, to the same list.
+      await keepDrawnWinners(pg.db);
+      expect(await drawsNotKept(pg.db)).not.toContain(drawId);
+    } finally {
+      await pg.end();
+    }
+    expect(await wins()).toEqual(before);
   });
 });

@@ -26,6 +26,7 @@ import {
   shardsWithStores,
 } from "../../db/archive.ts";
 import type { Db } from "../../db/client.ts";
+import { lotteryHoldsFrom } from "../../db/lottery.ts";
 import { sha256Hex } from "../../kit/crypto.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import type { Env } from "../env.ts";
@@ -33,8 +34,11 @@ import { logViews, recordProblem } from "../shared/record-check.ts";
 
 export type ArchiveReport = {
   day: string;
-  /** `absent`: the day has no partition and was never archived (nothing to do). */
-  state: DayState | "absent";
+  /**
+   * `absent`: the day has no partition and was never archived (nothing to do).
+   * `held`: a lottery draw still needs the day's tickets in Postgres (until its winners are kept).
+   */
+  state: DayState | "absent" | "held";
   rows: number;
   objects: number;
   /** Objects this run wrote (0 on a rerun of a finished day). */
@@ -63,6 +67,13 @@ export async function archiveDay(env: Env, db: Db, day: string, deadline: number
   if (before?.state === "dropped") {
     const objects = await dayObjects(db, day);
     return report("dropped", { objects: objects.length, rows: objects.reduce((n, o) => n + o.rows, 0) });
+  }
+  // A draw finds its winners through receipts' reversed-code index: its days stay until they are kept.
+  const heldFrom = await lotteryHoldsFrom(db);
+  if (heldFrom !== null && day >= heldFrom) {
+    return report("held", {
+      detail: `a lottery draw open since ${heldFrom} has not kept its winners: its days stay in Postgres until it runs`,
+    });
   }
   if (!before && !(await dayIsHot(db, day))) return report("absent");
   // A failed day is written again from Postgres as it is now (a row mended since, an object lost or edited).

@@ -64,6 +64,7 @@ export async function archiveDueDays(env: Env, ctx: ExecutionContext): Promise<v
       return null;
     });
     if (report) logArchive(report);
+    if (report?.state === "held") break; // every later day is held too
   }
 }
 

@@ -7,7 +7,7 @@ import { errors, json, security } from "../openapi.ts";
 
 export const archiveReportSchema = z.object({
   day: z.string(),
-  state: z.enum(["absent", "writing", "verified", "dropped", "failed"]),
+  state: z.enum(["absent", "held", "writing", "verified", "dropped", "failed"]),
   rows: z.number().int(),
   objects: z.number().int(),
   written: z.number().int(),

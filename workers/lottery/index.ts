@@ -19,12 +19,25 @@ import {
   seedOf,
   winningNumbers,
 } from "../../core/lottery.ts";
-import { type Draw, findDraw, insertDraw, listDraws, recordResult, rulesOf, winners } from "../../db/lottery.ts";
+import type { Db } from "../../db/client.ts";
+import {
+  type Draw,
+  drawsNotKept,
+  findDraw,
+  insertDraw,
+  keepWinners,
+  listDraws,
+  recordResult,
+  rulesOf,
+  winners,
+} from "../../db/lottery.ts";
 import { shardsInUse } from "../../db/shards.ts";
+import { describeError } from "../../kit/describe-error.ts";
 import { toHex } from "../../tlog/merkle.ts";
 import { hexList, inclusionProof, rootAt } from "../../tlog/proofs.ts";
 import { type Ctx, pg, publicBaseUrl } from "../http.ts";
 import { router } from "../openapi.ts";
+import { logger } from "../request-context.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
 import { verifyCode } from "../shared/lookup.ts";
 import { contentSecurityPolicy } from "../shared/page-style.ts";
@@ -192,7 +205,11 @@ lottery.openapi(runDrawRoute, async (c) => {
     winning,
     winners: count,
   });
-  if (!stored) throw notFound("Draw");
+  if (!stored?.result) throw notFound("Draw");
+  // The list is written down while every ticket is in Postgres; if this fails, the daily cron does it.
+  await keepWinners(pg(c).db, { ...stored, result: stored.result }).catch((e: unknown) =>
+    logger.error({ msg: "lottery winners not kept; the cron retries", draw: d.id, error: describeError(e) }),
+  );
   return c.json({ draw: publicDraw(stored) }, 200);
 });
 
@@ -259,3 +276,13 @@ lottery.openapi(drawPageRoute, async (c) => {
   c.header("Cache-Control", "public, max-age=30");
   return c.html(page.html, 200);
 });
+
+/** Keeps the winners of every drawn draw that has not kept them (run before they were kept, or keeping failed). */
+export async function keepDrawnWinners(db: Db): Promise<number> {
+  let kept = 0;
+  for (const id of await drawsNotKept(db)) {
+    const d = await findDraw(db, id);
+    if (d?.result) kept += await keepWinners(db, { ...d, result: d.result });
+  }
+  return kept;
+}
