@@ -207,28 +207,39 @@ type JobRow = RecordRow & {
   attempts: number;
   d_created_at: string;
   age_s: string;
+  d_code: string;
+  d_tenant_id: string;
+  d_received_ms: string;
   store_name: string | null;
   tenant_name: string | null;
 };
 
+/**
+ * A job as Postgres has it: `row` is null when its receipt is no longer in
+ * Postgres (archived: docs/archive.md); `code` and `receivedMs` name it there.
+ */
+export type StoredJob = Omit<DeliveryJob, "row"> & { row: RecordRow | null; code: string; receivedMs: number };
+
 /** The jobs for `keys` in one round trip; a key whose webhook or delivery is gone is left out. */
-export async function loadDeliveryJobs(db: Db, keys: DeliveryKey[]): Promise<DeliveryJob[]> {
+export async function loadDeliveryJobs(db: Db, keys: DeliveryKey[]): Promise<StoredJob[]> {
   if (!keys.length) return [];
   const { rows } = await db.execute<JobRow>(sql`
-    SELECT d.tenant_id, d.webhook_id, d.event_id, w.url, w.secret_salt, d.status, d.attempts,
+    SELECT d.tenant_id AS d_tenant_id, d.webhook_id, d.event_id, w.url, w.secret_salt, d.status, d.attempts,
            ${sql.raw(iso("d.created_at"))} AS d_created_at,
-           extract(epoch from now() - d.created_at) AS age_s,
+           extract(epoch from now() - d.created_at) AS age_s, d.code AS d_code,
+           (extract(epoch from d.received_at) * 1000)::bigint AS d_received_ms,
            ${sql.raw(recordColumns("r."))}, s.name AS store_name, t.name AS tenant_name
       FROM jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) AS k("tenantId" text, "webhookId" text, "eventId" text)
       JOIN webhook_deliveries d
         ON d.tenant_id = k."tenantId" AND d.webhook_id = k."webhookId" AND d.event_id = k."eventId"
       JOIN webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id
-      -- The receipt must be the webhook's tenant's own, whatever a row says.
-      JOIN receipts r ON r.code = d.code AND r.received_at = d.received_at AND r.tenant_id = d.tenant_id
+      -- The receipt must be the webhook's tenant's own, whatever a row says (an archived one: none here).
+      LEFT JOIN receipts r ON r.code = d.code AND r.received_at = d.received_at AND r.tenant_id = d.tenant_id
       LEFT JOIN stores s ON s.tenant_id = r.tenant_id AND s.id = r.store_id
       LEFT JOIN tenants t ON t.id = r.tenant_id`);
   return rows.map((r) => ({
-    tenantId: r.tenant_id,
+    // The delivery's tenant: the receipt's columns (null when it is archived) would shadow its own.
+    tenantId: r.d_tenant_id,
     webhookId: r.webhook_id,
     eventId: r.event_id,
     url: r.url,
@@ -237,7 +248,9 @@ export async function loadDeliveryJobs(db: Db, keys: DeliveryKey[]): Promise<Del
     attempts: r.attempts,
     createdAt: r.d_created_at,
     ageSeconds: Number(r.age_s),
-    row: r,
+    row: r.code === null ? null : r,
+    code: r.d_code,
+    receivedMs: Number(r.d_received_ms),
     storeName: r.store_name,
     tenantName: r.tenant_name,
   }));

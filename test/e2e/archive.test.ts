@@ -7,6 +7,8 @@
  * dropped again; an object edited or lost shows in verify.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -44,9 +46,32 @@ async function verifyAll(all: string[]): Promise<Verified[]> {
 const audit = (rollups = false) =>
   runAudit({ ...auditTarget(stack), operatorToken: OPERATOR_TOKEN, graceMs: 1_000, rollups });
 
+/** A tenant's ERP behind a webhook: down (503) until a test brings it up. */
+const erp = { up: false, received: [] as { eventId: string; body: string }[] };
+const erpServer = createServer((req, res) => {
+  let body = "";
+  req.setEncoding("utf8");
+  req.on("data", (chunk: string) => {
+    body += chunk;
+  });
+  req.on("end", () => {
+    if (erp.up) erp.received.push({ eventId: String(req.headers["tillproof-event-id"]), body });
+    res.writeHead(erp.up ? 204 : 503).end();
+  });
+});
+/** The one sale at the store "west", whose webhook delivery waits for the ERP until after its day is archived. */
+let westCode = "";
+let tenantKey = "";
+
 beforeAll(async () => {
-  stack = await startStack({ vars: { HOT_DAYS: "0" }, persistTo: storage });
+  await new Promise<void>((ok) => erpServer.listen(0, "127.0.0.1", ok));
+  stack = await startStack({
+    // One attempt, then an hour's wait: the delivery is still pending when its day leaves Postgres.
+    vars: { HOT_DAYS: "0", ALLOW_INSECURE_WEBHOOKS: "on", WEBHOOK_RETRY_BASE_S: "3600" },
+    persistTo: storage,
+  });
   const { apiKey } = await api<{ apiKey: string }>("POST", "/v1/tenants", OPERATOR_TOKEN, { id: "arch", name: "Arch" });
+  tenantKey = apiKey;
   for (const store of ["north", "south", "east"]) {
     await api("PUT", `/v1/tenants/arch/stores/${store}`, apiKey, { name: store, timezone: "Europe/Berlin" });
     const { token } = await api<{ token: string }>("POST", `/v1/tenants/arch/stores/${store}/terminals`, apiKey, {
@@ -65,6 +90,30 @@ beforeAll(async () => {
     });
     codes.push(...results.map((r) => r.receipt.code));
   }
+  await api("PUT", "/v1/tenants/arch/stores/west", apiKey, { name: "west", timezone: "Europe/Berlin" });
+  const port = (erpServer.address() as AddressInfo).port;
+  await api("PUT", "/v1/tenants/arch/webhooks/erp", apiKey, {
+    url: `http://127.0.0.1:${port}/in`,
+    events: ["receipt.persisted"],
+    storeIds: ["west"],
+  });
+  const { token: west } = await api<{ token: string }>("POST", "/v1/tenants/arch/stores/west/terminals", apiKey, {
+    id: "till",
+  });
+  const sold = await api<{ results: { receipt: { code: string } }[] }>("POST", "/v1/receipts/batch", west, {
+    receipts: [
+      {
+        idempotencyKey: "west-0",
+        issuedAt: "2026-11-21T18:00:00+01:00",
+        currency: "EUR",
+        items: [{ name: "Kuchen", quantity: 1, unitPrice: 450, total: 450 }],
+        total: 450,
+        payments: [{ method: "card", amount: 450 }],
+      },
+    ],
+  });
+  westCode = sold.results[0]?.receipt.code ?? "";
+  codes.push(westCode);
   await until(
     async () => (await verifyAll(codes)).every((v) => v.persisted && v.proof !== null),
     "every receipt persisted and in a witnessed checkpoint",
@@ -72,6 +121,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  erpServer.close();
   await stack?.stop();
   rmSync(storage, { recursive: true, force: true });
 });
@@ -169,7 +219,7 @@ describe("archiving a day", () => {
         `SELECT store_id, sum(receipts)::int AS receipts, sum(gross)::float8 AS gross
            FROM sales_rollup WHERE tenant_id = 'arch' GROUP BY store_id ORDER BY store_id`,
       );
-      expect(fromArchive).toHaveLength(3);
+      expect(fromArchive).toHaveLength(4);
       expect(fromArchive).toEqual(fromRollups);
     } finally {
       db.closeSync();
@@ -190,7 +240,7 @@ describe("archiving a day", () => {
       ),
     });
     const kept = await rollups();
-    expect(kept.items).toHaveLength(75);
+    expect(kept.items).toHaveLength(codes.length);
     // The receipts were issued on 2026-11-21 (Berlin) and received today, whose partition is gone.
     const range = { databaseUrl: stack.databaseUrl, from: "2026-11-21", to: "2026-11-21" };
     // Without the operator's token the archived receipts cannot be read: refused, and nothing wiped.
@@ -203,6 +253,22 @@ describe("archiving a day", () => {
     expect(rebuilt.archived).toBe(codes.length);
     expect(rebuilt.receipts).toBe(codes.length);
     expect(await rollups()).toEqual(kept);
+  });
+
+  it("sends a webhook delivery of an archived receipt, its receipt read back from R2", async () => {
+    const eventId = `evt_${westCode.replaceAll("-", "")}`;
+    const path = `/v1/tenants/arch/webhooks/erp/deliveries`;
+    type Delivery = { eventId: string; status: string; attempts: number; lastStatus: number | null };
+    const [pending] = (await api<{ deliveries: Delivery[] }>("GET", `${path}?status=pending`, tenantKey)).deliveries;
+    expect(pending).toMatchObject({ eventId, status: "pending", attempts: 1, lastStatus: 503 });
+    erp.up = true;
+    const { delivery } = await api<{ delivery: Delivery }>("POST", `${path}/${eventId}/retry`, tenantKey);
+    expect(delivery).toMatchObject({ eventId, status: "delivered", lastStatus: 204 });
+    const [sent] = erp.received;
+    expect(sent?.eventId).toBe(eventId);
+    const receipt = (JSON.parse(sent?.body ?? "{}") as { data: { receipt: { code: string; total: number } } }).data
+      .receipt;
+    expect(receipt).toMatchObject({ code: westCode, total: 450 });
   });
 
   it("is idempotent: a rerun writes nothing and reports the day dropped", async () => {
@@ -301,6 +367,10 @@ describe("archiving a day", () => {
     expect(short).toContainEqual(
       expect.objectContaining({ kind: "archive", code: cut?.key, detail: expect.stringContaining("cannot be read") }),
     );
-    expect(short.filter((p) => p.kind === "missing")).toHaveLength(codes.length);
+    const unread = await stack.sql<{ n: string }>("SELECT sum(rows) AS n FROM archive_objects WHERE key IN ($1, $2)", [
+      `${gone?.key}.lost`,
+      cut?.key,
+    ]);
+    expect(short.filter((p) => p.kind === "missing")).toHaveLength(Number(unread[0]?.n));
   });
 });

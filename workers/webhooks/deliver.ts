@@ -9,6 +9,7 @@
  */
 
 import { type ReceiptFields, receiptFields } from "../../api/responses.ts";
+import { codeRoute } from "../../core/code.ts";
 import { config } from "../../core/config.ts";
 import type { ChainRecord } from "../../core/receipt.ts";
 import {
@@ -21,19 +22,22 @@ import {
   webhookSecret,
   webhookUrlProblem,
 } from "../../core/webhooks.ts";
-import { withPg } from "../../db/client.ts";
-import { recordFromRow } from "../../db/receipts.ts";
+import { type Db, withPg } from "../../db/client.ts";
+import { recordFromRow, rowOfRecord } from "../../db/receipts.ts";
 import {
   type AttemptResult,
   claimOverdueDeliveries,
   type DeliveryJob,
+  type DeliveryKey,
   deferDeliveries,
   loadDeliveryJobs,
   recordAttempts,
+  type StoredJob,
 } from "../../db/webhooks.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import type { Env } from "../env.ts";
 import { logger } from "../request-context.ts";
+import { findArchived } from "../shared/archived-receipt.ts";
 import { brandingOrDefault } from "../shared/branding-store.ts";
 import { type LogViews, logViews, recordProblem } from "../shared/record-check.ts";
 import { announceDeliveries } from "../shared/webhook-queue.ts";
@@ -49,6 +53,37 @@ const SENDS_AT_ONCE = 4;
 const SWEEP_GRACE_S = 600;
 const SWEEP_LIMIT = 5_000;
 
+/**
+ * The jobs for `keys` with their receipts: from Postgres, or from the archive
+ * for a receipt whose day left it (a retry, or a delivery sent again by hand,
+ * weeks later). One that is in neither, or is not the delivery's own receipt,
+ * is left out. Throws when the archive cannot be read now.
+ */
+export async function loadJobs(env: Env, db: Db, keys: DeliveryKey[]): Promise<DeliveryJob[]> {
+  const jobs: DeliveryJob[] = [];
+  for (const job of await loadDeliveryJobs(db, keys)) {
+    const resolved = job.row ? { ...job, row: job.row } : await fromArchive(env, db, job);
+    if (resolved) jobs.push(resolved);
+  }
+  return jobs;
+}
+
+async function fromArchive(env: Env, db: Db, job: StoredJob): Promise<DeliveryJob | null> {
+  const route = codeRoute(job.code);
+  if (!route) return null;
+  const found = await findArchived(env, db, { shard: route.shard, counter: route.counter, code: job.code });
+  // The receipt must be the webhook's tenant's own, received when the delivery says.
+  if (!found || found.record.tenantId !== job.tenantId || Date.parse(found.record.receivedAt) !== job.receivedMs) {
+    return null;
+  }
+  return {
+    ...job,
+    row: rowOfRecord(found.record, found.hash),
+    storeName: found.storeName,
+    tenantName: found.tenantName,
+  };
+}
+
 /** The webhooks queue's consumer. */
 export async function deliverWebhooks(
   batch: MessageBatch<WebhookMessage>,
@@ -61,7 +96,7 @@ export async function deliverWebhooks(
       const keys = batch.messages.flatMap((m) =>
         m.body.eventIds.map((eventId) => ({ tenantId: m.body.tenantId, webhookId: m.body.webhookId, eventId })),
       );
-      const jobs = await loadDeliveryJobs(db, keys);
+      const jobs = await loadJobs(env, db, keys);
       const byKey = new Map(jobs.map((j) => [`${j.tenantId}/${j.webhookId}/${j.eventId}`, j]));
       const names = brandingNames(env);
       const views = logViews(env);

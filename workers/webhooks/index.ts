@@ -3,7 +3,7 @@
  * /v1/tenants/{tenantId}/*), sent from the persistence path (deliver.ts).
  */
 
-import { ApiError, notFound, validationFailed } from "../../api/errors.ts";
+import { ApiError, notFound, unavailable, validationFailed } from "../../api/errors.ts";
 import { config } from "../../core/config.ts";
 import { MAX_WEBHOOKS_PER_TENANT, newSecretSalt, webhookSecret, webhookUrlProblem } from "../../core/webhooks.ts";
 import {
@@ -12,16 +12,17 @@ import {
   findWebhook,
   listDeliveries,
   listWebhooks,
-  loadDeliveryJobs,
   parseCursor,
   recordAttempts,
   unknownStores,
   upsertWebhook,
 } from "../../db/webhooks.ts";
+import { describeError } from "../../kit/describe-error.ts";
 import { pg } from "../http.ts";
 import { router } from "../openapi.ts";
+import { logger } from "../request-context.ts";
 import { audit } from "../shared/audit-trail.ts";
-import { attemptDelivery } from "./deliver.ts";
+import { attemptDelivery, loadJobs } from "./deliver.ts";
 import {
   deleteWebhookRoute,
   getWebhook,
@@ -112,7 +113,10 @@ webhooks.openapi(listDeliveriesRoute, async (c) => {
 webhooks.openapi(retryDeliveryRoute, async (c) => {
   const key = c.req.valid("param");
   const { db } = pg(c);
-  const [job] = await loadDeliveryJobs(db, [key]);
+  const [job] = await loadJobs(c.env, db, [key]).catch((e: unknown) => {
+    logger.error({ msg: "webhooks: archived receipt unreadable", error: describeError(e) });
+    throw unavailable("The receipt archive cannot be read right now.");
+  });
   if (!job) throw notFound(`Delivery ${key.eventId} of webhook ${key.webhookId}`);
   const result = await attemptDelivery(c.env, job);
   await recordAttempts(db, [result]);
