@@ -7,6 +7,7 @@
  * (workers/config-check.ts).
  */
 import { z } from "zod";
+import { PART_ROWS } from "./archive.ts";
 import { MAX_SHARDS } from "./code.ts";
 
 const int = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -71,6 +72,13 @@ export const configSchema = z.object({
    * partitions dropped (docs/archive.md). 0 archives today too (tests and demos only).
    */
   HOT_DAYS: int(7, 0, 3_650),
+  /** Receipts in one archived object at most (a part is held in memory while it is written). */
+  ARCHIVE_PART_ROWS: int(PART_ROWS, 1, PART_ROWS),
+  /**
+   * Milliseconds one `POST /v1/ops/archive/{day}` spends writing before it answers `writing`
+   * (it writes one part at least, so every call makes progress); the caller calls again.
+   */
+  ARCHIVE_CALL_MS: int(20_000, 0, 25_000),
   /** Base of the printed verify URL; defaults to the request's origin. */
   PUBLIC_BASE_URL: z.url().optional(),
   /**

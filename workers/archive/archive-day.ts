@@ -9,8 +9,9 @@
  * Postgres, marked failed (an alert); the next run writes it again from
  * Postgres and checks it again.
  */
-import { decodeRows, encodeObject, manifestKey, manifestOf, objectKey, PART_ROWS } from "../../core/archive.ts";
+import { decodeRows, encodeObject, manifestKey, manifestOf, objectKey } from "../../core/archive.ts";
 import { type CodeFormat, codeRoute } from "../../core/code.ts";
+import { config } from "../../core/config.ts";
 import {
   type DayState,
   dayIsHot,
@@ -80,8 +81,8 @@ export async function archiveDay(env: Env, db: Db, day: string, deadline: number
   if (before?.state === "failed") await restartFailedDay(db, day);
   else if (before?.state !== "verified") await setDayState(db, day, "writing", { detail: null });
 
-  const written = await writeObjects(run);
-  if (written === null) return report("writing", { detail: "stopped at its deadline; the next run goes on" });
+  const { written, finished } = await writeObjects(run);
+  if (!finished) return report("writing", { written, detail: "stopped at its deadline; the next run goes on" });
   const objects = await dayObjects(db, day);
   const rows = objects.reduce((n, o) => n + o.rows, 0);
   const manifest = JSON.stringify(manifestOf(day, objects), null, 1);
@@ -105,9 +106,10 @@ export async function archiveDay(env: Env, db: Db, day: string, deadline: number
   }
 }
 
-/** Writes what is not written yet; the number written, or null when the deadline came first. */
-async function writeObjects(run: Run): Promise<number | null> {
+/** Writes what is not written yet, one part at least; how many, and whether the deadline came first. */
+async function writeObjects(run: Run): Promise<{ written: number; finished: boolean }> {
   const done = await dayObjects(run.db, run.day);
+  const partRows = config(run.env).ARCHIVE_PART_ROWS;
   let written = 0;
   for (const shard of await shardsWithStores(run.db)) {
     const mine = done.filter((o) => o.shard === shard);
@@ -119,8 +121,9 @@ async function writeObjects(run: Run): Promise<number | null> {
       if (format < resumeFormat) continue;
       let after = last && format === resumeFormat ? last.lastCode : null;
       for (;;) {
-        if (Date.now() > run.deadline) return null;
-        const page = await shardDayPage(run.db, { day: run.day, shard, format, after, limit: PART_ROWS });
+        // At least one part a call: a resumed run always gets further.
+        if (written > 0 && Date.now() > run.deadline) return { written, finished: false };
+        const page = await shardDayPage(run.db, { day: run.day, shard, format, after, limit: partRows });
         if (page.length === 0) break;
         const body = encodeObject(page);
         const sha256 = sha256Hex(new Uint8Array(body));
@@ -143,11 +146,11 @@ async function writeObjects(run: Run): Promise<number | null> {
         written++;
         part++;
         after = lastCode;
-        if (page.length < PART_ROWS) break;
+        if (page.length < partRows) break;
       }
     }
   }
-  return written;
+  return { written, finished: true };
 }
 
 /**

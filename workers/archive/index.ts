@@ -16,8 +16,6 @@ import { logger } from "../request-context.ts";
 import { type ArchiveReport, archiveDay } from "./archive-day.ts";
 import { archiveDayRoute, archiveObjectRoute } from "./routes.ts";
 
-/** A request archives for this long, then answers `writing` (the caller calls again). */
-const REQUEST_BUDGET_MS = 20_000;
 /** The daily cron's share of its 15 minutes. */
 const CRON_BUDGET_MS = 10 * 60_000;
 
@@ -33,7 +31,7 @@ archive.openapi(archiveDayRoute, async (c) => {
       `Days after ${newest} stay in Postgres (HOT_DAYS=${config(c.env).HOT_DAYS}).`,
     );
   }
-  const report = await archiveDay(c.env, pg(c).db, day, Date.now() + REQUEST_BUDGET_MS);
+  const report = await archiveDay(c.env, pg(c).db, day, Date.now() + config(c.env).ARCHIVE_CALL_MS);
   logArchive(report);
   return c.json(report, 200);
 });
