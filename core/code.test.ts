@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  BROWSER_CODE_ROUTE,
   type CodeFormat,
   codeRoute,
   encodeCode,
@@ -131,5 +132,26 @@ describe("receipt codes", () => {
       expect(a >= range.lo && b < range.hi && c >= range.hi).toBe(true);
     }
     expect(codeRoute("not-a-code")).toBeNull();
+  });
+});
+
+describe("the browser scripts' route", () => {
+  const route = new Function(`${BROWSER_CODE_ROUTE}; return route;`)() as (code: string) => {
+    shard: number;
+    counter: number;
+  };
+
+  it("reads the shard and counter of both layouts as codeRoute does, at their edges too", () => {
+    const cases: [number, number, CodeFormat][] = [
+      [0, 1, 1],
+      [V1_MAX_SHARDS - 1, V1_MAX_COUNTER, 1],
+      [5, 123_456, 2],
+      [MAX_SHARDS - 1, MAX_COUNTER, 2],
+    ];
+    for (const [shard, counter, format] of cases) {
+      const code = encodeCode(KEY, { shard, counter }, format);
+      expect(route(code)).toEqual({ shard, counter });
+      expect(codeRoute(code)).toMatchObject({ shard, counter, format });
+    }
   });
 });

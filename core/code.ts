@@ -41,6 +41,24 @@ Object.assign(DECODE, { O: 0, I: 1, L: 1 });
 
 export type CodeParts = { shard: number; counter: number };
 
+/**
+ * codeRoute for the browser scripts (plain ES2020, no imports): the receipt
+ * page's own check and the independent verifier include it, so the two read a
+ * code's shard and log entry as this module does (core/code.test.ts runs it).
+ * It trusts the check characters: those scripts compare the result with the
+ * proof they were given.
+ */
+export const BROWSER_CODE_ROUTE = `
+// The shard and log entry a code names (its layout by its length).
+const route = (code) => {
+  let v = 0n;
+  for (const ch of code) v = v * 32n + BigInt("${ALPHABET}".indexOf(ch));
+  const payload = v >> ${CHECK_BITS}n;
+  const bits = code.length === ${LAYOUTS[2].chars} ? ${LAYOUTS[2].counterBits}n : ${LAYOUTS[1].counterBits}n;
+  return { shard: Number(payload >> bits), counter: Number(payload & ((1n << bits) - 1n)) };
+};
+`;
+
 /** The payload (shard ‖ counter) as big-endian bytes: 5 for v1 (40 bits), 8 for v2 (60 bits, top 4 zero). */
 function payloadBytes(layout: Layout, { shard, counter }: CodeParts): Uint8Array {
   const value = (BigInt(shard) << BigInt(layout.counterBits)) | BigInt(counter);

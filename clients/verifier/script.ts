@@ -14,6 +14,8 @@
  * key. Both are checked with the pinned certificate keys before anything is
  * asked; the record the service answers must then be the one signed.
  */
+
+import { BROWSER_CODE_ROUTE } from "../../core/code.ts";
 import { BROWSER_OFFLINE } from "../../core/offline-browser.ts";
 import { BROWSER_TLOG } from "../../tlog/browser.ts";
 
@@ -24,21 +26,13 @@ const PINS = JSON.parse(document.getElementById("pins").textContent);
 const form = document.getElementById("check");
 const list = document.getElementById("steps");
 const verdict = document.getElementById("verdict");
-const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 // A code as printed, typed or in a receipt URL (…/r/<code>, with or without #signed payload).
 const codeFrom = (input) => {
   let s = input.trim();
   if (/^https?:\\/\\//i.test(s)) s = decodeURIComponent(new URL(s).pathname.split("/").filter(Boolean).pop() || "");
   return s.replace(/[-\\s]/g, "").toUpperCase().replace(/O/g, "0").replace(/[IL]/g, "1");
 };
-// The shard and log entry a code names (16 characters: 30-bit counter; 20: 47-bit).
-const route = (code) => {
-  let v = 0n;
-  for (const ch of code) v = v * 32n + BigInt(ALPHABET.indexOf(ch));
-  const payload = v >> 40n;
-  const bits = code.length === 20 ? 47n : 30n;
-  return { shard: Number(payload >> bits), counter: Number(payload & ((1n << bits) - 1n)) };
-};
+${BROWSER_CODE_ROUTE}
 // RFC 8785 for what a record holds (strings, integers, arrays, objects).
 const canon = (v) => Array.isArray(v) ? "[" + v.map(canon).join(",") + "]"
   : v !== null && typeof v === "object"

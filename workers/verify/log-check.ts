@@ -11,6 +11,7 @@
  * (integrity), so a phone fetches it once for every receipt. Plain ES2020.
  */
 import { createHash } from "node:crypto";
+import { BROWSER_CODE_ROUTE } from "../../core/code.ts";
 import { BROWSER_TLOG } from "../../tlog/browser.ts";
 
 export const LOG_CHECK_SCRIPT = `(async () => {
@@ -26,15 +27,7 @@ export const LOG_CHECK_SCRIPT = `(async () => {
     return;
   }
 ${BROWSER_TLOG}
-  // The code names its shard and log entry (its layout by its length): the proof must be for exactly those.
-  const route = (code) => {
-    const wide = code.length === 20;
-    let v = 0n;
-    for (const ch of code) v = v * 32n + BigInt("0123456789ABCDEFGHJKMNPQRSTVWXYZ".indexOf(ch));
-    const payload = v >> 40n;
-    const counterBits = wide ? 47n : 30n;
-    return { shard: Number(payload >> counterBits), counter: Number(payload & ((1n << counterBits) - 1n)) };
-  };
+${BROWSER_CODE_ROUTE}
   try {
     say("checking", "Checking in your browser…");
     // The code is the one in this page's address (what the customer scanned or typed), not the server's word.
