@@ -232,6 +232,9 @@ async function keptWinners(db: Db, drawId: string): Promise<number | null> {
  * the list then survives the archive. Returns how many were kept.
  */
 export async function keepWinners(db: Db, d: Draw & { result: DrawResult }): Promise<number> {
+  // Kept already (a second run answered, or the cron): the list is final (migrations/0022).
+  const kept = await keptWinners(db, d.id);
+  if (kept !== null) return kept;
   return db.transaction(async (tx) => {
     await tx.execute(sql`
       INSERT INTO lottery_winners (draw_id, code, prize, tenant_id, store_id, total, currency, received_at)

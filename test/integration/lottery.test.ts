@@ -380,6 +380,14 @@ describe("winners and the archive", () => {
       await expect(pg.pool.query("DELETE FROM lottery_winners WHERE draw_id = $1", [drawId])).rejects.toThrow(
         /permission denied/,
       );
+      // Nor add a winner to a list once it is kept.
+      await expect(
+        pg.pool.query(
+          `INSERT INTO lottery_winners (draw_id, code, prize, tenant_id, store_id, total, currency, received_at)
+           VALUES ($1, 'FAKE0000000000000000', 0, $2, 'x', 100000, 'EUR', now())`,
+          [drawId, f.tenantId],
+        ),
+      ).rejects.toThrow(/the list is final/);
     } finally {
       await pg.end();
     }
