@@ -92,7 +92,7 @@ describe("console alerts", () => {
       breakerOpen: true,
       deadLetters: 2,
       partitions: { defaultRows: 5, futurePartitions: 2 },
-      archive: { failedDays: 1, overdueDays: 3 },
+      archive: { failedDays: 1, overdueDays: 3, heldDays: 2 },
       webhooks: { pending: 120, oldestPendingSeconds: 7_300, failed: 4, held: 2 },
       quarantine: { count: 3, oldestAgeSeconds: 50 },
       shards: [
@@ -113,6 +113,7 @@ describe("console alerts", () => {
       "Only 2 daily partition(s) exist ahead of today: the partition cron is failing.",
       "1 day(s) failed their archive checks and stay in Postgres: archive_days.detail says which check (docs/archive.md).",
       "3 day(s) older than HOT_DAYS are still in Postgres a day later: the archive cron is failing or behind.",
+      "2 day(s) older than HOT_DAYS stay in Postgres for a lottery draw that has not kept its winners: they leave once it runs.",
       "120 webhook deliveries are being retried, the oldest for 2 h: a tenant's receiver is down or refusing them.",
       "2 webhook deliveries are held: their receipt in Postgres no longer matches its shard's signed log, so they were never sent (?status=held; npm run audit names the receipts).",
       "4 webhook deliveries were given up after 24 h: each tenant's delivery log lists them (?status=failed); a manual retry sends one again.",

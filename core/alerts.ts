@@ -22,7 +22,7 @@ export type StatusSnapshot = {
   deadLetters: number | null;
   partitions: { defaultRows: number; futurePartitions: number } | null;
   /** The archive (docs/archive.md): days that failed their checks, and days past HOT_DAYS a cron ago still in Postgres. */
-  archive?: { failedDays: number; overdueDays: number } | null;
+  archive?: { failedDays: number; overdueDays: number; heldDays?: number } | null;
   /**
    * Webhook deliveries: still being retried (and the oldest's age), given up, and held because
    * their receipt failed its log check. Null: Postgres did not say.
@@ -112,6 +112,11 @@ export function alertsFor(s: StatusSnapshot, now = Date.now()): string[] {
   if (s.archive?.overdueDays) {
     out.push(
       `${s.archive.overdueDays} day(s) older than HOT_DAYS are still in Postgres a day later: the archive cron is failing or behind.`,
+    );
+  }
+  if (s.archive?.heldDays) {
+    out.push(
+      `${s.archive.heldDays} day(s) older than HOT_DAYS stay in Postgres for a lottery draw that has not kept its winners: they leave once it runs.`,
     );
   }
   if (s.webhooks && s.webhooks.oldestPendingSeconds > THRESHOLDS.webhookPendingSeconds) {

@@ -66,16 +66,26 @@ export async function hotDaysUntil(db: Db, until: string): Promise<string[]> {
   return rows.map((r) => r.day);
 }
 
-/** Days that failed their checks, and days before `lastArchivable` still in Postgres (a cron ago, they were due) that no lottery draw holds. */
+/**
+ * Days that failed their checks; days before `lastArchivable` still in
+ * Postgres (a cron ago, they were due) that no lottery draw holds; and those a
+ * draw holds (docs/archive.md).
+ */
 export async function archiveHealth(
   db: Db,
   lastArchivable: string,
-): Promise<{ failedDays: number; overdueDays: number }> {
-  const { rows } = await db.execute<{ failed_days: number; overdue_days: number }>(sql`
+): Promise<{ failedDays: number; overdueDays: number; heldDays: number }> {
+  const { rows } = await db.execute<{ failed_days: number; overdue_days: number; held_days: number }>(sql`
     SELECT (SELECT count(*) FROM archive_days WHERE state = 'failed')::int AS failed_days,
            (SELECT count(*) FROM ${PARTITION_DAYS} WHERE day < ${lastArchivable}::date
-               AND day < coalesce(${LOTTERY_HOLDS_FROM}, 'infinity'))::int AS overdue_days`);
-  return { failedDays: rows[0]?.failed_days ?? 0, overdueDays: rows[0]?.overdue_days ?? 0 };
+               AND day < coalesce(${LOTTERY_HOLDS_FROM}, 'infinity'))::int AS overdue_days,
+           (SELECT count(*) FROM ${PARTITION_DAYS} WHERE day < ${lastArchivable}::date
+               AND day >= ${LOTTERY_HOLDS_FROM})::int AS held_days`);
+  return {
+    failedDays: rows[0]?.failed_days ?? 0,
+    overdueDays: rows[0]?.overdue_days ?? 0,
+    heldDays: rows[0]?.held_days ?? 0,
+  };
 }
 
 /** Shards that have stores (the only ones that can hold receipts). */

@@ -148,6 +148,11 @@ metrics.openapi(metricsRoute, async (c) => {
       one(status.archive?.overdueDays ?? Number.NaN),
     ),
     gauge(
+      "tillproof_archive_held_days",
+      "Days past HOT_DAYS kept in Postgres for a lottery draw whose winners are not kept yet.",
+      one(status.archive?.heldDays ?? Number.NaN),
+    ),
+    gauge(
       "tillproof_future_partitions",
       "Daily receipt partitions that exist ahead of today.",
       one(partitions?.futurePartitions ?? Number.NaN),
