@@ -3,6 +3,7 @@
  * Pure, so the same arithmetic prices the 50 % phase and the phases at
  * production's per-shard rates.
  */
+import { PART_ROWS } from "../../../core/archive.ts";
 import { ASSUMPTIONS, PRICES } from "./prices.ts";
 
 /** Everything per receipt except where named. */
@@ -78,6 +79,18 @@ export function priceReceipts(c: CostInputs): { lines: CostLine[]; total: number
       component: "R2 log tiles: storage [A]",
       perMillion: ((M * 32 * (1 + 1 / 256)) / 1e9) * ASSUMPTIONS.logRetentionMonths * PRICES.r2Storage.usd,
       basis: `32 B per receipt kept ${ASSUMPTIONS.logRetentionMonths} months (tiles are kept for ever)`,
+    },
+    {
+      // Parts of PART_ROWS receipts: one PUT each, read back once (GET) before the day is dropped.
+      component: "R2 archive: writes",
+      perMillion: (M / PART_ROWS) * ((PRICES.r2ClassA.usd + PRICES.r2ClassB.usd) / M),
+      basis: `one PUT and one read-back GET per ${PART_ROWS} receipts (a part), manifests negligible`,
+    },
+    {
+      component: "R2 archive: storage [A]",
+      perMillion:
+        ((M * ASSUMPTIONS.archiveBytesPerReceipt) / 1e9) * ASSUMPTIONS.logRetentionMonths * PRICES.r2Storage.usd,
+      basis: `${ASSUMPTIONS.archiveBytesPerReceipt} B per receipt in Parquet kept ${ASSUMPTIONS.logRetentionMonths} months (each further year adds as much)`,
     },
     {
       component: "Queue operations",

@@ -1,3 +1,4 @@
+import { config } from "../../../core/config.ts";
 /**
  * List prices the bench multiplies its counts by. Each carries the page it
  * comes from and when it was read; [A] marks an assumption of ours, not a
@@ -65,6 +66,12 @@ export const PRICES = {
     source: "Cloudflare R2 pricing (developers.cloudflare.com/r2/pricing): Class A (PutObject), Standard storage",
     read: "2026-11",
   },
+  r2ClassB: {
+    usd: 0.36,
+    per: "million operations",
+    source: "Cloudflare R2 pricing: Class B (GetObject), Standard storage",
+    read: "2026-12",
+  },
   r2Storage: {
     usd: 0.015,
     per: "GB-month",
@@ -90,8 +97,12 @@ export const PRICES = {
 export const ASSUMPTIONS = {
   /** Postgres CPU is bought as always-on compute; a production primary runs at about this utilization. */
   neonUtilization: 0.5,
-  /** Hot rows stay in Neon this long before export (docs/scale.md §6: 35 days). */
-  neonRetentionMonths: 35 / 30.4,
+  /** Hot rows stay in Neon HOT_DAYS (7) and the day being written, then go to the archive (docs/archive.md). */
+  neonRetentionMonths: (config({}).HOT_DAYS + 1) / 30.4,
+  /** Before the archive they stayed 35 days (docs/scale.md §6), for the comparison line. */
+  neonRetentionMonthsBefore: 35 / 30.4,
+  /** An archived receipt in Parquet, measured by `npm run bench:archive` (2026-12-07: 264 B). */
+  archiveBytesPerReceipt: 264,
   /** Idempotency keys live ≤ 25 h in the shard's runs (durable-objects/idempotency.ts IDEMPOTENCY_TTL_MS). */
   idempotencyRetentionMonths: 25 / 730,
   /** A key in a run: 32 hex of key hash, 64 of body hash, the counter, JSON punctuation, and 4 B of fingerprint. */
@@ -101,8 +112,9 @@ export const ASSUMPTIONS = {
   /** A shard writes out keys and heads every 30 minutes (durable-objects/shard.ts MARK_MS). */
   markSeconds: 1_800,
   /**
-   * The log keeps hashes for ever (32 B a receipt in full tiles, plus upper
-   * levels' 1/256). Priced here for one year of keeping; each further year adds as much.
+   * The log keeps hashes for ever, and the archive receipts for their
+   * retention (5–10 years) (32 B a receipt in full tiles, plus upper
+   * levels' 1/256). Both priced here for one year of keeping; each further year adds as much.
    */
   logRetentionMonths: 12,
   /** Duration: a shard is billed while an event runs; we charge each DO event the 50 %-load p50 latency. */
