@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../../kit/crypto.ts";
-import { objectUnlike } from "./sources.ts";
+import { logApi, objectUnlike } from "./sources.ts";
 
 describe("objectUnlike", () => {
   const written = new TextEncoder().encode("PAR1 a part PAR1");
@@ -24,5 +24,14 @@ describe("objectUnlike", () => {
     const edited = written.slice();
     edited[6] = 0x41;
     expect(objectUnlike(recorded, edited)).toBe("its SHA-256 differs from the one recorded");
+  });
+});
+
+describe("logApi", () => {
+  it("sends the operator token over https, or to this machine only", () => {
+    expect(() => logApi("http://tillproof.example.com", "op-token")).toThrow(/plain http/);
+    expect(() => logApi("https://tillproof.example.com", "op-token")).not.toThrow();
+    expect(() => logApi("http://127.0.0.1:8787", "op-token")).not.toThrow();
+    expect(() => logApi("http://tillproof.example.com")).not.toThrow();
   });
 });

@@ -288,7 +288,12 @@ async function getWith(
   }
 }
 
+/** The service's log and the operator's archive route. The operator token goes over https only, or to this machine. */
 export function logApi(base: string, operatorToken?: string) {
+  const { protocol, hostname } = new URL(base);
+  if (operatorToken && protocol !== "https:" && !["127.0.0.1", "localhost", "[::1]"].includes(hostname)) {
+    throw new Error("refusing to send the operator token over plain http to another machine; use https");
+  }
   const get = (url: string, headers?: Record<string, string>) => getWith(url, operatorToken, headers);
   return {
     /** What the service says to pin (the audit pins only its origin when no policy file is given). */
