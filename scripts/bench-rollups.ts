@@ -130,14 +130,16 @@ try {
   const orm = nodeDb(db);
   const insertOnly = (batch: OutboxReceipt[]) =>
     orm.execute(sql`WITH ${insertReceiptsCte(batchJson(batch))} SELECT count(*) AS inserted FROM ins`);
-  const withoutTriggers = async (fn: () => Promise<unknown>) => {
-    await db.query("SET session_replication_role = replica");
+  /** Runs `fn` between two statements (a setting switched and switched back). */
+  const between = (on: string, off: string) => async (fn: () => Promise<unknown>) => {
+    await db.query(on);
     try {
       await fn();
     } finally {
-      await db.query("SET session_replication_role = origin");
+      await db.query(off);
     }
   };
+  const withoutTriggers = between("SET session_replication_role = replica", "SET session_replication_role = origin");
   // The plan the rollups issue proposed: fold the batch into its buckets in memory (here, as the
   // consumer would, with each store's zone known), then one upsert per bucket beside the INSERT.
   const zoneOf = (storeId: string) => ZONES[Number(storeId.slice(1)) % ZONES.length] as string;
@@ -214,14 +216,10 @@ try {
       SELECT (SELECT count(*) FROM ins) + (SELECT count(*) FROM s) + (SELECT count(*) FROM x) + (SELECT count(*) FROM i) AS n`);
   };
   // Only the rollups' trigger is off: the INSERT keeps its others, as the product's statement does.
-  const withoutRollupsTrigger = async (fn: () => Promise<unknown>) => {
-    await db.query("ALTER TABLE receipts DISABLE TRIGGER receipts_to_rollups");
-    try {
-      await fn();
-    } finally {
-      await db.query("ALTER TABLE receipts ENABLE TRIGGER receipts_to_rollups");
-    }
-  };
+  const withoutRollupsTrigger = between(
+    "ALTER TABLE receipts DISABLE TRIGGER receipts_to_rollups",
+    "ALTER TABLE receipts ENABLE TRIGGER receipts_to_rollups",
+  );
   const NAMES = ["COPY", "receipts only", "with rollups", "folded in memory", "with a webhook"] as const;
   type Name = (typeof NAMES)[number];
   const runs: Record<Name, (batches: OutboxReceipt[][]) => Promise<void>> = {
