@@ -117,7 +117,8 @@ export async function deliverWebhooks(
       });
     });
   } catch (e) {
-    // Postgres unreachable: nothing was recorded; the deliveries stay pending and come back.
+    // Postgres, or the archive an archived receipt is read from, unreachable: nothing was recorded;
+    // the deliveries stay pending and come back.
     logger.error({ msg: "webhooks: batch failed; retrying", messages: batch.messages.length, error: describeError(e) });
     for (const m of batch.messages) m.retry({ delaySeconds: settings.WEBHOOK_RETRY_BASE_S });
   }
