@@ -179,5 +179,8 @@ export function afterFailure(ageSeconds: number, retryForSeconds: number): Deliv
   return ageSeconds >= retryForSeconds ? "failed" : "pending";
 }
 
-/** One webhooks-queue message: some deliveries of one webhook. */
-export type WebhookMessage = { tenantId: string; webhookId: string; eventIds: string[] };
+/**
+ * One webhooks-queue message: some deliveries of one webhook, and the database
+ * that holds them (the receipts database of their shard, db/routing.ts; absent: the primary).
+ */
+export type WebhookMessage = { tenantId: string; webhookId: string; eventIds: string[]; db?: string };

@@ -179,3 +179,24 @@ export async function withPg<T>(
     ctx.waitUntil(pg.end());
   }
 }
+
+/** Pools opened on first use, one per database (by URL), ended together: one request's or one message's. */
+export type Pools = { at: (database?: { url: string }) => Pg; end: () => Promise<void> };
+
+export function lazyPools(env: DbEnv): Pools {
+  const open = new Map<string, Pg>();
+  return {
+    at: (database) => {
+      const url = database?.url ?? env.DATABASE_URL;
+      let handle = open.get(url);
+      if (!handle) {
+        handle = openPg({ ...env, DATABASE_URL: url });
+        open.set(url, handle);
+      }
+      return handle;
+    },
+    end: async () => {
+      await Promise.all([...open.values()].map((p) => p.end()));
+    },
+  };
+}

@@ -26,6 +26,8 @@ export interface ShardEnv extends ConfigVars {
   SHARDS: DurableObjectNamespace;
   /** Postgres: read by a shard that adopts its history (durable-objects/upgrade.ts), and for a refund's original. */
   DATABASE_URL: string;
+  /** Secret. The dated routing table of receipts databases (core/db-routes.ts); unset: all on DATABASE_URL. */
+  DATABASE_URLS?: string;
   NEON_WS_PROXY?: string;
 }
 

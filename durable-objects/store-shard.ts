@@ -7,8 +7,9 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { CHANNEL_SESSION_HEADER, type ChannelSession, CLOSE, channelSessionSchema } from "../core/channel.ts";
-import { openPg } from "../db/client.ts";
-import { findReceipt, shardHistory } from "../db/receipts.ts";
+import { lazyPools, openPg } from "../db/client.ts";
+import { shardHistory } from "../db/receipts.ts";
+import { findReceiptRouted } from "../db/routing.ts";
 import { describeError } from "../kit/describe-error.ts";
 import { consoleLogger } from "../kit/logger.ts";
 import { shardConfig } from "./config.ts";
@@ -45,11 +46,11 @@ function historyFromPostgres(env: ShardEnv): HistorySource {
 /** A receipt from Postgres by code (a refund's original the ring no longer holds). */
 export function recordFromPostgres(env: ShardEnv): ShardDeps["findRecord"] {
   return async (code) => {
-    const pg = openPg(env);
+    const pools = lazyPools(env);
     try {
-      return (await findReceipt(pg.db, code))?.record ?? null;
+      return (await findReceiptRouted(env, code, (d) => pools.at(d).db))?.record ?? null;
     } finally {
-      await pg.end();
+      await pools.end();
     }
   };
 }

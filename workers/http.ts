@@ -10,7 +10,8 @@ import type { z } from "zod";
 import { ApiError, apiErrorOf, type ErrorBody, errorBody, unauthorized } from "../api/errors.ts";
 import { config } from "../core/config.ts";
 import { bearerToken } from "../core/credentials.ts";
-import { isPostgresUnavailable, openPg, type Pg, retryAfterOf } from "../db/client.ts";
+import { RoutesInvalid } from "../core/db-routes.ts";
+import { isPostgresUnavailable, lazyPools, type Pg, type Pools, retryAfterOf } from "../db/client.ts";
 import { safeEqual } from "../kit/crypto.ts";
 import { describeError, stackFrames } from "../kit/describe-error.ts";
 import type { Env } from "./env.ts";
@@ -23,27 +24,38 @@ export type AppEnv = {
    * `requestId`: set first of all (request-context.ts);
    * `terminal`: the terminal token's shard and hash (ingest/auth.ts).
    */
-  Variables: { pg?: Pg; tenantKeyHash?: string; requestId: string; terminal?: { shard: number; tokenHash: string } };
+  Variables: {
+    pools?: Pools;
+    tenantKeyHash?: string;
+    requestId: string;
+    terminal?: { shard: number; tokenHash: string };
+  };
 };
 export type Ctx = Context<AppEnv>;
 
 export const KiB = 1024;
 
-/** The Postgres pool of this request, opened on first use and ended after the response. */
-export function pg(c: Ctx): Pg {
-  let handle = c.get("pg");
+/** This request's Postgres pools, each opened on first use and all ended after the response. */
+function pools(c: Ctx): Pools {
+  let handle = c.get("pools");
   if (!handle) {
-    handle = openPg(c.env);
-    c.set("pg", handle);
+    handle = lazyPools(c.env);
+    c.set("pools", handle);
   }
   return handle;
 }
+
+/** The primary's pool of this request (the control plane; every receipt unless DATABASE_URLS routes it). */
+export const pg = (c: Ctx): Pg => pools(c).at();
+
+/** The pool of one receipts database (db/routing.ts) for this request. */
+export const pgAt = (c: Ctx, database: { url: string }): Pg => pools(c).at(database);
 
 export const closePg: MiddlewareHandler<AppEnv> = async (c, next) => {
   try {
     await next();
   } finally {
-    const handle = c.get("pg");
+    const handle = c.get("pools");
     if (handle) c.executionCtx.waitUntil(handle.end());
   }
 };
@@ -65,6 +77,17 @@ export function onError(err: Error, c: Ctx): Response {
   }
   if (err instanceof HTTPException && err.status < 500) {
     return c.json(withId(c, errorBody("bad_request", err.message || "Bad request.")), err.status);
+  }
+  if (err instanceof RoutesInvalid) {
+    logger.error({ msg: "configuration", databaseUrls: err.message });
+    c.header("Retry-After", "60");
+    return c.json(
+      withId(
+        c,
+        errorBody("misconfigured", "The receipt service is not configured correctly; its operator is alerted."),
+      ),
+      503,
+    );
   }
   // Postgres down (or the breaker open) is not our bug to report as 500: the client may retry.
   if (isPostgresUnavailable(err)) {

@@ -5,11 +5,13 @@
 
 import { cors } from "hono/cors";
 import type { ChannelSession } from "../core/channel.ts";
+import { allDatabases } from "../core/db-routes.ts";
 import type { OutboxMessage } from "../core/outbox.ts";
 import type { WebhookMessage } from "../core/webhooks.ts";
 import { withPg } from "../db/client.ts";
-import { ensurePartitions } from "../db/partitions.ts";
+import { ensurePartitions, type PartitionOutcome } from "../db/partitions.ts";
 import { refreshTimeZones } from "../db/rollups.ts";
+import { dbEnvOf, routesOf } from "../db/routing.ts";
 import { listTenantNames } from "../db/tenants.ts";
 import { pruneDeliveredDeliveries } from "../db/webhooks.ts";
 import { StoreShard as ShardObject } from "../durable-objects/store-shard.ts";
@@ -103,13 +105,26 @@ export default {
       );
       return sweepOverdueDeliveries(env, ctx);
     }
-    const outcomes = await withPg(env, ctx, (pg) => ensurePartitions(pg.db, 7));
-    let pruned = 0;
-    for (let round = 0, n = PRUNE_PER_CALL; round < 50 && n === PRUNE_PER_CALL; round++) {
-      n = await withPg(env, ctx, (pg) => pruneDeliveredDeliveries(pg.db, DELIVERY_LOG_DAYS, PRUNE_PER_CALL));
-      pruned += n;
+    // Each receipts database keeps its own partitions and delivery log (db/routing.ts).
+    const outcomes: (PartitionOutcome & { database: string })[] = [];
+    for (const database of allDatabases(routesOf(env))) {
+      const at = dbEnvOf(env, database);
+      for (const o of await withPg(at, ctx, (pg) => ensurePartitions(pg.db, 7)).catch((e: unknown) => [
+        { day: "all", outcome: `failed: ${describeError(e)}` },
+      ]))
+        outcomes.push({ database: database.name, ...o });
+      let pruned = 0;
+      for (let round = 0, n = PRUNE_PER_CALL; round < 50 && n === PRUNE_PER_CALL; round++) {
+        n = await withPg(at, ctx, (pg) => pruneDeliveredDeliveries(pg.db, DELIVERY_LOG_DAYS, PRUNE_PER_CALL)).catch(
+          (e: unknown) => {
+            logger.error({ msg: "webhook delivery log not pruned", database: database.name, error: describeError(e) });
+            return 0;
+          },
+        );
+        pruned += n;
+      }
+      logger.info({ msg: "webhook delivery log pruned", database: database.name, deleted: pruned });
     }
-    logger.info({ msg: "webhook delivery log pruned", deleted: pruned });
     // Before the archive: a drawn draw's winners are kept while its days are still in Postgres.
     await withPg(env, ctx, (pg) => keepDrawnWinners(pg.db)).catch((e: unknown) =>
       logger.error({ msg: "lottery winners not kept", error: describeError(e) }),

@@ -12,7 +12,7 @@ import { z } from "zod";
 import { ApiError, apiErrorOf, type ErrorBody, validationFailed } from "../../api/errors.ts";
 import { type ChannelSession, CLOSE } from "../../core/channel.ts";
 import { idempotencyKeySchema, parseReceipt, zodProblems } from "../../core/receipt.ts";
-import { openPg, type Pg } from "../../db/client.ts";
+import { lazyPools, type Pools } from "../../db/client.ts";
 import type { IssueReply, IssueRequest } from "../../durable-objects/issuer.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import type { Env } from "../env.ts";
@@ -67,7 +67,7 @@ const overLimit = (message: string | ArrayBuffer, limit: number) =>
     ? message.length > limit || (message.length * 3 > limit && new TextEncoder().encode(message).byteLength > limit)
     : message.byteLength > limit;
 
-async function reply(call: ChannelCall, asked: Asked, pg: { get: () => Pg }): Promise<ChannelReply> {
+async function reply(call: ChannelCall, asked: Asked, pg: Pools): Promise<ChannelReply> {
   const { message } = call;
   if (overLimit(message, MAX_MESSAGE_BYTES)) {
     return errorReply(
@@ -109,7 +109,7 @@ async function reply(call: ChannelCall, asked: Asked, pg: { get: () => Pg }): Pr
     backlog: backlogOf(m.offlineBacklog),
     issue: (entries, backlog) =>
       call.issue({ shard: session.shard, tokenHash: session.tokenHash, entries, ...(backlog ? { backlog } : {}) }),
-    pg: pg.get,
+    pg: pg.at,
   };
   if (m.type === "batch") {
     const batch = batchSchema.safeParse({ receipts: m.receipts });
@@ -141,13 +141,7 @@ export async function answerChannel(
   call: ChannelCall,
 ): Promise<{ reply: string; close?: { code: number; reason: string } }> {
   // Opened only for a replay older than the shard's ring.
-  const pg: { handle: Pg | null; get: () => Pg } = {
-    handle: null,
-    get: () => {
-      pg.handle ??= openPg(call.env);
-      return pg.handle;
-    },
-  };
+  const pg = lazyPools(call.env);
   const asked: Asked = { id: null, requestId: crypto.randomUUID() };
   let out: ChannelReply;
   try {
@@ -165,7 +159,7 @@ export async function answerChannel(
         }),
     );
   } finally {
-    await pg.handle?.end().catch(() => {});
+    await pg.end().catch(() => {});
   }
   return {
     reply: JSON.stringify(out),

@@ -7,7 +7,7 @@
  */
 
 import { checkReceipt } from "../../core/receipt.ts";
-import { type Ctx, pg, publicBaseUrl } from "../http.ts";
+import { type Ctx, pgAt, publicBaseUrl } from "../http.ts";
 import { router } from "../openapi.ts";
 import { callShard, shard } from "../shards.ts";
 import { backlogOf } from "./backlog.ts";
@@ -30,7 +30,7 @@ function viaHttp(c: Ctx): IssueVia {
       callShard(creds.shard, () =>
         shard(c.env, creds.shard).issue({ ...creds, entries, ...(backlog ? { backlog } : {}) }),
       ),
-    pg: () => pg(c),
+    pg: (database) => pgAt(c, database),
   };
 }
 

@@ -10,9 +10,10 @@ import type { IssuedReceipt } from "../../api/responses.ts";
 import { canonicalHash } from "../../core/canonical.ts";
 import { parseCode } from "../../core/code.ts";
 import { config } from "../../core/config.ts";
+import type { Database } from "../../core/db-routes.ts";
 import { idempotencyKeySchema, issuedOf, parseReceipt, type ReceiptInput } from "../../core/receipt.ts";
 import type { Pg } from "../../db/client.ts";
-import { findReceipt } from "../../db/receipts.ts";
+import { findReceiptRouted } from "../../db/routing.ts";
 import type {
   IssueEntry,
   IssueOutcome,
@@ -40,8 +41,8 @@ export type IssueVia = {
   backlog: BacklogReport | null;
   /** The terminal's shard issues the entries (its token hash and number are the transport's). */
   issue: (entries: IssueEntry[], backlog: BacklogReport | null) => Promise<IssueReply>;
-  /** A Postgres handle, opened on first use (a replay older than the shard's ring). */
-  pg: () => Pg;
+  /** A database's Postgres handle, opened on first use (a replay older than the shard's ring). */
+  pg: (database: Database) => Pg;
 };
 
 type Refused = Exclude<IssueOutcome, { kind: "issued" | "replayed" | "replayed_persisted" }>;
@@ -84,7 +85,7 @@ async function issue(via: IssueVia, entries: IssueEntry[]): Promise<Answer[]> {
  */
 async function replayFromPostgres(via: IssueVia, code: string): Promise<Answer> {
   try {
-    const row = await findReceipt(via.pg().db, code);
+    const row = await findReceiptRouted(via.env, code, (d) => via.pg(d).db);
     if (row)
       return {
         kind: "replayed",

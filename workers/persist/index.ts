@@ -9,10 +9,12 @@
  * neither its batch nor its shard's ring waits on it.
  */
 
+import { type Database, databaseFor } from "../../core/db-routes.ts";
 import type { OutboxEntry, OutboxMessage, OutboxReceipt } from "../../core/outbox.ts";
 import { type Pg, sqlStateOf, withPg } from "../../db/client.ts";
 import { quarantineReceipt } from "../../db/quarantine.ts";
 import { insertReceipts, type NewDelivery } from "../../db/receipts.ts";
+import { dbEnvOf, isRouted, routesOf } from "../../db/routing.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import type { Env } from "../env.ts";
 import { logger } from "../request-context.ts";
@@ -29,43 +31,105 @@ export async function consumeReceipts(
   env: Env,
   ctx: ExecutionContext,
 ): Promise<void> {
-  await withPg(env, ctx, async (pg) => {
-    let landed: OutboxMessage[];
-    const deliveries: NewDelivery[] = [];
-    // Receipts whose message was delivered before: a refusal seen twice is not a passing race.
-    const retried = new Set(
-      batch.messages
-        .filter((m) => m.attempts > 1)
-        .flatMap((m) => m.body.receipts.map((r) => `${m.body.shard}:${r.counter}`)),
+  // Receipts whose message was delivered before: a refusal seen twice is not a passing race.
+  const retried = new Set(
+    batch.messages
+      .filter((m) => m.attempts > 1)
+      .flatMap((m) => m.body.receipts.map((r) => `${m.body.shard}:${r.counter}`)),
+  );
+  let parts: Part[];
+  try {
+    parts = await byDatabase(
+      env,
+      batch.messages.map((m) => m.body),
     );
-    try {
-      landed = await persistSplitting(
-        env,
-        pg,
-        batch.messages.map((m) => m.body),
-        deliveries,
-        retried,
-      );
-    } catch (e) {
-      logger.error({ msg: "persist failed; retrying", messages: batch.messages.length, error: describeError(e) });
-      for (const m of batch.messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
-      return;
+  } catch (e) {
+    logger.error({ msg: "persist: cannot route the batch; retrying", error: describeError(e) });
+    for (const m of batch.messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
+    return;
+  }
+  // Each database on its own: one that is down holds back only the receipts routed to it.
+  const landed = (
+    await Promise.all(
+      parts.map((part) =>
+        withPg(dbEnvOf(env, part.database), ctx, async (pg) => {
+          const deliveries: NewDelivery[] = [];
+          try {
+            const done = await persistSplitting(env, pg, part.bodies, deliveries, retried);
+            // The new receipts' webhook deliveries are in Postgres with them; this only says "send now".
+            ctx.waitUntil(announceDeliveries(env, deliveries, part.database.name));
+            return done;
+          } catch (e) {
+            logger.error({
+              msg: "persist failed; retrying",
+              database: part.database.name,
+              messages: part.bodies.length,
+              error: describeError(e),
+            });
+            return [];
+          }
+        }),
+      ),
+    )
+  ).flat();
+  // Postgres has them: acking is now safe whatever the shards answer. A shard
+  // that misses this report re-sends later, and the insert skips duplicates.
+  const byShard = groupByShard(landed);
+  await Promise.allSettled(
+    [...byShard].map(([n, entries]) => shard(env, n).markPersisted(entries.map((e) => e.counter))),
+  );
+  const done = new Set([...byShard].flatMap(([n, entries]) => entries.map((e) => `${n}:${e.counter}`)));
+  for (const m of batch.messages) {
+    if (!m.body.receipts.every((r) => done.has(`${m.body.shard}:${r.counter}`)))
+      m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
+    else m.ack();
+  }
+}
+
+/** Receipts bound for one database. */
+type Part = { database: Database; bodies: OutboxMessage[] };
+
+/**
+ * Splits the batch by the database each receipt's shard and received day route
+ * to (core/db-routes.ts). With one database the batch stays whole, as it came.
+ * Otherwise records that travelled by reference are read from their shard first
+ * (the day is in the record); one the shard no longer holds was confirmed already.
+ */
+async function byDatabase(env: Env, bodies: OutboxMessage[]): Promise<Part[]> {
+  const routes = routesOf(env);
+  if (!isRouted(env)) return [{ database: routes.primary, bodies }];
+  const parts = new Map<string, Part>();
+  const add = (database: Database, shardNo: number, entry: OutboxEntry) => {
+    let part = parts.get(database.name);
+    if (!part) {
+      part = { database, bodies: [] };
+      parts.set(database.name, part);
     }
-    // The new receipts' webhook deliveries are in Postgres with them; this only says "send now".
-    ctx.waitUntil(announceDeliveries(env, deliveries));
-    // Postgres has them: acking is now safe whatever the shards answer. A shard
-    // that misses this report re-sends later, and the insert skips duplicates.
-    const byShard = groupByShard(landed);
-    await Promise.allSettled(
-      [...byShard].map(([n, entries]) => shard(env, n).markPersisted(entries.map((e) => e.counter))),
-    );
-    const done = new Set([...byShard].flatMap(([n, entries]) => entries.map((e) => `${n}:${e.counter}`)));
-    for (const m of batch.messages) {
-      if (!m.body.receipts.every((r) => done.has(`${m.body.shard}:${r.counter}`)))
-        m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
-      else m.ack();
+    let body = part.bodies.find((b) => b.shard === shardNo);
+    if (!body) {
+      body = { v: 1, shard: shardNo, receipts: [] };
+      part.bodies.push(body);
     }
-  });
+    body.receipts.push(entry);
+  };
+  for (const [n, entries] of groupByShard(bodies)) {
+    const resolved = new Map((await resolveReferences(env, new Map([[n, entries]]))).map((r) => [r.counter, r]));
+    for (const e of entries) {
+      const r = resolved.get(e.counter);
+      // Gone from the shard: Postgres confirmed it; the primary's part reports it done as before.
+      if (!r) add(routes.primary, n, e);
+      else add(databaseFor(routes, n, receivedMsOf(r.record)), n, r);
+    }
+  }
+  return [...parts.values()];
+}
+
+/** A record's receivedAt (the day that routes it), read without trusting its shape to anything else. */
+function receivedMsOf(record: string): number {
+  const at = (JSON.parse(record) as { receivedAt?: unknown }).receivedAt;
+  const ms = typeof at === "string" ? Date.parse(at) : Number.NaN;
+  if (!Number.isFinite(ms)) throw new Error("a record without a receivedAt cannot be routed");
+  return ms;
 }
 
 async function persist(env: Env, pg: Pg, bodies: OutboxMessage[], deliveries: NewDelivery[]): Promise<void> {

@@ -14,14 +14,16 @@ import { canonicalJson } from "../../core/canonical.ts";
 import { chainStatus } from "../../core/chain.ts";
 import { type CodeFormat, groupCode, parseCode } from "../../core/code.ts";
 import type { ChainRecord } from "../../core/receipt.ts";
+import type { Db } from "../../db/client.ts";
 import { findQuarantined } from "../../db/quarantine.ts";
 import { findNames, findReceipt, type PersistedReceipt } from "../../db/receipts.ts";
+import { findInShardDatabases } from "../../db/routing.ts";
 import type { LogView } from "../../durable-objects/log.ts";
 import type { ShardView } from "../../durable-objects/shard.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import { hexList, inclusionProof } from "../../tlog/proofs.ts";
 import { assertCodeKey } from "../config-check.ts";
-import { type Ctx, pg } from "../http.ts";
+import { type Ctx, pg, pgAt } from "../http.ts";
 import { logger } from "../request-context.ts";
 import { callShard, shard } from "../shards.ts";
 import { findArchived } from "./archived-receipt.ts";
@@ -120,9 +122,12 @@ async function read(
   c: Ctx,
   parts: { shard: number; counter: number; code: string; format: CodeFormat },
 ): Promise<{ source: ReceiptSource | null; view: ShardView | null }> {
+  // The control plane (names, the archive's registry) is the primary's; the receipt is in its shard's database.
   const { db } = pg(c);
+  const inShardDatabases = <T>(find: (db: Db) => Promise<T | null>) =>
+    findInShardDatabases(c.env, parts.shard, (d) => find(pgAt(c, d).db));
   const fromPostgres = () =>
-    findReceipt(db, parts.code).then(
+    inShardDatabases((d) => findReceipt(d, parts.code)).then(
       (row) => ({ row, down: false }),
       (e: unknown) => {
         logger.error({ msg: "verify: postgres lookup failed", error: describeError(e) });
@@ -160,7 +165,7 @@ async function read(
     throw unavailable("Receipt lookup is temporarily unavailable.");
   }
   // Persisted and pruned between the two reads: Postgres has it now.
-  const again = await findReceipt(db, parts.code);
+  const again = await inShardDatabases((d) => findReceipt(d, parts.code));
   if (again) return { source: persistedSource(again), view };
   // Archived (docs/archive.md): older than HOT_DAYS, in R2.
   const archived = await findArchived(c.env, db, parts).catch((e: unknown) => {
@@ -169,7 +174,7 @@ async function read(
   });
   if (archived) return { source: persistedSource(archived), view };
   // Refused by Postgres and kept aside (workers/persist): checked against the log like any record.
-  const quarantined = await findQuarantined(db, parts.code);
+  const quarantined = await inShardDatabases((d) => findQuarantined(d, parts.code));
   if (quarantined) {
     const names = await findNames(db, quarantined.record.tenantId, quarantined.record.storeId);
     return {

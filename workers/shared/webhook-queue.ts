@@ -3,6 +3,7 @@
  * deliveries it recorded, the sweep announces overdue ones again, and
  * workers/webhooks/deliver.ts consumes them.
  */
+import { PRIMARY } from "../../core/db-routes.ts";
 import { EVENTS_PER_MESSAGE, type WebhookMessage } from "../../core/webhooks.ts";
 import type { NewDelivery } from "../../db/receipts.ts";
 import { describeError } from "../../kit/describe-error.ts";
@@ -11,15 +12,15 @@ import { logger } from "../request-context.ts";
 
 export const WEBHOOK_QUEUE = "tillproof-webhooks";
 
-/** Packs deliveries into messages: per webhook, at most EVENTS_PER_MESSAGE each. */
-export function packDeliveries(deliveries: readonly NewDelivery[]): WebhookMessage[] {
+/** Packs deliveries (held by the database `db`) into messages: per webhook, at most EVENTS_PER_MESSAGE each. */
+export function packDeliveries(deliveries: readonly NewDelivery[], db: string = PRIMARY): WebhookMessage[] {
   const byHook = new Map<string, WebhookMessage[]>();
   for (const d of deliveries) {
     const key = `${d.tenantId}/${d.webhookId}`;
     const list = byHook.get(key) ?? [];
     let last = list.at(-1);
     if (!last || last.eventIds.length >= EVENTS_PER_MESSAGE) {
-      last = { tenantId: d.tenantId, webhookId: d.webhookId, eventIds: [] };
+      last = { tenantId: d.tenantId, webhookId: d.webhookId, eventIds: [], ...(db === PRIMARY ? {} : { db }) };
       list.push(last);
     }
     last.eventIds.push(d.eventId);
@@ -32,8 +33,8 @@ export function packDeliveries(deliveries: readonly NewDelivery[]): WebhookMessa
  * Announces deliveries on the webhooks queue. Failure is logged, not thrown:
  * the deliveries are in Postgres, and the sweep finds them.
  */
-export async function announceDeliveries(env: Env, deliveries: readonly NewDelivery[]): Promise<void> {
-  const messages = packDeliveries(deliveries);
+export async function announceDeliveries(env: Env, deliveries: readonly NewDelivery[], db?: string): Promise<void> {
+  const messages = packDeliveries(deliveries, db);
   try {
     for (let i = 0; i < messages.length; i += 100) {
       await env.WEBHOOK_QUEUE.sendBatch(messages.slice(i, i + 100).map((body) => ({ body })));

@@ -11,6 +11,7 @@
 import { type ReceiptFields, receiptFields } from "../../api/responses.ts";
 import { codeRoute } from "../../core/code.ts";
 import { config } from "../../core/config.ts";
+import { allDatabases, databaseNamed, PRIMARY } from "../../core/db-routes.ts";
 import type { ChainRecord } from "../../core/receipt.ts";
 import {
   afterFailure,
@@ -24,6 +25,7 @@ import {
 } from "../../core/webhooks.ts";
 import { type Db, withPg } from "../../db/client.ts";
 import { recordFromRow, rowOfRecord } from "../../db/receipts.ts";
+import { dbEnvOf, routesOf } from "../../db/routing.ts";
 import {
   type AttemptResult,
   claimOverdueDeliveries,
@@ -84,23 +86,39 @@ async function fromArchive(env: Env, db: Db, job: StoredJob): Promise<DeliveryJo
   };
 }
 
-/** The webhooks queue's consumer. */
+/** The webhooks queue's consumer: each database's messages against that database. */
 export async function deliverWebhooks(
   batch: MessageBatch<WebhookMessage>,
   env: Env,
   ctx: ExecutionContext,
 ): Promise<void> {
+  const byDatabase = new Map<string, Message<WebhookMessage>[]>();
+  for (const m of batch.messages) {
+    const name = m.body.db ?? PRIMARY;
+    byDatabase.set(name, [...(byDatabase.get(name) ?? []), m]);
+  }
+  await Promise.all([...byDatabase].map(([name, messages]) => deliverFrom(env, ctx, name, messages)));
+}
+
+async function deliverFrom(
+  env: Env,
+  ctx: ExecutionContext,
+  name: string,
+  messages: readonly Message<WebhookMessage>[],
+): Promise<void> {
   const settings = config(env);
   try {
-    await withPg(env, ctx, async ({ db }) => {
-      const keys = batch.messages.flatMap((m) =>
+    const database = databaseNamed(routesOf(env), name);
+    if (!database) throw new Error(`no database "${name}" in DATABASE_URLS`);
+    await withPg(dbEnvOf(env, database), ctx, async ({ db }) => {
+      const keys = messages.flatMap((m) =>
         m.body.eventIds.map((eventId) => ({ tenantId: m.body.tenantId, webhookId: m.body.webhookId, eventId })),
       );
       const jobs = await loadJobs(env, db, keys);
       const byKey = new Map(jobs.map((j) => [`${j.tenantId}/${j.webhookId}/${j.eventId}`, j]));
       const names = brandingNames(env);
       const views = logViews(env);
-      await eachWithLimit(batch.messages, SENDS_AT_ONCE, async (m) => {
+      await eachWithLimit(messages, SENDS_AT_ONCE, async (m) => {
         // Gone (webhook deleted), delivered or given up: nothing to do for it (a redelivered
         // message, or a manual retry got there first).
         const due = m.body.eventIds
@@ -117,10 +135,15 @@ export async function deliverWebhooks(
       });
     });
   } catch (e) {
-    // Postgres, or the archive an archived receipt is read from, unreachable: nothing was recorded;
-    // the deliveries stay pending and come back.
-    logger.error({ msg: "webhooks: batch failed; retrying", messages: batch.messages.length, error: describeError(e) });
-    for (const m of batch.messages) m.retry({ delaySeconds: settings.WEBHOOK_RETRY_BASE_S });
+    // Postgres, or the archive an archived receipt is read from, unreachable (or the routing table
+    // unreadable): nothing was recorded; the deliveries stay pending and come back.
+    logger.error({
+      msg: "webhooks: batch failed; retrying",
+      database: name,
+      messages: messages.length,
+      error: describeError(e),
+    });
+    for (const m of messages) m.retry({ delaySeconds: settings.WEBHOOK_RETRY_BASE_S });
   }
 }
 
@@ -239,13 +262,21 @@ export async function attemptDelivery(
   }
 }
 
-/** The minute sweep: pending deliveries whose message was lost go back on the queue. */
+/** The minute sweep: pending deliveries whose message was lost go back on the queue, database by database. */
 export async function sweepOverdueDeliveries(env: Env, ctx: ExecutionContext): Promise<void> {
-  const keys = await withPg(env, ctx, ({ db }) => claimOverdueDeliveries(db, SWEEP_GRACE_S, SWEEP_LIMIT));
-  if (!keys.length) return;
-  (keys.length === SWEEP_LIMIT ? logger.warn : logger.info)({
-    msg: "webhooks: overdue deliveries sent again",
-    count: keys.length,
-  });
-  await announceDeliveries(env, keys);
+  for (const database of allDatabases(routesOf(env))) {
+    const keys = await withPg(dbEnvOf(env, database), ctx, ({ db }) =>
+      claimOverdueDeliveries(db, SWEEP_GRACE_S, SWEEP_LIMIT),
+    ).catch((e: unknown) => {
+      logger.error({ msg: "webhooks: sweep failed", database: database.name, error: describeError(e) });
+      return [];
+    });
+    if (!keys.length) continue;
+    (keys.length === SWEEP_LIMIT ? logger.warn : logger.info)({
+      msg: "webhooks: overdue deliveries sent again",
+      database: database.name,
+      count: keys.length,
+    });
+    await announceDeliveries(env, keys, database.name);
+  }
 }

@@ -13,6 +13,7 @@ import { resolve } from "node:path";
 import pg from "pg";
 import { generateSigningKey } from "../../../tlog/note.ts";
 import { Cleanup } from "./cleanup.ts";
+import { setUpReceiptsDatabase, tearDownReceiptsDatabase } from "./databases.ts";
 import { applyMigrations } from "./migrate.ts";
 import { freePort } from "./ports.ts";
 import { hostPort, type RunningPostgres, startEmbeddedPostgres } from "./postgres.ts";
@@ -47,7 +48,19 @@ export type Stack = {
   logSigningKey: string;
   /** SHARD_COUNT as the Worker runs with it. */
   shardCount: number;
+  /** With `receiptsDatabases`: the databases beside the primary, each behind its own TCP proxy (down: that one only). */
+  receiptsDatabases: ReceiptsDatabase[];
   stop: () => Promise<void>;
+};
+
+export type ReceiptsDatabase = {
+  name: string;
+  /** Its shards, as DATABASE_URLS names them. */
+  shards: string;
+  /** The owner's URL. */
+  databaseUrl: string;
+  proxy: TcpProxy;
+  sql: <T = Record<string, unknown>>(text: string, params?: unknown[]) => Promise<T[]>;
 };
 
 /**
@@ -62,13 +75,20 @@ export async function startStack(
     witness?: boolean;
     /** A folder for the Worker's local storage (R2, KV, Durable Objects), for tests that edit it as an insider. */
     persistTo?: string;
+    /**
+     * Receipts databases beside the primary (DATABASE_URLS): the shards split evenly, the primary
+     * keeping the first part, from a day long past (so every receipt today is routed by it).
+     */
+    receiptsDatabases?: number;
   } = {},
 ): Promise<Stack> {
   const cleanup = new Cleanup();
   const stop = () => cleanup.run((line) => console.error(`stack ${line}`));
   try {
     let server: RunningPostgres | null = null;
-    let adminUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
+    const extra = opts.receiptsDatabases ?? 0;
+    // Several databases need logical replication, which the embedded server has and a given one may not.
+    let adminUrl = extra ? undefined : (process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL);
     if (!adminUrl) {
       // Its own folder: the integration tests' server may be running at the same time.
       server = await startEmbeddedPostgres({
@@ -102,7 +122,46 @@ export async function startStack(
       workerUrl = viaProxy.toString();
     }
 
-    const tunnel: Tunnel = await startTunnel({ target: hostPort(workerUrl), port: 0 });
+    const shardCount = Number(opts.vars?.SHARD_COUNT ?? QUICK_SETTINGS.SHARD_COUNT);
+    const receiptsDatabases: ReceiptsDatabase[] = [];
+    const layout: { name: string; shards: string; url: string }[] = [];
+    for (let i = 0, from = 0; i <= extra && extra; i++) {
+      const to = Math.round(((i + 1) * shardCount) / (extra + 1)) - 1;
+      const shards = `${from}-${to}`;
+      from = to + 1;
+      if (i === 0) {
+        layout.push({ name: "primary", shards, url: workerUrl });
+        continue;
+      }
+      const name = `r${i}`;
+      await admin.query(`CREATE DATABASE ${database}_${name}`);
+      const owner = new URL(databaseUrl);
+      owner.pathname = `/${database}_${name}`;
+      cleanup.add(`receipts database ${name}`, () =>
+        admin.query(`DROP DATABASE IF EXISTS ${database}_${name} WITH (FORCE)`),
+      );
+      await setUpReceiptsDatabase(databaseUrl, owner.toString(), name);
+      cleanup.add(`${name}'s subscription`, () => tearDownReceiptsDatabase(databaseUrl, owner.toString(), name));
+      const p = await startTcpProxy({ host: owner.hostname, port: Number(owner.port || 5432) });
+      cleanup.add(`${name}'s proxy`, () => p.close());
+      const runtime = new URL(await runtimeUrl(owner.toString()));
+      runtime.port = String(p.port);
+      layout.push({ name, shards, url: runtime.toString() });
+      const rPool = new pg.Pool({ connectionString: owner.toString(), max: 2 });
+      cleanup.add(`${name}'s pool`, () => rPool.end());
+      receiptsDatabases.push({
+        name,
+        shards,
+        databaseUrl: owner.toString(),
+        proxy: p,
+        sql: async <T>(text: string, params: unknown[] = []) => (await rPool.query(text, params)).rows as T[],
+      });
+    }
+
+    const tunnel: Tunnel = await startTunnel({
+      target: [workerUrl, ...layout.map((d) => d.url)].map(hostPort),
+      port: 0,
+    });
     cleanup.add("tunnel", () => tunnel.close());
 
     const logKey = await generateSigningKey("browser.test");
@@ -127,6 +186,7 @@ export async function startStack(
         witnesses: witness?.entry,
       }),
       ...QUICK_SETTINGS,
+      ...(layout.length ? { DATABASE_URLS: JSON.stringify([{ since: "2000-01-01", databases: layout }]) } : {}),
       ...opts.vars,
     };
     const logs: string[] = [];
@@ -150,6 +210,7 @@ export async function startStack(
       witness,
       logSigningKey: logKey.privateKey,
       shardCount: Number(vars.SHARD_COUNT),
+      receiptsDatabases,
       sql: async <T>(text: string, params: unknown[] = []) => (await pool.query(text, params)).rows as T[],
       stop,
     };

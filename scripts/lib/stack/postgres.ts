@@ -183,6 +183,9 @@ export async function startEmbeddedPostgres(opts: {
       "unix_socket_directories=",
       "-c",
       "max_connections=200",
+      // Receipts databases subscribe to the primary's control plane (scripts/lib/stack/databases.ts).
+      "-c",
+      "wal_level=logical",
       ...(opts.ephemeral ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"] : []),
     ],
     onLog: (m) => {

@@ -1,7 +1,7 @@
 /**
  * The local WebSocket→TCP tunnel the Neon serverless driver needs to reach a
  * plain Postgres: Neon's wsproxy protocol, raw Postgres bytes in binary frames at
- * `/v2?address=host:port`. It forwards only to the one server it was made for.
+ * `/v2?address=host:port`. It forwards only to the servers it was made for.
  */
 
 import { createServer, type Server } from "node:http";
@@ -22,7 +22,9 @@ export type Tunnel = {
   close: () => Promise<void>;
 };
 
-export async function startTunnel(opts: { target: string; port: number; host?: string }): Promise<Tunnel> {
+export async function startTunnel(opts: { target: string | string[]; port: number; host?: string }): Promise<Tunnel> {
+  // The servers it may reach (host:port): a stack with several databases has one per database.
+  const targets = new Set([opts.target].flat());
   const http: Server = createServer((_, res) => {
     res.writeHead(426).end("WebSocket only\n");
   });
@@ -32,11 +34,11 @@ export async function startTunnel(opts: { target: string; port: number; host?: s
     server: http,
     path: "/v2",
     // Refuse before the upgrade: a client sees a failed connection, like an outage.
-    verifyClient: ({ req }: { req: { url?: string } }) => !down && addressOf(req.url) === opts.target,
+    verifyClient: ({ req }: { req: { url?: string } }) => !down && targets.has(addressOf(req.url) ?? ""),
   });
   wss.on("connection", (ws, req) => {
-    const address = opts.target;
-    if (addressOf(req.url) !== address) return ws.close(1008, "address not allowed");
+    const address = addressOf(req.url) ?? "";
+    if (!targets.has(address)) return ws.close(1008, "address not allowed");
     const [host, port] = [address.slice(0, address.lastIndexOf(":")), address.slice(address.lastIndexOf(":") + 1)];
     const socket = connect(Number(port), host);
     socket.setNoDelay(true);

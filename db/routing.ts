@@ -1,0 +1,57 @@
+/**
+ * The routing table (core/db-routes.ts) as the Worker and the shard read it:
+ * parsed once per settings, and the connection settings of each database.
+ */
+import { codeRoute } from "../core/code.ts";
+import { config } from "../core/config.ts";
+import { type Database, databasesOf, parseRoutes, type Routes } from "../core/db-routes.ts";
+import type { Db, DbEnv } from "./client.ts";
+import { findReceipt, type PersistedReceipt } from "./receipts.ts";
+
+export type RoutedEnv = DbEnv & { DATABASE_URLS?: string; SHARD_COUNT?: string };
+
+const parsed = new Map<string, Routes>();
+
+/** The routing table of these settings; throws RoutesInvalid when it is malformed (nothing is routed by guess). */
+export function routesOf(env: RoutedEnv): Routes {
+  const key = `${env.DATABASE_URL}\n${env.SHARD_COUNT ?? ""}\n${env.DATABASE_URLS ?? ""}`;
+  let routes = parsed.get(key);
+  if (!routes) {
+    routes = parseRoutes(env.DATABASE_URL, env.DATABASE_URLS, config(env).SHARD_COUNT);
+    parsed.set(key, routes);
+  }
+  return routes;
+}
+
+/** Whether more than the primary holds receipts. */
+export const isRouted = (env: RoutedEnv): boolean => !!env.DATABASE_URLS?.trim();
+
+/** How to reach `database` from this env (the local tunnel applies to every database). */
+export const dbEnvOf = (env: DbEnv, database: Database): DbEnv => ({
+  DATABASE_URL: database.url,
+  ...(env.NEON_WS_PROXY ? { NEON_WS_PROXY: env.NEON_WS_PROXY } : {}),
+});
+
+/** The first answer of `find` over the databases that may hold a code of `shard`, newest layout first. */
+export async function findInShardDatabases<T>(
+  env: RoutedEnv,
+  shard: number,
+  find: (database: Database) => Promise<T | null>,
+): Promise<T | null> {
+  for (const database of databasesOf(routesOf(env), shard)) {
+    const found = await find(database);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+/** A receipt by code, from the databases its shard's layouts name (the code carries its shard). */
+export function findReceiptRouted(
+  env: RoutedEnv,
+  code: string,
+  dbAt: (database: Database) => Db,
+): Promise<PersistedReceipt | null> {
+  const shard = codeRoute(code.replaceAll("-", ""))?.shard;
+  if (shard === undefined) return findReceipt(dbAt(routesOf(env).primary), code);
+  return findInShardDatabases(env, shard, (d) => findReceipt(dbAt(d), code));
+}

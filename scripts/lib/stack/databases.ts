@@ -1,0 +1,126 @@
+/**
+ * Receipts databases beside the primary (docs/scale.md §6a, core/db-routes.ts):
+ * each runs the same migrations and subscribes, by Postgres's logical
+ * replication, to the primary's control plane, so the consumer's one statement
+ * and its rollups trigger join local copies of stores, time zones and webhooks,
+ * and verify its names. The same steps in dev, the tests and `npm run db:migrate`.
+ */
+import pg from "pg";
+import { applyMigrations } from "./migrate.ts";
+
+/** What a receipts database reads from the primary; the primary alone writes them. */
+export const CONTROL_TABLES = ["tenants", "stores", "time_zones", "webhooks"] as const;
+const PUBLICATION = "tillproof_control";
+
+const subscriptionOf = (name: string) => `tillproof_control_${name.replaceAll("-", "_")}`;
+
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** libpq's key=value form of a URL, as CREATE SUBSCRIPTION takes it. */
+function conninfo(url: string): string {
+  const u = new URL(url);
+  const quote = (v: string) => `'${v.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+  const parts = [
+    `host=${quote(u.hostname)}`,
+    `port=${quote(u.port || "5432")}`,
+    `dbname=${quote(decodeURIComponent(u.pathname.slice(1)))}`,
+    `user=${quote(decodeURIComponent(u.username || "postgres"))}`,
+  ];
+  if (u.password) parts.push(`password=${quote(decodeURIComponent(u.password))}`);
+  const sslmode = u.searchParams.get("sslmode");
+  if (sslmode) parts.push(`sslmode=${quote(sslmode)}`);
+  return parts.join(" ");
+}
+
+/**
+ * Migrates the receipts database `name` (as its owner, `receiptsUrl`) and
+ * subscribes it to the primary's control plane (`primaryUrl`, its owner; the
+ * server must run with wal_level=logical). Idempotent: run it before every
+ * migration of the primary, so a column a migration adds exists on the
+ * subscriber first. The slot is made apart from the subscription, which also
+ * lets a receipts database live in the primary's own cluster (local stacks).
+ */
+export async function setUpReceiptsDatabase(primaryUrl: string, receiptsUrl: string, name: string): Promise<void> {
+  await applyMigrations(receiptsUrl);
+  const sub = subscriptionOf(name);
+  await withClient(primaryUrl, async (p) => {
+    const level = (await p.query<{ wal_level: string }>("SHOW wal_level")).rows[0]?.wal_level;
+    if (level !== "logical")
+      throw new Error(`the primary runs with wal_level=${level}: receipts databases need wal_level=logical`);
+    const published = await p.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [PUBLICATION]);
+    if (!published.rowCount) await p.query(`CREATE PUBLICATION ${PUBLICATION} FOR TABLE ${CONTROL_TABLES.join(", ")}`);
+    const slot = await p.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [sub]);
+    if (!slot.rowCount) await p.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [sub]);
+  });
+  await withClient(receiptsUrl, async (r) => {
+    const exists = await r.query("SELECT 1 FROM pg_subscription WHERE subname = $1", [sub]);
+    if (exists.rowCount) return;
+    // Never a database that already holds a control plane (the primary named by mistake).
+    const held = await r.query(
+      "SELECT 1 FROM tenants UNION ALL SELECT 1 FROM stores UNION ALL SELECT 1 FROM webhooks LIMIT 1",
+    );
+    if (held.rowCount)
+      throw new Error(`"${name}" holds tenants, stores or webhooks: it is not a new receipts database`);
+    // The migrations seed time_zones; the subscription's first copy brings the primary's rows instead.
+    await r.query("TRUNCATE time_zones");
+    await r.query(
+      `CREATE SUBSCRIPTION ${sub} CONNECTION '${conninfo(primaryUrl).replaceAll("'", "''")}'
+         PUBLICATION ${PUBLICATION} WITH (create_slot = false, slot_name = '${sub}')`,
+    );
+  });
+}
+
+/** Ends a receipts database's subscription and its slot on the primary (before either database is dropped). */
+export async function tearDownReceiptsDatabase(primaryUrl: string, receiptsUrl: string, name: string): Promise<void> {
+  const sub = subscriptionOf(name);
+  await withClient(receiptsUrl, async (r) => {
+    if (!(await r.query("SELECT 1 FROM pg_subscription WHERE subname = $1", [sub])).rowCount) return;
+    await r.query(`ALTER SUBSCRIPTION ${sub} DISABLE`);
+    await r.query(`ALTER SUBSCRIPTION ${sub} SET (slot_name = NONE)`);
+    await r.query(`DROP SUBSCRIPTION ${sub}`);
+  });
+  await withClient(primaryUrl, async (p) => {
+    // The walsender may take a moment to let go of the slot once the subscription is gone.
+    for (let i = 0; i < 50; i++) {
+      const { rows } = await p.query<{ active: boolean }>(
+        "SELECT active FROM pg_replication_slots WHERE slot_name = $1",
+        [sub],
+      );
+      if (!rows[0]) return;
+      if (!rows[0].active) {
+        await p.query("SELECT pg_drop_replication_slot($1)", [sub]);
+        return;
+      }
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+  });
+}
+
+/** Waits until the receipts database holds what the primary's control plane holds now (the tests' and dev's barrier). */
+export async function controlPlaneCaughtUp(primaryUrl: string, receiptsUrl: string, timeoutMs = 15_000): Promise<void> {
+  const counts = (url: string) =>
+    withClient(
+      url,
+      async (c) =>
+        (
+          await c.query<{ n: string }>(
+            `SELECT ${CONTROL_TABLES.map((t) => `(SELECT count(*) FROM ${t})`).join(" || '/' || ")} AS n`,
+          )
+        ).rows[0]?.n,
+    );
+  const want = await counts(primaryUrl);
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if ((await counts(receiptsUrl)) === want) return;
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  throw new Error(`the receipts database did not catch up with the primary's control plane within ${timeoutMs} ms`);
+}

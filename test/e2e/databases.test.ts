@@ -1,0 +1,120 @@
+/**
+ * Two Postgres databases (DATABASE_URLS, docs/scale.md §6a): the primary keeps
+ * the control plane and shards 0-1, a receipts database `r1` shards 2-3 and
+ * subscribes to the control plane. A tenant's stores on shards in both: each
+ * receipt lands in its shard's database only, verifies there, and one database
+ * down holds back only its own shards' receipts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { codeRoute } from "../../core/code.ts";
+import { shardForStore } from "../../core/ids.ts";
+import { controlPlaneCaughtUp } from "../../scripts/lib/stack/databases.ts";
+import { OPERATOR_TOKEN, type ReceiptsDatabase, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
+import { stackJson, until } from "./helpers.ts";
+
+let stack: Stack;
+let r1: ReceiptsDatabase;
+let apiKey: string;
+const tokens = new Map<number, string>();
+
+const api = <T>(method: string, path: string, token: string, body?: unknown) =>
+  stackJson<T>(stack, method, path, token, body);
+
+const sale = (total: number) => ({
+  issuedAt: "2026-11-21T10:15:00+01:00",
+  currency: "EUR",
+  items: [{ name: "Bread", quantity: 1, unitPrice: total, total }],
+  total,
+  payments: [{ method: "cash", amount: total }],
+});
+
+async function issue(shard: number, key: string, total: number): Promise<string> {
+  const token = tokens.get(shard) ?? "";
+  const { results } = await api<{ results: { receipt: { code: string } }[] }>("POST", "/v1/receipts/batch", token, {
+    receipts: [{ idempotencyKey: key, ...sale(total) }],
+  });
+  return results[0]?.receipt.code.replaceAll("-", "") ?? "";
+}
+
+const countIn = async (sql: Stack["sql"], codes: string[]) =>
+  Number((await sql<{ n: string }>("SELECT count(*) AS n FROM receipts WHERE code = ANY($1)", [codes]))[0]?.n);
+
+beforeAll(async () => {
+  stack = await startStack({ receiptsDatabases: 1 });
+  r1 = stack.receiptsDatabases[0] as ReceiptsDatabase;
+  ({ apiKey } = await api<{ apiKey: string }>("POST", "/v1/tenants", OPERATOR_TOKEN, { id: "split", name: "Split" }));
+  // Stores until every shard has one (a store's shard is fixed when it is created).
+  for (let i = 0; tokens.size < stack.shardCount && i < 64; i++) {
+    const shard = shardForStore("split", `s${i}`, stack.shardCount);
+    if (tokens.has(shard)) continue;
+    await api("PUT", `/v1/tenants/split/stores/s${i}`, apiKey, { name: `Store ${i}`, timezone: "Europe/Berlin" });
+    const { token } = await api<{ token: string }>("POST", `/v1/tenants/split/stores/s${i}/terminals`, apiKey, {
+      id: "till",
+    });
+    tokens.set(shard, token);
+  }
+  await controlPlaneCaughtUp(stack.databaseUrl, r1.databaseUrl);
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe("two databases by shard range", () => {
+  it("writes each receipt to its shard's database only, and verifies it from there", async () => {
+    expect(tokens.size).toBe(stack.shardCount);
+    const codes = new Map<number, string>();
+    for (const shard of tokens.keys()) codes.set(shard, await issue(shard, `one-${shard}`, 100 + shard));
+    const onPrimary = [...codes].filter(([s]) => s <= 1).map(([, c]) => c);
+    const onR1 = [...codes].filter(([s]) => s >= 2).map(([, c]) => c);
+    await until(
+      async () => (await countIn(stack.sql, onPrimary)) === 2 && (await countIn(r1.sql, onR1)) === 2,
+      "each receipt in its shard's database",
+    );
+    expect(await countIn(stack.sql, onR1)).toBe(0);
+    expect(await countIn(r1.sql, onPrimary)).toBe(0);
+    for (const code of codes.values()) {
+      expect(codeRoute(code)?.shard).toBe([...codes].find(([, c]) => c === code)?.[0]);
+      await until(async () => {
+        const v = (await (await fetch(`${stack.baseUrl}/v1/verify/${code}`)).json()) as {
+          status: string;
+          persisted: boolean;
+        };
+        return v.status === "valid" && v.persisted;
+      }, `${code} verifies valid and persisted`);
+    }
+    // The receipt page shows the store's name: verify joined the control plane's copy in r1.
+    const page = await (await fetch(`${stack.baseUrl}/r/${onR1[0]}`)).text();
+    expect(page).toContain("Store ");
+  });
+
+  it("keeps the rollups in the database of the receipt, through its copy of the store's time zone", async () => {
+    const rows = await r1.sql<{ n: string }>("SELECT count(*) AS n FROM sales_rollup WHERE tenant_id = 'split'");
+    expect(Number(rows[0]?.n)).toBeGreaterThan(0);
+  });
+
+  it("one database down holds back only its shards' receipts; they land once it is back", async () => {
+    r1.proxy.mode("down");
+    try {
+      const up = await issue(0, "down-0", 500);
+      const held = await issue(3, "down-3", 503);
+      await until(
+        async () => (await countIn(stack.sql, [up])) === 1,
+        "the primary's receipt persists while r1 is down",
+      );
+      await new Promise((ok) => setTimeout(ok, 1_000));
+      expect(await countIn(r1.sql, [held])).toBe(0);
+      // Held by its shard meanwhile, and verifiable from there.
+      const v = (await (await fetch(`${stack.baseUrl}/v1/verify/${held}`)).json()) as {
+        status: string;
+        persisted: boolean;
+      };
+      expect(v.persisted).toBe(false);
+      r1.proxy.mode("up");
+      await until(async () => (await countIn(r1.sql, [held])) === 1, "r1's receipt lands once r1 is back", 90_000);
+      expect(await countIn(stack.sql, [held])).toBe(0);
+    } finally {
+      r1.proxy.mode("up");
+    }
+  }, 120_000);
+});
