@@ -10,8 +10,9 @@ import type { z } from "zod";
 import { ApiError, apiErrorOf, type ErrorBody, errorBody, unauthorized } from "../api/errors.ts";
 import { config } from "../core/config.ts";
 import { bearerToken } from "../core/credentials.ts";
-import { RoutesInvalid } from "../core/db-routes.ts";
-import { isPostgresUnavailable, lazyPools, type Pg, type Pools, retryAfterOf } from "../db/client.ts";
+import { allDatabases, RoutesInvalid } from "../core/db-routes.ts";
+import { type Db, isPostgresUnavailable, lazyPools, type Pg, type Pools, retryAfterOf } from "../db/client.ts";
+import { routesOf } from "../db/routing.ts";
 import { safeEqual } from "../kit/crypto.ts";
 import { describeError, stackFrames } from "../kit/describe-error.ts";
 import type { Env } from "./env.ts";
@@ -50,6 +51,9 @@ export const pg = (c: Ctx): Pg => pools(c).at();
 
 /** The pool of one receipts database (db/routing.ts) for this request. */
 export const pgAt = (c: Ctx, database: { url: string }): Pg => pools(c).at(database);
+
+/** Every database that holds receipts (the primary first), for reads that add up or merge across them. */
+export const receiptDbs = (c: Ctx): Db[] => allDatabases(routesOf(c.env)).map((d) => pgAt(c, d).db);
 
 export const closePg: MiddlewareHandler<AppEnv> = async (c, next) => {
   try {

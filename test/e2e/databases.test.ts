@@ -93,6 +93,40 @@ describe("two databases by shard range", () => {
     expect(Number(rows[0]?.n)).toBeGreaterThan(0);
   });
 
+  it("analytics adds both databases up: sales, items and the operator's totals equal what was issued", async () => {
+    // Booked on the sale's issuedAt, a store-local day.
+    const range = "from=2026-11-20&to=2026-11-22";
+    const issued = await stack.sql<{ n: string; gross: string }>(
+      "SELECT count(*) AS n, sum(total) AS gross FROM receipts WHERE tenant_id = 'split'",
+    );
+    const inR1 = await r1.sql<{ n: string; gross: string }>(
+      "SELECT count(*) AS n, sum(total) AS gross FROM receipts WHERE tenant_id = 'split'",
+    );
+    const receipts = Number(issued[0]?.n) + Number(inR1[0]?.n);
+    const gross = Number(issued[0]?.gross) + Number(inR1[0]?.gross);
+    expect(Number(inR1[0]?.n)).toBeGreaterThan(0);
+    const { series } = await api<{ series: { storeId: string; receipts: number; gross: number }[] }>(
+      "GET",
+      `/v1/tenants/split/analytics/sales?${range}`,
+      apiKey,
+    );
+    expect(series.reduce((t, b) => t + b.receipts, 0)).toBe(receipts);
+    expect(series.reduce((t, b) => t + b.gross, 0)).toBe(gross);
+    expect(new Set(series.map((b) => b.storeId)).size).toBe(stack.shardCount);
+    const { items } = await api<{ items: { name: string; revenue: number; receipts: number }[] }>(
+      "GET",
+      `/v1/tenants/split/analytics/items?${range}`,
+      apiKey,
+    );
+    expect(items).toEqual([expect.objectContaining({ name: "Bread", revenue: gross, receipts })]);
+    const { tenants } = await api<{ tenants: { tenantId: string; receipts: number; gross: number }[] }>(
+      "GET",
+      `/v1/ops/analytics/tenants?${range}`,
+      OPERATOR_TOKEN,
+    );
+    expect(tenants.find((t) => t.tenantId === "split")).toEqual(expect.objectContaining({ receipts, gross }));
+  });
+
   it("one database down holds back only its shards' receipts; they land once it is back", async () => {
     r1.proxy.mode("down");
     try {

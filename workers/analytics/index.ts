@@ -4,7 +4,7 @@
  */
 import { dailyCsv, salesSeries } from "../../core/analytics.ts";
 import { dailyTaxRows, salesRows, tenantTotals, topItems } from "../../db/analytics.ts";
-import { pg } from "../http.ts";
+import { receiptDbs } from "../http.ts";
 import { router } from "../openapi.ts";
 import { dailyCsvRoute, itemsRoute, salesRoute, tenantTotalsRoute } from "./routes.ts";
 
@@ -13,7 +13,7 @@ export const analytics = router();
 analytics.openapi(salesRoute, async (c) => {
   const { tenantId } = c.req.valid("param");
   const q = c.req.valid("query");
-  const { rows, tax } = await salesRows(pg(c).db, { tenantId, ...q });
+  const { rows, tax } = await salesRows(receiptDbs(c), { tenantId, ...q });
   c.header("Cache-Control", "private, no-store");
   return c.json({ series: salesSeries(rows, tax) }, 200);
 });
@@ -22,13 +22,13 @@ analytics.openapi(itemsRoute, async (c) => {
   const { tenantId } = c.req.valid("param");
   const q = c.req.valid("query");
   c.header("Cache-Control", "private, no-store");
-  return c.json({ items: await topItems(pg(c).db, { tenantId, ...q }) }, 200);
+  return c.json({ items: await topItems(receiptDbs(c), { tenantId, ...q }) }, 200);
 });
 
 analytics.openapi(dailyCsvRoute, async (c) => {
   const { tenantId } = c.req.valid("param");
   const q = c.req.valid("query");
-  const rows = await dailyTaxRows(pg(c).db, { tenantId, date: q.date, ...(q.storeId ? { storeId: q.storeId } : {}) });
+  const rows = await dailyTaxRows(receiptDbs(c), { tenantId, date: q.date, ...(q.storeId ? { storeId: q.storeId } : {}) });
   const name = ["tillproof", tenantId, q.storeId, q.date].filter(Boolean).join("-");
   return c.body(dailyCsv(q.date, rows), 200, {
     "Content-Type": "text/csv; charset=utf-8",
@@ -40,5 +40,5 @@ analytics.openapi(dailyCsvRoute, async (c) => {
 analytics.openapi(tenantTotalsRoute, async (c) => {
   const q = c.req.valid("query");
   c.header("Cache-Control", "no-store");
-  return c.json({ tenants: await tenantTotals(pg(c).db, q.from, q.to) }, 200);
+  return c.json({ tenants: await tenantTotals(receiptDbs(c), q.from, q.to) }, 200);
 });
