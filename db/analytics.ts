@@ -41,7 +41,11 @@ export async function salesRows(
       refunds: a.refunds + b.refunds,
       refunded: a.refunded + b.refunded,
     })),
-    tax: sumBy(tax, (x) => `${x.start}|${x.storeId}|${x.currency}|${x.rate}`, (a, b) => ({ ...a, gross: a.gross + b.gross })),
+    tax: sumBy(
+      tax,
+      (x) => `${x.start}|${x.storeId}|${x.currency}|${x.rate}`,
+      (a, b) => ({ ...a, gross: a.gross + b.gross }),
+    ),
   };
 }
 
@@ -136,9 +140,13 @@ async function itemsOf(db: Db, r: Range, limit: number | null): Promise<(TopItem
     SELECT item_key, min(sku) AS sku, min(name) AS name, currency, sum(quantity)::text AS quantity,
            sum(revenue) AS revenue, sum(receipts) AS receipts
       FROM item_rollup WHERE ${where(r)}
-     GROUP BY item_key, currency ${limit === null ? sql`` : sql`HAVING sum(receipts) <> 0
+     GROUP BY item_key, currency ${
+       limit === null
+         ? sql``
+         : sql`HAVING sum(receipts) <> 0
      ORDER BY sum(revenue) DESC, item_key, currency
-     LIMIT ${limit}`}`);
+     LIMIT ${limit}`
+     }`);
   return rows.map((x) => ({
     key: String(x.item_key),
     sku: x.sku ?? null,

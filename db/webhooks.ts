@@ -155,12 +155,35 @@ const toDelivery = (r: DeliveryRow): Delivery => ({
   nextAttemptAt: r.next_attempt_at,
 });
 
-/** A page of the delivery log, newest first; `next` continues it. */
+/**
+ * A page of the delivery log, newest first; `next` continues it. Deliveries
+ * live with their receipts, so the page is merged from each receipts database's
+ * own newest `limit` (db/routing.ts).
+ */
 export async function listDeliveries(
-  db: Db,
+  dbs: Db[],
   key: { tenantId: string; webhookId: string },
   o: { status?: DeliveryStatus; limit: number; before?: { createdUs: string; eventId: string } },
 ): Promise<{ deliveries: Delivery[]; next: string | null }> {
+  const rows = (await Promise.all(dbs.map((db) => deliveriesOf(db, key, o)))).flat();
+  // Newest first by (created_at, event_id), as each database ordered its own.
+  rows.sort((a, b) => {
+    const at = BigInt(b.created_us) - BigInt(a.created_us);
+    return at !== 0n ? (at > 0n ? 1 : -1) : a.event_id < b.event_id ? 1 : a.event_id > b.event_id ? -1 : 0;
+  });
+  const page = rows.slice(0, o.limit);
+  const last = page.at(-1);
+  return {
+    deliveries: page.map(toDelivery),
+    next: rows.length > o.limit && last ? `${last.created_us}.${last.event_id}` : null,
+  };
+}
+
+async function deliveriesOf(
+  db: Db,
+  key: { tenantId: string; webhookId: string },
+  o: { status?: DeliveryStatus; limit: number; before?: { createdUs: string; eventId: string } },
+): Promise<DeliveryRow[]> {
   const { rows } = await db.execute<DeliveryRow>(sql`
     SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d
      WHERE d.tenant_id = ${key.tenantId} AND d.webhook_id = ${key.webhookId}
@@ -168,12 +191,7 @@ export async function listDeliveries(
        ${o.before ? sql`AND (d.created_at, d.event_id) < (to_timestamp(${o.before.createdUs}::numeric / 1000000), ${o.before.eventId})` : sql``}
      ORDER BY d.created_at DESC, d.event_id DESC
      LIMIT ${o.limit + 1}`);
-  const page = rows.slice(0, o.limit);
-  const last = page.at(-1);
-  return {
-    deliveries: page.map(toDelivery),
-    next: rows.length > o.limit && last ? `${last.created_us}.${last.event_id}` : null,
-  };
+  return rows;
 }
 
 export const parseCursor = (cursor: string): { createdUs: string; eventId: string } | null => {

@@ -5,6 +5,8 @@
  * receipt lands in its shard's database only, verifies there, and one database
  * down holds back only its own shards' receipts.
  */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeRoute } from "../../core/code.ts";
 import { shardForStore } from "../../core/ids.ts";
@@ -13,6 +15,10 @@ import { OPERATOR_TOKEN, type ReceiptsDatabase, type Stack, startStack } from ".
 import { stackJson, until } from "./helpers.ts";
 
 let stack: Stack;
+let receiver: Server;
+let receiverUrl: string;
+/** Event ids the webhook receiver was sent. */
+const received: string[] = [];
 let r1: ReceiptsDatabase;
 let apiKey: string;
 const tokens = new Map<number, string>();
@@ -40,7 +46,13 @@ const countIn = async (sql: Stack["sql"], codes: string[]) =>
   Number((await sql<{ n: string }>("SELECT count(*) AS n FROM receipts WHERE code = ANY($1)", [codes]))[0]?.n);
 
 beforeAll(async () => {
-  stack = await startStack({ receiptsDatabases: 1 });
+  receiver = createServer((req, res) => {
+    received.push(String(req.headers["tillproof-event-id"] ?? ""));
+    req.resume().on("end", () => res.writeHead(204).end());
+  });
+  await new Promise<void>((ok) => receiver.listen(0, "127.0.0.1", ok));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  stack = await startStack({ receiptsDatabases: 1, vars: { ALLOW_INSECURE_WEBHOOKS: "on" } });
   r1 = stack.receiptsDatabases[0] as ReceiptsDatabase;
   ({ apiKey } = await api<{ apiKey: string }>("POST", "/v1/tenants", OPERATOR_TOKEN, { id: "split", name: "Split" }));
   // Stores until every shard has one (a store's shard is fixed when it is created).
@@ -53,11 +65,16 @@ beforeAll(async () => {
     });
     tokens.set(shard, token);
   }
+  await api("PUT", "/v1/tenants/split/webhooks/all", apiKey, {
+    url: receiverUrl,
+    events: ["receipt.persisted"],
+  });
   await controlPlaneCaughtUp(stack.databaseUrl, r1.databaseUrl);
 }, 180_000);
 
 afterAll(async () => {
   await stack?.stop();
+  receiver?.close();
 });
 
 describe("two databases by shard range", () => {
@@ -125,6 +142,39 @@ describe("two databases by shard range", () => {
       OPERATOR_TOKEN,
     );
     expect(tenants.find((t) => t.tenantId === "split")).toEqual(expect.objectContaining({ receipts, gross }));
+  });
+
+  it("webhooks: each database delivers its own receipts' events; the log merges both; a manual retry finds its database", async () => {
+    const codes = [
+      ...(await stack.sql<{ code: string }>("SELECT code FROM receipts")),
+      ...(await r1.sql<{ code: string }>("SELECT code FROM receipts")),
+    ].map((r) => `evt_${r.code}`);
+    await until(async () => codes.every((e) => received.includes(e)), "every receipt's event delivered");
+    const inR1 = await r1.sql<{ event_id: string }>("SELECT event_id FROM webhook_deliveries");
+    expect(inR1.length).toBeGreaterThan(0);
+    expect(
+      await stack.sql("SELECT 1 FROM webhook_deliveries WHERE event_id = ANY($1)", [inR1.map((d) => d.event_id)]),
+    ).toEqual([]);
+    // The delivery log, one at a time: every event once, newest first, across both databases.
+    const listed: string[] = [];
+    let next: string | null = "";
+    while (next !== null) {
+      const page: { deliveries: { eventId: string }[]; next: string | null } = await api(
+        "GET",
+        `/v1/tenants/split/webhooks/all/deliveries?limit=1${next ? `&before=${next}` : ""}`,
+        apiKey,
+      );
+      listed.push(...page.deliveries.map((d) => d.eventId));
+      next = page.next;
+    }
+    expect([...listed].sort()).toEqual([...codes].sort());
+    const retried = await api<{ delivery: { eventId: string; status: string; attempts: number } }>(
+      "POST",
+      `/v1/tenants/split/webhooks/all/deliveries/${inR1[0]?.event_id}/retry`,
+      apiKey,
+    );
+    expect(retried.delivery).toEqual(expect.objectContaining({ eventId: inR1[0]?.event_id, status: "delivered" }));
+    expect(retried.delivery.attempts).toBeGreaterThanOrEqual(2);
   });
 
   it("one database down holds back only its shards' receipts; they land once it is back", async () => {

@@ -28,7 +28,11 @@ analytics.openapi(itemsRoute, async (c) => {
 analytics.openapi(dailyCsvRoute, async (c) => {
   const { tenantId } = c.req.valid("param");
   const q = c.req.valid("query");
-  const rows = await dailyTaxRows(receiptDbs(c), { tenantId, date: q.date, ...(q.storeId ? { storeId: q.storeId } : {}) });
+  const rows = await dailyTaxRows(receiptDbs(c), {
+    tenantId,
+    date: q.date,
+    ...(q.storeId ? { storeId: q.storeId } : {}),
+  });
   const name = ["tillproof", tenantId, q.storeId, q.date].filter(Boolean).join("-");
   return c.body(dailyCsv(q.date, rows), 200, {
     "Content-Type": "text/csv; charset=utf-8",

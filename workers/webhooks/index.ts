@@ -4,8 +4,10 @@
  */
 
 import { ApiError, notFound, unavailable, validationFailed } from "../../api/errors.ts";
+import { codeRoute } from "../../core/code.ts";
 import { config } from "../../core/config.ts";
 import { MAX_WEBHOOKS_PER_TENANT, newSecretSalt, webhookSecret, webhookUrlProblem } from "../../core/webhooks.ts";
+import { findInShardDatabases } from "../../db/routing.ts";
 import {
   deleteWebhook,
   findDelivery,
@@ -18,7 +20,7 @@ import {
   upsertWebhook,
 } from "../../db/webhooks.ts";
 import { describeError } from "../../kit/describe-error.ts";
-import { pg } from "../http.ts";
+import { pg, pgAt, receiptDbs } from "../http.ts";
 import { router } from "../openapi.ts";
 import { logger } from "../request-context.ts";
 import { audit } from "../shared/audit-trail.ts";
@@ -106,18 +108,29 @@ webhooks.openapi(listDeliveriesRoute, async (c) => {
   }
   const { db } = pg(c);
   if (!(await findWebhook(db, tenantId, webhookId))) throw notFound(`Webhook ${webhookId}`);
-  const page = await listDeliveries(db, { tenantId, webhookId }, { status: query.status, limit: query.limit, before });
+  const page = await listDeliveries(
+    receiptDbs(c),
+    { tenantId, webhookId },
+    { status: query.status, limit: query.limit, before },
+  );
   return c.json(page, 200);
 });
 
 webhooks.openapi(retryDeliveryRoute, async (c) => {
   const key = c.req.valid("param");
-  const { db } = pg(c);
-  const [job] = await loadJobs(c.env, db, [key]).catch((e: unknown) => {
-    logger.error({ msg: "webhooks: archived receipt unreadable", error: describeError(e) });
-    throw unavailable("The receipt archive cannot be read right now.");
+  // The delivery is in its receipt's database: the event names the code, the code its shard.
+  const shardNo = codeRoute(key.eventId.slice("evt_".length))?.shard;
+  if (shardNo === undefined) throw notFound(`Delivery ${key.eventId} of webhook ${key.webhookId}`);
+  const found = await findInShardDatabases(c.env, shardNo, async (d) => {
+    const { db } = pgAt(c, d);
+    const [job] = await loadJobs(c.env, db, [key]).catch((e: unknown) => {
+      logger.error({ msg: "webhooks: archived receipt unreadable", error: describeError(e) });
+      throw unavailable("The receipt archive cannot be read right now.");
+    });
+    return job ? { job, db } : null;
   });
-  if (!job) throw notFound(`Delivery ${key.eventId} of webhook ${key.webhookId}`);
+  if (!found) throw notFound(`Delivery ${key.eventId} of webhook ${key.webhookId}`);
+  const { job, db } = found;
   const result = await attemptDelivery(c.env, job);
   await recordAttempts(db, [result]);
   const delivery = await findDelivery(db, key);
