@@ -1,6 +1,15 @@
 /** Vectors computed by hand for the bit layout, and with Python's hashlib/hmac for the hashes (not this code). */
 import { describe, expect, it } from "vitest";
-import { boundaryProblems, commitmentOf, crockford, isEligible, prizeFor, seedOf, winningNumbers } from "./lottery.ts";
+import {
+  boundaryProblems,
+  commitmentOf,
+  crockford,
+  isEligible,
+  prizeFor,
+  seedOf,
+  settleWinners,
+  winningNumbers,
+} from "./lottery.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const reveal = Uint8Array.from({ length: 32 }, (_, i) => i);
@@ -117,5 +126,34 @@ describe("a shard's cut at the close (boundaryProblems)", () => {
     expect(
       boundaryProblems({ ...cut, size: 0, last: null, next: leaf(0, "2026-12-06T11:00:00Z") }, close, tree, yes),
     ).toEqual(["its next leaf was received at 2026-12-06T11:00:00Z, before the close"]);
+  });
+});
+
+describe("settleWinners (candidates from several databases)", () => {
+  const c = (code: string, prize: number, total = 1000) => ({
+    code,
+    prize,
+    tenantId: "t",
+    storeId: "s",
+    total,
+    currency: "EUR",
+    receivedAt: "2026-12-01T10:00:00.000Z",
+  });
+  it("nets refunds from every database, drops a voided sale, keeps each code once with its smallest prize, by code", () => {
+    const out = settleWinners(
+      [c("B", 2), c("A", 1), c("B", 1), c("C", 1), c("D", 1, 500)],
+      [
+        { code: "A", refunded: 300, voided: false },
+        { code: "A", refunded: 300, voided: false },
+        { code: "C", refunded: 0, voided: true },
+      ],
+      500,
+    );
+    expect(out.map((w) => [w.code, w.prize])).toEqual([
+      ["B", 1],
+      ["D", 1],
+    ]);
+    // A alone: 1000 − 600 = 400 < 500; with only one database's refund it would have won.
+    expect(settleWinners([c("A", 1)], [{ code: "A", refunded: 300, voided: false }], 500)).toHaveLength(1);
   });
 });

@@ -201,3 +201,38 @@ export function boundaryProblems(
   } else if (b.next) out.push("a next leaf past the witnessed tree");
   return out;
 }
+
+/** A receipt whose code ends with a winning suffix (its smallest prize), before refunds and voids count. */
+export type Candidate = {
+  code: string;
+  prize: number;
+  tenantId: string;
+  storeId: string;
+  total: number;
+  currency: string;
+  receivedAt: string;
+};
+/** What refers to a candidate in one database: refunds before the close, and whether a void before the run. */
+export type Adjustment = { code: string; refunded: number; voided: boolean };
+
+/**
+ * The winners among candidates gathered from several databases (a refund or
+ * void may sit in another database than its sale): net of every refund, none
+ * voided, at least `minTotal`; each code once with its smallest prize, by code.
+ * The same rule the one-database query applies in SQL (db/lottery.ts).
+ */
+export function settleWinners(candidates: Candidate[], adjustments: Adjustment[], minTotal: number): Candidate[] {
+  const refunded = new Map<string, number>();
+  const voided = new Set<string>();
+  for (const a of adjustments) {
+    refunded.set(a.code, (refunded.get(a.code) ?? 0) + a.refunded);
+    if (a.voided) voided.add(a.code);
+  }
+  const best = new Map<string, Candidate>();
+  for (const c of candidates) {
+    if (voided.has(c.code) || c.total - (refunded.get(c.code) ?? 0) < minTotal) continue;
+    const seen = best.get(c.code);
+    if (!seen || c.prize < seen.prize) best.set(c.code, c);
+  }
+  return [...best.values()].sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+}

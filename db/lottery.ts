@@ -1,6 +1,13 @@
 /** Lottery draws in Postgres (migrations/0013), and the winners found by code suffix. */
 import { sql } from "drizzle-orm";
-import type { Boundary, DrawRules, Prize } from "../core/lottery.ts";
+import {
+  type Adjustment,
+  type Boundary,
+  type Candidate,
+  type DrawRules,
+  type Prize,
+  settleWinners,
+} from "../core/lottery.ts";
 import type { Db } from "./client.ts";
 
 export type WinningNumbers = { prize: number; name: string; suffixes: string[] }[];
@@ -144,23 +151,17 @@ export async function recordResult(db: Db, id: string, result: Omit<DrawResult, 
   return findDraw(db, id);
 }
 
-export type Winner = {
-  code: string;
-  prize: number;
-  tenantId: string;
-  storeId: string;
-  total: number;
-  currency: string;
-  receivedAt: string;
-};
+export type Winner = Candidate;
 
 /**
  * Eligible receipts whose code ends with a winning suffix, each once with its
  * smallest prize. Each suffix is a range scan of the reversed-code index
  * within the draw's days (partitions by received_at), never a scan of all
- * receipts; so it needs those days in Postgres (keepWinners).
+ * receipts; so it needs those days in Postgres (keepWinners). `settled`
+ * false: before refunds, voids and the minimum (several databases settle them
+ * in matchesAcross, as a refund may be in another database than its sale).
  */
-function matchesOf(d: Draw, winning: WinningNumbers) {
+function matchesOf(d: Draw, winning: WinningNumbers, settled = true) {
   const suffixes = winning.flatMap((w) => w.suffixes.map((x) => ({ prize: w.prize, rs: [...x].reverse().join("") })));
   return sql`
     SELECT DISTINCT ON (r.code) r.code, s.prize, r.tenant_id, r.store_id, r.total, r.currency, r.received_at
@@ -171,12 +172,16 @@ function matchesOf(d: Draw, winning: WinningNumbers) {
            AND r.received_at >= ${d.opensAt}::timestamptz AND r.received_at < ${d.closesAt}::timestamptz
       ) r ON true
      WHERE coalesce(r.kind, 'sale') = 'sale'
-       -- v1.2: a sale counts net of the refunds received before the close, and not at all once voided before the draw.
+       ${
+         settled
+           ? sql`-- v1.2: a sale counts net of the refunds received before the close, and not at all once voided before the draw.
        AND r.total - coalesce((SELECT sum(f.total) FROM receipts f
                                 WHERE f.refers_to = r.code AND f.kind = 'refund'
                                   AND f.received_at < ${d.closesAt}::timestamptz), 0) >= ${d.minTotal}
        AND NOT EXISTS (SELECT 1 FROM receipts v WHERE v.refers_to = r.code AND v.kind = 'void'
-                          AND (v.received_at < ${d.result?.drawnAt ?? null}::timestamptz) IS NOT FALSE)
+                          AND (v.received_at < ${d.result?.drawnAt ?? null}::timestamptz) IS NOT FALSE)`
+           : sql``
+       }
        AND (${d.currency}::text IS NULL OR r.currency = ${d.currency})
        AND (${d.tenants === null} OR r.tenant_id = ANY (${textArray(d.tenants)}))
      ORDER BY r.code, s.prize`;
@@ -189,11 +194,18 @@ function matchesOf(d: Draw, winning: WinningNumbers) {
  */
 export async function winners(
   db: Db,
+  dbs: Db[],
   d: Draw,
   winning: WinningNumbers,
   page: { limit: number; after?: string | undefined } | "count",
 ): Promise<{ rows: Winner[]; count: number }> {
   const kept = d.result ? await keptWinners(db, d.id) : null;
+  if (kept === null && dbs.length > 1) {
+    const all = await matchesAcross(dbs, d, winning);
+    if (page === "count") return { rows: [], count: all.length };
+    const rows = all.filter((w) => !page.after || w.code > page.after).slice(0, page.limit);
+    return { rows, count: rows.length };
+  }
   const source = kept === null ? matchesOf(d, winning) : sql`SELECT * FROM lottery_winners WHERE draw_id = ${d.id}`;
   if (page === "count") {
     if (kept !== null) return { rows: [], count: kept };
@@ -205,18 +217,50 @@ export async function winners(
            (extract(epoch from m.received_at) * 1000)::bigint AS received_ms
       FROM (${source}) m WHERE ${page.after ?? ""} = '' OR m.code > ${page.after ?? ""}
      ORDER BY m.code LIMIT ${page.limit}`);
-  return {
-    rows: rows.map((r) => ({
-      code: String(r.code).trim(),
-      prize: Number(r.prize),
-      tenantId: String(r.tenant_id),
-      storeId: String(r.store_id),
-      total: Number(r.total),
-      currency: String(r.currency),
-      receivedAt: new Date(Number(r.received_ms)).toISOString(),
-    })),
-    count: rows.length,
-  };
+  return { rows: rows.map(winnerOf), count: rows.length };
+}
+
+const winnerOf = (r: Record<string, string>): Winner => ({
+  code: String(r.code).trim(),
+  prize: Number(r.prize),
+  tenantId: String(r.tenant_id),
+  storeId: String(r.store_id),
+  total: Number(r.total),
+  currency: String(r.currency),
+  receivedAt: new Date(Number(r.received_ms)).toISOString(),
+});
+
+/**
+ * The winners over several receipts databases: each one's candidates, then
+ * every database's refunds and voids of them (core/lottery.ts settleWinners).
+ * The list passes through the Worker, so it must fit one invocation's memory
+ * (a draw's winners, not its tickets: ≈ 100 B each).
+ */
+async function matchesAcross(dbs: Db[], d: Draw, winning: WinningNumbers): Promise<Winner[]> {
+  const found = await Promise.all(
+    dbs.map(async (db) => {
+      const { rows } = await db.execute<Record<string, string>>(sql`
+        SELECT m.code, m.prize, m.tenant_id, m.store_id, m.total, m.currency,
+               (extract(epoch from m.received_at) * 1000)::bigint AS received_ms
+          FROM (${matchesOf(d, winning, false)}) m`);
+      return rows.map(winnerOf);
+    }),
+  );
+  const candidates = found.flat();
+  if (!candidates.length) return [];
+  const codes = [...new Set(candidates.map((c) => c.code))];
+  const adjustments = await Promise.all(
+    dbs.map(async (db): Promise<Adjustment[]> => {
+      const { rows } = await db.execute<{ code: string; refunded: string; voided: boolean }>(sql`
+        SELECT refers_to AS code,
+               coalesce(sum(total) FILTER (WHERE kind = 'refund' AND received_at < ${d.closesAt}::timestamptz), 0) AS refunded,
+               coalesce(bool_or(kind = 'void' AND (received_at < ${d.result?.drawnAt ?? null}::timestamptz) IS NOT FALSE), false) AS voided
+          FROM receipts WHERE refers_to = ANY (${textArray(codes)})
+         GROUP BY refers_to`);
+      return rows.map((r) => ({ code: String(r.code).trim(), refunded: Number(r.refunded), voided: r.voided }));
+    }),
+  );
+  return settleWinners(candidates, adjustments.flat(), d.minTotal);
 }
 
 /** How many winners were kept for a draw; null if they were not kept (yet). */
@@ -231,14 +275,21 @@ async function keptWinners(db: Db, drawId: string): Promise<number | null> {
  * Writes down a drawn draw's winners, once, while its days are in Postgres:
  * the list then survives the archive. Returns how many were kept.
  */
-export async function keepWinners(db: Db, d: Draw & { result: DrawResult }): Promise<number> {
+export async function keepWinners(db: Db, dbs: Db[], d: Draw & { result: DrawResult }): Promise<number> {
   // Kept already (a second run answered, or the cron): the list is final (migrations/0022).
   const kept = await keptWinners(db, d.id);
   if (kept !== null) return kept;
+  // One database: the list never leaves Postgres. Several: gathered first, then written to the primary.
+  const across = dbs.length > 1 ? await matchesAcross(dbs, d, d.result.winning) : null;
+  const source = across
+    ? sql`SELECT code, prize, "tenantId" AS tenant_id, "storeId" AS store_id, total, currency, "receivedAt" AS received_at
+            FROM jsonb_to_recordset(${JSON.stringify(across)}::jsonb) AS w(code text, prize int, "tenantId" text,
+                 "storeId" text, total bigint, currency text, "receivedAt" timestamptz)`
+    : matchesOf(d, d.result.winning);
   return db.transaction(async (tx) => {
     await tx.execute(sql`
       INSERT INTO lottery_winners (draw_id, code, prize, tenant_id, store_id, total, currency, received_at)
-      SELECT ${d.id}, code, prize, tenant_id, store_id, total, currency, received_at FROM (${matchesOf(d, d.result.winning)}) m
+      SELECT ${d.id}, code, prize, tenant_id, store_id, total, currency, received_at FROM (${source}) m
       ON CONFLICT DO NOTHING`);
     await tx.execute(sql`
       INSERT INTO lottery_winners_kept (draw_id, winners)

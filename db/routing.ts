@@ -4,8 +4,8 @@
  */
 import { codeRoute } from "../core/code.ts";
 import { config } from "../core/config.ts";
-import { type Database, databasesOf, parseRoutes, type Routes } from "../core/db-routes.ts";
-import type { Db, DbEnv } from "./client.ts";
+import { allDatabases, type Database, databasesOf, parseRoutes, type Routes } from "../core/db-routes.ts";
+import { type Db, type DbEnv, lazyPools } from "./client.ts";
 import { findReceipt, type PersistedReceipt } from "./receipts.ts";
 
 export type RoutedEnv = DbEnv & { DATABASE_URLS?: string; SHARD_COUNT?: string };
@@ -54,4 +54,25 @@ export function findReceiptRouted(
   const shard = codeRoute(code.replaceAll("-", ""))?.shard;
   if (shard === undefined) return findReceipt(dbAt(routesOf(env).primary), code);
   return findInShardDatabases(env, shard, (d) => findReceipt(dbAt(d), code));
+}
+
+/**
+ * Runs `fn` with the primary and every receipts database (the primary first
+ * among them), outside a request (cron, queue); the pools end after it.
+ */
+export async function withDatabases<T>(
+  env: RoutedEnv,
+  ctx: { waitUntil(p: Promise<unknown>): void },
+  fn: (primary: Db, all: Db[]) => Promise<T>,
+): Promise<T> {
+  const pools = lazyPools(env);
+  try {
+    const routes = routesOf(env);
+    return await fn(
+      pools.at(routes.primary).db,
+      allDatabases(routes).map((d) => pools.at(d).db),
+    );
+  } finally {
+    ctx.waitUntil(pools.end());
+  }
 }

@@ -11,7 +11,7 @@ import type { WebhookMessage } from "../core/webhooks.ts";
 import { withPg } from "../db/client.ts";
 import { ensurePartitions, type PartitionOutcome } from "../db/partitions.ts";
 import { refreshTimeZones } from "../db/rollups.ts";
-import { dbEnvOf, routesOf } from "../db/routing.ts";
+import { dbEnvOf, routesOf, withDatabases } from "../db/routing.ts";
 import { listTenantNames } from "../db/tenants.ts";
 import { pruneDeliveredDeliveries } from "../db/webhooks.ts";
 import { StoreShard as ShardObject } from "../durable-objects/store-shard.ts";
@@ -126,7 +126,7 @@ export default {
       logger.info({ msg: "webhook delivery log pruned", database: database.name, deleted: pruned });
     }
     // Before the archive: a drawn draw's winners are kept while its days are still in Postgres.
-    await withPg(env, ctx, (pg) => keepDrawnWinners(pg.db)).catch((e: unknown) =>
+    await withDatabases(env, ctx, (primary, all) => keepDrawnWinners(primary, all)).catch((e: unknown) =>
       logger.error({ msg: "lottery winners not kept", error: describeError(e) }),
     );
     await archiveDueDays(env, ctx).catch((e: unknown) =>

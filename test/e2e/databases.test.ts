@@ -11,7 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeRoute } from "../../core/code.ts";
 import { shardForStore } from "../../core/ids.ts";
 import { controlPlaneCaughtUp } from "../../scripts/lib/stack/databases.ts";
-import { OPERATOR_TOKEN, type ReceiptsDatabase, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
+import {
+  callStack,
+  OPERATOR_TOKEN,
+  type ReceiptsDatabase,
+  type Stack,
+  startStack,
+} from "../../scripts/lib/stack/local.ts";
 import { stackJson, until } from "./helpers.ts";
 
 let stack: Stack;
@@ -41,6 +47,9 @@ async function issue(shard: number, key: string, total: number): Promise<string>
   });
   return results[0]?.receipt.code.replaceAll("-", "") ?? "";
 }
+
+const callStackRun = async (drawId: string) =>
+  (await callStack(stack, "POST", `/v1/lottery/draws/${drawId}/run`, OPERATOR_TOKEN)).status;
 
 const countIn = async (sql: Stack["sql"], codes: string[]) =>
   Number((await sql<{ n: string }>("SELECT count(*) AS n FROM receipts WHERE code = ANY($1)", [codes]))[0]?.n);
@@ -176,6 +185,65 @@ describe("two databases by shard range", () => {
     expect(retried.delivery).toEqual(expect.objectContaining({ eventId: inR1[0]?.event_id, status: "delivered" }));
     expect(retried.delivery.attempts).toBeGreaterThanOrEqual(2);
   });
+
+  it("the lottery finds and keeps its winners in both databases, net of a refund issued in the other database", async () => {
+    const drawId = "split-draw";
+    const closesAt = new Date(Date.now() + 5_000).toISOString();
+    await api("POST", "/v1/lottery/draws", OPERATOR_TOKEN, {
+      id: drawId,
+      title: "Two databases",
+      closesAt,
+      minTotal: 1000,
+      // One symbol of 32, 16 of them: about half of all codes win something.
+      prizes: [{ name: "Coin", digits: 1, numbers: 16 }],
+    });
+    const tickets: string[] = [];
+    for (const shard of tokens.keys())
+      for (let i = 0; i < 8; i++) tickets.push(await issue(shard, `draw-${shard}-${i}`, 1500));
+    // A refund at a store on the primary's shard 0 of every sale on r1's shard 3: 1500 − 600 < 1000.
+    const onR1 = tickets.filter((c) => codeRoute(c)?.shard === 3);
+    for (const [i, code] of onR1.entries()) {
+      const { results } = await api<{ results: { status: number }[] }>(
+        "POST",
+        "/v1/receipts/batch",
+        tokens.get(0) ?? "",
+        {
+          receipts: [
+            {
+              idempotencyKey: `refund-${i}`,
+              kind: "refund",
+              refersTo: code,
+              ...sale(600),
+            },
+          ],
+        },
+      );
+      expect(results[0]?.status).toBe(201);
+    }
+    await new Promise((ok) => setTimeout(ok, Math.max(0, Date.parse(closesAt) - Date.now() + 100)));
+    await until(async () => (await callStackRun(drawId)) === 200, "the draw runs", 60_000);
+    const { draw } = await api<{ draw: { winningNumbers: { prize: number; suffixes: string[] }[]; winners: number } }>(
+      "GET",
+      `/v1/lottery/draws/${drawId}`,
+      "",
+    );
+    const suffixes = draw.winningNumbers.flatMap((w) => w.suffixes);
+    const expected = tickets.filter((c) => codeRoute(c)?.shard !== 3 && suffixes.some((x) => c.endsWith(x))).sort();
+    expect(expected.length).toBeGreaterThan(0);
+    expect(tickets.some((c) => codeRoute(c)?.shard === 3 && suffixes.some((x) => c.endsWith(x)))).toBe(true);
+    const listed = await api<{ winners: { code: string }[] }>(
+      "GET",
+      `/v1/lottery/draws/${drawId}/winners?limit=500`,
+      OPERATOR_TOKEN,
+    );
+    expect(listed.winners.map((w) => w.code.replaceAll("-", "")).sort()).toEqual(expected);
+    expect(draw.winners).toBe(expected.length);
+    const kept = await stack.sql<{ code: string }>(
+      "SELECT code FROM lottery_winners WHERE draw_id = $1 ORDER BY code",
+      [drawId],
+    );
+    expect(kept.map((k) => k.code.trim())).toEqual(expected);
+  }, 120_000);
 
   it("one database down holds back only its shards' receipts; they land once it is back", async () => {
     r1.proxy.mode("down");

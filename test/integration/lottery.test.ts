@@ -410,7 +410,7 @@ describe("winners and the archive", () => {
       expect(held.detail).toMatch(/lottery draw/);
       expect(await sqlQuery("SELECT 1 FROM archive_days WHERE day = $1::date", [later])).toEqual([]);
       // The cron keeps it again, to the same list.
-      await keepDrawnWinners(pg.db);
+      await keepDrawnWinners(pg.db, [pg.db]);
       expect(await drawsNotKept(pg.db)).not.toContain(drawId);
     } finally {
       await pg.end();

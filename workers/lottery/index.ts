@@ -35,7 +35,7 @@ import { shardsInUse } from "../../db/shards.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import { toHex } from "../../tlog/merkle.ts";
 import { hexList, inclusionProof, rootAt } from "../../tlog/proofs.ts";
-import { type Ctx, pg, publicBaseUrl } from "../http.ts";
+import { type Ctx, pg, publicBaseUrl, receiptDbs } from "../http.ts";
 import { router } from "../openapi.ts";
 import { logger } from "../request-context.ts";
 import { callShard, shard, shardCount } from "../shards.ts";
@@ -197,7 +197,7 @@ lottery.openapi(runDrawRoute, async (c) => {
   const { roots: shards, boundaries } = await cutsAtClose(c, closesAt);
   const seed = seedOf(d.id, d.reveal, shards);
   const winning = winningNumbers(seed, d.prizes);
-  const { count } = await winners(pg(c).db, d, winning, "count");
+  const { count } = await winners(pg(c).db, receiptDbs(c), d, winning, "count");
   const stored = await recordResult(pg(c).db, d.id, {
     seed: toHex(seed),
     shards: shards.map((s) => ({ shard: s.shard, size: s.size, root: toHex(s.root) })),
@@ -207,7 +207,7 @@ lottery.openapi(runDrawRoute, async (c) => {
   });
   if (!stored?.result) throw notFound("Draw");
   // The list is written down while every ticket is in Postgres; if this fails, the daily cron does it.
-  await keepWinners(pg(c).db, { ...stored, result: stored.result }).catch((e: unknown) =>
+  await keepWinners(pg(c).db, receiptDbs(c), { ...stored, result: stored.result }).catch((e: unknown) =>
     logger.error({ msg: "lottery winners not kept; the cron retries", draw: d.id, error: describeError(e) }),
   );
   return c.json({ draw: publicDraw(stored) }, 200);
@@ -260,7 +260,7 @@ lottery.openapi(winnersRoute, async (c) => {
   const d = await drawOr404(c, c.req.valid("param").id);
   if (!d.result) throw new ApiError(409, "not_drawn", "The draw has not been run yet.");
   const q = c.req.valid("query");
-  const { rows } = await winners(pg(c).db, d, d.result.winning, q);
+  const { rows } = await winners(pg(c).db, receiptDbs(c), d, d.result.winning, q);
   const names = new Map(d.result.winning.map((w) => [w.prize, w.name]));
   c.header("Cache-Control", "no-store");
   return c.json({
@@ -278,11 +278,11 @@ lottery.openapi(drawPageRoute, async (c) => {
 });
 
 /** Keeps the winners of every drawn draw that has not kept them (run before they were kept, or keeping failed). */
-export async function keepDrawnWinners(db: Db): Promise<number> {
+export async function keepDrawnWinners(db: Db, dbs: Db[]): Promise<number> {
   let kept = 0;
   for (const id of await drawsNotKept(db)) {
     const d = await findDraw(db, id);
-    if (d?.result) kept += await keepWinners(db, { ...d, result: d.result });
+    if (d?.result) kept += await keepWinners(db, dbs, { ...d, result: d.result });
   }
   return kept;
 }
