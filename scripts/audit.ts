@@ -29,6 +29,9 @@ import { readPinsFile } from "./lib/pins-file.ts";
 
 const HELP = `npm run audit -- [options]
   --database-url URL  Postgres to audit (default $AUDIT_DATABASE_URL or $DATABASE_URL)
+  --receipts-database URL
+                      a receipts database beside it (DATABASE_URLS, docs/scale.md §6a; repeatable): every
+                      shard's rows are read from all of them and merged by counter
   --url URL           the Tillproof service, for checkpoints and tiles (default $TILLPROOF_URL or http://127.0.0.1:8787)
   --key VKEY          the log's verifier key to trust (default $LOG_VERIFIER_KEY, else the service's /v1/log/key)
   --code-key KEY      CODE_KEY, to name missing receipts by code (default $CODE_KEY; else by shard and entry)
@@ -47,6 +50,8 @@ const HELP = `npm run audit -- [options]
 
 export type AuditOptions = {
   databaseUrl: string;
+  /** Receipts databases beside the primary (DATABASE_URLS): each shard's rows are read from every one. */
+  receiptsDatabaseUrls?: string[];
   url: string;
   key?: string;
   /** The log's key, origin and witnesses to pin (a policy file); without it, `key` and the service's origin, no quorum. */
@@ -83,6 +88,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
   const graceMs = o.graceMs ?? 60_000;
   const signedBefore = Date.now() - graceMs;
   const pool = new pg.Pool({ connectionString: o.databaseUrl, max: 2 });
+  const pools = [pool, ...(o.receiptsDatabaseUrls ?? []).map((url) => new pg.Pool({ connectionString: url, max: 2 }))];
   try {
     // Which shards exist comes from the log service and from the rows themselves, never from a
     // table an insider could edit (stores.shard).
@@ -91,7 +97,10 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
     // (SHARD_COUNT was lowered; older stores stay where they are). The rest are "not in the log".
     const { shards: past, undecodable } = o.shards
       ? { shards: [], undecodable: [] }
-      : await shardsNamedPast(pool, counted.length);
+      : await eachPool(pools, (p) => shardsNamedPast(p, counted.length)).then((found) => ({
+          shards: [...new Set(found.flatMap((f) => f.shards))].sort((a, b) => a - b),
+          undecodable: found.flatMap((f) => f.undecodable),
+        }));
     const signsFor = await Promise.all(
       past.map((n) =>
         api.checkpoint(n, pins).then(
@@ -106,7 +115,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
       n: number;
       signed: Signed | null;
       error: string | null;
-      facts: Awaited<ReturnType<typeof shardFacts>>;
+      facts: { hasRows: boolean; hasV1: boolean; v2From: number | null };
     }[] = [];
     for (const n of candidates) {
       const [cp, facts] = await Promise.all([
@@ -114,9 +123,14 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
           (signed) => ({ signed, error: null }),
           (e: Error) => ({ signed: null, error: e.message }),
         ),
-        shardFacts(pool, n),
+        eachPool(pools, (p) => shardFacts(p, n)).then((all) => ({
+          hasRows: all.some((f) => f.hasRows),
+          hasV1: all.some((f) => f.hasV1),
+          v2From: Math.min(...all.map((f) => f.v2From ?? Number.POSITIVE_INFINITY)),
+        })),
       ]);
-      if (cp.signed || cp.error || facts.hasRows) plan.push({ n, ...cp, facts });
+      const v2From = Number.isFinite(facts.v2From) ? facts.v2From : null;
+      if (cp.signed || cp.error || facts.hasRows) plan.push({ n, ...cp, facts: { ...facts, v2From } });
     }
     const total = plan.reduce((sum, p) => sum + (p.signed?.checkpoint.size ?? 0), 0);
     const started = Date.now();
@@ -135,7 +149,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
       const result = await auditShard({
         shard: n,
         signed: signed?.checkpoint ?? { size: 0, root: new Uint8Array(32) },
-        rows: shardRows(pool, n, archived),
+        rows: shardRows(pools, n, archived),
         tiles: api.tiles(n),
         codeOf: (counter) => (o.codeKey ? encodeCode(o.codeKey, { shard: n, counter }, format(counter)) : null),
         codeIsGenuine: (code) => !o.codeKey || parseCode(o.codeKey, code)?.code === code,
@@ -143,7 +157,8 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
         recheck: async (counters) => {
           // Give receipts that were on their way a moment to land before the second look.
           await new Promise((ok) => setTimeout(ok, Math.max(0, started + Math.min(graceMs, 5_000) - Date.now())));
-          return countersPresent(pool, n, counters);
+          const present = await eachPool(pools, (p) => countersPresent(p, n, counters));
+          return new Set(present.flatMap((x) => [...x]));
         },
         progress: (done) => o.progress?.(bar(before + done, total, started, n)),
       });
@@ -169,10 +184,10 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
       results.push(result);
     }
     if (!o.shards) {
-      const beyond = [...undecodable, ...(await Promise.all(unsigned.map((n) => codesOfShard(pool, n)))).flat()].slice(
-        0,
-        100,
-      );
+      const beyond = [
+        ...undecodable,
+        ...(await Promise.all(unsigned.map((n) => eachPool(pools, (p) => codesOfShard(p, n))))).flat(2),
+      ].slice(0, 100);
       const problems = beyond.map((code) => ({
         kind: "not_in_log" as const,
         code,
@@ -187,13 +202,21 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
     }
     // Refunds and voids point to sales of their tenant, and no sale gave back more than it took.
     const refunds = await refundProblems(
-      pool,
+      pools,
       o.operatorToken ? archiveLookup(pool, (x) => api.archiveObject(x)) : undefined,
     );
     if (refunds.problems.length) {
       results.push({ shard: -1, signedSize: 0, checked: 0, unsigned: 0, problems: refunds.problems });
     }
-    const rollups = o.rollups ? await rollupProblems(pool) : undefined;
+    // Each database's rollups come from its own receipts (the trigger is local): each is recomputed apart.
+    const rollups = o.rollups
+      ? await eachPool(pools, rollupProblems).then((all) => ({
+          receipts: all.reduce((n, r) => n + r.receipts, 0),
+          days: all.reduce((n, r) => n + r.days, 0),
+          problems: all.flatMap((r) => r.problems),
+          archivedThrough: all[0]?.archivedThrough ?? null,
+        }))
+      : undefined;
     if (rollups) results.push({ shard: -1, signedSize: 0, checked: 0, unsigned: 0, problems: rollups.problems });
     return {
       rollups: rollups && { receipts: rollups.receipts, days: rollups.days, archivedThrough: rollups.archivedThrough },
@@ -203,9 +226,13 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
       unsigned: results.reduce((n, r) => n + r.unsigned, 0),
     };
   } finally {
-    await pool.end();
+    await Promise.all(pools.map((p) => p.end()));
   }
 }
+
+/** The same read of every database, in order (the primary first). */
+const eachPool = <T>(pools: pg.Pool[], read: (pool: pg.Pool) => Promise<T>): Promise<T[]> =>
+  Promise.all(pools.map(read));
 
 /** Without a policy file: the pinned `key` (else the service's) and the service's origin, no witness quorum. */
 async function servicePins(api: ReturnType<typeof logApi>, key: string | undefined): Promise<Pins> {
@@ -226,6 +253,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       "database-url": { type: "string" },
+      "receipts-database": { type: "string", multiple: true },
       url: { type: "string" },
       key: { type: "string" },
       "code-key": { type: "string" },
@@ -264,6 +292,7 @@ async function main(): Promise<number> {
   let lastLine = 0;
   const report = await runAudit({
     databaseUrl,
+    receiptsDatabaseUrls: values["receipts-database"] ?? [],
     url: values.url ?? process.env.TILLPROOF_URL ?? "http://127.0.0.1:8787",
     key: values.key ?? process.env.LOG_VERIFIER_KEY,
     pins: values["witness-policy"] ? await readPinsFile(values["witness-policy"]) : undefined,

@@ -161,7 +161,7 @@ try {
   const pool = new pg.Pool({ connectionString: server.url, max: 2 });
   const tb = Date.now();
   let read = 0;
-  for (let s = 0; s < SHARDS; s++) for await (const _ of shardRows(pool, s)) read++;
+  for (let s = 0; s < SHARDS; s++) for await (const _ of shardRows([pool], s)) read++;
   const baseline = (Date.now() - tb) / 1000;
   await pool.end();
   say(`baseline: reading the ${read.toLocaleString("en")} rows in the audit's pages took ${baseline.toFixed(1)} s`);

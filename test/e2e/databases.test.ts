@@ -10,14 +10,17 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeRoute } from "../../core/code.ts";
 import { shardForStore } from "../../core/ids.ts";
+import { runAudit } from "../../scripts/audit.ts";
 import { controlPlaneCaughtUp } from "../../scripts/lib/stack/databases.ts";
 import {
+  auditTarget,
   callStack,
   OPERATOR_TOKEN,
   type ReceiptsDatabase,
   type Stack,
   startStack,
 } from "../../scripts/lib/stack/local.ts";
+import { insiderSql } from "../insider.ts";
 import { stackJson, until } from "./helpers.ts";
 
 let stack: Stack;
@@ -268,5 +271,39 @@ describe("two databases by shard range", () => {
     } finally {
       r1.proxy.mode("up");
     }
+  }, 120_000);
+
+  it("npm run audit reads every shard from both databases: intact passes; a row altered or deleted in r1 is found", async () => {
+    const all = [
+      ...(await stack.sql<{ code: string }>("SELECT code FROM receipts")),
+      ...(await r1.sql<{ code: string }>("SELECT code FROM receipts")),
+    ].map((r) => r.code);
+    await until(async () => {
+      const checks = await Promise.all(
+        all.map((c) => fetch(`${stack.baseUrl}/v1/verify/${c}`).then((r) => r.json() as Promise<{ proof: unknown }>)),
+      );
+      return checks.every((c) => c.proof !== null);
+    }, "checkpoints covering every receipt");
+    const audit = () => runAudit({ ...auditTarget(stack), graceMs: 1_000 });
+    const intact = await audit();
+    expect(intact.problems).toBe(0);
+    expect(intact.checked).toBe(all.length);
+    // Without r1 the audit sees its shards' receipts as missing: it must read both.
+    const primaryOnly = await runAudit({ ...auditTarget(stack), receiptsDatabaseUrls: [], graceMs: 1_000 });
+    expect(primaryOnly.problems).toBeGreaterThan(0);
+    const [altered, deleted] = (
+      await r1.sql<{ code: string }>(
+        "SELECT code FROM receipts WHERE kind IS DISTINCT FROM 'refund' ORDER BY code LIMIT 2",
+      )
+    ).map((r) => r.code);
+    await r1.sql(insiderSql(`UPDATE receipts SET total = total + 1 WHERE code = '${altered}'`));
+    await r1.sql(insiderSql(`DELETE FROM receipts WHERE code = '${deleted}'`));
+    const report = await audit();
+    const found = report.shards
+      .flatMap((s: { problems: { kind: string; code: string }[] }) => s.problems)
+      .map((p) => `${p.kind} ${p.code.replaceAll("-", "")}`);
+    expect(found, found.join("\n")).toEqual(
+      expect.arrayContaining([expect.stringContaining(String(altered)), expect.stringContaining(String(deleted))]),
+    );
   }, 120_000);
 });

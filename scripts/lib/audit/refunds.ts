@@ -76,36 +76,82 @@ export function problemsOf(original: ChainRecord | null, children: Child[], refe
   return out;
 }
 
-/** Every refund and void in Postgres, grouped by original, checked; an original no longer in Postgres is looked up in the archive. */
+/**
+ * Every refund and void in Postgres, grouped by original, checked; an original
+ * no longer in Postgres is looked up in the archive. With several databases
+ * (DATABASE_URLS) a refund may sit in another than its sale: each database's
+ * refunds come in order of their original and are merged, and originals are
+ * looked up in all of them.
+ */
 export async function refundProblems(
-  pool: pg.Pool,
+  pools: pg.Pool[],
   archived: (code: string) => Promise<ChainRecord | null> = async () => null,
 ): Promise<{ checked: number; problems: Problem[] }> {
   const problems: Problem[] = [];
   let checked = 0;
+  const check = async (groups: { refers_to: string; children: Child[] }[]) => {
+    const codes = groups.map((r) => r.refers_to);
+    const originals = (
+      await Promise.all(
+        pools.map(
+          async (pool) =>
+            (
+              await pool.query<RecordRow>(`SELECT ${recordColumns()} FROM receipts WHERE code = ANY ($1)`, [codes])
+            ).rows,
+        ),
+      )
+    ).flat();
+    const byCode = new Map(originals.map((o) => [o.code.trim(), recordFromRow(o)]));
+    for (const r of groups) {
+      checked += r.children.length;
+      const original = byCode.get(r.refers_to) ?? (await archived(r.refers_to));
+      problems.push(...problemsOf(original, r.children, r.refers_to));
+    }
+  };
+  let page: { refers_to: string; children: Child[] }[] = [];
+  for await (const group of mergeByOriginal(pools.map(childrenByOriginal))) {
+    page.push(group);
+    if (page.length >= PAGE) {
+      await check(page);
+      page = [];
+    }
+  }
+  if (page.length) await check(page);
+  return { checked, problems };
+}
+
+type Group = { refers_to: string; children: Child[] };
+
+/** One database's refunds and voids grouped by original, in order of the original's code, a page at a time. */
+async function* childrenByOriginal(pool: pg.Pool): AsyncGenerator<Group> {
   let after = "";
   for (;;) {
-    const { rows } = await pool.query<{ refers_to: string; children: Child[] }>(
+    const { rows } = await pool.query<Group>(
       `SELECT refers_to, json_agg(json_build_object('code', code, 'kind', kind, 'tenant_id', tenant_id,
               'currency', currency, 'total', total, 'items', items) ORDER BY code) AS children
          FROM receipts WHERE refers_to IS NOT NULL AND refers_to > $1
         GROUP BY refers_to ORDER BY refers_to LIMIT ${PAGE}`,
       [after],
     );
-    if (!rows.length) break;
-    const codes = rows.map((r) => r.refers_to);
-    const { rows: originals } = await pool.query<RecordRow>(
-      `SELECT ${recordColumns()} FROM receipts WHERE code = ANY ($1)`,
-      [codes],
-    );
-    const byCode = new Map(originals.map((o) => [o.code.trim(), recordFromRow(o)]));
-    for (const r of rows) {
-      checked += r.children.length;
-      const original = byCode.get(r.refers_to) ?? (await archived(r.refers_to));
-      problems.push(...problemsOf(original, r.children, r.refers_to));
-    }
+    yield* rows;
     after = rows[rows.length - 1]?.refers_to ?? after;
-    if (rows.length < PAGE) break;
+    if (rows.length < PAGE) return;
   }
-  return { checked, problems };
+}
+
+/** Ordered streams of groups merged into one, the groups of one original joined. */
+async function* mergeByOriginal(streams: AsyncGenerator<Group>[]): AsyncGenerator<Group> {
+  const heads = await Promise.all(streams.map((s) => s.next()));
+  for (;;) {
+    let least: string | null = null;
+    for (const h of heads) if (!h.done && (least === null || h.value.refers_to < least)) least = h.value.refers_to;
+    if (least === null) return;
+    const children: Child[] = [];
+    for (const [i, h] of heads.entries()) {
+      if (h.done || h.value.refers_to !== least) continue;
+      children.push(...h.value.children);
+      heads[i] = await (streams[i] as AsyncGenerator<Group>).next();
+    }
+    yield { refers_to: least, children };
+  }
 }

@@ -33,13 +33,16 @@ const PAGE = 5_000;
  * walk in order even when an inserted row breaks that.
  */
 export async function* shardRows(
-  pool: pg.Pool,
+  pools: pg.Pool[],
   shard: number,
   archived?: AsyncGenerator<RecordRow>,
 ): AsyncGenerator<RecordRow> {
-  const layouts = ([1, 2] as const)
-    .filter((format) => format === 2 || shard < V1_MAX_SHARDS)
-    .map((format) => layoutRows(pool, shard, format));
+  // Several databases (DATABASE_URLS): a shard's days may sit in more than one; their rows merge the same way.
+  const layouts = pools.flatMap((pool) =>
+    ([1, 2] as const)
+      .filter((format) => format === 2 || shard < V1_MAX_SHARDS)
+      .map((format) => layoutRows(pool, shard, format)),
+  );
   if (archived) layouts.push(archived);
   const heads = await Promise.all(layouts.map((it) => it.next()));
   const counterOf = (r: IteratorResult<RecordRow>) => (r.done ? Infinity : (codeRoute(r.value.code)?.counter ?? 0));

@@ -223,6 +223,7 @@ export async function startStack(
 /** What `npm run audit` (scripts/audit.ts runAudit) needs to check this stack. */
 export const auditTarget = (stack: Stack) => ({
   databaseUrl: stack.databaseUrl,
+  receiptsDatabaseUrls: stack.receiptsDatabases.map((d) => d.databaseUrl),
   url: stack.baseUrl,
   codeKey: CODE_KEY,
   shardCount: stack.shardCount,
