@@ -265,6 +265,11 @@ describe("two databases by shard range", () => {
         persisted: boolean;
       };
       expect(v.persisted).toBe(false);
+      await until(async () => {
+        const health = await fetch(`${stack.baseUrl}/healthz`);
+        const { checks } = (await health.json()) as { checks: { databases: string } };
+        return health.status === 503 && checks.databases === "unreachable: r1";
+      }, "/healthz names the database that is down");
       r1.proxy.mode("up");
       await until(async () => (await countIn(r1.sql, [held])) === 1, "r1's receipt lands once r1 is back", 90_000);
       expect(await countIn(stack.sql, [held])).toBe(0);

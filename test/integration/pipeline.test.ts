@@ -11,7 +11,7 @@ import {
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { canonicalHash } from "../../core/canonical.ts";
-import { parseCode } from "../../core/code.ts";
+import { encodeCode, parseCode } from "../../core/code.ts";
 import type { OutboxMessage } from "../../core/outbox.ts";
 import { GENESIS_HASH } from "../../core/receipt.ts";
 import { openPg } from "../../db/client.ts";
@@ -78,6 +78,56 @@ describe("queue consumer", () => {
     const back = await consume([message]);
     expect(back.explicitAcks).toHaveLength(1);
     expect(await countRows(tenantId)).toBe(10);
+  });
+});
+
+describe("the routing table (DATABASE_URLS)", () => {
+  const routes = (bShards: string, aShards: string) =>
+    JSON.stringify([
+      {
+        since: "2000-01-01",
+        databases: [
+          { name: "primary", shards: aShards, url: env.DATABASE_URL },
+          // An address the local tunnel refuses: a receipts database that is down.
+          { name: "b", shards: bShards, url: "postgres://postgres@127.0.0.1:1/unreachable" },
+        ],
+      },
+    ]);
+
+  it("routes each shard's receipts to its database: one down retries only its own messages", async () => {
+    const tenantId = uid("routed");
+    const onPrimary = syntheticMessage(tenantId, 3, 1_000_000, 3);
+    const onB = syntheticMessage(tenantId, 2, 1_000_000, 4);
+    const result = await consume([onPrimary, onB], { DATABASE_URLS: routes("4-1023", "0-3") });
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(result.retryMessages).toHaveLength(1);
+    expect(await countRows(tenantId)).toBe(3);
+  });
+
+  it("a routing table that cannot be read retries the whole batch and writes nowhere", async () => {
+    const tenantId = uid("unroutable");
+    const message = syntheticMessage(tenantId, 3, 1_100_000, 3);
+    for (const bad of ["{", routes("4-1022", "0-3")]) {
+      const result = await consume([message], { DATABASE_URLS: bad });
+      expect(result.explicitAcks).toEqual([]);
+      expect(result.retryMessages).toHaveLength(1);
+    }
+    expect(await countRows(tenantId)).toBe(0);
+  });
+
+  it("verify answers 503 misconfigured on an unreadable table, and /healthz names what is wrong", async () => {
+    const bad = { ...env, DATABASE_URLS: routes("4-1022", "0-3") };
+    const code = encodeCode("test-code-key", { shard: 3, counter: 1 });
+    const ctx = createExecutionContext();
+    const verify = await worker.fetch(new Request(`https://tillproof.test/v1/verify/${code}`), bad, ctx);
+    expect(verify.status).toBe(503);
+    expect(((await verify.json()) as { error: { code: string } }).error.code).toBe("misconfigured");
+    const health = await worker.fetch(new Request("https://tillproof.test/healthz"), bad, ctx);
+    expect(health.status).toBe(503);
+    expect(((await health.json()) as { checks: { databases: string } }).checks.databases).toMatch(
+      /shard 1023 has no database/,
+    );
+    await waitOnExecutionContext(ctx);
   });
 });
 

@@ -1,10 +1,12 @@
 /** Health and pipeline progress. */
 import { sql } from "drizzle-orm";
 import { readConfig } from "../../core/config.ts";
+import { allDatabases, RoutesInvalid } from "../../core/db-routes.ts";
+import { isRouted, routesOf } from "../../db/routing.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import { witnessPolicyFor } from "../../tlog/signers.ts";
 import { checkSecrets } from "../config-check.ts";
-import { type Ctx, pg } from "../http.ts";
+import { type Ctx, pg, pgAt } from "../http.ts";
 import { router } from "../openapi.ts";
 import { logger } from "../request-context.ts";
 import { shardCount } from "../shards.ts";
@@ -46,8 +48,48 @@ async function postgresHealth(c: Ctx): Promise<string> {
   return postgres;
 }
 
+let lastDatabases: { key: string; at: number; result: string } | null = null;
+
+/**
+ * The receipts databases beside the primary (DATABASE_URLS): "ok", or what is
+ * wrong with the routing table, or which cannot be reached. Cached as postgres.
+ */
+async function databasesHealth(c: Ctx): Promise<string> {
+  if (!isRouted(c.env)) return "ok";
+  const now = Date.now();
+  const key = c.env.DATABASE_URLS ?? "";
+  const last = lastDatabases;
+  if (last && last.key === key && now - last.at < (last.result === "ok" ? HEALTH_OK_MS : HEALTH_BAD_MS)) {
+    return last.result;
+  }
+  let result: string;
+  try {
+    const others = allDatabases(routesOf(c.env)).slice(1);
+    const down = (
+      await Promise.all(
+        others.map((d) =>
+          pgAt(c, d)
+            .db.execute(sql`SELECT 1`)
+            .then(
+              () => null,
+              (e: unknown) => {
+                logger.error({ msg: "healthz: receipts database failed", database: d.name, error: describeError(e) });
+                return d.name;
+              },
+            ),
+        ),
+      )
+    ).filter((n): n is string => n !== null);
+    result = down.length ? `unreachable: ${down.join(", ")}` : "ok";
+  } catch (e) {
+    result = e instanceof RoutesInvalid ? e.message : "DATABASE_URLS cannot be read";
+  }
+  lastDatabases = { key, at: now, result };
+  return result;
+}
+
 ops.openapi(healthRoute, async (c) => {
-  const postgres = await postgresHealth(c);
+  const [postgres, databases] = await Promise.all([postgresHealth(c), databasesHealth(c)]);
   const { codeKey, logKey, terminalCertKey } = await checkSecrets(c.env);
   const { problems, config } = readConfig(c.env);
   const witnesses = await witnessPolicyFor(config.WITNESSES, config.WITNESS_QUORUM).then(
@@ -56,6 +98,7 @@ ops.openapi(healthRoute, async (c) => {
   );
   const checks = {
     postgres,
+    databases,
     codeKey,
     logKey,
     terminalCertKey,

@@ -7,13 +7,15 @@
 import { alertsFor, type StatusSnapshot } from "../../core/alerts.ts";
 import { lastArchivableDay } from "../../core/archive.ts";
 import { config } from "../../core/config.ts";
+import { allDatabases } from "../../core/db-routes.ts";
 import { archiveHealth } from "../../db/archive.ts";
-import { breakerFor } from "../../db/client.ts";
+import { breakerFor, type Db } from "../../db/client.ts";
 import { partitionHealth } from "../../db/partitions.ts";
 import { quarantineSummary } from "../../db/quarantine.ts";
+import { routesOf } from "../../db/routing.ts";
 import { webhookHealth } from "../../db/webhooks.ts";
 import type { ShardStatus } from "../../durable-objects/shard.ts";
-import { type Ctx, pg } from "../http.ts";
+import { type Ctx, pg, receiptDbs } from "../http.ts";
 import { router } from "../openapi.ts";
 import { pendingDeadLetters } from "./dead-letters.ts";
 import { statusRoute } from "./routes.ts";
@@ -22,17 +24,45 @@ import { shardReport } from "./shard-report.ts";
 export type Status = Omit<StatusSnapshot, "shards"> & { shards: ShardStatus[] };
 
 export async function gatherStatus(c: Ctx): Promise<Status> {
+  const dbs = receiptDbs(c);
+  // Per receipts database (DATABASE_URLS), added up; one that cannot answer leaves its figure unknown.
+  const each = <T>(read: (db: Db) => Promise<T>) =>
+    Promise.all(dbs.map((db) => read(db))).catch((): T[] | null => null);
   const [report, partitions, archive, deadLetters, webhooks, quarantine] = await Promise.all([
     shardReport(c),
-    partitionHealth(pg(c).db).catch(() => null),
+    each(partitionHealth).then(
+      (all) =>
+        all && {
+          defaultRows: all.reduce((n, p) => n + p.defaultRows, 0),
+          futurePartitions: Math.min(...all.map((p) => p.futurePartitions)),
+        },
+    ),
     archiveHealth(pg(c).db, lastArchivableDay(config(c.env).HOT_DAYS, Date.now())).catch(() => null),
     pendingDeadLetters(c.env.DEAD_LETTERS).catch(() => null),
-    webhookHealth(pg(c).db).catch(() => null),
-    quarantineSummary(pg(c).db).catch(() => null),
+    each(webhookHealth).then(
+      (all) =>
+        all && {
+          pending: all.reduce((n, w) => n + w.pending, 0),
+          oldestPendingSeconds: Math.max(...all.map((w) => w.oldestPendingSeconds)),
+          failed: all.reduce((n, w) => n + w.failed, 0),
+          held: all.reduce((n, w) => n + w.held, 0),
+        },
+    ),
+    each(quarantineSummary).then(
+      (all) =>
+        all && {
+          count: all.reduce((n, q) => n + q.count, 0),
+          oldestAgeSeconds: all.reduce<number | null>(
+            (m, q) => (q.oldestAgeSeconds === null ? m : Math.max(m ?? 0, q.oldestAgeSeconds)),
+            null,
+          ),
+        },
+    ),
   ]);
+  const now = Date.now();
   return {
     postgres: report.postgres,
-    breakerOpen: breakerFor(c.env.DATABASE_URL).state(Date.now()) !== "closed",
+    breakerOpen: allDatabases(routesOf(c.env)).some((d) => breakerFor(d.url).state(now) !== "closed"),
     deadLetters,
     partitions,
     archive,

@@ -13,11 +13,12 @@ import type { Branding } from "../../core/branding.ts";
 import { canonicalJson } from "../../core/canonical.ts";
 import { chainStatus } from "../../core/chain.ts";
 import { type CodeFormat, groupCode, parseCode } from "../../core/code.ts";
+import { databasesOf } from "../../core/db-routes.ts";
 import type { ChainRecord } from "../../core/receipt.ts";
 import type { Db } from "../../db/client.ts";
 import { findQuarantined } from "../../db/quarantine.ts";
 import { findNames, findReceipt, type PersistedReceipt } from "../../db/receipts.ts";
-import { findInShardDatabases } from "../../db/routing.ts";
+import { routesOf } from "../../db/routing.ts";
 import type { LogView } from "../../durable-objects/log.ts";
 import type { ShardView } from "../../durable-objects/shard.ts";
 import { describeError } from "../../kit/describe-error.ts";
@@ -124,8 +125,15 @@ async function read(
 ): Promise<{ source: ReceiptSource | null; view: ShardView | null }> {
   // The control plane (names, the archive's registry) is the primary's; the receipt is in its shard's database.
   const { db } = pg(c);
-  const inShardDatabases = <T>(find: (db: Db) => Promise<T | null>) =>
-    findInShardDatabases(c.env, parts.shard, (d) => find(pgAt(c, d).db));
+  // Read first: an unreadable routing table is a 503 the operator fixes (onError), never a "missing" receipt.
+  const databases = databasesOf(routesOf(c.env), parts.shard);
+  const inShardDatabases = async <T>(find: (db: Db) => Promise<T | null>) => {
+    for (const d of databases) {
+      const found = await find(pgAt(c, d).db);
+      if (found !== null) return found;
+    }
+    return null;
+  };
   const fromPostgres = () =>
     inShardDatabases((d) => findReceipt(d, parts.code)).then(
       (row) => ({ row, down: false }),
