@@ -12,9 +12,16 @@ import { TerminalClient } from "../clients/terminal/index.ts";
 import { configSchema } from "../core/config.ts";
 import { demoSale, ensureDemo } from "./lib/demo.ts";
 import { localKey } from "./lib/log-key.ts";
+import { evenLayout, setUpReceiptsDatabase } from "./lib/stack/databases.ts";
 import { applyMigrations } from "./lib/stack/migrate.ts";
 import { assertPortFree } from "./lib/stack/ports.ts";
-import { checkReachable, hostPort, type RunningPostgres, startEmbeddedPostgres } from "./lib/stack/postgres.ts";
+import {
+  checkReachable,
+  ensureDatabase,
+  hostPort,
+  type RunningPostgres,
+  startEmbeddedPostgres,
+} from "./lib/stack/postgres.ts";
 import { runtimeUrl } from "./lib/stack/roles.ts";
 import { localSettings, QUIET_ENV } from "./lib/stack/settings.ts";
 import { startTunnel, type Tunnel } from "./lib/stack/tunnel.ts";
@@ -30,6 +37,8 @@ const WITNESS_PORT = Number(process.env.WITNESS_PORT ?? 8788);
 const OPERATOR_TOKEN = process.env.OPERATOR_TOKEN ?? "dev-operator-token";
 const CODE_KEY = process.env.CODE_KEY ?? "dev-code-key-not-for-production";
 const BASE = `http://127.0.0.1:${PORT}`;
+/** TILLPROOF_DATABASES=2: receipts databases beside the primary (DATABASE_URLS, docs/scale.md §6a), in its server. */
+const DATABASES = Number(process.env.TILLPROOF_DATABASES ?? 1);
 
 const say = (line: string) => console.log(`[tillproof] ${line}`);
 
@@ -107,6 +116,7 @@ async function main(): Promise<void> {
   }
   const workerUrl = process.env.MIGRATION_DATABASE_URL ? databaseUrl : await runtimeUrl(migrationUrl);
   say(`migrations applied; the Worker connects as ${new URL(workerUrl).username}`);
+  const routes = await receiptsDatabases(migrationUrl, workerUrl);
 
   tunnel = await startTunnel({ target: hostPort(databaseUrl), port: TUNNEL_PORT });
 
@@ -142,6 +152,7 @@ async function main(): Promise<void> {
       witnesses: witness?.entry,
     }),
     PUBLIC_BASE_URL: process.env.PUBLIC_BASE_URL ?? BASE,
+    ...(routes ? { DATABASE_URLS: JSON.stringify(routes.layouts) } : {}),
     ...Object.fromEntries(passThrough.flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : []))),
   };
   const args = [
@@ -207,10 +218,62 @@ async function main(): Promise<void> {
   Then open the verifyUrl it prints, or: curl ${BASE}/v1/verify/<code>
   Pipeline: curl -H 'authorization: Bearer ${OPERATOR_TOKEN}' ${BASE}/v1/ops/pipeline
   Console:  ${BASE}/ops  (operator token: ${OPERATOR_TOKEN}); metrics: curl -H 'authorization: Bearer ${OPERATOR_TOKEN}' ${BASE}/metrics
-  Audit:    npm run audit -- --database-url '${databaseUrl}' --url ${BASE} --code-key '${CODE_KEY}' --operator-token '${OPERATOR_TOKEN}'
+  Audit:    npm run audit -- --database-url '${databaseUrl}' --url ${BASE} --code-key '${CODE_KEY}' --operator-token '${OPERATOR_TOKEN}'${(routes?.owners ?? []).map((u) => ` --receipts-database '${u}'`).join("")}${
+    routes
+      ? `\n  Databases: ${routes.layouts
+          .map((l) => `${l.databases.map((d) => `${d.name} (shards ${d.shards})`).join(", ")} since ${l.since}`)
+          .join("; ")}`
+      : ""
+  }
 
   Ctrl-C stops everything; data stays in .data/ for the next run.
 `);
+}
+
+type Layouts = { since: string; databases: { name: string; url: string; shards: string }[] }[];
+
+/**
+ * With TILLPROOF_DATABASES > 1: receipts databases `tillproof_r1`… in the
+ * primary's server, subscribed to its control plane, and the routing table.
+ * The layouts are kept in .data/databases.json: a new count starts a new
+ * layout the next day, and the days before stay where they were (so going
+ * back to one database keeps reading the others).
+ */
+async function receiptsDatabases(
+  ownerUrl: string,
+  workerUrl: string,
+): Promise<{ layouts: Layouts; owners: string[] } | null> {
+  const file = resolve(DATA, "databases.json");
+  const kept: Layouts = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Layouts) : [];
+  if (!(DATABASES > 1) && !kept.length) return null;
+  const shardCount = configSchema.shape.SHARD_COUNT.parse(process.env.SHARD_COUNT);
+  const urlOf = (base: string, name: string) => {
+    const u = new URL(base);
+    if (name !== "primary") u.pathname = `${new URL(ownerUrl).pathname}_${name}`;
+    return u.toString();
+  };
+  const wanted = ["primary", ...Array.from({ length: Math.max(0, DATABASES - 1) }, (_, i) => `r${i + 1}`)];
+  const databases = evenLayout(
+    shardCount,
+    wanted.map((name) => ({ name, url: urlOf(workerUrl, name) })),
+  );
+  const last = kept.at(-1);
+  if (JSON.stringify(last?.databases) !== JSON.stringify(databases)) {
+    // The first layout starts today (every day before is the primary's); a change starts tomorrow,
+    // so no receipt already routed by the last layout moves. Changed twice in a day: the pending one is replaced.
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    const since = kept.length ? day(1) : day(0);
+    if (last?.since === since) kept.pop();
+    kept.push({ since, databases });
+    writeFileSync(file, JSON.stringify(kept, null, 2));
+  }
+  const names = [...new Set(kept.flatMap((l) => l.databases.map((d) => d.name)))].filter((n) => n !== "primary");
+  for (const name of names) {
+    await ensureDatabase(ownerUrl, new URL(urlOf(ownerUrl, name)).pathname.slice(1));
+    await setUpReceiptsDatabase(ownerUrl, urlOf(ownerUrl, name), name);
+  }
+  say(`${wanted.length} database(s): ${databases.map((d) => `${d.name} (shards ${d.shards})`).join(", ")}`);
+  return { layouts: kept, owners: names.map((n) => urlOf(ownerUrl, n)) };
 }
 
 main().catch(async (e: Error) => {

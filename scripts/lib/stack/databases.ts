@@ -124,3 +124,14 @@ export async function controlPlaneCaughtUp(primaryUrl: string, receiptsUrl: stri
   }
   throw new Error(`the receipts database did not catch up with the primary's control plane within ${timeoutMs} ms`);
 }
+
+/** A layout of DATABASE_URLS: the shards split evenly over `databases` in order (the primary's first). */
+export function evenLayout(shardCount: number, databases: { name: string; url: string }[]) {
+  let from = 0;
+  return databases.map((d, i) => {
+    const to = Math.round(((i + 1) * shardCount) / databases.length) - 1;
+    const shards = `${from}-${to}`;
+    from = to + 1;
+    return { ...d, shards };
+  });
+}

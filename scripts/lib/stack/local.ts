@@ -13,7 +13,7 @@ import { resolve } from "node:path";
 import pg from "pg";
 import { generateSigningKey } from "../../../tlog/note.ts";
 import { Cleanup } from "./cleanup.ts";
-import { setUpReceiptsDatabase, tearDownReceiptsDatabase } from "./databases.ts";
+import { evenLayout, setUpReceiptsDatabase, tearDownReceiptsDatabase } from "./databases.ts";
 import { applyMigrations } from "./migrate.ts";
 import { freePort } from "./ports.ts";
 import { hostPort, type RunningPostgres, startEmbeddedPostgres } from "./postgres.ts";
@@ -122,17 +122,9 @@ export async function startStack(
       workerUrl = viaProxy.toString();
     }
 
-    const shardCount = Number(opts.vars?.SHARD_COUNT ?? QUICK_SETTINGS.SHARD_COUNT);
     const receiptsDatabases: ReceiptsDatabase[] = [];
-    const layout: { name: string; shards: string; url: string }[] = [];
-    for (let i = 0, from = 0; i <= extra && extra; i++) {
-      const to = Math.round(((i + 1) * shardCount) / (extra + 1)) - 1;
-      const shards = `${from}-${to}`;
-      from = to + 1;
-      if (i === 0) {
-        layout.push({ name: "primary", shards, url: workerUrl });
-        continue;
-      }
+    const urls: { name: string; url: string }[] = extra ? [{ name: "primary", url: workerUrl }] : [];
+    for (let i = 1; i <= extra; i++) {
       const name = `r${i}`;
       await admin.query(`CREATE DATABASE ${database}_${name}`);
       const owner = new URL(databaseUrl);
@@ -146,17 +138,19 @@ export async function startStack(
       cleanup.add(`${name}'s proxy`, () => p.close());
       const runtime = new URL(await runtimeUrl(owner.toString()));
       runtime.port = String(p.port);
-      layout.push({ name, shards, url: runtime.toString() });
+      urls.push({ name, url: runtime.toString() });
       const rPool = new pg.Pool({ connectionString: owner.toString(), max: 2 });
       cleanup.add(`${name}'s pool`, () => rPool.end());
       receiptsDatabases.push({
         name,
-        shards,
+        shards: "",
         databaseUrl: owner.toString(),
         proxy: p,
         sql: async <T>(text: string, params: unknown[] = []) => (await rPool.query(text, params)).rows as T[],
       });
     }
+    const layout = evenLayout(Number(opts.vars?.SHARD_COUNT ?? QUICK_SETTINGS.SHARD_COUNT), urls);
+    for (const d of receiptsDatabases) d.shards = layout.find((l) => l.name === d.name)?.shards ?? "";
 
     const tunnel: Tunnel = await startTunnel({
       target: [workerUrl, ...layout.map((d) => d.url)].map(hostPort),
