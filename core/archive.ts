@@ -27,8 +27,9 @@ export function objectKey(day: string, shard: number, part: number): string {
   return `archive/v1/day=${day}/shard=${String(shard).padStart(5, "0")}/part=${String(part).padStart(3, "0")}.parquet`;
 }
 
-export function manifestKey(day: string): string {
-  return `archive/v1/day=${day}/manifest.json`;
+/** The day's manifest of one database's objects: the primary's `manifest.json`, a receipts database's `manifest-<name>.json`. */
+export function manifestKey(day: string, database = "primary"): string {
+  return `archive/v1/day=${day}/${database === "primary" ? "manifest" : `manifest-${database}`}.json`;
 }
 
 export const archivedObjectSchema = z.object({

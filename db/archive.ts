@@ -7,7 +7,6 @@ import { sql } from "drizzle-orm";
 import type { ArchivedObject, ArchivedReceipt } from "../core/archive.ts";
 import { type CodeFormat, codeRoute, shardCodeRange } from "../core/code.ts";
 import type { Db } from "./client.ts";
-import { LOTTERY_HOLDS_FROM } from "./lottery.ts";
 import { type RecordRow, recordColumns, recordFromRow } from "./receipts.ts";
 
 export type DayState = "writing" | "verified" | "dropped" | "failed";
@@ -74,13 +73,15 @@ export async function hotDaysUntil(db: Db, until: string): Promise<string[]> {
 export async function archiveHealth(
   db: Db,
   lastArchivable: string,
+  /** The first day the lottery holds (the primary's lotteryHoldsFrom: a receipts database has no draws). */
+  heldFrom: string | null,
 ): Promise<{ failedDays: number; overdueDays: number; heldDays: number }> {
   const { rows } = await db.execute<{ failed_days: number; overdue_days: number; held_days: number }>(sql`
     SELECT (SELECT count(*) FROM archive_days WHERE state = 'failed')::int AS failed_days,
            (SELECT count(*) FROM ${PARTITION_DAYS} WHERE day < ${lastArchivable}::date
-               AND day < coalesce(${LOTTERY_HOLDS_FROM}, 'infinity'))::int AS overdue_days,
+               AND day < coalesce(${heldFrom}::date, 'infinity'))::int AS overdue_days,
            (SELECT count(*) FROM ${PARTITION_DAYS} WHERE day < ${lastArchivable}::date
-               AND day >= ${LOTTERY_HOLDS_FROM})::int AS held_days`);
+               AND day >= ${heldFrom}::date)::int AS held_days`);
   return {
     failedDays: rows[0]?.failed_days ?? 0,
     overdueDays: rows[0]?.overdue_days ?? 0,

@@ -313,7 +313,7 @@ export async function drawsNotKept(db: Db): Promise<string[]> {
  * whose winners are not kept (null when none). The archive leaves that day
  * and every later one alone.
  */
-export const LOTTERY_HOLDS_FROM = sql`(
+const LOTTERY_HOLDS_FROM = sql`(
   SELECT min((d.opens_at AT TIME ZONE 'UTC')::date) FROM lottery_draws d
    WHERE NOT EXISTS (SELECT 1 FROM lottery_winners_kept k WHERE k.draw_id = d.id))`;
 

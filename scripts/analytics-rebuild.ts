@@ -9,7 +9,8 @@
  * Postgres recorded and each record must hash to its hash, or nothing changes.
  *
  * The owner's URL: MIGRATION_DATABASE_URL, else DATABASE_URL, else the
- * embedded Postgres of a running `npm run dev`.
+ * embedded Postgres of a running `npm run dev`; receipts databases beside it
+ * (DATABASE_URLS) as MIGRATION_DATABASE_URLS names them, each rebuilt apart.
  */
 import { parseArgs } from "node:util";
 import pg from "pg";
@@ -86,26 +87,38 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const started = Date.now();
-  try {
-    const r = await runRebuild({
-      databaseUrl:
-        process.env.MIGRATION_DATABASE_URL ??
+  // Each database keeps the rollups of its own receipts (docs/scale.md §6a): each is rebuilt apart,
+  // the receipts databases named as `npm run db:migrate` names them (MIGRATION_DATABASE_URLS).
+  const databases: [string, string][] = [
+    [
+      "primary",
+      process.env.MIGRATION_DATABASE_URL ??
         process.env.DATABASE_URL ??
         `postgres://postgres@127.0.0.1:${process.env.TILLPROOF_PG_PORT ?? 54329}/tillproof`,
-      ...range.data,
-      url: args.url ?? process.env.TILLPROOF_URL ?? "http://127.0.0.1:8787",
-      operatorToken: args["operator-token"],
-    });
-    console.log(
-      `rebuilt ${range.data.from} … ${range.data.to}: ${r.receipts} receipts (${r.archived} read from the archive), ${r.deleted} rollup rows replaced by ${r.written}, in ${Date.now() - started} ms`,
-    );
-    return 0;
-  } catch (e) {
-    if (!(e instanceof ArchivedDays || e instanceof ArchiveUnreadable)) throw e;
-    console.error(`analytics:rebuild: ${e.message}; nothing was changed`);
-    return 2;
+    ],
+    ...Object.entries(JSON.parse(process.env.MIGRATION_DATABASE_URLS || "{}") as Record<string, string>),
+  ];
+  for (const [name, databaseUrl] of databases) {
+    const started = Date.now();
+    try {
+      const r = await runRebuild({
+        databaseUrl,
+        ...range.data,
+        url: args.url ?? process.env.TILLPROOF_URL ?? "http://127.0.0.1:8787",
+        operatorToken: args["operator-token"],
+      });
+      console.log(
+        `rebuilt ${range.data.from} … ${range.data.to}${databases.length > 1 ? ` in ${name}` : ""}: ${r.receipts} receipts (${r.archived} read from the archive), ${r.deleted} rollup rows replaced by ${r.written}, in ${Date.now() - started} ms`,
+      );
+    } catch (e) {
+      if (!(e instanceof ArchivedDays || e instanceof ArchiveUnreadable)) throw e;
+      console.error(
+        `analytics:rebuild: ${databases.length > 1 ? `${name}: ` : ""}${e.message}; nothing was changed there`,
+      );
+      return 2;
+    }
   }
+  return 0;
 }
 
 if (import.meta.main) process.exit(await main());

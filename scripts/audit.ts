@@ -15,7 +15,7 @@ import { refundProblems } from "./lib/audit/refunds.ts";
 import { rollupProblems } from "./lib/audit/rollups.ts";
 import { auditShard, type Problem, type ShardAudit } from "./lib/audit/shard-audit.ts";
 import {
-  archivedObjects,
+  archivedObjectsIn,
   archivedRows,
   archiveLookup,
   codesOfShard,
@@ -138,7 +138,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
     const results: ShardAudit[] = [];
     for (const { n, signed, error, facts } of plan) {
       // Days already archived: their objects, through the operator's route (the log's leaves check every byte).
-      const objects = await archivedObjects(pool, n);
+      const objects = await archivedObjectsIn(pools, n);
       if (objects.length && !o.operatorToken) {
         throw new Error(`shard ${n} has ${objects.length} archived object(s); reading them needs --operator-token`);
       }
@@ -203,7 +203,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditReport> {
     // Refunds and voids point to sales of their tenant, and no sale gave back more than it took.
     const refunds = await refundProblems(
       pools,
-      o.operatorToken ? archiveLookup(pool, (x) => api.archiveObject(x)) : undefined,
+      o.operatorToken ? archiveLookup(pools, (x) => api.archiveObject(x)) : undefined,
     );
     if (refunds.problems.length) {
       results.push({ shard: -1, signedSize: 0, checked: 0, unsigned: 0, problems: refunds.problems });

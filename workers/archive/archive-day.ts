@@ -12,6 +12,7 @@
 import { decodeRows, encodeObject, manifestKey, manifestOf, objectKey } from "../../core/archive.ts";
 import { type CodeFormat, codeRoute } from "../../core/code.ts";
 import { config } from "../../core/config.ts";
+import { PRIMARY } from "../../core/db-routes.ts";
 import {
   type DayState,
   dayIsHot,
@@ -51,8 +52,21 @@ export type ArchiveReport = {
 
 type Run = { env: Env; db: Db; day: string; deadline: number };
 
-/** Archives `day` as far as `deadline` (epoch ms) allows; call again to resume. */
-export async function archiveDay(env: Env, db: Db, day: string, deadline: number): Promise<ArchiveReport> {
+/** Which database `db` is (its manifest's name), and the primary, which keeps the lottery's draws. */
+export type ArchiveTarget = { name: string; primary: Db };
+
+/**
+ * Archives `day` of the database `db` as far as `deadline` (epoch ms) allows;
+ * call again to resume. Each receipts database archives its own shards' rows
+ * (for one UTC day a shard is in one database, so object keys never collide).
+ */
+export async function archiveDay(
+  env: Env,
+  db: Db,
+  day: string,
+  deadline: number,
+  target: ArchiveTarget = { name: PRIMARY, primary: db },
+): Promise<ArchiveReport> {
   const run: Run = { env, db, day, deadline };
   const before = await dayState(db, day);
   const report = (state: ArchiveReport["state"], more: Partial<ArchiveReport> = {}): ArchiveReport => ({
@@ -70,7 +84,7 @@ export async function archiveDay(env: Env, db: Db, day: string, deadline: number
     return report("dropped", { objects: objects.length, rows: objects.reduce((n, o) => n + o.rows, 0) });
   }
   // A draw finds its winners through receipts' reversed-code index: its days stay until they are kept.
-  const heldFrom = await lotteryHoldsFrom(db);
+  const heldFrom = await lotteryHoldsFrom(target.primary);
   if (heldFrom !== null && day >= heldFrom) {
     return report("held", {
       detail: `a lottery draw open since ${heldFrom} has not kept its winners: its days stay in Postgres until it runs`,
@@ -87,7 +101,7 @@ export async function archiveDay(env: Env, db: Db, day: string, deadline: number
   const rows = objects.reduce((n, o) => n + o.rows, 0);
   const manifest = JSON.stringify(manifestOf(day, objects), null, 1);
   const manifestSha256 = sha256Hex(manifest);
-  await env.ARCHIVE.put(manifestKey(day), manifest, { httpMetadata: { contentType: "application/json" } });
+  await env.ARCHIVE.put(manifestKey(day, target.name), manifest, { httpMetadata: { contentType: "application/json" } });
 
   const problem = await checkArchive(run, objects);
   if (problem) {
@@ -178,4 +192,27 @@ async function checkArchive(run: Run, objects: ObjectRow[]): Promise<string | nu
   const archived = objects.reduce((n, o) => n + o.rows, 0);
   const held = await dayRowCount(run.db, run.day);
   return held === archived ? null : `${held} receipts of the day in Postgres, ${archived} archived`;
+}
+
+/** The order a day's states take: the combined state of several databases is the earliest any is in. */
+const STATE_ORDER: ArchiveReport["state"][] = ["failed", "held", "writing", "verified", "dropped", "absent"];
+
+/** One report for a day archived in several databases: the sums, the least advanced state, each one's detail. */
+export function combineReports(
+  day: string,
+  reports: (ArchiveReport & { database: string })[],
+): ArchiveReport & { databases: (ArchiveReport & { database: string })[] } {
+  const state = STATE_ORDER.find((s) => reports.some((r) => r.state === s)) ?? "absent";
+  const sum = (k: "rows" | "objects" | "written" | "dropped") => reports.reduce((n, r) => n + r[k], 0);
+  const details = reports.filter((r) => r.detail).map((r) => `${r.database}: ${r.detail}`);
+  return {
+    day,
+    state,
+    rows: sum("rows"),
+    objects: sum("objects"),
+    written: sum("written"),
+    dropped: sum("dropped"),
+    detail: details.length ? details.join("; ") : null,
+    databases: reports,
+  };
 }

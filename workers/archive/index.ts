@@ -6,14 +6,16 @@
 import { ApiError, notFound } from "../../api/errors.ts";
 import { lastArchivableDay } from "../../core/archive.ts";
 import { config } from "../../core/config.ts";
+import { allDatabases } from "../../core/db-routes.ts";
 import { hotDaysUntil } from "../../db/archive.ts";
 import { withPg } from "../../db/client.ts";
+import { dbEnvOf, routesOf, withDatabases } from "../../db/routing.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import type { Env } from "../env.ts";
-import { pg } from "../http.ts";
+import { pg, pgAt } from "../http.ts";
 import { router } from "../openapi.ts";
 import { logger } from "../request-context.ts";
-import { type ArchiveReport, archiveDay } from "./archive-day.ts";
+import { type ArchiveReport, archiveDay, combineReports } from "./archive-day.ts";
 import { archiveDayRoute, archiveObjectRoute } from "./routes.ts";
 
 /** The daily cron's share of its 15 minutes. */
@@ -31,9 +33,20 @@ archive.openapi(archiveDayRoute, async (c) => {
       `Days after ${newest} stay in Postgres (HOT_DAYS=${config(c.env).HOT_DAYS}).`,
     );
   }
-  const report = await archiveDay(c.env, pg(c).db, day, Date.now() + config(c.env).ARCHIVE_CALL_MS);
-  logArchive(report);
-  return c.json(report, 200);
+  const deadline = Date.now() + config(c.env).ARCHIVE_CALL_MS;
+  const databases = allDatabases(routesOf(c.env));
+  const reports = [];
+  for (const d of databases) {
+    const report = await archiveDay(c.env, pgAt(c, d).db, day, deadline, { name: d.name, primary: pg(c).db });
+    logArchive(report, d.name);
+    reports.push({ database: d.name, ...report });
+  }
+  const [only] = reports;
+  if (reports.length === 1 && only) {
+    const { database: _, ...report } = only;
+    return c.json(report, 200);
+  }
+  return c.json(combineReports(day, reports), 200);
 });
 
 archive.openapi(archiveObjectRoute, async (c) => {
@@ -51,21 +64,27 @@ archive.openapi(archiveObjectRoute, async (c) => {
   return c.body(bytes, 206);
 });
 
-/** Every day past HOT_DAYS still in Postgres, oldest first, until the budget is spent. */
+/** Every day past HOT_DAYS still in Postgres, oldest first, until the budget is spent: each database in turn. */
 export async function archiveDueDays(env: Env, ctx: ExecutionContext): Promise<void> {
   const deadline = Date.now() + CRON_BUDGET_MS;
-  const days = await withPg(env, ctx, (pg) => hotDaysUntil(pg.db, lastArchivableDay(config(env).HOT_DAYS, Date.now())));
-  for (const day of days) {
-    if (Date.now() > deadline) break;
-    const report = await withPg(env, ctx, (pg) => archiveDay(env, pg.db, day, deadline)).catch((e: unknown) => {
-      logger.error({ msg: "archive failed", day, error: describeError(e) });
-      return null;
-    });
-    if (report) logArchive(report);
-    if (report?.state === "held") break; // every later day is held too
-  }
+  const last = lastArchivableDay(config(env).HOT_DAYS, Date.now());
+  await withDatabases(env, ctx, async (primary) => {
+    for (const d of allDatabases(routesOf(env))) {
+      await withPg(dbEnvOf(env, d), ctx, async ({ db }) => {
+        for (const day of await hotDaysUntil(db, last)) {
+          if (Date.now() > deadline) break;
+          const report = await archiveDay(env, db, day, deadline, { name: d.name, primary }).catch((e: unknown) => {
+            logger.error({ msg: "archive failed", database: d.name, day, error: describeError(e) });
+            return null;
+          });
+          if (report) logArchive(report, d.name);
+          if (report?.state === "held") break; // every later day is held too
+        }
+      }).catch((e: unknown) => logger.error({ msg: "archive failed", database: d.name, error: describeError(e) }));
+    }
+  });
 }
 
-function logArchive(r: ArchiveReport): void {
-  (r.state === "failed" ? logger.error : logger.info)({ msg: "archive", ...r });
+function logArchive(r: ArchiveReport, database: string): void {
+  (r.state === "failed" ? logger.error : logger.info)({ msg: "archive", database, ...r });
 }

@@ -5,7 +5,7 @@ import { daySchema } from "../../core/archive.ts";
 import { requireOperator } from "../http.ts";
 import { errors, json, security } from "../openapi.ts";
 
-export const archiveReportSchema = z.object({
+const dayReport = {
   day: z.string(),
   state: z.enum(["absent", "held", "writing", "verified", "dropped", "failed"]),
   rows: z.number().int(),
@@ -13,6 +13,16 @@ export const archiveReportSchema = z.object({
   written: z.number().int(),
   dropped: z.number().int(),
   detail: z.string().nullable(),
+};
+
+export const archiveReportSchema = z.object({
+  ...dayReport,
+  databases: z
+    .array(z.object({ database: z.string(), ...dayReport }))
+    .optional()
+    .meta({
+      description: "With several receipts databases (DATABASE_URLS): each one's report; the fields above add them up",
+    }),
 });
 
 export const archiveDayRoute = createRoute({

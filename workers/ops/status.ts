@@ -10,6 +10,7 @@ import { config } from "../../core/config.ts";
 import { allDatabases } from "../../core/db-routes.ts";
 import { archiveHealth } from "../../db/archive.ts";
 import { breakerFor, type Db } from "../../db/client.ts";
+import { lotteryHoldsFrom } from "../../db/lottery.ts";
 import { partitionHealth } from "../../db/partitions.ts";
 import { quarantineSummary } from "../../db/quarantine.ts";
 import { routesOf } from "../../db/routing.ts";
@@ -37,7 +38,19 @@ export async function gatherStatus(c: Ctx): Promise<Status> {
           futurePartitions: Math.min(...all.map((p) => p.futurePartitions)),
         },
     ),
-    archiveHealth(pg(c).db, lastArchivableDay(config(c.env).HOT_DAYS, Date.now())).catch(() => null),
+    lotteryHoldsFrom(pg(c).db)
+      .then((heldFrom) =>
+        each((db) => archiveHealth(db, lastArchivableDay(config(c.env).HOT_DAYS, Date.now()), heldFrom)),
+      )
+      .catch(() => null)
+      .then(
+        (all) =>
+          all && {
+            failedDays: all.reduce((n, a) => n + a.failedDays, 0),
+            overdueDays: all.reduce((n, a) => n + a.overdueDays, 0),
+            heldDays: Math.max(...all.map((a) => a.heldDays)),
+          },
+      ),
     pendingDeadLetters(c.env.DEAD_LETTERS).catch(() => null),
     each(webhookHealth).then(
       (all) =>

@@ -123,7 +123,7 @@ async function read(
   c: Ctx,
   parts: { shard: number; counter: number; code: string; format: CodeFormat },
 ): Promise<{ source: ReceiptSource | null; view: ShardView | null }> {
-  // The control plane (names, the archive's registry) is the primary's; the receipt is in its shard's database.
+  // Names are the control plane's (the primary's); a receipt, and its archive's registry, its shard's database's.
   const { db } = pg(c);
   // Read first: an unreadable routing table is a 503 the operator fixes (onError), never a "missing" receipt.
   const databases = databasesOf(routesOf(c.env), parts.shard);
@@ -176,7 +176,7 @@ async function read(
   const again = await inShardDatabases((d) => findReceipt(d, parts.code));
   if (again) return { source: persistedSource(again), view };
   // Archived (docs/archive.md): older than HOT_DAYS, in R2.
-  const archived = await findArchived(c.env, db, parts).catch((e: unknown) => {
+  const archived = await inShardDatabases((d) => findArchived(c.env, d, parts)).catch((e: unknown) => {
     logger.error({ msg: "verify: archive lookup failed", error: describeError(e) });
     throw unavailable("The receipt archive cannot be read right now.");
   });

@@ -86,9 +86,18 @@ const DROPPED_OBJECTS = `
    WHERE o.shard = $1 AND ($2::int8 IS NULL OR $2 BETWEEN o.first_counter AND o.last_counter)
    ORDER BY o.first_counter`;
 
-/** A shard's objects of dropped days, in counter order. */
-export async function archivedObjects(pool: pg.Pool, shard: number, counter?: number): Promise<ArchivedObject[]> {
-  return (await pool.query<ArchivedObject>(DROPPED_OBJECTS, [shard, counter ?? null])).rows;
+/**
+ * A shard's objects of dropped days, in counter order, from every database
+ * (each archives the days it held; counters grow with the days, and with the
+ * parts within one).
+ */
+export async function archivedObjectsIn(pools: pg.Pool[], shard: number, counter?: number): Promise<ArchivedObject[]> {
+  const all = await Promise.all(
+    pools.map(async (pool) => (await pool.query<ArchivedObject>(DROPPED_OBJECTS, [shard, counter ?? null])).rows),
+  );
+  const [only] = all;
+  if (all.length === 1 && only) return only;
+  return all.flat().sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : a.part - b.part));
 }
 
 /**
@@ -133,14 +142,14 @@ export function objectUnlike(o: { bytes: number; sha256: string }, bytes: Uint8A
  * read are kept. Null when no dropped day's object holds it.
  */
 export function archiveLookup(
-  pool: pg.Pool,
+  pools: pg.Pool[],
   read: (o: ArchivedObject) => Promise<Uint8Array | null>,
 ): (code: string) => Promise<ChainRecord | null> {
   const kept = new Map<string, ArchivedReceipt[]>();
   return async (code) => {
     const route = codeRoute(code);
     if (!route) return null;
-    for (const o of await archivedObjects(pool, route.shard, route.counter)) {
+    for (const o of await archivedObjectsIn(pools, route.shard, route.counter)) {
       let receipts = kept.get(o.key);
       if (!receipts) {
         const bytes = await read(o);
