@@ -347,6 +347,14 @@ function ratiosSection(m: Measured): string[] {
   out.push(
     `  raw COPY, same rows           ${round(ps.copyRate, 0)} rows/s   (${ps.copied} rows in ${round(ps.copyMs, 0)} ms)`,
   );
+  const od = ps.overDatabases;
+  const mean = (xs: number[]) => xs.reduce((t, x) => t + x, 0) / Math.max(1, xs.length);
+  out.push(
+    `  drain, one database           ${round(mean(od.one), 0)} rows/s   (from Node, ${od.rows} rows in batches of ${od.batch}, 4 in flight; rounds ${od.one.map((x) => round(x, 0)).join(" / ")})`,
+  );
+  out.push(
+    `  drain, two databases          ${round(mean(od.two), 0)} rows/s   (×${round(od.ratio, 2)} of one; each database 2 in flight, by shard; rounds ${od.two.map((x) => round(x, 0)).join(" / ")}; both on this machine's one server)`,
+  );
   out.push(
     `  lag at 50 % (persisted_at − received_at)  p50 ${round(Number(w.lag.p50), 0)} ms  p95 ${round(Number(w.lag.p95), 0)} ms  p99 ${round(Number(w.lag.p99), 0)} ms  max ${round(Number(w.lag.max), 0)} ms  (${w.lag.n} rows, ${w.lag.inserts} INSERTs)`,
   );

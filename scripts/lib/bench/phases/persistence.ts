@@ -12,6 +12,7 @@ import { nodeDb } from "../../db.ts";
 import { COPY_COLUMNS, copyFrom, copyText } from "../copy.ts";
 import { type Fleet, pool, type Terminal } from "../fleet.ts";
 import { type BenchRun, round } from "../run.ts";
+import { drainOverDatabases } from "./databases.ts";
 
 export const BACKLOG = 20_000;
 
@@ -34,6 +35,7 @@ export async function persistence(b: BenchRun, fleets: { multi: Fleet; shards: n
   const backlogMessages = pBacklog1.messagesSent - pBacklog0.messagesSent;
   const copyStats = await rawCopy(b, backlogCodes);
   const insertStats = await productInsert(b, backlogCodes, drainStats.drained, drainStats.perInsert.length);
+  const overDatabases = await drainOverDatabases(b, insertStats.records, insertStats.insertBatch);
   return {
     backlogCodes,
     batchMs,
@@ -44,7 +46,10 @@ export async function persistence(b: BenchRun, fleets: { multi: Fleet; shards: n
     backlogMessages,
     backlogAlarm,
     ...copyStats,
-    ...insertStats,
+    insertRate: insertStats.insertRate,
+    insertBatch: insertStats.insertBatch,
+    insertMs: insertStats.insertMs,
+    overDatabases,
   };
 }
 
@@ -246,5 +251,6 @@ async function productInsert(b: BenchRun, backlogCodes: string[], drained: numbe
   await insertClient.end();
   b.ownStatements += Math.ceil(outbox.length / insertBatchSize) * 4;
   const insertRate = inserted / (insertMs / 1000);
-  return { insertRate, insertBatch: insertBatchSize, insertMs };
+  const records = recordRows.map((row) => ({ record: recordFromRow(row as RecordRow), hash: String(row.hash) }));
+  return { insertRate, insertBatch: insertBatchSize, insertMs, records };
 }
