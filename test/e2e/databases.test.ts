@@ -188,6 +188,12 @@ describe("two databases by shard range", () => {
     );
     expect(retried.delivery).toEqual(expect.objectContaining({ eventId: inR1[0]?.event_id, status: "delivered" }));
     expect(retried.delivery.attempts).toBeGreaterThanOrEqual(2);
+    // Deleting the webhook deletes its deliveries in r1 too, where no foreign key cascades a replicated delete.
+    expect((await callStack(stack, "DELETE", "/v1/tenants/split/webhooks/all", apiKey)).status).toBe(204);
+    await until(
+      async () => (await r1.sql("SELECT 1 FROM webhook_deliveries LIMIT 1")).length === 0,
+      "r1's deliveries of the deleted webhook are gone",
+    );
   });
 
   it("the lottery finds and keeps its winners in both databases, net of a refund issued in the other database", async () => {

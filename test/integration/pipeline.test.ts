@@ -104,6 +104,24 @@ describe("the routing table (DATABASE_URLS)", () => {
     expect(await countRows(tenantId)).toBe(3);
   });
 
+  it("a re-split takes new days only: a layout from tomorrow leaves today's receipts where today's layout puts them", async () => {
+    const tenantId = uid("resplit");
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const table = JSON.stringify([
+      { since: "2000-01-01", databases: [{ name: "primary", shards: "0-1023", url: env.DATABASE_URL }] },
+      {
+        since: tomorrow,
+        databases: [
+          { name: "primary", shards: "0-3", url: env.DATABASE_URL },
+          { name: "b", shards: "4-1023", url: "postgres://postgres@127.0.0.1:1/unreachable" },
+        ],
+      },
+    ]);
+    const result = await consume([syntheticMessage(tenantId, 2, 1_200_000, 4)], { DATABASE_URLS: table });
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await countRows(tenantId)).toBe(2);
+  });
+
   it("a routing table that cannot be read retries the whole batch and writes nowhere", async () => {
     const tenantId = uid("unroutable");
     const message = syntheticMessage(tenantId, 3, 1_100_000, 3);
