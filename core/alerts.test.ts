@@ -120,3 +120,11 @@ describe("console alerts", () => {
     ]);
   });
 });
+
+describe("a receipts database's copy of the control plane", () => {
+  it("alerts past five minutes behind, naming the database, and not before", () => {
+    expect(alertsFor({ ...healthy, controlPlane: { lagSeconds: 240, database: "r1" } })).toEqual([]);
+    const [alert] = alertsFor({ ...healthy, controlPlane: { lagSeconds: 900, database: "r2" } });
+    expect(alert).toMatch(/^The receipts database r2 has not received .* for 15 min/);
+  });
+});

@@ -30,6 +30,11 @@ export type StatusSnapshot = {
   webhooks: { pending: number; oldestPendingSeconds: number; failed: number; held: number } | null;
   /** Receipts Postgres refused, kept in quarantined_receipts. Null: Postgres did not say. */
   quarantine: { count: number; oldestAgeSeconds: number | null } | null;
+  /**
+   * Receipts databases (DATABASE_URLS): how far the slowest one's copy of the control plane
+   * (stores, time zones, webhooks) is behind the primary's, and which. Null: one database, or unknown.
+   */
+  controlPlane?: { lagSeconds: number; database: string } | null;
   shards: ShardHealth[];
   failedShards: number[];
 };
@@ -39,6 +44,8 @@ export const THRESHOLDS = {
   codeSpace: 0.5,
   futurePartitions: 3,
   webhookPendingSeconds: 3_600,
+  /** A receipts database's copy of the control plane this far behind: its replication has stopped. */
+  controlPlaneLagSeconds: 300,
   /** A checkpoint waiting this long for its witness quorum: they are down, or refusing. */
   unwitnessedSeconds: 60,
   /** A witness's refusal stays an alert this long. */
@@ -117,6 +124,11 @@ export function alertsFor(s: StatusSnapshot, now = Date.now()): string[] {
   if (s.archive?.heldDays) {
     out.push(
       `${s.archive.heldDays} day(s) older than HOT_DAYS stay in Postgres for a lottery draw that has not kept its winners: they leave once it runs.`,
+    );
+  }
+  if (s.controlPlane && s.controlPlane.lagSeconds > THRESHOLDS.controlPlaneLagSeconds) {
+    out.push(
+      `The receipts database ${s.controlPlane.database} has not received the primary's stores, time zones and webhooks for ${Math.round(s.controlPlane.lagSeconds / 60)} min: its subscription has stopped (see its Postgres log). New stores' analytics use UTC and new webhooks get no deliveries there until it resumes.`,
     );
   }
   if (s.webhooks && s.webhooks.oldestPendingSeconds > THRESHOLDS.webhookPendingSeconds) {

@@ -9,9 +9,10 @@ import { allDatabases } from "../core/db-routes.ts";
 import type { OutboxMessage } from "../core/outbox.ts";
 import type { WebhookMessage } from "../core/webhooks.ts";
 import { withPg } from "../db/client.ts";
+import { beat } from "../db/heartbeat.ts";
 import { ensurePartitions, type PartitionOutcome } from "../db/partitions.ts";
 import { refreshTimeZones } from "../db/rollups.ts";
-import { dbEnvOf, routesOf, withDatabases } from "../db/routing.ts";
+import { dbEnvOf, isRouted, routesOf, withDatabases } from "../db/routing.ts";
 import { listTenantNames } from "../db/tenants.ts";
 import { pruneDeliveredDeliveries } from "../db/webhooks.ts";
 import { StoreShard as ShardObject } from "../durable-objects/store-shard.ts";
@@ -103,6 +104,11 @@ export default {
       await backfillBrandingOnce(env, ctx).catch((e: unknown) =>
         logger.error({ msg: "branding backfill failed", error: describeError(e) }),
       );
+      // Receipts databases measure their copy of the control plane against this (db/heartbeat.ts).
+      if (isRouted(env))
+        await withPg(env, ctx, (pg) => beat(pg.db)).catch((e: unknown) =>
+          logger.error({ msg: "control plane heartbeat failed", error: describeError(e) }),
+        );
       return sweepOverdueDeliveries(env, ctx);
     }
     // Each receipts database keeps its own partitions and delivery log (db/routing.ts).

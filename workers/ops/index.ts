@@ -1,7 +1,9 @@
 /** Health and pipeline progress. */
 import { sql } from "drizzle-orm";
+import { THRESHOLDS } from "../../core/alerts.ts";
 import { readConfig } from "../../core/config.ts";
 import { allDatabases, RoutesInvalid } from "../../core/db-routes.ts";
+import { controlPlaneLag } from "../../db/heartbeat.ts";
 import { isRouted, routesOf } from "../../db/routing.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import { witnessPolicyFor } from "../../tlog/signers.ts";
@@ -80,7 +82,17 @@ async function databasesHealth(c: Ctx): Promise<string> {
         ),
       )
     ).filter((n): n is string => n !== null);
-    result = down.length ? `unreachable: ${down.join(", ")}` : "ok";
+    const lag = down.length
+      ? null
+      : await controlPlaneLag(
+          pg(c).db,
+          others.map((d) => ({ name: d.name, db: pgAt(c, d).db })),
+        ).catch(() => null);
+    result = down.length
+      ? `unreachable: ${down.join(", ")}`
+      : lag && lag.seconds > THRESHOLDS.controlPlaneLagSeconds
+        ? `${lag.database}'s copy of the control plane is ${Math.round(lag.seconds)} s behind the primary`
+        : "ok";
   } catch (e) {
     result = e instanceof RoutesInvalid ? e.message : "DATABASE_URLS cannot be read";
   }

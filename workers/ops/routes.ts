@@ -53,6 +53,9 @@ export const statusRoute = createRoute({
           .object({ pending: z.number().int(), oldestPendingSeconds: z.number(), failed: z.number().int() })
           .nullable(),
         quarantine: z.object({ count: z.number().int(), oldestAgeSeconds: z.number().nullable() }).nullable(),
+        controlPlane: z.object({ lagSeconds: z.number(), database: z.string() }).nullish().meta({
+          description: "v1.2, with receipts databases: the slowest one's copy of the control plane, behind the primary",
+        }),
         alerts: z.array(z.string()).meta({ description: "What is wrong, in plain words; empty when all is well" }),
         at: z.iso.datetime(),
       }),

@@ -10,13 +10,14 @@ import { config } from "../../core/config.ts";
 import { allDatabases } from "../../core/db-routes.ts";
 import { archiveHealth } from "../../db/archive.ts";
 import { breakerFor, type Db } from "../../db/client.ts";
+import { controlPlaneLag } from "../../db/heartbeat.ts";
 import { lotteryHoldsFrom } from "../../db/lottery.ts";
 import { partitionHealth } from "../../db/partitions.ts";
 import { quarantineSummary } from "../../db/quarantine.ts";
 import { routesOf } from "../../db/routing.ts";
 import { webhookHealth } from "../../db/webhooks.ts";
 import type { ShardStatus } from "../../durable-objects/shard.ts";
-import { type Ctx, pg, receiptDbs } from "../http.ts";
+import { type Ctx, pg, pgAt, receiptDbs } from "../http.ts";
 import { router } from "../openapi.ts";
 import { pendingDeadLetters } from "./dead-letters.ts";
 import { statusRoute } from "./routes.ts";
@@ -29,7 +30,11 @@ export async function gatherStatus(c: Ctx): Promise<Status> {
   // Per receipts database (DATABASE_URLS), added up; one that cannot answer leaves its figure unknown.
   const each = <T>(read: (db: Db) => Promise<T>) =>
     Promise.all(dbs.map((db) => read(db))).catch((): T[] | null => null);
-  const [report, partitions, archive, deadLetters, webhooks, quarantine] = await Promise.all([
+  const routes = routesOf(c.env);
+  const replicas = allDatabases(routes)
+    .slice(1)
+    .map((d) => ({ name: d.name, db: pgAt(c, d).db }));
+  const [report, partitions, archive, deadLetters, webhooks, quarantine, controlPlane] = await Promise.all([
     shardReport(c),
     each(partitionHealth).then(
       (all) =>
@@ -71,16 +76,21 @@ export async function gatherStatus(c: Ctx): Promise<Status> {
           ),
         },
     ),
+    controlPlaneLag(pg(c).db, replicas).then(
+      (lag) => lag && { lagSeconds: Math.round(lag.seconds), database: lag.database },
+      () => null,
+    ),
   ]);
   const now = Date.now();
   return {
     postgres: report.postgres,
-    breakerOpen: allDatabases(routesOf(c.env)).some((d) => breakerFor(d.url).state(now) !== "closed"),
+    breakerOpen: allDatabases(routes).some((d) => breakerFor(d.url).state(now) !== "closed"),
     deadLetters,
     partitions,
     archive,
     webhooks,
     quarantine,
+    controlPlane,
     shards: report.answered,
     failedShards: report.failed,
   };

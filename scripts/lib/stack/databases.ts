@@ -9,7 +9,9 @@ import pg from "pg";
 import { applyMigrations } from "./migrate.ts";
 
 /** What a receipts database reads from the primary; the primary alone writes them. */
-export const CONTROL_TABLES = ["tenants", "stores", "time_zones", "webhooks"] as const;
+export const CONTROL_TABLES = ["tenants", "stores", "time_zones", "webhooks", "control_heartbeat"] as const;
+/** Control tables the migrations fill: emptied on a receipts database before its first copy of them. */
+const SEEDED = ["time_zones", "control_heartbeat"];
 const PUBLICATION = "tillproof_control";
 
 const subscriptionOf = (name: string) => `tillproof_control_${name.replaceAll("-", "_")}`;
@@ -57,20 +59,39 @@ export async function setUpReceiptsDatabase(primaryUrl: string, receiptsUrl: str
       throw new Error(`the primary runs with wal_level=${level}: receipts databases need wal_level=logical`);
     const published = await p.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [PUBLICATION]);
     if (!published.rowCount) await p.query(`CREATE PUBLICATION ${PUBLICATION} FOR TABLE ${CONTROL_TABLES.join(", ")}`);
+    // A table added to the control plane since (a later release) joins the publication.
+    const { rows } = await p.query<{ tablename: string }>(
+      "SELECT tablename FROM pg_publication_tables WHERE pubname = $1",
+      [PUBLICATION],
+    );
+    for (const t of CONTROL_TABLES.filter((t) => !rows.some((r) => r.tablename === t)))
+      await p.query(`ALTER PUBLICATION ${PUBLICATION} ADD TABLE ${t}`);
     const slot = await p.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [sub]);
     if (!slot.rowCount) await p.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [sub]);
   });
   await withClient(receiptsUrl, async (r) => {
     const exists = await r.query("SELECT 1 FROM pg_subscription WHERE subname = $1", [sub]);
-    if (exists.rowCount) return;
+    if (exists.rowCount) {
+      // Subscribed already: a table the publication gained is copied in (emptied first if seeded).
+      const { rows } = await r.query<{ name: string }>(
+        `SELECT c.relname AS name FROM pg_subscription_rel sr JOIN pg_subscription s ON s.oid = sr.srsubid
+           JOIN pg_class c ON c.oid = sr.srrelid WHERE s.subname = $1`,
+        [sub],
+      );
+      const missing = CONTROL_TABLES.filter((t) => !rows.some((x) => x.name === t));
+      if (!missing.length) return;
+      for (const t of missing.filter((t) => SEEDED.includes(t))) await r.query(`TRUNCATE ${t}`);
+      await r.query(`ALTER SUBSCRIPTION ${sub} REFRESH PUBLICATION`);
+      return;
+    }
     // Never a database that already holds a control plane (the primary named by mistake).
     const held = await r.query(
       "SELECT 1 FROM tenants UNION ALL SELECT 1 FROM stores UNION ALL SELECT 1 FROM webhooks LIMIT 1",
     );
     if (held.rowCount)
       throw new Error(`"${name}" holds tenants, stores or webhooks: it is not a new receipts database`);
-    // The migrations seed time_zones; the subscription's first copy brings the primary's rows instead.
-    await r.query("TRUNCATE time_zones");
+    // The migrations seed some tables; the subscription's first copy brings the primary's rows instead.
+    await r.query(`TRUNCATE ${SEEDED.join(", ")}`);
     await r.query(
       `CREATE SUBSCRIPTION ${sub} CONNECTION '${conninfo(primaryUrl).replaceAll("'", "''")}'
          PUBLICATION ${PUBLICATION} WITH (create_slot = false, slot_name = '${sub}')`,
