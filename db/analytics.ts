@@ -118,8 +118,9 @@ export async function topItems(dbs: Db[], r: Range & { limit: number }): Promise
     (x) => `${x.key}|${x.currency}`,
     (a, b) => ({
       ...a,
-      sku: a.sku !== null && b.sku !== null ? (a.sku < b.sku ? a.sku : b.sku) : (a.sku ?? b.sku),
-      name: a.name < b.name ? a.name : b.name,
+      // min(sku) and min(name), as each database's GROUP BY took them.
+      sku: a.sku !== null && b.sku !== null ? least(a.sku, b.sku) : (a.sku ?? b.sku),
+      name: least(a.name, b.name),
       quantity: a.quantity + b.quantity,
       revenue: a.revenue + b.revenue,
       receipts: a.receipts + b.receipts,
@@ -133,6 +134,7 @@ export async function topItems(dbs: Db[], r: Range & { limit: number }): Promise
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const least = (a: string, b: string) => (cmp(a, b) <= 0 ? a : b);
 
 /** One database's items (each with its key), top `limit` of them, or all (null) unsummed by HAVING. */
 async function itemsOf(db: Db, r: Range, limit: number | null): Promise<(TopItem & { key: string })[]> {
