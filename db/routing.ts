@@ -32,16 +32,26 @@ export const dbEnvOf = (env: DbEnv, database: Database): DbEnv => ({
   ...(env.NEON_WS_PROXY ? { NEON_WS_PROXY: env.NEON_WS_PROXY } : {}),
 });
 
-/** The first answer of `find` over the databases that may hold a code of `shard`, newest layout first. */
+/**
+ * The first answer of `find` over the databases that may hold a code of
+ * `shard`, newest layout first. One that fails fails the read only if no
+ * other has the answer (a receipts database down does not hide the days
+ * another holds).
+ */
 export async function findInShardDatabases<T>(
   env: RoutedEnv,
   shard: number,
   find: (database: Database) => Promise<T | null>,
 ): Promise<T | null> {
+  let failure: { error: unknown } | null = null;
   for (const database of databasesOf(routesOf(env), shard)) {
-    const found = await find(database);
+    const found = await find(database).catch((error: unknown) => {
+      failure ??= { error };
+      return null;
+    });
     if (found !== null) return found;
   }
+  if (failure) throw (failure as { error: unknown }).error;
   return null;
 }
 

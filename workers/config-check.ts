@@ -5,6 +5,8 @@
  * naming the variable; /healthz reports each.
  */
 import { ApiError } from "../api/errors.ts";
+import { type Routes, RoutesInvalid } from "../core/db-routes.ts";
+import { routesOf } from "../db/routing.ts";
 import { signersFor } from "../tlog/signers.ts";
 import type { Env } from "./env.ts";
 import { logger } from "./request-context.ts";
@@ -54,6 +56,28 @@ export function checkSecrets(
 export async function assertCodeKey(env: Pick<Env, "CODE_KEY" | "LOG_SIGNING_KEY">): Promise<void> {
   const { codeKey } = await checkSecrets(env);
   if (codeKey !== "ok") {
+    throw new ApiError(
+      503,
+      "misconfigured",
+      "The receipt service is not configured correctly; its operator is alerted.",
+      {
+        retryAfter: 60,
+      },
+    );
+  }
+}
+
+/**
+ * The routing table of receipts databases (DATABASE_URLS), for the code paths
+ * that read a receipt: one that cannot be read is a 503 `misconfigured`, as
+ * a bad CODE_KEY (the receipt page shows its own 503 page), never a guess.
+ */
+export function receiptRoutes(env: Pick<Env, "DATABASE_URL" | "DATABASE_URLS" | "SHARD_COUNT">): Routes {
+  try {
+    return routesOf(env);
+  } catch (e) {
+    if (!(e instanceof RoutesInvalid)) throw e;
+    logger.error({ msg: "configuration", databaseUrls: e.message });
     throw new ApiError(
       503,
       "misconfigured",

@@ -122,6 +122,34 @@ describe("the routing table (DATABASE_URLS)", () => {
     expect(await countRows(tenantId)).toBe(2);
   });
 
+  it("verify finds a receipt in an older layout's database while the newest layout's is down", async () => {
+    const f = await fixture();
+    const issued = await issuePersisted(f.token);
+    const shardNo = parseCode("test-code-key", issued.code)?.shard ?? -1;
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const others = shardNo === 0 ? "1-1023" : shardNo === 1023 ? "0-1022" : `0-${shardNo - 1},${shardNo + 1}-1023`;
+    // Today the primary holds every shard; from tomorrow this receipt's shard moves to a database that is down.
+    const table = JSON.stringify([
+      { since: "2000-01-01", databases: [{ name: "primary", shards: "0-1023", url: env.DATABASE_URL }] },
+      {
+        since: tomorrow,
+        databases: [
+          { name: "primary", shards: others, url: env.DATABASE_URL },
+          { name: "b", shards: String(shardNo), url: "postgres://postgres@127.0.0.1:1/unreachable" },
+        ],
+      },
+    ]);
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(
+      new Request(`https://tillproof.test/v1/verify/${issued.code}`),
+      { ...env, DATABASE_URLS: table },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "valid", persisted: true });
+  });
+
   it("a routing table that cannot be read retries the whole batch and writes nowhere", async () => {
     const tenantId = uid("unroutable");
     const message = syntheticMessage(tenantId, 3, 1_100_000, 3);
@@ -133,13 +161,16 @@ describe("the routing table (DATABASE_URLS)", () => {
     expect(await countRows(tenantId)).toBe(0);
   });
 
-  it("verify answers 503 misconfigured on an unreadable table, and /healthz names what is wrong", async () => {
+  it("verify answers 503 misconfigured on an unreadable table (the receipt page its 503 page), and /healthz names what is wrong", async () => {
     const bad = { ...env, DATABASE_URLS: routes("4-1022", "0-3") };
     const code = encodeCode("test-code-key", { shard: 3, counter: 1 });
     const ctx = createExecutionContext();
     const verify = await worker.fetch(new Request(`https://tillproof.test/v1/verify/${code}`), bad, ctx);
     expect(verify.status).toBe(503);
     expect(((await verify.json()) as { error: { code: string } }).error.code).toBe("misconfigured");
+    const page = await worker.fetch(new Request(`https://tillproof.test/r/${code}`), bad, ctx);
+    expect(page.status).toBe(503);
+    expect(page.headers.get("content-type")).toMatch(/text\/html/);
     const health = await worker.fetch(new Request("https://tillproof.test/healthz"), bad, ctx);
     expect(health.status).toBe(503);
     expect(((await health.json()) as { checks: { databases: string } }).checks.databases).toMatch(

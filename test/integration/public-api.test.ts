@@ -77,7 +77,15 @@ describe("GET /healthz", () => {
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({
       ok: true,
-      checks: { postgres: "ok", codeKey: "ok", logKey: "ok", terminalCertKey: "ok", witnesses: "ok", config: "ok" },
+      checks: {
+        postgres: "ok",
+        databases: "ok",
+        codeKey: "ok",
+        logKey: "ok",
+        terminalCertKey: "ok",
+        witnesses: "ok",
+        config: "ok",
+      },
     });
 
     const down = await app.request(

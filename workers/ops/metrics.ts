@@ -107,15 +107,13 @@ metrics.openapi(metricsRoute, async (c) => {
       one(status.quarantine?.count ?? Number.NaN),
     ),
     gauge("tillproof_postgres_up", "1 when Postgres answered this scrape.", one(status.postgres === "ok" ? 1 : 0)),
-    ...(status.controlPlane
-      ? [
-          gauge(
-            "tillproof_control_plane_lag_seconds",
-            "How far the slowest receipts database's copy of stores, time zones and webhooks is behind the primary (DATABASE_URLS).",
-            [{ labels: { database: status.controlPlane.database }, value: status.controlPlane.lagSeconds }],
-          ),
-        ]
-      : []),
+    gauge(
+      "tillproof_control_plane_lag_seconds",
+      "How far the slowest receipts database's copy of stores, time zones and webhooks is behind the primary (DATABASE_URLS; 0 with one database).",
+      status.controlPlane
+        ? [{ labels: { database: status.controlPlane.database }, value: status.controlPlane.lagSeconds }]
+        : one(0),
+    ),
     gauge(
       "tillproof_postgres_breaker_open",
       "1 while this isolate's Postgres breaker is open.",

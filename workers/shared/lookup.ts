@@ -13,17 +13,16 @@ import type { Branding } from "../../core/branding.ts";
 import { canonicalJson } from "../../core/canonical.ts";
 import { chainStatus } from "../../core/chain.ts";
 import { type CodeFormat, groupCode, parseCode } from "../../core/code.ts";
-import { databasesOf } from "../../core/db-routes.ts";
 import type { ChainRecord } from "../../core/receipt.ts";
 import type { Db } from "../../db/client.ts";
 import { findQuarantined } from "../../db/quarantine.ts";
 import { findNames, findReceipt, type PersistedReceipt } from "../../db/receipts.ts";
-import { routesOf } from "../../db/routing.ts";
+import { findInShardDatabases } from "../../db/routing.ts";
 import type { LogView } from "../../durable-objects/log.ts";
 import type { ShardView } from "../../durable-objects/shard.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import { hexList, inclusionProof } from "../../tlog/proofs.ts";
-import { assertCodeKey } from "../config-check.ts";
+import { assertCodeKey, receiptRoutes } from "../config-check.ts";
 import { type Ctx, pg, pgAt } from "../http.ts";
 import { logger } from "../request-context.ts";
 import { callShard, shard } from "../shards.ts";
@@ -125,15 +124,10 @@ async function read(
 ): Promise<{ source: ReceiptSource | null; view: ShardView | null }> {
   // Names are the control plane's (the primary's); a receipt, and its archive's registry, its shard's database's.
   const { db } = pg(c);
-  // Read first: an unreadable routing table is a 503 the operator fixes (onError), never a "missing" receipt.
-  const databases = databasesOf(routesOf(c.env), parts.shard);
-  const inShardDatabases = async <T>(find: (db: Db) => Promise<T | null>) => {
-    for (const d of databases) {
-      const found = await find(pgAt(c, d).db);
-      if (found !== null) return found;
-    }
-    return null;
-  };
+  // Read first: an unreadable routing table is a 503 the operator fixes (receiptRoutes), never a "missing" receipt.
+  receiptRoutes(c.env);
+  const inShardDatabases = <T>(find: (db: Db) => Promise<T | null>) =>
+    findInShardDatabases(c.env, parts.shard, (d) => find(pgAt(c, d).db));
   const fromPostgres = () =>
     inShardDatabases((d) => findReceipt(d, parts.code)).then(
       (row) => ({ row, down: false }),
