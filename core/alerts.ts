@@ -35,6 +35,8 @@ export type StatusSnapshot = {
    * (stores, time zones, webhooks) is behind the primary's, and which. Null: one database, or unknown.
    */
   controlPlane?: { lagSeconds: number; database: string } | null;
+  /** What is wrong with DATABASE_URLS, when it cannot be read (then the figures are the primary's alone). */
+  routing?: string | null;
   shards: ShardHealth[];
   failedShards: number[];
 };
@@ -124,6 +126,11 @@ export function alertsFor(s: StatusSnapshot, now = Date.now()): string[] {
   if (s.archive?.heldDays) {
     out.push(
       `${s.archive.heldDays} day(s) older than HOT_DAYS stay in Postgres for a lottery draw that has not kept its winners: they leave once it runs.`,
+    );
+  }
+  if (s.routing) {
+    out.push(
+      `${s.routing}. Until it is fixed no receipt reaches Postgres (they wait in their shards) and verify answers 503; these figures are the primary's alone.`,
     );
   }
   if (s.controlPlane && s.controlPlane.lagSeconds > THRESHOLDS.controlPlaneLagSeconds) {

@@ -70,6 +70,8 @@ describe("archive objects", () => {
 
   it("are named by day, shard and part, and listed in a manifest in that order", () => {
     expect(objectKey("2026-12-01", 42, 3)).toBe("archive/v1/day=2026-12-01/shard=00042/part=003.parquet");
+    // A receipts database's object never takes a key another database's could have.
+    expect(objectKey("2026-12-01", 42, 3, "r1")).toBe("archive/v1/day=2026-12-01/shard=00042/part=003.r1.parquet");
     const o = { rows: 2, firstCounter: 1, lastCounter: 2, sha256: "0".repeat(64), bytes: 10 };
     const m = manifestOf("2026-12-01", [
       { key: "b", shard: 9, part: 0, ...o },

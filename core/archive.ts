@@ -23,8 +23,14 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 export const daySchema = z.string().regex(DAY, "a UTC day, YYYY-MM-DD");
 
 /** `archive/v1/day=2026-12-01/shard=00042/part=000.parquet`: Hive-style, so engines see day and shard as columns. */
-export function objectKey(day: string, shard: number, part: number): string {
-  return `archive/v1/day=${day}/shard=${String(shard).padStart(5, "0")}/part=${String(part).padStart(3, "0")}.parquet`;
+/**
+ * One object's key. A receipts database's objects carry its name (`part=000.r1.parquet`): a
+ * shard's day sits in one database unless a layout was made to start on a day already under way,
+ * and even then no database's object overwrites another's.
+ */
+export function objectKey(day: string, shard: number, part: number, database = "primary"): string {
+  const name = `part=${String(part).padStart(3, "0")}${database === "primary" ? "" : `.${database}`}`;
+  return `archive/v1/day=${day}/shard=${String(shard).padStart(5, "0")}/${name}.parquet`;
 }
 
 /** The day's manifest of one database's objects: the primary's `manifest.json`, a receipts database's `manifest-<name>.json`. */

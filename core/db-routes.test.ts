@@ -70,8 +70,26 @@ describe("the dated routing table", () => {
     ],
     [
       "a shard out of range",
-      JSON.stringify([{ since: "2027-01-01", databases: [{ name: "a", shards: "0-4", url: A }] }]),
-      /outside 0-3/,
+      JSON.stringify([{ since: "2027-01-01", databases: [{ name: "a", shards: "0-8192", url: A }] }]),
+      /outside 0-8191/,
+    ],
+    [
+      "one database under two names",
+      JSON.stringify([
+        {
+          since: "2027-01-01",
+          databases: [
+            { name: "a", shards: "0-1", url: A },
+            { name: "b", shards: "2-3", url: "postgres://other-user:pw@a/r" },
+          ],
+        },
+      ]),
+      /"b" is the database "a" under another name/,
+    ],
+    [
+      "the primary under another name",
+      JSON.stringify([{ since: "2027-01-01", databases: [{ name: "main", shards: "0-3", url: P }] }]),
+      /"main" is the database "primary"/,
     ],
     [
       "layouts out of order",
@@ -107,6 +125,23 @@ describe("the dated routing table", () => {
   ])("refuses %s", (_, raw, message) => {
     expect(() => parseRoutes(P, raw, 4)).toThrow(RoutesInvalid);
     expect(() => parseRoutes(P, raw, 4)).toThrow(message);
+  });
+
+  it("accepts shards past SHARD_COUNT (raising it needs no change of the table first); those it leaves out are the primary's", () => {
+    const raw = JSON.stringify([
+      {
+        since: "2027-01-01",
+        databases: [
+          { name: "a", shards: "0-5", url: A },
+          { name: "b", shards: "6-7", url: B },
+        ],
+      },
+    ]);
+    const r = parseRoutes(P, raw, 4);
+    expect(databaseFor(r, 7, at("2027-01-02")).name).toBe("b");
+    expect(databaseFor(r, 9, at("2027-01-02")).name).toBe(PRIMARY);
+    expect(parseRoutes(P, raw, 8).layouts).toHaveLength(1);
+    expect(() => parseRoutes(P, raw, 9)).toThrow(/shard 8 has no database/);
   });
 
   it("accepts the primary by its own URL in a layout", () => {

@@ -11,6 +11,7 @@
  *      { "name": "b", "shards": "128-255", "url": "postgres://…" } ] }]
  */
 import { z } from "zod";
+import { MAX_SHARDS } from "./code.ts";
 
 export const PRIMARY = "primary";
 const DAY_MS = 86_400_000;
@@ -64,6 +65,8 @@ export function parseRoutes(primaryUrl: string, raw: string | undefined, shardCo
     throw new RoutesInvalid(`DATABASE_URLS: ${issue?.path.join(".") || "(top)"}: ${issue?.message}`);
   }
   const urls = new Map<string, string>([[PRIMARY, primaryUrl]]);
+  // One database under two names would be read twice (analytics, the delivery log doubled).
+  const names = new Map<string, string>([[databaseOf(primaryUrl), PRIMARY]]);
   const layouts: Layout[] = [];
   let last = Number.NEGATIVE_INFINITY;
   for (const [i, l] of parsed.data.entries()) {
@@ -71,15 +74,20 @@ export function parseRoutes(primaryUrl: string, raw: string | undefined, shardCo
     if (!Number.isFinite(sinceMs)) throw new RoutesInvalid(`DATABASE_URLS: ${i}.since: ${l.since} is not a day`);
     if (sinceMs <= last) throw new RoutesInvalid(`DATABASE_URLS: ${i}.since: layouts must be in order of their day`);
     last = sinceMs;
-    const owner = Array.from<string | undefined>({ length: shardCount });
+    const owner = Array.from<string | undefined>({ length: MAX_SHARDS });
     for (const d of l.databases) {
       const known = urls.get(d.name);
       if (known !== undefined && known !== d.url)
         throw new RoutesInvalid(`DATABASE_URLS: ${i}: the database "${d.name}" has two URLs`);
       urls.set(d.name, d.url);
+      const other = names.get(databaseOf(d.url));
+      if (other !== undefined && other !== d.name)
+        throw new RoutesInvalid(`DATABASE_URLS: ${i}: "${d.name}" is the database "${other}" under another name`);
+      names.set(databaseOf(d.url), d.name);
       for (const { from, to } of d.shards) {
-        if (from > to || to >= shardCount)
-          throw new RoutesInvalid(`DATABASE_URLS: ${i}: "${d.name}" names shards outside 0-${shardCount - 1}`);
+        // Shards past SHARD_COUNT may be named (raising it then needs no change here first).
+        if (from > to || to >= MAX_SHARDS)
+          throw new RoutesInvalid(`DATABASE_URLS: ${i}: "${d.name}" names shards outside 0-${MAX_SHARDS - 1}`);
         for (let s = from; s <= to; s++) {
           if (owner[s] !== undefined)
             throw new RoutesInvalid(`DATABASE_URLS: ${i}: shard ${s} is in both "${owner[s]}" and "${d.name}"`);
@@ -87,11 +95,22 @@ export function parseRoutes(primaryUrl: string, raw: string | undefined, shardCo
         }
       }
     }
-    const orphan = owner.indexOf(undefined);
+    // Every shard in use has a database; one past SHARD_COUNT that none names is the primary's.
+    const orphan = owner.slice(0, shardCount).indexOf(undefined);
     if (orphan >= 0) throw new RoutesInvalid(`DATABASE_URLS: ${i}: shard ${orphan} has no database`);
     layouts.push({ sinceMs, databases: l.databases.map((d) => ({ name: d.name, url: d.url, ranges: d.shards })) });
   }
   return { primary, layouts };
+}
+
+/** Which database a URL names, whoever logs in: host, port and database name. */
+function databaseOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname.toLowerCase()}:${u.port || "5432"}${u.pathname}`;
+  } catch {
+    return url;
+  }
 }
 
 const holds = (d: { ranges: Range[] }, shard: number) => d.ranges.some((r) => shard >= r.from && shard <= r.to);

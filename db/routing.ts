@@ -4,7 +4,15 @@
  */
 import { codeRoute } from "../core/code.ts";
 import { config } from "../core/config.ts";
-import { allDatabases, type Database, databasesOf, parseRoutes, type Routes } from "../core/db-routes.ts";
+import {
+  allDatabases,
+  type Database,
+  databasesOf,
+  PRIMARY,
+  parseRoutes,
+  type Routes,
+  RoutesInvalid,
+} from "../core/db-routes.ts";
 import { type Db, type DbEnv, lazyPools } from "./client.ts";
 import { findReceipt, type PersistedReceipt } from "./receipts.ts";
 
@@ -21,6 +29,20 @@ export function routesOf(env: RoutedEnv): Routes {
     parsed.set(key, routes);
   }
   return routes;
+}
+
+/**
+ * Every database, or the primary alone when the routing table cannot be read
+ * (with why): for what must go on regardless (the crons, the operator's
+ * status), never for a receipt's write or read, which wait for a sound table.
+ */
+export function databasesOrPrimary(env: RoutedEnv): { databases: Database[]; problem: string | null } {
+  try {
+    return { databases: allDatabases(routesOf(env)), problem: null };
+  } catch (e) {
+    if (!(e instanceof RoutesInvalid)) throw e;
+    return { databases: [{ name: PRIMARY, url: env.DATABASE_URL }], problem: e.message };
+  }
 }
 
 /** Whether more than the primary holds receipts. */

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import pg from "pg";
 import { TerminalClient } from "../clients/terminal/index.ts";
 import { configSchema } from "../core/config.ts";
 import { demoSale, ensureDemo } from "./lib/demo.ts";
@@ -230,6 +231,19 @@ async function main(): Promise<void> {
 `);
 }
 
+/** Whether the primary holds a receipt received on or after `day` (UTC). */
+async function receivedSince(ownerUrl: string, day: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    return Boolean(
+      (await client.query("SELECT 1 FROM receipts WHERE received_at >= $1::date::timestamptz LIMIT 1", [day])).rowCount,
+    );
+  } finally {
+    await client.end();
+  }
+}
+
 type Layouts = { since: string; databases: { name: string; url: string; shards: string }[] }[];
 
 /**
@@ -259,10 +273,11 @@ async function receiptsDatabases(
   );
   const last = kept.at(-1);
   if (JSON.stringify(last?.databases) !== JSON.stringify(databases)) {
-    // The first layout starts today (every day before is the primary's); a change starts tomorrow,
-    // so no receipt already routed by the last layout moves. Changed twice in a day: the pending one is replaced.
+    // A layout starts tomorrow, so no receipt of a day under way is split between two databases
+    // (the first one today if the primary has none of today yet). Changed twice in a day: the
+    // pending one is replaced.
     const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
-    const since = kept.length ? day(1) : day(0);
+    const since = kept.length || (await receivedSince(ownerUrl, day(0))) ? day(1) : day(0);
     if (last?.since === since) kept.pop();
     kept.push({ since, databases });
     writeFileSync(file, JSON.stringify(kept, null, 2));

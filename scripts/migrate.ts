@@ -7,7 +7,10 @@
  * MIGRATION_DATABASE_URLS='{"r1": "<owner's URL>", …}' names each by its name
  * in the routing table. They are migrated first (a column a migration adds to
  * the control plane must exist where it is replicated to), then the primary,
- * then each subscribes to the primary's control plane (once; idempotent).
+ * then each subscribes to the primary's control plane (once; idempotent),
+ * logging in as REPLICATION_DATABASE_URL: a role with REPLICATION and SELECT
+ * on the control tables (the owner's URL if unset, whose password each
+ * subscription would then keep).
  */
 import { z } from "zod";
 import { setUpReceiptsDatabase } from "./lib/stack/databases.ts";
@@ -33,6 +36,6 @@ for (const [name, owner] of receipts) {
 await applyMigrations(url);
 console.log("migrations applied");
 for (const [name, owner] of receipts) {
-  await setUpReceiptsDatabase(url, owner, name);
+  await setUpReceiptsDatabase(url, owner, name, process.env.REPLICATION_DATABASE_URL || url);
   console.log(`${name} subscribes to the control plane`);
 }

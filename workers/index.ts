@@ -5,14 +5,13 @@
 
 import { cors } from "hono/cors";
 import type { ChannelSession } from "../core/channel.ts";
-import { allDatabases } from "../core/db-routes.ts";
 import type { OutboxMessage } from "../core/outbox.ts";
 import type { WebhookMessage } from "../core/webhooks.ts";
 import { withPg } from "../db/client.ts";
 import { beat } from "../db/heartbeat.ts";
 import { ensurePartitions, type PartitionOutcome } from "../db/partitions.ts";
 import { refreshTimeZones } from "../db/rollups.ts";
-import { dbEnvOf, isRouted, routesOf, withDatabases } from "../db/routing.ts";
+import { databasesOrPrimary, dbEnvOf, isRouted, withDatabases } from "../db/routing.ts";
 import { listTenantNames } from "../db/tenants.ts";
 import { pruneDeliveredDeliveries } from "../db/webhooks.ts";
 import { StoreShard as ShardObject } from "../durable-objects/store-shard.ts";
@@ -113,7 +112,7 @@ export default {
     }
     // Each receipts database keeps its own partitions and delivery log (db/routing.ts).
     const outcomes: (PartitionOutcome & { database: string })[] = [];
-    for (const database of allDatabases(routesOf(env))) {
+    for (const database of databasesOrPrimary(env).databases) {
       const at = dbEnvOf(env, database);
       for (const o of await withPg(at, ctx, (pg) => ensurePartitions(pg.db, 7)).catch((e: unknown) => [
         { day: "all", outcome: `failed: ${describeError(e)}` },

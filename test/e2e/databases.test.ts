@@ -378,6 +378,10 @@ describe("two databases by shard range", () => {
       ["r1", "dropped"],
     ]);
     expect(report.databases?.every((d) => d.rows > 0)).toBe(true);
+    // A receipts database's objects carry its name: none can take a key another database wrote.
+    const keys = await r1.sql<{ key: string }>("SELECT key FROM archive_objects");
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.every((k) => k.key.endsWith(".r1.parquet"))).toBe(true);
     expect(await countIn(stack.sql, all)).toBe(0);
     expect(await countIn(r1.sql, all)).toBe(0);
     for (const code of all) {

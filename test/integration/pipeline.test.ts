@@ -171,6 +171,16 @@ describe("the routing table (DATABASE_URLS)", () => {
     const page = await worker.fetch(new Request(`https://tillproof.test/r/${code}`), bad, ctx);
     expect(page.status).toBe(503);
     expect(page.headers.get("content-type")).toMatch(/text\/html/);
+    // The operator's status goes on over the primary, and says what is wrong.
+    const status = await worker.fetch(
+      new Request("https://tillproof.test/v1/ops/status", { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } }),
+      bad,
+      ctx,
+    );
+    expect(status.status).toBe(200);
+    const s = (await status.json()) as { routing: string; alerts: string[] };
+    expect(s.routing).toMatch(/shard 1023 has no database/);
+    expect(s.alerts.some((a) => a.includes("no receipt reaches Postgres"))).toBe(true);
     const health = await worker.fetch(new Request("https://tillproof.test/healthz"), bad, ctx);
     expect(health.status).toBe(503);
     expect(((await health.json()) as { checks: { databases: string } }).checks.databases).toMatch(

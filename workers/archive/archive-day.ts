@@ -50,7 +50,7 @@ export type ArchiveReport = {
   detail: string | null;
 };
 
-type Run = { env: Env; db: Db; day: string; deadline: number };
+type Run = { env: Env; db: Db; day: string; deadline: number; database: string };
 
 /** Which database `db` is (its manifest's name), and the primary, which keeps the lottery's draws. */
 export type ArchiveTarget = { name: string; primary: Db };
@@ -67,7 +67,7 @@ export async function archiveDay(
   deadline: number,
   target: ArchiveTarget = { name: PRIMARY, primary: db },
 ): Promise<ArchiveReport> {
-  const run: Run = { env, db, day, deadline };
+  const run: Run = { env, db, day, deadline, database: target.name };
   const before = await dayState(db, day);
   const report = (state: ArchiveReport["state"], more: Partial<ArchiveReport> = {}): ArchiveReport => ({
     day,
@@ -141,7 +141,7 @@ async function writeObjects(run: Run): Promise<{ written: number; finished: bool
         if (page.length === 0) break;
         const body = encodeObject(page);
         const sha256 = sha256Hex(new Uint8Array(body));
-        const key = objectKey(run.day, shard, part);
+        const key = objectKey(run.day, shard, part, run.database);
         await run.env.ARCHIVE.put(key, body, { sha256, customMetadata: { rows: String(page.length) } });
         const counters = page.map((r) => r.counter);
         const lastCode = page[page.length - 1]?.code ?? "";

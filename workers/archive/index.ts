@@ -9,7 +9,7 @@ import { config } from "../../core/config.ts";
 import { allDatabases } from "../../core/db-routes.ts";
 import { hotDaysUntil } from "../../db/archive.ts";
 import { withPg } from "../../db/client.ts";
-import { dbEnvOf, routesOf, withDatabases } from "../../db/routing.ts";
+import { databasesOrPrimary, dbEnvOf, routesOf, withDatabases } from "../../db/routing.ts";
 import { describeError } from "../../kit/describe-error.ts";
 import type { Env } from "../env.ts";
 import { pg, pgAt } from "../http.ts";
@@ -69,7 +69,7 @@ export async function archiveDueDays(env: Env, ctx: ExecutionContext): Promise<v
   const deadline = Date.now() + CRON_BUDGET_MS;
   const last = lastArchivableDay(config(env).HOT_DAYS, Date.now());
   await withDatabases(env, ctx, async (primary) => {
-    for (const d of allDatabases(routesOf(env))) {
+    for (const d of databasesOrPrimary(env).databases) {
       await withPg(dbEnvOf(env, d), ctx, async ({ db }) => {
         for (const day of await hotDaysUntil(db, last)) {
           if (Date.now() > deadline) break;

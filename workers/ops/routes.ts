@@ -56,6 +56,10 @@ export const statusRoute = createRoute({
         controlPlane: z.object({ lagSeconds: z.number(), database: z.string() }).nullish().meta({
           description: "v1.2, with receipts databases: the slowest one's copy of the control plane, behind the primary",
         }),
+        routing: z.string().nullish().meta({
+          description:
+            "v1.2: what is wrong with DATABASE_URLS when it cannot be read (the figures are then the primary's)",
+        }),
         alerts: z.array(z.string()).meta({ description: "What is wrong, in plain words; empty when all is well" }),
         at: z.iso.datetime(),
       }),

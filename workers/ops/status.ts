@@ -7,17 +7,16 @@
 import { alertsFor, type StatusSnapshot } from "../../core/alerts.ts";
 import { lastArchivableDay } from "../../core/archive.ts";
 import { config } from "../../core/config.ts";
-import { allDatabases } from "../../core/db-routes.ts";
 import { archiveHealth } from "../../db/archive.ts";
 import { breakerFor, type Db } from "../../db/client.ts";
 import { controlPlaneLag } from "../../db/heartbeat.ts";
 import { lotteryHoldsFrom } from "../../db/lottery.ts";
 import { partitionHealth } from "../../db/partitions.ts";
 import { quarantineSummary } from "../../db/quarantine.ts";
-import { routesOf } from "../../db/routing.ts";
+import { databasesOrPrimary } from "../../db/routing.ts";
 import { webhookHealth } from "../../db/webhooks.ts";
 import type { ShardStatus } from "../../durable-objects/shard.ts";
-import { type Ctx, pg, pgAt, receiptDbs } from "../http.ts";
+import { type Ctx, pg, pgAt } from "../http.ts";
 import { router } from "../openapi.ts";
 import { pendingDeadLetters } from "./dead-letters.ts";
 import { statusRoute } from "./routes.ts";
@@ -26,14 +25,13 @@ import { shardReport } from "./shard-report.ts";
 export type Status = Omit<StatusSnapshot, "shards"> & { shards: ShardStatus[] };
 
 export async function gatherStatus(c: Ctx): Promise<Status> {
-  const dbs = receiptDbs(c);
   // Per receipts database (DATABASE_URLS), added up; one that cannot answer leaves its figure unknown.
+  // An unreadable routing table leaves the primary's figures, and says so.
+  const { databases, problem: routing } = databasesOrPrimary(c.env);
+  const dbs = databases.map((d) => pgAt(c, d).db);
   const each = <T>(read: (db: Db) => Promise<T>) =>
     Promise.all(dbs.map((db) => read(db))).catch((): T[] | null => null);
-  const routes = routesOf(c.env);
-  const replicas = allDatabases(routes)
-    .slice(1)
-    .map((d) => ({ name: d.name, db: pgAt(c, d).db }));
+  const replicas = databases.slice(1).map((d) => ({ name: d.name, db: pgAt(c, d).db }));
   const [report, partitions, archive, deadLetters, webhooks, quarantine, controlPlane] = await Promise.all([
     shardReport(c),
     each(partitionHealth).then(
@@ -84,7 +82,8 @@ export async function gatherStatus(c: Ctx): Promise<Status> {
   const now = Date.now();
   return {
     postgres: report.postgres,
-    breakerOpen: allDatabases(routes).some((d) => breakerFor(d.url).state(now) !== "closed"),
+    breakerOpen: databases.some((d) => breakerFor(d.url).state(now) !== "closed"),
+    routing,
     deadLetters,
     partitions,
     archive,

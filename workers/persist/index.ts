@@ -118,18 +118,25 @@ async function byDatabase(env: Env, bodies: OutboxMessage[]): Promise<Part[]> {
       const r = resolved.get(e.counter);
       // Gone from the shard: Postgres confirmed it; the primary's part reports it done as before.
       if (!r) add(routes.primary, n, e);
-      else add(databaseFor(routes, n, receivedMsOf(r.record)), n, r);
+      else {
+        // A record without a readable receivedAt cannot be routed; the primary refuses or quarantines it.
+        const at = receivedMsOf(r.record);
+        add(at === null ? routes.primary : databaseFor(routes, n, at), n, r);
+      }
     }
   }
   return [...parts.values()];
 }
 
-/** A record's receivedAt (the day that routes it), read without trusting its shape to anything else. */
-function receivedMsOf(record: string): number {
-  const at = (JSON.parse(record) as { receivedAt?: unknown }).receivedAt;
-  const ms = typeof at === "string" ? Date.parse(at) : Number.NaN;
-  if (!Number.isFinite(ms)) throw new Error("a record without a receivedAt cannot be routed");
-  return ms;
+/** A record's receivedAt (the day that routes it), or null when it has none that reads as a time. */
+function receivedMsOf(record: string): number | null {
+  try {
+    const at = (JSON.parse(record) as { receivedAt?: unknown }).receivedAt;
+    const ms = typeof at === "string" ? Date.parse(at) : Number.NaN;
+    return Number.isFinite(ms) ? ms : null;
+  } catch {
+    return null;
+  }
 }
 
 async function persist(env: Env, pg: Pg, bodies: OutboxMessage[], deliveries: NewDelivery[]): Promise<void> {

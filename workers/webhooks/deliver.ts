@@ -11,7 +11,7 @@
 import { type ReceiptFields, receiptFields } from "../../api/responses.ts";
 import { codeRoute } from "../../core/code.ts";
 import { config } from "../../core/config.ts";
-import { allDatabases, databaseNamed, PRIMARY } from "../../core/db-routes.ts";
+import { databaseNamed, PRIMARY } from "../../core/db-routes.ts";
 import type { ChainRecord } from "../../core/receipt.ts";
 import {
   afterFailure,
@@ -25,7 +25,7 @@ import {
 } from "../../core/webhooks.ts";
 import { type Db, withPg } from "../../db/client.ts";
 import { recordFromRow, rowOfRecord } from "../../db/receipts.ts";
-import { dbEnvOf, routesOf } from "../../db/routing.ts";
+import { databasesOrPrimary, dbEnvOf, routesOf } from "../../db/routing.ts";
 import {
   type AttemptResult,
   claimOverdueDeliveries,
@@ -264,7 +264,7 @@ export async function attemptDelivery(
 
 /** The minute sweep: pending deliveries whose message was lost go back on the queue, database by database. */
 export async function sweepOverdueDeliveries(env: Env, ctx: ExecutionContext): Promise<void> {
-  for (const database of allDatabases(routesOf(env))) {
+  for (const database of databasesOrPrimary(env).databases) {
     const keys = await withPg(dbEnvOf(env, database), ctx, ({ db }) =>
       claimOverdueDeliveries(db, SWEEP_GRACE_S, SWEEP_LIMIT),
     ).catch((e: unknown) => {

@@ -50,7 +50,16 @@ function conninfo(url: string): string {
  * subscriber first. The slot is made apart from the subscription, which also
  * lets a receipts database live in the primary's own cluster (local stacks).
  */
-export async function setUpReceiptsDatabase(primaryUrl: string, receiptsUrl: string, name: string): Promise<void> {
+export async function setUpReceiptsDatabase(
+  primaryUrl: string,
+  receiptsUrl: string,
+  name: string,
+  /**
+   * How the subscription logs in to the primary (kept in the receipts database's catalog):
+   * a role with REPLICATION and SELECT on the control tables, not the owner. Default: `primaryUrl`.
+   */
+  replicationUrl = primaryUrl,
+): Promise<void> {
   await applyMigrations(receiptsUrl);
   const sub = subscriptionOf(name);
   await withClient(primaryUrl, async (p) => {
@@ -93,7 +102,7 @@ export async function setUpReceiptsDatabase(primaryUrl: string, receiptsUrl: str
     // The migrations seed some tables; the subscription's first copy brings the primary's rows instead.
     await r.query(`TRUNCATE ${SEEDED.join(", ")}`);
     await r.query(
-      `CREATE SUBSCRIPTION ${sub} CONNECTION '${conninfo(primaryUrl).replaceAll("'", "''")}'
+      `CREATE SUBSCRIPTION ${sub} CONNECTION '${conninfo(replicationUrl).replaceAll("'", "''")}'
          PUBLICATION ${PUBLICATION} WITH (create_slot = false, slot_name = '${sub}')`,
     );
   });
