@@ -79,7 +79,6 @@ describe("GET /healthz", () => {
       ok: true,
       checks: {
         postgres: "ok",
-        databases: "ok",
         codeKey: "ok",
         logKey: "ok",
         terminalCertKey: "ok",

@@ -110,7 +110,8 @@ ops.openapi(healthRoute, async (c) => {
   );
   const checks = {
     postgres,
-    databases,
+    // Only where DATABASE_URLS is set: one database's answer keeps the shape it always had.
+    ...(isRouted(c.env) ? { databases } : {}),
     codeKey,
     logKey,
     terminalCertKey,
