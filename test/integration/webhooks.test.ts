@@ -12,6 +12,7 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { codeRoute } from "../../core/code.ts";
 import type { WebhookMessage } from "../../core/webhooks.ts";
 import { openPg } from "../../db/client.ts";
 import { recordAttempts } from "../../db/webhooks.ts";
@@ -193,6 +194,50 @@ describe("deliveries", () => {
     expect(result.explicitAcks).toEqual(["gone"]);
     const rows = await sqlQuery("SELECT 1 FROM webhook_deliveries WHERE webhook_id = 'all-stores'");
     expect(rows).toEqual([]);
+  });
+
+  it("acks a message whose delivery was settled without reading the archive, even when R2 cannot answer", async () => {
+    const r = await issuePersisted(a.token);
+    const code = compact(r.code);
+    const route = codeRoute(code);
+    if (!route) throw new Error(`not a code: ${code}`);
+    // A delivered delivery of a receipt whose day left Postgres: an object row names its counter.
+    await sqlQuery(
+      "INSERT INTO webhooks (tenant_id, id, url, events, store_ids, secret_salt) VALUES ($1, 'settled', $2, ARRAY['receipt.persisted'], NULL, 'salt')",
+      [a.tenantId, hook.url],
+    );
+    await sqlQuery(
+      `INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, code, received_at, status, attempts, delivered_at)
+       VALUES ($1, 'settled', $2, $3, '2001-01-05T12:00:00Z', 'delivered', 1, now())`,
+      [a.tenantId, `evt_${code}`, code],
+    );
+    await sqlQuery(
+      `INSERT INTO archive_objects (day, shard, part, key, rows, first_counter, last_counter, last_code, sha256, bytes)
+       VALUES ('2001-01-05', $1, 0, 'settled-test.parquet', 1, $2, $2, $3, repeat('0', 64), 100)`,
+      [route.shard, route.counter, code],
+    );
+    const unreachable = {
+      get: () => Promise.reject(new Error("R2 down")),
+      head: () => Promise.reject(new Error("R2 down")),
+    } as unknown as R2Bucket;
+    try {
+      const batch = createMessageBatch<WebhookMessage>("tillproof-webhooks", [
+        {
+          id: "settled",
+          timestamp: new Date(),
+          attempts: 2,
+          body: { tenantId: a.tenantId, webhookId: "settled", eventIds: [`evt_${code}`] },
+        },
+      ]);
+      const ctx = createExecutionContext();
+      await worker.queue(batch, { ...env, ARCHIVE: unreachable }, ctx);
+      const result = await getQueueResult(batch, ctx);
+      expect(result.explicitAcks).toEqual(["settled"]);
+      expect(result.retryMessages).toEqual([]);
+    } finally {
+      await sqlQuery("DELETE FROM archive_objects WHERE key = 'settled-test.parquet'");
+      await sqlQuery("DELETE FROM webhooks WHERE tenant_id = $1 AND id = 'settled'", [a.tenantId]);
+    }
   });
 
   it("the sweep sends again what is overdue, and only that", async () => {

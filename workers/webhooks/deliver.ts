@@ -59,11 +59,19 @@ const SWEEP_LIMIT = 5_000;
  * The jobs for `keys` with their receipts: from Postgres, or from the archive
  * for a receipt whose day left it (a retry, or a delivery sent again by hand,
  * weeks later). One that is in neither, or is not the delivery's own receipt,
- * is left out. Throws when the archive cannot be read now.
+ * is left out, as is one `wanted` refuses (before its receipt is looked for,
+ * so a delivery already settled costs no archive read). Throws when the
+ * archive cannot be read now.
  */
-export async function loadJobs(env: Env, db: Db, keys: DeliveryKey[]): Promise<DeliveryJob[]> {
+export async function loadJobs(
+  env: Env,
+  db: Db,
+  keys: DeliveryKey[],
+  wanted: (job: StoredJob) => boolean = () => true,
+): Promise<DeliveryJob[]> {
   const jobs: DeliveryJob[] = [];
   for (const job of await loadDeliveryJobs(db, keys)) {
+    if (!wanted(job)) continue;
     const resolved = job.row ? { ...job, row: job.row } : await fromArchive(env, db, job);
     if (resolved) jobs.push(resolved);
   }
@@ -114,7 +122,8 @@ async function deliverFrom(
       const keys = messages.flatMap((m) =>
         m.body.eventIds.map((eventId) => ({ tenantId: m.body.tenantId, webhookId: m.body.webhookId, eventId })),
       );
-      const jobs = await loadJobs(env, db, keys);
+      // Only pending deliveries are sent: a redelivered message's settled ones never reach the archive.
+      const jobs = await loadJobs(env, db, keys, (j) => j.status === "pending");
       const byKey = new Map(jobs.map((j) => [`${j.tenantId}/${j.webhookId}/${j.eventId}`, j]));
       const names = brandingNames(env);
       const views = logViews(env);
@@ -123,7 +132,7 @@ async function deliverFrom(
         // message, or a manual retry got there first).
         const due = m.body.eventIds
           .map((eventId) => byKey.get(`${m.body.tenantId}/${m.body.webhookId}/${eventId}`))
-          .filter((j): j is DeliveryJob => j?.status === "pending");
+          .filter((j): j is DeliveryJob => j !== undefined);
         const results = await sendInOrder(env, due, names, views);
         await recordAttempts(db, results);
         const waiting = results.filter((r) => r.status === "pending");
