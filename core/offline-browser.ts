@@ -6,7 +6,7 @@
  * core/offline.ts signs, so the two definitions of every signed byte agree.
  *
  * Defines: printedPayload(text), offlineChecks(p, certKeys), qrSigned(p, certKeys),
- * ed25519Key(raw), bytesOfBase64(s). Keys are CryptoKeys (Ed25519, verify).
+ * ed25519Key(raw), bytesOfBase64(s), amountText(minor, currency). Keys are CryptoKeys (Ed25519, verify).
  */
 export const BROWSER_OFFLINE = `
 const bytesOfBase64 = (s) => { try { return Uint8Array.from(atob(s), (c) => c.charCodeAt(0)); } catch { return null; } };
@@ -46,6 +46,12 @@ const offlineChecks = async (p, certKeys) => ({
     "tillproof/offline-receipt/v1\\n" + [p.t, p.s, p.d, p.n, p.a, p.c, p.m, p.h].join("\\n") + "\\n"),
   inValidity: Date.parse(p.a) <= Date.parse(p.e),
 });
+// An amount in minor units as the paper shows it: 390 EUR "3.90 EUR", 1500 JPY "1500 JPY", 1250 KWD "1.250 KWD".
+const amountText = (minor, currency) => {
+  let digits = 2;
+  try { digits = new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits; } catch {}
+  return (minor / 10 ** digits).toFixed(digits) + " " + currency;
+};
 // A receipt's signed QR: the gateway signed its code, time, amount and hash.
 const qrSigned = (p, certKeys) =>
   signedWithAny(certKeys, p.g, "tillproof/receipt-qr/v1\\n" + [p.c, p.r, p.y, p.m, p.h].join("\\n") + "\\n");

@@ -150,7 +150,7 @@ describe("signed texts and payloads (contract v1.2)", () => {
 describe("the browser copy of the checks (core/offline-browser.ts), on the same vectors", () => {
   type Printed = { kind: "offline" | "qr"; p: Record<string, unknown> } | null;
   const lib = new Function(
-    `${BROWSER_OFFLINE}; return { printedPayload, offlineChecks, qrSigned, ed25519Key, bytesOfBase64 };`,
+    `${BROWSER_OFFLINE}; return { printedPayload, offlineChecks, qrSigned, ed25519Key, bytesOfBase64, amountText };`,
   )() as {
     printedPayload: (text: string) => Printed;
     offlineChecks: (
@@ -160,10 +160,18 @@ describe("the browser copy of the checks (core/offline-browser.ts), on the same 
     qrSigned: (p: Record<string, unknown>, keys: CryptoKey[]) => Promise<boolean>;
     ed25519Key: (raw: Uint8Array | null) => Promise<CryptoKey | null>;
     bytesOfBase64: (s: string) => Uint8Array | null;
+    amountText: (minor: number, currency: string) => string;
   };
   const keyOf = async (b64: string) => (await lib.ed25519Key(lib.bytesOfBase64(b64))) as CryptoKey;
   const reencoded = (p: Record<string, unknown>) =>
     Buffer.from(JSON.stringify(p)).toString("base64").replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+
+  it("shows an amount in its currency's own minor units, as the paper does", () => {
+    expect(lib.amountText(390, "EUR")).toBe("3.90 EUR");
+    expect(lib.amountText(1500, "JPY")).toBe("1500 JPY");
+    expect(lib.amountText(1250, "KWD")).toBe("1.250 KWD");
+    expect(lib.amountText(5, "CHF")).toBe("0.05 CHF");
+  });
 
   it("reads both payloads, from a URL or alone, and nothing else", () => {
     expect(lib.printedPayload(`https://receipts.example/o#${OFFLINE_PAYLOAD}`)).toEqual({

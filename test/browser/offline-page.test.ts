@@ -8,6 +8,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryStorage, type OfflineState, type SaleInput, TerminalClient } from "../../clients/terminal/index.ts";
 import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
+import { insiderSql } from "../insider.ts";
 import { launchChromium } from "./chromium.ts";
 
 let stack: Stack;
@@ -16,6 +17,9 @@ const tenantId = `o-${crypto.randomUUID().slice(0, 8)}`;
 /** QR texts: one registered, one not (yet). */
 let registered = "";
 let registeredCode = "";
+/** Registered, then changed in Postgres by an insider. */
+let changed = "";
+let changedCode = "";
 let unregistered = "";
 let onlineQr = "";
 let onlineCode = "";
@@ -64,8 +68,12 @@ beforeAll(async () => {
   const first = await cut.sell(sale(390));
   if (!("offline" in first)) throw new Error("expected an offline sale");
   registered = first.offline.qr;
+  const third = await cut.sell(sale(510));
+  if (!("offline" in third)) throw new Error("expected an offline sale");
+  changed = third.offline.qr;
   const flushed = await online.flush();
   registeredCode = flushed.registered[0]?.receipt.code ?? "";
+  changedCode = flushed.registered[1]?.receipt.code ?? "";
   const second = await cut.sell(sale(120));
   if (!("offline" in second)) throw new Error("expected an offline sale");
   unregistered = second.offline.qr;
@@ -123,6 +131,26 @@ describe("the /o page", () => {
     expect(await page.locator("#cert").getAttribute("data-result")).toBe("pass");
     expect(await page.locator("#sig").textContent()).toMatch(/changed after the till signed/);
     expect(await page.locator("body").getAttribute("data-state")).toBe("failed");
+    await page.close();
+  });
+
+  it("fails a registered one whose stored record the gateway itself finds changed", async () => {
+    const compact = changedCode.replaceAll("-", "");
+    for (let i = 0; !(await stack.sql("SELECT 1 FROM receipts WHERE code = $1", [compact])).length; i++) {
+      if (i > 100) throw new Error("the receipt never reached Postgres");
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    // The items changed, the total, signature and numbers left as the till signed them.
+    await stack.sql(
+      insiderSql(
+        `UPDATE receipts SET items = '[{"name":"Gold","quantity":1,"unitPrice":510,"total":510}]' WHERE code = '${compact}'`,
+      ),
+    );
+    const page = await browser.newPage();
+    await page.goto(changed);
+    const v = await verdicts(page, "fail");
+    expect(v).toMatchObject({ cert: "pass", sig: "pass", valid: "pass", reg: "fail" });
+    expect(v.text).toMatch(/CHANGED since \(tampered\)/);
     await page.close();
   });
 

@@ -38,7 +38,7 @@ ${BROWSER_OFFLINE}
   $("store").textContent = p.t + " / " + p.s;
   $("till").textContent = p.d + ", receipt " + p.n + " made offline";
   $("when").textContent = new Date(p.a).toLocaleString() + " (" + p.a + ")";
-  $("total").textContent = (p.m / 100).toFixed(2) + " " + p.c;
+  $("total").textContent = amountText(p.m, p.c);
   const { certificate: cert, signature: sig, inValidity: inTime } = await offlineChecks(p, keys.filter(Boolean));
   say("cert", cert ? "pass" : "fail", cert
     ? "The gateway certified this till's key (until " + new Date(p.e).toLocaleDateString() + ")."
@@ -57,13 +57,23 @@ ${BROWSER_OFFLINE}
     if (res.status === 404) { say("reg", "wait", "Not registered yet: the till sends it once it is back online."); return; }
     if (!res.ok) { say("reg", "wait", "The gateway could not say right now (HTTP " + res.status + "); try again later."); return; }
     const r = await res.json();
-    const same = r.offline && r.offline.signature === p.g && r.total === p.m && r.currency === p.c;
+    // Exactly the receipt the till signed: its shop, till, number, time, amount and signature.
+    const same = !!r.offline && r.offline.signature === p.g && r.offline.terminalSeq === p.n &&
+      r.offline.signedAt === p.a && r.tenant && r.tenant.id === p.t && r.store && r.store.id === p.s &&
+      r.terminalId === p.d && r.total === p.m && r.currency === p.c;
+    // And kept unchanged since: the gateway's own verdict on its stored record.
+    const intact = r.status === "valid";
+    const after = r.voidedBy ? " It was voided afterwards (receipt " + r.voidedBy + ")."
+      : r.refunds && r.refunds.length ? " Money went back on it afterwards: " + r.refunds.length + " refund(s), " +
+        amountText(r.refundedTotal || 0, r.currency) + "." : "";
     const li = $("reg");
-    li.className = same ? "pass" : "fail";
-    li.dataset.result = same ? "pass" : "fail";
-    li.textContent = same
-      ? "Registered as receipt " + r.code + (r.late ? " (it arrived late)" : "") + ": "
-      : "The gateway registered something else under this number: ";
+    const ok = same && intact;
+    li.className = ok ? "pass" : "fail";
+    li.dataset.result = ok ? "pass" : "fail";
+    li.textContent = !same ? "The gateway registered something else under this number: "
+      : !intact ? "The gateway registered it as receipt " + r.code + ", but says its stored record was CHANGED since (" +
+        r.status + "): do not rely on it. "
+      : "Registered as receipt " + r.code + (r.late ? " (it arrived late)" : "") + "." + after + " ";
     const a = document.createElement("a");
     a.href = "/r/" + encodeURIComponent(r.code);
     a.textContent = "open the registered receipt";
