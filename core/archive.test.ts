@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   type ArchivedReceipt,
+  counterGaps,
   decodeRows,
   encodeObject,
   findInObject,
@@ -81,5 +82,25 @@ describe("archive objects", () => {
     expect(m.objects.map((x) => x.key)).toEqual(["c", "a", "b"]);
     expect(m.rows).toBe(6);
     expect(manifestSchema.parse(JSON.parse(JSON.stringify(m)))).toEqual(m);
+  });
+});
+
+describe("a day's counters", () => {
+  const o = (shard: number, firstCounter: number, lastCounter: number, rows: number) => ({
+    shard,
+    firstCounter,
+    lastCounter,
+    rows,
+  });
+
+  it("find no gap when each shard's parts hold every counter from its first to its last", () => {
+    expect(counterGaps([o(3, 1, 10, 10), o(3, 11, 15, 5), o(7, 100, 100, 1)])).toEqual([]);
+  });
+
+  it("name each shard whose counters miss some, across its parts", () => {
+    expect(counterGaps([o(7, 100, 104, 4), o(3, 1, 10, 10), o(3, 12, 15, 4)])).toEqual([
+      { shard: 3, first: 1, last: 15, missing: 1 },
+      { shard: 7, first: 100, last: 104, missing: 1 },
+    ]);
   });
 });

@@ -19,6 +19,7 @@ export async function dayState(db: Db, day: string): Promise<{ state: DayState; 
   return rows[0] ?? null;
 }
 
+/** Records the day's state; a day once dropped stays dropped (a concurrent run's late verdict cannot undo it). */
 export async function setDayState(
   db: Db,
   day: string,
@@ -30,7 +31,8 @@ export async function setDayState(
     VALUES (${day}::date, ${state}, ${more.rows ?? null}, ${more.manifestSha256 ?? null}, ${more.detail ?? null})
     ON CONFLICT (day) DO UPDATE SET state = EXCLUDED.state, detail = EXCLUDED.detail, updated_at = now(),
       rows = coalesce(EXCLUDED.rows, archive_days.rows),
-      manifest_sha256 = coalesce(EXCLUDED.manifest_sha256, archive_days.manifest_sha256)`);
+      manifest_sha256 = coalesce(EXCLUDED.manifest_sha256, archive_days.manifest_sha256)
+    WHERE archive_days.state <> 'dropped'`);
 }
 
 /**

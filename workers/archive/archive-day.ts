@@ -9,7 +9,7 @@
  * Postgres, marked failed (an alert); the next run writes it again from
  * Postgres and checks it again.
  */
-import { decodeRows, encodeObject, manifestKey, manifestOf, objectKey } from "../../core/archive.ts";
+import { counterGaps, decodeRows, encodeObject, manifestKey, manifestOf, objectKey } from "../../core/archive.ts";
 import { type CodeFormat, codeRoute } from "../../core/code.ts";
 import { config } from "../../core/config.ts";
 import { PRIMARY } from "../../core/db-routes.ts";
@@ -104,10 +104,7 @@ export async function archiveDay(
   await env.ARCHIVE.put(manifestKey(day, target.name), manifest, { httpMetadata: { contentType: "application/json" } });
 
   const problem = await checkArchive(run, objects);
-  if (problem) {
-    await setDayState(db, day, "failed", { detail: problem, rows, manifestSha256 });
-    return report("failed", { rows, objects: objects.length, written, detail: problem });
-  }
+  if (problem) return failed(run, report, { rows, objects: objects.length, written, detail: problem, manifestSha256 });
   await setDayState(db, day, "verified", { rows, manifestSha256 });
   try {
     const dropped = await dropArchivedDay(db, day);
@@ -115,9 +112,28 @@ export async function archiveDay(
   } catch (e) {
     // The owner's function counted again under its lock and refused (a row arrived since the check).
     const detail = `the partition was not dropped: ${describeError(e)}`;
-    await setDayState(db, day, "failed", { detail });
-    return report("failed", { rows, objects: objects.length, written, detail });
+    return failed(run, report, { rows, objects: objects.length, written, detail });
   }
+}
+
+/**
+ * Marks the day failed, unless another run (the cron beside a run by hand)
+ * dropped it meanwhile: then its partition is gone because it was archived,
+ * and the day is reported dropped (setDayState never moves a dropped day back).
+ */
+async function failed(
+  run: Run,
+  report: (state: ArchiveReport["state"], more?: Partial<ArchiveReport>) => ArchiveReport,
+  more: { rows: number; objects: number; written: number; detail: string; manifestSha256?: string },
+): Promise<ArchiveReport> {
+  const { detail, manifestSha256, ...counts } = more;
+  await setDayState(run.db, run.day, "failed", {
+    detail,
+    rows: more.rows,
+    ...(manifestSha256 ? { manifestSha256 } : {}),
+  });
+  if ((await dayState(run.db, run.day))?.state === "dropped") return report("dropped", counts);
+  return report("failed", { ...counts, detail });
 }
 
 /** Writes what is not written yet, one part at least; how many, and whether the deadline came first. */
@@ -173,6 +189,11 @@ async function writeObjects(run: Run): Promise<{ written: number; finished: bool
  * log leaf at its counter, and the rows add up to the day's rows in Postgres.
  */
 async function checkArchive(run: Run, objects: ObjectRow[]): Promise<string | null> {
+  const gaps = counterGaps(objects);
+  if (gaps.length) {
+    const g = gaps[0] as (typeof gaps)[number];
+    return `shard ${g.shard}: ${g.missing} of its counters ${g.first}–${g.last} are not in Postgres yet (still in the shard, or quarantined)${gaps.length > 1 ? `, and ${gaps.length - 1} more shard(s)` : ""}: the day stays until they land`;
+  }
   const views = logViews(run.env);
   for (const o of objects) {
     const got = await run.env.ARCHIVE.get(o.key);
