@@ -240,6 +240,54 @@ describe("deliveries", () => {
     }
   });
 
+  it("retries a pending delivery whose archived receipt R2 stops sending halfway, instead of dropping it", async () => {
+    const r = await issuePersisted(a.token);
+    const code = compact(r.code);
+    const route = codeRoute(code);
+    if (!route) throw new Error(`not a code: ${code}`);
+    await sqlQuery(
+      "INSERT INTO webhooks (tenant_id, id, url, events, store_ids, secret_salt) VALUES ($1, 'halfway', $2, ARRAY['receipt.persisted'], NULL, 'salt')",
+      [a.tenantId, hook.url],
+    );
+    // Pending, and its receipt's day archived: an object row names its counter.
+    await sqlQuery(
+      `INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, code, received_at)
+       VALUES ($1, 'halfway', $2, $3, '2001-01-06T12:00:00Z')`,
+      [a.tenantId, `evt_${code}`, code],
+    );
+    await sqlQuery(
+      `INSERT INTO archive_objects (day, shard, part, key, rows, first_counter, last_counter, last_code, sha256, bytes)
+       VALUES ('2001-01-06', $1, 0, 'halfway-test.parquet', 1, $2, $2, $3, repeat('0', 64), 100)`,
+      [route.shard, route.counter, code],
+    );
+    const breaksOff = {
+      get: () => Promise.resolve({ arrayBuffer: () => Promise.reject(new Error("connection reset")) }),
+    } as unknown as R2Bucket;
+    try {
+      const batch = createMessageBatch<WebhookMessage>("tillproof-webhooks", [
+        {
+          id: "halfway",
+          timestamp: new Date(),
+          attempts: 1,
+          body: { tenantId: a.tenantId, webhookId: "halfway", eventIds: [`evt_${code}`] },
+        },
+      ]);
+      const ctx = createExecutionContext();
+      await worker.queue(batch, { ...env, ARCHIVE: breaksOff }, ctx);
+      const result = await getQueueResult(batch, ctx);
+      expect(result.explicitAcks).toEqual([]);
+      expect(result.retryMessages.map((m) => m.msgId)).toEqual(["halfway"]);
+      const [row] = await sqlQuery<{ status: string }>(
+        "SELECT status FROM webhook_deliveries WHERE tenant_id = $1 AND webhook_id = 'halfway'",
+        [a.tenantId],
+      );
+      expect(row?.status).toBe("pending");
+    } finally {
+      await sqlQuery("DELETE FROM archive_objects WHERE key = 'halfway-test.parquet'");
+      await sqlQuery("DELETE FROM webhooks WHERE tenant_id = $1 AND id = 'halfway'", [a.tenantId]);
+    }
+  });
+
   it("the sweep sends again what is overdue, and only that", async () => {
     const r = await issuePersisted(a.token);
     const event = `evt_${compact(r.code)}`;

@@ -30,7 +30,10 @@ function r2File(bucket: R2Bucket, key: string, byteLength: number): ParquetFile 
         throw new ArchiveUnreachable(`R2 get ${key}`, { cause: e });
       });
       if (!got) throw new ArchiveObjectMissing(`archive object ${key} is missing`);
-      return got.arrayBuffer();
+      // A body that breaks off is R2 not answering, not an unreadable object.
+      return got.arrayBuffer().catch((e: unknown) => {
+        throw new ArchiveUnreachable(`R2 read ${key}`, { cause: e });
+      });
     },
   };
 }
