@@ -196,6 +196,17 @@ describe("registering offline receipts", () => {
     expect(missing.body.error.code).toBe("not_registered");
     expect((await call("GET", `/v1/verify/offline/${f.tenantId}/nowhere/till-o/1`)).status).toBe(404);
     expect((await call("GET", path(0))).status).toBe(400);
+    // An id no store can have is the client's mistake, answered without asking Postgres (a NUL byte it would refuse).
+    for (const bad of ["%00", "UPPER", "a", "x".repeat(70)]) {
+      const r = await call<{ error: { code: string } }>("GET", `/v1/verify/offline/${bad}/${f.storeId}/till-o/1`);
+      expect(r.status, bad).toBe(400);
+      expect(r.body.error.code).toBe("invalid_id");
+    }
+    const nul = await call<{ error: { code: string } }>(
+      "GET",
+      `/v1/verify/offline/${f.tenantId}/${f.storeId}/till%00/1`,
+    );
+    expect(nul.status).toBe(400);
     // And Postgres keeps it: the record rebuilt from its row hashes as the shard hashed it.
     const persisted = await eventually(async () => {
       const v = await call<{ persisted: boolean; status: string; offline: unknown; late?: boolean }>(

@@ -3,6 +3,7 @@ import { createRoute } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
 import * as res from "../../api/responses.ts";
+import { slug } from "../../core/ids.ts";
 import type { AppEnv } from "../http.ts";
 import { errors, htmlResponse, json, security } from "../openapi.ts";
 
@@ -67,16 +68,16 @@ export const offlineVerifyRoute = createRoute({
   security: security.public,
   request: {
     params: z.object({
-      tenantId: z.string().max(64),
-      storeId: z.string().max(64),
-      terminalId: z.string().max(64),
+      tenantId: slug,
+      storeId: slug,
+      terminalId: slug,
       terminalSeq: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
     }),
   },
   responses: {
     200: json("The registered receipt, as GET /v1/verify/{code} answers it", res.verifyAnswerSchema),
     ...errors({
-      400: "A terminalSeq that is not a positive integer",
+      400: "An id that is not one (2–63 of a-z, 0-9 and '-'), or a terminalSeq that is not a positive integer",
       404: "not_registered: the gateway has not registered it (yet)",
       429: "Past PUBLIC_RPS for this address; see Retry-After",
       503: "The store's shard or the record store cannot be reached; see Retry-After",
