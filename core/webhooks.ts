@@ -32,6 +32,9 @@ const MAX_URL_LENGTH = 2_048;
  */
 export function webhookUrlProblem(raw: string, opts: { allowInsecure: boolean }): string | null {
   if (raw.length > MAX_URL_LENGTH) return `must be at most ${MAX_URL_LENGTH} characters`;
+  // The URL parser would drop or encode them, so the check would pass on another URL than the one kept.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+  if (/[\u0000-\u001f\u007f]/.test(raw)) return "must not contain control characters";
   let url: URL;
   try {
     url = new URL(raw);

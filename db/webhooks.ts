@@ -54,13 +54,18 @@ export async function upsertWebhook(
   w: { tenantId: string; id: string; url: string; events: WebhookEvent[]; storeIds: string[] | null; salt: string },
   max: number,
 ): Promise<{ webhook: Webhook; created: boolean; salt: string } | null> {
-  const { rows } = await db.execute<WebhookRow & { created: boolean; secret_salt: string }>(sql`
+  // One tenant's writes one at a time: under READ COMMITTED, concurrent statements would each count
+  // the others' new webhooks out and all pass the cap. The next statement sees what came before it.
+  const { rows } = await db.transaction(async (tx) => {
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`webhooks/${w.tenantId}`}))`);
+    return tx.execute<WebhookRow & { created: boolean; secret_salt: string }>(sql`
     INSERT INTO webhooks (tenant_id, id, url, events, store_ids, secret_salt)
     SELECT ${w.tenantId}, ${w.id}, ${w.url}, ${textArray(w.events)}, ${w.storeIds ? textArray(w.storeIds) : null}, ${w.salt}
      WHERE (SELECT count(*) FROM webhooks WHERE tenant_id = ${w.tenantId} AND id <> ${w.id}) < ${max}
     ON CONFLICT (tenant_id, id) DO UPDATE
       SET url = excluded.url, events = excluded.events, store_ids = excluded.store_ids, updated_at = now()
     RETURNING ${WEBHOOK_COLUMNS}, secret_salt, (xmax = 0) AS created`);
+  });
   const row = rows[0];
   return row ? { webhook: toWebhook(row), created: row.created, salt: row.secret_salt } : null;
 }
@@ -195,7 +200,8 @@ async function deliveriesOf(
 }
 
 export const parseCursor = (cursor: string): { createdUs: string; eventId: string } | null => {
-  const m = /^(\d{1,20})\.(evt_[A-Z0-9]{16,20})$/.exec(cursor);
+  // Microseconds since 1970 in at most 16 digits (to the year 2286): more is past Postgres's timestamps.
+  const m = /^(\d{1,16})\.(evt_[A-Z0-9]{16,20})$/.exec(cursor);
   return m ? { createdUs: m[1] as string, eventId: m[2] as string } : null;
 };
 

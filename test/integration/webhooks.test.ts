@@ -62,6 +62,7 @@ describe("managing webhooks", () => {
     ["https://erp.internal/hook", "private"],
     ["https://me:secret@erp.example.com/hook", "credentials"],
     ["http://127.0.0.1:9000/hook", "must be https"],
+    ["https://erp.example.com/\u0000hook", "control characters"],
   ])("refuses %s with 400 (ALLOW_INSECURE_WEBHOOKS is off)", async (url, reason) => {
     const res = await put(a, "bad", { ...hook, url });
     expect(res.status).toBe(400);
@@ -396,6 +397,25 @@ describe("deliveries", () => {
     expect(eleventh.status).toBe(409);
     expect(eleventh.body).toMatchObject({ error: { code: "too_many_webhooks" } });
     expect((await put(f, "h3", { ...hook, url: "https://other.example.com/x" })).status).toBe(200);
+  });
+
+  it("holds the cap of 10 when a tenant creates many at once", async () => {
+    const f = await fixture();
+    const answers = await Promise.all(Array.from({ length: 24 }, (_, i) => put(f, `race${i}`, hook)));
+    expect(answers.filter((r) => r.status === 201)).toHaveLength(10);
+    expect(answers.filter((r) => r.status === 409)).toHaveLength(14);
+    const [n] = await sqlQuery<{ n: string }>("SELECT count(*) AS n FROM webhooks WHERE tenant_id = $1", [f.tenantId]);
+    expect(Number(n?.n)).toBe(10);
+  });
+
+  it("answers a delivery cursor past any time Postgres can hold with 400, not 500", async () => {
+    const res = await call<{ error: { code: string } }>(
+      "GET",
+      `/v1/tenants/${a.tenantId}/webhooks/mirror/deliveries?before=99999999999999999999.evt_AAAAAAAAAAAAAAAA`,
+      { token: a.apiKey },
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("validation_failed");
   });
 
   it("shows the operator pending and given-up deliveries (status, console alerts, /metrics)", async () => {
