@@ -93,6 +93,9 @@ describe("the browser's note checks", () => {
     expect(lib.checkpointOf(note)).toMatchObject({ origin: "example.test/log/5", size: 9 });
     expect(await lib.checkpointCheck(note, pins, "example.test/log/5")).toMatchObject({ size: 9, cosigned: 1 });
     await expect(lib.checkpointCheck(plain, pins, "example.test/log/5")).rejects.toThrow(/cosigned by 0 .* 1 required/);
+    // One witness pinned twice counts once: it cannot meet a quorum of 2 alone.
+    const twice = { ...pins, witnesses: [pins.witnesses[0] as Key, pins.witnesses[0] as Key], quorum: 2 };
+    await expect(lib.checkpointCheck(note, twice, "example.test/log/5")).rejects.toThrow(/cosigned by 1 .* 2 required/);
     await expect(lib.checkpointCheck(note, pins, "example.test/log/50")).rejects.toThrow(/another log's/);
     const other = await memoryLog("example.test/log", "example.test/log/5");
     await expect(

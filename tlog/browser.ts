@@ -135,8 +135,14 @@ const checkpointCheck = async (note, pins, origin) => {
   const cp = checkpointOf(note);
   if (!cp || !(await signedBy(note, pins.log))) throw new Error("the checkpoint is not signed by the log's key");
   if (cp.origin !== origin) throw new Error("the checkpoint is another log's (" + cp.origin + ")");
+  // Each witness once, however often the pins list it: a quorum counts witnesses, not lines.
   let cosigned = 0;
-  for (const w of pins.witnesses) if (await cosignedBy(note, w)) cosigned++;
+  const seen = new Set();
+  for (const w of pins.witnesses) {
+    if (seen.has(w.name + "+" + w.id)) continue;
+    seen.add(w.name + "+" + w.id);
+    if (await cosignedBy(note, w)) cosigned++;
+  }
   if (cosigned < pins.quorum) {
     throw new Error("the checkpoint is cosigned by " + cosigned + " of the witnesses, fewer than the " + pins.quorum + " required");
   }

@@ -57,6 +57,10 @@ describe("checkCheckpoint", () => {
     await expect(
       openPins({ log: { origin: "o", vkey: log.vkey }, witnesses: [{ vkey: log.vkey }], quorum: 1 }),
     ).rejects.toThrow(/cosigner/);
+    // One witness listed twice would meet a quorum of 2 alone.
+    await expect(openPins({ log: { origin: "o", vkey: log.vkey }, witnesses: [a, a], quorum: 2 })).rejects.toThrow(
+      /listed twice/,
+    );
   });
 });
 

@@ -23,6 +23,8 @@ export async function openPins(pins: Pins): Promise<OpenedPins> {
       return v;
     }),
   );
+  const ids = new Set(witnesses.map((w) => `${w.name}+${toHex(w.keyId)}`));
+  if (ids.size !== witnesses.length) throw new Error("pins: a witness is listed twice (a quorum counts witnesses)");
   if (!Number.isInteger(pins.quorum) || pins.quorum < 0 || pins.quorum > witnesses.length) {
     throw new Error(`pins: a quorum of ${pins.quorum} out of ${witnesses.length} witnesses`);
   }
