@@ -20,7 +20,7 @@ export type VerifierPins = {
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#111}
 input{font:inherit;width:100%;padding:.5rem;box-sizing:border-box}button{font:inherit;margin-top:.5rem;padding:.5rem 1rem}
 #verdict{margin:1rem 0;padding:.75rem;border-radius:.5rem;font-weight:600}.ok{color:#065f46}.fail{color:#991b1b}
-#verdict.ok{background:#d1fae5}#verdict.signed{background:#fef3c7;color:#92400e}#verdict.failed{background:#fee2e2;color:#991b1b}#verdict.checking{background:#f3f4f6}
+#verdict.ok{background:#d1fae5}#verdict.signed{background:#fef3c7;color:#92400e}#verdict.failed{background:#fee2e2;color:#991b1b}#verdict.checking,#verdict.unfinished{background:#f3f4f6}
 #steps{padding-left:1.2rem}details{margin-top:2rem;font-size:.85rem}code{word-break:break-all}`;
 
 const escapeText = (s: string) =>

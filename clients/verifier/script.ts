@@ -66,14 +66,22 @@ const certKeys = async () => {
   if (!PINS.certKeys.length) step(false, "this verifier pins no certificate key, so it cannot check signed QR codes");
   return (await Promise.all(PINS.certKeys.map((k) => keyOf(k, 1)))).map((k) => k.key);
 };
+// A check that could not be made (no network, a busy or rate-limited service): neither verified nor failed.
+const unfinished = (text) => {
+  const e = new Error(text);
+  e.unfinished = true;
+  throw e;
+};
+const busy = (status) => status === 429 || status >= 500;
 const getJson = async (path) => {
-  const res = await fetch(PINS.url + path, { headers: { accept: "application/json" } });
+  const res = await fetch(PINS.url + path, { headers: { accept: "application/json" } })
+    .catch(() => unfinished("the service did not answer (no network?): try again"));
   return { status: res.status, body: await res.json().catch(() => null) };
 };
 // An offline receipt's QR: the certificate, the till's signature and the validity need no network;
 // then the receipt the gateway registered under the till's number must carry that signature.
 const offlineCheck = async (p) => {
-  step(true, "an offline receipt: " + p.t + " / " + p.s + ", till " + p.d + ", its receipt " + p.n + ", " + p.c + " " + (p.m / 100).toFixed(2));
+  step(true, "an offline receipt: " + p.t + " / " + p.s + ", till " + p.d + ", its receipt " + p.n + ", " + amountText(p.m, p.c));
   const c = await offlineChecks(p, await certKeys());
   step(c.certificate, "the gateway's pinned certificate key certified this till's key until " + p.e);
   step(c.signature, "the till signed this total, store, time and receipt number");
@@ -83,15 +91,16 @@ const offlineCheck = async (p) => {
     show("signed", "Signed by a certified till, not registered yet: the till sends it once it is back online. Check again later.");
     return null;
   }
-  if (got.status !== 200) step(false, "the service could not say whether it registered this receipt (HTTP " + got.status + ")");
+  if (got.status !== 200) unfinished("the service could not say whether it registered this receipt (HTTP " + got.status + "): try again");
   const a = got.body;
-  step(!!a.offline && a.offline.signature === p.g && a.total === p.m && a.currency === p.c,
-    "the service registered exactly this signed receipt as " + a.code + (a.late ? " (it arrived late)" : ""));
+  step(!!a.offline && a.offline.signature === p.g && a.offline.terminalSeq === p.n && a.offline.signedAt === p.a &&
+    a.tenant.id === p.t && a.store.id === p.s && a.terminalId === p.d && a.total === p.m && a.currency === p.c,
+    "the service registered exactly this signed receipt (its shop, till, number, time, amount and signature) as " + a.code + (a.late ? " (it arrived late)" : ""));
   return a;
 };
 // A receipt link's QR: the gateway signed its code, time, amount and hash.
 const qrCheck = async (p) => step(await qrSigned(p, await certKeys()),
-  "the gateway's pinned key signed this QR code: " + p.c + ", " + p.y + " " + (p.m / 100).toFixed(2) + ", received " + p.r);
+  "the gateway's pinned key signed this QR code: " + p.c + ", " + amountText(p.m, p.y) + ", received " + p.r);
 const check = async (input) => {
   list.textContent = "";
   show("checking", "Checking\\u2026");
@@ -107,6 +116,7 @@ const check = async (input) => {
   if (qr && /^https?:/i.test(input.trim()) && codeFrom(input.slice(0, input.indexOf("#"))) !== code)
     step(false, "the link names another receipt than its signed QR code");
   const got = await getJson("/v1/verify/" + code);
+  if (busy(got.status)) unfinished("the service could not answer now (HTTP " + got.status + "): try again");
   if (got.status !== 200) step(false, "the service does not know this receipt (HTTP " + got.status + ")");
   const a = got.body;
   if (qr) step(compact(a.code) === code && a.receivedAt === qr.p.r && a.currency === qr.p.y && a.total === qr.p.m && a.hash === qr.p.h,
@@ -115,10 +125,11 @@ const check = async (input) => {
 };
 // That the answer is a valid record in the pinned, witnessed log, and extends what this browser saw.
 const logCheck = async (code, keys, a) => {
+  step(compact(a.code) === code, "the service answered for this code (" + a.code + ")");
   step(a.status === "valid", "the service says " + a.status);
   let hashed = false;
   for (const r of records(a)) if (hex(await sha(enc.encode(canon(r)))) === a.hash) hashed = true;
-  step(hashed, "the receipt shown (" + a.currency + " " + (a.total / 100).toFixed(2) + ", " + a.items.length + " item(s)) hashes to " + a.hash.slice(0, 16) + "\\u2026");
+  step(hashed, "the receipt shown (" + amountText(a.total, a.currency) + ", " + a.items.length + " item(s)) hashes to " + a.hash.slice(0, 16) + "\\u2026");
   const p = a.proof;
   step(!!p && a.witnessed, p ? "a witnessed checkpoint covers it" : "no witnessed checkpoint covers it yet: try again in a minute");
   const own = route(code);
@@ -134,7 +145,8 @@ const logCheck = async (code, keys, a) => {
   if (kept && kept.size !== cp.size) {
     const [from, to, oldRoot, newRoot] = kept.size < cp.size ? [kept.size, cp.size, unhex(kept.root), cp.root] : [cp.size, kept.size, cp.root, unhex(kept.root)];
     const c = await getJson("/v1/log/" + p.shard + "/proof/consistency?from=" + from + "&to=" + to);
-    step(c.status === 200 && await consistencyOk(from, to, c.body.consistency, oldRoot, newRoot),
+    if (c.status !== 200) unfinished("the log could not say how this tree follows the one this browser saw before (HTTP " + c.status + "): try again");
+    step(await consistencyOk(from, to, c.body.consistency, oldRoot, newRoot),
       "the tree of " + to + " extends the one of " + from + " (this browser saw " + kept.size + " before)");
   } else {
     step(!kept || kept.root === hex(cp.root), kept ? "the same tree of " + cp.size + " this browser saw before" : "first checkpoint of this log this browser keeps");
@@ -144,8 +156,8 @@ const logCheck = async (code, keys, a) => {
 };
 form.addEventListener("submit", (e) => {
   e.preventDefault();
-  check(form.elements.code.value).catch((err) => show(err.unsupported ? "unsupported" : "failed",
-    (err.unsupported ? "" : "NOT verified: ") + err.message));
+  check(form.elements.code.value).catch((err) => show(err.unsupported ? "unsupported" : err.unfinished ? "unfinished" : "failed",
+    (err.unsupported ? "" : err.unfinished ? "Not checked yet: " : "NOT verified: ") + err.message));
 });
 const start = new URLSearchParams(location.search).get("code") || decodeURIComponent(location.hash.slice(1));
 if (start) { form.elements.code.value = start; form.requestSubmit(); }

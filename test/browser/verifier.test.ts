@@ -59,9 +59,10 @@ function altered<P extends OfflinePayload | SignedQrPayload>(qr: string, change:
 async function check(page: Page, url: string): Promise<{ result: string; verdict: string; steps: string[] }> {
   await page.goto("about:blank"); // another fragment alone would not load the page again
   await page.goto(url);
-  await page.waitForSelector("body[data-result=ok], body[data-result=failed], body[data-result=signed]", {
-    timeout: 15_000,
-  });
+  await page.waitForSelector(
+    "body[data-result=ok], body[data-result=failed], body[data-result=signed], body[data-result=unfinished]",
+    { timeout: 15_000 },
+  );
   return {
     result: (await page.getAttribute("body", "data-result")) ?? "",
     verdict: await page.innerText("#verdict"),
@@ -131,6 +132,56 @@ describe("the independent verifier", () => {
     const forked = await check(page, `${url}?code=${code}`);
     expect(forked.result).toBe("failed");
     expect(forked.verdict).toMatch(/NOT verified/);
+    await context.close();
+  });
+
+  it("calls a check it could not make unfinished, never a fork, and refuses an answer for another code", async () => {
+    const policy = (await (await fetch(`${stack.baseUrl}/v1/log/witnesses`)).json()) as Record<string, unknown>;
+    const url = await hosted("careful", policy);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    expect((await check(page, `${url}?code=${code}`)).result).toBe("ok");
+    // This browser kept a larger tree; the log is asked how they fit, and is rate-limited.
+    const larger = `(() => { const k = Object.keys(localStorage)[0]; const v = JSON.parse(localStorage.getItem(k)); localStorage.setItem(k, JSON.stringify({ size: v.size + 3, root: v.root })); })()`;
+    await page.evaluate(larger);
+    await page.route("**/proof/consistency**", (r) =>
+      r.fulfill({ status: 429, headers: { "access-control-allow-origin": "*" }, body: "{}" }),
+    );
+    const busy = await check(page, `${url}?code=${code}`);
+    expect(busy.result, busy.steps.join("\n")).toBe("unfinished");
+    expect(busy.verdict).toMatch(/^Not checked yet: the log could not say .*\(HTTP 429\)/);
+    await page.unrouteAll();
+    // A made-up code with this receipt's shard and counter (only its check characters differ), answered
+    // with this receipt: the answer is not for the code asked about.
+    const compact = code.replaceAll("-", "");
+    const forged = compact.slice(0, -1) + (compact.endsWith("0") ? "1" : "0");
+    const genuine = await (await fetch(`${stack.baseUrl}/v1/verify/${compact}`)).text();
+    await page.route(`${stack.baseUrl}/v1/verify/${forged}`, (r) =>
+      r.fulfill({
+        status: 200,
+        headers: { "access-control-allow-origin": "*", "content-type": "application/json" },
+        body: genuine,
+      }),
+    );
+    const other = await check(page, `${url}?code=${forged}`);
+    expect(other.result).toBe("failed");
+    expect(other.verdict).toMatch(/NOT verified: the service answered for this code/);
+    await context.close();
+  });
+
+  it("the receipt page calls a consistency proof it could not get unfinished, not a fork", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.baseUrl}/r/${code}`);
+    await page.locator('#log-check[data-result="ok"]').waitFor();
+    await page.evaluate(
+      `(() => { const k = Object.keys(localStorage).find((k) => k.startsWith("tillproof-log:")); const v = JSON.parse(localStorage.getItem(k)); localStorage.setItem(k, JSON.stringify({ size: v.size + 3, root: v.root })); })()`,
+    );
+    await page.route("**/proof/consistency**", (r) => r.fulfill({ status: 429, body: "{}" }));
+    await page.reload();
+    const unfinished = page.locator('#log-check[data-result="unfinished"]');
+    await unfinished.waitFor();
+    expect(await unfinished.textContent()).toMatch(/could not finish its check: the log did not answer \(HTTP 429\)/);
     await context.close();
   });
 
@@ -254,9 +305,23 @@ describe("the independent verifier", () => {
     expect(done.result, done.steps.join("\n")).toBe("ok");
     expect(done.steps.join("\n")).toMatch(
       new RegExp(
-        `registered exactly this signed receipt as ${registered.code}[\\s\\S]*hashes to[\\s\\S]*cosigned by 1`,
+        `registered exactly this signed receipt \\(its shop, till, number, time, amount and signature\\) as ${registered.code}[\\s\\S]*hashes to[\\s\\S]*cosigned by 1`,
       ),
     );
+    // A service that shows the till's signature under another shop: not the receipt the till signed.
+    const answer = (await (
+      await fetch(`${stack.baseUrl}/v1/verify/offline/${tenantId}/main/till-1/1`)
+    ).json()) as Record<string, unknown> & { store: Record<string, unknown> };
+    await page.route(`${stack.baseUrl}/v1/verify/offline/**`, (r) =>
+      r.fulfill({
+        status: 200,
+        headers: { "access-control-allow-origin": "*", "content-type": "application/json" },
+        body: JSON.stringify({ ...answer, store: { ...answer.store, id: "elsewhere" } }),
+      }),
+    );
+    const moved = await check(page, `${url}#${encodeURIComponent(qr)}`);
+    expect(moved.result).toBe("failed");
+    expect(moved.verdict).toMatch(/^NOT verified: the service registered exactly this signed receipt/);
     await context.close();
   });
 });

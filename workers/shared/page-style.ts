@@ -98,7 +98,7 @@ footer p{margin:.25rem 0}
 .log-check pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8125rem;margin:.5rem 0}
 .log-check code{word-break:break-all}
 .log-ok{border-color:#15803d;background:#f0fdf4;color:#14532d}
-.log-unsupported{border-color:#6b7280}
+.log-unsupported,.log-unfinished{border-color:#6b7280}
 .log-failed{border:4px solid #b91c1c;background:#fef2f2;color:#7f1d1d;font-weight:700}
 @media (min-width:36rem){body{padding:2rem 1rem}.page{border-radius:.75rem;overflow:hidden;box-shadow:0 1px 4px rgba(0,0,0,.12)}}`;
 
