@@ -47,6 +47,19 @@ export async function archivedThrough(db: Db): Promise<string | null> {
   return rows[0]?.through ?? null;
 }
 
+/**
+ * Which days were dropped, as one short mark (how many, and a digest of them):
+ * a rebuild that read the archive compares it, so a day dropped meanwhile is
+ * seen even when it is older than the newest one (a failed day mended later).
+ */
+export async function droppedDaysMark(db: Db): Promise<string> {
+  const { rows } = await db.execute<{ mark: string }>(
+    sql`SELECT count(*) || ':' || coalesce(md5(string_agg(day::text, ',' ORDER BY day)), '') AS mark
+          FROM archive_days WHERE state = 'dropped'`,
+  );
+  return rows[0]?.mark ?? "0:";
+}
+
 /** Whether the day still has its partition in Postgres. */
 export async function dayIsHot(db: Db, day: string): Promise<boolean> {
   const part = `receipts_${day.replaceAll("-", "")}`;

@@ -8,7 +8,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { OutboxReceipt } from "../core/outbox.ts";
-import { archivedThrough } from "./archive.ts";
+import { archivedThrough, droppedDaysMark } from "./archive.ts";
 import type { Db } from "./client.ts";
 import { batchJson, insertReceiptsInto } from "./receipts.ts";
 
@@ -45,22 +45,22 @@ export async function refreshTimeZones(db: Db): Promise<number> {
  * stores' current time zones (a store that changed zone needs a rebuild).
  * A range that reaches archived days needs their receipts, loaded first
  * (loadArchivedReceipts) from every day dropped since `receivedSince(from)`,
- * and `archived.through`, the archivedThrough seen when they were listed;
- * without them, or if another day was dropped meanwhile, it refuses
- * (ArchivedDays) and changes nothing.
+ * and `archived.dropped`, the droppedDaysMark seen when they were listed;
+ * without them, or if another day was dropped meanwhile (any day, not only a
+ * newer one), it refuses (ArchivedDays) and changes nothing.
  */
 export async function rebuildRollups(
   db: Db,
   from: string,
   to: string,
-  archived?: { through: string },
+  archived?: { dropped: string },
 ): Promise<{ receipts: number; deleted: number; written: number }> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`LOCK TABLE sales_rollup, tax_rollup, item_rollup IN SHARE ROW EXCLUSIVE MODE`);
     // An archived day's receipts are in R2 only: recomputing it from Postgres alone would wipe its figures.
     const through = await archivedThrough(tx);
     const reachesArchive = through !== null && from <= through;
-    if (reachesArchive && archived?.through !== through) {
+    if (reachesArchive && archived?.dropped !== (await droppedDaysMark(tx))) {
       throw new ArchivedDays(
         archived
           ? `a day was archived since the archive was read (now through ${through}): run it again`

@@ -17,7 +17,7 @@ import pg from "pg";
 import { dateRange } from "../core/analytics.ts";
 import { decodeRows } from "../core/archive.ts";
 import { canonicalJson } from "../core/canonical.ts";
-import { archivedThrough, droppedObjectsSince } from "../db/archive.ts";
+import { archivedThrough, droppedDaysMark, droppedObjectsSince } from "../db/archive.ts";
 import { ArchivedDays, loadArchivedReceipts, rebuildRollups, receivedSince } from "../db/rollups.ts";
 import { sha256Hex } from "../kit/crypto.ts";
 import { logApi, objectUnlike, parquetFileOf } from "./lib/audit/sources.ts";
@@ -44,9 +44,9 @@ export async function runRebuild(o: RebuildOptions): Promise<RebuildResult> {
     const db = nodeDb(client);
     const through = await archivedThrough(db);
     let archived = 0;
-    let read: { through: string } | undefined;
+    let read: { dropped: string } | undefined;
     if (through !== null && o.from <= through && o.url && o.operatorToken) {
-      read = { through };
+      read = { dropped: await droppedDaysMark(db) };
       const api = logApi(o.url.replace(/\/+$/, ""), o.operatorToken);
       // Read before the rebuild locks the rollups: R2 is slow next to the consumer's inserts.
       for (const object of await droppedObjectsSince(db, receivedSince(o.from))) {

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { splitTax } from "../../core/analytics.ts";
 import { canonicalJson } from "../../core/canonical.ts";
 import type { OutboxMessage } from "../../core/outbox.ts";
+import { droppedDaysMark } from "../../db/archive.ts";
 import { dbOf, openPg } from "../../db/client.ts";
 import { type RecordRow, recordColumns, recordFromRow } from "../../db/receipts.ts";
 import { rebuildRollups } from "../../db/rollups.ts";
@@ -414,8 +415,14 @@ describe("upkeep", () => {
       try {
         await expect(rebuildRollups(dbOf(client), FROM, TO)).rejects.toThrow(/archived/);
         expect(await snapshot()).toEqual(kept);
+        // Read from R2 when one day was dropped; an older day dropped before the rebuild locks: refused too.
+        // (`through` is all a guard on the newest dropped day alone would compare: unchanged here.)
+        const read = { dropped: await droppedDaysMark(dbOf(client)), through: TO };
+        await client.query("INSERT INTO archive_days (day, state) VALUES ($1::date - 30, 'dropped')", [TO]);
+        await expect(rebuildRollups(dbOf(client), FROM, TO, read)).rejects.toThrow(/archived since/);
+        expect(await snapshot()).toEqual(kept);
       } finally {
-        await client.query("DELETE FROM archive_days WHERE day = $1::date - 1", [TO]);
+        await client.query("DELETE FROM archive_days WHERE day IN ($1::date - 1, $1::date - 30)", [TO]);
       }
     } finally {
       client.release();
