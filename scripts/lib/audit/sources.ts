@@ -77,11 +77,20 @@ async function* layoutRows(pool: pg.Pool, shard: number, format: CodeFormat): As
 }
 
 /** An archived object of a day whose partition was dropped (its rows are only in R2 now). */
-export type ArchivedObject = { day: string; part: number; key: string; rows: number; bytes: number; sha256: string };
+export type ArchivedObject = {
+  day: string;
+  part: number;
+  key: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+  firstCounter: number;
+};
 
 /** A shard's objects of dropped days (a day still in Postgres is read from there), those holding `counter` if given. */
 const DROPPED_OBJECTS = `
-  SELECT to_char(o.day, 'YYYY-MM-DD') AS day, o.part, o.key, o.rows, o.bytes::int AS bytes, o.sha256
+  SELECT to_char(o.day, 'YYYY-MM-DD') AS day, o.part, o.key, o.rows, o.bytes::int AS bytes, o.sha256,
+         o.first_counter::float8 AS "firstCounter"
     FROM archive_objects o JOIN archive_days d ON d.day = o.day AND d.state = 'dropped'
    WHERE o.shard = $1 AND ($2::int8 IS NULL OR $2 BETWEEN o.first_counter AND o.last_counter)
    ORDER BY o.first_counter`;
@@ -95,9 +104,16 @@ export async function archivedObjectsIn(pools: pg.Pool[], shard: number, counter
   const all = await Promise.all(
     pools.map(async (pool) => (await pool.query<ArchivedObject>(DROPPED_OBJECTS, [shard, counter ?? null])).rows),
   );
-  const [only] = all;
-  if (all.length === 1 && only) return only;
-  return all.flat().sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : a.part - b.part));
+  return inCounterOrder(all);
+}
+
+/**
+ * Several databases' objects of one shard as one list in counter order. Not by
+ * day and part: part numbers start again in each database, and a day split by
+ * a layout's switch has objects in both.
+ */
+export function inCounterOrder(lists: ArchivedObject[][]): ArchivedObject[] {
+  return lists.flat().sort((a, b) => a.firstCounter - b.firstCounter);
 }
 
 /**
