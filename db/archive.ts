@@ -199,6 +199,20 @@ export async function recordObject(db: Db, o: ObjectRow): Promise<void> {
     ON CONFLICT DO NOTHING`);
 }
 
+/** The keys of the day's objects already read back and checked (a resumed check skips them). */
+export async function checkedObjects(db: Db, day: string): Promise<Set<string>> {
+  const { rows } = await db.execute<{ key: string }>(
+    sql`SELECT key FROM archive_objects WHERE day = ${day}::date AND checked_at IS NOT NULL`,
+  );
+  return new Set(rows.map((r) => r.key));
+}
+
+export async function markObjectChecked(db: Db, o: Pick<ObjectRow, "day" | "shard" | "part">): Promise<void> {
+  await db.execute(sql`
+    UPDATE archive_objects SET checked_at = now()
+     WHERE day = ${o.day}::date AND shard = ${o.shard} AND part = ${o.part}`);
+}
+
 /** The archived objects that may hold a shard's counter (normally one), by index, no scan. */
 export async function objectsForCounter(db: Db, shard: number, counter: number): Promise<ObjectRow[]> {
   const { rows } = await db.execute<Raw>(sql`

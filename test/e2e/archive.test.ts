@@ -175,13 +175,23 @@ describe("archiving a day", () => {
   it("writes it to R2, checks it, drops its partition, and every receipt still verifies from the archive", async () => {
     const before = await verifyAll(codes);
     // Ten receipts an object and no time to spare (the stack's settings): each call writes one part
-    // and answers `writing`, and the next goes on where it stopped, as a run cut off would.
+    // and answers `writing`, and the next goes on where it stopped, as a run cut off would; then each
+    // call reads back and checks one object more, never one already checked.
     const calls: Record<string, unknown>[] = [];
     do calls.push(await api<Record<string, unknown>>("POST", `/v1/ops/archive/${day}`, OPERATOR_TOKEN));
     while (calls.at(-1)?.state === "writing");
     const report = calls.at(-1) as Record<string, unknown>;
-    expect(calls.length).toBeGreaterThan(4);
-    for (const call of calls.slice(0, -1)) expect(call).toMatchObject({ state: "writing", written: 1 });
+    const writing = calls.filter((c) => c.written === 1);
+    const checking = calls.slice(writing.length, -1);
+    expect(writing.length).toBeGreaterThan(4);
+    for (const call of calls.slice(0, writing.length - 1)) expect(call).toMatchObject({ state: "writing", written: 1 });
+    expect(checking.length).toBeGreaterThan(2);
+    for (const [i, call] of checking.entries()) {
+      expect(call).toMatchObject({ state: "writing", written: 0 });
+      expect(call.detail).toBe(
+        `read back and checked ${i + 1} of ${report.objects} objects; stopped at its deadline, the next run goes on`,
+      );
+    }
     expect(report).toMatchObject({ day, state: "dropped", detail: null });
     expect(report.rows).toBe(codes.length);
     expect(report.dropped).toBe(codes.length);

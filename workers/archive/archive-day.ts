@@ -14,12 +14,14 @@ import { type CodeFormat, codeRoute } from "../../core/code.ts";
 import { config } from "../../core/config.ts";
 import { PRIMARY } from "../../core/db-routes.ts";
 import {
+  checkedObjects,
   type DayState,
   dayIsHot,
   dayObjects,
   dayRowCount,
   dayState,
   dropArchivedDay,
+  markObjectChecked,
   type ObjectRow,
   recordObject,
   restartFailedDay,
@@ -103,8 +105,18 @@ export async function archiveDay(
   const manifestSha256 = sha256Hex(manifest);
   await env.ARCHIVE.put(manifestKey(day, target.name), manifest, { httpMetadata: { contentType: "application/json" } });
 
-  const problem = await checkArchive(run, objects);
-  if (problem) return failed(run, report, { rows, objects: objects.length, written, detail: problem, manifestSha256 });
+  const check = await checkArchive(run, objects);
+  if (check.problem) {
+    return failed(run, report, { rows, objects: objects.length, written, detail: check.problem, manifestSha256 });
+  }
+  if (check.checked < objects.length) {
+    return report("writing", {
+      rows,
+      objects: objects.length,
+      written,
+      detail: `read back and checked ${check.checked} of ${objects.length} objects; stopped at its deadline, the next run goes on`,
+    });
+  }
   await setDayState(db, day, "verified", { rows, manifestSha256 });
   try {
     const dropped = await dropArchivedDay(db, day);
@@ -184,35 +196,59 @@ async function writeObjects(run: Run): Promise<{ written: number; finished: bool
 }
 
 /**
- * Reads the whole archive back: null when every object is there with its
- * SHA-256 and row count, every record hashes to its hash and is its shard's
- * log leaf at its counter, and the rows add up to the day's rows in Postgres.
+ * Reads the archive back, as far as the deadline allows (one object at least;
+ * each one checked is marked, so the next run goes on after it). The problem
+ * is null when every object is there with its SHA-256 and row count, every
+ * record hashes to its hash and is its shard's log leaf at its counter, and,
+ * once all are checked, the rows add up to the day's rows in Postgres.
  */
-async function checkArchive(run: Run, objects: ObjectRow[]): Promise<string | null> {
+async function checkArchive(run: Run, objects: ObjectRow[]): Promise<{ problem: string | null; checked: number }> {
   const gaps = counterGaps(objects);
   if (gaps.length) {
     const g = gaps[0] as (typeof gaps)[number];
-    return `shard ${g.shard}: ${g.missing} of its counters ${g.first}–${g.last} are not in Postgres yet (still in the shard, or quarantined)${gaps.length > 1 ? `, and ${gaps.length - 1} more shard(s)` : ""}: the day stays until they land`;
+    const more = gaps.length > 1 ? `, and ${gaps.length - 1} more shard(s)` : "";
+    return {
+      problem: `shard ${g.shard}: ${g.missing} of its counters ${g.first}–${g.last} are not in Postgres yet (still in the shard, or quarantined)${more}: the day stays until they land`,
+      checked: 0,
+    };
   }
+  const done = await checkedObjects(run.db, run.day);
   const views = logViews(run.env);
+  let checked = objects.filter((o) => done.has(o.key)).length;
+  let now = 0;
   for (const o of objects) {
-    const got = await run.env.ARCHIVE.get(o.key);
-    if (!got) return `${o.key} is missing from R2`;
-    const body = await got.arrayBuffer();
-    if (sha256Hex(new Uint8Array(body)) !== o.sha256) return `${o.key} does not match its SHA-256`;
-    const rows = await decodeRows({ byteLength: body.byteLength, slice: (s, e) => body.slice(s, e) });
-    if (rows.length !== o.rows) return `${o.key} holds ${rows.length} rows, not ${o.rows}`;
-    for (const r of rows) {
-      const route = codeRoute(r.record.code);
-      if (route?.shard !== o.shard || route.counter !== r.counter)
-        return `${o.key}: row ${r.counter} is not where its code says`;
-      const problem = await recordProblem(run.env, r.record, r.hash, views);
-      if (problem) return `${o.key}: receipt ${r.record.code}: ${problem}`;
-    }
+    if (done.has(o.key)) continue;
+    if (now > 0 && Date.now() > run.deadline) return { problem: null, checked };
+    const problem = await checkObject(run, o, views);
+    if (problem) return { problem, checked };
+    await markObjectChecked(run.db, o);
+    checked++;
+    now++;
   }
   const archived = objects.reduce((n, o) => n + o.rows, 0);
   const held = await dayRowCount(run.db, run.day);
-  return held === archived ? null : `${held} receipts of the day in Postgres, ${archived} archived`;
+  return {
+    problem: held === archived ? null : `${held} receipts of the day in Postgres, ${archived} archived`,
+    checked,
+  };
+}
+
+/** One object read back: null when its bytes, its rows and every record check out. */
+async function checkObject(run: Run, o: ObjectRow, views: ReturnType<typeof logViews>): Promise<string | null> {
+  const got = await run.env.ARCHIVE.get(o.key);
+  if (!got) return `${o.key} is missing from R2`;
+  const body = await got.arrayBuffer();
+  if (sha256Hex(new Uint8Array(body)) !== o.sha256) return `${o.key} does not match its SHA-256`;
+  const rows = await decodeRows({ byteLength: body.byteLength, slice: (s, e) => body.slice(s, e) });
+  if (rows.length !== o.rows) return `${o.key} holds ${rows.length} rows, not ${o.rows}`;
+  for (const r of rows) {
+    const route = codeRoute(r.record.code);
+    if (route?.shard !== o.shard || route.counter !== r.counter)
+      return `${o.key}: row ${r.counter} is not where its code says`;
+    const problem = await recordProblem(run.env, r.record, r.hash, views);
+    if (problem) return `${o.key}: receipt ${r.record.code}: ${problem}`;
+  }
+  return null;
 }
 
 /** The order a day's states take: the combined state of several databases is the earliest any is in. */
