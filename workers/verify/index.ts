@@ -2,7 +2,7 @@
 import type { MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ApiError } from "../../api/errors.ts";
+import { ApiError, notFound } from "../../api/errors.ts";
 import { config } from "../../core/config.ts";
 import { findStore } from "../../db/stores.ts";
 import { toBase64 } from "../../kit/base64.ts";
@@ -20,7 +20,7 @@ import { lotteryFor } from "../shared/lottery-entries.ts";
 import type { Page } from "../shared/page-shell.tsx";
 import { contentSecurityPolicy } from "../shared/page-style.ts";
 import { edgeCache } from "../shared/verify-cache.ts";
-import { LOG_CHECK_SCRIPT } from "./log-check.ts";
+import { LOG_CHECK_SCRIPT, LOG_CHECK_SCRIPT_VERSION } from "./log-check.ts";
 import { offlinePage, offlineServiceWorker } from "./offline-page.ts";
 import { errorPage, receiptPage } from "./page.tsx";
 import {
@@ -82,7 +82,19 @@ verify.openapi(offlineVerifyRoute, async (c) => {
 
 /** The `/o` page: static for a deployment (its keys pinned), so browsers and the edge may keep it. */
 verify.openapi(offlinePageRoute, async (c) => {
-  const keys = await certKeys(c.env).catch(() => null);
+  const keys = await certKeys(c.env).catch((e: unknown) => {
+    logger.error({ msg: "/o: certificate keys unreadable", error: describeError(e) });
+    return undefined;
+  });
+  if (keys === undefined) {
+    // A page pinning no key would call every genuine receipt forged, and browsers would keep it.
+    c.header("Cache-Control", "no-store");
+    c.header("Retry-After", "30");
+    return c.html(
+      "<!DOCTYPE html><title>Try again shortly</title><p>This page cannot check receipts right now. Try again in a minute.</p>",
+      503,
+    );
+  }
   const page = offlinePage((keys?.trusted ?? []).map(toBase64));
   c.header("Content-Security-Policy", page.csp);
   c.header("X-Frame-Options", "DENY");
@@ -93,7 +105,13 @@ verify.openapi(offlinePageRoute, async (c) => {
 
 /** The receipt page's check: one file for every receipt, versioned by its hash (?v=) so it can be kept for good. */
 verify.openapi(logCheckScriptRoute, (c) => {
-  c.header("Cache-Control", "public, max-age=31536000, immutable");
+  const { v } = c.req.valid("query");
+  if (v !== undefined && v !== LOG_CHECK_SCRIPT_VERSION) {
+    // Another deploy's page: kept for good under its URL, this script would fail its integrity check for good.
+    c.header("Cache-Control", "no-store");
+    throw notFound(`Version ${v} of the check script`);
+  }
+  c.header("Cache-Control", v ? "public, max-age=31536000, immutable" : "public, max-age=60");
   return c.body(LOG_CHECK_SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8" });
 });
 

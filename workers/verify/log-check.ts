@@ -86,4 +86,5 @@ ${BROWSER_CODE_ROUTE}
 export const LOG_CHECK_SCRIPT_HASH = createHash("sha256").update(LOG_CHECK_SCRIPT).digest("base64");
 export const LOG_CHECK_SCRIPT_PATH = "/r-check.js";
 /** Versioned by the script's hash: a deploy that changes it changes the URL, so browsers may keep each for good. */
-export const LOG_CHECK_SCRIPT_URL = `${LOG_CHECK_SCRIPT_PATH}?v=${createHash("sha256").update(LOG_CHECK_SCRIPT).digest("hex").slice(0, 16)}`;
+export const LOG_CHECK_SCRIPT_VERSION = createHash("sha256").update(LOG_CHECK_SCRIPT).digest("hex").slice(0, 16);
+export const LOG_CHECK_SCRIPT_URL = `${LOG_CHECK_SCRIPT_PATH}?v=${LOG_CHECK_SCRIPT_VERSION}`;

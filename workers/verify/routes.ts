@@ -92,7 +92,10 @@ export const offlinePageRoute = createRoute({
   tags,
   summary: "v1.2: the page an offline receipt's QR opens (the payload stays in the fragment); checks it in the browser",
   security: security.public,
-  responses: { 200: htmlResponse("The checking page, the same for everyone (cacheable)") },
+  responses: {
+    200: htmlResponse("The checking page, the same for everyone (cacheable)"),
+    503: htmlResponse("The deployment's certificate keys cannot be read now (never cached)"),
+  },
 });
 
 export const logCheckScriptRoute = createRoute({
@@ -102,7 +105,11 @@ export const logCheckScriptRoute = createRoute({
   tags,
   summary: "v1.2: the receipt page's in-browser check (the page pins it by hash)",
   security: security.public,
-  responses: { 200: { description: "JavaScript", content: { "text/javascript": { schema: z.string() } } } },
+  request: { query: z.object({ v: z.string().max(64).optional() }) },
+  responses: {
+    200: { description: "JavaScript", content: { "text/javascript": { schema: z.string() } } },
+    ...errors({ 404: "not_found: another version than this deployment's (a page from before or after a deploy)" }),
+  },
 });
 
 export const offlineWorkerRoute = createRoute({
