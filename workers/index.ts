@@ -38,7 +38,7 @@ import { logger, requestContext } from "./request-context.ts";
 import { backfillBranding, brandingComplete } from "./shared/branding-store.ts";
 import { WEBHOOK_QUEUE } from "./shared/webhook-queue.ts";
 import { tenant } from "./tenant/index.ts";
-import { verify } from "./verify/index.ts";
+import { pageErrorsAsHtml, stripPageSlash, verify } from "./verify/index.ts";
 import { deliverWebhooks, sweepOverdueDeliveries } from "./webhooks/deliver.ts";
 import { webhooks } from "./webhooks/index.ts";
 import { receiptPersistedEvent } from "./webhooks/routes.ts";
@@ -64,6 +64,8 @@ app.use("/v1/verify/*", publicRead);
 app.use("/v1/branding/*", publicRead);
 app.use("/v1/log/*", publicRead);
 app.use("/v1/lottery/*", publicRead);
+// Before the limit, so a page's 429 is a page; a stray slash after a code goes to the code's page.
+app.use("/r/*", pageErrorsAsHtml, stripPageSlash);
 for (const path of ["/v1/verify/*", "/r/*", "/v1/branding/*", "/v1/log/*", "/v1/lottery/*", "/lottery/*"]) {
   app.use(path, publicReadLimit);
 }

@@ -4,7 +4,7 @@
  * version is a 404 no cache keeps), and the /o page is never served, nor
  * kept, without the keys it checks receipts with.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../workers/index.ts";
 import { LOG_CHECK_SCRIPT_URL, LOG_CHECK_SCRIPT_VERSION } from "../../workers/verify/log-check.ts";
@@ -42,5 +42,36 @@ describe("the /o page", () => {
     const fine = await call("GET", "/o");
     expect(fine.status).toBe(200);
     expect(fine.headers.get("cache-control")).toBe("public, max-age=3600");
+  });
+});
+
+describe("a receipt page's address", () => {
+  it("answers the public rate limit with a page, not the API's JSON", async () => {
+    const limited = { ...env, PUBLIC_RPS: "1" };
+    const get = async () => {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(
+        new Request("https://tillproof.test/r/NOT-A-CODE", { headers: { "cf-connecting-ip": "203.0.113.77" } }),
+        limited,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      return res;
+    };
+    const answers = [await get(), await get(), await get()];
+    const last = answers.at(-1) as Response;
+    expect(answers.slice(0, -1).map((r) => r.status)).toEqual([400, 400]);
+    expect(last.status).toBe(429);
+    expect(last.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(last.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(last.headers.get("cache-control")).toBe("no-store");
+    expect(last.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(await last.text()).toContain("Too many checks");
+  });
+
+  it("sends a code with a stray slash after it to the code's page", async () => {
+    const res = await SELF.fetch("https://tillproof.test/r/7K3M-0QX2-9TBD-4HFA-2C8N/", { redirect: "manual" });
+    expect(res.status).toBe(301);
+    expect(res.headers.get("location")).toBe("https://tillproof.test/r/7K3M-0QX2-9TBD-4HFA-2C8N");
   });
 });

@@ -120,6 +120,43 @@ verify.openapi(offlineWorkerRoute, (c) => {
   return c.body(offlineServiceWorker(), 200, { "content-type": "text/javascript; charset=utf-8" });
 });
 
+/**
+ * A shopper's page address answers in HTML whatever went wrong before its
+ * route ran (the public rate limit, an address no route takes): never the
+ * API's JSON on a phone.
+ */
+export const pageErrorsAsHtml: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  const status = c.res.status;
+  if (status < 400 || !c.res.headers.get("content-type")?.startsWith("application/json")) return;
+  const retryAfter = c.res.headers.get("retry-after");
+  const page = await errorPage(status);
+  // Replacing c.res keeps the old answer's headers: none of the JSON's may carry over to the page.
+  for (const name of [...c.res.headers.keys()]) c.res.headers.delete(name);
+  c.res = new Response(page.html, {
+    status,
+    headers: {
+      "content-type": "text/html; charset=UTF-8",
+      "content-security-policy": contentSecurityPolicy(page.css, page.scripted),
+      "cache-control": "no-store",
+      "x-frame-options": "DENY",
+      "referrer-policy": "no-referrer",
+      "x-content-type-options": "nosniff",
+      ...(retryAfter ? { "retry-after": retryAfter } : {}),
+    },
+  });
+};
+
+/** A code with a stray slash after it (a link copied with one) goes to the code's page. */
+export const stripPageSlash: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.path.endsWith("/") && (c.req.method === "GET" || c.req.method === "HEAD")) {
+    const url = new URL(c.req.url);
+    url.pathname = url.pathname.replace(/\/+$/, "");
+    return c.redirect(url.toString(), 301);
+  }
+  await next();
+};
+
 /** The pages may not be framed (DENY, plus frame-ancestors in the CSP), sniffed or leak the URL as a referrer. */
 verify.use("/r/*", secureHeaders({ xFrameOptions: "DENY", referrerPolicy: "no-referrer" }));
 

@@ -459,15 +459,22 @@ const ERRORS: Record<number, ErrorText> = {
       </>
     ),
   },
+  429: {
+    title: "Too many checks",
+    text: <p>This connection checked a lot of receipts in a short time. Please wait a minute, then try again.</p>,
+  },
   503: {
     title: "Temporarily unavailable",
     text: <p>Receipts cannot be checked right now. Please try again in a few seconds.</p>,
   },
 };
 
-/** The neutral page for a code that is malformed (400), unknown (404) or cannot be checked now (503). */
+/**
+ * The neutral page for a code that is malformed (400), unknown (404), checked
+ * too often from one connection (429) or cannot be checked now (503; any 5xx).
+ */
 export function errorPage(status: number): Promise<Page> {
-  const { title, text } = ERRORS[status] ?? NOT_FOUND;
+  const { title, text } = ERRORS[status] ?? (status >= 500 ? (ERRORS[503] as ErrorText) : NOT_FOUND);
   const css = pageCss(NEUTRAL);
   const page = (
     <Document title={title} css={css} themeColor={NEUTRAL.brand}>
