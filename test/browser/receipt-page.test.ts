@@ -389,6 +389,8 @@ describe("receipt page in Chromium", () => {
     expect(await gone.getByRole("heading").textContent()).toBe("Voided");
     expect(await gone.textContent()).toContain("It no longer counts");
     expect(await page.title()).toContain("Voided receipt");
+    // The banner a shopper reads first says it too, not a plain "Verified".
+    expect(await page.locator("#state-title").textContent()).toBe("Verified — but voided");
     await page.screenshot({ path: resolve(ARTIFACTS, "receipt-page-voided.png"), fullPage: true });
     await gone.getByRole("link", { name: voided.code }).click();
     await page.waitForURL(`**/r/${voided.code}`);

@@ -52,7 +52,7 @@ const AlarmBanner = (props: { title: string; children: Child }) => (
   </section>
 );
 
-const StateBanner = (props: { state: State; branding: Branding }) => {
+const StateBanner = (props: { state: State; branding: Branding; voided: boolean }) => {
   if (props.state === "bad") {
     return (
       <AlarmBanner title="TAMPERED">
@@ -76,11 +76,15 @@ const StateBanner = (props: { state: State; branding: Branding }) => {
         ✓
       </span>
       <div>
-        <h1 id="state-title">{pending ? "Verified — storage pending" : "Verified"}</h1>
+        <h1 id="state-title">
+          {props.voided ? "Verified — but voided" : pending ? "Verified — storage pending" : "Verified"}
+        </h1>
         <p>
-          {pending
-            ? "This receipt was registered moments ago and is unchanged. It is still on its way to long-term storage; reload in a minute to see it final."
-            : "This receipt is registered and unchanged since it was issued."}
+          {props.voided
+            ? "This receipt is registered and unchanged, but the sale was cancelled at the till: it no longer counts."
+            : pending
+              ? "This receipt was registered moments ago and is unchanged. It is still on its way to long-term storage; reload in a minute to see it final."
+              : "This receipt is registered and unchanged since it was issued."}
         </p>
       </div>
     </section>
@@ -273,7 +277,7 @@ export function receiptPage(
     <Document title={title} css={css} themeColor={colors.brand}>
       <BrandHeader branding={branding} />
       <main>
-        <StateBanner state={state} branding={branding} />
+        <StateBanner state={state} branding={branding} voided={r.kind === "sale" && !!r.voidedBy} />
         <KindNote r={r} money={money} when={(iso) => formatDateTime(iso, storeTimezone, locale)} />
         <LogCheck input={checkInput} independent={opts.independentVerifier} />
         <div class={state === "bad" ? "altered" : undefined}>
