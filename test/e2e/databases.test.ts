@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeRoute } from "../../core/code.ts";
 import { shardForStore } from "../../core/ids.ts";
 import { runAudit } from "../../scripts/audit.ts";
-import { controlPlaneCaughtUp } from "../../scripts/lib/stack/databases.ts";
+import { controlPlaneCaughtUp, setUpReceiptsDatabase } from "../../scripts/lib/stack/databases.ts";
 import {
   auditTarget,
   callStack,
@@ -326,6 +326,28 @@ describe("two databases by shard range", () => {
       30_000,
     );
   }, 90_000);
+
+  it("a receipts database that could not subscribe leaves no replication slot keeping the primary's WAL", async () => {
+    const name = `r9x${process.pid}`;
+    await stack.sql(`CREATE DATABASE tillproof_${name}`);
+    const url = new URL(stack.databaseUrl);
+    url.pathname = `/tillproof_${name}`;
+    try {
+      // The subscription's login points nowhere: CREATE SUBSCRIPTION cannot reach the primary.
+      await expect(
+        setUpReceiptsDatabase(stack.databaseUrl, url.toString(), name, "postgres://nobody@127.0.0.1:1/nowhere"),
+      ).rejects.toThrow(
+        new RegExp(
+          `receipts database "${name}" was not subscribed [\\s\\S]*replication slot \\S+ on the primary was dropped again`,
+        ),
+      );
+      expect(
+        await stack.sql("SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE $1", [`%${name}%`]),
+      ).toEqual([]);
+    } finally {
+      await stack.sql(`DROP DATABASE IF EXISTS tillproof_${name} WITH (FORCE)`);
+    }
+  });
 
   it("npm run audit reads every shard from both databases: intact passes; a row altered in r1 is found", async () => {
     const all = [

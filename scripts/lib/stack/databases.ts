@@ -78,6 +78,32 @@ export async function setUpReceiptsDatabase(
     const slot = await p.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [sub]);
     if (!slot.rowCount) await p.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [sub]);
   });
+  await subscribe(primaryUrl, receiptsUrl, name, replicationUrl).catch(async (e: Error) => {
+    // A slot no subscription reads keeps the primary's WAL for ever: it goes with a setup that made
+    // no subscription (never one a subscription already uses, even a stopped one).
+    const subscribed = await withClient(receiptsUrl, (r) =>
+      r.query("SELECT 1 FROM pg_subscription WHERE subname = $1", [sub]),
+    ).then(
+      (x) => (x.rowCount ?? 0) > 0,
+      () => null,
+    );
+    if (subscribed !== false) throw e;
+    const dropped = await withClient(primaryUrl, (p) =>
+      p.query(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active",
+        [sub],
+      ),
+    ).then(
+      () => `its replication slot ${sub} on the primary was dropped again`,
+      () => `drop its replication slot on the primary (SELECT pg_drop_replication_slot('${sub}')), or it keeps WAL`,
+    );
+    throw new Error(`receipts database "${name}" was not subscribed (${e.message}); ${dropped}`, { cause: e });
+  });
+}
+
+/** The receipts database's side: its subscription to the primary's control plane, made once (refreshed after). */
+async function subscribe(primaryUrl: string, receiptsUrl: string, name: string, replicationUrl: string): Promise<void> {
+  const sub = subscriptionOf(name);
   await withClient(receiptsUrl, async (r) => {
     const exists = await r.query("SELECT 1 FROM pg_subscription WHERE subname = $1", [sub]);
     if (exists.rowCount) {
