@@ -197,96 +197,72 @@ describe("deliveries", () => {
     expect(rows).toEqual([]);
   });
 
-  it("acks a message whose delivery was settled without reading the archive, even when R2 cannot answer", async () => {
-    const r = await issuePersisted(a.token);
-    const code = compact(r.code);
+  /**
+   * A delivery on its own webhook `id` of a receipt whose day left Postgres (an object row names its
+   * counter), in `status`; then one queue message for it, consumed with `archive` as the R2 bucket.
+   */
+  async function consumeArchivedDelivery(id: string, status: "pending" | "delivered", archive: R2Bucket) {
+    const code = compact((await issuePersisted(a.token)).code);
     const route = codeRoute(code);
     if (!route) throw new Error(`not a code: ${code}`);
-    // A delivered delivery of a receipt whose day left Postgres: an object row names its counter.
     await sqlQuery(
-      "INSERT INTO webhooks (tenant_id, id, url, events, store_ids, secret_salt) VALUES ($1, 'settled', $2, ARRAY['receipt.persisted'], NULL, 'salt')",
-      [a.tenantId, hook.url],
+      "INSERT INTO webhooks (tenant_id, id, url, events, store_ids, secret_salt) VALUES ($1, $2, $3, ARRAY['receipt.persisted'], NULL, 'salt')",
+      [a.tenantId, id, hook.url],
     );
     await sqlQuery(
-      `INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, code, received_at, status, attempts, delivered_at)
-       VALUES ($1, 'settled', $2, $3, '2001-01-05T12:00:00Z', 'delivered', 1, now())`,
-      [a.tenantId, `evt_${code}`, code],
+      `INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, code, received_at, status, attempts)
+       VALUES ($1, $2, $3, $4, '2001-01-05T12:00:00Z', $5, 1)`,
+      [a.tenantId, id, `evt_${code}`, code, status],
     );
     await sqlQuery(
       `INSERT INTO archive_objects (day, shard, part, key, rows, first_counter, last_counter, last_code, sha256, bytes)
-       VALUES ('2001-01-05', $1, 0, 'settled-test.parquet', 1, $2, $2, $3, repeat('0', 64), 100)`,
-      [route.shard, route.counter, code],
+       VALUES ('2001-01-05', $1, 0, $2, 1, $3, $3, $4, repeat('0', 64), 100)`,
+      [route.shard, `${id}-test.parquet`, route.counter, code],
     );
+    try {
+      const batch = createMessageBatch<WebhookMessage>("tillproof-webhooks", [
+        {
+          id,
+          timestamp: new Date(),
+          attempts: 2,
+          body: { tenantId: a.tenantId, webhookId: id, eventIds: [`evt_${code}`] },
+        },
+      ]);
+      const ctx = createExecutionContext();
+      await worker.queue(batch, { ...env, ARCHIVE: archive }, ctx);
+      const result = await getQueueResult(batch, ctx);
+      const [row] = await sqlQuery<{ status: string }>(
+        "SELECT status FROM webhook_deliveries WHERE tenant_id = $1 AND webhook_id = $2",
+        [a.tenantId, id],
+      );
+      return { acked: result.explicitAcks, retried: result.retryMessages.map((m) => m.msgId), status: row?.status };
+    } finally {
+      await sqlQuery("DELETE FROM archive_objects WHERE key = $1", [`${id}-test.parquet`]);
+      await sqlQuery("DELETE FROM webhooks WHERE tenant_id = $1 AND id = $2", [a.tenantId, id]);
+    }
+  }
+
+  it("acks a message whose delivery was settled without reading the archive, even when R2 cannot answer", async () => {
     const unreachable = {
       get: () => Promise.reject(new Error("R2 down")),
       head: () => Promise.reject(new Error("R2 down")),
     } as unknown as R2Bucket;
-    try {
-      const batch = createMessageBatch<WebhookMessage>("tillproof-webhooks", [
-        {
-          id: "settled",
-          timestamp: new Date(),
-          attempts: 2,
-          body: { tenantId: a.tenantId, webhookId: "settled", eventIds: [`evt_${code}`] },
-        },
-      ]);
-      const ctx = createExecutionContext();
-      await worker.queue(batch, { ...env, ARCHIVE: unreachable }, ctx);
-      const result = await getQueueResult(batch, ctx);
-      expect(result.explicitAcks).toEqual(["settled"]);
-      expect(result.retryMessages).toEqual([]);
-    } finally {
-      await sqlQuery("DELETE FROM archive_objects WHERE key = 'settled-test.parquet'");
-      await sqlQuery("DELETE FROM webhooks WHERE tenant_id = $1 AND id = 'settled'", [a.tenantId]);
-    }
+    expect(await consumeArchivedDelivery("settled", "delivered", unreachable)).toEqual({
+      acked: ["settled"],
+      retried: [],
+      status: "delivered",
+    });
   });
 
   it("retries a pending delivery whose archived receipt R2 stops sending halfway, instead of dropping it", async () => {
-    const r = await issuePersisted(a.token);
-    const code = compact(r.code);
-    const route = codeRoute(code);
-    if (!route) throw new Error(`not a code: ${code}`);
-    await sqlQuery(
-      "INSERT INTO webhooks (tenant_id, id, url, events, store_ids, secret_salt) VALUES ($1, 'halfway', $2, ARRAY['receipt.persisted'], NULL, 'salt')",
-      [a.tenantId, hook.url],
-    );
-    // Pending, and its receipt's day archived: an object row names its counter.
-    await sqlQuery(
-      `INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, code, received_at)
-       VALUES ($1, 'halfway', $2, $3, '2001-01-06T12:00:00Z')`,
-      [a.tenantId, `evt_${code}`, code],
-    );
-    await sqlQuery(
-      `INSERT INTO archive_objects (day, shard, part, key, rows, first_counter, last_counter, last_code, sha256, bytes)
-       VALUES ('2001-01-06', $1, 0, 'halfway-test.parquet', 1, $2, $2, $3, repeat('0', 64), 100)`,
-      [route.shard, route.counter, code],
-    );
     const breaksOff = {
       get: () => Promise.resolve({ arrayBuffer: () => Promise.reject(new Error("connection reset")) }),
     } as unknown as R2Bucket;
-    try {
-      const batch = createMessageBatch<WebhookMessage>("tillproof-webhooks", [
-        {
-          id: "halfway",
-          timestamp: new Date(),
-          attempts: 1,
-          body: { tenantId: a.tenantId, webhookId: "halfway", eventIds: [`evt_${code}`] },
-        },
-      ]);
-      const ctx = createExecutionContext();
-      await worker.queue(batch, { ...env, ARCHIVE: breaksOff }, ctx);
-      const result = await getQueueResult(batch, ctx);
-      expect(result.explicitAcks).toEqual([]);
-      expect(result.retryMessages.map((m) => m.msgId)).toEqual(["halfway"]);
-      const [row] = await sqlQuery<{ status: string }>(
-        "SELECT status FROM webhook_deliveries WHERE tenant_id = $1 AND webhook_id = 'halfway'",
-        [a.tenantId],
-      );
-      expect(row?.status).toBe("pending");
-    } finally {
-      await sqlQuery("DELETE FROM archive_objects WHERE key = 'halfway-test.parquet'");
-      await sqlQuery("DELETE FROM webhooks WHERE tenant_id = $1 AND id = 'halfway'", [a.tenantId]);
-    }
+    expect(await consumeArchivedDelivery("halfway", "pending", breaksOff)).toEqual({
+      acked: [],
+      retried: ["halfway"],
+      status: "pending",
+    });
   });
 
   it("the sweep sends again what is overdue, and only that", async () => {
