@@ -145,8 +145,8 @@ const logCheck = async (code, keys, a) => {
   if (kept && kept.size !== cp.size) {
     const [from, to, oldRoot, newRoot] = kept.size < cp.size ? [kept.size, cp.size, unhex(kept.root), cp.root] : [cp.size, kept.size, cp.root, unhex(kept.root)];
     const c = await getJson("/v1/log/" + p.shard + "/proof/consistency?from=" + from + "&to=" + to);
-    if (c.status !== 200) unfinished("the log could not say how this tree follows the one this browser saw before (HTTP " + c.status + "): try again");
-    step(await consistencyOk(from, to, c.body.consistency, oldRoot, newRoot),
+    if (busy(c.status)) unfinished("the log could not say how this tree follows the one this browser saw before (HTTP " + c.status + "): try again");
+    step(c.status === 200 && await consistencyOk(from, to, c.body.consistency, oldRoot, newRoot),
       "the tree of " + to + " extends the one of " + from + " (this browser saw " + kept.size + " before)");
   } else {
     step(!kept || kept.root === hex(cp.root), kept ? "the same tree of " + cp.size + " this browser saw before" : "first checkpoint of this log this browser keeps");

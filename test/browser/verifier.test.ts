@@ -151,6 +151,10 @@ describe("the independent verifier", () => {
     expect(busy.result, busy.steps.join("\n")).toBe("unfinished");
     expect(busy.verdict).toMatch(/^Not checked yet: the log could not say .*\(HTTP 429\)/);
     await page.unrouteAll();
+    // Answered, the log refuses (400): it has no tree as large as the one this browser kept. It went back.
+    const back = await check(page, `${url}?code=${code}`);
+    expect(back.result).toBe("failed");
+    expect(back.verdict).toMatch(/^NOT verified: the tree of \d+ extends the one of/);
     // A made-up code with this receipt's shard and counter (only its check characters differ), answered
     // with this receipt: the answer is not for the code asked about.
     const compact = code.replaceAll("-", "");
@@ -182,6 +186,12 @@ describe("the independent verifier", () => {
     const unfinished = page.locator('#log-check[data-result="unfinished"]');
     await unfinished.waitFor();
     expect(await unfinished.textContent()).toMatch(/could not finish its check: the log did not answer \(HTTP 429\)/);
+    // Answered, the log refuses (400): it no longer reaches the tree this browser saw. That is a failure.
+    await page.unrouteAll();
+    await page.reload();
+    const failed = page.locator('#log-check[data-result="failed"]');
+    await failed.waitFor();
+    expect(await failed.textContent()).toMatch(/not consistent with the tree of \d+ entries this browser saw before/);
     await context.close();
   });
 

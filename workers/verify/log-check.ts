@@ -56,14 +56,15 @@ ${BROWSER_CODE_ROUTE}
     if (kept && kept.size !== cp.size) {
       const [from, to, oldRoot, newRoot] = kept.size < cp.size
         ? [kept.size, cp.size, unhex(kept.root), cp.root] : [cp.size, kept.size, cp.root, unhex(kept.root)];
-      // No answer (no network, a busy log, a rate limit) proves nothing either way: say so, never "fork".
+      // No answer (no network, a rate limit, a 5xx) proves nothing either way: say so, never "fork". Any
+      // other refusal (a 400: the log no longer reaches the tree this browser saw) is the log's own word.
       const res = await fetch("/v1/log/" + data.shard + "/proof/consistency?from=" + from + "&to=" + to).catch(() => null);
-      if (!res || !res.ok) {
+      if (!res || res.status === 429 || res.status >= 500) {
         say("unfinished", "Your browser could not finish its check: the log did not answer" + (res ? " (HTTP " + res.status + ")" : "") +
           " when asked how this tree follows the one this browser saw before. Reload the page to try again.");
         return;
       }
-      const proof = (await res.json()).consistency;
+      const proof = res.ok ? (await res.json()).consistency : null;
       if (!proof || !(await consistencyOk(from, to, proof, oldRoot, newRoot))) {
         throw new Error("the log is not consistent with the tree of " + kept.size + " entries this browser saw before");
       }
