@@ -207,10 +207,14 @@ export async function checkedObjects(db: Db, day: string): Promise<Set<string>> 
   return new Set(rows.map((r) => r.key));
 }
 
-export async function markObjectChecked(db: Db, o: Pick<ObjectRow, "day" | "shard" | "part">): Promise<void> {
+/** Marks the object checked: the one read, not a part written again meanwhile by a restarted day. */
+export async function markObjectChecked(
+  db: Db,
+  o: Pick<ObjectRow, "day" | "shard" | "part" | "key" | "sha256">,
+): Promise<void> {
   await db.execute(sql`
     UPDATE archive_objects SET checked_at = now()
-     WHERE day = ${o.day}::date AND shard = ${o.shard} AND part = ${o.part}`);
+     WHERE day = ${o.day}::date AND shard = ${o.shard} AND part = ${o.part} AND key = ${o.key} AND sha256 = ${o.sha256}`);
 }
 
 /** The archived objects that may hold a shard's counter (normally one), by index, no scan. */

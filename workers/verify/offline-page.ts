@@ -91,8 +91,9 @@ self.addEventListener("fetch", (e) => {
   if (e.request.method !== "GET" || url.origin !== location.origin || url.pathname !== "/o") return;
   // The page first from the network (a new key or fix), the kept copy when there is none.
   e.respondWith(fetch(e.request).then((res) => {
-    if (res.ok) { const copy = res.clone(); caches.open(CACHE).then((c) => c.put("/o", copy)); }
-    return res;
+    if (res.ok) { const copy = res.clone(); caches.open(CACHE).then((c) => c.put("/o", copy)); return res; }
+    // The gateway cannot serve the page now (a 503 while its keys cannot be read): the kept one still checks.
+    return caches.match("/o").then((kept) => kept || res);
   }).catch(() => caches.match("/o")));
 });`;
 
