@@ -5,7 +5,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { ArchivedObject, ArchivedReceipt } from "../core/archive.ts";
-import { type CodeFormat, codeRoute, shardCodeRange } from "../core/code.ts";
+import { type CodeFormat, codeRoute, counterCodeRange, shardCodeRange } from "../core/code.ts";
 import type { Db } from "./client.ts";
 import { type RecordRow, recordColumns, recordFromRow } from "./receipts.ts";
 
@@ -197,6 +197,29 @@ export async function recordObject(db: Db, o: ObjectRow): Promise<void> {
     VALUES (${o.day}::date, ${o.shard}, ${o.part}, ${o.key}, ${o.rows}, ${o.firstCounter}, ${o.lastCounter},
             ${o.lastCode}, ${o.sha256}, ${o.bytes})
     ON CONFLICT DO NOTHING`);
+}
+
+/**
+ * How many of a shard's counters first..last the day's partition holds now, in
+ * either code layout (16 or 20 characters): an index range count, no scan of
+ * the day.
+ */
+export async function shardCountersHeld(
+  db: Db,
+  day: string,
+  g: { shard: number; first: number; last: number },
+): Promise<number> {
+  let held = 0;
+  for (const format of [1, 2] as const) {
+    const lo = counterCodeRange({ shard: g.shard, counter: g.first }, format).lo;
+    const hi = counterCodeRange({ shard: g.shard, counter: g.last }, format).hi;
+    const { rows } = await db.execute<{ n: string }>(sql`
+      SELECT count(*) AS n FROM receipts
+       WHERE code >= ${lo} AND code < ${hi} AND char_length(code) = ${lo.length}
+         AND received_at >= ${day}::date AND received_at < ${day}::date + 1`);
+    held += Number(rows[0]?.n ?? 0);
+  }
+  return held;
 }
 
 /** The keys of the day's objects already read back and checked (a resumed check skips them). */

@@ -80,6 +80,30 @@ describe("archiving a day", () => {
     }
   });
 
+  it("writes a day held back by a gap again only once Postgres fills it", async () => {
+    const pg = openPg(env);
+    const written = () =>
+      sqlQuery<{ key: string; x: string }>("SELECT key, xmin::text AS x FROM archive_objects WHERE day = $1::date", [
+        DAY,
+      ]);
+    try {
+      const before = await written();
+      expect(before.length).toBeGreaterThan(0);
+      // Still missing: the run leaves the day (and its objects) as they are, and says why.
+      const again = await archiveDay(env, pg.db, DAY, Date.now() + 30_000);
+      expect(again.state).toBe("failed");
+      expect(again.detail).toMatch(new RegExp(`^shard ${SHARD}: 1 of its counters 1–4 are not in Postgres yet`));
+      expect(await written()).toEqual(before);
+      // Counter 3 lands (as its shard's next flush would bring it): the next run writes the day again.
+      expect((await insertReceipts(pg.db, receipts([1, 2, 4, 3]))).inserted).toBe(1);
+      const filled = await archiveDay(env, pg.db, DAY, Date.now() + 30_000);
+      expect(filled.detail ?? "").not.toMatch(/not in Postgres yet/);
+      expect(await written()).not.toEqual(before);
+    } finally {
+      await pg.end();
+    }
+  });
+
   it("never marks a dropped day otherwise, whatever a run that finishes later says", async () => {
     const pg = openPg(env);
     try {

@@ -26,6 +26,7 @@ import {
   recordObject,
   restartFailedDay,
   setDayState,
+  shardCountersHeld,
   shardDayPage,
   shardsWithStores,
 } from "../../db/archive.ts";
@@ -93,9 +94,16 @@ export async function archiveDay(
     });
   }
   if (!before && !(await dayIsHot(db, day))) return report("absent");
-  // A failed day is written again from Postgres as it is now (a row mended since, an object lost or edited).
-  if (before?.state === "failed") await restartFailedDay(db, day);
-  else if (before?.state !== "verified") await setDayState(db, day, "writing", { detail: null });
+  // A failed day is written again from Postgres as it is now (a row mended since, an object lost or edited);
+  // one that failed for a gap, only once the missing receipts are there: rewriting a whole day on every run
+  // for nothing would spend the cron's budget, and every later day would wait behind it.
+  if (before?.state === "failed") {
+    const objects = await dayObjects(db, day);
+    const open = await openGap(run, objects);
+    if (open)
+      return report("failed", { rows: objects.reduce((n, o) => n + o.rows, 0), objects: objects.length, detail: open });
+    await restartFailedDay(db, day);
+  } else if (before?.state !== "verified") await setDayState(db, day, "writing", { detail: null });
 
   const { written, finished } = await writeObjects(run);
   if (!finished) return report("writing", { written, detail: "stopped at its deadline; the next run goes on" });
@@ -195,6 +203,18 @@ async function writeObjects(run: Run): Promise<{ written: number; finished: bool
   return { written, finished: true };
 }
 
+/** The first gap of the day's objects that Postgres still does not fill, in words; null when none is left. */
+async function openGap(run: Run, objects: ObjectRow[]): Promise<string | null> {
+  for (const g of counterGaps(objects)) {
+    const missing = g.last - g.first + 1 - (await shardCountersHeld(run.db, run.day, g));
+    if (missing > 0) return gapDetail(g.shard, missing, g.first, g.last);
+  }
+  return null;
+}
+
+const gapDetail = (shard: number, missing: number, first: number, last: number, more = 0) =>
+  `shard ${shard}: ${missing} of its counters ${first}–${last} are not in Postgres yet (still in the shard, or quarantined)${more ? `, and ${more} more shard(s)` : ""}: the day stays until they land`;
+
 /**
  * Reads the archive back, as far as the deadline allows (one object at least;
  * each one checked is marked, so the next run goes on after it). The problem
@@ -206,11 +226,7 @@ async function checkArchive(run: Run, objects: ObjectRow[]): Promise<{ problem: 
   const gaps = counterGaps(objects);
   if (gaps.length) {
     const g = gaps[0] as (typeof gaps)[number];
-    const more = gaps.length > 1 ? `, and ${gaps.length - 1} more shard(s)` : "";
-    return {
-      problem: `shard ${g.shard}: ${g.missing} of its counters ${g.first}–${g.last} are not in Postgres yet (still in the shard, or quarantined)${more}: the day stays until they land`,
-      checked: 0,
-    };
+    return { problem: gapDetail(g.shard, g.missing, g.first, g.last, gaps.length - 1), checked: 0 };
   }
   const done = await checkedObjects(run.db, run.day);
   const views = logViews(run.env);
