@@ -174,6 +174,29 @@ describe("the /o page", () => {
   });
 });
 
+describe("the /o page's service worker", () => {
+  it("shows the page it kept when the gateway answers an error (a 503 while its keys cannot be read)", async () => {
+    const context = await browser.newContext();
+    const first = await context.newPage();
+    await first.goto(registered);
+    await verdicts(first, "pass");
+    await first.evaluate(async () => {
+      const sw = (globalThis as unknown as { navigator: { serviceWorker: { ready: Promise<unknown> } } }).navigator
+        .serviceWorker;
+      await sw.ready;
+    });
+    // The service worker's own request for /o meets the gateway's 503.
+    await context.route(/\/o$/, (r) =>
+      r.fulfill({ status: 503, contentType: "text/html", body: "<p>Try again shortly</p>" }),
+    );
+    const page = await context.newPage();
+    await page.goto(unregistered);
+    const v = await verdicts(page, "wait");
+    expect(v).toMatchObject({ cert: "pass", sig: "pass", valid: "pass" });
+    await context.close();
+  });
+});
+
 describe("the receipt page's QR code", () => {
   it("carries the signed QR the terminal was given", async () => {
     const page = await browser.newPage();
