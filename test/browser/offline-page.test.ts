@@ -4,7 +4,7 @@
  * tampered payload, and with the browser offline after the first load. Also:
  * the receipt page's QR code carries the signed QR the terminal got.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryStorage, type OfflineState, type SaleInput, TerminalClient } from "../../clients/terminal/index.ts";
 import { callStack, OPERATOR_TOKEN, type Stack, startStack } from "../../scripts/lib/stack/local.ts";
@@ -97,6 +97,20 @@ async function verdicts(page: Page, settled: "pass" | "wait" | "fail") {
   };
 }
 
+/** A browser that opened /o once: its service worker is running and has kept the page. */
+async function afterFirstVisit(): Promise<BrowserContext> {
+  const context = await browser.newContext();
+  const first = await context.newPage();
+  await first.goto(registered);
+  await verdicts(first, "pass");
+  await first.evaluate(async () => {
+    const sw = (globalThis as unknown as { navigator: { serviceWorker: { ready: Promise<unknown> } } }).navigator
+      .serviceWorker;
+    await sw.ready;
+  });
+  return context;
+}
+
 /** The payload with its total changed after the till signed it. */
 function tampered(qr: string): string {
   const [base, payload = ""] = qr.split("#");
@@ -155,15 +169,7 @@ describe("the /o page", () => {
   });
 
   it("keeps working with the browser offline after the first load", async () => {
-    const context = await browser.newContext();
-    const first = await context.newPage();
-    await first.goto(registered);
-    await verdicts(first, "pass");
-    await first.evaluate(async () => {
-      const sw = (globalThis as unknown as { navigator: { serviceWorker: { ready: Promise<unknown> } } }).navigator
-        .serviceWorker;
-      await sw.ready;
-    });
+    const context = await afterFirstVisit();
     await context.setOffline(true);
     const page = await context.newPage();
     await page.goto(unregistered);
@@ -176,15 +182,7 @@ describe("the /o page", () => {
 
 describe("the /o page's service worker", () => {
   it("shows the page it kept when the gateway answers an error (a 503 while its keys cannot be read)", async () => {
-    const context = await browser.newContext();
-    const first = await context.newPage();
-    await first.goto(registered);
-    await verdicts(first, "pass");
-    await first.evaluate(async () => {
-      const sw = (globalThis as unknown as { navigator: { serviceWorker: { ready: Promise<unknown> } } }).navigator
-        .serviceWorker;
-      await sw.ready;
-    });
+    const context = await afterFirstVisit();
     // The service worker's own request for /o meets the gateway's 503.
     await context.route(/\/o$/, (r) =>
       r.fulfill({ status: 503, contentType: "text/html", body: "<p>Try again shortly</p>" }),
