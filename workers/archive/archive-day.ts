@@ -231,15 +231,15 @@ async function checkArchive(run: Run, objects: ObjectRow[]): Promise<{ problem: 
   const done = await checkedObjects(run.db, run.day);
   const views = logViews(run.env);
   let checked = objects.filter((o) => done.has(o.key)).length;
-  let now = 0;
+  let thisCall = 0; // objects this call checked: one at least, then the deadline
   for (const o of objects) {
     if (done.has(o.key)) continue;
-    if (now > 0 && Date.now() > run.deadline) return { problem: null, checked };
+    if (thisCall > 0 && Date.now() > run.deadline) return { problem: null, checked };
     const problem = await checkObject(run, o, views);
     if (problem) return { problem, checked };
     await markObjectChecked(run.db, o);
     checked++;
-    now++;
+    thisCall++;
   }
   const archived = objects.reduce((n, o) => n + o.rows, 0);
   const held = await dayRowCount(run.db, run.day);
